@@ -1,0 +1,1 @@
+# Installed package: find_package(EustressNet) gives EustressNet::eustress_net.

@@ -1,0 +1,61 @@
+// Channels: declared once at start-up, identically on both ends, and addressed by their index.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "eustress/net/result.hpp"
+#include "eustress/net/types.hpp"
+
+namespace eustress::net {
+
+enum class ChannelKind : std::uint8_t
+{
+    /// Every message arrives, in the order sent. One QUIC stream per channel, so a loss stalls only this channel.
+    ReliableOrdered,
+    /// Every message arrives, each as soon as it can. One QUIC stream per message: no head-of-line blocking.
+    ReliableUnordered,
+    /// Fire and forget in QUIC DATAGRAM frames; large messages are fragmented. The sender learns acked/lost.
+    Unreliable,
+    /// Like Unreliable, but a message older than one already delivered is dropped (newest state wins).
+    UnreliableSequenced,
+};
+
+const char* to_string(ChannelKind kind) noexcept;
+constexpr bool is_reliable(ChannelKind kind) noexcept
+{
+    return kind == ChannelKind::ReliableOrdered || kind == ChannelKind::ReliableUnordered;
+}
+
+struct ChannelConfig
+{
+    std::string name;                        ///< for status output and logs only
+    ChannelKind kind = ChannelKind::ReliableOrdered;
+    /// Higher goes first when the congestion window is short: a packet is filled from the highest-priority
+    /// channel with data before any lower one.
+    std::uint8_t priority = 128;
+    /// Fraction (0, 1] of the connection's `send_rate_limit` this channel may use; 0 = no share, only the
+    /// congestion controller limits it. Shares let bulk data (file transfer) leave room for gameplay.
+    double bandwidth_share = 0.0;
+    /// Messages larger than this are refused by `send` (MessageTooLarge) and, from a peer, close the connection.
+    std::size_t max_message_size = 256 * 1024;
+    /// Bytes queued but not yet handed to QUIC before `send` says QueueFull.
+    std::size_t send_queue_limit = 4 * 1024 * 1024;
+};
+
+/// Both ends must declare the same table; the handshake compares fingerprints and refuses a mismatch.
+struct ChannelTable
+{
+    std::vector<ChannelConfig> channels;
+
+    /// Reliable chat/control, unreliable state, sequenced state and reliable-unordered events: a table that
+    /// covers the usual game traffic, used when the application declares none.
+    static ChannelTable defaults();
+    Result<void> validate() const;
+    /// Hash of kinds, limits and order (not names, priorities or shares, which are local choices).
+    std::uint64_t fingerprint() const noexcept;
+};
+
+}  // namespace eustress::net

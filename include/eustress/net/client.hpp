@@ -1,0 +1,55 @@
+// The player's end: one QUIC connection to a server, with the same channels declared on both sides.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "eustress/net/config.hpp"
+#include "eustress/net/datagram_socket.hpp"
+#include "eustress/net/events.hpp"
+#include "eustress/net/result.hpp"
+#include "eustress/net/status.hpp"
+
+namespace eustress::net {
+
+class Client
+{
+public:
+    /// Opens a UDP socket, resolves the server and starts the handshake. A ConnectedEvent with our id follows.
+    static Result<std::unique_ptr<Client>> create(const ClientConfig& config, Timestamp now);
+    /// Runs on a socket you made (in-memory, or your own), towards `server`.
+    static Result<std::unique_ptr<Client>> create(const ClientConfig& config, std::unique_ptr<DatagramSocket> socket,
+                                                  const SocketAddress& server, Timestamp now);
+    ~Client();
+
+    void update(Timestamp now);
+    void flush(Timestamp now);
+    std::optional<NetworkEvent> poll_event();
+
+    /// May be called before the ConnectedEvent: messages are queued and, when resuming, sent in 0-RTT.
+    /// Errors: UnknownChannel, MessageTooLarge, QueueFull, NotConnected.
+    Result<MessageId> send(ChannelId channel, Bytes message, Timestamp now);
+
+    /// Closes with a reason the server sees. A DisconnectedEvent follows.
+    void disconnect(std::string_view reason, Timestamp now);
+    /// Starts a new connection to the same server, resuming the TLS session (0-RTT) when we hold a ticket.
+    Result<void> reconnect(Timestamp now);
+    /// Moves the connection to a new socket (a new local port or interface); the session carries on.
+    Result<void> migrate(std::unique_ptr<DatagramSocket> socket, Timestamp now);
+
+    bool is_connected() const;
+    /// True once the connection has ended (see the DisconnectedEvent for why).
+    bool is_disconnected() const;
+    ClientId id() const;
+    ConnectionStatus status(Timestamp now) const;
+    SocketAddress local_address() const;
+    int native_handle() const;
+    Timestamp next_wakeup() const;
+
+private:
+    struct Impl;
+    explicit Client(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace eustress::net

@@ -1,0 +1,116 @@
+// Plain configuration structs with documented defaults. Apps load them from TOML; tests set fields directly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eustress/net/channel.hpp"
+#include "eustress/net/link_conditioner.hpp"
+#include "eustress/net/types.hpp"
+
+namespace eustress::net {
+
+using namespace std::chrono_literals;
+
+enum class CongestionControl : std::uint8_t
+{
+    Reno,
+    Cubic,
+    Bbr,
+    Bbr2,
+};
+
+/// QUIC knobs shared by client and server.
+struct QuicConfig
+{
+    CongestionControl congestion_control = CongestionControl::Cubic;
+    /// The connection closes after this long without hearing from the peer (both ends advertise it; the smaller wins).
+    Duration idle_timeout = 10s;
+    /// Send a PING when nothing else went out for this long, so NATs keep the mapping and idle timers stay fed.
+    /// Zero disables. Keep it well under `idle_timeout`.
+    Duration keep_alive_interval = 2s;
+    /// Give up on a handshake that has not completed after this long.
+    Duration handshake_timeout = 5s;
+    /// Initial RTT estimate before the first sample (RFC 9002 says 333 ms; games on a LAN want less).
+    Duration initial_rtt = 100ms;
+    /// Flow-control windows: how much a peer may send before we read it.
+    std::uint64_t connection_window = 16 * 1024 * 1024;
+    std::uint64_t stream_window = 4 * 1024 * 1024;
+    /// How many unidirectional streams the peer may have open at once (ReliableUnordered uses one per message).
+    std::uint64_t max_concurrent_streams = 1024;
+};
+
+/// The link conditioner a client or server applies to what it sends, for testing under bad networks.
+struct LinkSimulation
+{
+    bool enabled = false;
+    LinkConditionerConfig link;
+};
+
+struct ServerConfig
+{
+    /// Address and port to bind. Port 0 picks a free port (see `Server::local_address`).
+    std::string bind_address = "0.0.0.0";
+    std::uint16_t port = 7777;
+
+    ChannelTable channels = ChannelTable::defaults();
+    QuicConfig quic;
+
+    /// Certificate chain and key (PEM). When both are empty the server uses a self-signed development
+    /// certificate stored in `development_certificate_directory`, creating it on first use.
+    std::filesystem::path certificate_file;
+    std::filesystem::path private_key_file;
+    std::filesystem::path development_certificate_directory = ".eustress";
+
+    std::size_t max_clients = 256;
+    /// Connections still in their handshake; past this, new Initials are dropped (and counted), so a flood of
+    /// handshakes cannot grow memory without bound.
+    std::size_t max_pending_handshakes = 256;
+    /// Accept 0-RTT data from resuming clients. Replays are refused by a ClientHello record (see docs/SECURITY.md).
+    bool enable_early_data = true;
+
+    LinkSimulation link_simulation;
+    /// Byte budget per client per second for channels that declare a `bandwidth_share`; 0 = unlimited.
+    std::uint64_t send_rate_limit = 0;
+};
+
+struct ClientConfig
+{
+    /// The seed's knobs. `tick_rate` (Hz) and `input_delay` (ticks) are read by the prediction layer.
+    std::uint32_t tick_rate = 60;
+    std::uint32_t input_delay = 2;
+    /// Probability [0, 1] that the client drops each datagram it sends, through the link conditioner
+    /// (seeded by `simulation_seed`). Non-zero enables the conditioner; `link_simulation` gives full control.
+    double packet_loss_simulation = 0.0;
+    std::uint64_t simulation_seed = 1;
+    LinkSimulation link_simulation;
+
+    std::string server_host = "127.0.0.1";
+    std::uint16_t server_port = 7777;
+    /// Local address to bind (port 0 = any).
+    std::string bind_address = "0.0.0.0";
+    /// Name checked against the certificate and sent as SNI; defaults to `server_host` when empty.
+    std::string server_name;
+
+    ChannelTable channels = ChannelTable::defaults();
+    QuicConfig quic;
+
+    /// Accepted SPKI SHA-256 pins (base64). When non-empty the certificate chain is not checked against CAs:
+    /// the leaf's key must match one pin (two pins allow key rotation).
+    std::vector<std::string> pinned_keys;
+    /// CA bundle (PEM) to verify the server against when no pins are set; empty = the system trust store.
+    std::filesystem::path ca_file;
+    /// Keep session tickets and resume with 0-RTT on reconnect.
+    bool enable_early_data = true;
+
+    std::uint64_t send_rate_limit = 0;
+
+    /// The effective conditioner settings: `link_simulation` if enabled, else loss from `packet_loss_simulation`.
+    std::optional<LinkConditionerConfig> effective_link_simulation() const;
+};
+
+}  // namespace eustress::net

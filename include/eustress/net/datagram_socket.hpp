@@ -1,0 +1,86 @@
+// The datagram layer every connection runs on: a real UDP socket, an in-memory network for deterministic tests,
+// or a link conditioner wrapping either. QUIC (and so everything above it) only ever sees this interface.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "eustress/net/result.hpp"
+#include "eustress/net/socket_address.hpp"
+#include "eustress/net/types.hpp"
+
+namespace eustress::net {
+
+/// Largest UDP payload we ever receive or send in one datagram. QUIC packets are at most 1,200 bytes by default
+/// (no PMTU discovery), but peers may send up to this and the receive buffers must hold it.
+inline constexpr std::size_t kMaxDatagramSize = 1500;
+
+struct OutgoingDatagram
+{
+    SocketAddress to;
+    Bytes payload;
+};
+
+/// One receive buffer. Sockets fill `size` and `from`; `to` is the local address when the socket knows it.
+struct ReceiveSlot
+{
+    std::array<std::byte, kMaxDatagramSize> buffer;
+    std::size_t size = 0;
+    SocketAddress from;
+
+    Bytes payload() const noexcept { return {buffer.data(), size}; }
+};
+
+struct DatagramSocketStats
+{
+    std::uint64_t datagrams_sent = 0;
+    std::uint64_t datagrams_received = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t send_errors = 0;          ///< datagrams the OS refused (other than would-block)
+    std::uint64_t send_would_block = 0;     ///< datagrams not sent because the socket buffer was full
+    std::uint64_t receive_truncated = 0;    ///< datagrams larger than kMaxDatagramSize, dropped
+};
+
+/// Non-blocking. All calls take `now` so decorators (the link conditioner) can hold packets on a virtual clock;
+/// a plain UDP socket ignores it.
+class DatagramSocket
+{
+public:
+    virtual ~DatagramSocket() = default;
+
+    virtual SocketAddress local_address() const = 0;
+
+    /// Sends as many datagrams of `batch` as the socket takes, in order; returns how many were taken. A datagram
+    /// that fails for a reason other than a full buffer is counted in stats and skipped (UDP loses packets anyway).
+    virtual std::size_t send(std::span<const OutgoingDatagram> batch, Timestamp now) = 0;
+
+    /// Fills up to `slots.size()` slots with received datagrams and returns how many; 0 when nothing is waiting.
+    virtual std::size_t receive(std::span<ReceiveSlot> slots, Timestamp now) = 0;
+
+    /// The earliest time at which this socket has work that no file descriptor signals (a delayed packet in a
+    /// conditioner or in-memory queue). `std::nullopt` means "only when the descriptor is readable".
+    virtual std::optional<Timestamp> next_wakeup() const { return std::nullopt; }
+
+    /// A descriptor to poll for readability, or -1 for sockets with no descriptor (in-memory).
+    virtual int native_handle() const { return -1; }
+
+    virtual DatagramSocketStats stats() const = 0;
+};
+
+struct UdpSocketOptions
+{
+    int receive_buffer_bytes = 4 * 1024 * 1024;
+    int send_buffer_bytes = 4 * 1024 * 1024;
+    bool use_gso = true;   ///< batch same-sized datagrams to one peer into one sendmsg (UDP_SEGMENT) when available
+};
+
+/// Opens a non-blocking UDP socket bound to `bind_address` (port 0 picks a free port). Batched I/O with
+/// recvmmsg/sendmmsg, and UDP GSO where the kernel has it.
+Result<std::unique_ptr<DatagramSocket>> open_udp_socket(const SocketAddress& bind_address,
+                                                        const UdpSocketOptions& options = {});
+
+}  // namespace eustress::net

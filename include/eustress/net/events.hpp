@@ -1,0 +1,48 @@
+// The seed's network events, polled from Server::poll_event / Client::poll_event after each update.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "eustress/net/types.hpp"
+
+namespace eustress::net {
+
+/// A client finished its handshake and was admitted (server side), or we were (client side, with our id).
+struct ConnectedEvent
+{
+    ClientId client_id;
+};
+
+/// A connection ended; `reason` is the peer's or ours, in words a log can carry.
+struct DisconnectedEvent
+{
+    ClientId client_id;
+    std::string reason;
+};
+
+/// A message arrived. `from` is the client on a server, kServerId on a client.
+struct MessageEvent
+{
+    ClientId from;
+    std::vector<std::byte> data;
+    ChannelId channel = 0;
+    bool early_data = false;   ///< arrived in 0-RTT (replay-protected; see docs/SECURITY.md)
+};
+
+/// The fate of a message sent on an unreliable channel: acknowledged by the peer's QUIC stack, or declared lost.
+/// Replication builds on this to delta-compress against acknowledged state. (Loss may be spurious; a message is
+/// reported once.)
+struct DeliveryEvent
+{
+    ClientId peer;
+    ChannelId channel = 0;
+    MessageId message = 0;
+    bool acked = false;
+};
+
+using NetworkEvent = std::variant<ConnectedEvent, DisconnectedEvent, MessageEvent, DeliveryEvent>;
+
+}  // namespace eustress::net

@@ -1,0 +1,66 @@
+// Impairs the datagrams a socket sends: latency, jitter, loss, duplication, reordering and a bandwidth cap.
+// Deterministic for a given seed: the same sends at the same virtual times produce the same deliveries.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "eustress/net/datagram_socket.hpp"
+
+namespace eustress::net {
+
+struct LinkConditionerConfig
+{
+    Duration latency{0};               ///< one-way delay added to every datagram sent
+    Duration jitter{0};                ///< each datagram's delay is latency + uniform[0, jitter]
+    double loss = 0.0;                 ///< probability [0, 1] that a datagram is dropped
+    double duplication = 0.0;          ///< probability [0, 1] that a datagram is sent twice
+    double reordering = 0.0;           ///< probability [0, 1] that a datagram is held back an extra `reorder_delay`
+    Duration reorder_delay{std::chrono::milliseconds(5)};
+    std::uint64_t bandwidth_bytes_per_second = 0;   ///< 0 = unlimited; else a serialising link of this rate
+    std::size_t queue_limit_bytes = 1024 * 1024;    ///< datagrams beyond this many bytes in flight are dropped
+    std::uint64_t seed = 1;
+
+    bool is_passthrough() const noexcept
+    {
+        return latency.count() == 0 && jitter.count() == 0 && loss == 0.0 && duplication == 0.0 &&
+               reordering == 0.0 && bandwidth_bytes_per_second == 0;
+    }
+};
+
+struct LinkConditionerStats
+{
+    std::uint64_t dropped_loss = 0;
+    std::uint64_t dropped_queue_full = 0;
+    std::uint64_t duplicated = 0;
+    std::uint64_t reordered = 0;
+    std::uint64_t delivered = 0;   ///< handed to the wrapped socket
+};
+
+class LinkConditioner final : public DatagramSocket
+{
+public:
+    LinkConditioner(std::unique_ptr<DatagramSocket> inner, const LinkConditionerConfig& config);
+    ~LinkConditioner() override;
+
+    SocketAddress local_address() const override;
+    std::size_t send(std::span<const OutgoingDatagram> batch, Timestamp now) override;
+    /// Also releases every held datagram that is due at `now` to the wrapped socket.
+    std::size_t receive(std::span<ReceiveSlot> slots, Timestamp now) override;
+    std::optional<Timestamp> next_wakeup() const override;
+    int native_handle() const override;
+    DatagramSocketStats stats() const override;
+
+    /// Releases due datagrams without receiving (the receive path does this too).
+    void flush(Timestamp now);
+    void set_config(const LinkConditionerConfig& config);
+    const LinkConditionerConfig& config() const noexcept;
+    LinkConditionerStats conditioner_stats() const noexcept;
+    DatagramSocket& inner() noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace eustress::net

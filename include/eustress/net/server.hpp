@@ -1,0 +1,85 @@
+// The authoritative end: accepts clients over QUIC, relays their messages to the game as events.
+//
+//     auto server = Server::create(config, MonotonicClock::now()).value();
+//     for (;;) {
+//         server->update(MonotonicClock::now());
+//         while (auto event = server->poll_event()) { ... ConnectedEvent / MessageEvent / ... }
+//         server->send(client, channel, bytes);
+//     }
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "eustress/net/certificate.hpp"
+#include "eustress/net/config.hpp"
+#include "eustress/net/datagram_socket.hpp"
+#include "eustress/net/events.hpp"
+#include "eustress/net/result.hpp"
+#include "eustress/net/status.hpp"
+
+namespace eustress::net {
+
+/// Server-wide counters: what came in, and every kind of input we refused.
+struct ServerStats
+{
+    std::size_t connected_clients = 0;
+    std::size_t pending_handshakes = 0;
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t datagrams_received = 0;
+    std::uint64_t garbage_datagrams = 0;          ///< not QUIC at all, or truncated headers
+    std::uint64_t unknown_connection_datagrams = 0;
+    std::uint64_t handshakes_refused_full = 0;    ///< Initials dropped at max_pending_handshakes
+    std::uint64_t version_negotiations = 0;
+    std::uint64_t refused_channel_mismatch = 0;
+    std::uint64_t refused_server_full = 0;
+    std::uint64_t protocol_errors = 0;            ///< peers closed for breaking our framing
+    std::uint64_t malformed_datagrams = 0;        ///< dropped inside live connections (unknown channel, ...)
+    std::uint64_t malformed_fragments = 0;
+    std::uint64_t anti_replay_refusals = 0;       ///< 0-RTT ClientHellos seen before
+};
+
+class Server
+{
+public:
+    /// Binds a UDP socket from `config` and loads or creates the certificate.
+    static Result<std::unique_ptr<Server>> create(const ServerConfig& config, Timestamp now);
+    /// Runs on a socket you made: in-memory, conditioned, or already bound.
+    static Result<std::unique_ptr<Server>> create(const ServerConfig& config, std::unique_ptr<DatagramSocket> socket,
+                                                  Timestamp now);
+    ~Server();
+
+    /// Receives everything waiting, runs timers, admits or refuses handshakes, and sends what is queued.
+    void update(Timestamp now);
+    /// Sends what `send` queued since the last update without waiting for it (lower latency, more syscalls).
+    void flush(Timestamp now);
+    std::optional<NetworkEvent> poll_event();
+
+    /// Queues a message. Errors: UnknownClient, UnknownChannel, MessageTooLarge, QueueFull, NotConnected.
+    Result<MessageId> send(ClientId client, ChannelId channel, Bytes message, Timestamp now);
+    /// Sends to every connected client; returns how many took it.
+    std::size_t broadcast(ChannelId channel, Bytes message, Timestamp now);
+    /// Closes a client's connection with a reason it will see; a DisconnectedEvent follows.
+    void disconnect(ClientId client, std::string_view reason, Timestamp now);
+    /// Closes every connection (reason "server shutdown") and sends the closes.
+    void shutdown(Timestamp now);
+
+    std::vector<ClientId> clients() const;
+    std::optional<ConnectionStatus> status(ClientId client, Timestamp now) const;
+    std::vector<ConnectionStatus> statuses(Timestamp now) const;
+    ServerStats stats() const;
+
+    SocketAddress local_address() const;
+    const SpkiPin& certificate_pin() const;
+    /// For event loops: the socket to poll, and the latest time to call `update` again.
+    int native_handle() const;
+    Timestamp next_wakeup() const;
+
+private:
+    struct Impl;
+    explicit Server(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace eustress::net

@@ -1,0 +1,59 @@
+// What a connection is doing, in the spirit of GameNetworkingSockets' real-time status.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "eustress/net/channel.hpp"
+#include "eustress/net/socket_address.hpp"
+#include "eustress/net/types.hpp"
+
+namespace eustress::net {
+
+struct ChannelStatus
+{
+    std::string name;
+    ChannelKind kind = ChannelKind::ReliableOrdered;
+    std::uint64_t messages_sent = 0;
+    std::uint64_t messages_received = 0;
+    std::uint64_t bytes_sent = 0;              ///< message payload bytes
+    std::uint64_t bytes_received = 0;
+    std::uint64_t messages_acked = 0;          ///< unreliable kinds: delivery notifications
+    std::uint64_t messages_lost = 0;
+    std::uint64_t stale_dropped = 0;           ///< UnreliableSequenced: older than one already delivered
+    std::uint64_t queued_messages = 0;         ///< waiting for a bandwidth share
+    std::uint64_t queued_bytes = 0;
+};
+
+struct ConnectionStatus
+{
+    ClientId client_id{};
+    SocketAddress remote;
+    bool connected = false;
+    Duration smoothed_rtt{0};
+    Duration min_rtt{0};
+    Duration latest_rtt{0};
+    Duration rtt_variance{0};
+    /// Fraction of our unreliable datagrams declared lost (what the game experiences), 0 when none were sent.
+    double datagram_loss = 0.0;
+    std::uint64_t packets_sent = 0;
+    std::uint64_t packets_received = 0;
+    std::uint64_t bytes_sent = 0;              ///< UDP payload bytes, all overheads included
+    std::uint64_t bytes_received = 0;
+    std::uint64_t congestion_window = 0;
+    std::uint64_t bytes_in_flight = 0;
+    std::uint64_t send_queue_bytes = 0;        ///< queued in channels plus written to streams and not yet sent
+    Duration send_queue_age{0};                ///< age of the oldest message still waiting in a channel queue
+    std::uint64_t unacked_reliable_bytes = 0;
+    bool resumed = false;                      ///< TLS resumption (0-RTT capable)
+    bool early_data_accepted = false;
+    std::string tls;                           ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
+    std::vector<ChannelStatus> channels;
+};
+
+/// A fixed-width table, one row per connection, for logs and `make demo`.
+std::string format_status_table(std::span<const ConnectionStatus> connections);
+
+}  // namespace eustress::net

@@ -1,0 +1,67 @@
+#include "eustress/net/channel.hpp"
+
+#include "session/wire_format.hpp"
+
+namespace eustress::net {
+
+const char* to_string(ChannelKind kind) noexcept
+{
+    switch (kind)
+    {
+    case ChannelKind::ReliableOrdered: return "reliable-ordered";
+    case ChannelKind::ReliableUnordered: return "reliable-unordered";
+    case ChannelKind::Unreliable: return "unreliable";
+    case ChannelKind::UnreliableSequenced: return "unreliable-sequenced";
+    }
+    return "?";
+}
+
+ChannelTable ChannelTable::defaults()
+{
+    ChannelTable table;
+    table.channels.push_back({"reliable", ChannelKind::ReliableOrdered, 200});
+    table.channels.push_back({"unreliable", ChannelKind::Unreliable, 128});
+    table.channels.push_back({"state", ChannelKind::UnreliableSequenced, 160});
+    table.channels.push_back({"events", ChannelKind::ReliableUnordered, 180});
+    return table;
+}
+
+Result<void> ChannelTable::validate() const
+{
+    if (channels.empty())
+        return make_error(ErrorCode::InvalidArgument, "at least one channel must be declared");
+    if (channels.size() > session::kMaxChannels)
+        return make_error(ErrorCode::InvalidArgument,
+                          "at most " + std::to_string(session::kMaxChannels) + " channels may be declared");
+    for (const auto& channel : channels)
+    {
+        if (channel.bandwidth_share < 0.0 || channel.bandwidth_share > 1.0)
+            return make_error(ErrorCode::InvalidArgument, "channel '" + channel.name + "': bandwidth_share must be in [0, 1]");
+        if (channel.max_message_size == 0)
+            return make_error(ErrorCode::InvalidArgument, "channel '" + channel.name + "': max_message_size must be > 0");
+    }
+    return {};
+}
+
+std::uint64_t ChannelTable::fingerprint() const noexcept
+{
+    // FNV-1a over what both ends must agree on. Not a security measure: a peer could lie, and every limit is
+    // enforced on receipt anyway; it catches builds that drifted apart, with a clear refusal.
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    auto mix = [&hash](std::uint64_t value) {
+        for (int i = 0; i < 8; ++i)
+        {
+            hash ^= (value >> (8 * i)) & 0xff;
+            hash *= 0x100000001b3ULL;
+        }
+    };
+    mix(channels.size());
+    for (const auto& channel : channels)
+    {
+        mix(static_cast<std::uint64_t>(channel.kind));
+        mix(channel.max_message_size);
+    }
+    return hash;
+}
+
+}  // namespace eustress::net

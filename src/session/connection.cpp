@@ -1,0 +1,484 @@
+#include "session/connection.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "wire/byte_reader.hpp"
+#include "wire/byte_writer.hpp"
+
+namespace eustress::net::session {
+namespace {
+
+std::uint64_t in_flight_key(ChannelId channel, MessageId id) noexcept
+{
+    return (static_cast<std::uint64_t>(channel) << 56) | (id & ((std::uint64_t{1} << 56) - 1));
+}
+
+}  // namespace
+
+Connection::Connection(const Settings& settings, std::deque<NetworkEvent>& events)
+    : m_settings(settings), m_events(events)
+{
+    m_peer_id = settings.role == Role::Client ? kServerId : ClientId{};
+    for (const auto& config : settings.channels->channels)
+    {
+        ChannelState state;
+        state.config = config;
+        state.status.name = config.name;
+        state.status.kind = config.kind;
+        m_channels.push_back(std::move(state));
+    }
+}
+
+Connection::~Connection() = default;
+
+// ---- handshake ------------------------------------------------------------------------------------------------
+
+void Connection::send_hello()
+{
+    std::array<std::byte, 64> buffer{};
+    std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
+    size += write_hello(Hello{kProtocolVersion, m_settings.channels->fingerprint()}, std::span(buffer).subspan(size));
+    m_control_stream = *m_quic->open_stream(255);
+    m_quic->stream_write(m_control_stream, std::span(buffer).first(size), false);
+}
+
+void Connection::admit(ClientId id)
+{
+    m_peer_id = id;
+    m_admitted = true;
+    std::array<std::byte, 64> buffer{};
+    std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
+    size += write_welcome(Welcome{static_cast<std::uint64_t>(id)}, std::span(buffer).subspan(size));
+    m_control_stream = *m_quic->open_stream(255);
+    m_quic->stream_write(m_control_stream, std::span(buffer).first(size), false);
+    m_events.emplace_back(ConnectedEvent{id});
+    for (auto& held : m_held_until_admitted)
+    {
+        held.from = id;
+        m_events.emplace_back(std::move(held));
+    }
+    m_held_until_admitted.clear();
+    m_held_bytes = 0;
+}
+
+void Connection::handle_control_frame(std::uint64_t type, Bytes payload)
+{
+    if (type == static_cast<std::uint64_t>(ControlType::Hello) && m_settings.role == Role::Server && !m_hello_seen)
+    {
+        auto hello = parse_hello(payload);
+        if (!hello)
+            return fail("malformed hello");
+        m_hello_seen = true;
+        m_received_hello = hello;
+        return;
+    }
+    if (type == static_cast<std::uint64_t>(ControlType::Welcome) && m_settings.role == Role::Client && !m_admitted)
+    {
+        auto welcome = parse_welcome(payload);
+        if (!welcome || welcome->client_id == 0)
+            return fail("malformed welcome");
+        m_own_id = ClientId{welcome->client_id};
+        m_admitted = true;
+        m_events.emplace_back(ConnectedEvent{m_own_id});
+        for (auto& held : m_held_until_admitted)
+            m_events.emplace_back(std::move(held));
+        m_held_until_admitted.clear();
+        m_held_bytes = 0;
+        return;
+    }
+    fail("unexpected control frame " + std::to_string(type));
+}
+
+void Connection::fail(std::string reason)
+{
+    if (!m_protocol_error)
+        m_protocol_error = std::move(reason);
+}
+
+// ---- sending --------------------------------------------------------------------------------------------------
+
+bool Connection::has_bandwidth_share(const ChannelState& channel) const noexcept
+{
+    return channel.config.bandwidth_share > 0.0 && m_settings.send_rate_limit > 0;
+}
+
+Result<MessageId> Connection::send(ChannelId channel_id, Bytes message, Timestamp now)
+{
+    if (channel_id >= m_channels.size())
+        return make_error(ErrorCode::UnknownChannel, "no channel " + std::to_string(channel_id));
+    auto& channel = m_channels[channel_id];
+    if (message.size() > channel.config.max_message_size)
+        return make_error(ErrorCode::MessageTooLarge,
+                          std::to_string(message.size()) + " bytes exceed channel '" + channel.config.name +
+                              "' limit of " + std::to_string(channel.config.max_message_size));
+    if (!is_reliable(channel.config.kind))
+    {
+        const std::size_t fragment_payload = m_quic->max_datagram_payload() - kMaxDatagramHeaderSize;
+        if (message.size() > fragment_payload * 255)
+            return make_error(ErrorCode::MessageTooLarge, "unreliable message over 255 fragments");
+    }
+    if (m_quic->is_closed())
+        return make_error(ErrorCode::NotConnected, "connection closed");
+
+    const MessageId id = channel.next_message_id++;
+    if (has_bandwidth_share(channel))
+    {
+        if (channel.queued_bytes + message.size() > channel.config.send_queue_limit)
+            return make_error(ErrorCode::QueueFull, "channel '" + channel.config.name + "' send queue is full");
+        channel.queue.push_back(QueuedMessage{std::vector<std::byte>(message.begin(), message.end()), id, now});
+        channel.queued_bytes += message.size();
+        return id;
+    }
+    if (is_reliable(channel.config.kind) && m_quic->stats().stream_bytes_unsent > channel.config.send_queue_limit)
+        return make_error(ErrorCode::QueueFull, "reliable send buffer is full; the peer or the path is slower");
+    transmit(channel_id, channel, message, id);
+    return id;
+}
+
+void Connection::flush_channels(Timestamp now)
+{
+    for (std::size_t index = 0; index < m_channels.size(); ++index)
+    {
+        auto& channel = m_channels[index];
+        if (!has_bandwidth_share(channel))
+            continue;
+        const double rate = channel.config.bandwidth_share * static_cast<double>(m_settings.send_rate_limit);
+        const double burst = std::max(rate / 20.0, 1500.0);   // 50 ms worth, at least one packet
+        if (channel.last_refill == Timestamp{})
+            channel.tokens = burst;
+        else
+            channel.tokens = std::min(
+                burst, channel.tokens + rate * std::chrono::duration<double>(now - channel.last_refill).count());
+        channel.last_refill = now;
+        // A message may overdraw the bucket once; the debt delays the next one. That keeps large messages moving.
+        while (!channel.queue.empty() && channel.tokens > 0.0)
+        {
+            auto message = std::move(channel.queue.front());
+            channel.queue.pop_front();
+            channel.queued_bytes -= message.bytes.size();
+            channel.tokens -= static_cast<double>(message.bytes.size());
+            transmit(static_cast<ChannelId>(index), channel, message.bytes, message.id);
+        }
+    }
+}
+
+void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id)
+{
+    ++channel.status.messages_sent;
+    channel.status.bytes_sent += message.size();
+    std::array<std::byte, 16> prefix{};
+    switch (channel.config.kind)
+    {
+    case ChannelKind::ReliableOrdered:
+    {
+        std::size_t size = 0;
+        if (channel.ordered_stream < 0)
+        {
+            channel.ordered_stream = *m_quic->open_stream(channel.config.priority);
+            size = write_stream_header(StreamKind::OrderedChannel, channel_id, prefix);
+        }
+        wire::ByteWriter writer{std::span<std::byte>(prefix).subspan(size)};
+        (void)writer.write_varint(message.size());
+        m_quic->stream_write(channel.ordered_stream, std::span(prefix).first(size + writer.size()), false);
+        m_quic->stream_write(channel.ordered_stream, message, false);
+        return;
+    }
+    case ChannelKind::ReliableUnordered:
+    {
+        const std::int64_t stream = *m_quic->open_stream(channel.config.priority);
+        std::size_t size = write_stream_header(StreamKind::UnorderedMessage, channel_id, prefix);
+        wire::ByteWriter writer{std::span<std::byte>(prefix).subspan(size)};
+        (void)writer.write_varint(message.size());
+        m_quic->stream_write(stream, std::span(prefix).first(size + writer.size()), false);
+        m_quic->stream_write(stream, message, true);
+        return;
+    }
+    case ChannelKind::Unreliable:
+    case ChannelKind::UnreliableSequenced:
+        transmit_unreliable(channel_id, channel, message, id);
+        return;
+    }
+}
+
+void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id)
+{
+    DatagramHeader header;
+    header.channel = channel_id;
+    header.sequenced = channel.config.kind == ChannelKind::UnreliableSequenced;
+    header.sequence = header.sequenced ? channel.next_sequence++ : 0;
+
+    const std::size_t fragment_payload = m_quic->max_datagram_payload() - kMaxDatagramHeaderSize;
+    const std::size_t count = message.empty() ? 1 : (message.size() + fragment_payload - 1) / fragment_payload;
+    header.fragmented = count > 1;
+    if (header.fragmented)
+    {
+        header.fragment_group = channel.next_fragment_group++;
+        header.fragment_count = static_cast<std::uint8_t>(count);
+    }
+
+    const std::uint64_t key = in_flight_key(channel_id, id);
+    m_in_flight[key] = InFlightMessage{channel_id, id, static_cast<std::uint16_t>(count)};
+    std::array<std::byte, kMaxDatagramSize> datagram{};
+    for (std::size_t index = 0; index < count; ++index)
+    {
+        header.fragment_index = static_cast<std::uint8_t>(index);
+        const std::size_t header_size = write_datagram_header(header, datagram);
+        const auto piece = message.subspan(index * fragment_payload,
+                                           std::min(fragment_payload, message.size() - index * fragment_payload));
+        std::copy(piece.begin(), piece.end(), datagram.begin() + static_cast<std::ptrdiff_t>(header_size));
+        const std::uint64_t datagram_id = m_next_datagram_id++;
+        m_message_by_datagram[datagram_id] = key;
+        if (!m_quic->queue_datagram(std::span(datagram).first(header_size + piece.size()), datagram_id,
+                                    channel.config.priority))
+            settle_datagram(datagram_id, false);   // the QUIC queue is full: this datagram is lost before sending
+    }
+}
+
+void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
+{
+    auto by_datagram = m_message_by_datagram.find(datagram_id);
+    if (by_datagram == m_message_by_datagram.end())
+        return;
+    const std::uint64_t key = by_datagram->second;
+    m_message_by_datagram.erase(by_datagram);
+    auto message = m_in_flight.find(key);
+    if (message == m_in_flight.end())
+        return;
+    auto& record = message->second;
+    auto& status = m_channels[record.channel].status;
+    if (!acked && !record.lost_reported)
+    {
+        record.lost_reported = true;
+        ++status.messages_lost;
+        m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, false});
+    }
+    if (--record.datagrams_left == 0)
+    {
+        if (!record.lost_reported)
+        {
+            ++status.messages_acked;
+            m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, true});
+        }
+        m_in_flight.erase(message);
+    }
+}
+
+void Connection::on_datagram_acked(std::uint64_t datagram_id) { settle_datagram(datagram_id, true); }
+void Connection::on_datagram_lost(std::uint64_t datagram_id) { settle_datagram(datagram_id, false); }
+
+void Connection::on_connection_id_issued(std::string_view id)
+{
+    if (m_settings.connection_id_changed)
+        m_settings.connection_id_changed(id, true);
+}
+
+void Connection::on_connection_id_retired(std::string_view id)
+{
+    if (m_settings.connection_id_changed)
+        m_settings.connection_id_changed(id, false);
+}
+
+// ---- receiving ------------------------------------------------------------------------------------------------
+
+void Connection::deliver(ChannelId channel_id, Bytes message, bool early)
+{
+    auto& status = m_channels[channel_id].status;
+    ++status.messages_received;
+    status.bytes_received += message.size();
+    MessageEvent event{m_peer_id, std::vector<std::byte>(message.begin(), message.end()), channel_id, early};
+    if (m_admitted)
+    {
+        m_events.emplace_back(std::move(event));
+        return;
+    }
+    // Streams are independent, so a message can overtake the hello (or the welcome): hold it, within bounds.
+    m_held_bytes += message.size();
+    if (m_held_bytes > m_settings.max_pending_before_admission)
+        return fail("too much data before the handshake finished");
+    m_held_until_admitted.push_back(std::move(event));
+}
+
+void Connection::on_datagram(Bytes data, bool early)
+{
+    auto parsed = parse_datagram(data, [this](ChannelId id) -> std::optional<bool> {
+        if (id >= m_channels.size() || is_reliable(m_channels[id].config.kind))
+            return std::nullopt;
+        return m_channels[id].config.kind == ChannelKind::UnreliableSequenced;
+    });
+    if (!parsed)
+    {
+        ++m_input_errors.malformed_datagrams;
+        return;
+    }
+    auto& channel = m_channels[parsed->header.channel];
+    if (parsed->header.sequenced)
+    {
+        // Fragments of one message share its sequence, so only a strictly older sequence is stale.
+        if (channel.newest_received && parsed->header.sequence != *channel.newest_received &&
+            !sequence_newer(parsed->header.sequence, *channel.newest_received))
+        {
+            ++channel.status.stale_dropped;
+            ++m_input_errors.stale_sequenced;
+            return;
+        }
+    }
+    if (!parsed->header.fragmented)
+    {
+        if (parsed->payload.size() > channel.config.max_message_size)
+        {
+            ++m_input_errors.malformed_datagrams;
+            return;
+        }
+        if (parsed->header.sequenced)
+        {
+            if (channel.newest_received && parsed->header.sequence == *channel.newest_received)
+            {
+                ++channel.status.stale_dropped;   // a duplicate of what we already delivered
+                return;
+            }
+            channel.newest_received = parsed->header.sequence;
+        }
+        deliver(parsed->header.channel, parsed->payload, early);
+        return;
+    }
+    const auto malformed_before = m_assembler.stats().malformed;
+    auto whole = m_assembler.add(parsed->header, parsed->payload, channel.config.max_message_size, m_now);
+    m_input_errors.malformed_fragments += m_assembler.stats().malformed - malformed_before;
+    m_input_errors.evicted_fragments = m_assembler.stats().evicted;
+    if (!whole)
+        return;
+    if (parsed->header.sequenced)
+    {
+        if (channel.newest_received && !sequence_newer(parsed->header.sequence, *channel.newest_received))
+        {
+            ++channel.status.stale_dropped;
+            return;
+        }
+        channel.newest_received = parsed->header.sequence;
+    }
+    deliver(parsed->header.channel, *whole, early);
+}
+
+void Connection::on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early)
+{
+    auto& stream = m_incoming[stream_id];
+    stream.early = stream.early || early;
+    stream.buffer.insert(stream.buffer.end(), data.begin(), data.end());
+    parse_stream(stream_id, stream, fin);
+    if (fin)
+        m_incoming.erase(stream_id);
+}
+
+void Connection::on_stream_closed(std::int64_t stream_id) { m_incoming.erase(stream_id); }
+
+void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin)
+{
+    for (;;)
+    {
+        const Bytes pending(stream.buffer.data() + stream.consumed, stream.buffer.size() - stream.consumed);
+        if (!stream.header)
+        {
+            if (pending.empty())
+                break;
+            auto header = parse_stream_header(pending);
+            if (!header)
+            {
+                if (pending.size() >= 2 || fin)
+                    return fail("bad stream header on stream " + std::to_string(stream_id));
+                break;
+            }
+            if (header->kind != StreamKind::Control &&
+                (header->channel >= m_channels.size() || !is_reliable(m_channels[header->channel].config.kind)))
+                return fail("stream for unknown or unreliable channel " + std::to_string(header->channel));
+            if (header->kind == StreamKind::OrderedChannel &&
+                m_channels[header->channel].config.kind != ChannelKind::ReliableOrdered)
+                return fail("ordered stream on a channel that is not ReliableOrdered");
+            if (header->kind == StreamKind::UnorderedMessage &&
+                m_channels[header->channel].config.kind != ChannelKind::ReliableUnordered)
+                return fail("unordered stream on a channel that is not ReliableUnordered");
+            stream.header = header;
+            stream.consumed += header->size;
+            continue;
+        }
+
+        wire::ByteReader reader(pending);
+        std::uint64_t type = 0;
+        if (stream.header->kind == StreamKind::Control)
+        {
+            auto frame_type = reader.read_varint();
+            if (!frame_type)
+                break;
+            type = *frame_type;
+        }
+        const auto length = reader.read_varint();
+        if (!length)
+            break;
+        const std::size_t limit = stream.header->kind == StreamKind::Control
+                                      ? kMaxControlPayload
+                                      : m_channels[stream.header->channel].config.max_message_size;
+        if (*length > limit)
+            return fail("message of " + std::to_string(*length) + " bytes over the limit of " + std::to_string(limit));
+        const auto body = reader.read_bytes(static_cast<std::size_t>(*length));
+        if (!body)
+            break;
+        stream.consumed += reader.offset();
+        if (stream.header->kind == StreamKind::Control)
+            handle_control_frame(type, *body);
+        else
+            deliver(stream.header->channel, *body, stream.early);
+        if (m_protocol_error)
+            return;
+        if (stream.header->kind == StreamKind::UnorderedMessage && stream.consumed != stream.buffer.size())
+            return fail("data after the message on an unordered stream");
+    }
+    if (fin && stream.consumed != stream.buffer.size())
+        return fail("stream " + std::to_string(stream_id) + " ended inside a message");
+    // Compact once the parsed prefix dominates, so buffers stay proportional to one message.
+    if (stream.consumed > 4096 && stream.consumed * 2 > stream.buffer.size())
+    {
+        stream.buffer.erase(stream.buffer.begin(), stream.buffer.begin() + static_cast<std::ptrdiff_t>(stream.consumed));
+        stream.consumed = 0;
+    }
+}
+
+// ---- status ---------------------------------------------------------------------------------------------------
+
+ConnectionStatus Connection::status(Timestamp now) const
+{
+    const auto quic = m_quic->stats();
+    ConnectionStatus status;
+    status.client_id = m_settings.role == Role::Server ? m_peer_id : m_own_id;
+    status.remote = m_quic->remote_address();
+    status.connected = m_admitted && !m_quic->is_closed();
+    status.smoothed_rtt = quic.smoothed_rtt;
+    status.min_rtt = quic.min_rtt;
+    status.latest_rtt = quic.latest_rtt;
+    status.rtt_variance = quic.rtt_variance;
+    const auto settled = quic.datagrams_acked + quic.datagrams_lost;
+    status.datagram_loss = settled ? static_cast<double>(quic.datagrams_lost) / static_cast<double>(settled) : 0.0;
+    status.packets_sent = quic.packets_sent;
+    status.packets_received = quic.packets_received;
+    status.bytes_sent = quic.bytes_sent;
+    status.bytes_received = quic.bytes_received;
+    status.congestion_window = quic.congestion_window;
+    status.bytes_in_flight = quic.bytes_in_flight;
+    status.unacked_reliable_bytes = quic.stream_bytes_unacked;
+    status.send_queue_bytes = quic.stream_bytes_unsent;
+    status.resumed = quic.resumed;
+    status.early_data_accepted = quic.early_data_accepted;
+    status.tls = m_quic->tls_description();
+    for (const auto& channel : m_channels)
+    {
+        auto channel_status = channel.status;
+        channel_status.queued_messages = channel.queue.size();
+        channel_status.queued_bytes = channel.queued_bytes;
+        status.send_queue_bytes += channel.queued_bytes;
+        if (!channel.queue.empty())
+            status.send_queue_age = std::max(status.send_queue_age, now - channel.queue.front().enqueued);
+        status.channels.push_back(std::move(channel_status));
+    }
+    return status;
+}
+
+}  // namespace eustress::net::session

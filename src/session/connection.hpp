@@ -1,0 +1,178 @@
+// One peer at the session layer: our channels, framing and events on top of one QUIC connection. Used by both
+// Server (one per client) and Client (one). Sans-I/O like the QUIC layer beneath it; the owner does the I/O.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "eustress/net/channel.hpp"
+#include "eustress/net/events.hpp"
+#include "eustress/net/result.hpp"
+#include "eustress/net/status.hpp"
+#include "session/fragment_assembler.hpp"
+#include "session/wire_format.hpp"
+#include "transport/quic_connection.hpp"
+
+namespace eustress::net::session {
+
+/// Application error codes carried in QUIC CONNECTION_CLOSE, so both ends can say why.
+enum class CloseCode : std::uint64_t
+{
+    Normal = 0,
+    ProtocolError = 1,
+    ChannelMismatch = 2,
+    ServerFull = 3,
+    Kicked = 4,
+    ServerShutdown = 5,
+    VersionMismatch = 6,
+};
+
+/// Counters of a peer's bad input: each is a drop we made instead of trusting it.
+struct InputErrorCounts
+{
+    std::uint64_t malformed_datagrams = 0;    ///< bad header, unknown channel, reliable channel id in a datagram
+    std::uint64_t malformed_fragments = 0;
+    std::uint64_t evicted_fragments = 0;
+    std::uint64_t stale_sequenced = 0;
+};
+
+class Connection final : public transport::QuicConnectionHandler
+{
+public:
+    enum class Role : std::uint8_t
+    {
+        Client,
+        Server,
+    };
+
+    struct Settings
+    {
+        Role role = Role::Client;
+        const ChannelTable* channels = nullptr;
+        std::uint64_t send_rate_limit = 0;
+        std::size_t max_pending_before_admission = 256 * 1024;   ///< bytes a peer may send before its hello
+        /// Server: keeps the routing table in step with the connection ids QUIC issues and retires.
+        std::function<void(std::string_view id, bool issued)> connection_id_changed;
+    };
+
+    Connection(const Settings& settings, std::deque<NetworkEvent>& events);
+    ~Connection() override;
+
+    void attach(std::unique_ptr<transport::QuicConnection> quic) { m_quic = std::move(quic); }
+    transport::QuicConnection& quic() noexcept { return *m_quic; }
+    const transport::QuicConnection& quic() const noexcept { return *m_quic; }
+
+    /// Client: opens the control stream and queues our hello (it goes out in 0-RTT when resuming).
+    void send_hello();
+    /// Server: the hello received from this peer, once (then nullopt).
+    std::optional<Hello> take_hello() { return std::exchange(m_received_hello, std::nullopt); }
+    /// Server: admits the peer under `id`: sends the welcome and releases messages held back until now.
+    void admit(ClientId id);
+    /// Client: our id once the server's welcome arrived.
+    bool admitted() const noexcept { return m_admitted; }
+    ClientId peer_id() const noexcept { return m_peer_id; }
+    ClientId own_id() const noexcept { return m_own_id; }
+
+    Result<MessageId> send(ChannelId channel, Bytes message, Timestamp now);
+    /// Moves messages waiting for a bandwidth share into QUIC, as far as each share allows.
+    void flush_channels(Timestamp now);
+    /// The time callbacks from the QUIC layer happen at; the owner sets it before feeding packets or timers.
+    void set_now(Timestamp now) noexcept { m_now = now; }
+    /// Drops fragment reassemblies that waited too long.
+    void expire(Timestamp now) { m_assembler.expire(now); }
+
+    /// Set when the peer broke the protocol; the owner closes the connection with this reason.
+    const std::optional<std::string>& protocol_error() const noexcept { return m_protocol_error; }
+
+    ConnectionStatus status(Timestamp now) const;
+    const InputErrorCounts& input_errors() const noexcept { return m_input_errors; }
+    const FragmentAssembler& assembler() const noexcept { return m_assembler; }
+
+    // transport::QuicConnectionHandler
+    void on_handshake_completed() override {}
+    void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early) override;
+    void on_stream_closed(std::int64_t stream_id) override;
+    void on_datagram(Bytes data, bool early) override;
+    void on_datagram_acked(std::uint64_t datagram_id) override;
+    void on_datagram_lost(std::uint64_t datagram_id) override;
+    void on_connection_id_issued(std::string_view id) override;
+    void on_connection_id_retired(std::string_view id) override;
+
+private:
+    struct QueuedMessage
+    {
+        std::vector<std::byte> bytes;
+        MessageId id;
+        Timestamp enqueued;
+    };
+
+    struct ChannelState
+    {
+        ChannelConfig config;
+        ChannelStatus status;
+        MessageId next_message_id = 0;
+        std::int64_t ordered_stream = -1;          // our handle for a ReliableOrdered channel's stream
+        std::uint16_t next_sequence = 0;           // UnreliableSequenced, sending
+        std::optional<std::uint16_t> newest_received;
+        std::uint16_t next_fragment_group = 0;
+        double tokens = 0.0;                       // bandwidth share bucket, in bytes
+        Timestamp last_refill{};
+        std::deque<QueuedMessage> queue;           // only channels with a bandwidth share queue here
+        std::size_t queued_bytes = 0;
+    };
+
+    struct IncomingStream
+    {
+        std::vector<std::byte> buffer;
+        std::size_t consumed = 0;
+        std::optional<StreamHeader> header;
+        bool early = false;
+    };
+
+    struct InFlightMessage
+    {
+        ChannelId channel;
+        MessageId id;
+        std::uint16_t datagrams_left;
+        bool lost_reported = false;
+    };
+
+    bool has_bandwidth_share(const ChannelState& channel) const noexcept;
+    void transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id);
+    void transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id);
+    void parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin);
+    void handle_control_frame(std::uint64_t type, Bytes payload);
+    void deliver(ChannelId channel, Bytes message, bool early);
+    void fail(std::string reason);
+    void settle_datagram(std::uint64_t datagram_id, bool acked);
+
+    Settings m_settings;
+    std::deque<NetworkEvent>& m_events;
+    std::unique_ptr<transport::QuicConnection> m_quic;
+    std::vector<ChannelState> m_channels;
+    std::unordered_map<std::int64_t, IncomingStream> m_incoming;
+    std::unordered_map<std::uint64_t, std::uint64_t> m_message_by_datagram;   // datagram id -> in-flight key
+    std::unordered_map<std::uint64_t, InFlightMessage> m_in_flight;
+    std::uint64_t m_next_datagram_id = 0;
+    FragmentAssembler m_assembler;
+    InputErrorCounts m_input_errors;
+
+    std::int64_t m_control_stream = -1;
+    std::optional<Hello> m_received_hello;
+    bool m_hello_seen = false;
+    bool m_admitted = false;
+    ClientId m_peer_id{};
+    ClientId m_own_id{};
+    std::vector<MessageEvent> m_held_until_admitted;
+    std::size_t m_held_bytes = 0;
+    std::optional<std::string> m_protocol_error;
+    Timestamp m_now{};
+};
+
+}  // namespace eustress::net::session

@@ -1,0 +1,425 @@
+#include "eustress/net/server.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "eustress/net/link_conditioner.hpp"
+#include "session/connection.hpp"
+#include "transport/packet_batch.hpp"
+#include "transport/quic_connection.hpp"
+#include "transport/tls_context.hpp"
+
+namespace eustress::net {
+
+namespace {
+
+constexpr std::size_t kReceiveBatch = 64;
+constexpr std::size_t kMaxReceiveRoundsPerUpdate = 64;   // bounds one update under a flood
+
+struct Peer
+{
+    std::unique_ptr<session::Connection> connection;
+    std::unordered_set<std::string> connection_ids;
+    bool counted_as_pending = true;
+    bool disconnect_reported = false;
+};
+
+}  // namespace
+
+struct Server::Impl
+{
+    ServerConfig config;
+    std::unique_ptr<DatagramSocket> socket;
+    std::unique_ptr<transport::ServerTlsContext> tls;
+    SpkiPin pin;
+    transport::PacketBatch batch;
+    std::vector<ReceiveSlot> slots = std::vector<ReceiveSlot>(kReceiveBatch);
+    std::deque<NetworkEvent> events;
+    std::unordered_map<std::uint64_t, Peer> peers;                 // by internal serial
+    std::unordered_map<std::string, std::uint64_t> peer_by_connection_id;
+    std::unordered_map<ClientId, std::uint64_t> peer_by_client;
+    std::uint64_t next_serial = 1;
+    std::uint64_t next_client_id = 1;
+    ServerStats counters;
+
+    Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s) : config(c), socket(std::move(s)), batch(*socket) {}
+
+    session::Connection::Settings connection_settings(std::uint64_t serial)
+    {
+        session::Connection::Settings settings;
+        settings.role = session::Connection::Role::Server;
+        settings.channels = &config.channels;
+        settings.send_rate_limit = config.send_rate_limit;
+        settings.connection_id_changed = [this, serial](std::string_view id, bool issued) {
+            auto peer = peers.find(serial);
+            if (issued)
+            {
+                peer_by_connection_id[std::string(id)] = serial;
+                if (peer != peers.end())
+                    peer->second.connection_ids.insert(std::string(id));
+            }
+            else
+            {
+                peer_by_connection_id.erase(std::string(id));
+                if (peer != peers.end())
+                    peer->second.connection_ids.erase(std::string(id));
+            }
+        };
+        return settings;
+    }
+
+    void accept(const ReceiveSlot& slot, Timestamp now)
+    {
+        if (counters.pending_handshakes >= config.max_pending_handshakes)
+        {
+            ++counters.handshakes_refused_full;
+            return;
+        }
+        const std::uint64_t serial = next_serial++;
+        Peer& peer = peers[serial];
+        peer.connection = std::make_unique<session::Connection>(connection_settings(serial), events);
+        transport::QuicConnection::ServerSettings settings{tls.get(), config.quic, socket->local_address(), slot.from};
+        auto quic = transport::QuicConnection::accept(settings, slot.payload(), *peer.connection, now);
+        if (!quic)
+        {
+            forget(serial);
+            ++counters.garbage_datagrams;
+            return;
+        }
+        peer.connection->attach(std::move(quic).value());
+        ++counters.pending_handshakes;
+        ++counters.connections_accepted;
+        peer.connection->set_now(now);
+        peer.connection->quic().receive(socket->local_address(), slot.from, slot.payload(), now);
+    }
+
+    void forget(std::uint64_t serial)
+    {
+        auto peer = peers.find(serial);
+        if (peer == peers.end())
+            return;
+        // The map may hold ids the connection issued before we knew its serial's peer entry; sweep them too.
+        std::erase_if(peer_by_connection_id, [serial](const auto& entry) { return entry.second == serial; });
+        if (peer->second.connection && peer->second.connection->admitted())
+            peer_by_client.erase(peer->second.connection->peer_id());
+        if (peer->second.counted_as_pending)
+            --counters.pending_handshakes;
+        peers.erase(peer);
+    }
+
+    void receive(Timestamp now)
+    {
+        const SocketAddress local = socket->local_address();
+        for (std::size_t round = 0; round < kMaxReceiveRoundsPerUpdate; ++round)
+        {
+            const std::size_t count = socket->receive(slots, now);
+            for (std::size_t i = 0; i < count; ++i)
+            {
+                const ReceiveSlot& slot = slots[i];
+                ++counters.datagrams_received;
+                const auto route = transport::QuicConnection::route(slot.payload());
+                if (!route)
+                {
+                    ++counters.garbage_datagrams;
+                    continue;
+                }
+                if (route->needs_version_negotiation)
+                {
+                    if (slot.size >= transport::QuicConnection::kMinInitialSize)
+                    {
+                        auto out = batch.next_slot();
+                        if (auto size = transport::QuicConnection::write_version_negotiation(slot.payload(), out))
+                        {
+                            batch.commit(size, slot.from, now);
+                            ++counters.version_negotiations;
+                        }
+                    }
+                    continue;
+                }
+                if (auto found = peer_by_connection_id.find(route->destination_id); found != peer_by_connection_id.end())
+                {
+                    auto& peer = peers.at(found->second);
+                    peer.connection->set_now(now);
+                    peer.connection->quic().receive(local, slot.from, slot.payload(), now);
+                    continue;
+                }
+                if (route->is_initial && slot.size >= transport::QuicConnection::kMinInitialSize)
+                    accept(slot, now);
+                else
+                    ++counters.unknown_connection_datagrams;
+            }
+            if (count < slots.size())
+                break;
+        }
+    }
+
+    void admit_or_refuse(Peer& peer, Timestamp now)
+    {
+        auto& connection = *peer.connection;
+        auto hello = connection.take_hello();
+        if (!hello)
+            return;
+        if (hello->version != session::kProtocolVersion)
+            return refuse(connection, session::CloseCode::VersionMismatch,
+                          "protocol version " + std::to_string(hello->version) + " is not supported", now);
+        if (hello->channel_fingerprint != config.channels.fingerprint())
+        {
+            ++counters.refused_channel_mismatch;
+            return refuse(connection, session::CloseCode::ChannelMismatch,
+                          "channel tables differ between client and server", now);
+        }
+        if (peer_by_client.size() >= config.max_clients)
+        {
+            ++counters.refused_server_full;
+            return refuse(connection, session::CloseCode::ServerFull, "server full", now);
+        }
+        const ClientId id{next_client_id++};
+        for (auto& [serial, candidate] : peers)
+            if (&candidate == &peer)
+                peer_by_client[id] = serial;
+        connection.admit(id);
+    }
+
+    void refuse(session::Connection& connection, session::CloseCode code, const std::string& reason, Timestamp now)
+    {
+        connection.quic().close(static_cast<std::uint64_t>(code), reason, batch, now);
+    }
+
+    /// After input: admit, close the ones that broke the protocol, report and drop the ones that ended.
+    void settle(Timestamp now)
+    {
+        std::vector<std::uint64_t> finished;
+        for (auto& [serial, peer] : peers)
+        {
+            auto& connection = *peer.connection;
+            admit_or_refuse(peer, now);
+            if (connection.protocol_error() && !connection.quic().is_closed())
+            {
+                ++counters.protocol_errors;
+                refuse(connection, session::CloseCode::ProtocolError, *connection.protocol_error(), now);
+            }
+            if (peer.counted_as_pending && (connection.quic().handshake_completed() || connection.quic().is_closed()))
+            {
+                peer.counted_as_pending = false;
+                --counters.pending_handshakes;
+            }
+            if (connection.quic().is_closed())
+            {
+                connection.quic().write(batch, now);   // an error close still owed to the peer
+                if (connection.admitted() && !peer.disconnect_reported)
+                {
+                    peer.disconnect_reported = true;
+                    const auto& info = connection.quic().close_info();
+                    events.emplace_back(DisconnectedEvent{connection.peer_id(), describe(info)});
+                }
+                finished.push_back(serial);
+            }
+        }
+        for (auto serial : finished)
+        {
+            const auto& input = peers.at(serial).connection->input_errors();
+            counters.malformed_datagrams += input.malformed_datagrams;
+            counters.malformed_fragments += input.malformed_fragments;
+            forget(serial);
+        }
+    }
+
+    static std::string describe(const transport::CloseInfo& info)
+    {
+        if (!info.reason.empty())
+            return info.reason;
+        return std::string(transport::to_string(info.origin)) + " close, code " + std::to_string(info.code);
+    }
+
+    void timers(Timestamp now)
+    {
+        for (auto& [serial, peer] : peers)
+        {
+            auto& connection = *peer.connection;
+            connection.set_now(now);
+            connection.expire(now);
+            if (connection.quic().expiry() <= now)
+                connection.quic().handle_expiry(now);
+        }
+    }
+
+    void write(Timestamp now)
+    {
+        for (auto& [serial, peer] : peers)
+        {
+            peer.connection->flush_channels(now);
+            peer.connection->quic().write(batch, now);
+        }
+        batch.flush(now);
+    }
+
+    Peer* find(ClientId client)
+    {
+        auto serial = peer_by_client.find(client);
+        return serial == peer_by_client.end() ? nullptr : &peers.at(serial->second);
+    }
+    const Peer* find(ClientId client) const
+    {
+        auto serial = peer_by_client.find(client);
+        return serial == peer_by_client.end() ? nullptr : &peers.at(serial->second);
+    }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Server::~Server() = default;
+
+Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Timestamp now)
+{
+    auto address = SocketAddress::parse(config.bind_address, config.port);
+    if (!address)
+        return make_error(ErrorCode::InvalidArgument, "bad bind address '" + config.bind_address + "'");
+    auto socket = open_udp_socket(*address);
+    if (!socket)
+        return socket.error();
+    return create(config, std::move(socket).value(), now);
+}
+
+Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::unique_ptr<DatagramSocket> socket,
+                                               Timestamp)
+{
+    if (auto valid = config.channels.validate(); !valid)
+        return valid.error();
+    CertificateAndKey certificate;
+    if (!config.certificate_file.empty() || !config.private_key_file.empty())
+    {
+        auto loaded = load_certificate(config.certificate_file, config.private_key_file);
+        if (!loaded)
+            return loaded.error();
+        certificate = std::move(loaded).value();
+    }
+    else
+    {
+        auto development = load_or_create_development_certificate(config.development_certificate_directory);
+        if (!development)
+            return development.error();
+        certificate = development->certificate;
+    }
+    auto pin = spki_pin_of_pem(certificate.certificate_pem);
+    if (!pin)
+        return pin.error();
+
+    if (config.link_simulation.enabled)
+        socket = std::make_unique<LinkConditioner>(std::move(socket), config.link_simulation.link);
+    auto impl = std::make_unique<Impl>(config, std::move(socket));
+    impl->pin = *pin;
+    auto tls = transport::ServerTlsContext::create({certificate, config.enable_early_data});
+    if (!tls)
+        return tls.error();
+    impl->tls = std::move(tls).value();
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+void Server::update(Timestamp now)
+{
+    m_impl->receive(now);
+    m_impl->timers(now);
+    m_impl->settle(now);
+    m_impl->write(now);
+}
+
+void Server::flush(Timestamp now) { m_impl->write(now); }
+
+std::optional<NetworkEvent> Server::poll_event()
+{
+    if (m_impl->events.empty())
+        return std::nullopt;
+    NetworkEvent event = std::move(m_impl->events.front());
+    m_impl->events.pop_front();
+    return event;
+}
+
+Result<MessageId> Server::send(ClientId client, ChannelId channel, Bytes message, Timestamp now)
+{
+    Peer* peer = m_impl->find(client);
+    if (peer == nullptr)
+        return make_error(ErrorCode::UnknownClient, "no connected client " + std::to_string(static_cast<std::uint64_t>(client)));
+    return peer->connection->send(channel, message, now);
+}
+
+std::size_t Server::broadcast(ChannelId channel, Bytes message, Timestamp now)
+{
+    std::size_t taken = 0;
+    for (auto& [client, serial] : m_impl->peer_by_client)
+        if (m_impl->peers.at(serial).connection->send(channel, message, now))
+            ++taken;
+    return taken;
+}
+
+void Server::disconnect(ClientId client, std::string_view reason, Timestamp now)
+{
+    Peer* peer = m_impl->find(client);
+    if (peer == nullptr)
+        return;
+    peer->connection->quic().close(static_cast<std::uint64_t>(session::CloseCode::Kicked), reason, m_impl->batch, now);
+    m_impl->settle(now);
+    m_impl->batch.flush(now);
+}
+
+void Server::shutdown(Timestamp now)
+{
+    for (auto& [serial, peer] : m_impl->peers)
+        peer.connection->quic().close(static_cast<std::uint64_t>(session::CloseCode::ServerShutdown), "server shutdown",
+                                      m_impl->batch, now);
+    m_impl->settle(now);
+    m_impl->batch.flush(now);
+}
+
+std::vector<ClientId> Server::clients() const
+{
+    std::vector<ClientId> ids;
+    for (const auto& [client, serial] : m_impl->peer_by_client)
+        ids.push_back(client);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+std::optional<ConnectionStatus> Server::status(ClientId client, Timestamp now) const
+{
+    const Peer* peer = m_impl->find(client);
+    if (peer == nullptr)
+        return std::nullopt;
+    return peer->connection->status(now);
+}
+
+std::vector<ConnectionStatus> Server::statuses(Timestamp now) const
+{
+    std::vector<ConnectionStatus> all;
+    for (auto client : clients())
+        all.push_back(*status(client, now));
+    return all;
+}
+
+ServerStats Server::stats() const
+{
+    ServerStats stats = m_impl->counters;
+    stats.connected_clients = m_impl->peer_by_client.size();
+    for (const auto& [serial, peer] : m_impl->peers)
+    {
+        stats.malformed_datagrams += peer.connection->input_errors().malformed_datagrams;
+        stats.malformed_fragments += peer.connection->input_errors().malformed_fragments;
+    }
+    stats.anti_replay_refusals = m_impl->tls->anti_replay_record().replays_refused();
+    return stats;
+}
+
+SocketAddress Server::local_address() const { return m_impl->socket->local_address(); }
+const SpkiPin& Server::certificate_pin() const { return m_impl->pin; }
+int Server::native_handle() const { return m_impl->socket->native_handle(); }
+
+Timestamp Server::next_wakeup() const
+{
+    Timestamp earliest = Timestamp::max();
+    for (const auto& [serial, peer] : m_impl->peers)
+        earliest = std::min(earliest, peer.connection->quic().expiry());
+    if (auto socket_wakeup = m_impl->socket->next_wakeup())
+        earliest = std::min(earliest, *socket_wakeup);
+    return earliest;
+}
+
+}  // namespace eustress::net

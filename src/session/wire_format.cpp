@@ -1,0 +1,100 @@
+#include "session/wire_format.hpp"
+
+#include <array>
+
+#include "wire/byte_writer.hpp"
+
+namespace eustress::net::session {
+
+std::optional<StreamHeader> parse_stream_header(Bytes bytes) noexcept
+{
+    wire::ByteReader reader(bytes);
+    const auto kind = reader.read_u8();
+    if (!kind)
+        return std::nullopt;
+    if (*kind == static_cast<std::uint8_t>(StreamKind::Control))
+        return StreamHeader{StreamKind::Control, 0, 1};
+    if (*kind != static_cast<std::uint8_t>(StreamKind::OrderedChannel) &&
+        *kind != static_cast<std::uint8_t>(StreamKind::UnorderedMessage))
+        return std::nullopt;
+    const auto channel = reader.read_u8();
+    if (!channel || *channel >= kMaxChannels)
+        return std::nullopt;
+    return StreamHeader{static_cast<StreamKind>(*kind), *channel, 2};
+}
+
+std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes out) noexcept
+{
+    wire::ByteWriter writer(out);
+    if (!writer.write_u8(static_cast<std::uint8_t>(kind)))
+        return 0;
+    if (kind != StreamKind::Control && !writer.write_u8(channel))
+        return 0;
+    return writer.size();
+}
+
+namespace {
+
+std::size_t write_control_frame(ControlType type, Bytes payload, MutableBytes out) noexcept
+{
+    wire::ByteWriter writer(out);
+    if (!writer.write_varint(static_cast<std::uint8_t>(type)) || !writer.write_varint(payload.size()) ||
+        !writer.write_bytes(payload))
+        return 0;
+    return writer.size();
+}
+
+}  // namespace
+
+std::size_t write_hello(const Hello& hello, MutableBytes out) noexcept
+{
+    std::array<std::byte, 16> payload{};
+    wire::ByteWriter body(payload);
+    if (!body.write_u8(hello.version) || !body.write_u64(hello.channel_fingerprint))
+        return 0;
+    return write_control_frame(ControlType::Hello, body.written(), out);
+}
+
+std::size_t write_welcome(const Welcome& welcome, MutableBytes out) noexcept
+{
+    std::array<std::byte, 16> payload{};
+    wire::ByteWriter body(payload);
+    if (!body.write_varint(welcome.client_id))
+        return 0;
+    return write_control_frame(ControlType::Welcome, body.written(), out);
+}
+
+std::optional<Hello> parse_hello(Bytes payload) noexcept
+{
+    wire::ByteReader reader(payload);
+    const auto version = reader.read_u8();
+    const auto fingerprint = reader.read_u64();
+    if (!version || !fingerprint)
+        return std::nullopt;
+    return Hello{*version, *fingerprint};
+}
+
+std::optional<Welcome> parse_welcome(Bytes payload) noexcept
+{
+    wire::ByteReader reader(payload);
+    const auto id = reader.read_varint();
+    if (!id)
+        return std::nullopt;
+    return Welcome{*id};
+}
+
+std::size_t write_datagram_header(const DatagramHeader& header, MutableBytes out) noexcept
+{
+    wire::ByteWriter writer(out);
+    const auto first = static_cast<std::uint8_t>((header.channel & 0x3f) | (header.fragmented ? 0x80 : 0));
+    if (!writer.write_u8(first))
+        return 0;
+    if (header.sequenced && !writer.write_u16(header.sequence))
+        return 0;
+    if (header.fragmented && (!writer.write_u16(header.fragment_group) || !writer.write_u8(header.fragment_index) ||
+                              !writer.write_u8(header.fragment_count)))
+        return 0;
+    return writer.size();
+}
+
+}  // namespace eustress::net::session

@@ -1,0 +1,94 @@
+// Our framing inside QUIC (docs/WIRE.md has the byte layout). Parsers take untrusted bytes and return nullopt
+// with nothing consumed on any malformation; callers count the drop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "eustress/net/types.hpp"
+
+namespace eustress::net::session {
+
+inline constexpr std::uint8_t kProtocolVersion = 1;
+inline constexpr std::uint8_t kMaxChannels = 64;   // six bits of the datagram header
+
+/// First byte of every stream we open says what the stream carries.
+enum class StreamKind : std::uint8_t
+{
+    Control = 0,          ///< hello / welcome frames, one stream per direction, opened first
+    OrderedChannel = 1,   ///< followed by a channel id; length-prefixed messages until the connection ends
+    UnorderedMessage = 2, ///< followed by a channel id; one length-prefixed message, then FIN
+};
+
+struct StreamHeader
+{
+    StreamKind kind;
+    ChannelId channel = 0;   // meaningless for Control
+    std::size_t size;        // bytes the header took
+};
+
+std::optional<StreamHeader> parse_stream_header(Bytes bytes) noexcept;
+std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes out) noexcept;
+
+/// Control frames on the control stream: varint type, varint length, payload.
+enum class ControlType : std::uint8_t
+{
+    Hello = 1,     ///< client -> server: protocol version, channel table fingerprint
+    Welcome = 2,   ///< server -> client: the client id it was given
+};
+
+struct Hello
+{
+    std::uint8_t version = kProtocolVersion;
+    std::uint64_t channel_fingerprint = 0;
+};
+
+struct Welcome
+{
+    std::uint64_t client_id = 0;
+};
+
+/// Largest control frame payload we accept; anything larger is a protocol error.
+inline constexpr std::size_t kMaxControlPayload = 1024;
+
+std::size_t write_hello(const Hello& hello, MutableBytes out) noexcept;
+std::size_t write_welcome(const Welcome& welcome, MutableBytes out) noexcept;
+std::optional<Hello> parse_hello(Bytes payload) noexcept;
+std::optional<Welcome> parse_welcome(Bytes payload) noexcept;
+
+/// Header of one message carried in one QUIC DATAGRAM frame.
+struct DatagramHeader
+{
+    ChannelId channel = 0;
+    bool sequenced = false;
+    std::uint16_t sequence = 0;
+    bool fragmented = false;
+    std::uint16_t fragment_group = 0;
+    std::uint8_t fragment_index = 0;
+    std::uint8_t fragment_count = 0;
+};
+
+inline constexpr std::size_t kMaxDatagramHeaderSize = 1 + 2 + 4;
+
+/// `sequenced` must match the channel's kind: the parser is told it, since the header does not carry it.
+std::size_t write_datagram_header(const DatagramHeader& header, MutableBytes out) noexcept;
+struct ParsedDatagram
+{
+    DatagramHeader header;
+    Bytes payload;
+};
+/// `channel_is_sequenced` answers for the channel id found in the first byte; nullopt from it = unknown channel.
+template <typename IsSequenced>
+std::optional<ParsedDatagram> parse_datagram(Bytes bytes, IsSequenced&& channel_is_sequenced) noexcept;
+
+/// Serial-number comparison (RFC 1982) for 16-bit sequences: is `a` newer than `b`?
+constexpr bool sequence_newer(std::uint16_t a, std::uint16_t b) noexcept
+{
+    return a != b && static_cast<std::uint16_t>(a - b) < 0x8000;
+}
+
+}  // namespace eustress::net::session
+
+#include "session/wire_format_inl.hpp"

@@ -1,0 +1,952 @@
+// The ngtcp2 + GnuTLS adapter. Everything ngtcp2-specific stays in this file (see the header for why).
+#include "transport/quic_connection.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include "transport/stream_send_buffer.hpp"
+
+namespace eustress::net::transport {
+namespace {
+
+constexpr std::size_t kMaxUdpPayload = 1200;          // no PMTU discovery: fits every path we care about
+constexpr std::size_t kMaxDatagramFrame = 1200;       // advertised; the packet size is the real limit
+constexpr std::size_t kMaxPacketsPerWrite = 256;      // bounds one write pass; the pacer spreads the rest
+constexpr std::size_t kMaxPendingDatagrams = 4096;
+
+ngtcp2_tstamp to_ngtcp2(Timestamp now) noexcept
+{
+    return static_cast<ngtcp2_tstamp>(now.time_since_epoch().count());
+}
+
+Duration to_duration(ngtcp2_duration value) noexcept { return Duration(static_cast<Duration::rep>(value)); }
+
+ngtcp2_cc_algo to_ngtcp2(CongestionControl algorithm) noexcept
+{
+    switch (algorithm)
+    {
+    case CongestionControl::Reno: return NGTCP2_CC_ALGO_RENO;
+    case CongestionControl::Cubic: return NGTCP2_CC_ALGO_CUBIC;
+    case CongestionControl::Bbr: return NGTCP2_CC_ALGO_BBR;
+    case CongestionControl::Bbr2: return NGTCP2_CC_ALGO_BBR2;
+    }
+    return NGTCP2_CC_ALGO_CUBIC;
+}
+
+void random_bytes(std::uint8_t* out, std::size_t length) noexcept
+{
+    // Connection ids and reset tokens must be unpredictable to off-path attackers: use the TLS library's RNG.
+    if (gnutls_rnd(GNUTLS_RND_NONCE, out, length) != 0)
+        std::abort();
+}
+
+ngtcp2_addr make_addr(const SocketAddress& address) noexcept
+{
+    return ngtcp2_addr{const_cast<sockaddr*>(address.data()), address.size()};
+}
+
+std::string id_key(const std::uint8_t* data, std::size_t length)
+{
+    return std::string(reinterpret_cast<const char*>(data), length);
+}
+
+std::string tls_alert_reason(std::uint8_t alert)
+{
+    return std::string("TLS alert: ") +
+           (gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert))
+                ? gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert))
+                : "unknown");
+}
+
+}  // namespace
+
+const char* to_string(CloseInfo::Origin origin) noexcept
+{
+    switch (origin)
+    {
+    case CloseInfo::Origin::Local: return "local";
+    case CloseInfo::Origin::Peer: return "peer";
+    case CloseInfo::Origin::IdleTimeout: return "idle timeout";
+    case CloseInfo::Origin::HandshakeTimeout: return "handshake timeout";
+    case CloseInfo::Origin::Error: return "error";
+    }
+    return "?";
+}
+
+struct QuicConnection::Impl
+{
+    struct OutgoingStream
+    {
+        std::int64_t quic_id = -1;     // -1 until QUIC lets us open it (stream limit) or after 0-RTT rejection
+        std::uint8_t priority = 0;
+        StreamSendBuffer buffer;
+        bool fin_requested = false;
+        bool fin_sent = false;
+        bool blocked = false;          // flow-control blocked during the current write pass
+    };
+
+    struct PendingDatagram
+    {
+        std::uint64_t id;
+        std::vector<std::byte> bytes;
+    };
+
+    QuicConnectionHandler& handler;
+    bool is_client;
+    ngtcp2_conn* conn = nullptr;
+    gnutls_session_t session = nullptr;
+    ngtcp2_crypto_conn_ref conn_ref{};
+    ClientTlsContext* client_tls = nullptr;
+    ServerTlsContext* server_tls = nullptr;
+    std::string alpn;
+    ngtcp2_transport_params remote_params_for_resumption{};
+
+    std::map<std::int64_t, OutgoingStream> outgoing;          // by our stream handle
+    std::unordered_map<std::int64_t, std::int64_t> handle_by_quic_id;
+    std::int64_t next_handle = 0;
+    std::map<std::uint8_t, std::deque<PendingDatagram>, std::greater<>> datagrams;   // highest priority first
+    std::size_t pending_datagram_count = 0;
+
+    bool closed = false;
+    bool attempted_early_data = false;
+    CloseInfo close_info;
+    std::string local_failure;      // why our own TLS refused the peer, if it did
+    int pending_error_close = 0;    // an error to report to the peer in the next write
+    QuicConnectionStats counters;
+
+    Impl(QuicConnectionHandler& h, bool client) : handler(h), is_client(client) {}
+
+    ~Impl()
+    {
+        if (conn)
+            ngtcp2_conn_del(conn);
+        if (session)
+            gnutls_deinit(session);
+    }
+
+    static Impl& from(void* user_data) { return *static_cast<Impl*>(user_data); }
+
+    // ---- ngtcp2 callbacks -------------------------------------------------------------------------------
+
+    static void on_rand(std::uint8_t* out, std::size_t length, const ngtcp2_rand_ctx*) { random_bytes(out, length); }
+
+    static int on_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token, std::size_t length,
+                                    void* user_data)
+    {
+        random_bytes(cid->data, length);
+        cid->datalen = length;
+        random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+        from(user_data).handler.on_connection_id_issued(id_key(cid->data, cid->datalen));
+        return 0;
+    }
+
+    static int on_remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data)
+    {
+        from(user_data).handler.on_connection_id_retired(id_key(cid->data, cid->datalen));
+        return 0;
+    }
+
+    static int on_handshake_completed(ngtcp2_conn* connection, void* user_data)
+    {
+        auto& self = from(user_data);
+        if (self.is_client)
+        {
+            const bool accepted = (gnutls_session_get_flags(self.session) & GNUTLS_SFLAGS_EARLY_DATA) != 0;
+            self.counters.early_data_accepted = self.attempted_early_data && accepted;
+            if (self.attempted_early_data && !accepted)
+                if (ngtcp2_conn_early_data_rejected(connection) != 0)
+                    return NGTCP2_ERR_CALLBACK_FAILURE;
+            self.remote_params_for_resumption = *ngtcp2_conn_get_remote_transport_params(connection);
+        }
+        else if (gnutls_session_ticket_send(self.session, 1, 0) != 0)
+        {
+            return NGTCP2_ERR_CALLBACK_FAILURE;
+        }
+        self.counters.resumed = gnutls_session_is_resumed(self.session) != 0;
+        self.handler.on_handshake_completed();
+        return 0;
+    }
+
+    static int on_early_data_rejected(ngtcp2_conn*, void* user_data)
+    {
+        // ngtcp2 has discarded every stream opened in 0-RTT. Our buffers still hold all their bytes (nothing was
+        // acked), so reopen each stream under the same handle and send it again from the start.
+        auto& self = from(user_data);
+        self.handle_by_quic_id.clear();
+        for (auto& [handle, stream] : self.outgoing)
+        {
+            stream.quic_id = -1;
+            stream.fin_sent = false;
+            stream.buffer.rewind_to_unacked();
+        }
+        return 0;
+    }
+
+    static int on_recv_stream_data(ngtcp2_conn* connection, std::uint32_t flags, std::int64_t stream_id,
+                                   std::uint64_t, const std::uint8_t* data, std::size_t length, void* user_data,
+                                   void*)
+    {
+        auto& self = from(user_data);
+        const bool early = (flags & NGTCP2_STREAM_DATA_FLAG_EARLY) != 0;
+        if (early)
+            self.counters.early_data_bytes_received += length;
+        self.handler.on_stream_data(stream_id, Bytes(reinterpret_cast<const std::byte*>(data), length),
+                                    (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0, early);
+        // We consume everything at once (the session layer copies what it keeps), so open the window again.
+        ngtcp2_conn_extend_max_stream_offset(connection, stream_id, length);
+        ngtcp2_conn_extend_max_offset(connection, length);
+        return 0;
+    }
+
+    static int on_acked_stream_data(ngtcp2_conn*, std::int64_t stream_id, std::uint64_t offset, std::uint64_t length,
+                                    void* user_data, void*)
+    {
+        auto& self = from(user_data);
+        if (auto found = self.handle_by_quic_id.find(stream_id); found != self.handle_by_quic_id.end())
+            self.outgoing[found->second].buffer.acknowledge_to(offset + length);
+        return 0;
+    }
+
+    static int on_stream_close(ngtcp2_conn*, std::uint32_t, std::int64_t stream_id, std::uint64_t, void* user_data,
+                               void*)
+    {
+        auto& self = from(user_data);
+        if (auto found = self.handle_by_quic_id.find(stream_id); found != self.handle_by_quic_id.end())
+        {
+            self.outgoing.erase(found->second);
+            self.handle_by_quic_id.erase(found);
+        }
+        self.handler.on_stream_closed(stream_id);
+        return 0;
+    }
+
+    static int on_recv_datagram(ngtcp2_conn*, std::uint32_t flags, const std::uint8_t* data, std::size_t length,
+                                void* user_data)
+    {
+        auto& self = from(user_data);
+        const bool early = (flags & NGTCP2_DATAGRAM_FLAG_EARLY) != 0;
+        if (early)
+            self.counters.early_data_bytes_received += length;
+        self.handler.on_datagram(Bytes(reinterpret_cast<const std::byte*>(data), length), early);
+        return 0;
+    }
+
+    static int on_ack_datagram(ngtcp2_conn*, std::uint64_t id, void* user_data)
+    {
+        auto& self = from(user_data);
+        ++self.counters.datagrams_acked;
+        self.handler.on_datagram_acked(id);
+        return 0;
+    }
+
+    static int on_lost_datagram(ngtcp2_conn*, std::uint64_t id, void* user_data)
+    {
+        auto& self = from(user_data);
+        ++self.counters.datagrams_lost;
+        self.handler.on_datagram_lost(id);
+        return 0;
+    }
+
+    static ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) { return static_cast<Impl*>(ref->user_data)->conn; }
+
+    // ---- GnuTLS hooks -----------------------------------------------------------------------------------
+
+    static Impl& from_session(gnutls_session_t session)
+    {
+        auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session));
+        return *static_cast<Impl*>(ref->user_data);
+    }
+
+    static int verify_server_certificate(gnutls_session_t session)
+    {
+        auto& self = from_session(session);
+        if (auto refusal = self.client_tls->verify_peer(session))
+        {
+            self.local_failure = *refusal;
+            return GNUTLS_E_CERTIFICATE_ERROR;
+        }
+        return 0;
+    }
+
+    static int on_client_handshake_message(gnutls_session_t session, unsigned type, unsigned when, unsigned incoming,
+                                           const gnutls_datum_t*)
+    {
+        if (type != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || when != GNUTLS_HOOK_POST || !incoming)
+            return 0;
+        auto& self = from_session(session);
+        if (!self.client_tls->settings().enable_early_data)
+            return 0;
+        gnutls_datum_t data{nullptr, 0};
+        if (gnutls_session_get_data2(session, &data) != 0)
+            return 0;
+        ResumptionTicket ticket;
+        ticket.session_data.assign(data.data, data.data + data.size);
+        gnutls_free(data.data);
+        const auto* params = reinterpret_cast<const std::uint8_t*>(&self.remote_params_for_resumption);
+        ticket.transport_parameters.assign(params, params + sizeof(self.remote_params_for_resumption));
+        self.client_tls->store_ticket(std::move(ticket));
+        return 0;
+    }
+
+    static int check_offered_alpn(gnutls_session_t session, unsigned, unsigned, unsigned, const gnutls_datum_t*)
+    {
+        // With GNUTLS_ALPN_MANDATORY GnuTLS already refuses a ClientHello whose ALPN list lacks ours, sending
+        // no_application_protocol; this hook makes sure the selected one is exactly ours.
+        gnutls_datum_t selected{nullptr, 0};
+        if (gnutls_alpn_get_selected_protocol(session, &selected) != 0 || selected.size != kAlpn.size() ||
+            std::memcmp(selected.data, kAlpn.data(), kAlpn.size()) != 0)
+            return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+        return 0;
+    }
+
+    // ---- set-up -------------------------------------------------------------------------------------------
+
+    static ngtcp2_callbacks callbacks(bool client)
+    {
+        ngtcp2_callbacks cb{};
+        if (client)
+        {
+            cb.client_initial = ngtcp2_crypto_client_initial_cb;
+            cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
+            cb.early_data_rejected = on_early_data_rejected;
+        }
+        else
+        {
+            cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+        }
+        cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+        cb.encrypt = ngtcp2_crypto_encrypt_cb;
+        cb.decrypt = ngtcp2_crypto_decrypt_cb;
+        cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
+        cb.update_key = ngtcp2_crypto_update_key_cb;
+        cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+        cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+        cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+        cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+        cb.rand = on_rand;
+        cb.get_new_connection_id = on_new_connection_id;
+        cb.remove_connection_id = on_remove_connection_id;
+        cb.handshake_completed = on_handshake_completed;
+        cb.recv_stream_data = on_recv_stream_data;
+        cb.acked_stream_data_offset = on_acked_stream_data;
+        cb.stream_close = on_stream_close;
+        cb.recv_datagram = on_recv_datagram;
+        cb.ack_datagram = on_ack_datagram;
+        cb.lost_datagram = on_lost_datagram;
+        return cb;
+    }
+
+    static void fill_settings(ngtcp2_settings& settings, const QuicConfig& quic, Timestamp now)
+    {
+        ngtcp2_settings_default(&settings);
+        settings.initial_ts = to_ngtcp2(now);
+        settings.cc_algo = to_ngtcp2(quic.congestion_control);
+        settings.initial_rtt = static_cast<ngtcp2_duration>(quic.initial_rtt.count());
+        settings.handshake_timeout = static_cast<ngtcp2_duration>(quic.handshake_timeout.count());
+        settings.max_tx_udp_payload_size = kMaxUdpPayload;
+        settings.no_pmtud = 1;
+        settings.max_window = quic.connection_window;
+        settings.max_stream_window = quic.stream_window;
+    }
+
+    static void fill_transport_params(ngtcp2_transport_params& params, const QuicConfig& quic)
+    {
+        ngtcp2_transport_params_default(&params);
+        params.initial_max_data = quic.connection_window;
+        params.initial_max_stream_data_bidi_local = quic.stream_window;
+        params.initial_max_stream_data_bidi_remote = quic.stream_window;
+        params.initial_max_stream_data_uni = quic.stream_window;
+        params.initial_max_streams_bidi = 0;
+        params.initial_max_streams_uni = quic.max_concurrent_streams;
+        params.max_idle_timeout = static_cast<ngtcp2_duration>(quic.idle_timeout.count());
+        params.max_datagram_frame_size = kMaxDatagramFrame;
+        params.active_connection_id_limit = 4;
+    }
+
+    Result<void> init_tls_session(unsigned flags)
+    {
+        if (int rv = gnutls_init(&session, flags); rv != 0)
+            return make_error(ErrorCode::TlsError, std::string("gnutls_init: ") + gnutls_strerror(rv));
+        if (int rv = gnutls_priority_set_direct(session, kTlsPriority, nullptr); rv != 0)
+            return make_error(ErrorCode::TlsError, std::string("TLS priority: ") + gnutls_strerror(rv));
+        conn_ref.get_conn = get_conn;
+        conn_ref.user_data = this;
+        gnutls_session_set_ptr(session, &conn_ref);
+        return {};
+    }
+
+    Result<void> setup_client_tls(const ClientSettings& settings, bool& resuming)
+    {
+        client_tls = settings.tls;
+        alpn = settings.alpn;
+        const bool early = settings.tls->settings().enable_early_data;
+        if (auto ok = init_tls_session(GNUTLS_CLIENT | (early ? GNUTLS_ENABLE_EARLY_DATA : 0) |
+                                       GNUTLS_NO_END_OF_EARLY_DATA);
+            !ok)
+            return ok;
+        if (ngtcp2_crypto_gnutls_configure_client_session(session) != 0)
+            return make_error(ErrorCode::TlsError, "configuring the QUIC TLS client session failed");
+        if (int rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, client_tls->credentials()); rv != 0)
+            return make_error(ErrorCode::TlsError, std::string("TLS credentials: ") + gnutls_strerror(rv));
+        gnutls_session_set_verify_function(session, verify_server_certificate);
+        gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_POST,
+                                           on_client_handshake_message);
+        const gnutls_datum_t protocol{reinterpret_cast<unsigned char*>(alpn.data()),
+                                      static_cast<unsigned>(alpn.size())};
+        gnutls_alpn_set_protocols(session, &protocol, 1, GNUTLS_ALPN_MANDATORY);
+        const auto& name = client_tls->settings().server_name;
+        if (!name.empty())
+            gnutls_server_name_set(session, GNUTLS_NAME_DNS, name.data(), name.size());
+
+        resuming = false;
+        if (early)
+            if (auto ticket = client_tls->take_ticket())
+                if (gnutls_session_set_data(session, ticket->session_data.data(), ticket->session_data.size()) == 0 &&
+                    ticket->transport_parameters.size() == sizeof(ngtcp2_transport_params))
+                {
+                    std::memcpy(&remote_params_for_resumption, ticket->transport_parameters.data(),
+                                sizeof(remote_params_for_resumption));
+                    resuming = true;
+                }
+        return {};
+    }
+
+    Result<void> setup_server_tls(const ServerSettings& settings)
+    {
+        server_tls = settings.tls;
+        const bool early = server_tls->early_data_enabled();
+        if (auto ok = init_tls_session(GNUTLS_SERVER | (early ? GNUTLS_ENABLE_EARLY_DATA : 0) |
+                                       GNUTLS_NO_AUTO_SEND_TICKET | GNUTLS_NO_END_OF_EARLY_DATA);
+            !ok)
+            return ok;
+        if (int rv = gnutls_session_ticket_enable_server(session, server_tls->ticket_key()); rv != 0)
+            return make_error(ErrorCode::TlsError, std::string("session tickets: ") + gnutls_strerror(rv));
+        gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
+                                           check_offered_alpn);
+        if (ngtcp2_crypto_gnutls_configure_server_session(session) != 0)
+            return make_error(ErrorCode::TlsError, "configuring the QUIC TLS server session failed");
+        if (early)
+        {
+            gnutls_anti_replay_enable(session, server_tls->anti_replay());
+            gnutls_record_set_max_early_data_size(session, 0xffffffffu);
+        }
+        if (int rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, server_tls->credentials()); rv != 0)
+            return make_error(ErrorCode::TlsError, std::string("TLS credentials: ") + gnutls_strerror(rv));
+        const gnutls_datum_t protocol{reinterpret_cast<unsigned char*>(const_cast<char*>(kAlpn.data())),
+                                      static_cast<unsigned>(kAlpn.size())};
+        gnutls_alpn_set_protocols(session, &protocol, 1, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE);
+        return {};
+    }
+
+    // ---- running ------------------------------------------------------------------------------------------
+
+    /// Records why the connection ended, from ngtcp2's error code and the peer's CONNECTION_CLOSE if any.
+    void finish(int error)
+    {
+        if (closed)
+            return;
+        closed = true;
+        if (error == NGTCP2_ERR_DRAINING || error == NGTCP2_ERR_CLOSING)
+        {
+            ngtcp2_connection_close_error peer{};
+            ngtcp2_conn_get_connection_close_error(conn, &peer);
+            close_info.origin = CloseInfo::Origin::Peer;
+            close_info.application = peer.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
+            close_info.code = peer.error_code;
+            if (peer.reason != nullptr)
+                close_info.reason.assign(reinterpret_cast<const char*>(peer.reason), peer.reasonlen);
+            if (close_info.reason.empty() && !close_info.application && close_info.code >= 0x100 &&
+                close_info.code < 0x200)
+                close_info.reason = tls_alert_reason(static_cast<std::uint8_t>(close_info.code - 0x100));
+            return;
+        }
+        if (error == NGTCP2_ERR_IDLE_CLOSE)
+        {
+            close_info = CloseInfo{CloseInfo::Origin::IdleTimeout, false, 0, "idle timeout"};
+            return;
+        }
+        if (error == NGTCP2_ERR_HANDSHAKE_TIMEOUT)
+        {
+            close_info = CloseInfo{CloseInfo::Origin::HandshakeTimeout, false, 0, "handshake timeout"};
+            return;
+        }
+        close_info.origin = CloseInfo::Origin::Error;
+        close_info.application = false;
+        if (error == NGTCP2_ERR_CRYPTO)
+        {
+            const std::uint8_t alert = ngtcp2_conn_get_tls_alert(conn);
+            close_info.code = tls_alert_error(alert);
+            close_info.reason = local_failure.empty() ? tls_alert_reason(alert) : local_failure;
+        }
+        else
+        {
+            close_info.code = ngtcp2_err_infer_quic_transport_error_code(error);
+            close_info.reason = ngtcp2_strerror(error);
+        }
+    }
+
+    /// Tells the peer why we are closing after a local error (best effort: one packet).
+    void send_error_close(int error, PacketBatch& out, Timestamp now)
+    {
+        ngtcp2_connection_close_error error_info;
+        if (error == NGTCP2_ERR_CRYPTO)
+            ngtcp2_connection_close_error_set_transport_error_tls_alert(
+                &error_info, ngtcp2_conn_get_tls_alert(conn),
+                reinterpret_cast<const std::uint8_t*>(local_failure.data()), local_failure.size());
+        else
+            ngtcp2_connection_close_error_set_transport_error_liberr(&error_info, error, nullptr, 0);
+        write_close(error_info, out, now);
+    }
+
+    void write_close(const ngtcp2_connection_close_error& error_info, PacketBatch& out, Timestamp now)
+    {
+        if (ngtcp2_conn_is_in_closing_period(conn) || ngtcp2_conn_is_in_draining_period(conn))
+            return;
+        ngtcp2_path_storage path;
+        ngtcp2_path_storage_zero(&path);
+        ngtcp2_pkt_info info{};
+        auto slot = out.next_slot();
+        const auto written = ngtcp2_conn_write_connection_close(conn, &path.path, &info,
+                                                                reinterpret_cast<std::uint8_t*>(slot.data()),
+                                                                kMaxUdpPayload, &error_info, to_ngtcp2(now));
+        if (written > 0)
+        {
+            const SocketAddress to(path.path.remote.addr, path.path.remote.addrlen);
+            out.commit(static_cast<std::size_t>(written), to, now);
+            ++counters.packets_sent;
+            counters.bytes_sent += static_cast<std::uint64_t>(written);
+        }
+    }
+
+    /// Gives every handle that has no QUIC stream yet (stream limit, or 0-RTT rejection) one, if QUIC allows.
+    void open_waiting_streams()
+    {
+        for (auto& [handle, stream] : outgoing)
+        {
+            if (stream.quic_id >= 0)
+                continue;
+            std::int64_t quic_id = -1;
+            if (ngtcp2_conn_open_uni_stream(conn, &quic_id, nullptr) != 0)
+                return;   // at the peer's limit: the rest wait for MAX_STREAMS
+            stream.quic_id = quic_id;
+            handle_by_quic_id[quic_id] = handle;
+        }
+    }
+
+    OutgoingStream* next_stream_to_send()
+    {
+        OutgoingStream* best = nullptr;
+        for (auto& [handle, stream] : outgoing)
+        {
+            const bool has_work = stream.buffer.unsent() > 0 || (stream.fin_requested && !stream.fin_sent);
+            if (stream.quic_id < 0 || stream.blocked || !has_work)
+                continue;
+            if (best == nullptr || stream.priority > best->priority)
+                best = &stream;
+        }
+        return best;
+    }
+
+    void write(PacketBatch& out, Timestamp now)
+    {
+        if (closed)
+            return;
+        const auto ts = to_ngtcp2(now);
+        open_waiting_streams();
+        for (auto& [handle, stream] : outgoing)
+            stream.blocked = false;
+
+        ngtcp2_path_storage path;
+        ngtcp2_path_storage_zero(&path);
+        ngtcp2_pkt_info info{};
+        std::size_t packets = 0;
+        while (packets < kMaxPacketsPerWrite)
+        {
+            auto slot = out.next_slot();
+            auto* dest = reinterpret_cast<std::uint8_t*>(slot.data());
+            ngtcp2_ssize written = 0;
+
+            OutgoingStream* stream = next_stream_to_send();
+            auto datagram_queue = datagrams.begin();
+            const bool datagram_first =
+                datagram_queue != datagrams.end() && (stream == nullptr || datagram_queue->first >= stream->priority);
+
+            if (datagram_first)
+            {
+                auto& pending = datagram_queue->second.front();
+                const ngtcp2_vec vec{reinterpret_cast<std::uint8_t*>(pending.bytes.data()), pending.bytes.size()};
+                int accepted = 0;
+                written = ngtcp2_conn_writev_datagram(conn, &path.path, &info, dest, kMaxUdpPayload, &accepted,
+                                                      NGTCP2_WRITE_DATAGRAM_FLAG_MORE, pending.id, &vec, 1, ts);
+                if (accepted || written == NGTCP2_ERR_INVALID_ARGUMENT)
+                {
+                    if (!accepted)
+                    {
+                        ++counters.datagrams_lost;
+                        handler.on_datagram_lost(pending.id);
+                    }
+                    datagram_queue->second.pop_front();
+                    --pending_datagram_count;
+                    if (datagram_queue->second.empty())
+                        datagrams.erase(datagram_queue);
+                }
+                if (written == NGTCP2_ERR_WRITE_MORE || written == NGTCP2_ERR_INVALID_ARGUMENT)
+                    continue;
+            }
+            else if (stream != nullptr)
+            {
+                std::array<StreamSendBuffer::Chunk, 4> chunks{};
+                const std::size_t count = stream->buffer.unsent_chunks(chunks);
+                std::array<ngtcp2_vec, 4> vecs{};
+                for (std::size_t i = 0; i < count; ++i)
+                    vecs[i] = ngtcp2_vec{reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(chunks[i].data)),
+                                         chunks[i].size};
+                std::uint64_t offered = 0;
+                for (std::size_t i = 0; i < count; ++i)
+                    offered += chunks[i].size;
+                const bool all_data_offered = offered == stream->buffer.unsent();
+                std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+                if (stream->fin_requested && all_data_offered)
+                    flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+                ngtcp2_ssize accepted = -1;
+                written = ngtcp2_conn_writev_stream(conn, &path.path, &info, dest, kMaxUdpPayload, &accepted, flags,
+                                                    stream->quic_id, vecs.data(), count, ts);
+                if (accepted >= 0)
+                {
+                    stream->buffer.mark_sent(static_cast<std::uint64_t>(accepted));
+                    if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::uint64_t>(accepted) == offered)
+                        stream->fin_sent = true;
+                }
+                if (written == NGTCP2_ERR_WRITE_MORE)
+                    continue;
+                if (written == NGTCP2_ERR_STREAM_DATA_BLOCKED || written == NGTCP2_ERR_STREAM_SHUT_WR ||
+                    written == NGTCP2_ERR_STREAM_NOT_FOUND)
+                {
+                    stream->blocked = true;
+                    continue;
+                }
+            }
+            else
+            {
+                written = ngtcp2_conn_writev_stream(conn, &path.path, &info, dest, kMaxUdpPayload, nullptr,
+                                                    NGTCP2_WRITE_STREAM_FLAG_NONE, -1, nullptr, 0, ts);
+            }
+
+            if (written < 0)
+            {
+                finish(static_cast<int>(written));
+                send_error_close(static_cast<int>(written), out, now);
+                return;
+            }
+            if (written == 0)
+                break;   // congestion-limited, or nothing left
+            const SocketAddress to(path.path.remote.addr, path.path.remote.addrlen);
+            out.commit(static_cast<std::size_t>(written), to, now);
+            ++counters.packets_sent;
+            counters.bytes_sent += static_cast<std::uint64_t>(written);
+            ++packets;
+        }
+        ngtcp2_conn_update_pkt_tx_time(conn, ts);
+    }
+};
+
+// ---- construction ---------------------------------------------------------------------------------------------
+
+QuicConnection::QuicConnection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+QuicConnection::~QuicConnection() = default;
+
+Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSettings& settings,
+                                                                QuicConnectionHandler& handler, Timestamp now)
+{
+    auto impl = std::make_unique<Impl>(handler, true);
+    bool resuming = false;
+    if (auto ok = impl->setup_client_tls(settings, resuming); !ok)
+        return ok.error();
+
+    ngtcp2_cid dcid{};
+    ngtcp2_cid scid{};
+    dcid.datalen = kConnectionIdLength;
+    scid.datalen = kConnectionIdLength;
+    random_bytes(dcid.data, dcid.datalen);
+    random_bytes(scid.data, scid.datalen);
+
+    const ngtcp2_path path{make_addr(settings.local), make_addr(settings.remote), nullptr};
+    const ngtcp2_callbacks callbacks = Impl::callbacks(true);
+    ngtcp2_settings quic_settings;
+    Impl::fill_settings(quic_settings, settings.quic, now);
+    ngtcp2_transport_params params;
+    Impl::fill_transport_params(params, settings.quic);
+
+    if (int rv = ngtcp2_conn_client_new(&impl->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &callbacks,
+                                        &quic_settings, &params, nullptr, impl.get());
+        rv != 0)
+        return make_error(ErrorCode::InvalidArgument, std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
+    ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
+    if (settings.quic.keep_alive_interval.count() > 0)
+        ngtcp2_conn_set_keep_alive_timeout(impl->conn,
+                                           static_cast<ngtcp2_duration>(settings.quic.keep_alive_interval.count()));
+    if (resuming)
+    {
+        ngtcp2_conn_set_early_remote_transport_params(impl->conn, &impl->remote_params_for_resumption);
+        impl->attempted_early_data = true;
+    }
+    return std::unique_ptr<QuicConnection>(new QuicConnection(std::move(impl)));
+}
+
+Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSettings& settings, Bytes packet,
+                                                               QuicConnectionHandler& handler, Timestamp now)
+{
+    ngtcp2_pkt_hd header{};
+    if (ngtcp2_accept(&header, reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()) != 0)
+        return make_error(ErrorCode::ProtocolError, "not an acceptable QUIC Initial packet");
+
+    auto impl = std::make_unique<Impl>(handler, false);
+    if (auto ok = impl->setup_server_tls(settings); !ok)
+        return ok.error();
+
+    ngtcp2_cid scid{};
+    scid.datalen = kConnectionIdLength;
+    random_bytes(scid.data, scid.datalen);
+
+    const ngtcp2_path path{make_addr(settings.local), make_addr(settings.remote), nullptr};
+    const ngtcp2_callbacks callbacks = Impl::callbacks(false);
+    ngtcp2_settings quic_settings;
+    Impl::fill_settings(quic_settings, settings.quic, now);
+    quic_settings.token = header.token;
+    ngtcp2_transport_params params;
+    Impl::fill_transport_params(params, settings.quic);
+    params.original_dcid = header.dcid;
+    params.stateless_reset_token_present = 1;
+    random_bytes(params.stateless_reset_token, sizeof(params.stateless_reset_token));
+
+    if (int rv = ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &path, header.version, &callbacks,
+                                        &quic_settings, &params, nullptr, impl.get());
+        rv != 0)
+        return make_error(ErrorCode::ProtocolError, std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
+    ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
+    if (settings.quic.keep_alive_interval.count() > 0)
+        ngtcp2_conn_set_keep_alive_timeout(impl->conn,
+                                           static_cast<ngtcp2_duration>(settings.quic.keep_alive_interval.count()));
+    // Route the client's chosen destination id and our own to this connection.
+    handler.on_connection_id_issued(id_key(header.dcid.data, header.dcid.datalen));
+    handler.on_connection_id_issued(id_key(scid.data, scid.datalen));
+    return std::unique_ptr<QuicConnection>(new QuicConnection(std::move(impl)));
+}
+
+std::optional<PacketRoute> QuicConnection::route(Bytes datagram)
+{
+    ngtcp2_version_cid version_cid{};
+    const int rv = ngtcp2_pkt_decode_version_cid(&version_cid, reinterpret_cast<const std::uint8_t*>(datagram.data()),
+                                                 datagram.size(), kConnectionIdLength);
+    PacketRoute route;
+    if (rv == NGTCP2_ERR_VERSION_NEGOTIATION)
+    {
+        route.needs_version_negotiation = true;
+        route.destination_id = id_key(version_cid.dcid, version_cid.dcidlen);
+        return route;
+    }
+    if (rv != 0)
+        return std::nullopt;
+    route.destination_id = id_key(version_cid.dcid, version_cid.dcidlen);
+    // Long header with packet type Initial (RFC 9000 section 17.2.2): first byte 0b11xx.., type bits 00.
+    const auto first = std::to_integer<std::uint8_t>(datagram[0]);
+    route.is_initial = (first & 0x80) && ((first & 0x30) == 0) && version_cid.version != 0;
+    return route;
+}
+
+std::size_t QuicConnection::write_version_negotiation(Bytes datagram, MutableBytes out)
+{
+    ngtcp2_version_cid version_cid{};
+    if (ngtcp2_pkt_decode_version_cid(&version_cid, reinterpret_cast<const std::uint8_t*>(datagram.data()),
+                                      datagram.size(), kConnectionIdLength) != NGTCP2_ERR_VERSION_NEGOTIATION)
+        return 0;
+    const std::uint32_t supported[] = {NGTCP2_PROTO_VER_V1};
+    std::uint8_t unused = 0;
+    random_bytes(&unused, 1);
+    const auto written = ngtcp2_pkt_write_version_negotiation(
+        reinterpret_cast<std::uint8_t*>(out.data()), out.size(), unused, version_cid.scid, version_cid.scidlen,
+        version_cid.dcid, version_cid.dcidlen, supported, 1);
+    return written > 0 ? static_cast<std::size_t>(written) : 0;
+}
+
+// ---- running --------------------------------------------------------------------------------------------------
+
+bool QuicConnection::receive(const SocketAddress& local, const SocketAddress& remote, Bytes datagram, Timestamp now)
+{
+    auto& self = *m_impl;
+    if (self.closed)
+        return false;
+    const ngtcp2_path path{make_addr(local), make_addr(remote), nullptr};
+    const ngtcp2_pkt_info info{};
+    ++self.counters.packets_received;
+    self.counters.bytes_received += datagram.size();
+    const int rv = ngtcp2_conn_read_pkt(self.conn, &path, &info, reinterpret_cast<const std::uint8_t*>(datagram.data()),
+                                        datagram.size(), to_ngtcp2(now));
+    if (rv == 0 || rv == NGTCP2_ERR_DISCARD_PKT)
+        return true;
+    self.finish(rv);
+    // Tell the peer why, unless it closed first or the packet was not worth answering.
+    if (rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_DROP_CONN && rv != NGTCP2_ERR_CLOSING)
+        self.pending_error_close = rv;
+    return false;
+}
+
+void QuicConnection::write(PacketBatch& out, Timestamp now)
+{
+    auto& self = *m_impl;
+    if (self.closed)
+    {
+        if (self.pending_error_close != 0)
+            self.send_error_close(std::exchange(self.pending_error_close, 0), out, now);
+        return;
+    }
+    self.write(out, now);
+}
+
+Timestamp QuicConnection::expiry() const
+{
+    if (m_impl->closed)
+        return Timestamp::max();
+    const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(m_impl->conn);
+    if (expiry == UINT64_MAX)
+        return Timestamp::max();
+    return Timestamp(Duration(static_cast<Duration::rep>(expiry)));
+}
+
+bool QuicConnection::handle_expiry(Timestamp now)
+{
+    auto& self = *m_impl;
+    if (self.closed)
+        return false;
+    const int rv = ngtcp2_conn_handle_expiry(self.conn, to_ngtcp2(now));
+    if (rv == 0)
+        return true;
+    self.finish(rv);
+    return false;
+}
+
+std::optional<std::int64_t> QuicConnection::open_stream(std::uint8_t priority)
+{
+    auto& self = *m_impl;
+    if (self.closed)
+        return std::nullopt;
+    const std::int64_t handle = self.next_handle++;
+    auto& stream = self.outgoing[handle];
+    stream.priority = priority;
+    return handle;
+}
+
+void QuicConnection::stream_write(std::int64_t stream_id, Bytes data, bool fin)
+{
+    auto found = m_impl->outgoing.find(stream_id);
+    if (found == m_impl->outgoing.end())
+        return;
+    found->second.buffer.append(data);
+    if (fin)
+        found->second.fin_requested = true;
+}
+
+bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority)
+{
+    auto& self = *m_impl;
+    if (data.size() > max_datagram_payload() || self.closed || self.pending_datagram_count >= kMaxPendingDatagrams)
+        return false;
+    self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::vector<std::byte>(data.begin(), data.end())});
+    ++self.pending_datagram_count;
+    return true;
+}
+
+std::size_t QuicConnection::max_datagram_payload() const noexcept
+{
+    // 1,200-byte UDP payload minus the short header (1 + 16-byte id + up to 4-byte packet number), the AEAD tag
+    // (16) and the DATAGRAM frame's type and length (1 + 2): what one frame can carry in one packet.
+    return kMaxUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 3;
+}
+
+std::uint64_t QuicConnection::congestion_window_left() const
+{
+    return m_impl->closed ? 0 : ngtcp2_conn_get_cwnd_left(m_impl->conn);
+}
+
+void QuicConnection::close(std::uint64_t application_code, std::string_view reason, PacketBatch& out, Timestamp now)
+{
+    auto& self = *m_impl;
+    if (self.closed)
+        return;
+    ngtcp2_connection_close_error error_info;
+    ngtcp2_connection_close_error_set_application_error(
+        &error_info, application_code, reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
+    self.write_close(error_info, out, now);
+    self.closed = true;
+    self.close_info = CloseInfo{CloseInfo::Origin::Local, true, application_code, std::string(reason)};
+}
+
+bool QuicConnection::migrate(const SocketAddress& new_local, Timestamp now)
+{
+    auto& self = *m_impl;
+    if (self.closed || !self.is_client)
+        return false;
+    const ngtcp2_path* current = ngtcp2_conn_get_path(self.conn);
+    const ngtcp2_path path{make_addr(new_local), current->remote, nullptr};
+    return ngtcp2_conn_initiate_immediate_migration(self.conn, &path, to_ngtcp2(now)) == 0;
+}
+
+bool QuicConnection::handshake_completed() const noexcept
+{
+    return !m_impl->closed && ngtcp2_conn_get_handshake_completed(m_impl->conn);
+}
+
+bool QuicConnection::is_closed() const noexcept { return m_impl->closed; }
+const CloseInfo& QuicConnection::close_info() const noexcept { return m_impl->close_info; }
+
+QuicConnectionStats QuicConnection::stats() const
+{
+    QuicConnectionStats stats = m_impl->counters;
+    ngtcp2_conn_stat status{};
+    ngtcp2_conn_get_conn_stat(m_impl->conn, &status);
+    stats.latest_rtt = to_duration(status.latest_rtt);
+    stats.min_rtt = status.min_rtt == UINT64_MAX ? Duration(0) : to_duration(status.min_rtt);
+    stats.smoothed_rtt = to_duration(status.smoothed_rtt);
+    stats.rtt_variance = to_duration(status.rttvar);
+    stats.congestion_window = status.cwnd;
+    stats.bytes_in_flight = status.bytes_in_flight;
+    for (const auto& [handle, stream] : m_impl->outgoing)
+    {
+        stats.stream_bytes_unacked += stream.buffer.unacked();
+        stats.stream_bytes_unsent += stream.buffer.unsent();
+    }
+    stats.pending_datagrams = m_impl->pending_datagram_count;
+    return stats;
+}
+
+SocketAddress QuicConnection::remote_address() const
+{
+    const ngtcp2_path* path = ngtcp2_conn_get_path(m_impl->conn);
+    return SocketAddress(path->remote.addr, path->remote.addrlen);
+}
+
+std::string QuicConnection::tls_description() const
+{
+    gnutls_session_t session = m_impl->session;
+    std::string text = gnutls_protocol_get_name(gnutls_protocol_get_version(session));
+    if (const char* group = gnutls_group_get_name(gnutls_group_get(session)))
+        text += std::string(" group=") + group;
+    gnutls_datum_t alpn{nullptr, 0};
+    if (gnutls_alpn_get_selected_protocol(session, &alpn) == 0)
+        text += " alpn=" + std::string(reinterpret_cast<const char*>(alpn.data), alpn.size);
+    return text;
+}
+
+}  // namespace eustress::net::transport

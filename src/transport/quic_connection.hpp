@@ -1,0 +1,178 @@
+// One QUIC connection: the only place that speaks ngtcp2, so moving to ngtcp2 1.x touches this file pair alone.
+//
+// Sans-I/O in ngtcp2's manner: the owner feeds received packets and the time, asks for packets to send and for
+// the next deadline. Reliable data goes on streams (each stream's bytes are kept here until the peer acks them,
+// because ngtcp2 references rather than copies them); unreliable data goes in DATAGRAM frames (RFC 9221), whose
+// acknowledgement or loss is reported back so upper layers can build on delivery notifications.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "eustress/net/config.hpp"
+#include "eustress/net/result.hpp"
+#include "eustress/net/socket_address.hpp"
+#include "eustress/net/types.hpp"
+#include "transport/packet_batch.hpp"
+#include "transport/tls_context.hpp"
+
+namespace eustress::net::transport {
+
+/// Receives a connection's events. Called synchronously from `receive`, `handle_expiry` and `write`; it must not
+/// call back into the connection except for `stream_write` and `queue_datagram`, which only touch buffers.
+class QuicConnectionHandler
+{
+public:
+    virtual ~QuicConnectionHandler() = default;
+    virtual void on_handshake_completed() {}
+    /// `early` is true for 0-RTT data (replay-protected by the server's anti-replay record).
+    virtual void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early) = 0;
+    virtual void on_stream_closed(std::int64_t /*stream_id*/) {}
+    virtual void on_datagram(Bytes data, bool early) = 0;
+    virtual void on_datagram_acked(std::uint64_t datagram_id) = 0;
+    /// May be spurious (a late ack after declared loss is not reported again).
+    virtual void on_datagram_lost(std::uint64_t datagram_id) = 0;
+    /// The server routes packets by destination connection id; these keep its table current.
+    virtual void on_connection_id_issued(std::string_view /*id*/) {}
+    virtual void on_connection_id_retired(std::string_view /*id*/) {}
+};
+
+/// How a connection ended, as both ends see it.
+struct CloseInfo
+{
+    enum class Origin : std::uint8_t
+    {
+        Local,        ///< we closed it (`close`), or our TLS refused the peer
+        Peer,         ///< the peer sent CONNECTION_CLOSE
+        IdleTimeout,  ///< nothing heard for the idle timeout
+        HandshakeTimeout,
+        Error,        ///< a protocol or internal error closed it
+    };
+    Origin origin = Origin::Local;
+    bool application = false;     ///< application error space (our codes) vs. QUIC transport / TLS
+    std::uint64_t code = 0;       ///< application code, or QUIC transport error (0x100 + alert for TLS alerts)
+    std::string reason;
+};
+
+const char* to_string(CloseInfo::Origin origin) noexcept;
+
+/// QUIC error code of a TLS alert (RFC 9001 section 4.8).
+constexpr std::uint64_t tls_alert_error(std::uint8_t alert) noexcept { return 0x100u + alert; }
+inline constexpr std::uint8_t kAlertNoApplicationProtocol = 120;
+inline constexpr std::uint8_t kAlertBadCertificate = 42;
+
+struct QuicConnectionStats
+{
+    Duration latest_rtt{0};
+    Duration min_rtt{0};
+    Duration smoothed_rtt{0};
+    Duration rtt_variance{0};
+    std::uint64_t congestion_window = 0;
+    std::uint64_t bytes_in_flight = 0;
+    std::uint64_t packets_sent = 0;
+    std::uint64_t packets_received = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t datagrams_acked = 0;
+    std::uint64_t datagrams_lost = 0;
+    std::uint64_t stream_bytes_unacked = 0;   ///< written to streams, not yet acknowledged
+    std::uint64_t stream_bytes_unsent = 0;    ///< written to streams, not yet put in a packet
+    std::uint64_t early_data_bytes_received = 0;
+    std::size_t pending_datagrams = 0;
+    bool early_data_accepted = false;         ///< client: the server took our 0-RTT data
+    bool resumed = false;                     ///< TLS session resumption happened
+};
+
+/// Where an incoming datagram belongs, decoded without decrypting it.
+struct PacketRoute
+{
+    std::string destination_id;   ///< destination connection id, the routing key
+    bool is_initial = false;      ///< a client Initial that may open a new connection
+    bool needs_version_negotiation = false;
+};
+
+class QuicConnection
+{
+public:
+    /// Packets shorter than this are never a valid QUIC Initial from a client (RFC 9000 section 14.1).
+    static constexpr std::size_t kMinInitialSize = 1200;
+    /// Length of the connection ids we issue; clients and servers alike.
+    static constexpr std::size_t kConnectionIdLength = 16;
+
+    struct ClientSettings
+    {
+        ClientTlsContext* tls = nullptr;
+        QuicConfig quic;
+        SocketAddress local;
+        SocketAddress remote;
+        std::string alpn{kAlpn};   ///< only tests change this, to prove a mismatch is refused
+    };
+
+    struct ServerSettings
+    {
+        ServerTlsContext* tls = nullptr;
+        QuicConfig quic;
+        SocketAddress local;
+        SocketAddress remote;
+    };
+
+    static Result<std::unique_ptr<QuicConnection>> connect(const ClientSettings& settings,
+                                                           QuicConnectionHandler& handler, Timestamp now);
+    /// Opens the server side for a client Initial (`packet`); nullptr + error when the packet is not acceptable.
+    static Result<std::unique_ptr<QuicConnection>> accept(const ServerSettings& settings, Bytes packet,
+                                                          QuicConnectionHandler& handler, Timestamp now);
+
+    /// Decodes the routing fields of a datagram; nullopt for garbage.
+    static std::optional<PacketRoute> route(Bytes datagram);
+    /// Writes a Version Negotiation packet answering `datagram` into `out`; returns its size (0 on failure).
+    static std::size_t write_version_negotiation(Bytes datagram, MutableBytes out);
+
+    ~QuicConnection();
+    QuicConnection(const QuicConnection&) = delete;
+    QuicConnection& operator=(const QuicConnection&) = delete;
+
+    /// Processes one received datagram. Returns false when the connection has ended (see `close_info`).
+    bool receive(const SocketAddress& local, const SocketAddress& remote, Bytes datagram, Timestamp now);
+    /// Writes everything that is ready (handshake, acks, stream data by priority, datagrams) into `out`.
+    void write(PacketBatch& out, Timestamp now);
+    /// The next time `handle_expiry` must run (retransmission, ack delay, idle and keep-alive timers).
+    Timestamp expiry() const;
+    /// Returns false when the connection has ended.
+    bool handle_expiry(Timestamp now);
+
+    /// Opens a stream we send on. nullopt when the peer's stream limit is reached (it grows as streams close).
+    std::optional<std::int64_t> open_stream(std::uint8_t priority);
+    /// Appends to a stream's send buffer; `fin` ends the stream after this data.
+    void stream_write(std::int64_t stream_id, Bytes data, bool fin);
+    /// Queues one DATAGRAM frame; `datagram_id` comes back in on_datagram_acked / on_datagram_lost.
+    /// Returns false when `data` exceeds `max_datagram_payload()`.
+    bool queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority);
+    /// Largest datagram payload that fits one 1,200-byte UDP packet after QUIC's headers.
+    std::size_t max_datagram_payload() const noexcept;
+    /// How many more bytes the congestion controller lets us put in flight now.
+    std::uint64_t congestion_window_left() const;
+
+    /// Sends CONNECTION_CLOSE with an application error code and reason; the connection is then closed.
+    void close(std::uint64_t application_code, std::string_view reason, PacketBatch& out, Timestamp now);
+
+    /// Client: move to a new local address (a new socket), validating the new path.
+    bool migrate(const SocketAddress& new_local, Timestamp now);
+
+    bool handshake_completed() const noexcept;
+    bool is_closed() const noexcept;
+    const CloseInfo& close_info() const noexcept;
+    QuicConnectionStats stats() const;
+    SocketAddress remote_address() const;
+    /// TLS details for diagnostics: negotiated version, group and ALPN.
+    std::string tls_description() const;
+
+private:
+    struct Impl;
+    explicit QuicConnection(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace eustress::net::transport
