@@ -406,8 +406,9 @@ struct QuicConnection::Impl
         const gnutls_datum_t protocol{reinterpret_cast<unsigned char*>(alpn.data()),
                                       static_cast<unsigned>(alpn.size())};
         gnutls_alpn_set_protocols(session, &protocol, 1, GNUTLS_ALPN_MANDATORY);
+        // SNI carries host names only (RFC 6066 section 3): an address literal is verified, not sent.
         const auto& name = client_tls->settings().server_name;
-        if (!name.empty())
+        if (!name.empty() && !SocketAddress::parse(name, 0))
             gnutls_server_name_set(session, GNUTLS_NAME_DNS, name.data(), name.size());
 
         resuming = false;
@@ -572,6 +573,9 @@ struct QuicConnection::Impl
         ngtcp2_path_storage_zero(&path);
         ngtcp2_pkt_info info{};
         std::size_t packets = 0;
+        // DATAGRAM frames need the peer's transport parameters: after the handshake, or in 0-RTT when resuming.
+        bool datagrams_allowed = ngtcp2_conn_get_handshake_completed(conn) ||
+                                 (attempted_early_data && remote_params_for_resumption.max_datagram_frame_size > 0);
         while (packets < kMaxPacketsPerWrite)
         {
             auto slot = out.next_slot();
@@ -580,8 +584,8 @@ struct QuicConnection::Impl
 
             OutgoingStream* stream = next_stream_to_send();
             auto datagram_queue = datagrams.begin();
-            const bool datagram_first =
-                datagram_queue != datagrams.end() && (stream == nullptr || datagram_queue->first >= stream->priority);
+            const bool datagram_first = datagrams_allowed && datagram_queue != datagrams.end() &&
+                                        (stream == nullptr || datagram_queue->first >= stream->priority);
 
             if (datagram_first)
             {
@@ -601,6 +605,11 @@ struct QuicConnection::Impl
                     --pending_datagram_count;
                     if (datagram_queue->second.empty())
                         datagrams.erase(datagram_queue);
+                }
+                if (written == NGTCP2_ERR_INVALID_STATE)
+                {
+                    datagrams_allowed = false;   // keys or the peer's DATAGRAM support not there yet: wait
+                    continue;
                 }
                 if (written == NGTCP2_ERR_WRITE_MORE || written == NGTCP2_ERR_INVALID_ARGUMENT)
                     continue;

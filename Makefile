@@ -1,0 +1,40 @@
+# The two commands a newcomer needs are `make demo` and `make test`; each installs what is missing first.
+JOBS ?= 2
+PREFIX ?= /usr/local
+
+.PHONY: all deps build test demo asan bench install format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+
+test: build
+	ctest --preset default
+
+demo: build
+	./build/apps/eustress-demo
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan
+
+bench:
+	@scripts/install-deps.sh bench
+	@cmake --preset bench >/dev/null
+	@cmake --build --preset bench -j $(JOBS)
+	bench/run.sh
+
+install: build
+	cmake --install build --prefix $(PREFIX)
+
+format:
+	find src include tests apps bench examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build build-debug build-asan build-bench

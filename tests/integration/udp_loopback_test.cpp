@@ -1,0 +1,97 @@
+// Real QUIC over real UDP sockets on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "eustress/net/client.hpp"
+#include "eustress/net/server.hpp"
+#include "session/session_harness.hpp"
+
+namespace eustress::net::testing {
+namespace {
+
+struct LoopbackWorld
+{
+    std::unique_ptr<Server> server;
+    std::vector<NetworkEvent> server_events;
+
+    explicit LoopbackWorld(ServerConfig config = {})
+    {
+        config.bind_address = "127.0.0.1";
+        config.port = 0;
+        config.development_certificate_directory = test_certificate_directory();
+        auto created = Server::create(config, MonotonicClock::now());
+        if (!created)
+            throw std::runtime_error(created.error().message);
+        server = std::move(created).value();
+    }
+
+    ClientConfig client_config() const
+    {
+        ClientConfig config;
+        config.server_host = "127.0.0.1";
+        config.server_port = server->local_address().port();
+        config.bind_address = "127.0.0.1";
+        config.server_name = "localhost";
+        config.pinned_keys = {server->certificate_pin().to_base64()};
+        return config;
+    }
+
+    /// Pumps both ends in real time until `done`, for at most `limit`.
+    bool pump(Client& client, const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5))
+    {
+        const auto deadline = MonotonicClock::now() + limit;
+        while (MonotonicClock::now() < deadline)
+        {
+            const auto now = MonotonicClock::now();
+            client.update(now);
+            server->update(now);
+            while (auto event = server->poll_event())
+                server_events.push_back(std::move(*event));
+            if (done())
+                return true;
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        return done();
+    }
+};
+
+TEST(UdpLoopback, ConnectsAndEchoes)
+{
+    LoopbackWorld world;
+    auto client = Client::create(world.client_config(), MonotonicClock::now());
+    ASSERT_TRUE(client.ok()) << client.error().message;
+    ASSERT_TRUE(world.pump(**client, [&] { return (*client)->is_connected(); }));
+    ASSERT_TRUE((*client)->send(0, as_bytes_of("over real UDP"), MonotonicClock::now()).ok());
+    ASSERT_TRUE(world.pump(**client, [&] {
+        for (const auto& e : world.server_events)
+            if (auto* m = std::get_if<MessageEvent>(&e))
+                return text_of(m->data) == "over real UDP";
+        return false;
+    }));
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
+
+namespace eustress::net::testing {
+namespace {
+
+TEST(UdpLoopback, ConnectsThroughLinkConditionerOnBothEnds)
+{
+    ServerConfig server_config;
+    server_config.link_simulation.enabled = true;
+    server_config.link_simulation.link.latency = std::chrono::milliseconds(15);
+    LoopbackWorld world(server_config);
+    auto config = world.client_config();
+    config.link_simulation.enabled = true;
+    config.link_simulation.link.latency = std::chrono::milliseconds(15);
+    auto client = Client::create(config, MonotonicClock::now());
+    ASSERT_TRUE(client.ok()) << client.error().message;
+    ASSERT_TRUE(world.pump(**client, [&] { return (*client)->is_connected(); }));
+    const auto status = (*client)->status(MonotonicClock::now());
+    EXPECT_GE(status.min_rtt, std::chrono::milliseconds(30));
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
