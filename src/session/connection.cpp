@@ -381,6 +381,8 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         {
             if (pending.empty())
                 break;
+            if (std::to_integer<std::uint8_t>(pending[0]) > static_cast<std::uint8_t>(StreamKind::UnorderedMessage))
+                return fail("unknown stream kind on stream " + std::to_string(stream_id));
             auto header = parse_stream_header(pending);
             if (!header)
             {

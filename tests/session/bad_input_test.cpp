@@ -1,0 +1,191 @@
+// A peer's bad bytes: each case is a counted drop or a clear protocol error, and everyone else carries on.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "session/connection.hpp"
+#include "session/wire_format.hpp"
+#include "session_harness.hpp"
+
+namespace eustress::net::testing {
+namespace {
+
+using session::Connection;
+
+std::vector<std::byte> raw(std::initializer_list<int> values)
+{
+    std::vector<std::byte> bytes;
+    for (int value : values)
+        bytes.push_back(std::byte(value));
+    return bytes;
+}
+
+struct LoneConnection
+{
+    ChannelTable table = ChannelTable::defaults();
+    std::deque<NetworkEvent> events;
+    Connection connection{settings(), events};
+
+    Connection::Settings settings()
+    {
+        Connection::Settings result;
+        result.role = Connection::Role::Client;
+        result.channels = &table;
+        return result;
+    }
+};
+
+TEST(BadInput, DatagramsForUnknownOrReliableChannelsAreCountedAndDropped)
+{
+    LoneConnection peer;
+    peer.connection.on_datagram(raw({9, 1, 2, 3}), false);        // channel 9 was never declared
+    peer.connection.on_datagram(raw({0, 1, 2, 3}), false);        // channel 0 is reliable: not in datagrams
+    peer.connection.on_datagram(raw({}), false);                  // empty
+    peer.connection.on_datagram(raw({0x41, 1}), false);           // reserved bit set
+    peer.connection.on_datagram(raw({2, 7}), false);              // sequenced channel, truncated sequence
+    EXPECT_EQ(peer.connection.input_errors().malformed_datagrams, 5u);
+    EXPECT_TRUE(peer.events.empty());
+    EXPECT_FALSE(peer.connection.protocol_error());
+}
+
+TEST(BadInput, HostileFragmentsAreBoundedAndNeverAssembleGarbage)
+{
+    LoneConnection peer;
+    // Index beyond count, count of one, and a message claiming 255 fragments that never completes.
+    peer.connection.on_datagram(raw({0x81, 1, 0, 5, 3, 'x'}), false);
+    peer.connection.on_datagram(raw({0x81, 1, 0, 0, 1, 'x'}), false);
+    for (int group = 0; group < 100; ++group)
+        peer.connection.on_datagram(raw({0x81, group, 0, 0, 255, 'x'}), false);
+    EXPECT_EQ(peer.connection.input_errors().malformed_datagrams, 2u);
+    EXPECT_LE(peer.connection.assembler().in_progress(), 16u);
+    // A duplicate fragment index poisons only its own message.
+    peer.connection.on_datagram(raw({0x81, 200, 0, 0, 2, 'a'}), false);
+    peer.connection.on_datagram(raw({0x81, 200, 0, 0, 2, 'b'}), false);
+    EXPECT_GE(peer.connection.input_errors().malformed_fragments, 1u);
+    EXPECT_TRUE(peer.events.empty());
+}
+
+TEST(BadInput, StaleSequencedMessagesAreDropped)
+{
+    LoneConnection peer;
+    peer.connection.on_datagram(raw({2, 10, 0, 'n'}), false);   // sequence 10
+    peer.connection.on_datagram(raw({2, 9, 0, 'o'}), false);    // older: dropped
+    peer.connection.on_datagram(raw({2, 10, 0, 'd'}), false);   // duplicate: dropped
+    peer.connection.on_datagram(raw({2, 11, 0, 'm'}), false);   // newer: kept
+    EXPECT_EQ(peer.connection.input_errors().stale_sequenced, 1u);
+    EXPECT_FALSE(peer.connection.protocol_error());
+}
+
+TEST(BadInput, StreamsThatBreakFramingAreProtocolErrors)
+{
+    {
+        LoneConnection peer;
+        peer.connection.on_stream_data(3, raw({7}), false, false);   // unknown stream kind
+        ASSERT_TRUE(peer.connection.protocol_error());
+    }
+    {
+        LoneConnection peer;
+        peer.connection.on_stream_data(3, raw({1, 40}), false, false);   // ordered stream for channel 40
+        ASSERT_TRUE(peer.connection.protocol_error());
+    }
+    {
+        LoneConnection peer;   // a message announcing 1 GiB on a channel whose limit is 256 KiB
+        peer.connection.on_stream_data(3, raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0}), false, false);
+        ASSERT_TRUE(peer.connection.protocol_error());
+        EXPECT_NE(peer.connection.protocol_error()->find("over the limit"), std::string::npos);
+    }
+    {
+        LoneConnection peer;   // a stream that ends inside a message
+        peer.connection.on_stream_data(3, raw({1, 0, 5, 'a', 'b'}), true, false);
+        ASSERT_TRUE(peer.connection.protocol_error());
+    }
+    {
+        LoneConnection peer;   // an unknown control frame
+        peer.connection.on_stream_data(3, raw({0, 9, 0}), false, false);
+        ASSERT_TRUE(peer.connection.protocol_error());
+    }
+}
+
+TEST(BadInput, RandomBytesNeverCrashTheParsers)
+{
+    std::mt19937_64 random(42);
+    LoneConnection peer;
+    for (int round = 0; round < 20000; ++round)
+    {
+        std::vector<std::byte> bytes(random() % 64);
+        for (auto& b : bytes)
+            b = std::byte(random() & 0xff);
+        peer.connection.on_datagram(bytes, false);
+        (void)session::parse_stream_header(bytes);
+        (void)session::parse_hello(bytes);
+        (void)session::parse_welcome(bytes);
+    }
+    SUCCEED() << peer.connection.input_errors().malformed_datagrams << " malformed datagrams dropped";
+}
+
+TEST(BadInput, OversizedMessagesAreRefusedAtSend)
+{
+    SessionWorld world;
+    Client& client = world.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    std::vector<std::byte> huge(300 * 1024);
+    auto refused = client.send(0, huge, world.now);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::MessageTooLarge);
+    auto unknown = client.send(17, huge, world.now);
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().code, ErrorCode::UnknownChannel);
+    // A large unreliable message within limits is fragmented and reassembled.
+    std::vector<std::byte> large(20000, std::byte{0x5a});
+    ASSERT_TRUE(client.send(1, large, world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return !world.server_events_of<MessageEvent>().empty(); }));
+    EXPECT_EQ(world.server_events_of<MessageEvent>()[0].data, large);
+}
+
+TEST(BadInput, GarbageAndHandshakeFloodsAreCountedAndBoundedWhilePlayersPlay)
+{
+    ServerConfig config;
+    config.max_pending_handshakes = 32;
+    SessionWorld world(config);
+    Client& player = world.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return player.is_connected(); }));
+
+    // Half-open handshakes: real clients send their first flight (a well-formed Initial) and never answer again,
+    // each from its own source port; and junk datagrams from as many more.
+    std::mt19937_64 random(7);
+    std::vector<std::unique_ptr<Client>> half_open;
+    auto junk_socket = world.network.bind(memory_address("10.9.9.9:1"));
+    ASSERT_TRUE(junk_socket.ok());
+    for (int port = 0; port < 200; ++port)
+    {
+        auto socket = world.network.bind(memory_address(("10.9.0.1:" + std::to_string(1000 + port)).c_str()));
+        ASSERT_TRUE(socket.ok());
+        auto attacker = Client::create(world.client_config(), std::move(socket).value(), world.server_address, world.now);
+        ASSERT_TRUE(attacker.ok());
+        half_open.push_back(std::move(attacker).value());
+        std::vector<std::byte> junk(random() % 1400);
+        for (auto& b : junk)
+            b = std::byte(random() & 0xff);
+        const OutgoingDatagram datagram{world.server_address, junk};
+        (*junk_socket)->send(std::span(&datagram, 1), world.now);
+        if (port % 20 == 0)
+            world.step();
+    }
+    world.step();
+    const auto stats = world.server->stats();
+    EXPECT_LE(stats.pending_handshakes, 32u);
+    EXPECT_LE(stats.connections_accepted, 32u + 200u);
+    EXPECT_GT(stats.handshakes_refused_full, 0u);
+    EXPECT_GT(stats.garbage_datagrams + stats.unknown_connection_datagrams, 0u);
+
+    // The player still plays, and the half-open handshakes expire.
+    ASSERT_TRUE(player.send(0, as_bytes_of("still here"), world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return !world.server_events_of<MessageEvent>().empty(); }));
+    world.run_until([] { return false; }, std::chrono::seconds(12), std::chrono::milliseconds(100));
+    EXPECT_EQ(world.server->stats().pending_handshakes, 0u);
+    EXPECT_TRUE(player.is_connected());
+    EXPECT_EQ(world.server->clients().size(), 1u);
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
