@@ -1,0 +1,146 @@
+// eustress-client: connects to an eustress-server, sends each line typed on stdin as chat (reliable channel 0)
+// and prints what the others say. End of input disconnects.
+#include <poll.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+
+#include "app_config.hpp"
+#include "eustress/net/client.hpp"
+
+using namespace eustress::net;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void request_stop(int) { g_stop = 1; }
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"eustress-client: chat with an eustress-server over QUIC"};
+    std::string config_file;
+    std::string server_address;
+    std::vector<std::string> pins;
+    std::string ca_file;
+    std::string server_name;
+    double loss = -1.0;
+    app.add_option("-c,--config", config_file, "TOML file with [client], [quic] and [link_simulation] tables")
+        ->check(CLI::ExistingFile);
+    app.add_option("-s,--server", server_address, "HOST:PORT of the server (default 127.0.0.1:7777)");
+    app.add_option("--pin", pins, "accepted server key pin (base64 SPKI SHA-256, as eustress-server prints); repeatable");
+    app.add_option("--ca", ca_file, "CA bundle to verify the server with, when no pin is given");
+    app.add_option("--server-name", server_name, "name to verify in the certificate (default: the host)");
+    app.add_option("--packet-loss-simulation", loss, "drop this fraction of sent datagrams (testing)")
+        ->check(CLI::Range(0.0, 1.0));
+    CLI11_PARSE(app, argc, argv);
+
+    ClientConfig config;
+    if (!config_file.empty())
+        if (auto loaded = apps::load_client_config(config_file, config); !loaded)
+        {
+            std::fprintf(stderr, "eustress-client: %s\n", loaded.error().message.c_str());
+            return 2;
+        }
+    if (!server_address.empty())
+    {
+        const auto colon = server_address.rfind(':');
+        if (colon == std::string::npos)
+        {
+            std::fprintf(stderr, "eustress-client: --server must be HOST:PORT\n");
+            return 2;
+        }
+        config.server_host = server_address.substr(0, colon);
+        if (config.server_host.size() > 2 && config.server_host.front() == '[')
+            config.server_host = config.server_host.substr(1, config.server_host.size() - 2);
+        config.server_port = static_cast<std::uint16_t>(std::stoi(server_address.substr(colon + 1)));
+    }
+    if (!pins.empty())
+        config.pinned_keys = pins;
+    if (!ca_file.empty())
+        config.ca_file = ca_file;
+    if (!server_name.empty())
+        config.server_name = server_name;
+    if (loss >= 0.0)
+        config.packet_loss_simulation = loss;
+
+    auto created = Client::create(config, MonotonicClock::now());
+    if (!created)
+    {
+        std::fprintf(stderr, "eustress-client: %s\n", created.error().message.c_str());
+        return 1;
+    }
+    Client& client = *created.value();
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+
+    std::string pending_input;
+    bool input_open = true;
+    int exit_code = 0;
+    bool was_connected = false;
+    while (!g_stop)
+    {
+        const Timestamp now = MonotonicClock::now();
+        client.update(now);
+        bool ended = false;
+        while (auto event = client.poll_event())
+        {
+            if (auto* connected = std::get_if<ConnectedEvent>(&*event))
+            {
+                was_connected = true;
+                std::printf("connected as client %llu\n", static_cast<unsigned long long>(connected->client_id));
+            }
+            else if (auto* gone = std::get_if<DisconnectedEvent>(&*event))
+            {
+                std::printf("disconnected: %s\n", gone->reason.c_str());
+                ended = true;
+                // Leaving because our input ended is success; being refused or dropped is not.
+                exit_code = (was_connected && !input_open) ? 0 : 1;
+            }
+            else if (auto* message = std::get_if<MessageEvent>(&*event))
+                std::printf("%.*s\n", static_cast<int>(message->data.size()),
+                            reinterpret_cast<const char*>(message->data.data()));
+            std::fflush(stdout);
+        }
+        if (ended)
+            break;
+
+        pollfd fds[2] = {{client.native_handle(), POLLIN, 0}, {input_open ? STDIN_FILENO : -1, POLLIN, 0}};
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(client.next_wakeup() - MonotonicClock::now());
+        ::poll(fds, 2, static_cast<int>(std::clamp<long long>(wait.count(), 0, 50)));
+        if (input_open && (fds[1].revents & (POLLIN | POLLHUP)))
+        {
+            char buffer[4096];
+            const ssize_t got = ::read(STDIN_FILENO, buffer, sizeof buffer);
+            if (got <= 0)
+            {
+                input_open = false;
+                // Let queued chat reach the server before saying goodbye.
+                const Timestamp deadline = MonotonicClock::now() + std::chrono::seconds(2);
+                while (client.status(MonotonicClock::now()).unacked_reliable_bytes > 0 && MonotonicClock::now() < deadline)
+                {
+                    client.update(MonotonicClock::now());
+                    ::usleep(1000);
+                }
+                client.disconnect("end of input", MonotonicClock::now());
+                continue;
+            }
+            pending_input.append(buffer, static_cast<std::size_t>(got));
+            for (auto newline = pending_input.find('\n'); newline != std::string::npos; newline = pending_input.find('\n'))
+            {
+                const std::string line = pending_input.substr(0, newline);
+                pending_input.erase(0, newline + 1);
+                if (line.empty())
+                    continue;
+                if (auto sent = client.send(0, as_bytes_of(line), MonotonicClock::now()); !sent)
+                    std::fprintf(stderr, "eustress-client: not sent: %s\n", sent.error().message.c_str());
+            }
+            client.flush(MonotonicClock::now());
+        }
+    }
+    return exit_code;
+}

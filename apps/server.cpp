@@ -1,0 +1,139 @@
+// eustress-server: a relay server. Chat on channel 0 from one client goes to every other client; prints who
+// comes and goes, and each connection's status on a timer and at exit.
+#include <poll.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+
+#include "app_config.hpp"
+#include "eustress/net/server.hpp"
+
+using namespace eustress::net;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void request_stop(int) { g_stop = 1; }
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"eustress-server: the Eustress Net relay server (QUIC, TLS 1.3)"};
+    std::string config_file;
+    std::string bind;
+    int port = -1;
+    std::string certificate;
+    std::string key;
+    std::string dev_directory;
+    double loss = 0.0;
+    double latency_ms = 0.0;
+    double duration_s = 0.0;
+    double status_every_s = 0.0;
+    std::string congestion;
+    app.add_option("-c,--config", config_file, "TOML file with [server], [quic] and [link_simulation] tables")
+        ->check(CLI::ExistingFile);
+    app.add_option("--bind", bind, "address to bind (default 0.0.0.0)");
+    app.add_option("-p,--port", port, "UDP port (default 7777; 0 picks a free one)")->check(CLI::Range(0, 65535));
+    app.add_option("--cert", certificate, "certificate chain (PEM)");
+    app.add_option("--key", key, "private key (PEM)");
+    app.add_option("--dev-cert-dir", dev_directory, "where the self-signed development certificate lives");
+    app.add_option("--congestion", congestion, "reno, cubic (default), bbr or bbr2");
+    app.add_option("--simulate-loss", loss, "drop this fraction of sent datagrams (testing)")->check(CLI::Range(0.0, 1.0));
+    app.add_option("--simulate-latency-ms", latency_ms, "delay every sent datagram (testing)");
+    app.add_option("--duration", duration_s, "exit after this many seconds (0 = until SIGINT/SIGTERM)");
+    app.add_option("--status-every", status_every_s, "print the status table every N seconds");
+    CLI11_PARSE(app, argc, argv);
+
+    ServerConfig config;
+    if (!config_file.empty())
+        if (auto loaded = apps::load_server_config(config_file, config); !loaded)
+        {
+            std::fprintf(stderr, "eustress-server: %s\n", loaded.error().message.c_str());
+            return 2;
+        }
+    if (!bind.empty())
+        config.bind_address = bind;
+    if (port >= 0)
+        config.port = static_cast<std::uint16_t>(port);
+    if (!certificate.empty())
+        config.certificate_file = certificate;
+    if (!key.empty())
+        config.private_key_file = key;
+    if (!dev_directory.empty())
+        config.development_certificate_directory = dev_directory;
+    if (!congestion.empty())
+    {
+        auto algorithm = apps::parse_congestion_control(congestion);
+        if (!algorithm)
+        {
+            std::fprintf(stderr, "eustress-server: --congestion must be reno, cubic, bbr or bbr2\n");
+            return 2;
+        }
+        config.quic.congestion_control = *algorithm;
+    }
+    if (loss > 0.0 || latency_ms > 0.0)
+    {
+        config.link_simulation.enabled = true;
+        config.link_simulation.link.loss = loss;
+        config.link_simulation.link.latency =
+            std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(latency_ms));
+    }
+
+    auto created = Server::create(config, MonotonicClock::now());
+    if (!created)
+    {
+        std::fprintf(stderr, "eustress-server: %s\n", created.error().message.c_str());
+        return 1;
+    }
+    Server& server = *created.value();
+    std::printf("listening on %s pin %s\n", server.local_address().to_string().c_str(),
+                server.certificate_pin().to_base64().c_str());
+    std::fflush(stdout);
+
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+    const Timestamp start = MonotonicClock::now();
+    Timestamp next_status = start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(status_every_s));
+    while (!g_stop)
+    {
+        const Timestamp now = MonotonicClock::now();
+        if (duration_s > 0 && now - start > std::chrono::duration<double>(duration_s))
+            break;
+        server.update(now);
+        while (auto event = server.poll_event())
+        {
+            if (auto* connected = std::get_if<ConnectedEvent>(&*event))
+                std::printf("client %llu connected\n", static_cast<unsigned long long>(connected->client_id));
+            else if (auto* gone = std::get_if<DisconnectedEvent>(&*event))
+                std::printf("client %llu disconnected: %s\n", static_cast<unsigned long long>(gone->client_id),
+                            gone->reason.c_str());
+            else if (auto* message = std::get_if<MessageEvent>(&*event); message && message->channel == 0)
+            {
+                const std::string text = "[client " + std::to_string(static_cast<unsigned long long>(message->from)) +
+                                         "] " + std::string(reinterpret_cast<const char*>(message->data.data()),
+                                                            message->data.size());
+                for (ClientId other : server.clients())
+                    if (other != message->from)
+                        (void)server.send(other, 0, as_bytes_of(text), now);
+            }
+            std::fflush(stdout);
+        }
+        server.flush(now);
+        if (status_every_s > 0 && now >= next_status)
+        {
+            next_status = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(status_every_s));
+            std::printf("%s", format_status_table(server.statuses(now)).c_str());
+            std::fflush(stdout);
+        }
+        pollfd fd{server.native_handle(), POLLIN, 0};
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(server.next_wakeup() - MonotonicClock::now());
+        ::poll(&fd, 1, static_cast<int>(std::clamp<long long>(wait.count(), 0, 50)));
+    }
+    const Timestamp end = MonotonicClock::now();
+    std::printf("%s", format_status_table(server.statuses(end)).c_str());
+    server.shutdown(end);
+    return 0;
+}
