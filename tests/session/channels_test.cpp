@@ -1,0 +1,217 @@
+// Channel semantics under a lossy, jittery link: ordering, completeness, staleness, delivery notifications,
+// priorities and bandwidth shares.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <cstring>
+
+#include "session_harness.hpp"
+
+namespace eustress::net::testing {
+namespace {
+
+LinkConditionerConfig bad_link(std::uint64_t seed)
+{
+    LinkConditionerConfig link;
+    link.latency = std::chrono::milliseconds(20);
+    link.jitter = std::chrono::milliseconds(5);
+    link.loss = 0.02;
+    link.duplication = 0.01;
+    link.seed = seed;
+    return link;
+}
+
+struct LossyWorld : SessionWorld
+{
+    Client* client = nullptr;
+
+    explicit LossyWorld(ServerConfig config = {}, std::uint64_t seed = 1) : SessionWorld(std::move(config), bad_link(seed))
+    {
+        auto client_config = this->client_config();
+        client_config.link_simulation = {true, bad_link(seed + 1000)};
+        client = &add_client(client_config, "10.0.0.2:5000");
+        EXPECT_TRUE(run_until([&] { return client->is_connected(); }));
+    }
+};
+
+std::uint32_t number_of(const std::vector<std::byte>& data)
+{
+    std::uint32_t value = 0;
+    std::memcpy(&value, data.data(), sizeof value);
+    return value;
+}
+
+std::vector<std::byte> numbered(std::uint32_t value, std::size_t size)
+{
+    std::vector<std::byte> data(size, std::byte{0x33});
+    std::memcpy(data.data(), &value, sizeof value);
+    return data;
+}
+
+TEST(Channels, ReliableOrderedDeliversEverythingInOrderThroughLoss)
+{
+    LossyWorld world;
+    constexpr std::uint32_t kCount = 3000;
+    for (std::uint32_t i = 0; i < kCount; ++i)
+        ASSERT_TRUE(world.client->send(0, numbered(i, 256), world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() == kCount; },
+                                std::chrono::seconds(30)));
+    const auto received = world.server_events_of<MessageEvent>();
+    for (std::uint32_t i = 0; i < kCount; ++i)
+        ASSERT_EQ(number_of(received[i].data), i) << "out of order at " << i;
+    EXPECT_GT(world.client->status(world.now).packets_sent, 0u);
+}
+
+TEST(Channels, ReliableUnorderedDeliversEverythingExactlyOnce)
+{
+    LossyWorld world;
+    constexpr std::uint32_t kCount = 500;
+    for (std::uint32_t i = 0; i < kCount; ++i)
+        ASSERT_TRUE(world.client->send(3, numbered(i, 100), world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() >= kCount; },
+                                std::chrono::seconds(30)));
+    world.run_until([] { return false; }, std::chrono::milliseconds(500));
+    std::set<std::uint32_t> seen;
+    for (const auto& event : world.server_events_of<MessageEvent>())
+        EXPECT_TRUE(seen.insert(number_of(event.data)).second) << "duplicate " << number_of(event.data);
+    EXPECT_EQ(seen.size(), kCount);
+}
+
+TEST(Channels, UnreliableReportsEveryMessageAckedOrLost)
+{
+    LossyWorld world;
+    constexpr std::uint32_t kCount = 1000;
+    for (std::uint32_t i = 0; i < kCount; ++i)
+    {
+        ASSERT_TRUE(world.client->send(1, numbered(i, 64), world.now).ok());
+        world.step(std::chrono::milliseconds(2));
+    }
+    world.run_until([] { return false; }, std::chrono::seconds(3));
+    std::map<MessageId, int> fate;
+    std::size_t acked = 0;
+    for (const auto& event : world.client_events_of<DeliveryEvent>(0))
+    {
+        ++fate[event.message];
+        acked += event.acked;
+    }
+    EXPECT_EQ(fate.size(), kCount);
+    for (const auto& [id, reports] : fate)
+        EXPECT_EQ(reports, 1) << "message " << id << " reported " << reports << " times";
+    const auto delivered = world.server_events_of<MessageEvent>().size();
+    // Acked messages were delivered; some lost-declared ones may have arrived (spurious loss), never the reverse.
+    EXPECT_GE(delivered, acked);
+    EXPECT_GT(acked, kCount * 9 / 10);
+    EXPECT_LT(acked, kCount);   // 2% loss each way: some must be lost
+}
+
+TEST(Channels, SequencedChannelNeverDeliversOlderState)
+{
+    LossyWorld world;
+    // Game state at 60 Hz, then a burst sent faster than the jitter, which the link reorders.
+    for (std::uint32_t i = 0; i < 300; ++i)
+    {
+        ASSERT_TRUE(world.client->send(2, numbered(i, 48), world.now).ok());
+        world.step(std::chrono::microseconds(16'667));
+    }
+    for (std::uint32_t i = 300; i < 1300; ++i)
+    {
+        ASSERT_TRUE(world.client->send(2, numbered(i, 48), world.now).ok());
+        world.step(std::chrono::microseconds(500));
+    }
+    world.run_until([] { return false; }, std::chrono::seconds(1));
+    std::uint32_t newest = 0;
+    bool first = true;
+    for (const auto& event : world.server_events_of<MessageEvent>())
+    {
+        const auto value = number_of(event.data);
+        EXPECT_TRUE(first || value > newest) << value << " after " << newest;
+        newest = value;
+        first = false;
+    }
+    std::size_t at_sixty_hertz = 0;
+    for (const auto& event : world.server_events_of<MessageEvent>())
+        at_sixty_hertz += number_of(event.data) < 300;
+    EXPECT_GT(at_sixty_hertz, 280u);   // 2% loss, no reordering at 16 ms spacing
+    EXPECT_GT(world.client->status(world.now).channels[2].messages_sent, 0u);
+    EXPECT_GT(world.server->status(world.client->id(), world.now)->channels[2].stale_dropped, 0u);
+}
+
+TEST(Channels, FragmentedUnreliableMessagesSurviveModerateLossMostly)
+{
+    LossyWorld world;
+    int sent = 0;
+    for (std::uint32_t i = 0; i < 200; ++i, ++sent)
+    {
+        ASSERT_TRUE(world.client->send(1, numbered(i, 5000), world.now).ok());
+        world.step(std::chrono::milliseconds(50));
+    }
+    world.run_until([] { return false; }, std::chrono::seconds(2));
+    const auto received = world.server_events_of<MessageEvent>();
+    for (const auto& event : received)
+        EXPECT_EQ(event.data.size(), 5000u);
+    EXPECT_GT(received.size(), 150u);   // five fragments at 2% loss: about 90% arrive whole
+}
+
+TEST(Channels, BandwidthShareCapsABulkChannel)
+{
+    ServerConfig config;
+    config.channels = ChannelTable::defaults();
+    config.channels.channels.push_back({"bulk", ChannelKind::ReliableOrdered, 10, 0.25});
+    SessionWorld world(config);
+    auto client_config = world.client_config();
+    client_config.send_rate_limit = 100'000;   // the bulk channel gets 25 kB/s
+    Client& client = world.add_client(client_config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    for (int i = 0; i < 200; ++i)
+        ASSERT_TRUE(client.send(4, numbered(static_cast<std::uint32_t>(i), 1000), world.now).ok());
+    const Timestamp start = world.now;
+    world.step();
+    EXPECT_GT(client.status(world.now).send_queue_bytes, 150'000u);   // waiting for its share, not in QUIC
+    ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() == 200; },
+                                std::chrono::seconds(20), std::chrono::milliseconds(5)));
+    const double seconds = std::chrono::duration<double>(world.now - start).count();
+    // 200 kB at 25 kB/s is 8 s; allow the initial burst of 50 ms worth.
+    EXPECT_GT(seconds, 7.0);
+    EXPECT_LT(seconds, 9.5);
+}
+
+TEST(Channels, HigherPriorityGoesFirstWhenTheWindowIsShort)
+{
+    ServerConfig config;
+    config.channels.channels = {{"bulk", ChannelKind::ReliableOrdered, 10}, {"urgent", ChannelKind::ReliableOrdered, 250}};
+    LinkConditionerConfig slow;
+    slow.latency = std::chrono::milliseconds(10);
+    slow.bandwidth_bytes_per_second = 200'000;
+    SessionWorld world(config, slow);
+    auto client_config = world.client_config();
+    client_config.link_simulation = {true, slow};
+    Client& client = world.add_client(client_config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    // Queue a lot of bulk first, then one urgent message: it must not wait behind the bulk.
+    for (int i = 0; i < 400; ++i)
+        ASSERT_TRUE(client.send(0, numbered(static_cast<std::uint32_t>(i), 1000), world.now).ok());
+    ASSERT_TRUE(client.send(1, as_bytes_of("urgent"), world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() == 401; },
+                                std::chrono::seconds(20)));
+    std::size_t urgent_position = 0;
+    const auto received = world.server_events_of<MessageEvent>();
+    for (std::size_t i = 0; i < received.size(); ++i)
+        if (received[i].channel == 1)
+            urgent_position = i;
+    EXPECT_LT(urgent_position, 100u) << "the urgent message waited behind " << urgent_position << " bulk messages";
+}
+
+TEST(Channels, Bbr2IsSelectableAndCarriesTraffic)
+{
+    ServerConfig config;
+    config.quic.congestion_control = CongestionControl::Bbr2;
+    LossyWorld world(config);
+    for (std::uint32_t i = 0; i < 500; ++i)
+        ASSERT_TRUE(world.client->send(0, numbered(i, 1000), world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() == 500; },
+                                std::chrono::seconds(30)));
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
