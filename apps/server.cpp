@@ -134,6 +134,15 @@ int main(int argc, char** argv)
     }
     const Timestamp end = MonotonicClock::now();
     std::printf("%s", format_status_table(server.statuses(end)).c_str());
+    const auto stats = server.stats();
+    std::printf("totals: accepted %llu, refused-full %llu, pending %zu, garbage %llu, unknown-connection %llu, "
+                "protocol-errors %llu, malformed %llu\n",
+                static_cast<unsigned long long>(stats.connections_accepted),
+                static_cast<unsigned long long>(stats.handshakes_refused_full), stats.pending_handshakes,
+                static_cast<unsigned long long>(stats.garbage_datagrams),
+                static_cast<unsigned long long>(stats.unknown_connection_datagrams),
+                static_cast<unsigned long long>(stats.protocol_errors),
+                static_cast<unsigned long long>(stats.malformed_datagrams));
     server.shutdown(end);
     return 0;
 }
