@@ -1,8 +1,9 @@
 # The two commands a newcomer needs are `make demo` and `make test`; each installs what is missing first.
 JOBS ?= 2
 PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo asan bench install format clean
+.PHONY: all deps build test demo asan bench fuzz install format clean
 
 all: build
 
@@ -29,6 +30,12 @@ bench:
 	@cmake --preset bench >/dev/null
 	@cmake --build --preset bench -j $(JOBS)
 	bench/run.sh
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: build
 	cmake --install build --prefix $(PREFIX)

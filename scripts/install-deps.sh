@@ -13,7 +13,7 @@ core=(
   libgtest-dev libgmock-dev                                # tests
 )
 bench=(libenet-dev libbenchmark-dev)
-fuzz=(clang-16 libclang-rt-16-dev)
+fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 
 wanted=("${core[@]}")
 for group in "$@"; do

@@ -756,6 +756,8 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
 
 std::optional<PacketRoute> QuicConnection::route(Bytes datagram)
 {
+    if (datagram.empty())
+        return std::nullopt;   // ngtcp2 asserts on an empty packet: a zero-length UDP datagram must not reach it
     ngtcp2_version_cid version_cid{};
     const int rv = ngtcp2_pkt_decode_version_cid(&version_cid, reinterpret_cast<const std::uint8_t*>(datagram.data()),
                                                  datagram.size(), kConnectionIdLength);
@@ -777,6 +779,8 @@ std::optional<PacketRoute> QuicConnection::route(Bytes datagram)
 
 std::size_t QuicConnection::write_version_negotiation(Bytes datagram, MutableBytes out)
 {
+    if (datagram.empty())
+        return 0;
     ngtcp2_version_cid version_cid{};
     if (ngtcp2_pkt_decode_version_cid(&version_cid, reinterpret_cast<const std::uint8_t*>(datagram.data()),
                                       datagram.size(), kConnectionIdLength) != NGTCP2_ERR_VERSION_NEGOTIATION)

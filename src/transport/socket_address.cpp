@@ -1,44 +1,86 @@
+// SocketAddress keeps the kernel's own representation (sockaddr_storage) so it can be handed to sendmmsg and
+// filled by recvmmsg without conversion; everything else here is parsing, printing and comparison around it.
 #include "eustress/net/socket_address.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
 namespace eustress::net {
+namespace {
+
+const sockaddr_in& as_ipv4(const sockaddr_storage& storage) noexcept
+{
+    return *reinterpret_cast<const sockaddr_in*>(&storage);
+}
+
+const sockaddr_in6& as_ipv6(const sockaddr_storage& storage) noexcept
+{
+    return *reinterpret_cast<const sockaddr_in6*>(&storage);
+}
+
+/// Numeric IPv6 with a zone ("fe80::1%eth0"): inet_pton knows no zones, getaddrinfo does, and with
+/// AI_NUMERICHOST it never touches DNS.
+std::optional<SocketAddress> parse_ipv6_with_zone(const std::string& text, std::uint16_t port)
+{
+    addrinfo hints{};
+    hints.ai_family = AF_INET6;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_NUMERICHOST;
+    addrinfo* results = nullptr;
+    if (getaddrinfo(text.c_str(), nullptr, &hints, &results) != 0 || results == nullptr)
+        return std::nullopt;
+    SocketAddress address(results->ai_addr, results->ai_addrlen);
+    freeaddrinfo(results);
+    address.set_port(port);
+    return address;
+}
+
+}  // namespace
 
 SocketAddress::SocketAddress() noexcept { std::memset(&m_storage, 0, sizeof m_storage); }
 
 SocketAddress::SocketAddress(const sockaddr* address, socklen_t length) noexcept : SocketAddress()
 {
+    if (address == nullptr)
+        return;
     m_length = std::min<socklen_t>(length, sizeof m_storage);
-    if (address != nullptr && m_length > 0)
-        std::memcpy(&m_storage, address, m_length);
+    std::memcpy(&m_storage, address, m_length);
 }
 
 std::optional<SocketAddress> SocketAddress::parse(std::string_view host, std::uint16_t port)
 {
-    std::string text(host);
-    if (text.size() > 2 && text.front() == '[' && text.back() == ']')
-        text = text.substr(1, text.size() - 2);
+    // Brackets are how IPv6 is written next to a port; accept them here too, but only around IPv6.
+    const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (bracketed)
+        host = host.substr(1, host.size() - 2);
+    if (host.empty())
+        return std::nullopt;
+    const std::string text(host);
+
     SocketAddress address;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&address.m_storage);
-    if (inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1)
+    if (!bracketed)
     {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(port);
-        address.m_length = sizeof(sockaddr_in);
-        return address;
+        sockaddr_in v4{};
+        if (inet_pton(AF_INET, text.c_str(), &v4.sin_addr) == 1)
+        {
+            v4.sin_family = AF_INET;
+            v4.sin_port = htons(port);
+            return SocketAddress(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
+        }
     }
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address.m_storage);
-    if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1)
+    sockaddr_in6 v6{};
+    if (inet_pton(AF_INET6, text.c_str(), &v6.sin6_addr) == 1)
     {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(port);
-        address.m_length = sizeof(sockaddr_in6);
-        return address;
+        v6.sin6_family = AF_INET6;
+        v6.sin6_port = htons(port);
+        return SocketAddress(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
     }
+    if (text.find('%') != std::string::npos)
+        return parse_ipv6_with_zone(text, port);
     return std::nullopt;
 }
 
@@ -53,8 +95,9 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view host_and_port
     const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (error != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
         return std::nullopt;
+    // A bare IPv6 address ("::1:5") is ambiguous: its last group could be the port. Demand brackets.
     if (host.find(':') != std::string_view::npos && !(host.front() == '[' && host.back() == ']'))
-        return std::nullopt;   // bare IPv6 needs brackets to tell its colons from the port's
+        return std::nullopt;
     return parse(host, static_cast<std::uint16_t>(port));
 }
 
@@ -69,26 +112,37 @@ std::optional<SocketAddress> SocketAddress::resolve(std::string_view host, std::
     const std::string name(host);
     if (getaddrinfo(name.c_str(), nullptr, &hints, &results) != 0 || results == nullptr)
         return std::nullopt;
+    // IPv4 first: it works on every network a player is on, IPv6 on most but not all.
     std::optional<SocketAddress> chosen;
-    for (addrinfo* entry = results; entry != nullptr; entry = entry->ai_next)
+    for (const addrinfo* entry = results; entry != nullptr; entry = entry->ai_next)
     {
-        SocketAddress candidate(entry->ai_addr, entry->ai_addrlen);
-        candidate.set_port(port);
+        if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6)
+            continue;
         if (!chosen || (entry->ai_family == AF_INET && chosen->family() != AF_INET))
-            chosen = candidate;
+        {
+            chosen = SocketAddress(entry->ai_addr, entry->ai_addrlen);
+            chosen->set_port(port);
+        }
     }
     freeaddrinfo(results);
     return chosen;
 }
 
-SocketAddress SocketAddress::ipv4_loopback(std::uint16_t port) noexcept { return *parse("127.0.0.1", port); }
+SocketAddress SocketAddress::ipv4_loopback(std::uint16_t port) noexcept
+{
+    sockaddr_in v4{};
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return SocketAddress(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
+}
 
 std::uint16_t SocketAddress::port() const noexcept
 {
     if (family() == AF_INET)
-        return ntohs(reinterpret_cast<const sockaddr_in*>(&m_storage)->sin_port);
+        return ntohs(as_ipv4(m_storage).sin_port);
     if (family() == AF_INET6)
-        return ntohs(reinterpret_cast<const sockaddr_in6*>(&m_storage)->sin6_port);
+        return ntohs(as_ipv6(m_storage).sin6_port);
     return 0;
 }
 
@@ -105,43 +159,55 @@ std::string SocketAddress::to_string() const
     char host[INET6_ADDRSTRLEN] = {};
     if (family() == AF_INET)
     {
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&m_storage)->sin_addr, host, sizeof host);
+        inet_ntop(AF_INET, &as_ipv4(m_storage).sin_addr, host, sizeof host);
         return std::string(host) + ":" + std::to_string(port());
     }
     if (family() == AF_INET6)
     {
-        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&m_storage)->sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(port());
+        inet_ntop(AF_INET6, &as_ipv6(m_storage).sin6_addr, host, sizeof host);
+        std::string text = "[" + std::string(host);
+        if (as_ipv6(m_storage).sin6_scope_id != 0)
+            text += "%" + std::to_string(as_ipv6(m_storage).sin6_scope_id);   // numeric zones parse back
+        return text + "]:" + std::to_string(port());
     }
     return "(none)";
 }
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept
 {
+    // Compare what identifies an endpoint, not the raw bytes: padding, sin_zero and the IPv6 flow label may
+    // differ between two sockaddrs of the same peer (the kernel fills them as it likes).
     if (a.family() != b.family() || a.port() != b.port())
         return false;
     if (a.family() == AF_INET)
-        return reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr.s_addr ==
-               reinterpret_cast<const sockaddr_in*>(b.data())->sin_addr.s_addr;
+        return as_ipv4(a.m_storage).sin_addr.s_addr == as_ipv4(b.m_storage).sin_addr.s_addr;
     if (a.family() == AF_INET6)
-        return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr,
-                           &reinterpret_cast<const sockaddr_in6*>(b.data())->sin6_addr, sizeof(in6_addr)) == 0;
-    return a.size() == b.size();
+        return std::memcmp(&as_ipv6(a.m_storage).sin6_addr, &as_ipv6(b.m_storage).sin6_addr, sizeof(in6_addr)) == 0 &&
+               as_ipv6(a.m_storage).sin6_scope_id == as_ipv6(b.m_storage).sin6_scope_id;
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::size_t SocketAddressHash::operator()(const SocketAddress& address) const noexcept
 {
-    std::size_t hash = std::hash<int>{}(address.family()) ^ (std::hash<std::uint16_t>{}(address.port()) << 1);
-    if (address.family() == AF_INET)
-        hash ^= std::hash<std::uint32_t>{}(reinterpret_cast<const sockaddr_in*>(address.data())->sin_addr.s_addr) << 2;
-    else if (address.family() == AF_INET6)
+    // FNV-1a over the fields operator== compares, so equal addresses hash equally.
+    std::uint64_t hash = 14695981039346656037ull;
+    const auto mix = [&hash](const void* bytes, std::size_t size)
     {
-        const auto* bytes = reinterpret_cast<const unsigned char*>(
-            &reinterpret_cast<const sockaddr_in6*>(address.data())->sin6_addr);
-        for (int i = 0; i < 16; ++i)
-            hash = hash * 31 + bytes[i];
-    }
-    return hash;
+        for (std::size_t i = 0; i < size; ++i)
+        {
+            hash ^= static_cast<const unsigned char*>(bytes)[i];
+            hash *= 1099511628211ull;
+        }
+    };
+    const int family = address.family();
+    const std::uint16_t port = address.port();
+    mix(&family, sizeof family);
+    mix(&port, sizeof port);
+    if (family == AF_INET)
+        mix(&reinterpret_cast<const sockaddr_in*>(address.data())->sin_addr, sizeof(in_addr));
+    else if (family == AF_INET6)
+        mix(&reinterpret_cast<const sockaddr_in6*>(address.data())->sin6_addr, sizeof(in6_addr));
+    return static_cast<std::size_t>(hash);
 }
 
 }  // namespace eustress::net

@@ -24,7 +24,7 @@ struct OutgoingDatagram
     Bytes payload;
 };
 
-/// One receive buffer. Sockets fill `size` and `from`; `to` is the local address when the socket knows it.
+/// One receive buffer. Sockets fill `size` and `from` (the peer's address as this host sees it).
 struct ReceiveSlot
 {
     std::array<std::byte, kMaxDatagramSize> buffer;
@@ -43,6 +43,7 @@ struct DatagramSocketStats
     std::uint64_t send_errors = 0;          ///< datagrams the OS refused (other than would-block)
     std::uint64_t send_would_block = 0;     ///< datagrams not sent because the socket buffer was full
     std::uint64_t receive_truncated = 0;    ///< datagrams larger than kMaxDatagramSize, dropped
+    std::uint64_t receive_dropped = 0;      ///< datagrams dropped because the receive buffer was full
 };
 
 /// Non-blocking. All calls take `now` so decorators (the link conditioner) can hold packets on a virtual clock;
@@ -79,7 +80,10 @@ struct UdpSocketOptions
 };
 
 /// Opens a non-blocking UDP socket bound to `bind_address` (port 0 picks a free port). Batched I/O with
-/// recvmmsg/sendmmsg, and UDP GSO where the kernel has it.
+/// recvmmsg/sendmmsg, and UDP GSO where the kernel has it. The kernel never fragments what it sends (the
+/// don't-fragment bit is set), so a datagram larger than the path allows is lost rather than split.
+/// Errors: `SocketError` when the socket cannot be created or bound (the message names the address and the
+/// system's reason); the caller picks another address or gives up.
 Result<std::unique_ptr<DatagramSocket>> open_udp_socket(const SocketAddress& bind_address,
                                                         const UdpSocketOptions& options = {});
 

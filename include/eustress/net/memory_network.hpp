@@ -17,12 +17,16 @@ public:
     MemoryNetwork(const MemoryNetwork&) = delete;
     MemoryNetwork& operator=(const MemoryNetwork&) = delete;
 
-    /// A socket bound to `address`; port 0 picks a free one. Fails if the address is taken.
-    /// The network must outlive its sockets.
+    /// A socket bound to `address` (any IPv4 or IPv6 value; nothing real is touched); port 0 picks a free one.
+    /// Errors: `SocketError` if the address is taken, `InvalidArgument` if it is not an IP address.
+    /// Each socket's inbox holds 4 MiB; beyond that datagrams are dropped and counted in the receiver's
+    /// `stats().receive_dropped`, as a full kernel socket buffer would. The network must outlive its sockets.
     Result<std::unique_ptr<DatagramSocket>> bind(const SocketAddress& address);
 
-    /// Moves a bound socket to a new address as a NAT rebinding would: the socket's owner is not told, its peers
-    /// simply see datagrams from the new address. Returns false if `from` is not bound or `to` is taken.
+    /// Moves a bound socket to a new address as a NAT rebinding would: the socket's owner is not told (its
+    /// `local_address()` still reports the address it bound), its peers simply see datagrams from `to`, and
+    /// datagrams sent to `to` reach it. `from` is the address the socket bound or the one it is seen at now.
+    /// Returns false if `from` is not bound, or `to` is taken or has port 0.
     bool rebind(const SocketAddress& from, const SocketAddress& to);
 
     /// Datagrams sent to an address nobody is bound to, dropped.

@@ -1,0 +1,28 @@
+// Hostile DATAGRAM payloads into a live connection's receive path: header parsing, sequencing, reassembly.
+#include <deque>
+
+#include "session/connection.hpp"
+
+using namespace eustress::net;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    static const ChannelTable table = ChannelTable::defaults();
+    std::deque<NetworkEvent> events;
+    session::Connection::Settings settings;
+    settings.channels = &table;
+    session::Connection connection(settings, events);
+    // The input is a sequence of datagrams, each prefixed by one length byte, so one input can drive reassembly.
+    std::size_t offset = 0;
+    Timestamp now{};
+    while (offset < size)
+    {
+        const std::size_t length = std::min<std::size_t>(data[offset], size - offset - 1);
+        ++offset;
+        connection.set_now(now);
+        connection.on_datagram(Bytes(reinterpret_cast<const std::byte*>(data + offset), length), false);
+        offset += length;
+        now += std::chrono::milliseconds(100);
+    }
+    return 0;
+}

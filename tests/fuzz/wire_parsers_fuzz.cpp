@@ -1,0 +1,30 @@
+// Every small parser of ours: varints, stream headers, control frames, SPKI pins, and QUIC routing headers.
+#include <string_view>
+
+#include "eustress/net/certificate.hpp"
+#include "eustress/net/socket_address.hpp"
+#include "session/wire_format.hpp"
+#include "transport/quic_connection.hpp"
+#include "wire/byte_reader.hpp"
+
+using namespace eustress::net;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    const Bytes bytes(reinterpret_cast<const std::byte*>(data), size);
+    wire::ByteReader reader(bytes);
+    while (reader.read_varint())
+    {
+    }
+    (void)session::parse_stream_header(bytes);
+    (void)session::parse_hello(bytes);
+    (void)session::parse_welcome(bytes);
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    if (auto pin = SpkiPin::parse(text))
+        (void)SpkiPin::parse(pin->to_base64());
+    (void)SocketAddress::parse(text);
+    (void)transport::QuicConnection::route(bytes);
+    std::array<std::byte, 1500> out{};
+    (void)transport::QuicConnection::write_version_negotiation(bytes, out);
+    return 0;
+}
