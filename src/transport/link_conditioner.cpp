@@ -1,95 +1,210 @@
-// Held datagrams wait in a queue ordered by delivery time; every call on the socket first releases the ones due.
-// Random draws happen in a fixed order per datagram (loss, duplication, then per copy jitter and reordering), so
-// a seed and a sequence of sends at given times always produce the same deliveries.
+// Held datagrams wait in a min-heap ordered by (delivery time, send order); every call on the socket first hands
+// the due ones to the wrapped socket. Payloads live in buffers recycled through a free list, so once the link has
+// carried its peak load nothing is allocated per datagram.
+//
+// Determinism: the random generator is our own (xoshiro256**), because the std distributions are allowed to
+// differ between standard libraries and a seed must mean the same network everywhere. Each datagram consumes
+// exactly six draws in a fixed order (loss, duplication, then jitter and reordering for each of two possible
+// copies) whether or not they matter, so a datagram's fate depends only on the seed and its position in the
+// sequence: raising the loss rate drops more datagrams but leaves the delays of the survivors as they were.
 #include "eustress/net/link_conditioner.hpp"
 
 #include <algorithm>
-#include <queue>
-#include <random>
+#include <array>
+#include <stdexcept>
 #include <vector>
 
 namespace eustress::net {
+namespace {
+
+/// xoshiro256** by Blackman and Vigna (public domain), seeded through splitmix64 as its authors recommend.
+class Random
+{
+public:
+    void seed(std::uint64_t seed) noexcept
+    {
+        for (auto& word : m_state)
+        {
+            seed += 0x9e3779b97f4a7c15ull;
+            std::uint64_t z = seed;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            word = z ^ (z >> 31);
+        }
+    }
+
+    std::uint64_t next() noexcept
+    {
+        const std::uint64_t result = rotate(m_state[1] * 5, 7) * 9;
+        const std::uint64_t t = m_state[1] << 17;
+        m_state[2] ^= m_state[0];
+        m_state[3] ^= m_state[1];
+        m_state[1] ^= m_state[2];
+        m_state[0] ^= m_state[3];
+        m_state[2] ^= t;
+        m_state[3] = rotate(m_state[3], 45);
+        return result;
+    }
+
+    /// Uniform in [0, 1), from the top 53 bits (all a double holds).
+    double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+private:
+    static std::uint64_t rotate(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+
+    std::array<std::uint64_t, 4> m_state{};
+};
+
+/// Handing due datagrams to the wrapped socket in batches keeps sendmmsg/GSO working underneath.
+constexpr std::size_t kReleaseBatch = 64;
+
+}  // namespace
 
 struct LinkConditioner::Impl
 {
     struct Held
     {
         Timestamp due;
-        std::uint64_t order;   // ties keep send order
+        std::uint64_t order;     ///< send order, so equal delivery times keep it
         SocketAddress to;
-        std::vector<std::byte> bytes;
-    };
-    struct Later
-    {
-        bool operator()(const Held& a, const Held& b) const
-        {
-            return a.due != b.due ? a.due > b.due : a.order > b.order;
-        }
+        std::uint32_t buffer;    ///< index into `buffers`
     };
 
     std::unique_ptr<DatagramSocket> inner;
     LinkConditionerConfig config;
-    std::mt19937_64 random;
-    std::priority_queue<Held, std::vector<Held>, Later> held;
+    Random random;
+    std::vector<Held> held;                          ///< a heap whose front is the next delivery
+    std::vector<std::vector<std::byte>> buffers;     ///< payloads of held datagrams
+    std::vector<std::uint32_t> free_buffers;
     std::size_t held_bytes = 0;
     std::uint64_t next_order = 0;
-    Timestamp link_free_at{};
+    Timestamp link_free_at{};                        ///< when the serialising link finishes its current datagram
     LinkConditionerStats stats;
-    std::vector<std::vector<std::byte>> spare;   // recycled buffers: no allocation per packet once warm
+    std::vector<OutgoingDatagram> due;               ///< staging for one batch handed to `inner`
+    std::vector<std::uint32_t> due_buffers;
 
-    double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(random); }
-
-    void hold(const OutgoingDatagram& datagram, Timestamp now)
+    /// Heap order: `std::*_heap` keep the greatest first, so "greater" is the later delivery.
+    static bool later(const Held& a, const Held& b) noexcept
     {
-        Timestamp departure = now;
-        if (config.bandwidth_bytes_per_second > 0)
+        return a.due != b.due ? a.due > b.due : a.order > b.order;
+    }
+
+    Duration jitter_for(double draw) const noexcept
+    {
+        if (config.jitter.count() <= 0)
+            return Duration{0};
+        // uniform over [0, jitter] inclusive: draw < 1, so the product stays below jitter + 1
+        return Duration(static_cast<Duration::rep>(draw * static_cast<double>(config.jitter.count() + 1)));
+    }
+
+    Duration transmission_time(std::size_t bytes) const noexcept
+    {
+        // Rounded up, so the link never runs faster than configured.
+        const std::uint64_t rate = config.bandwidth_bytes_per_second;
+        return Duration(static_cast<Duration::rep>((bytes * 1'000'000'000ull + rate - 1) / rate));
+    }
+
+    void condition(const OutgoingDatagram& datagram, Timestamp now)
+    {
+        const double loss_draw = random.uniform();
+        const double duplicate_draw = random.uniform();
+        std::array<double, 4> copy_draws{};   // jitter, reordering; jitter, reordering
+        for (auto& draw : copy_draws)
+            draw = random.uniform();
+
+        // A lost datagram vanishes before the bottleneck and takes no share of it.
+        if (loss_draw < config.loss)
         {
-            // A serialising link: each datagram waits for the previous one to leave, then occupies the wire.
-            departure = std::max(now, link_free_at);
-            link_free_at = departure + Duration(static_cast<Duration::rep>(
-                                           1e9 * static_cast<double>(datagram.payload.size()) /
-                                           static_cast<double>(config.bandwidth_bytes_per_second)));
-            departure = link_free_at;
+            ++stats.dropped_loss;
+            return;
         }
-        Duration delay = config.latency;
-        if (config.jitter.count() > 0)
-            delay += Duration(static_cast<Duration::rep>(uniform() * static_cast<double>(config.jitter.count())));
-        if (config.reordering > 0.0 && uniform() < config.reordering)
+        const int copies = duplicate_draw < config.duplication ? 2 : 1;
+        const std::size_t size = datagram.payload.size();
+        for (int copy = 0; copy < copies; ++copy)
         {
-            delay += config.reorder_delay;
-            ++stats.reordered;
+            if (held_bytes + size > config.queue_limit_bytes)
+            {
+                ++stats.dropped_queue_full;
+                continue;
+            }
+            Timestamp departure = now;
+            if (config.bandwidth_bytes_per_second > 0)
+            {
+                // A serialising link: a datagram starts once the previous one has left and occupies the wire
+                // for size / rate; it is on its way when its last byte is.
+                link_free_at = std::max(now, link_free_at) + transmission_time(size);
+                departure = link_free_at;
+            }
+            Duration delay = config.latency + jitter_for(copy_draws[2 * copy]);
+            if (copy_draws[2 * copy + 1] < config.reordering)
+            {
+                delay += config.reorder_delay;
+                ++stats.reordered;
+            }
+            hold(datagram, departure + delay);
+            if (copy == 1)
+                ++stats.duplicated;
         }
-        std::vector<std::byte> bytes;
-        if (!spare.empty())
+    }
+
+    void hold(const OutgoingDatagram& datagram, Timestamp due_at)
+    {
+        std::uint32_t buffer = 0;
+        if (!free_buffers.empty())
         {
-            bytes = std::move(spare.back());
-            spare.pop_back();
+            buffer = free_buffers.back();
+            free_buffers.pop_back();
         }
-        bytes.assign(datagram.payload.begin(), datagram.payload.end());
-        held_bytes += bytes.size();
-        held.push(Held{departure + delay, next_order++, datagram.to, std::move(bytes)});
+        else
+        {
+            buffer = static_cast<std::uint32_t>(buffers.size());
+            buffers.emplace_back();
+        }
+        buffers[buffer].assign(datagram.payload.begin(), datagram.payload.end());   // reuses capacity
+        held_bytes += datagram.payload.size();
+        held.push_back(Held{due_at, next_order++, datagram.to, buffer});
+        std::push_heap(held.begin(), held.end(), later);
     }
 
     void release(Timestamp now)
     {
-        while (!held.empty() && held.top().due <= now)
+        while (!held.empty() && held.front().due <= now)
         {
-            Held next = std::move(const_cast<Held&>(held.top()));
-            held.pop();
-            held_bytes -= next.bytes.size();
-            const OutgoingDatagram datagram{next.to, next.bytes};
-            inner->send(std::span(&datagram, 1), now);
-            ++stats.delivered;
-            if (spare.size() < 256)
-                spare.push_back(std::move(next.bytes));
+            std::pop_heap(held.begin(), held.end(), later);
+            const Held& next = held.back();
+            due.push_back(OutgoingDatagram{next.to, buffers[next.buffer]});
+            due_buffers.push_back(next.buffer);
+            held.pop_back();
+            if (due.size() == kReleaseBatch)
+                hand_over(now);
         }
+        hand_over(now);
+    }
+
+    void hand_over(Timestamp now)
+    {
+        if (due.empty())
+            return;
+        // What the wrapped socket does not take (its buffer is full) is lost, as on a congested host.
+        stats.delivered += inner->send(due, now);
+        for (const std::uint32_t buffer : due_buffers)
+        {
+            held_bytes -= buffers[buffer].size();
+            free_buffers.push_back(buffer);
+        }
+        due.clear();
+        due_buffers.clear();
     }
 };
 
 LinkConditioner::LinkConditioner(std::unique_ptr<DatagramSocket> inner, const LinkConditionerConfig& config)
     : m_impl(std::make_unique<Impl>())
 {
+    if (!inner)
+        throw std::invalid_argument("LinkConditioner needs a socket to wrap");
     m_impl->inner = std::move(inner);
+    m_impl->due.reserve(kReleaseBatch);
+    m_impl->due_buffers.reserve(kReleaseBatch);
     set_config(config);
 }
 
@@ -99,31 +214,18 @@ SocketAddress LinkConditioner::local_address() const { return m_impl->inner->loc
 
 std::size_t LinkConditioner::send(std::span<const OutgoingDatagram> batch, Timestamp now)
 {
-    auto& self = *m_impl;
+    Impl& self = *m_impl;
     self.release(now);
     if (self.config.is_passthrough() && self.held.empty())
-        return self.inner->send(batch, now);
-    for (const auto& datagram : batch)
     {
-        if (self.config.loss > 0.0 && self.uniform() < self.config.loss)
-        {
-            ++self.stats.dropped_loss;
-            continue;
-        }
-        const bool duplicate = self.config.duplication > 0.0 && self.uniform() < self.config.duplication;
-        for (int copy = 0; copy < (duplicate ? 2 : 1); ++copy)
-        {
-            if (self.held_bytes + datagram.payload.size() > self.config.queue_limit_bytes)
-            {
-                ++self.stats.dropped_queue_full;
-                continue;
-            }
-            self.hold(datagram, now);
-            if (copy == 1)
-                ++self.stats.duplicated;
-        }
+        // Nothing to impair and nothing held that these would overtake: no copy, no random draws.
+        const std::size_t taken = self.inner->send(batch, now);
+        self.stats.delivered += taken;
+        return taken;
     }
-    self.release(now);
+    for (const auto& datagram : batch)
+        self.condition(datagram, now);
+    self.release(now);   // zero-delay datagrams go at once
     return batch.size();
 }
 
@@ -137,7 +239,7 @@ std::optional<Timestamp> LinkConditioner::next_wakeup() const
 {
     std::optional<Timestamp> earliest = m_impl->inner->next_wakeup();
     if (!m_impl->held.empty())
-        earliest = earliest ? std::min(*earliest, m_impl->held.top().due) : m_impl->held.top().due;
+        earliest = earliest ? std::min(*earliest, m_impl->held.front().due) : m_impl->held.front().due;
     return earliest;
 }
 

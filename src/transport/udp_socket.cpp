@@ -163,14 +163,19 @@ std::size_t UdpSocket::prepare_send(std::span<const OutgoingDatagram> batch, std
 
 std::size_t UdpSocket::send(std::span<const OutgoingDatagram> batch, Timestamp)
 {
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
     std::size_t taken = 0;
     std::size_t plain_until = 0;   // datagrams before this index go one per message: a GSO send of them failed
+    std::size_t suspect = kNone;   // a GSO send starting here failed with EINVAL; see below
     while (taken < batch.size())
     {
         const std::size_t messages = prepare_send(batch.subspan(taken), plain_until > taken ? plain_until - taken : 0);
         const int sent = ::sendmmsg(m_fd, m_messages.data(), static_cast<unsigned>(messages), 0);
         if (sent > 0)
         {
+            if (taken == suspect && m_gso == Gso::Untried)
+                m_gso = Gso::Off;   // the datagram went alone where it failed in a GSO send: GSO was to blame
+            suspect = kNone;
             for (std::size_t i = 0; i < static_cast<std::size_t>(sent); ++i)
             {
                 if (m_datagrams_in_message[i] > 1)
@@ -192,18 +197,23 @@ std::size_t UdpSocket::send(std::span<const OutgoingDatagram> batch, Timestamp)
         const std::size_t first = m_datagrams_in_message[0];
         if (first > 1)
         {
-            // A GSO send failed. Before GSO has ever worked here, EIO (the device cannot checksum segments) or
-            // EINVAL means it never will: fall back to plain sendmmsg for good. Otherwise the error belongs to
-            // these datagrams (a segment too large for the route, say): resend them one by one so each gets
-            // its own verdict.
-            if (m_gso == Gso::Untried && (error == EIO || error == EINVAL))
+            // A GSO send failed. Before GSO has ever worked here, EIO (the device cannot checksum segments)
+            // means it never will: fall back to plain sendmmsg for good. Any other error may belong to these
+            // datagrams instead (EINVAL for a bad address or a segment larger than the route allows), so resend
+            // them one by one for a verdict each; if the first then goes through, GSO was the problem after all.
+            if (m_gso == Gso::Untried && error == EIO)
+            {
                 m_gso = Gso::Off;
-            else
-                plain_until = taken + first;
+                continue;
+            }
+            if (m_gso == Gso::Untried && error == EINVAL)
+                suspect = taken;
+            plain_until = taken + first;
             continue;
         }
         // This datagram failed for its own reasons (no route, too large, ...): UDP loses packets anyway, so
         // count it, skip it and send the rest.
+        suspect = kNone;
         ++m_stats.send_errors;
         ++taken;
     }

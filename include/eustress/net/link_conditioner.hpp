@@ -1,5 +1,6 @@
 // Impairs the datagrams a socket sends: latency, jitter, loss, duplication, reordering and a bandwidth cap.
 // Deterministic for a given seed: the same sends at the same virtual times produce the same deliveries.
+// Impair both directions of a link by wrapping the sockets at both ends.
 #pragma once
 
 #include <cstdint>
@@ -12,14 +13,18 @@ namespace eustress::net {
 struct LinkConditionerConfig
 {
     Duration latency{0};               ///< one-way delay added to every datagram sent
-    Duration jitter{0};                ///< each datagram's delay is latency + uniform[0, jitter]
+    /// Each datagram's delay is latency + uniform[0, jitter], drawn independently, so datagrams sent closer
+    /// together than the jitter range may arrive out of order (as on real paths). Set `reordering` for more.
+    Duration jitter{0};
     double loss = 0.0;                 ///< probability [0, 1] that a datagram is dropped
     double duplication = 0.0;          ///< probability [0, 1] that a datagram is sent twice
     double reordering = 0.0;           ///< probability [0, 1] that a datagram is held back an extra `reorder_delay`
     Duration reorder_delay{std::chrono::milliseconds(5)};
-    std::uint64_t bandwidth_bytes_per_second = 0;   ///< 0 = unlimited; else a serialising link of this rate
+    /// 0 = unlimited; else a serialising link of this rate: a datagram departs when the previous one has been
+    /// transmitted and arrives size / rate + latency + jitter after that.
+    std::uint64_t bandwidth_bytes_per_second = 0;
     std::size_t queue_limit_bytes = 1024 * 1024;    ///< datagrams beyond this many bytes in flight are dropped
-    std::uint64_t seed = 1;
+    std::uint64_t seed = 1;                         ///< seeds the conditioner's own random generator
 
     bool is_passthrough() const noexcept
     {
@@ -53,6 +58,8 @@ public:
 
     /// Releases due datagrams without receiving (the receive path does this too).
     void flush(Timestamp now);
+    /// Takes effect for datagrams sent from now on; held ones keep their delivery times. Restarts the random
+    /// sequence from `config.seed`.
     void set_config(const LinkConditionerConfig& config);
     const LinkConditionerConfig& config() const noexcept;
     LinkConditionerStats conditioner_stats() const noexcept;
