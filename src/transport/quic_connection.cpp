@@ -64,10 +64,8 @@ std::string id_key(const std::uint8_t* data, std::size_t length)
 
 std::string tls_alert_reason(std::uint8_t alert)
 {
-    return std::string("TLS alert: ") +
-           (gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert))
-                ? gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert))
-                : "unknown");
+    const char* name = gnutls_alert_get_name(static_cast<gnutls_alert_description_t>(alert));
+    return "TLS alert " + std::to_string(alert) + ": " + (name ? name : "unknown");
 }
 
 }  // namespace

@@ -1,0 +1,157 @@
+// The QUIC adapter on its own: two QuicConnections joined by the in-memory network, no session layer.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "eustress/net/certificate.hpp"
+#include "eustress/net/memory_network.hpp"
+#include "transport/quic_connection.hpp"
+#include "transport/tls_context.hpp"
+
+namespace eustress::net::transport {
+namespace {
+
+struct RecordingHandler final : QuicConnectionHandler
+{
+    bool handshake = false;
+    std::vector<std::byte> stream_bytes;
+    std::vector<std::vector<std::byte>> datagrams;
+    void on_handshake_completed() override { handshake = true; }
+    void on_stream_data(std::int64_t, Bytes data, bool, bool) override
+    {
+        stream_bytes.insert(stream_bytes.end(), data.begin(), data.end());
+    }
+    void on_datagram(Bytes data, bool) override { datagrams.emplace_back(data.begin(), data.end()); }
+    void on_datagram_acked(std::uint64_t) override {}
+    void on_datagram_lost(std::uint64_t) override {}
+};
+
+struct Pair
+{
+    MemoryNetwork network;
+    SocketAddress client_address = *SocketAddress::parse("10.1.0.1:1000");
+    SocketAddress server_address = *SocketAddress::parse("10.1.0.2:443");
+    std::unique_ptr<DatagramSocket> client_socket = std::move(network.bind(client_address)).value();
+    std::unique_ptr<DatagramSocket> server_socket = std::move(network.bind(server_address)).value();
+    PacketBatch client_batch{*client_socket};
+    PacketBatch server_batch{*server_socket};
+    std::unique_ptr<ServerTlsContext> server_tls;
+    std::unique_ptr<ClientTlsContext> client_tls;
+    RecordingHandler client_handler;
+    RecordingHandler server_handler;
+    std::unique_ptr<QuicConnection> client;
+    std::unique_ptr<QuicConnection> server;
+    Timestamp now = timestamp_from(std::chrono::seconds(5));
+
+    explicit Pair(std::string alpn = std::string(kAlpn))
+    {
+        auto certificate = load_or_create_development_certificate(std::filesystem::temp_directory_path() /
+                                                                  "eustress-test-certs");
+        EXPECT_TRUE(certificate.ok());
+        server_tls = std::move(ServerTlsContext::create({certificate->certificate, true})).value();
+        ClientTlsContext::Settings settings;
+        settings.server_name = "localhost";
+        settings.pins = {certificate->pin};
+        client_tls = std::move(ClientTlsContext::create(settings)).value();
+        QuicConnection::ClientSettings client_settings{client_tls.get(), {}, client_address, server_address, alpn};
+        client = std::move(QuicConnection::connect(client_settings, client_handler, now)).value();
+    }
+
+    void pump(int rounds = 200)
+    {
+        std::vector<ReceiveSlot> slots(16);
+        for (int round = 0; round < rounds; ++round)
+        {
+            now += std::chrono::milliseconds(1);
+            client->write(client_batch, now);
+            client_batch.flush(now);
+            for (std::size_t n; (n = server_socket->receive(slots, now)) > 0;)
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    if (!server)
+                    {
+                        QuicConnection::ServerSettings settings{server_tls.get(), {}, server_address, slots[i].from};
+                        auto accepted = QuicConnection::accept(settings, slots[i].payload(), server_handler, now);
+                        ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+                        server = std::move(accepted).value();
+                    }
+                    server->receive(server_address, slots[i].from, slots[i].payload(), now);
+                }
+            if (server)
+            {
+                server->write(server_batch, now);
+                server_batch.flush(now);
+            }
+            for (std::size_t n; (n = client_socket->receive(slots, now)) > 0;)
+                for (std::size_t i = 0; i < n; ++i)
+                    client->receive(client_address, slots[i].from, slots[i].payload(), now);
+            if (client->expiry() <= now)
+                client->handle_expiry(now);
+            if (server && server->expiry() <= now)
+                server->handle_expiry(now);
+        }
+    }
+};
+
+TEST(QuicConnection, HandshakeNegotiatesTls13WithOurAlpn)
+{
+    Pair pair;
+    pair.pump(50);
+    ASSERT_TRUE(pair.client_handler.handshake);
+    ASSERT_TRUE(pair.server_handler.handshake);
+    const std::string tls = pair.client->tls_description();
+    EXPECT_NE(tls.find("TLS1.3"), std::string::npos) << tls;
+    EXPECT_NE(tls.find("X25519"), std::string::npos) << tls;
+    EXPECT_NE(tls.find("alpn=eustress/1"), std::string::npos) << tls;
+}
+
+TEST(QuicConnection, AnotherAlpnIsRefusedWithNoApplicationProtocol)
+{
+    Pair pair("other/1");
+    pair.pump(50);
+    EXPECT_FALSE(pair.client_handler.handshake);
+    EXPECT_FALSE(pair.server_handler.handshake);
+    ASSERT_TRUE(pair.client->is_closed());
+    const CloseInfo& info = pair.client->close_info();
+    EXPECT_FALSE(info.application);
+    EXPECT_EQ(info.code, tls_alert_error(kAlertNoApplicationProtocol)) << info.reason;
+    EXPECT_NE(info.reason.find("application protocol"), std::string::npos) << info.reason;
+    ASSERT_TRUE(pair.server);
+    EXPECT_TRUE(pair.server->is_closed());
+}
+
+TEST(QuicConnection, StreamBytesAndDatagramsArriveIntact)
+{
+    Pair pair;
+    pair.pump(50);
+    ASSERT_TRUE(pair.client_handler.handshake);
+    auto stream = pair.client->open_stream(100);
+    ASSERT_TRUE(stream);
+    std::vector<std::byte> big(200'000);
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = std::byte(i * 7 & 0xff);
+    pair.client->stream_write(*stream, big, true);
+    const std::vector<std::byte> small(100, std::byte{9});
+    ASSERT_TRUE(pair.client->queue_datagram(small, 1, 50));
+    const std::vector<std::byte> too_big(pair.client->max_datagram_payload() + 1);
+    EXPECT_FALSE(pair.client->queue_datagram(too_big, 2, 50));
+    pair.pump(300);
+    EXPECT_EQ(pair.server_handler.stream_bytes, big);
+    ASSERT_EQ(pair.server_handler.datagrams.size(), 1u);
+    EXPECT_EQ(pair.server_handler.datagrams[0], small);
+    EXPECT_EQ(pair.client->stats().stream_bytes_unacked, 0u);
+}
+
+TEST(QuicConnection, MaxDatagramPayloadFitsOneUnfragmentedPacket)
+{
+    Pair pair;
+    pair.pump(50);
+    const std::vector<std::byte> exact(pair.client->max_datagram_payload(), std::byte{1});
+    ASSERT_TRUE(pair.client->queue_datagram(exact, 7, 50));
+    pair.pump(20);
+    ASSERT_EQ(pair.server_handler.datagrams.size(), 1u);
+    EXPECT_GE(pair.client->max_datagram_payload(), 1100u);
+}
+
+}  // namespace
+}  // namespace eustress::net::transport
