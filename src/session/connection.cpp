@@ -130,7 +130,7 @@ Result<MessageId> Connection::send(ChannelId channel_id, Bytes message, Timestam
         channel.queued_bytes += message.size();
         return id;
     }
-    if (is_reliable(channel.config.kind) && m_quic->stats().stream_bytes_unsent > channel.config.send_queue_limit)
+    if (is_reliable(channel.config.kind) && m_quic->unsent_stream_bytes() > channel.config.send_queue_limit)
         return make_error(ErrorCode::QueueFull, "reliable send buffer is full; the peer or the path is slower");
     transmit(channel_id, channel, message, id);
     return id;

@@ -116,6 +116,8 @@ struct QuicConnection::Impl
     std::int64_t next_handle = 0;
     std::map<std::uint8_t, std::deque<PendingDatagram>, std::greater<>> datagrams;   // highest priority first
     std::size_t pending_datagram_count = 0;
+    std::uint64_t unsent_stream_bytes = 0;     // sum over streams, kept current so senders can check it cheaply
+    std::vector<std::vector<std::byte>> spare_datagram_buffers;   // reused: no allocation per datagram when warm
 
     bool closed = false;
     bool attempted_early_data = false;
@@ -185,9 +187,11 @@ struct QuicConnection::Impl
         self.handle_by_quic_id.clear();
         for (auto& [handle, stream] : self.outgoing)
         {
+            self.unsent_stream_bytes -= stream.buffer.unsent();
             stream.quic_id = -1;
             stream.fin_sent = false;
             stream.buffer.rewind_to_unacked();
+            self.unsent_stream_bytes += stream.buffer.unsent();
         }
         return 0;
     }
@@ -599,6 +603,9 @@ struct QuicConnection::Impl
                         ++counters.datagrams_lost;
                         handler.on_datagram_lost(pending.id);
                     }
+                    constexpr std::size_t kSpareDatagramBuffers = 256;
+                    if (spare_datagram_buffers.size() < kSpareDatagramBuffers)
+                        spare_datagram_buffers.push_back(std::move(pending.bytes));
                     datagram_queue->second.pop_front();
                     --pending_datagram_count;
                     if (datagram_queue->second.empty())
@@ -633,6 +640,7 @@ struct QuicConnection::Impl
                 if (accepted >= 0)
                 {
                     stream->buffer.mark_sent(static_cast<std::uint64_t>(accepted));
+                    unsent_stream_bytes -= static_cast<std::uint64_t>(accepted);
                     if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::uint64_t>(accepted) == offered)
                         stream->fin_sent = true;
                 }
@@ -865,6 +873,7 @@ void QuicConnection::stream_write(std::int64_t stream_id, Bytes data, bool fin)
     if (found == m_impl->outgoing.end())
         return;
     found->second.buffer.append(data);
+    m_impl->unsent_stream_bytes += data.size();
     if (fin)
         found->second.fin_requested = true;
 }
@@ -874,7 +883,14 @@ bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::
     auto& self = *m_impl;
     if (data.size() > max_datagram_payload() || self.closed || self.pending_datagram_count >= kMaxPendingDatagrams)
         return false;
-    self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::vector<std::byte>(data.begin(), data.end())});
+    std::vector<std::byte> bytes;
+    if (!self.spare_datagram_buffers.empty())
+    {
+        bytes = std::move(self.spare_datagram_buffers.back());
+        self.spare_datagram_buffers.pop_back();
+    }
+    bytes.assign(data.begin(), data.end());
+    self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::move(bytes)});
     ++self.pending_datagram_count;
     return true;
 }
@@ -885,6 +901,8 @@ std::size_t QuicConnection::max_datagram_payload() const noexcept
     // (16) and the DATAGRAM frame's type and length (1 + 2): what one frame can carry in one packet.
     return kMaxUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 3;
 }
+
+std::uint64_t QuicConnection::unsent_stream_bytes() const noexcept { return m_impl->unsent_stream_bytes; }
 
 std::uint64_t QuicConnection::congestion_window_left() const
 {

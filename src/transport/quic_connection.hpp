@@ -152,6 +152,8 @@ public:
     bool queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority);
     /// Largest datagram payload that fits one 1,200-byte UDP packet after QUIC's headers.
     std::size_t max_datagram_payload() const noexcept;
+    /// Bytes written to our streams and not yet put in a packet (constant time).
+    std::uint64_t unsent_stream_bytes() const noexcept;
     /// How many more bytes the congestion controller lets us put in flight now.
     std::uint64_t congestion_window_left() const;
 
