@@ -39,8 +39,10 @@ void Connection::send_hello()
     std::array<std::byte, 64> buffer{};
     std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
     size += write_hello(Hello{kProtocolVersion, m_settings.channels->fingerprint()}, std::span(buffer).subspan(size));
-    m_control_stream = *m_quic->open_stream(255);
-    m_quic->stream_write(m_control_stream, std::span(buffer).first(size), false);
+    // The hello is the client's only control frame, so the stream ends with it: QUIC then frees its state
+    // at both ends instead of keeping an idle stream per connection.
+    const std::int64_t control_stream = *m_quic->open_stream(255);
+    m_quic->stream_write(control_stream, std::span(buffer).first(size), true);
 }
 
 void Connection::admit(ClientId id)
@@ -50,8 +52,8 @@ void Connection::admit(ClientId id)
     std::array<std::byte, 64> buffer{};
     std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
     size += write_welcome(Welcome{static_cast<std::uint64_t>(id)}, std::span(buffer).subspan(size));
-    m_control_stream = *m_quic->open_stream(255);
-    m_quic->stream_write(m_control_stream, std::span(buffer).first(size), false);
+    const std::int64_t control_stream = *m_quic->open_stream(255);
+    m_quic->stream_write(control_stream, std::span(buffer).first(size), true);
     m_events.emplace_back(ConnectedEvent{id});
     for (auto& held : m_held_until_admitted)
     {

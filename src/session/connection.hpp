@@ -163,7 +163,6 @@ private:
     FragmentAssembler m_assembler;
     InputErrorCounts m_input_errors;
 
-    std::int64_t m_control_stream = -1;
     std::optional<Hello> m_received_hello;
     bool m_hello_seen = false;
     bool m_admitted = false;

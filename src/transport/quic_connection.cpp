@@ -381,7 +381,7 @@ struct QuicConnection::Impl
     {
         if (int rv = gnutls_init(&session, flags); rv != 0)
             return make_error(ErrorCode::TlsError, std::string("gnutls_init: ") + gnutls_strerror(rv));
-        if (int rv = gnutls_priority_set_direct(session, kTlsPriority, nullptr); rv != 0)
+        if (int rv = gnutls_priority_set(session, shared_tls_priority()); rv != 0)
             return make_error(ErrorCode::TlsError, std::string("TLS priority: ") + gnutls_strerror(rv));
         conn_ref.get_conn = get_conn;
         conn_ref.user_data = this;

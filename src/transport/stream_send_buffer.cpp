@@ -5,25 +5,38 @@
 
 namespace eustress::net::transport {
 
+StreamSendBuffer::Block StreamSendBuffer::take_block(std::size_t capacity)
+{
+    if (capacity == kMaxBlockSize && !m_spare.empty())
+    {
+        Block block = std::move(m_spare.back());
+        m_spare.pop_back();
+        block.used = 0;
+        return block;
+    }
+    return Block{std::make_unique<std::byte[]>(capacity), capacity, 0, 0};
+}
+
 void StreamSendBuffer::append(std::span<const std::byte> bytes)
 {
     while (!bytes.empty())
     {
-        const std::size_t used_in_tail = static_cast<std::size_t>((m_written - m_base) % kBlockSize);
-        const bool tail_full = m_blocks.empty() || (used_in_tail == 0 && m_written > m_base);
-        if (tail_full)
+        if (m_blocks.empty() || m_blocks.back().used == m_blocks.back().capacity)
         {
-            if (m_spare.empty())
-                m_blocks.push_back(std::make_unique<Block>());
-            else
-            {
-                m_blocks.push_back(std::move(m_spare.back()));
-                m_spare.pop_back();
-            }
+            // Grow towards the larger of what this write needs and double the last block, within bounds.
+            std::size_t capacity = std::max(m_next_capacity, kMinBlockSize);
+            while (capacity < bytes.size() && capacity < kMaxBlockSize)
+                capacity *= 2;
+            capacity = std::min(capacity, kMaxBlockSize);
+            m_next_capacity = std::min(capacity * 2, kMaxBlockSize);
+            Block block = take_block(capacity);
+            block.offset = m_written;
+            m_blocks.push_back(std::move(block));
         }
-        const std::size_t offset_in_tail = tail_full ? 0 : used_in_tail;
-        const std::size_t count = std::min(bytes.size(), kBlockSize - offset_in_tail);
-        std::memcpy(m_blocks.back()->data() + offset_in_tail, bytes.data(), count);
+        Block& tail = m_blocks.back();
+        const std::size_t count = std::min(bytes.size(), tail.capacity - tail.used);
+        std::memcpy(tail.bytes.get() + tail.used, bytes.data(), count);
+        tail.used += count;
         m_written += count;
         bytes = bytes.subspan(count);
     }
@@ -32,14 +45,15 @@ void StreamSendBuffer::append(std::span<const std::byte> bytes)
 std::size_t StreamSendBuffer::unsent_chunks(std::span<Chunk> out) const noexcept
 {
     std::size_t produced = 0;
-    std::uint64_t position = m_sent;
-    while (produced < out.size() && position < m_written)
+    for (const Block& block : m_blocks)
     {
-        const auto block_index = static_cast<std::size_t>((position - m_base) / kBlockSize);
-        const auto offset = static_cast<std::size_t>((position - m_base) % kBlockSize);
-        const auto size = static_cast<std::size_t>(std::min<std::uint64_t>(kBlockSize - offset, m_written - position));
-        out[produced++] = Chunk{m_blocks[block_index]->data() + offset, size};
-        position += size;
+        if (produced == out.size())
+            break;
+        const std::uint64_t end = block.offset + block.used;
+        if (end <= m_sent)
+            continue;
+        const auto start = static_cast<std::size_t>(std::max(m_sent, block.offset) - block.offset);
+        out[produced++] = Chunk{block.bytes.get() + start, block.used - start};
     }
     return produced;
 }
@@ -47,14 +61,26 @@ std::size_t StreamSendBuffer::unsent_chunks(std::span<Chunk> out) const noexcept
 void StreamSendBuffer::acknowledge_to(std::uint64_t offset)
 {
     m_acked = std::max(m_acked, std::min(offset, m_written));
-    while (!m_blocks.empty() && m_acked >= m_base + kBlockSize)
+    while (!m_blocks.empty() && m_blocks.front().offset + m_blocks.front().used <= m_acked &&
+           (m_blocks.front().used == m_blocks.front().capacity || m_blocks.size() == 1))
     {
-        constexpr std::size_t kSpareBlocksKept = 8;
-        if (m_spare.size() < kSpareBlocksKept)
+        constexpr std::size_t kSpareBlocksKept = 4;
+        if (m_blocks.front().capacity == kMaxBlockSize && m_spare.size() < kSpareBlocksKept && m_blocks.size() > 1)
             m_spare.push_back(std::move(m_blocks.front()));
         m_blocks.pop_front();
-        m_base += kBlockSize;
     }
+    if (m_blocks.empty())
+        m_next_capacity = kMinBlockSize;   // idle again: the next burst starts small
+}
+
+std::size_t StreamSendBuffer::capacity() const noexcept
+{
+    std::size_t total = 0;
+    for (const Block& block : m_blocks)
+        total += block.capacity;
+    for (const Block& block : m_spare)
+        total += block.capacity;
+    return total;
 }
 
 }  // namespace eustress::net::transport

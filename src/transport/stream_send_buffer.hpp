@@ -1,9 +1,10 @@
 // The bytes of one outgoing stream, from the oldest unacknowledged byte to the newest written. ngtcp2 sends
 // stream data by reference and may resend any unacked range, so the bytes must stay put until acked: they live
-// in fixed-size blocks that are never moved, and whole blocks are recycled once acknowledged.
+// in blocks that are never moved. Blocks start small and double up to 16 KiB, so a stream that carries a few
+// small messages costs little, and a block is freed as soon as all its bytes are acknowledged, so an idle
+// connection holds no send memory at all.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -16,8 +17,8 @@ namespace eustress::net::transport {
 class StreamSendBuffer
 {
 public:
-    static constexpr std::size_t kBlockSize = 16 * 1024;
-    using Block = std::array<std::byte, kBlockSize>;
+    static constexpr std::size_t kMinBlockSize = 256;
+    static constexpr std::size_t kMaxBlockSize = 16 * 1024;
 
     struct Chunk
     {
@@ -38,11 +39,23 @@ public:
     std::uint64_t written() const noexcept { return m_written; }
     std::uint64_t unsent() const noexcept { return m_written - m_sent; }
     std::uint64_t unacked() const noexcept { return m_written - m_acked; }
+    /// Bytes of block memory held, for tests and memory accounting.
+    std::size_t capacity() const noexcept;
 
 private:
-    std::deque<std::unique_ptr<Block>> m_blocks;
-    std::vector<std::unique_ptr<Block>> m_spare;   // recycled blocks, so steady traffic allocates nothing
-    std::uint64_t m_base = 0;     // stream offset of m_blocks.front()->front()
+    struct Block
+    {
+        std::unique_ptr<std::byte[]> bytes;
+        std::size_t capacity = 0;
+        std::size_t used = 0;
+        std::uint64_t offset = 0;   // stream offset of bytes[0]
+    };
+
+    Block take_block(std::size_t capacity);
+
+    std::deque<Block> m_blocks;
+    std::vector<Block> m_spare;   // recycled full-size blocks, so steady bulk traffic allocates nothing
+    std::size_t m_next_capacity = kMinBlockSize;
     std::uint64_t m_written = 0;
     std::uint64_t m_sent = 0;
     std::uint64_t m_acked = 0;

@@ -1,5 +1,6 @@
 #include "transport/tls_context.hpp"
 
+#include <cstdlib>
 #include <ctime>
 
 #include <gnutls/x509.h>
@@ -22,6 +23,19 @@ int record_client_hello(void* context, time_t expires, const gnutls_datum_t* key
 }
 
 }  // namespace
+
+gnutls_priority_t shared_tls_priority()
+{
+    // Parsed once, never freed: it lives as long as the process may open connections.
+    static gnutls_priority_t priority = [] {
+        ensure_gnutls_initialized();
+        gnutls_priority_t parsed = nullptr;
+        if (gnutls_priority_init(&parsed, kTlsPriority, nullptr) != GNUTLS_E_SUCCESS)
+            std::abort();   // a constant string: failing here is a build of GnuTLS without TLS 1.3
+        return parsed;
+    }();
+    return priority;
+}
 
 bool AntiReplayRecord::insert(std::string key, std::uint64_t expires_unix_seconds)
 {

@@ -31,6 +31,9 @@ inline constexpr std::string_view kAlpn = "eustress/1";
 inline constexpr const char* kTlsPriority =
     "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1";
 
+/// The parsed kTlsPriority, shared by every session: parsing it per session costs about 8 KiB per connection.
+gnutls_priority_t shared_tls_priority();
+
 /// Remembers the ClientHellos that carried 0-RTT data within GnuTLS' anti-replay window, so a replayed first
 /// flight is refused early data (it still completes a normal 1-RTT handshake). Bounded: when full, the oldest
 /// entries are evicted, and GnuTLS' own time window bounds how old an accepted ClientHello may be.
