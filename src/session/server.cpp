@@ -99,8 +99,8 @@ struct Server::Impl
         auto peer = peers.find(serial);
         if (peer == peers.end())
             return;
-        // The map may hold ids the connection issued before we knew its serial's peer entry; sweep them too.
-        std::erase_if(peer_by_connection_id, [serial](const auto& entry) { return entry.second == serial; });
+        for (const auto& id : peer->second.connection_ids)
+            peer_by_connection_id.erase(id);
         if (peer->second.connection && peer->second.connection->admitted())
             peer_by_client.erase(peer->second.connection->peer_id());
         if (peer->second.counted_as_pending)
@@ -154,7 +154,7 @@ struct Server::Impl
         }
     }
 
-    void admit_or_refuse(Peer& peer, Timestamp now)
+    void admit_or_refuse(std::uint64_t serial, Peer& peer, Timestamp now)
     {
         auto& connection = *peer.connection;
         auto hello = connection.take_hello();
@@ -175,9 +175,7 @@ struct Server::Impl
             return refuse(connection, session::CloseCode::ServerFull, "server full", now);
         }
         const ClientId id{next_client_id++};
-        for (auto& [serial, candidate] : peers)
-            if (&candidate == &peer)
-                peer_by_client[id] = serial;
+        peer_by_client[id] = serial;
         connection.admit(id);
     }
 
@@ -193,7 +191,7 @@ struct Server::Impl
         for (auto& [serial, peer] : peers)
         {
             auto& connection = *peer.connection;
-            admit_or_refuse(peer, now);
+            admit_or_refuse(serial, peer, now);
             if (connection.protocol_error() && !connection.quic().is_closed())
             {
                 ++counters.protocol_errors;
