@@ -472,6 +472,8 @@ ConnectionStatus Connection::status(Timestamp now) const
     status.resumed = quic.resumed;
     status.early_data_accepted = quic.early_data_accepted;
     status.tls = m_quic->tls_description();
+    if (quic.oldest_unsent != Timestamp::max() && now > quic.oldest_unsent)
+        status.send_queue_age = now - quic.oldest_unsent;
     for (const auto& channel : m_channels)
     {
         auto channel_status = channel.status;

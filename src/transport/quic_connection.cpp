@@ -93,12 +93,14 @@ struct QuicConnection::Impl
         bool fin_requested = false;
         bool fin_sent = false;
         bool blocked = false;          // flow-control blocked during the current write pass
+        Timestamp unsent_since{};      // when this stream last went from nothing to send to something
     };
 
     struct PendingDatagram
     {
         std::uint64_t id;
         std::vector<std::byte> bytes;
+        Timestamp queued;
     };
 
     QuicConnectionHandler& handler;
@@ -116,7 +118,9 @@ struct QuicConnection::Impl
     std::int64_t next_handle = 0;
     std::map<std::uint8_t, std::deque<PendingDatagram>, std::greater<>> datagrams;   // highest priority first
     std::size_t pending_datagram_count = 0;
-    std::uint64_t unsent_stream_bytes = 0;     // sum over streams, kept current so senders can check it cheaply
+    std::uint64_t unsent_stream_bytes = 0;
+    Timestamp last_now{};                      // the latest time the owner gave us, for bookkeeping between calls
+    Duration datagram_max_queue_delay{};     // sum over streams, kept current so senders can check it cheaply
     std::vector<std::vector<std::byte>> spare_datagram_buffers;   // reused: no allocation per datagram when warm
 
     bool closed = false;
@@ -533,6 +537,27 @@ struct QuicConnection::Impl
         }
     }
 
+    /// Unreliable data the congestion window held back past its useful life is dropped and reported lost:
+    /// for game state, sending it late is worse than not sending it.
+    void drop_stale_datagrams(Timestamp now)
+    {
+        if (datagram_max_queue_delay.count() <= 0)
+            return;
+        for (auto queue = datagrams.begin(); queue != datagrams.end();)
+        {
+            auto& pending = queue->second;
+            while (!pending.empty() && now - pending.front().queued > datagram_max_queue_delay)
+            {
+                ++counters.datagrams_lost;
+                ++counters.datagrams_expired;
+                handler.on_datagram_lost(pending.front().id);
+                pending.pop_front();
+                --pending_datagram_count;
+            }
+            queue = pending.empty() ? datagrams.erase(queue) : std::next(queue);
+        }
+    }
+
     /// Gives every handle that has no QUIC stream yet (stream limit, or 0-RTT rejection) one, if QUIC allows.
     void open_waiting_streams()
     {
@@ -567,6 +592,8 @@ struct QuicConnection::Impl
         if (closed)
             return;
         const auto ts = to_ngtcp2(now);
+        last_now = now;
+        drop_stale_datagrams(now);
         open_waiting_streams();
         for (auto& [handle, stream] : outgoing)
             stream.blocked = false;
@@ -686,6 +713,8 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSett
                                                                 QuicConnectionHandler& handler, Timestamp now)
 {
     auto impl = std::make_unique<Impl>(handler, true);
+    impl->last_now = now;
+    impl->datagram_max_queue_delay = settings.quic.datagram_max_queue_delay;
     bool resuming = false;
     if (auto ok = impl->setup_client_tls(settings, resuming); !ok)
         return ok.error();
@@ -728,6 +757,8 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
         return make_error(ErrorCode::ProtocolError, "not an acceptable QUIC Initial packet");
 
     auto impl = std::make_unique<Impl>(handler, false);
+    impl->last_now = now;
+    impl->datagram_max_queue_delay = settings.quic.datagram_max_queue_delay;
     if (auto ok = impl->setup_server_tls(settings); !ok)
         return ok.error();
 
@@ -807,6 +838,7 @@ bool QuicConnection::receive(const SocketAddress& local, const SocketAddress& re
     auto& self = *m_impl;
     if (self.closed)
         return false;
+    self.last_now = now;
     const ngtcp2_path path{make_addr(local), make_addr(remote), nullptr};
     const ngtcp2_pkt_info info{};
     ++self.counters.packets_received;
@@ -849,6 +881,7 @@ bool QuicConnection::handle_expiry(Timestamp now)
     auto& self = *m_impl;
     if (self.closed)
         return false;
+    self.last_now = now;
     const int rv = ngtcp2_conn_handle_expiry(self.conn, to_ngtcp2(now));
     if (rv == 0)
         return true;
@@ -872,6 +905,8 @@ void QuicConnection::stream_write(std::int64_t stream_id, Bytes data, bool fin)
     auto found = m_impl->outgoing.find(stream_id);
     if (found == m_impl->outgoing.end())
         return;
+    if (found->second.buffer.unsent() == 0 && !data.empty())
+        found->second.unsent_since = m_impl->last_now;
     found->second.buffer.append(data);
     m_impl->unsent_stream_bytes += data.size();
     if (fin)
@@ -890,7 +925,7 @@ bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::
         self.spare_datagram_buffers.pop_back();
     }
     bytes.assign(data.begin(), data.end());
-    self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::move(bytes)});
+    self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::move(bytes), self.last_now});
     ++self.pending_datagram_count;
     return true;
 }
@@ -951,11 +986,17 @@ QuicConnectionStats QuicConnection::stats() const
     stats.rtt_variance = to_duration(status.rttvar);
     stats.congestion_window = status.cwnd;
     stats.bytes_in_flight = status.bytes_in_flight;
+    stats.oldest_unsent = Timestamp::max();
     for (const auto& [handle, stream] : m_impl->outgoing)
     {
         stats.stream_bytes_unacked += stream.buffer.unacked();
         stats.stream_bytes_unsent += stream.buffer.unsent();
+        if (stream.buffer.unsent() > 0)
+            stats.oldest_unsent = std::min(stats.oldest_unsent, stream.unsent_since);
     }
+    for (const auto& [priority, queue] : m_impl->datagrams)
+        if (!queue.empty())
+            stats.oldest_unsent = std::min(stats.oldest_unsent, queue.front().queued);
     stats.pending_datagrams = m_impl->pending_datagram_count;
     return stats;
 }

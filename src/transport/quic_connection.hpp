@@ -78,10 +78,12 @@ struct QuicConnectionStats
     std::uint64_t bytes_received = 0;
     std::uint64_t datagrams_acked = 0;
     std::uint64_t datagrams_lost = 0;
+    std::uint64_t datagrams_expired = 0;      ///< of the lost: dropped unsent after datagram_max_queue_delay
     std::uint64_t stream_bytes_unacked = 0;   ///< written to streams, not yet acknowledged
     std::uint64_t stream_bytes_unsent = 0;    ///< written to streams, not yet put in a packet
     std::uint64_t early_data_bytes_received = 0;
     std::size_t pending_datagrams = 0;
+    Timestamp oldest_unsent = Timestamp::max();   ///< since when the oldest unsent data has waited
     bool early_data_accepted = false;         ///< client: the server took our 0-RTT data
     bool resumed = false;                     ///< TLS session resumption happened
 };

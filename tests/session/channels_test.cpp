@@ -202,6 +202,39 @@ TEST(Channels, HigherPriorityGoesFirstWhenTheWindowIsShort)
     EXPECT_LT(urgent_position, 100u) << "the urgent message waited behind " << urgent_position << " bulk messages";
 }
 
+TEST(Channels, UnreliableDataTooOldToMatterIsDroppedNotSentLate)
+{
+    // A 50 kB/s link and 200 kB/s of unreliable state offered: most cannot go out. What does go out must be
+    // fresh (queued under datagram_max_queue_delay), and what cannot is reported lost, not sent seconds late.
+    LinkConditionerConfig slow;
+    slow.latency = std::chrono::milliseconds(10);
+    slow.bandwidth_bytes_per_second = 50'000;
+    SessionWorld world({}, slow);
+    auto config = world.client_config();
+    config.link_simulation = {true, slow};
+    Client& client = world.add_client(config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    std::map<std::uint32_t, Timestamp> sent_at;
+    Duration worst_age{0};
+    for (std::uint32_t i = 0; i < 2000; ++i)
+    {
+        sent_at[i] = world.now;
+        ASSERT_TRUE(client.send(1, numbered(i, 1000), world.now).ok());
+        world.step(std::chrono::milliseconds(5));
+        worst_age = std::max(worst_age, client.status(world.now).send_queue_age);
+    }
+    world.run_until([] { return false; }, std::chrono::seconds(2));
+    const auto received = world.server_events_of<MessageEvent>();
+    ASSERT_GT(received.size(), 100u);
+    EXPECT_LT(received.size(), 1500u);
+    std::size_t lost = 0;
+    for (const auto& event : world.client_events_of<DeliveryEvent>(0))
+        lost += !event.acked;
+    EXPECT_GT(lost, 500u);
+    EXPECT_GT(worst_age, std::chrono::milliseconds(20));   // the queue was visible in the status
+    EXPECT_LE(worst_age, std::chrono::milliseconds(400));  // and bounded by the expiry (250 ms) plus a step
+}
+
 TEST(Channels, Bbr2IsSelectableAndCarriesTraffic)
 {
     ServerConfig config;

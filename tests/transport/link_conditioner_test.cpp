@@ -1,5 +1,10 @@
+// The conditioner over an in-memory network on a virtual clock: the harness jumps straight to each time the
+// conditioner asks to wake, so deliveries are recorded at their exact times and no test waits for real time.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <map>
 #include <vector>
 
 #include "eustress/net/link_conditioner.hpp"
@@ -8,99 +13,347 @@
 namespace eustress::net {
 namespace {
 
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr Timestamp kStart = timestamp_from(seconds(1));
+
 struct Delivery
 {
     Timestamp at;
-    std::byte first;
+    std::uint32_t sequence;
+    std::size_t size;
     friend bool operator==(const Delivery&, const Delivery&) = default;
 };
 
-/// Sends `count` one-byte-tagged datagrams through a conditioner, 1 ms apart, and records arrivals each 1 ms.
-std::vector<Delivery> run(const LinkConditionerConfig& config, int count)
+/// Sender (conditioned) at 10.0.0.1:1000, receiver at 10.0.0.2:1000. Payloads start with a sequence number.
+class Link
 {
-    MemoryNetwork network;
-    auto a = *SocketAddress::parse("10.0.0.1:1");
-    auto b = *SocketAddress::parse("10.0.0.2:1");
-    LinkConditioner sender(std::move(network.bind(a)).value(), config);
-    auto receiver = std::move(network.bind(b)).value();
-    std::vector<Delivery> deliveries;
-    std::vector<ReceiveSlot> slots(64);
-    Timestamp now = timestamp_from(std::chrono::seconds(1));
-    std::vector<std::byte> payload(100);
-    for (int step = 0; step < count + 2000; ++step)
+public:
+    explicit Link(const LinkConditionerConfig& config)
+        : m_sender(std::make_unique<LinkConditioner>(std::move(m_network.bind(address("10.0.0.1:1000"))).value(),
+                                                     config)),
+          m_receiver(std::move(m_network.bind(address("10.0.0.2:1000"))).value())
     {
-        if (step < count)
-        {
-            payload[0] = std::byte(step & 0xff);
-            const OutgoingDatagram datagram{b, payload};
-            sender.send(std::span(&datagram, 1), now);
-        }
-        sender.flush(now);
-        const auto received = receiver->receive(slots, now);
-        for (std::size_t i = 0; i < received; ++i)
-            deliveries.push_back({now, slots[i].buffer[0]});
-        now += std::chrono::milliseconds(1);
     }
-    return deliveries;
+
+    static SocketAddress address(const char* text) { return *SocketAddress::parse(text); }
+
+    LinkConditioner& sender() { return *m_sender; }
+    const std::vector<Delivery>& deliveries() const { return m_deliveries; }
+
+    void send(std::uint32_t sequence, std::size_t size, Timestamp now)
+    {
+        std::vector<std::byte> payload(std::max<std::size_t>(size, sizeof sequence));
+        std::memcpy(payload.data(), &sequence, sizeof sequence);
+        payload.resize(size);
+        const OutgoingDatagram datagram{m_receiver->local_address(), payload};
+        EXPECT_EQ(m_sender->send(std::span(&datagram, 1), now), 1u);
+        collect(now);
+    }
+
+    /// Runs every wake-up the conditioner asks for up to `until`, in order.
+    void advance_to(Timestamp until)
+    {
+        while (const auto wakeup = m_sender->next_wakeup())
+        {
+            if (*wakeup > until)
+                break;
+            m_sender->flush(*wakeup);
+            collect(*wakeup);
+        }
+    }
+
+    void collect(Timestamp now)
+    {
+        while (const std::size_t count = m_receiver->receive(m_slots, now))
+            for (std::size_t i = 0; i < count; ++i)
+            {
+                std::uint32_t sequence = 0;
+                std::memcpy(&sequence, m_slots[i].buffer.data(), std::min(sizeof sequence, m_slots[i].size));
+                m_deliveries.push_back({now, sequence, m_slots[i].size});
+            }
+    }
+
+private:
+    MemoryNetwork m_network;
+    std::unique_ptr<LinkConditioner> m_sender;
+    std::unique_ptr<DatagramSocket> m_receiver;
+    std::vector<ReceiveSlot> m_slots = std::vector<ReceiveSlot>(64);
+    std::vector<Delivery> m_deliveries;
+};
+
+Timestamp send_time(std::uint32_t sequence, Duration spacing) { return kStart + spacing * sequence; }
+
+/// Sends `count` datagrams of `size` bytes, `spacing` apart, and runs until everything held is delivered.
+std::vector<Delivery> simulate(const LinkConditionerConfig& config, std::uint32_t count, Duration spacing = milliseconds(1),
+                               std::size_t size = 100, LinkConditionerStats* stats = nullptr)
+{
+    Link link(config);
+    for (std::uint32_t sequence = 0; sequence < count; ++sequence)
+    {
+        link.advance_to(send_time(sequence, spacing));
+        link.send(sequence, size, send_time(sequence, spacing));
+    }
+    link.advance_to(Timestamp::max());
+    EXPECT_FALSE(link.sender().next_wakeup());
+    if (stats != nullptr)
+        *stats = link.sender().conditioner_stats();
+    return link.deliveries();
+}
+
+/// How long each delivered datagram took, by sequence (a duplicate adds a second entry).
+std::multimap<std::uint32_t, Duration> delays(const std::vector<Delivery>& deliveries, Duration spacing)
+{
+    std::multimap<std::uint32_t, Duration> result;
+    for (const auto& delivery : deliveries)
+        result.emplace(delivery.sequence, delivery.at - send_time(delivery.sequence, spacing));
+    return result;
+}
+
+std::size_t count_out_of_order(const std::vector<Delivery>& deliveries)
+{
+    std::size_t count = 0;
+    std::uint32_t highest = 0;
+    for (std::size_t i = 0; i < deliveries.size(); ++i)
+    {
+        if (i > 0 && deliveries[i].sequence < highest)
+            ++count;
+        highest = std::max(highest, deliveries[i].sequence);
+    }
+    return count;
+}
+
+TEST(LinkConditioner, PassthroughDeliversAtOnce)
+{
+    LinkConditionerConfig config;
+    ASSERT_TRUE(config.is_passthrough());
+    LinkConditionerStats stats;
+    const auto deliveries = simulate(config, 10, milliseconds(1), 100, &stats);
+    ASSERT_EQ(deliveries.size(), 10u);
+    for (std::uint32_t i = 0; i < 10; ++i)
+        EXPECT_EQ(deliveries[i], (Delivery{send_time(i, milliseconds(1)), i, 100}));
+    EXPECT_EQ(stats.delivered, 10u);
 }
 
 TEST(LinkConditioner, AddsExactLatency)
 {
     LinkConditionerConfig config;
-    config.latency = std::chrono::milliseconds(25);
-    auto deliveries = run(config, 10);
-    ASSERT_EQ(deliveries.size(), 10u);
-    EXPECT_EQ(deliveries[0].at, timestamp_from(std::chrono::seconds(1) + std::chrono::milliseconds(25)));
+    config.latency = milliseconds(25);
+    Link link(config);
+    link.send(0, 100, kStart);
+    EXPECT_TRUE(link.deliveries().empty());
+    EXPECT_EQ(link.sender().next_wakeup(), kStart + milliseconds(25));
+    link.advance_to(kStart + milliseconds(25) - Duration(1));
+    EXPECT_TRUE(link.deliveries().empty());
+
+    const auto deliveries = simulate(config, 50, milliseconds(3));
+    ASSERT_EQ(deliveries.size(), 50u);
+    for (std::uint32_t i = 0; i < 50; ++i)
+        EXPECT_EQ(deliveries[i], (Delivery{send_time(i, milliseconds(3)) + milliseconds(25), i, 100}));
+}
+
+TEST(LinkConditioner, ReceiveReleasesDueDatagrams)
+{
+    LinkConditionerConfig config;
+    config.latency = milliseconds(10);
+    Link link(config);
+    link.send(0, 100, kStart);
+    std::vector<ReceiveSlot> slots(4);
+    EXPECT_EQ(link.sender().receive(slots, kStart + milliseconds(9)), 0u);
+    link.collect(kStart + milliseconds(9));
+    EXPECT_TRUE(link.deliveries().empty());
+    EXPECT_EQ(link.sender().receive(slots, kStart + milliseconds(10)), 0u);   // nothing inbound, but it sent
+    link.collect(kStart + milliseconds(10));
+    EXPECT_EQ(link.deliveries().size(), 1u);
+}
+
+TEST(LinkConditioner, JitterStaysWithinBoundsAndMayReorder)
+{
+    LinkConditionerConfig config;
+    config.latency = milliseconds(20);
+    config.jitter = milliseconds(10);
+    const auto deliveries = simulate(config, 2000);
+    ASSERT_EQ(deliveries.size(), 2000u);
+    Duration shortest = Duration::max();
+    Duration longest = Duration::min();
+    for (const auto& [sequence, delay] : delays(deliveries, milliseconds(1)))
+    {
+        EXPECT_GE(delay, milliseconds(20)) << sequence;
+        EXPECT_LE(delay, milliseconds(30)) << sequence;
+        shortest = std::min(shortest, delay);
+        longest = std::max(longest, delay);
+    }
+    EXPECT_LT(shortest, milliseconds(21));   // the whole range is used
+    EXPECT_GT(longest, milliseconds(29));
+    EXPECT_GT(count_out_of_order(deliveries), 0u);   // documented: independent jitter reorders close datagrams
 }
 
 TEST(LinkConditioner, LossRateMatchesConfiguration)
 {
     LinkConditionerConfig config;
     config.loss = 0.02;
-    const auto deliveries = run(config, 10000);
-    const double lost = 1.0 - static_cast<double>(deliveries.size()) / 10000.0;
+    LinkConditionerStats stats;
+    const auto deliveries = simulate(config, 10'000, milliseconds(1), 100, &stats);
+    const double lost = 1.0 - static_cast<double>(deliveries.size()) / 10'000.0;
     EXPECT_NEAR(lost, 0.02, 0.006);
+    EXPECT_EQ(stats.dropped_loss, 10'000u - deliveries.size());
+    EXPECT_EQ(stats.delivered, deliveries.size());
+    EXPECT_EQ(count_out_of_order(deliveries), 0u);
 }
 
-TEST(LinkConditioner, DuplicatesAndReordersWhenAsked)
+TEST(LinkConditioner, DuplicatesAtTheConfiguredRate)
 {
     LinkConditionerConfig config;
+    config.latency = milliseconds(5);
     config.duplication = 0.1;
+    LinkConditionerStats stats;
+    const auto deliveries = simulate(config, 5000, milliseconds(1), 100, &stats);
+    const std::size_t extra = deliveries.size() - 5000;
+    EXPECT_EQ(extra, stats.duplicated);
+    EXPECT_NEAR(static_cast<double>(extra) / 5000.0, 0.1, 0.02);
+    std::map<std::uint32_t, int> copies;
+    for (const auto& delivery : deliveries)
+        ++copies[delivery.sequence];
+    EXPECT_EQ(copies.size(), 5000u);   // nothing lost
+    for (const auto& [sequence, count] : copies)
+        EXPECT_LE(count, 2) << sequence;
+}
+
+TEST(LinkConditioner, ReorderingHoldsDatagramsBack)
+{
+    LinkConditionerConfig config;
+    config.latency = milliseconds(10);
     config.reordering = 0.1;
-    const auto deliveries = run(config, 2000);
-    EXPECT_GT(deliveries.size(), 2100u);
-    int out_of_order = 0;
-    for (std::size_t i = 1; i < deliveries.size(); ++i)
-        if (std::to_integer<int>(deliveries[i].first) < std::to_integer<int>(deliveries[i - 1].first) &&
-            std::to_integer<int>(deliveries[i - 1].first) - std::to_integer<int>(deliveries[i].first) < 128)
-            ++out_of_order;
-    EXPECT_GT(out_of_order, 0);
+    config.reorder_delay = milliseconds(5);
+    LinkConditionerStats stats;
+    const auto deliveries = simulate(config, 2000, milliseconds(1), 100, &stats);
+    ASSERT_EQ(deliveries.size(), 2000u);
+    std::size_t held_back = 0;
+    for (const auto& [sequence, delay] : delays(deliveries, milliseconds(1)))
+    {
+        EXPECT_TRUE(delay == milliseconds(10) || delay == milliseconds(15)) << sequence;
+        held_back += delay == milliseconds(15) ? 1 : 0;
+    }
+    EXPECT_EQ(held_back, stats.reordered);
+    EXPECT_NEAR(static_cast<double>(held_back) / 2000.0, 0.1, 0.03);
+    EXPECT_GT(count_out_of_order(deliveries), 0u);
 }
 
 TEST(LinkConditioner, BandwidthCapSerialisesTheLink)
 {
+    // 100 datagrams of 1,000 bytes at 100,000 B/s: 10 ms each on the wire, one second for all of them.
     LinkConditionerConfig config;
-    config.bandwidth_bytes_per_second = 10'000;   // 100-byte datagrams: one every 10 ms
-    const auto deliveries = run(config, 100);
+    config.bandwidth_bytes_per_second = 100'000;
+    const auto deliveries = simulate(config, 100, Duration{0}, 1000);
     ASSERT_EQ(deliveries.size(), 100u);
-    const auto span = deliveries.back().at - deliveries.front().at;
-    EXPECT_GE(span, std::chrono::milliseconds(980));
-    EXPECT_LE(span, std::chrono::milliseconds(1000));
+    for (std::uint32_t i = 0; i < 100; ++i)
+        EXPECT_EQ(deliveries[i], (Delivery{kStart + milliseconds(10) * (i + 1), i, 1000}));
+    EXPECT_EQ(deliveries.back().at - kStart, seconds(1));
 }
 
-TEST(LinkConditioner, SameSeedSameOutcomeDifferentSeedDifferentOutcome)
+TEST(LinkConditioner, BandwidthAndLatencyAdd)
 {
     LinkConditionerConfig config;
-    config.latency = std::chrono::milliseconds(10);
-    config.jitter = std::chrono::milliseconds(20);
+    config.bandwidth_bytes_per_second = 100'000;
+    config.latency = milliseconds(50);
+    Link link(config);
+    for (std::uint32_t i = 0; i < 3; ++i)
+        link.send(i, 1000, kStart);
+    // An idle link does not remember the past: a datagram sent later leaves at once.
+    link.advance_to(kStart + seconds(5));
+    link.send(3, 1000, kStart + seconds(5));
+    link.advance_to(Timestamp::max());
+    const std::vector<Delivery> expected{{kStart + milliseconds(60), 0, 1000},
+                                         {kStart + milliseconds(70), 1, 1000},
+                                         {kStart + milliseconds(80), 2, 1000},
+                                         {kStart + seconds(5) + milliseconds(60), 3, 1000}};
+    EXPECT_EQ(link.deliveries(), expected);
+}
+
+TEST(LinkConditioner, DropsBeyondTheQueueLimit)
+{
+    LinkConditionerConfig config;
+    config.latency = milliseconds(100);
+    config.queue_limit_bytes = 10'000;
+    Link link(config);
+    for (std::uint32_t i = 0; i < 20; ++i)
+        link.send(i, 1000, kStart);
+    EXPECT_EQ(link.sender().conditioner_stats().dropped_queue_full, 10u);
+    link.advance_to(kStart + milliseconds(100));
+    ASSERT_EQ(link.deliveries().size(), 10u);
+    EXPECT_EQ(link.deliveries().back().sequence, 9u);   // the first ten fit, the rest were dropped
+    // Delivered, they make room again.
+    for (std::uint32_t i = 20; i < 25; ++i)
+        link.send(i, 1000, kStart + milliseconds(100));
+    link.advance_to(Timestamp::max());
+    EXPECT_EQ(link.deliveries().size(), 15u);
+    EXPECT_EQ(link.sender().conditioner_stats().dropped_queue_full, 10u);
+}
+
+LinkConditionerConfig everything(std::uint64_t seed)
+{
+    LinkConditionerConfig config;
+    config.latency = milliseconds(10);
+    config.jitter = milliseconds(20);
     config.loss = 0.05;
     config.duplication = 0.02;
-    config.seed = 99;
-    const auto first = run(config, 3000);
-    const auto second = run(config, 3000);
+    config.reordering = 0.05;
+    config.bandwidth_bytes_per_second = 200'000;
+    config.seed = seed;
+    return config;
+}
+
+TEST(LinkConditioner, SameSeedSameDeliveriesDifferentSeedDifferent)
+{
+    const auto first = simulate(everything(99), 3000);
+    const auto second = simulate(everything(99), 3000);
+    ASSERT_GT(first.size(), 2500u);
     EXPECT_EQ(first, second);
-    config.seed = 100;
-    EXPECT_NE(first, run(config, 3000));
+    EXPECT_NE(first, simulate(everything(100), 3000));
+}
+
+TEST(LinkConditioner, LossDoesNotReshuffleTheSurvivorsDelays)
+{
+    // Each datagram consumes the same random draws whatever happens to it, so turning up the loss only
+    // removes datagrams: those that survive keep the delay they had.
+    LinkConditionerConfig config;
+    config.latency = milliseconds(10);
+    config.jitter = milliseconds(20);
+    config.seed = 7;
+    const auto without_loss = delays(simulate(config, 2000), milliseconds(1));
+    config.loss = 0.3;
+    const auto with_loss = delays(simulate(config, 2000), milliseconds(1));
+    ASSERT_LT(with_loss.size(), 1600u);
+    for (const auto& [sequence, delay] : with_loss)
+        EXPECT_EQ(delay, without_loss.find(sequence)->second) << sequence;
+}
+
+TEST(LinkConditioner, SetConfigKeepsHeldDatagramsOnSchedule)
+{
+    LinkConditionerConfig slow;
+    slow.latency = milliseconds(100);
+    Link link(slow);
+    link.send(0, 100, kStart);
+    link.sender().set_config(LinkConditionerConfig{});   // passthrough from now on
+    EXPECT_TRUE(link.sender().config().is_passthrough());
+    link.send(1, 100, kStart + milliseconds(1));
+    link.advance_to(Timestamp::max());
+    const std::vector<Delivery> expected{{kStart + milliseconds(1), 1, 100}, {kStart + milliseconds(100), 0, 100}};
+    EXPECT_EQ(link.deliveries(), expected);
+    EXPECT_EQ(link.sender().conditioner_stats().delivered, 2u);
+}
+
+TEST(LinkConditioner, ForwardsTheWrappedSocketsIdentity)
+{
+    MemoryNetwork network;
+    auto inner = std::move(network.bind(Link::address("10.0.0.5:5"))).value();
+    DatagramSocket* raw = inner.get();
+    LinkConditioner conditioner(std::move(inner), LinkConditionerConfig{});
+    EXPECT_EQ(&conditioner.inner(), raw);
+    EXPECT_EQ(conditioner.local_address(), Link::address("10.0.0.5:5"));
+    EXPECT_EQ(conditioner.native_handle(), -1);
+    EXPECT_FALSE(conditioner.next_wakeup());
 }
 
 }  // namespace

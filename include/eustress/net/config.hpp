@@ -42,6 +42,9 @@ struct QuicConfig
     std::uint64_t stream_window = 4 * 1024 * 1024;
     /// How many unidirectional streams the peer may have open at once (ReliableUnordered uses one per message).
     std::uint64_t max_concurrent_streams = 1024;
+    /// Unreliable messages the congestion window has held back longer than this are dropped (and reported lost)
+    /// instead of sent late: stale game state is worse than none. Zero keeps them until sent.
+    Duration datagram_max_queue_delay = 250ms;
 };
 
 /// The link conditioner a client or server applies to what it sends, for testing under bad networks.

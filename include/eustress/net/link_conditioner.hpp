@@ -20,10 +20,11 @@ struct LinkConditionerConfig
     double duplication = 0.0;          ///< probability [0, 1] that a datagram is sent twice
     double reordering = 0.0;           ///< probability [0, 1] that a datagram is held back an extra `reorder_delay`
     Duration reorder_delay{std::chrono::milliseconds(5)};
-    /// 0 = unlimited; else a serialising link of this rate: a datagram departs when the previous one has been
-    /// transmitted and arrives size / rate + latency + jitter after that.
+    /// 0 = unlimited; else a serialising link of this rate: each datagram waits for the previous one to be
+    /// transmitted, takes size / rate to transmit, and arrives latency + jitter after its last byte left.
     std::uint64_t bandwidth_bytes_per_second = 0;
-    std::size_t queue_limit_bytes = 1024 * 1024;    ///< datagrams beyond this many bytes in flight are dropped
+    /// Datagrams beyond this many bytes in flight (held from send until delivery) are dropped.
+    std::size_t queue_limit_bytes = 1024 * 1024;
     std::uint64_t seed = 1;                         ///< seeds the conditioner's own random generator
 
     bool is_passthrough() const noexcept

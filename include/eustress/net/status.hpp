@@ -45,7 +45,9 @@ struct ConnectionStatus
     std::uint64_t congestion_window = 0;
     std::uint64_t bytes_in_flight = 0;
     std::uint64_t send_queue_bytes = 0;        ///< queued in channels plus written to streams and not yet sent
-    Duration send_queue_age{0};                ///< age of the oldest message still waiting in a channel queue
+    /// How long the oldest data still waiting to go out has waited: in a channel queue (bandwidth share), in a
+    /// stream (since the stream last had nothing unsent), or as a queued unreliable datagram.
+    Duration send_queue_age{0};
     std::uint64_t unacked_reliable_bytes = 0;
     bool resumed = false;                      ///< TLS resumption (0-RTT capable)
     bool early_data_accepted = false;
