@@ -22,6 +22,12 @@ extern char** environ;
 namespace eustress::net::testing {
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 long resident_kib(pid_t pid)
 {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -154,7 +160,8 @@ TEST(HandshakeFlood, MemoryStaysBoundedAndPlayersKeepPlaying)
         pump(std::chrono::milliseconds(30));
         peak = std::max(peak, resident_kib(server.pid));
     }
-    pump(std::chrono::milliseconds(1500));
+    for (int wait = 0; wait < 50 && heard_by_bob.size() < 30; ++wait)
+        pump(std::chrono::milliseconds(100));
     peak = std::max(peak, resident_kib(server.pid));
 
     EXPECT_TRUE(alice->is_connected());
@@ -163,7 +170,8 @@ TEST(HandshakeFlood, MemoryStaysBoundedAndPlayersKeepPlaying)
     const long growth = peak - baseline;
     std::printf("server RSS: baseline %ld KiB, peak %ld KiB during 3000 half-open handshakes (+%ld KiB)\n", baseline,
                 peak, growth);
-    EXPECT_LT(growth, 64 * 1024) << "pending-handshake state is not bounded";
+    // 256 pending handshakes at about 110 KiB each, plus allocator slack; ASan's redzones and quarantine triple it.
+    EXPECT_LT(growth, kSanitized ? 192 * 1024 : 64 * 1024) << "pending-handshake state is not bounded";
 
     const std::string totals = server.stop();
     std::printf("%s", totals.substr(totals.find("totals:")).c_str());
