@@ -95,3 +95,36 @@ TEST(UdpLoopback, ConnectsThroughLinkConditionerOnBothEnds)
 
 }  // namespace
 }  // namespace eustress::net::testing
+
+namespace eustress::net::testing {
+namespace {
+
+TEST(UdpLoopback, ClientMovesToANewPortAndKeepsItsSession)
+{
+    LoopbackWorld world;
+    auto client = std::move(Client::create(world.client_config(), MonotonicClock::now())).value();
+    ASSERT_TRUE(world.pump(*client, [&] { return client->is_connected(); }));
+    const ClientId id = client->id();
+    const auto old_port = client->local_address().port();
+
+    auto fresh = open_udp_socket(*SocketAddress::parse("127.0.0.1", 0));
+    ASSERT_TRUE(fresh.ok());
+    ASSERT_TRUE(client->migrate(std::move(fresh).value(), MonotonicClock::now()).ok());
+    ASSERT_NE(client->local_address().port(), old_port);
+    ASSERT_TRUE(client->send(0, as_bytes_of("from the new port"), MonotonicClock::now()).ok());
+    ASSERT_TRUE(world.pump(*client, [&] {
+        for (const auto& e : world.server_events)
+            if (auto* m = std::get_if<MessageEvent>(&e))
+                return text_of(m->data) == "from the new port";
+        return false;
+    }));
+    ASSERT_TRUE(world.pump(*client, [&] {
+        return world.server->status(id, MonotonicClock::now())->remote.port() == client->local_address().port();
+    }));
+    EXPECT_EQ(client->id(), id);
+    for (const auto& e : world.server_events)
+        EXPECT_FALSE(std::holds_alternative<DisconnectedEvent>(e));
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
