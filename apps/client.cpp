@@ -1,24 +1,15 @@
 // eustress-client: connects to an eustress-server, sends each line typed on stdin as chat (reliable channel 0)
 // and prints what the others say. End of input disconnects.
-#include <poll.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <csignal>
 #include <cstdio>
 
 #include "app_config.hpp"
+#include "event_loop.hpp"
 #include "eustress/net/client.hpp"
 
 using namespace eustress::net;
-
-namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void request_stop(int) { g_stop = 1; }
-
-}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -75,14 +66,13 @@ int main(int argc, char** argv)
         return 1;
     }
     Client& client = *created.value();
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
+    apps::install_stop_signals();
 
     std::string pending_input;
     bool input_open = true;
     int exit_code = 0;
     bool was_connected = false;
-    while (!g_stop)
+    while (!apps::stop_requested())
     {
         const Timestamp now = MonotonicClock::now();
         client.update(now);
@@ -110,8 +100,7 @@ int main(int argc, char** argv)
             break;
 
         pollfd fds[2] = {{client.native_handle(), POLLIN, 0}, {input_open ? STDIN_FILENO : -1, POLLIN, 0}};
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(client.next_wakeup() - MonotonicClock::now());
-        ::poll(fds, 2, static_cast<int>(std::clamp<long long>(wait.count(), 0, 50)));
+        apps::wait_for_io(fds, client.next_wakeup());
         if (input_open && (fds[1].revents & (POLLIN | POLLHUP)))
         {
             char buffer[4096];

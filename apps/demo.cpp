@@ -1,12 +1,11 @@
 // eustress-demo: a server and four clients on loopback, every channel kind in use, through the link conditioner
 // (1% loss and 15 ms each way, so 30 ms of round trip), for a few seconds; then each connection's status.
-#include <poll.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "event_loop.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
 
@@ -37,8 +36,7 @@ void wait_for_work(const Server& server, const std::vector<std::unique_ptr<Clien
         fds.push_back({client->native_handle(), POLLIN, 0});
         wake = std::min(wake, client->next_wakeup());
     }
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - MonotonicClock::now());
-    ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait.count(), 0, 20)));
+    apps::wait_for_io(fds, wake, std::chrono::milliseconds(20));
 }
 
 }  // namespace

@@ -1,23 +1,13 @@
 // eustress-server: a relay server. Chat on channel 0 from one client goes to every other client; prints who
 // comes and goes, and each connection's status on a timer and at exit.
-#include <poll.h>
-
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <csignal>
 #include <cstdio>
 
 #include "app_config.hpp"
+#include "event_loop.hpp"
 #include "eustress/net/server.hpp"
 
 using namespace eustress::net;
-
-namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void request_stop(int) { g_stop = 1; }
-
-}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -93,11 +83,10 @@ int main(int argc, char** argv)
                 server.certificate_pin().to_base64().c_str());
     std::fflush(stdout);
 
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
+    apps::install_stop_signals();
     const Timestamp start = MonotonicClock::now();
     Timestamp next_status = start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(status_every_s));
-    while (!g_stop)
+    while (!apps::stop_requested())
     {
         const Timestamp now = MonotonicClock::now();
         if (duration_s > 0 && now - start > std::chrono::duration<double>(duration_s))
@@ -129,8 +118,7 @@ int main(int argc, char** argv)
             std::fflush(stdout);
         }
         pollfd fd{server.native_handle(), POLLIN, 0};
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(server.next_wakeup() - MonotonicClock::now());
-        ::poll(&fd, 1, static_cast<int>(std::clamp<long long>(wait.count(), 0, 50)));
+        apps::wait_for_io(std::span(&fd, 1), server.next_wakeup());
     }
     const Timestamp end = MonotonicClock::now();
     std::printf("%s", format_status_table(server.statuses(end)).c_str());
