@@ -165,6 +165,15 @@ void Connection::flush_channels(Timestamp now)
     }
 }
 
+bool Connection::has_pending_output() const
+{
+    if (m_quic->is_closed())
+        return false;
+    if (m_quic->unsent_stream_bytes() > 0 || m_quic->pending_datagrams() > 0)
+        return true;
+    return std::any_of(m_channels.begin(), m_channels.end(), [](const ChannelState& c) { return !c.queue.empty(); });
+}
+
 void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id)
 {
     ++channel.status.messages_sent;

@@ -82,6 +82,9 @@ public:
     Result<MessageId> send(ChannelId channel, Bytes message, Timestamp now);
     /// Moves messages waiting for a bandwidth share into QUIC, as far as each share allows.
     void flush_channels(Timestamp now);
+    /// True while something is queued that a later write must send: channel queues, unsent stream bytes, or
+    /// unreliable datagrams held back by the congestion window.
+    bool has_pending_output() const;
     /// The time callbacks from the QUIC layer happen at; the owner sets it before feeding packets or timers.
     void set_now(Timestamp now) noexcept { m_now = now; }
     /// Drops fragment reassemblies that waited too long.

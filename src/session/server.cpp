@@ -1,6 +1,7 @@
 #include "eustress/net/server.hpp"
 
 #include <algorithm>
+#include <queue>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -23,6 +24,16 @@ struct Peer
     std::unordered_set<std::string> connection_ids;
     bool counted_as_pending = true;
     bool disconnect_reported = false;
+    bool active = false;                 // in the active list: needs settling and writing this update
+    Timestamp scheduled = Timestamp::max();   // the expiry last put in the timer heap
+};
+
+/// A connection's QUIC deadline. The heap may hold stale entries (the deadline moved); they are skipped.
+struct TimerEntry
+{
+    Timestamp at;
+    std::uint64_t serial;
+    bool operator>(const TimerEntry& other) const noexcept { return at > other.at; }
 };
 
 }  // namespace
@@ -39,6 +50,10 @@ struct Server::Impl
     std::unordered_map<std::uint64_t, Peer> peers;                 // by internal serial
     std::unordered_map<std::string, std::uint64_t> peer_by_connection_id;
     std::unordered_map<ClientId, std::uint64_t> peer_by_client;
+    // An update touches only the connections that have something to do: those that received a packet, hit a
+    // deadline or were given messages. With a thousand idle clients, an update costs what the busy ones cost.
+    std::vector<std::uint64_t> active;
+    std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> deadlines;
     std::uint64_t next_serial = 1;
     std::uint64_t next_client_id = 1;
     ServerStats counters;
@@ -92,6 +107,7 @@ struct Server::Impl
         ++counters.connections_accepted;
         peer.connection->set_now(now);
         peer.connection->quic().receive(socket->local_address(), slot.from, slot.payload(), now);
+        touch(serial, peer);
     }
 
     void forget(std::uint64_t serial)
@@ -106,6 +122,32 @@ struct Server::Impl
         if (peer->second.counted_as_pending)
             --counters.pending_handshakes;
         peers.erase(peer);
+    }
+
+    void touch(std::uint64_t serial, Peer& peer)
+    {
+        if (!peer.active)
+        {
+            peer.active = true;
+            active.push_back(serial);
+        }
+    }
+
+    void schedule(std::uint64_t serial, Peer& peer)
+    {
+        const Timestamp expiry = peer.connection->quic().expiry();
+        if (expiry == peer.scheduled || expiry == Timestamp::max())
+            return;
+        peer.scheduled = expiry;
+        deadlines.push({expiry, serial});
+        if (deadlines.size() > 4 * peers.size() + 64)
+        {
+            // Mostly stale entries: rebuild with one per connection.
+            deadlines = {};
+            for (auto& [other_serial, other] : peers)
+                if (other.scheduled != Timestamp::max())
+                    deadlines.push({other.scheduled, other_serial});
+        }
     }
 
     void receive(Timestamp now)
@@ -142,6 +184,7 @@ struct Server::Impl
                     auto& peer = peers.at(found->second);
                     peer.connection->set_now(now);
                     peer.connection->quic().receive(local, slot.from, slot.payload(), now);
+                    touch(found->second, peer);
                     continue;
                 }
                 if (route->is_initial && slot.size >= transport::QuicConnection::kMinInitialSize)
@@ -188,8 +231,12 @@ struct Server::Impl
     void settle(Timestamp now)
     {
         std::vector<std::uint64_t> finished;
-        for (auto& [serial, peer] : peers)
+        for (std::uint64_t serial : active)
         {
+            auto found = peers.find(serial);
+            if (found == peers.end())
+                continue;
+            Peer& peer = found->second;
             auto& connection = *peer.connection;
             admit_or_refuse(serial, peer, now);
             if (connection.protocol_error() && !connection.quic().is_closed())
@@ -216,6 +263,7 @@ struct Server::Impl
         }
         for (auto serial : finished)
         {
+            std::erase(active, serial);
             const auto& input = peers.at(serial).connection->input_errors();
             counters.malformed_datagrams += input.malformed_datagrams;
             counters.malformed_fragments += input.malformed_fragments;
@@ -232,23 +280,44 @@ struct Server::Impl
 
     void timers(Timestamp now)
     {
-        for (auto& [serial, peer] : peers)
+        while (!deadlines.empty() && deadlines.top().at <= now)
         {
+            const TimerEntry due = deadlines.top();
+            deadlines.pop();
+            auto found = peers.find(due.serial);
+            if (found == peers.end())
+                continue;
+            Peer& peer = found->second;
             auto& connection = *peer.connection;
+            if (connection.quic().expiry() > now)
+                continue;   // stale: the deadline moved later, and its newer entry is in the heap
+            peer.scheduled = Timestamp::max();
             connection.set_now(now);
             connection.expire(now);
-            if (connection.quic().expiry() <= now)
-                connection.quic().handle_expiry(now);
+            connection.quic().handle_expiry(now);
+            touch(due.serial, peer);
         }
     }
 
     void write(Timestamp now)
     {
-        for (auto& [serial, peer] : peers)
+        std::vector<std::uint64_t> still_busy;
+        for (std::uint64_t serial : active)
         {
+            auto found = peers.find(serial);
+            if (found == peers.end())
+                continue;
+            Peer& peer = found->second;
             peer.connection->flush_channels(now);
             peer.connection->quic().write(batch, now);
+            schedule(serial, peer);
+            // Data the congestion window or a bandwidth share held back goes out on a later update.
+            if (peer.connection->has_pending_output())
+                still_busy.push_back(serial);
+            else
+                peer.active = false;
         }
+        active = std::move(still_busy);
         batch.flush(now);
     }
 
@@ -334,27 +403,35 @@ std::optional<NetworkEvent> Server::poll_event()
 
 Result<MessageId> Server::send(ClientId client, ChannelId channel, Bytes message, Timestamp now)
 {
-    Peer* peer = m_impl->find(client);
-    if (peer == nullptr)
+    auto serial = m_impl->peer_by_client.find(client);
+    if (serial == m_impl->peer_by_client.end())
         return make_error(ErrorCode::UnknownClient, "no connected client " + std::to_string(static_cast<std::uint64_t>(client)));
-    return peer->connection->send(channel, message, now);
+    Peer& peer = m_impl->peers.at(serial->second);
+    m_impl->touch(serial->second, peer);
+    return peer.connection->send(channel, message, now);
 }
 
 std::size_t Server::broadcast(ChannelId channel, Bytes message, Timestamp now)
 {
     std::size_t taken = 0;
     for (auto& [client, serial] : m_impl->peer_by_client)
-        if (m_impl->peers.at(serial).connection->send(channel, message, now))
+    {
+        Peer& peer = m_impl->peers.at(serial);
+        m_impl->touch(serial, peer);
+        if (peer.connection->send(channel, message, now))
             ++taken;
+    }
     return taken;
 }
 
 void Server::disconnect(ClientId client, std::string_view reason, Timestamp now)
 {
-    Peer* peer = m_impl->find(client);
-    if (peer == nullptr)
+    auto serial = m_impl->peer_by_client.find(client);
+    if (serial == m_impl->peer_by_client.end())
         return;
-    peer->connection->quic().close(static_cast<std::uint64_t>(session::CloseCode::Kicked), reason, m_impl->batch, now);
+    Peer& peer = m_impl->peers.at(serial->second);
+    m_impl->touch(serial->second, peer);
+    peer.connection->quic().close(static_cast<std::uint64_t>(session::CloseCode::Kicked), reason, m_impl->batch, now);
     m_impl->settle(now);
     m_impl->batch.flush(now);
 }
@@ -362,8 +439,11 @@ void Server::disconnect(ClientId client, std::string_view reason, Timestamp now)
 void Server::shutdown(Timestamp now)
 {
     for (auto& [serial, peer] : m_impl->peers)
+    {
+        m_impl->touch(serial, peer);
         peer.connection->quic().close(static_cast<std::uint64_t>(session::CloseCode::ServerShutdown), "server shutdown",
                                       m_impl->batch, now);
+    }
     m_impl->settle(now);
     m_impl->batch.flush(now);
 }
@@ -412,9 +492,10 @@ int Server::native_handle() const { return m_impl->socket->native_handle(); }
 
 Timestamp Server::next_wakeup() const
 {
-    Timestamp earliest = Timestamp::max();
-    for (const auto& [serial, peer] : m_impl->peers)
-        earliest = std::min(earliest, peer.connection->quic().expiry());
+    // The heap's top may be stale (earlier than the real deadline): that only wakes the caller early.
+    Timestamp earliest = m_impl->deadlines.empty() ? Timestamp::max() : m_impl->deadlines.top().at;
+    if (!m_impl->active.empty())
+        earliest = Timestamp{};   // work is waiting: due now
     if (auto socket_wakeup = m_impl->socket->next_wakeup())
         earliest = std::min(earliest, *socket_wakeup);
     return earliest;

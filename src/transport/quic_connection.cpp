@@ -938,6 +938,7 @@ std::size_t QuicConnection::max_datagram_payload() const noexcept
 }
 
 std::uint64_t QuicConnection::unsent_stream_bytes() const noexcept { return m_impl->unsent_stream_bytes; }
+std::size_t QuicConnection::pending_datagrams() const noexcept { return m_impl->pending_datagram_count; }
 
 std::uint64_t QuicConnection::congestion_window_left() const
 {

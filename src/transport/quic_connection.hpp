@@ -156,6 +156,8 @@ public:
     std::size_t max_datagram_payload() const noexcept;
     /// Bytes written to our streams and not yet put in a packet (constant time).
     std::uint64_t unsent_stream_bytes() const noexcept;
+    /// Unreliable datagrams queued and not yet put in a packet.
+    std::size_t pending_datagrams() const noexcept;
     /// How many more bytes the congestion controller lets us put in flight now.
     std::uint64_t congestion_window_left() const;
 
