@@ -15,7 +15,7 @@ build: deps
 	@cmake --build --preset default -j $(JOBS)
 
 test: build
-	ctest --preset default
+	ctest --preset default --no-label-summary
 
 demo: build
 	./build/apps/eustress-demo
@@ -23,7 +23,7 @@ demo: build
 asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan
+	ctest --preset asan --no-label-summary
 
 bench:
 	@scripts/install-deps.sh bench
