@@ -1,13 +1,14 @@
 // eustress-client: connects to an eustress-server, sends each line typed on stdin as chat (reliable channel 0)
 // and prints what the others say. End of input disconnects.
+#include "eustress/net/client.hpp"
+
+#include <cstdio>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 
 #include "app_config.hpp"
 #include "event_loop.hpp"
-#include "eustress/net/client.hpp"
 
 using namespace eustress::net;
 
@@ -23,7 +24,8 @@ int main(int argc, char** argv)
     app.add_option("-c,--config", config_file, "TOML file with [client], [quic] and [link_simulation] tables")
         ->check(CLI::ExistingFile);
     app.add_option("-s,--server", server_address, "HOST:PORT of the server (default 127.0.0.1:7777)");
-    app.add_option("--pin", pins, "accepted server key pin (base64 SPKI SHA-256, as eustress-server prints); repeatable");
+    app.add_option("--pin", pins,
+                   "accepted server key pin (base64 SPKI SHA-256, as eustress-server prints); repeatable");
     app.add_option("--ca", ca_file, "CA bundle to verify the server with, when no pin is given");
     app.add_option("--server-name", server_name, "name to verify in the certificate (default: the host)");
     app.add_option("--packet-loss-simulation", loss, "drop this fraction of sent datagrams (testing)")
@@ -110,7 +112,8 @@ int main(int argc, char** argv)
                 input_open = false;
                 // Let queued chat reach the server before saying goodbye.
                 const Timestamp deadline = MonotonicClock::now() + std::chrono::seconds(2);
-                while (client.status(MonotonicClock::now()).unacked_reliable_bytes > 0 && MonotonicClock::now() < deadline)
+                while (client.status(MonotonicClock::now()).unacked_reliable_bytes > 0 &&
+                       MonotonicClock::now() < deadline)
                 {
                     client.update(MonotonicClock::now());
                     ::usleep(1000);
@@ -119,7 +122,8 @@ int main(int argc, char** argv)
                 continue;
             }
             pending_input.append(buffer, static_cast<std::size_t>(got));
-            for (auto newline = pending_input.find('\n'); newline != std::string::npos; newline = pending_input.find('\n'))
+            for (auto newline = pending_input.find('\n'); newline != std::string::npos;
+                 newline = pending_input.find('\n'))
             {
                 const std::string line = pending_input.substr(0, newline);
                 pending_input.erase(0, newline + 1);

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "event_loop.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
+#include "event_loop.hpp"
 
 using namespace eustress::net;
 using namespace std::chrono_literals;
@@ -16,7 +16,7 @@ namespace {
 
 constexpr int kClients = 4;
 constexpr auto kRunTime = 6s;
-constexpr auto kTick = std::chrono::microseconds(16'667);   // 60 Hz
+constexpr auto kTick = std::chrono::microseconds(16'667);  // 60 Hz
 
 LinkConditionerConfig demo_link(std::uint64_t seed)
 {
@@ -97,12 +97,13 @@ int main()
                 (void)client.send(2, state, now);
                 (void)client.send(1, Bytes(state).first(64), now);
                 if (tick % 30 == i)
-                    (void)client.send(0, as_bytes_of("chat from client " + std::to_string(i) + " at tick " +
-                                                     std::to_string(tick)), now);
+                    (void)client.send(
+                        0, as_bytes_of("chat from client " + std::to_string(i) + " at tick " + std::to_string(tick)),
+                        now);
                 if (tick % 60 == i)
                 {
                     (void)client.send(3, event, now);
-                    (void)client.send(1, burst, now);   // fragmented into three DATAGRAM frames
+                    (void)client.send(1, burst, now);  // fragmented into three DATAGRAM frames
                 }
             }
             (void)server.broadcast(2, state, now);
@@ -143,8 +144,8 @@ int main()
         client_views.push_back(client->status(end));
     std::printf("\neach client's view of its connection:\n%s", format_status_table(client_views).c_str());
     const auto stats = server.stats();
-    std::printf("\nserver: %zu clients, %llu datagrams received, %llu garbage, %llu malformed\n", stats.connected_clients,
-                static_cast<unsigned long long>(stats.datagrams_received),
+    std::printf("\nserver: %zu clients, %llu datagrams received, %llu garbage, %llu malformed\n",
+                stats.connected_clients, static_cast<unsigned long long>(stats.datagrams_received),
                 static_cast<unsigned long long>(stats.garbage_datagrams),
                 static_cast<unsigned long long>(stats.malformed_datagrams));
     for (auto& client : clients)

@@ -1,11 +1,13 @@
 // eustress-server: a relay server. Chat on channel 0 from one client goes to every other client; prints who
 // comes and goes, and each connection's status on a timer and at exit.
-#include <CLI/CLI.hpp>
+#include "eustress/net/server.hpp"
+
 #include <cstdio>
+
+#include <CLI/CLI.hpp>
 
 #include "app_config.hpp"
 #include "event_loop.hpp"
-#include "eustress/net/server.hpp"
 
 using namespace eustress::net;
 
@@ -31,7 +33,8 @@ int main(int argc, char** argv)
     app.add_option("--key", key, "private key (PEM)");
     app.add_option("--dev-cert-dir", dev_directory, "where the self-signed development certificate lives");
     app.add_option("--congestion", congestion, "reno, cubic (default), bbr or bbr2");
-    app.add_option("--simulate-loss", loss, "drop this fraction of sent datagrams (testing)")->check(CLI::Range(0.0, 1.0));
+    app.add_option("--simulate-loss", loss, "drop this fraction of sent datagrams (testing)")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--simulate-latency-ms", latency_ms, "delay every sent datagram (testing)");
     app.add_option("--duration", duration_s, "exit after this many seconds (0 = until SIGINT/SIGTERM)");
     app.add_option("--status-every", status_every_s, "print the status table every N seconds");
@@ -101,9 +104,9 @@ int main(int argc, char** argv)
                             gone->reason.c_str());
             else if (auto* message = std::get_if<MessageEvent>(&*event); message && message->channel == 0)
             {
-                const std::string text = "[client " + std::to_string(static_cast<unsigned long long>(message->from)) +
-                                         "] " + std::string(reinterpret_cast<const char*>(message->data.data()),
-                                                            message->data.size());
+                const std::string text =
+                    "[client " + std::to_string(static_cast<unsigned long long>(message->from)) + "] " +
+                    std::string(reinterpret_cast<const char*>(message->data.data()), message->data.size());
                 for (ClientId other : server.clients())
                     if (other != message->from)
                         (void)server.send(other, 0, as_bytes_of(text), now);

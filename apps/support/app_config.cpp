@@ -23,8 +23,7 @@ std::optional<std::string> unknown_key(const toml::table& table, const std::set<
     return std::nullopt;
 }
 
-template <typename T>
-void read(const toml::table& table, const char* key, T& out)
+template <typename T> void read(const toml::table& table, const char* key, T& out)
 {
     if (auto value = table[key].value<T>())
         out = *value;
@@ -41,8 +40,9 @@ Result<void> read_quic(const std::string& path, const toml::table& root, QuicCon
     const auto* table = root["quic"].as_table();
     if (!table)
         return {};
-    if (auto key = unknown_key(*table, {"congestion_control", "idle_timeout_ms", "keep_alive_ms", "handshake_timeout_ms",
-                                        "initial_rtt_ms", "connection_window", "stream_window", "max_concurrent_streams"}))
+    if (auto key =
+            unknown_key(*table, {"congestion_control", "idle_timeout_ms", "keep_alive_ms", "handshake_timeout_ms",
+                                 "initial_rtt_ms", "connection_window", "stream_window", "max_concurrent_streams"}))
         return config_error(path, "unknown key quic." + *key);
     if (auto name = (*table)["congestion_control"].value<std::string>())
     {
@@ -91,8 +91,8 @@ Result<toml::table> parse_file(const std::string& path)
     }
     catch (const toml::parse_error& error)
     {
-        return config_error(path, std::string(error.description()) + " at line " +
-                                      std::to_string(error.source().begin.line));
+        return config_error(path,
+                            std::string(error.description()) + " at line " + std::to_string(error.source().begin.line));
     }
 }
 
@@ -121,8 +121,9 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
         return config_error(path, "unknown table or key '" + *key + "'");
     if (const auto* server = root["server"].as_table())
     {
-        if (auto key = unknown_key(*server, {"bind", "port", "certificate", "private_key", "development_certificate_directory",
-                                             "max_clients", "max_pending_handshakes", "enable_early_data", "send_rate_limit"}))
+        if (auto key =
+                unknown_key(*server, {"bind", "port", "certificate", "private_key", "development_certificate_directory",
+                                      "max_clients", "max_pending_handshakes", "enable_early_data", "send_rate_limit"}))
             return config_error(path, "unknown key server." + *key);
         read(*server, "bind", config.bind_address);
         if (auto port = (*server)["port"].value<std::int64_t>())

@@ -7,7 +7,10 @@ namespace eustress::net::apps {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_stop_signal(int) { g_stop = 1; }
+void on_stop_signal(int)
+{
+    g_stop = 1;
+}
 
 }  // namespace
 
@@ -17,7 +20,10 @@ void install_stop_signals()
     std::signal(SIGTERM, on_stop_signal);
 }
 
-bool stop_requested() { return g_stop != 0; }
+bool stop_requested()
+{
+    return g_stop != 0;
+}
 
 void wait_for_io(std::span<pollfd> descriptors, Timestamp wake, std::chrono::milliseconds longest)
 {

@@ -2,9 +2,8 @@
 // library's next timer is due.
 #pragma once
 
-#include <poll.h>
-
 #include <chrono>
+#include <poll.h>
 #include <span>
 
 #include "eustress/net/types.hpp"

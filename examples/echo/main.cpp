@@ -13,7 +13,7 @@ int main()
 {
     ServerConfig server_config;
     server_config.bind_address = "127.0.0.1";
-    server_config.port = 0;   // any free port
+    server_config.port = 0;  // any free port
     server_config.development_certificate_directory = std::filesystem::temp_directory_path() / "eustress-echo";
     auto server = Server::create(server_config, MonotonicClock::now());
     if (!server)

@@ -1,5 +1,4 @@
 #include "eustress/net/channel.hpp"
-
 #include "session/wire_format.hpp"
 
 namespace eustress::net {
@@ -8,10 +7,14 @@ const char* to_string(ChannelKind kind) noexcept
 {
     switch (kind)
     {
-    case ChannelKind::ReliableOrdered: return "reliable-ordered";
-    case ChannelKind::ReliableUnordered: return "reliable-unordered";
-    case ChannelKind::Unreliable: return "unreliable";
-    case ChannelKind::UnreliableSequenced: return "unreliable-sequenced";
+    case ChannelKind::ReliableOrdered:
+        return "reliable-ordered";
+    case ChannelKind::ReliableUnordered:
+        return "reliable-unordered";
+    case ChannelKind::Unreliable:
+        return "unreliable";
+    case ChannelKind::UnreliableSequenced:
+        return "unreliable-sequenced";
     }
     return "?";
 }
@@ -36,9 +39,11 @@ Result<void> ChannelTable::validate() const
     for (const auto& channel : channels)
     {
         if (channel.bandwidth_share < 0.0 || channel.bandwidth_share > 1.0)
-            return make_error(ErrorCode::InvalidArgument, "channel '" + channel.name + "': bandwidth_share must be in [0, 1]");
+            return make_error(ErrorCode::InvalidArgument,
+                              "channel '" + channel.name + "': bandwidth_share must be in [0, 1]");
         if (channel.max_message_size == 0)
-            return make_error(ErrorCode::InvalidArgument, "channel '" + channel.name + "': max_message_size must be > 0");
+            return make_error(ErrorCode::InvalidArgument,
+                              "channel '" + channel.name + "': max_message_size must be > 0");
     }
     return {};
 }

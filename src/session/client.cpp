@@ -26,7 +26,7 @@ struct Client::Impl
     std::deque<NetworkEvent> events;
     std::unique_ptr<session::Connection> connection;
     bool disconnect_reported = false;
-    std::string alpn_override;   // tests only
+    std::string alpn_override;  // tests only
 
     std::unique_ptr<DatagramSocket> condition(std::unique_ptr<DatagramSocket> raw) const
     {
@@ -89,7 +89,7 @@ struct Client::Impl
                        *batch, now);
         if (quic.is_closed() && !disconnect_reported)
         {
-            quic.write(*batch, now);   // an error close still owed to the server
+            quic.write(*batch, now);  // an error close still owed to the server
             batch->flush(now);
             disconnect_reported = true;
             const auto& info = quic.close_info();
@@ -162,7 +162,10 @@ void Client::update(Timestamp now)
         m_impl->write(now);
 }
 
-void Client::flush(Timestamp now) { m_impl->write(now); }
+void Client::flush(Timestamp now)
+{
+    m_impl->write(now);
+}
 
 std::optional<NetworkEvent> Client::poll_event()
 {
@@ -209,12 +212,30 @@ Result<void> Client::migrate(std::unique_ptr<DatagramSocket> socket, Timestamp n
     return {};
 }
 
-bool Client::is_connected() const { return m_impl->connection->admitted() && !m_impl->connection->quic().is_closed(); }
-bool Client::is_disconnected() const { return m_impl->connection->quic().is_closed(); }
-ClientId Client::id() const { return m_impl->connection->own_id(); }
-ConnectionStatus Client::status(Timestamp now) const { return m_impl->connection->status(now); }
-SocketAddress Client::local_address() const { return m_impl->socket->local_address(); }
-int Client::native_handle() const { return m_impl->socket->native_handle(); }
+bool Client::is_connected() const
+{
+    return m_impl->connection->admitted() && !m_impl->connection->quic().is_closed();
+}
+bool Client::is_disconnected() const
+{
+    return m_impl->connection->quic().is_closed();
+}
+ClientId Client::id() const
+{
+    return m_impl->connection->own_id();
+}
+ConnectionStatus Client::status(Timestamp now) const
+{
+    return m_impl->connection->status(now);
+}
+SocketAddress Client::local_address() const
+{
+    return m_impl->socket->local_address();
+}
+int Client::native_handle() const
+{
+    return m_impl->socket->native_handle();
+}
 
 Timestamp Client::next_wakeup() const
 {

@@ -111,9 +111,9 @@ Result<MessageId> Connection::send(ChannelId channel_id, Bytes message, Timestam
         return make_error(ErrorCode::UnknownChannel, "no channel " + std::to_string(channel_id));
     auto& channel = m_channels[channel_id];
     if (message.size() > channel.config.max_message_size)
-        return make_error(ErrorCode::MessageTooLarge,
-                          std::to_string(message.size()) + " bytes exceed channel '" + channel.config.name +
-                              "' limit of " + std::to_string(channel.config.max_message_size));
+        return make_error(ErrorCode::MessageTooLarge, std::to_string(message.size()) + " bytes exceed channel '" +
+                                                          channel.config.name + "' limit of " +
+                                                          std::to_string(channel.config.max_message_size));
     if (!is_reliable(channel.config.kind))
     {
         const std::size_t fragment_payload = m_quic->max_datagram_payload() - kMaxDatagramHeaderSize;
@@ -146,7 +146,7 @@ void Connection::flush_channels(Timestamp now)
         if (!has_bandwidth_share(channel))
             continue;
         const double rate = channel.config.bandwidth_share * static_cast<double>(m_settings.send_rate_limit);
-        const double burst = std::max(rate / 20.0, 1500.0);   // 50 ms worth, at least one packet
+        const double burst = std::max(rate / 20.0, 1500.0);  // 50 ms worth, at least one packet
         if (channel.last_refill == Timestamp{})
             channel.tokens = burst;
         else
@@ -242,7 +242,7 @@ void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel
         m_message_by_datagram[datagram_id] = key;
         if (!m_quic->queue_datagram(std::span(datagram).first(header_size + piece.size()), datagram_id,
                                     channel.config.priority))
-            settle_datagram(datagram_id, false);   // the QUIC queue is full: this datagram is lost before sending
+            settle_datagram(datagram_id, false);  // the QUIC queue is full: this datagram is lost before sending
     }
 }
 
@@ -275,8 +275,14 @@ void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
     }
 }
 
-void Connection::on_datagram_acked(std::uint64_t datagram_id) { settle_datagram(datagram_id, true); }
-void Connection::on_datagram_lost(std::uint64_t datagram_id) { settle_datagram(datagram_id, false); }
+void Connection::on_datagram_acked(std::uint64_t datagram_id)
+{
+    settle_datagram(datagram_id, true);
+}
+void Connection::on_datagram_lost(std::uint64_t datagram_id)
+{
+    settle_datagram(datagram_id, false);
+}
 
 void Connection::on_connection_id_issued(std::string_view id)
 {
@@ -345,7 +351,7 @@ void Connection::on_datagram(Bytes data, bool early)
         {
             if (channel.newest_received && parsed->header.sequence == *channel.newest_received)
             {
-                ++channel.status.stale_dropped;   // a duplicate of what we already delivered
+                ++channel.status.stale_dropped;  // a duplicate of what we already delivered
                 return;
             }
             channel.newest_received = parsed->header.sequence;
@@ -381,7 +387,10 @@ void Connection::on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bo
         m_incoming.erase(stream_id);
 }
 
-void Connection::on_stream_closed(std::int64_t stream_id) { m_incoming.erase(stream_id); }
+void Connection::on_stream_closed(std::int64_t stream_id)
+{
+    m_incoming.erase(stream_id);
+}
 
 void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin)
 {
@@ -450,7 +459,8 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
     // Compact once the parsed prefix dominates, so buffers stay proportional to one message.
     if (stream.consumed > 4096 && stream.consumed * 2 > stream.buffer.size())
     {
-        stream.buffer.erase(stream.buffer.begin(), stream.buffer.begin() + static_cast<std::ptrdiff_t>(stream.consumed));
+        stream.buffer.erase(stream.buffer.begin(),
+                            stream.buffer.begin() + static_cast<std::ptrdiff_t>(stream.consumed));
         stream.consumed = 0;
     }
 }

@@ -36,7 +36,7 @@ enum class CloseCode : std::uint64_t
 /// Counters of a peer's bad input: each is a drop we made instead of trusting it.
 struct InputErrorCounts
 {
-    std::uint64_t malformed_datagrams = 0;    ///< bad header, unknown channel, reliable channel id in a datagram
+    std::uint64_t malformed_datagrams = 0;  ///< bad header, unknown channel, reliable channel id in a datagram
     std::uint64_t malformed_fragments = 0;
     std::uint64_t evicted_fragments = 0;
     std::uint64_t stale_sequenced = 0;
@@ -44,7 +44,7 @@ struct InputErrorCounts
 
 class Connection final : public transport::QuicConnectionHandler
 {
-public:
+  public:
     enum class Role : std::uint8_t
     {
         Client,
@@ -56,7 +56,7 @@ public:
         Role role = Role::Client;
         const ChannelTable* channels = nullptr;
         std::uint64_t send_rate_limit = 0;
-        std::size_t max_pending_before_admission = 256 * 1024;   ///< bytes a peer may send before its hello
+        std::size_t max_pending_before_admission = 256 * 1024;  ///< bytes a peer may send before its hello
         /// Server: keeps the routing table in step with the connection ids QUIC issues and retires.
         std::function<void(std::string_view id, bool issued)> connection_id_changed;
     };
@@ -107,7 +107,7 @@ public:
     void on_connection_id_issued(std::string_view id) override;
     void on_connection_id_retired(std::string_view id) override;
 
-private:
+  private:
     struct QueuedMessage
     {
         std::vector<std::byte> bytes;
@@ -120,13 +120,13 @@ private:
         ChannelConfig config;
         ChannelStatus status;
         MessageId next_message_id = 0;
-        std::int64_t ordered_stream = -1;          // our handle for a ReliableOrdered channel's stream
-        std::uint16_t next_sequence = 0;           // UnreliableSequenced, sending
+        std::int64_t ordered_stream = -1;  // our handle for a ReliableOrdered channel's stream
+        std::uint16_t next_sequence = 0;   // UnreliableSequenced, sending
         std::optional<std::uint16_t> newest_received;
         std::uint16_t next_fragment_group = 0;
-        double tokens = 0.0;                       // bandwidth share bucket, in bytes
+        double tokens = 0.0;  // bandwidth share bucket, in bytes
         Timestamp last_refill{};
-        std::deque<QueuedMessage> queue;           // only channels with a bandwidth share queue here
+        std::deque<QueuedMessage> queue;  // only channels with a bandwidth share queue here
         std::size_t queued_bytes = 0;
     };
 
@@ -160,7 +160,7 @@ private:
     std::unique_ptr<transport::QuicConnection> m_quic;
     std::vector<ChannelState> m_channels;
     std::unordered_map<std::int64_t, IncomingStream> m_incoming;
-    std::unordered_map<std::uint64_t, std::uint64_t> m_message_by_datagram;   // datagram id -> in-flight key
+    std::unordered_map<std::uint64_t, std::uint64_t> m_message_by_datagram;  // datagram id -> in-flight key
     std::unordered_map<std::uint64_t, InFlightMessage> m_in_flight;
     std::uint64_t m_next_datagram_id = 0;
     FragmentAssembler m_assembler;

@@ -15,7 +15,7 @@ namespace eustress::net::session {
 
 class FragmentAssembler
 {
-public:
+  public:
     struct Limits
     {
         std::size_t max_messages_in_progress = 16;
@@ -25,8 +25,8 @@ public:
     struct Stats
     {
         std::uint64_t completed = 0;
-        std::uint64_t malformed = 0;      ///< inconsistent count/size, duplicate index, over the size limit
-        std::uint64_t evicted = 0;        ///< abandoned: too old, or pushed out by newer messages
+        std::uint64_t malformed = 0;  ///< inconsistent count/size, duplicate index, over the size limit
+        std::uint64_t evicted = 0;    ///< abandoned: too old, or pushed out by newer messages
     };
 
     FragmentAssembler() : m_limits(Limits{}) {}
@@ -34,14 +34,14 @@ public:
 
     /// Adds one fragment of `fragment_size_limit` bytes at most per fragment. Returns the whole message when this
     /// fragment completes it. `max_message_size` is the channel's limit.
-    std::optional<std::vector<std::byte>> add(const DatagramHeader& header, Bytes payload,
-                                              std::size_t max_message_size, Timestamp now);
+    std::optional<std::vector<std::byte>> add(const DatagramHeader& header, Bytes payload, std::size_t max_message_size,
+                                              Timestamp now);
     void expire(Timestamp now);
     std::size_t in_progress() const noexcept { return m_messages.size(); }
     std::size_t buffered_bytes() const noexcept;
     const Stats& stats() const noexcept { return m_stats; }
 
-private:
+  private:
     struct Message
     {
         ChannelId channel;
@@ -53,7 +53,7 @@ private:
     };
 
     Limits m_limits;
-    std::vector<Message> m_messages;   // few at a time: a linear scan beats a map
+    std::vector<Message> m_messages;  // few at a time: a linear scan beats a map
     Stats m_stats;
 };
 

@@ -16,7 +16,7 @@ namespace eustress::net {
 namespace {
 
 constexpr std::size_t kReceiveBatch = 64;
-constexpr std::size_t kMaxReceiveRoundsPerUpdate = 64;   // bounds one update under a flood
+constexpr std::size_t kMaxReceiveRoundsPerUpdate = 64;  // bounds one update under a flood
 
 struct Peer
 {
@@ -24,8 +24,8 @@ struct Peer
     std::unordered_set<std::string> connection_ids;
     bool counted_as_pending = true;
     bool disconnect_reported = false;
-    bool active = false;                 // in the active list: needs settling and writing this update
-    Timestamp scheduled = Timestamp::max();   // the expiry last put in the timer heap
+    bool active = false;                     // in the active list: needs settling and writing this update
+    Timestamp scheduled = Timestamp::max();  // the expiry last put in the timer heap
 };
 
 /// A connection's QUIC deadline. The heap may hold stale entries (the deadline moved); they are skipped.
@@ -47,7 +47,7 @@ struct Server::Impl
     transport::PacketBatch batch;
     std::vector<ReceiveSlot> slots = std::vector<ReceiveSlot>(kReceiveBatch);
     std::deque<NetworkEvent> events;
-    std::unordered_map<std::uint64_t, Peer> peers;                 // by internal serial
+    std::unordered_map<std::uint64_t, Peer> peers;  // by internal serial
     std::unordered_map<std::string, std::uint64_t> peer_by_connection_id;
     std::unordered_map<ClientId, std::uint64_t> peer_by_client;
     // An update touches only the connections that have something to do: those that received a packet, hit a
@@ -179,7 +179,8 @@ struct Server::Impl
                     }
                     continue;
                 }
-                if (auto found = peer_by_connection_id.find(route->destination_id); found != peer_by_connection_id.end())
+                if (auto found = peer_by_connection_id.find(route->destination_id);
+                    found != peer_by_connection_id.end())
                 {
                     auto& peer = peers.at(found->second);
                     peer.connection->set_now(now);
@@ -251,7 +252,7 @@ struct Server::Impl
             }
             if (connection.quic().is_closed())
             {
-                connection.quic().write(batch, now);   // an error close still owed to the peer
+                connection.quic().write(batch, now);  // an error close still owed to the peer
                 if (connection.admitted() && !peer.disconnect_reported)
                 {
                     peer.disconnect_reported = true;
@@ -290,7 +291,7 @@ struct Server::Impl
             Peer& peer = found->second;
             auto& connection = *peer.connection;
             if (connection.quic().expiry() > now)
-                continue;   // stale: the deadline moved later, and its newer entry is in the heap
+                continue;  // stale: the deadline moved later, and its newer entry is in the heap
             peer.scheduled = Timestamp::max();
             connection.set_now(now);
             connection.expire(now);
@@ -390,7 +391,10 @@ void Server::update(Timestamp now)
     m_impl->write(now);
 }
 
-void Server::flush(Timestamp now) { m_impl->write(now); }
+void Server::flush(Timestamp now)
+{
+    m_impl->write(now);
+}
 
 std::optional<NetworkEvent> Server::poll_event()
 {
@@ -405,7 +409,8 @@ Result<MessageId> Server::send(ClientId client, ChannelId channel, Bytes message
 {
     auto serial = m_impl->peer_by_client.find(client);
     if (serial == m_impl->peer_by_client.end())
-        return make_error(ErrorCode::UnknownClient, "no connected client " + std::to_string(static_cast<std::uint64_t>(client)));
+        return make_error(ErrorCode::UnknownClient,
+                          "no connected client " + std::to_string(static_cast<std::uint64_t>(client)));
     Peer& peer = m_impl->peers.at(serial->second);
     m_impl->touch(serial->second, peer);
     return peer.connection->send(channel, message, now);
@@ -486,16 +491,25 @@ ServerStats Server::stats() const
     return stats;
 }
 
-SocketAddress Server::local_address() const { return m_impl->socket->local_address(); }
-const SpkiPin& Server::certificate_pin() const { return m_impl->pin; }
-int Server::native_handle() const { return m_impl->socket->native_handle(); }
+SocketAddress Server::local_address() const
+{
+    return m_impl->socket->local_address();
+}
+const SpkiPin& Server::certificate_pin() const
+{
+    return m_impl->pin;
+}
+int Server::native_handle() const
+{
+    return m_impl->socket->native_handle();
+}
 
 Timestamp Server::next_wakeup() const
 {
     // The heap's top may be stale (earlier than the real deadline): that only wakes the caller early.
     Timestamp earliest = m_impl->deadlines.empty() ? Timestamp::max() : m_impl->deadlines.top().at;
     if (!m_impl->active.empty())
-        earliest = Timestamp{};   // work is waiting: due now
+        earliest = Timestamp{};  // work is waiting: due now
     if (auto socket_wakeup = m_impl->socket->next_wakeup())
         earliest = std::min(earliest, *socket_wakeup);
     return earliest;

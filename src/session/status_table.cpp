@@ -6,7 +6,10 @@
 namespace eustress::net {
 namespace {
 
-double milliseconds(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double milliseconds(Duration d)
+{
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace
 
@@ -20,27 +23,24 @@ std::string format_status_table(std::span<const ConnectionStatus> connections)
     table += line;
     for (const auto& c : connections)
     {
-        std::snprintf(line, sizeof line, "%-6llu %-22s %8.2f %8.2f %8.2f %7.2f %9llu %9llu %10llu %10llu %8llu %9llu\n",
-                      static_cast<unsigned long long>(c.client_id), c.remote.to_string().c_str(),
-                      milliseconds(c.smoothed_rtt), milliseconds(c.min_rtt), milliseconds(c.rtt_variance),
-                      100.0 * c.datagram_loss, static_cast<unsigned long long>(c.packets_sent),
-                      static_cast<unsigned long long>(c.packets_received),
-                      static_cast<unsigned long long>(c.bytes_sent), static_cast<unsigned long long>(c.bytes_received),
-                      static_cast<unsigned long long>(c.congestion_window),
-                      static_cast<unsigned long long>(c.send_queue_bytes));
+        std::snprintf(
+            line, sizeof line, "%-6llu %-22s %8.2f %8.2f %8.2f %7.2f %9llu %9llu %10llu %10llu %8llu %9llu\n",
+            static_cast<unsigned long long>(c.client_id), c.remote.to_string().c_str(), milliseconds(c.smoothed_rtt),
+            milliseconds(c.min_rtt), milliseconds(c.rtt_variance), 100.0 * c.datagram_loss,
+            static_cast<unsigned long long>(c.packets_sent), static_cast<unsigned long long>(c.packets_received),
+            static_cast<unsigned long long>(c.bytes_sent), static_cast<unsigned long long>(c.bytes_received),
+            static_cast<unsigned long long>(c.congestion_window), static_cast<unsigned long long>(c.send_queue_bytes));
         table += line;
         for (const auto& ch : c.channels)
         {
-            std::snprintf(line, sizeof line,
-                          "         %-12s %-20s sent %7llu msgs %10llu B | recv %7llu msgs %10llu B | acked %6llu "
-                          "lost %5llu stale %5llu\n",
-                          ch.name.c_str(), to_string(ch.kind), static_cast<unsigned long long>(ch.messages_sent),
-                          static_cast<unsigned long long>(ch.bytes_sent),
-                          static_cast<unsigned long long>(ch.messages_received),
-                          static_cast<unsigned long long>(ch.bytes_received),
-                          static_cast<unsigned long long>(ch.messages_acked),
-                          static_cast<unsigned long long>(ch.messages_lost),
-                          static_cast<unsigned long long>(ch.stale_dropped));
+            std::snprintf(
+                line, sizeof line,
+                "         %-12s %-20s sent %7llu msgs %10llu B | recv %7llu msgs %10llu B | acked %6llu "
+                "lost %5llu stale %5llu\n",
+                ch.name.c_str(), to_string(ch.kind), static_cast<unsigned long long>(ch.messages_sent),
+                static_cast<unsigned long long>(ch.bytes_sent), static_cast<unsigned long long>(ch.messages_received),
+                static_cast<unsigned long long>(ch.bytes_received), static_cast<unsigned long long>(ch.messages_acked),
+                static_cast<unsigned long long>(ch.messages_lost), static_cast<unsigned long long>(ch.stale_dropped));
             table += line;
         }
     }

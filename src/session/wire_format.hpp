@@ -12,21 +12,21 @@
 namespace eustress::net::session {
 
 inline constexpr std::uint8_t kProtocolVersion = 1;
-inline constexpr std::uint8_t kMaxChannels = 64;   // six bits of the datagram header
+inline constexpr std::uint8_t kMaxChannels = 64;  // six bits of the datagram header
 
 /// First byte of every stream we open says what the stream carries.
 enum class StreamKind : std::uint8_t
 {
-    Control = 0,          ///< hello / welcome frames, one stream per direction, opened first
-    OrderedChannel = 1,   ///< followed by a channel id; length-prefixed messages until the connection ends
-    UnorderedMessage = 2, ///< followed by a channel id; one length-prefixed message, then FIN
+    Control = 0,           ///< hello / welcome frames, one stream per direction, opened first
+    OrderedChannel = 1,    ///< followed by a channel id; length-prefixed messages until the connection ends
+    UnorderedMessage = 2,  ///< followed by a channel id; one length-prefixed message, then FIN
 };
 
 struct StreamHeader
 {
     StreamKind kind;
-    ChannelId channel = 0;   // meaningless for Control
-    std::size_t size;        // bytes the header took
+    ChannelId channel = 0;  // meaningless for Control
+    std::size_t size;       // bytes the header took
 };
 
 std::optional<StreamHeader> parse_stream_header(Bytes bytes) noexcept;
@@ -35,8 +35,8 @@ std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes
 /// Control frames on the control stream: varint type, varint length, payload.
 enum class ControlType : std::uint8_t
 {
-    Hello = 1,     ///< client -> server: protocol version, channel table fingerprint
-    Welcome = 2,   ///< server -> client: the client id it was given
+    Hello = 1,    ///< client -> server: protocol version, channel table fingerprint
+    Welcome = 2,  ///< server -> client: the client id it was given
 };
 
 struct Hello

@@ -16,7 +16,7 @@ std::optional<ParsedDatagram> parse_datagram(Bytes bytes, IsSequenced&& channel_
     parsed.header.channel = static_cast<ChannelId>(*first & 0x3f);
     parsed.header.fragmented = (*first & 0x80) != 0;
     if ((*first & 0x40) != 0)
-        return std::nullopt;   // reserved bit: a future version we do not speak
+        return std::nullopt;  // reserved bit: a future version we do not speak
     const std::optional<bool> sequenced = channel_is_sequenced(parsed.header.channel);
     if (!sequenced)
         return std::nullopt;

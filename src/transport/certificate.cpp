@@ -1,25 +1,27 @@
 #include "eustress/net/certificate.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
+#include <arpa/inet.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <sys/stat.h>
 
 #include "transport/gnutls_global.hpp"
 
 namespace eustress::net {
 namespace {
 
-Error tls_error(const std::string& what, int code) { return make_error(ErrorCode::TlsError, what + ": " + gnutls_strerror(code)); }
+Error tls_error(const std::string& what, int code)
+{
+    return make_error(ErrorCode::TlsError, what + ": " + gnutls_strerror(code));
+}
 
 std::string take_datum(gnutls_datum_t& datum)
 {
@@ -104,9 +106,10 @@ std::optional<SpkiPin> SpkiPin::parse(std::string_view text)
             for (std::size_t j = 0; j < 2; ++j)
             {
                 const char c = text[2 * i + j];
-                const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                                       : -1;
+                const int digit = c >= '0' && c <= '9'   ? c - '0'
+                                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                         : -1;
                 if (digit < 0)
                     return std::nullopt;
                 value = value * 16 + static_cast<unsigned>(digit);
@@ -165,7 +168,7 @@ Result<CertificateAndKey> generate_self_signed_certificate(const std::vector<std
     gnutls_x509_crt_set_version(certificate, 3);
     std::array<unsigned char, 16> serial{};
     gnutls_rnd(GNUTLS_RND_NONCE, serial.data(), serial.size());
-    serial[0] &= 0x7f;   // a positive INTEGER
+    serial[0] &= 0x7f;  // a positive INTEGER
     gnutls_x509_crt_set_serial(certificate, serial.data(), serial.size());
     const time_t now = time(nullptr);
     gnutls_x509_crt_set_activation_time(certificate, now - 3600);

@@ -20,7 +20,7 @@ namespace {
 /// xoshiro256** by Blackman and Vigna (public domain), seeded through splitmix64 as its authors recommend.
 class Random
 {
-public:
+  public:
     void seed(std::uint64_t seed) noexcept
     {
         for (auto& word : m_state)
@@ -49,7 +49,7 @@ public:
     /// Uniform in [0, 1), from the top 53 bits (all a double holds).
     double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
-private:
+  private:
     static std::uint64_t rotate(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 
     std::array<std::uint64_t, 4> m_state{};
@@ -65,22 +65,22 @@ struct LinkConditioner::Impl
     struct Held
     {
         Timestamp due;
-        std::uint64_t order;     ///< send order, so equal delivery times keep it
+        std::uint64_t order;  ///< send order, so equal delivery times keep it
         SocketAddress to;
-        std::uint32_t buffer;    ///< index into `buffers`
+        std::uint32_t buffer;  ///< index into `buffers`
     };
 
     std::unique_ptr<DatagramSocket> inner;
     LinkConditionerConfig config;
     Random random;
-    std::vector<Held> held;                          ///< a heap whose front is the next delivery
-    std::vector<std::vector<std::byte>> buffers;     ///< payloads of held datagrams
+    std::vector<Held> held;                       ///< a heap whose front is the next delivery
+    std::vector<std::vector<std::byte>> buffers;  ///< payloads of held datagrams
     std::vector<std::uint32_t> free_buffers;
     std::size_t held_bytes = 0;
     std::uint64_t next_order = 0;
-    Timestamp link_free_at{};                        ///< when the serialising link finishes its current datagram
+    Timestamp link_free_at{};  ///< when the serialising link finishes its current datagram
     LinkConditionerStats stats;
-    std::vector<OutgoingDatagram> due;               ///< staging for one batch handed to `inner`
+    std::vector<OutgoingDatagram> due;  ///< staging for one batch handed to `inner`
     std::vector<std::uint32_t> due_buffers;
 
     /// Heap order: `std::*_heap` keep the greatest first, so "greater" is the later delivery.
@@ -108,7 +108,7 @@ struct LinkConditioner::Impl
     {
         const double loss_draw = random.uniform();
         const double duplicate_draw = random.uniform();
-        std::array<double, 4> copy_draws{};   // jitter, reordering; jitter, reordering
+        std::array<double, 4> copy_draws{};  // jitter, reordering; jitter, reordering
         for (auto& draw : copy_draws)
             draw = random.uniform();
 
@@ -160,7 +160,7 @@ struct LinkConditioner::Impl
             buffer = static_cast<std::uint32_t>(buffers.size());
             buffers.emplace_back();
         }
-        buffers[buffer].assign(datagram.payload.begin(), datagram.payload.end());   // reuses capacity
+        buffers[buffer].assign(datagram.payload.begin(), datagram.payload.end());  // reuses capacity
         held_bytes += datagram.payload.size();
         held.push_back(Held{due_at, next_order++, datagram.to, buffer});
         std::push_heap(held.begin(), held.end(), later);
@@ -210,7 +210,10 @@ LinkConditioner::LinkConditioner(std::unique_ptr<DatagramSocket> inner, const Li
 
 LinkConditioner::~LinkConditioner() = default;
 
-SocketAddress LinkConditioner::local_address() const { return m_impl->inner->local_address(); }
+SocketAddress LinkConditioner::local_address() const
+{
+    return m_impl->inner->local_address();
+}
 
 std::size_t LinkConditioner::send(std::span<const OutgoingDatagram> batch, Timestamp now)
 {
@@ -225,7 +228,7 @@ std::size_t LinkConditioner::send(std::span<const OutgoingDatagram> batch, Times
     }
     for (const auto& datagram : batch)
         self.condition(datagram, now);
-    self.release(now);   // zero-delay datagrams go at once
+    self.release(now);  // zero-delay datagrams go at once
     return batch.size();
 }
 
@@ -243,9 +246,18 @@ std::optional<Timestamp> LinkConditioner::next_wakeup() const
     return earliest;
 }
 
-int LinkConditioner::native_handle() const { return m_impl->inner->native_handle(); }
-DatagramSocketStats LinkConditioner::stats() const { return m_impl->inner->stats(); }
-void LinkConditioner::flush(Timestamp now) { m_impl->release(now); }
+int LinkConditioner::native_handle() const
+{
+    return m_impl->inner->native_handle();
+}
+DatagramSocketStats LinkConditioner::stats() const
+{
+    return m_impl->inner->stats();
+}
+void LinkConditioner::flush(Timestamp now)
+{
+    m_impl->release(now);
+}
 
 void LinkConditioner::set_config(const LinkConditionerConfig& config)
 {
@@ -253,8 +265,17 @@ void LinkConditioner::set_config(const LinkConditionerConfig& config)
     m_impl->random.seed(config.seed);
 }
 
-const LinkConditionerConfig& LinkConditioner::config() const noexcept { return m_impl->config; }
-LinkConditionerStats LinkConditioner::conditioner_stats() const noexcept { return m_impl->stats; }
-DatagramSocket& LinkConditioner::inner() noexcept { return *m_impl->inner; }
+const LinkConditionerConfig& LinkConditioner::config() const noexcept
+{
+    return m_impl->config;
+}
+LinkConditionerStats LinkConditioner::conditioner_stats() const noexcept
+{
+    return m_impl->stats;
+}
+DatagramSocket& LinkConditioner::inner() noexcept
+{
+    return *m_impl->inner;
+}
 
 }  // namespace eustress::net

@@ -28,13 +28,13 @@ constexpr std::uint16_t kFirstEphemeralPort = 49152;
 struct Packet
 {
     SocketAddress from;
-    std::vector<std::byte> bytes;   ///< keeps its capacity when the slot is reused: no allocation once warm
+    std::vector<std::byte> bytes;  ///< keeps its capacity when the slot is reused: no allocation once warm
 };
 
 /// A FIFO ring of packets. Slots are reused in place so their byte buffers are too.
 class Inbox
 {
-public:
+  public:
     bool empty() const noexcept { return m_count == 0; }
     std::size_t charged_bytes() const noexcept { return m_charged; }
 
@@ -62,7 +62,7 @@ public:
         --m_count;
     }
 
-private:
+  private:
     void grow()
     {
         std::vector<Packet> larger(std::max<std::size_t>(16, m_ring.size() * 2));
@@ -84,10 +84,10 @@ struct MemoryNetwork::Impl
 {
     struct Endpoint
     {
-        SocketAddress bound;     ///< what the socket's owner believes its address is
-        SocketAddress visible;   ///< where it is reachable and what its peers see; differs after `rebind`
+        SocketAddress bound;    ///< what the socket's owner believes its address is
+        SocketAddress visible;  ///< where it is reachable and what its peers see; differs after `rebind`
         Inbox inbox;
-        DatagramSocketStats stats;   ///< here, not in the socket, because senders count drops at the receiver
+        DatagramSocketStats stats;  ///< here, not in the socket, because senders count drops at the receiver
     };
 
     class Socket;
@@ -127,9 +127,8 @@ struct MemoryNetwork::Impl
 
 class MemoryNetwork::Impl::Socket final : public DatagramSocket
 {
-public:
-    Socket(std::shared_ptr<MemoryNetwork::Impl> network, const SocketAddress& address)
-        : m_network(std::move(network))
+  public:
+    Socket(std::shared_ptr<MemoryNetwork::Impl> network, const SocketAddress& address) : m_network(std::move(network))
     {
         m_endpoint.bound = address;
         m_endpoint.visible = address;
@@ -201,8 +200,8 @@ public:
         return filled;
     }
 
-private:
-    std::shared_ptr<MemoryNetwork::Impl> m_network;   // shared so a socket outliving its network stays safe
+  private:
+    std::shared_ptr<MemoryNetwork::Impl> m_network;  // shared so a socket outliving its network stays safe
     Endpoint m_endpoint;
 };
 
@@ -212,7 +211,8 @@ MemoryNetwork::~MemoryNetwork() = default;
 Result<std::unique_ptr<DatagramSocket>> MemoryNetwork::bind(const SocketAddress& requested)
 {
     if (requested.family() != AF_INET && requested.family() != AF_INET6)
-        return make_error(ErrorCode::InvalidArgument, "cannot bind to " + requested.to_string() + ": not an IP address");
+        return make_error(ErrorCode::InvalidArgument,
+                          "cannot bind to " + requested.to_string() + ": not an IP address");
     SocketAddress address = requested;
     if (address.port() == 0 && !m_impl->assign_free_port(address))
         return make_error(ErrorCode::SocketError, "no free port on " + requested.to_string());
@@ -238,6 +238,9 @@ bool MemoryNetwork::rebind(const SocketAddress& from, const SocketAddress& to)
     return true;
 }
 
-std::uint64_t MemoryNetwork::undeliverable() const noexcept { return m_impl->undeliverable; }
+std::uint64_t MemoryNetwork::undeliverable() const noexcept
+{
+    return m_impl->undeliverable;
+}
 
 }  // namespace eustress::net

@@ -4,8 +4,7 @@ namespace eustress::net::transport {
 
 PacketBatch::PacketBatch(DatagramSocket& socket, std::size_t capacity)
     : m_socket(socket), m_storage(capacity * kMaxDatagramSize), m_datagrams(capacity)
-{
-}
+{}
 
 MutableBytes PacketBatch::next_slot() noexcept
 {

@@ -11,7 +11,7 @@ namespace eustress::net::transport {
 
 class PacketBatch
 {
-public:
+  public:
     explicit PacketBatch(DatagramSocket& socket, std::size_t capacity = 64);
 
     /// Room for the next datagram (kMaxDatagramSize bytes); valid until `commit` or `flush`.
@@ -26,7 +26,7 @@ public:
     std::uint64_t dropped() const noexcept { return m_dropped; }
     DatagramSocket& socket() noexcept { return m_socket; }
 
-private:
+  private:
     DatagramSocket& m_socket;
     std::vector<std::byte> m_storage;
     std::vector<OutgoingDatagram> m_datagrams;

@@ -21,9 +21,9 @@
 namespace eustress::net::transport {
 namespace {
 
-constexpr std::size_t kMaxUdpPayload = 1200;          // no PMTU discovery: fits every path we care about
-constexpr std::size_t kMaxDatagramFrame = 1200;       // advertised; the packet size is the real limit
-constexpr std::size_t kMaxPacketsPerWrite = 256;      // bounds one write pass; the pacer spreads the rest
+constexpr std::size_t kMaxUdpPayload = 1200;      // no PMTU discovery: fits every path we care about
+constexpr std::size_t kMaxDatagramFrame = 1200;   // advertised; the packet size is the real limit
+constexpr std::size_t kMaxPacketsPerWrite = 256;  // bounds one write pass; the pacer spreads the rest
 constexpr std::size_t kMaxPendingDatagrams = 4096;
 
 ngtcp2_tstamp to_ngtcp2(Timestamp now) noexcept
@@ -31,16 +31,23 @@ ngtcp2_tstamp to_ngtcp2(Timestamp now) noexcept
     return static_cast<ngtcp2_tstamp>(now.time_since_epoch().count());
 }
 
-Duration to_duration(ngtcp2_duration value) noexcept { return Duration(static_cast<Duration::rep>(value)); }
+Duration to_duration(ngtcp2_duration value) noexcept
+{
+    return Duration(static_cast<Duration::rep>(value));
+}
 
 ngtcp2_cc_algo to_ngtcp2(CongestionControl algorithm) noexcept
 {
     switch (algorithm)
     {
-    case CongestionControl::Reno: return NGTCP2_CC_ALGO_RENO;
-    case CongestionControl::Cubic: return NGTCP2_CC_ALGO_CUBIC;
-    case CongestionControl::Bbr: return NGTCP2_CC_ALGO_BBR;
-    case CongestionControl::Bbr2: return NGTCP2_CC_ALGO_BBR2;
+    case CongestionControl::Reno:
+        return NGTCP2_CC_ALGO_RENO;
+    case CongestionControl::Cubic:
+        return NGTCP2_CC_ALGO_CUBIC;
+    case CongestionControl::Bbr:
+        return NGTCP2_CC_ALGO_BBR;
+    case CongestionControl::Bbr2:
+        return NGTCP2_CC_ALGO_BBR2;
     }
     return NGTCP2_CC_ALGO_CUBIC;
 }
@@ -74,11 +81,16 @@ const char* to_string(CloseInfo::Origin origin) noexcept
 {
     switch (origin)
     {
-    case CloseInfo::Origin::Local: return "local";
-    case CloseInfo::Origin::Peer: return "peer";
-    case CloseInfo::Origin::IdleTimeout: return "idle timeout";
-    case CloseInfo::Origin::HandshakeTimeout: return "handshake timeout";
-    case CloseInfo::Origin::Error: return "error";
+    case CloseInfo::Origin::Local:
+        return "local";
+    case CloseInfo::Origin::Peer:
+        return "peer";
+    case CloseInfo::Origin::IdleTimeout:
+        return "idle timeout";
+    case CloseInfo::Origin::HandshakeTimeout:
+        return "handshake timeout";
+    case CloseInfo::Origin::Error:
+        return "error";
     }
     return "?";
 }
@@ -87,13 +99,13 @@ struct QuicConnection::Impl
 {
     struct OutgoingStream
     {
-        std::int64_t quic_id = -1;     // -1 until QUIC lets us open it (stream limit) or after 0-RTT rejection
+        std::int64_t quic_id = -1;  // -1 until QUIC lets us open it (stream limit) or after 0-RTT rejection
         std::uint8_t priority = 0;
         StreamSendBuffer buffer;
         bool fin_requested = false;
         bool fin_sent = false;
-        bool blocked = false;          // flow-control blocked during the current write pass
-        Timestamp unsent_since{};      // when this stream last went from nothing to send to something
+        bool blocked = false;      // flow-control blocked during the current write pass
+        Timestamp unsent_since{};  // when this stream last went from nothing to send to something
     };
 
     struct PendingDatagram
@@ -113,21 +125,21 @@ struct QuicConnection::Impl
     std::string alpn;
     ngtcp2_transport_params remote_params_for_resumption{};
 
-    std::map<std::int64_t, OutgoingStream> outgoing;          // by our stream handle
+    std::map<std::int64_t, OutgoingStream> outgoing;  // by our stream handle
     std::unordered_map<std::int64_t, std::int64_t> handle_by_quic_id;
     std::int64_t next_handle = 0;
-    std::map<std::uint8_t, std::deque<PendingDatagram>, std::greater<>> datagrams;   // highest priority first
+    std::map<std::uint8_t, std::deque<PendingDatagram>, std::greater<>> datagrams;  // highest priority first
     std::size_t pending_datagram_count = 0;
     std::uint64_t unsent_stream_bytes = 0;
-    Timestamp last_now{};                      // the latest time the owner gave us, for bookkeeping between calls
-    Duration datagram_max_queue_delay{};     // sum over streams, kept current so senders can check it cheaply
-    std::vector<std::vector<std::byte>> spare_datagram_buffers;   // reused: no allocation per datagram when warm
+    Timestamp last_now{};                 // the latest time the owner gave us, for bookkeeping between calls
+    Duration datagram_max_queue_delay{};  // sum over streams, kept current so senders can check it cheaply
+    std::vector<std::vector<std::byte>> spare_datagram_buffers;  // reused: no allocation per datagram when warm
 
     bool closed = false;
     bool attempted_early_data = false;
     CloseInfo close_info;
-    std::string local_failure;      // why our own TLS refused the peer, if it did
-    int pending_error_close = 0;    // an error to report to the peer in the next write
+    std::string local_failure;    // why our own TLS refused the peer, if it did
+    int pending_error_close = 0;  // an error to report to the peer in the next write
     QuicConnectionStats counters;
 
     Impl(QuicConnectionHandler& h, bool client) : handler(h), is_client(client) {}
@@ -200,9 +212,8 @@ struct QuicConnection::Impl
         return 0;
     }
 
-    static int on_recv_stream_data(ngtcp2_conn* connection, std::uint32_t flags, std::int64_t stream_id,
-                                   std::uint64_t, const std::uint8_t* data, std::size_t length, void* user_data,
-                                   void*)
+    static int on_recv_stream_data(ngtcp2_conn* connection, std::uint32_t flags, std::int64_t stream_id, std::uint64_t,
+                                   const std::uint8_t* data, std::size_t length, void* user_data, void*)
     {
         auto& self = from(user_data);
         const bool early = (flags & NGTCP2_STREAM_DATA_FLAG_EARLY) != 0;
@@ -398,8 +409,8 @@ struct QuicConnection::Impl
         client_tls = settings.tls;
         alpn = settings.alpn;
         const bool early = settings.tls->settings().enable_early_data;
-        if (auto ok = init_tls_session(GNUTLS_CLIENT | (early ? GNUTLS_ENABLE_EARLY_DATA : 0) |
-                                       GNUTLS_NO_END_OF_EARLY_DATA);
+        if (auto ok =
+                init_tls_session(GNUTLS_CLIENT | (early ? GNUTLS_ENABLE_EARLY_DATA : 0) | GNUTLS_NO_END_OF_EARLY_DATA);
             !ok)
             return ok;
         if (ngtcp2_crypto_gnutls_configure_client_session(session) != 0)
@@ -525,9 +536,9 @@ struct QuicConnection::Impl
         ngtcp2_path_storage_zero(&path);
         ngtcp2_pkt_info info{};
         auto slot = out.next_slot();
-        const auto written = ngtcp2_conn_write_connection_close(conn, &path.path, &info,
-                                                                reinterpret_cast<std::uint8_t*>(slot.data()),
-                                                                kMaxUdpPayload, &error_info, to_ngtcp2(now));
+        const auto written =
+            ngtcp2_conn_write_connection_close(conn, &path.path, &info, reinterpret_cast<std::uint8_t*>(slot.data()),
+                                               kMaxUdpPayload, &error_info, to_ngtcp2(now));
         if (written > 0)
         {
             const SocketAddress to(path.path.remote.addr, path.path.remote.addrlen);
@@ -567,7 +578,7 @@ struct QuicConnection::Impl
                 continue;
             std::int64_t quic_id = -1;
             if (ngtcp2_conn_open_uni_stream(conn, &quic_id, nullptr) != 0)
-                return;   // at the peer's limit: the rest wait for MAX_STREAMS
+                return;  // at the peer's limit: the rest wait for MAX_STREAMS
             stream.quic_id = quic_id;
             handle_by_quic_id[quic_id] = handle;
         }
@@ -640,7 +651,7 @@ struct QuicConnection::Impl
                 }
                 if (written == NGTCP2_ERR_INVALID_STATE)
                 {
-                    datagrams_allowed = false;   // keys or the peer's DATAGRAM support not there yet: wait
+                    datagrams_allowed = false;  // keys or the peer's DATAGRAM support not there yet: wait
                     continue;
                 }
                 if (written == NGTCP2_ERR_WRITE_MORE || written == NGTCP2_ERR_INVALID_ARGUMENT)
@@ -693,7 +704,7 @@ struct QuicConnection::Impl
                 return;
             }
             if (written == 0)
-                break;   // congestion-limited, or nothing left
+                break;  // congestion-limited, or nothing left
             const SocketAddress to(path.path.remote.addr, path.path.remote.addrlen);
             out.commit(static_cast<std::size_t>(written), to, now);
             ++counters.packets_sent;
@@ -736,7 +747,8 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSett
     if (int rv = ngtcp2_conn_client_new(&impl->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &callbacks,
                                         &quic_settings, &params, nullptr, impl.get());
         rv != 0)
-        return make_error(ErrorCode::InvalidArgument, std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
+        return make_error(ErrorCode::InvalidArgument,
+                          std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
     ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
     if (settings.quic.keep_alive_interval.count() > 0)
         ngtcp2_conn_set_keep_alive_timeout(impl->conn,
@@ -780,7 +792,8 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
     if (int rv = ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &path, header.version, &callbacks,
                                         &quic_settings, &params, nullptr, impl.get());
         rv != 0)
-        return make_error(ErrorCode::ProtocolError, std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
+        return make_error(ErrorCode::ProtocolError,
+                          std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
     ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
     if (settings.quic.keep_alive_interval.count() > 0)
         ngtcp2_conn_set_keep_alive_timeout(impl->conn,
@@ -794,7 +807,7 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
 std::optional<PacketRoute> QuicConnection::route(Bytes datagram)
 {
     if (datagram.empty())
-        return std::nullopt;   // ngtcp2 asserts on an empty packet: a zero-length UDP datagram must not reach it
+        return std::nullopt;  // ngtcp2 asserts on an empty packet: a zero-length UDP datagram must not reach it
     ngtcp2_version_cid version_cid{};
     const int rv = ngtcp2_pkt_decode_version_cid(&version_cid, reinterpret_cast<const std::uint8_t*>(datagram.data()),
                                                  datagram.size(), kConnectionIdLength);
@@ -825,9 +838,9 @@ std::size_t QuicConnection::write_version_negotiation(Bytes datagram, MutableByt
     const std::uint32_t supported[] = {NGTCP2_PROTO_VER_V1};
     std::uint8_t unused = 0;
     random_bytes(&unused, 1);
-    const auto written = ngtcp2_pkt_write_version_negotiation(
-        reinterpret_cast<std::uint8_t*>(out.data()), out.size(), unused, version_cid.scid, version_cid.scidlen,
-        version_cid.dcid, version_cid.dcidlen, supported, 1);
+    const auto written = ngtcp2_pkt_write_version_negotiation(reinterpret_cast<std::uint8_t*>(out.data()), out.size(),
+                                                              unused, version_cid.scid, version_cid.scidlen,
+                                                              version_cid.dcid, version_cid.dcidlen, supported, 1);
     return written > 0 ? static_cast<std::size_t>(written) : 0;
 }
 
@@ -937,8 +950,14 @@ std::size_t QuicConnection::max_datagram_payload() const noexcept
     return kMaxUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 3;
 }
 
-std::uint64_t QuicConnection::unsent_stream_bytes() const noexcept { return m_impl->unsent_stream_bytes; }
-std::size_t QuicConnection::pending_datagrams() const noexcept { return m_impl->pending_datagram_count; }
+std::uint64_t QuicConnection::unsent_stream_bytes() const noexcept
+{
+    return m_impl->unsent_stream_bytes;
+}
+std::size_t QuicConnection::pending_datagrams() const noexcept
+{
+    return m_impl->pending_datagram_count;
+}
 
 std::uint64_t QuicConnection::congestion_window_left() const
 {
@@ -973,8 +992,14 @@ bool QuicConnection::handshake_completed() const noexcept
     return !m_impl->closed && ngtcp2_conn_get_handshake_completed(m_impl->conn);
 }
 
-bool QuicConnection::is_closed() const noexcept { return m_impl->closed; }
-const CloseInfo& QuicConnection::close_info() const noexcept { return m_impl->close_info; }
+bool QuicConnection::is_closed() const noexcept
+{
+    return m_impl->closed;
+}
+const CloseInfo& QuicConnection::close_info() const noexcept
+{
+    return m_impl->close_info;
+}
 
 QuicConnectionStats QuicConnection::stats() const
 {

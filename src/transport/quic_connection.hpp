@@ -25,7 +25,7 @@ namespace eustress::net::transport {
 /// call back into the connection except for `stream_write` and `queue_datagram`, which only touch buffers.
 class QuicConnectionHandler
 {
-public:
+  public:
     virtual ~QuicConnectionHandler() = default;
     virtual void on_handshake_completed() {}
     /// `early` is true for 0-RTT data (replay-protected by the server's anti-replay record).
@@ -49,18 +49,21 @@ struct CloseInfo
         Peer,         ///< the peer sent CONNECTION_CLOSE
         IdleTimeout,  ///< nothing heard for the idle timeout
         HandshakeTimeout,
-        Error,        ///< a protocol or internal error closed it
+        Error,  ///< a protocol or internal error closed it
     };
     Origin origin = Origin::Local;
-    bool application = false;     ///< application error space (our codes) vs. QUIC transport / TLS
-    std::uint64_t code = 0;       ///< application code, or QUIC transport error (0x100 + alert for TLS alerts)
+    bool application = false;  ///< application error space (our codes) vs. QUIC transport / TLS
+    std::uint64_t code = 0;    ///< application code, or QUIC transport error (0x100 + alert for TLS alerts)
     std::string reason;
 };
 
 const char* to_string(CloseInfo::Origin origin) noexcept;
 
 /// QUIC error code of a TLS alert (RFC 9001 section 4.8).
-constexpr std::uint64_t tls_alert_error(std::uint8_t alert) noexcept { return 0x100u + alert; }
+constexpr std::uint64_t tls_alert_error(std::uint8_t alert) noexcept
+{
+    return 0x100u + alert;
+}
 inline constexpr std::uint8_t kAlertNoApplicationProtocol = 120;
 inline constexpr std::uint8_t kAlertBadCertificate = 42;
 
@@ -78,27 +81,27 @@ struct QuicConnectionStats
     std::uint64_t bytes_received = 0;
     std::uint64_t datagrams_acked = 0;
     std::uint64_t datagrams_lost = 0;
-    std::uint64_t datagrams_expired = 0;      ///< of the lost: dropped unsent after datagram_max_queue_delay
-    std::uint64_t stream_bytes_unacked = 0;   ///< written to streams, not yet acknowledged
-    std::uint64_t stream_bytes_unsent = 0;    ///< written to streams, not yet put in a packet
+    std::uint64_t datagrams_expired = 0;     ///< of the lost: dropped unsent after datagram_max_queue_delay
+    std::uint64_t stream_bytes_unacked = 0;  ///< written to streams, not yet acknowledged
+    std::uint64_t stream_bytes_unsent = 0;   ///< written to streams, not yet put in a packet
     std::uint64_t early_data_bytes_received = 0;
     std::size_t pending_datagrams = 0;
-    Timestamp oldest_unsent = Timestamp::max();   ///< since when the oldest unsent data has waited
-    bool early_data_accepted = false;         ///< client: the server took our 0-RTT data
-    bool resumed = false;                     ///< TLS session resumption happened
+    Timestamp oldest_unsent = Timestamp::max();  ///< since when the oldest unsent data has waited
+    bool early_data_accepted = false;            ///< client: the server took our 0-RTT data
+    bool resumed = false;                        ///< TLS session resumption happened
 };
 
 /// Where an incoming datagram belongs, decoded without decrypting it.
 struct PacketRoute
 {
-    std::string destination_id;   ///< destination connection id, the routing key
-    bool is_initial = false;      ///< a client Initial that may open a new connection
+    std::string destination_id;  ///< destination connection id, the routing key
+    bool is_initial = false;     ///< a client Initial that may open a new connection
     bool needs_version_negotiation = false;
 };
 
 class QuicConnection
 {
-public:
+  public:
     /// Packets shorter than this are never a valid QUIC Initial from a client (RFC 9000 section 14.1).
     static constexpr std::size_t kMinInitialSize = 1200;
     /// Length of the connection ids we issue; clients and servers alike.
@@ -110,7 +113,7 @@ public:
         QuicConfig quic;
         SocketAddress local;
         SocketAddress remote;
-        std::string alpn{kAlpn};   ///< only tests change this, to prove a mismatch is refused
+        std::string alpn{kAlpn};  ///< only tests change this, to prove a mismatch is refused
     };
 
     struct ServerSettings
@@ -175,7 +178,7 @@ public:
     /// TLS details for diagnostics: negotiated version, group and ALPN.
     std::string tls_description() const;
 
-private:
+  private:
     struct Impl;
     explicit QuicConnection(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;

@@ -2,12 +2,12 @@
 // filled by recvmmsg without conversion; everything else here is parsing, printing and comparison around it.
 #include "eustress/net/socket_address.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <netdb.h>
+
+#include <arpa/inet.h>
 
 namespace eustress::net {
 namespace {
@@ -41,7 +41,10 @@ std::optional<SocketAddress> parse_ipv6_with_zone(const std::string& text, std::
 
 }  // namespace
 
-SocketAddress::SocketAddress() noexcept { std::memset(&m_storage, 0, sizeof m_storage); }
+SocketAddress::SocketAddress() noexcept
+{
+    std::memset(&m_storage, 0, sizeof m_storage);
+}
 
 SocketAddress::SocketAddress(const sockaddr* address, socklen_t length) noexcept : SocketAddress()
 {
@@ -167,7 +170,7 @@ std::string SocketAddress::to_string() const
         inet_ntop(AF_INET6, &as_ipv6(m_storage).sin6_addr, host, sizeof host);
         std::string text = "[" + std::string(host);
         if (as_ipv6(m_storage).sin6_scope_id != 0)
-            text += "%" + std::to_string(as_ipv6(m_storage).sin6_scope_id);   // numeric zones parse back
+            text += "%" + std::to_string(as_ipv6(m_storage).sin6_scope_id);  // numeric zones parse back
         return text + "]:" + std::to_string(port());
     }
     return "(none)";
@@ -191,8 +194,7 @@ std::size_t SocketAddressHash::operator()(const SocketAddress& address) const no
 {
     // FNV-1a over the fields operator== compares, so equal addresses hash equally.
     std::uint64_t hash = 14695981039346656037ull;
-    const auto mix = [&hash](const void* bytes, std::size_t size)
-    {
+    const auto mix = [&hash](const void* bytes, std::size_t size) {
         for (std::size_t i = 0; i < size; ++i)
         {
             hash ^= static_cast<const unsigned char*>(bytes)[i];

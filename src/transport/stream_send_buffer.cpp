@@ -70,7 +70,7 @@ void StreamSendBuffer::acknowledge_to(std::uint64_t offset)
         m_blocks.pop_front();
     }
     if (m_blocks.empty())
-        m_next_capacity = kMinBlockSize;   // idle again: the next burst starts small
+        m_next_capacity = kMinBlockSize;  // idle again: the next burst starts small
 }
 
 std::size_t StreamSendBuffer::capacity() const noexcept

@@ -16,7 +16,7 @@ namespace eustress::net::transport {
 
 class StreamSendBuffer
 {
-public:
+  public:
     static constexpr std::size_t kMinBlockSize = 256;
     static constexpr std::size_t kMaxBlockSize = 16 * 1024;
 
@@ -42,19 +42,19 @@ public:
     /// Bytes of block memory held, for tests and memory accounting.
     std::size_t capacity() const noexcept;
 
-private:
+  private:
     struct Block
     {
         std::unique_ptr<std::byte[]> bytes;
         std::size_t capacity = 0;
         std::size_t used = 0;
-        std::uint64_t offset = 0;   // stream offset of bytes[0]
+        std::uint64_t offset = 0;  // stream offset of bytes[0]
     };
 
     Block take_block(std::size_t capacity);
 
     std::deque<Block> m_blocks;
-    std::vector<Block> m_spare;   // recycled full-size blocks, so steady bulk traffic allocates nothing
+    std::vector<Block> m_spare;  // recycled full-size blocks, so steady bulk traffic allocates nothing
     std::size_t m_next_capacity = kMinBlockSize;
     std::uint64_t m_written = 0;
     std::uint64_t m_sent = 0;

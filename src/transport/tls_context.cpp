@@ -31,7 +31,7 @@ gnutls_priority_t shared_tls_priority()
         ensure_gnutls_initialized();
         gnutls_priority_t parsed = nullptr;
         if (gnutls_priority_init(&parsed, kTlsPriority, nullptr) != GNUTLS_E_SUCCESS)
-            std::abort();   // a constant string: failing here is a build of GnuTLS without TLS 1.3
+            std::abort();  // a constant string: failing here is a build of GnuTLS without TLS 1.3
         return parsed;
     }();
     return priority;
@@ -121,8 +121,8 @@ Result<std::unique_ptr<ClientTlsContext>> ClientTlsContext::create(const Setting
     {
         const int loaded = settings.ca_file.empty()
                                ? gnutls_certificate_set_x509_system_trust(context->m_credentials)
-                               : gnutls_certificate_set_x509_trust_file(
-                                     context->m_credentials, settings.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+                               : gnutls_certificate_set_x509_trust_file(context->m_credentials,
+                                                                        settings.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
         if (loaded < 0)
             return tls_error("loading trust anchors from '" + settings.ca_file.string() + "'", loaded);
         if (loaded == 0 && !settings.ca_file.empty())
@@ -155,10 +155,8 @@ std::optional<std::string> ClientTlsContext::verify_peer(gnutls_session_t sessio
     }
 
     unsigned status = 0;
-    const gnutls_typed_vdata_st hostname{GNUTLS_DT_DNS_HOSTNAME,
-                                         reinterpret_cast<unsigned char*>(
-                                             const_cast<char*>(m_settings.server_name.c_str())),
-                                         0};
+    const gnutls_typed_vdata_st hostname{
+        GNUTLS_DT_DNS_HOSTNAME, reinterpret_cast<unsigned char*>(const_cast<char*>(m_settings.server_name.c_str())), 0};
     if (int rv = gnutls_certificate_verify_peers(session, const_cast<gnutls_typed_vdata_st*>(&hostname), 1, &status);
         rv < 0)
         return std::string("certificate verification failed: ") + gnutls_strerror(rv);

@@ -39,7 +39,7 @@ gnutls_priority_t shared_tls_priority();
 /// entries are evicted, and GnuTLS' own time window bounds how old an accepted ClientHello may be.
 class AntiReplayRecord
 {
-public:
+  public:
     explicit AntiReplayRecord(std::size_t capacity) : m_capacity(capacity) {}
 
     /// True when `key` is new (and records it); false for a replay.
@@ -47,8 +47,8 @@ public:
     std::size_t size() const;
     std::uint64_t replays_refused() const;
 
-private:
-    mutable std::mutex m_mutex;   // GnuTLS may call from any thread that runs a handshake
+  private:
+    mutable std::mutex m_mutex;  // GnuTLS may call from any thread that runs a handshake
     std::size_t m_capacity;
     std::unordered_map<std::string, std::uint64_t> m_expiry_by_key;
     std::deque<std::string> m_insertion_order;
@@ -57,7 +57,7 @@ private:
 
 class ServerTlsContext
 {
-public:
+  public:
     struct Settings
     {
         CertificateAndKey certificate;
@@ -74,7 +74,7 @@ public:
     bool early_data_enabled() const noexcept { return m_early_data; }
     const AntiReplayRecord& anti_replay_record() const noexcept { return *m_record; }
 
-private:
+  private:
     ServerTlsContext() = default;
 
     gnutls_certificate_credentials_t m_credentials = nullptr;
@@ -94,12 +94,12 @@ struct ResumptionTicket
 
 class ClientTlsContext
 {
-public:
+  public:
     struct Settings
     {
         std::string server_name;
-        std::vector<SpkiPin> pins;            ///< non-empty: pin mode, no CA check
-        std::filesystem::path ca_file;        ///< CA mode: this bundle, or the system store when empty
+        std::vector<SpkiPin> pins;      ///< non-empty: pin mode, no CA check
+        std::filesystem::path ca_file;  ///< CA mode: this bundle, or the system store when empty
         bool enable_early_data = true;
     };
 
@@ -118,13 +118,13 @@ public:
     void store_ticket(ResumptionTicket ticket);
     std::optional<ResumptionTicket> take_ticket();
 
-private:
+  private:
     ClientTlsContext() = default;
 
     Settings m_settings;
     gnutls_certificate_credentials_t m_credentials = nullptr;
     std::mutex m_ticket_mutex;
-    std::deque<ResumptionTicket> m_tickets;   // TLS 1.3 tickets are single-use by preference: take one per connect
+    std::deque<ResumptionTicket> m_tickets;  // TLS 1.3 tickets are single-use by preference: take one per connect
 };
 
 }  // namespace eustress::net::transport

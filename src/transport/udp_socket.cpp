@@ -4,19 +4,19 @@
 // stack for the whole flight instead of one per packet.
 #include "transport/udp_socket.hpp"
 
-#include <netinet/in.h>
-#include <netinet/udp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
 
 #ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103   // linux/udp.h; older libc headers lack it
+#define UDP_SEGMENT 103  // linux/udp.h; older libc headers lack it
 #endif
 
 namespace eustress::net::transport {
@@ -41,7 +41,7 @@ std::size_t gso_run_length(std::span<const OutgoingDatagram> batch, std::size_t 
         bytes += size;
         ++run;
         if (size < segment)
-            break;   // the kernel splits by the first size: only the last segment may be shorter
+            break;  // the kernel splits by the first size: only the last segment may be shorter
     }
     return run;
 }
@@ -51,12 +51,11 @@ std::size_t gso_run_length(std::span<const OutgoingDatagram> batch, std::size_t 
 namespace eustress::net {
 namespace {
 
-constexpr std::size_t kMaxMessages = 64;    // messages per sendmmsg / recvmmsg call
-constexpr std::size_t kMaxVectors = 256;    // iovecs per sendmmsg call: a GSO run gathers one per datagram
+constexpr std::size_t kMaxMessages = 64;  // messages per sendmmsg / recvmmsg call
+constexpr std::size_t kMaxVectors = 256;  // iovecs per sendmmsg call: a GSO run gathers one per datagram
 
 /// Room for one control message, aligned as CMSG_FIRSTHDR requires (a plain byte array need not be).
-template <std::size_t PayloadSize>
-struct alignas(cmsghdr) ControlBuffer
+template <std::size_t PayloadSize> struct alignas(cmsghdr) ControlBuffer
 {
     std::array<unsigned char, CMSG_SPACE(PayloadSize)> bytes{};
 };
@@ -69,11 +68,10 @@ bool is_would_block(int error) noexcept
 
 class UdpSocket final : public DatagramSocket
 {
-public:
+  public:
     UdpSocket(int fd, const SocketAddress& local, bool gso) noexcept
         : m_fd(fd), m_local(local), m_gso(gso ? Gso::Untried : Gso::Off)
-    {
-    }
+    {}
     ~UdpSocket() override { ::close(m_fd); }
     UdpSocket(const UdpSocket&) = delete;
     UdpSocket& operator=(const UdpSocket&) = delete;
@@ -85,7 +83,7 @@ public:
     std::size_t send(std::span<const OutgoingDatagram> batch, Timestamp now) override;
     std::size_t receive(std::span<ReceiveSlot> slots, Timestamp now) override;
 
-private:
+  private:
     /// Untried until the first GSO send succeeds or fails, so a failure can tell "this kernel or device cannot
     /// do GSO" (give up for good) from "these particular datagrams cannot go" (send them one by one).
     enum class Gso
@@ -104,7 +102,7 @@ private:
     SocketAddress m_local;
     Gso m_gso;
     DatagramSocketStats m_stats;
-    std::uint32_t m_kernel_drops = 0;   ///< the socket's SO_RXQ_OVFL counter as last seen (it wraps at 2^32)
+    std::uint32_t m_kernel_drops = 0;  ///< the socket's SO_RXQ_OVFL counter as last seen (it wraps at 2^32)
 
     // Scratch for one system call, kept here so that neither direction allocates or needs a large stack frame.
     std::array<mmsghdr, kMaxMessages> m_messages{};
@@ -165,8 +163,8 @@ std::size_t UdpSocket::send(std::span<const OutgoingDatagram> batch, Timestamp)
 {
     constexpr std::size_t kNone = static_cast<std::size_t>(-1);
     std::size_t taken = 0;
-    std::size_t plain_until = 0;   // datagrams before this index go one per message: a GSO send of them failed
-    std::size_t suspect = kNone;   // a GSO send starting here failed with EINVAL; see below
+    std::size_t plain_until = 0;  // datagrams before this index go one per message: a GSO send of them failed
+    std::size_t suspect = kNone;  // a GSO send starting here failed with EINVAL; see below
     while (taken < batch.size())
     {
         const std::size_t messages = prepare_send(batch.subspan(taken), plain_until > taken ? plain_until - taken : 0);
@@ -174,7 +172,7 @@ std::size_t UdpSocket::send(std::span<const OutgoingDatagram> batch, Timestamp)
         if (sent > 0)
         {
             if (taken == suspect && m_gso == Gso::Untried)
-                m_gso = Gso::Off;   // the datagram went alone where it failed in a GSO send: GSO was to blame
+                m_gso = Gso::Off;  // the datagram went alone where it failed in a GSO send: GSO was to blame
             suspect = kNone;
             for (std::size_t i = 0; i < static_cast<std::size_t>(sent); ++i)
             {
@@ -184,7 +182,7 @@ std::size_t UdpSocket::send(std::span<const OutgoingDatagram> batch, Timestamp)
                 m_stats.bytes_sent += m_bytes_in_message[i];
                 taken += m_datagrams_in_message[i];
             }
-            continue;   // a short count means the next message failed: the next call reports why
+            continue;  // a short count means the next message failed: the next call reports why
         }
         const int error = sent == 0 ? EAGAIN : errno;
         if (error == EINTR)
@@ -322,7 +320,8 @@ void set_option(int fd, int level, int name, int value) noexcept
 
 }  // namespace
 
-Result<std::unique_ptr<DatagramSocket>> open_udp_socket(const SocketAddress& bind_address, const UdpSocketOptions& options)
+Result<std::unique_ptr<DatagramSocket>> open_udp_socket(const SocketAddress& bind_address,
+                                                        const UdpSocketOptions& options)
 {
     const int fd = ::socket(bind_address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -12,7 +12,7 @@ namespace eustress::net::wire {
 
 class ByteReader
 {
-public:
+  public:
     explicit ByteReader(std::span<const std::byte> bytes) noexcept : m_bytes(bytes) {}
 
     /// Each read returns nullopt, and consumes nothing, when too few bytes remain.
@@ -78,7 +78,7 @@ public:
     std::size_t remaining() const noexcept { return m_bytes.size() - m_offset; }
     std::size_t offset() const noexcept { return m_offset; }
 
-private:
+  private:
     std::span<const std::byte> m_bytes;
     std::size_t m_offset = 0;
 };

@@ -12,7 +12,7 @@ namespace eustress::net::wire {
 
 class ByteWriter
 {
-public:
+  public:
     explicit ByteWriter(std::span<std::byte> buffer) noexcept : m_buffer(buffer) {}
 
     /// Every write returns false, and writes nothing, when the buffer lacks room; the writer stays usable.
@@ -75,7 +75,7 @@ public:
     std::size_t remaining() const noexcept { return m_buffer.size() - m_offset; }
     std::span<const std::byte> written() const noexcept { return m_buffer.first(m_offset); }
 
-private:
+  private:
     std::span<std::byte> m_buffer;
     std::size_t m_offset = 0;
 };

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     static MemoryNetwork network;
     static const SocketAddress server_address = *SocketAddress::parse("10.0.0.1:443");
-    static std::unique_ptr<DatagramSocket> stranger = std::move(network.bind(*SocketAddress::parse("10.0.0.66:9"))).value();
+    static std::unique_ptr<DatagramSocket> stranger =
+        std::move(network.bind(*SocketAddress::parse("10.0.0.66:9"))).value();
     static Timestamp now = timestamp_from(std::chrono::seconds(1));
     static std::unique_ptr<Server> server = [] {
         ServerConfig config;
@@ -27,7 +28,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     server->update(now);
     std::array<ReceiveSlot, 8> replies;
     while (stranger->receive(replies, now) > 0)
-    {
-    }
+    {}
     return 0;
 }

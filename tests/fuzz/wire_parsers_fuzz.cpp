@@ -14,8 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Bytes bytes(reinterpret_cast<const std::byte*>(data), size);
     wire::ByteReader reader(bytes);
     while (reader.read_varint())
-    {
-    }
+    {}
     (void)session::parse_stream_header(bytes);
     (void)session::parse_hello(bytes);
     (void)session::parse_welcome(bytes);

@@ -1,18 +1,17 @@
 // A flood of well-formed QUIC Initials from many source ports, plus junk, against a real eustress-server process
 // on loopback: its resident memory stays bounded (state for unvalidated peers is capped) and two players keep
 // chatting through it.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <random>
+#include <signal.h>
+#include <spawn.h>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "eustress/net/client.hpp"
 #include "session/session_harness.hpp"
@@ -55,8 +54,8 @@ struct ServerProcess
         posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
         posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
         const std::string program = std::string(EUSTRESS_BINARY_DIR) + "/apps/eustress-server";
-        std::vector<std::string> args = {program, "--bind", "127.0.0.1", "--port", "0", "--duration", "60",
-                                         "--dev-cert-dir", directory};
+        std::vector<std::string> args = {program,      "--bind", "127.0.0.1",      "--port", "0",
+                                         "--duration", "60",     "--dev-cert-dir", directory};
         std::vector<char*> argv;
         for (auto& arg : args)
             argv.push_back(arg.data());
@@ -127,8 +126,7 @@ TEST(HandshakeFlood, MemoryStaysBoundedAndPlayersKeepPlaying)
             alice->update(now);
             bob->update(now);
             while (alice->poll_event())
-            {
-            }
+            {}
             while (auto event = bob->poll_event())
                 if (auto* message = std::get_if<MessageEvent>(&*event))
                     heard_by_bob.push_back(text_of(message->data));

@@ -1,7 +1,7 @@
 // Real QUIC over real UDP sockets on 127.0.0.1.
-#include <gtest/gtest.h>
-
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
@@ -38,7 +38,8 @@ struct LoopbackWorld
     }
 
     /// Pumps both ends in real time until `done`, for at most `limit`.
-    bool pump(Client& client, const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5))
+    bool pump(Client& client, const std::function<bool()>& done,
+              std::chrono::milliseconds limit = std::chrono::seconds(5))
     {
         const auto deadline = MonotonicClock::now() + limit;
         while (MonotonicClock::now() < deadline)

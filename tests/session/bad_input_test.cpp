@@ -1,7 +1,7 @@
 // A peer's bad bytes: each case is a counted drop or a clear protocol error, and everyone else carries on.
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "session/connection.hpp"
 #include "session/wire_format.hpp"
@@ -38,11 +38,11 @@ struct LoneConnection
 TEST(BadInput, DatagramsForUnknownOrReliableChannelsAreCountedAndDropped)
 {
     LoneConnection peer;
-    peer.connection.on_datagram(raw({9, 1, 2, 3}), false);        // channel 9 was never declared
-    peer.connection.on_datagram(raw({0, 1, 2, 3}), false);        // channel 0 is reliable: not in datagrams
-    peer.connection.on_datagram(raw({}), false);                  // empty
-    peer.connection.on_datagram(raw({0x41, 1}), false);           // reserved bit set
-    peer.connection.on_datagram(raw({2, 7}), false);              // sequenced channel, truncated sequence
+    peer.connection.on_datagram(raw({9, 1, 2, 3}), false);  // channel 9 was never declared
+    peer.connection.on_datagram(raw({0, 1, 2, 3}), false);  // channel 0 is reliable: not in datagrams
+    peer.connection.on_datagram(raw({}), false);            // empty
+    peer.connection.on_datagram(raw({0x41, 1}), false);     // reserved bit set
+    peer.connection.on_datagram(raw({2, 7}), false);        // sequenced channel, truncated sequence
     EXPECT_EQ(peer.connection.input_errors().malformed_datagrams, 5u);
     EXPECT_TRUE(peer.events.empty());
     EXPECT_FALSE(peer.connection.protocol_error());
@@ -68,10 +68,10 @@ TEST(BadInput, HostileFragmentsAreBoundedAndNeverAssembleGarbage)
 TEST(BadInput, StaleSequencedMessagesAreDropped)
 {
     LoneConnection peer;
-    peer.connection.on_datagram(raw({2, 10, 0, 'n'}), false);   // sequence 10
-    peer.connection.on_datagram(raw({2, 9, 0, 'o'}), false);    // older: dropped
-    peer.connection.on_datagram(raw({2, 10, 0, 'd'}), false);   // duplicate: dropped
-    peer.connection.on_datagram(raw({2, 11, 0, 'm'}), false);   // newer: kept
+    peer.connection.on_datagram(raw({2, 10, 0, 'n'}), false);  // sequence 10
+    peer.connection.on_datagram(raw({2, 9, 0, 'o'}), false);   // older: dropped
+    peer.connection.on_datagram(raw({2, 10, 0, 'd'}), false);  // duplicate: dropped
+    peer.connection.on_datagram(raw({2, 11, 0, 'm'}), false);  // newer: kept
     EXPECT_EQ(peer.connection.input_errors().stale_sequenced, 1u);
     EXPECT_FALSE(peer.connection.protocol_error());
 }
@@ -80,27 +80,27 @@ TEST(BadInput, StreamsThatBreakFramingAreProtocolErrors)
 {
     {
         LoneConnection peer;
-        peer.connection.on_stream_data(3, raw({7}), false, false);   // unknown stream kind
+        peer.connection.on_stream_data(3, raw({7}), false, false);  // unknown stream kind
         ASSERT_TRUE(peer.connection.protocol_error());
     }
     {
         LoneConnection peer;
-        peer.connection.on_stream_data(3, raw({1, 40}), false, false);   // ordered stream for channel 40
+        peer.connection.on_stream_data(3, raw({1, 40}), false, false);  // ordered stream for channel 40
         ASSERT_TRUE(peer.connection.protocol_error());
     }
     {
-        LoneConnection peer;   // a message announcing 1 GiB on a channel whose limit is 256 KiB
+        LoneConnection peer;  // a message announcing 1 GiB on a channel whose limit is 256 KiB
         peer.connection.on_stream_data(3, raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0}), false, false);
         ASSERT_TRUE(peer.connection.protocol_error());
         EXPECT_NE(peer.connection.protocol_error()->find("over the limit"), std::string::npos);
     }
     {
-        LoneConnection peer;   // a stream that ends inside a message
+        LoneConnection peer;  // a stream that ends inside a message
         peer.connection.on_stream_data(3, raw({1, 0, 5, 'a', 'b'}), true, false);
         ASSERT_TRUE(peer.connection.protocol_error());
     }
     {
-        LoneConnection peer;   // an unknown control frame
+        LoneConnection peer;  // an unknown control frame
         peer.connection.on_stream_data(3, raw({0, 9, 0}), false, false);
         ASSERT_TRUE(peer.connection.protocol_error());
     }
@@ -160,7 +160,8 @@ TEST(BadInput, GarbageAndHandshakeFloodsAreCountedAndBoundedWhilePlayersPlay)
     {
         auto socket = world.network.bind(memory_address(("10.9.0.1:" + std::to_string(1000 + port)).c_str()));
         ASSERT_TRUE(socket.ok());
-        auto attacker = Client::create(world.client_config(), std::move(socket).value(), world.server_address, world.now);
+        auto attacker =
+            Client::create(world.client_config(), std::move(socket).value(), world.server_address, world.now);
         ASSERT_TRUE(attacker.ok());
         half_open.push_back(std::move(attacker).value());
         std::vector<std::byte> junk(random() % 1400);

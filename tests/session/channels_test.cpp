@@ -1,10 +1,10 @@
 // Channel semantics under a lossy, jittery link: ordering, completeness, staleness, delivery notifications,
 // priorities and bandwidth shares.
-#include <gtest/gtest.h>
-
+#include <cstring>
 #include <map>
 #include <set>
-#include <cstring>
+
+#include <gtest/gtest.h>
 
 #include "session_harness.hpp"
 
@@ -26,7 +26,8 @@ struct LossyWorld : SessionWorld
 {
     Client* client = nullptr;
 
-    explicit LossyWorld(ServerConfig config = {}, std::uint64_t seed = 1) : SessionWorld(std::move(config), bad_link(seed))
+    explicit LossyWorld(ServerConfig config = {}, std::uint64_t seed = 1)
+        : SessionWorld(std::move(config), bad_link(seed))
     {
         auto client_config = this->client_config();
         client_config.link_simulation = {true, bad_link(seed + 1000)};
@@ -102,7 +103,7 @@ TEST(Channels, UnreliableReportsEveryMessageAckedOrLost)
     // Acked messages were delivered; some lost-declared ones may have arrived (spurious loss), never the reverse.
     EXPECT_GE(delivered, acked);
     EXPECT_GT(acked, kCount * 9 / 10);
-    EXPECT_LT(acked, kCount);   // 2% loss each way: some must be lost
+    EXPECT_LT(acked, kCount);  // 2% loss each way: some must be lost
 }
 
 TEST(Channels, SequencedChannelNeverDeliversOlderState)
@@ -132,7 +133,7 @@ TEST(Channels, SequencedChannelNeverDeliversOlderState)
     std::size_t at_sixty_hertz = 0;
     for (const auto& event : world.server_events_of<MessageEvent>())
         at_sixty_hertz += number_of(event.data) < 300;
-    EXPECT_GT(at_sixty_hertz, 280u);   // 2% loss, no reordering at 16 ms spacing
+    EXPECT_GT(at_sixty_hertz, 280u);  // 2% loss, no reordering at 16 ms spacing
     EXPECT_GT(world.client->status(world.now).channels[2].messages_sent, 0u);
     EXPECT_GT(world.server->status(world.client->id(), world.now)->channels[2].stale_dropped, 0u);
 }
@@ -150,7 +151,7 @@ TEST(Channels, FragmentedUnreliableMessagesSurviveModerateLossMostly)
     const auto received = world.server_events_of<MessageEvent>();
     for (const auto& event : received)
         EXPECT_EQ(event.data.size(), 5000u);
-    EXPECT_GT(received.size(), 150u);   // five fragments at 2% loss: about 90% arrive whole
+    EXPECT_GT(received.size(), 150u);  // five fragments at 2% loss: about 90% arrive whole
 }
 
 TEST(Channels, BandwidthShareCapsABulkChannel)
@@ -160,14 +161,14 @@ TEST(Channels, BandwidthShareCapsABulkChannel)
     config.channels.channels.push_back({"bulk", ChannelKind::ReliableOrdered, 10, 0.25});
     SessionWorld world(config);
     auto client_config = world.client_config();
-    client_config.send_rate_limit = 100'000;   // the bulk channel gets 25 kB/s
+    client_config.send_rate_limit = 100'000;  // the bulk channel gets 25 kB/s
     Client& client = world.add_client(client_config, "10.0.0.2:5000");
     ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
     for (int i = 0; i < 200; ++i)
         ASSERT_TRUE(client.send(4, numbered(static_cast<std::uint32_t>(i), 1000), world.now).ok());
     const Timestamp start = world.now;
     world.step();
-    EXPECT_GT(client.status(world.now).send_queue_bytes, 150'000u);   // waiting for its share, not in QUIC
+    EXPECT_GT(client.status(world.now).send_queue_bytes, 150'000u);  // waiting for its share, not in QUIC
     ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() == 200; },
                                 std::chrono::seconds(20), std::chrono::milliseconds(5)));
     const double seconds = std::chrono::duration<double>(world.now - start).count();
@@ -179,7 +180,8 @@ TEST(Channels, BandwidthShareCapsABulkChannel)
 TEST(Channels, HigherPriorityGoesFirstWhenTheWindowIsShort)
 {
     ServerConfig config;
-    config.channels.channels = {{"bulk", ChannelKind::ReliableOrdered, 10}, {"urgent", ChannelKind::ReliableOrdered, 250}};
+    config.channels.channels = {{"bulk", ChannelKind::ReliableOrdered, 10},
+                                {"urgent", ChannelKind::ReliableOrdered, 250}};
     LinkConditionerConfig slow;
     slow.latency = std::chrono::milliseconds(10);
     slow.bandwidth_bytes_per_second = 200'000;

@@ -113,7 +113,7 @@ TEST(Handshake, ReconnectResumesWithZeroRttAndTheFirstMessageRidesTheFirstFlight
     config.link_simulation = {true, link};
     Client& client = world.add_client(config, "10.0.0.2:5000");
     ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
-    world.run_until([] { return false; }, std::chrono::milliseconds(200));   // the session ticket arrives
+    world.run_until([] { return false; }, std::chrono::milliseconds(200));  // the session ticket arrives
     ASSERT_TRUE(client.reconnect(world.now).ok());
     const Timestamp reconnected = world.now;
     // Queued before any reply from the server: it can only travel in 0-RTT.
@@ -177,7 +177,8 @@ TEST(Handshake, ClientMigratesToANewSocket)
                 return true;
         return false;
     }));
-    ASSERT_TRUE(world.run_until([&] { return world.server->status(id, world.now)->remote.to_string() == "10.0.0.9:7000"; }));
+    ASSERT_TRUE(
+        world.run_until([&] { return world.server->status(id, world.now)->remote.to_string() == "10.0.0.9:7000"; }));
     EXPECT_TRUE(world.server_events_of<DisconnectedEvent>().empty());
 }
 

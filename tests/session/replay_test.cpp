@@ -10,11 +10,11 @@ namespace {
 /// Records every datagram a socket sends, as an on-path observer would.
 class TapSocket final : public DatagramSocket
 {
-public:
-    TapSocket(std::unique_ptr<DatagramSocket> inner, std::vector<OutgoingDatagram>& log, std::vector<std::vector<std::byte>>& storage)
+  public:
+    TapSocket(std::unique_ptr<DatagramSocket> inner, std::vector<OutgoingDatagram>& log,
+              std::vector<std::vector<std::byte>>& storage)
         : m_inner(std::move(inner)), m_log(log), m_storage(storage)
-    {
-    }
+    {}
     SocketAddress local_address() const override { return m_inner->local_address(); }
     std::size_t send(std::span<const OutgoingDatagram> batch, Timestamp now) override
     {
@@ -30,7 +30,7 @@ public:
     DatagramSocketStats stats() const override { return m_inner->stats(); }
     bool recording = false;
 
-private:
+  private:
     std::unique_ptr<DatagramSocket> m_inner;
     std::vector<OutgoingDatagram>& m_log;
     std::vector<std::vector<std::byte>>& m_storage;
@@ -62,7 +62,7 @@ TEST(ZeroRttReplay, AReplayedFirstFlightDeliversNothing)
     ASSERT_FALSE(captured.empty());
     ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() == 1; }));
     client.disconnect("done", world.now);
-    world.run_until([] { return false; }, std::chrono::seconds(1));   // the original connection is gone
+    world.run_until([] { return false; }, std::chrono::seconds(1));  // the original connection is gone
     const auto delivered_before = world.server_events_of<MessageEvent>().size();
     const auto refusals_before = world.server->stats().anti_replay_refusals;
 
@@ -77,7 +77,7 @@ TEST(ZeroRttReplay, AReplayedFirstFlightDeliversNothing)
     world.run_until([] { return false; }, std::chrono::seconds(2));
     EXPECT_EQ(world.server_events_of<MessageEvent>().size(), delivered_before) << "replayed 0-RTT data was delivered";
     EXPECT_GT(world.server->stats().anti_replay_refusals, refusals_before);
-    EXPECT_EQ(world.server_events_of<ConnectedEvent>().size(), 2u);   // the two genuine connections only
+    EXPECT_EQ(world.server_events_of<ConnectedEvent>().size(), 2u);  // the two genuine connections only
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ TEST(ServerClient, ConnectsAndExchangesMessagesOnEveryChannelKind)
         ASSERT_TRUE(world.server->send(id, channel, message, world.now).ok());
     }
     ASSERT_TRUE(world.run_until([&] {
-        return world.server_events_of<MessageEvent>().size() == 4 && world.client_events_of<MessageEvent>(0).size() == 4;
+        return world.server_events_of<MessageEvent>().size() == 4 &&
+               world.client_events_of<MessageEvent>(0).size() == 4;
     }));
     for (const auto& event : world.server_events_of<MessageEvent>())
     {

@@ -2,13 +2,13 @@
 // and helpers that step time until something happens.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/link_conditioner.hpp"
@@ -23,7 +23,10 @@ inline std::filesystem::path test_certificate_directory()
     return std::filesystem::temp_directory_path() / "eustress-test-certs";
 }
 
-inline SocketAddress memory_address(const char* text) { return *SocketAddress::parse(text); }
+inline SocketAddress memory_address(const char* text)
+{
+    return *SocketAddress::parse(text);
+}
 
 struct SessionWorld
 {
@@ -105,8 +108,7 @@ struct SessionWorld
         return done();
     }
 
-    template <typename Event>
-    std::vector<Event> server_events_of() const
+    template <typename Event> std::vector<Event> server_events_of() const
     {
         std::vector<Event> found;
         for (const auto& event : server_events)
@@ -115,8 +117,7 @@ struct SessionWorld
         return found;
     }
 
-    template <typename Event>
-    std::vector<Event> client_events_of(std::size_t client) const
+    template <typename Event> std::vector<Event> client_events_of(std::size_t client) const
     {
         std::vector<Event> found;
         for (const auto& event : client_events[client])

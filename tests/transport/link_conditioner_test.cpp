@@ -1,11 +1,11 @@
 // The conditioner over an in-memory network on a virtual clock: the harness jumps straight to each time the
 // conditioner asks to wake, so deliveries are recorded at their exact times and no test waits for real time.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "eustress/net/link_conditioner.hpp"
 #include "eustress/net/memory_network.hpp"
@@ -29,13 +29,12 @@ struct Delivery
 /// Sender (conditioned) at 10.0.0.1:1000, receiver at 10.0.0.2:1000. Payloads start with a sequence number.
 class Link
 {
-public:
+  public:
     explicit Link(const LinkConditionerConfig& config)
-        : m_sender(std::make_unique<LinkConditioner>(std::move(m_network.bind(address("10.0.0.1:1000"))).value(),
-                                                     config)),
+        : m_sender(
+              std::make_unique<LinkConditioner>(std::move(m_network.bind(address("10.0.0.1:1000"))).value(), config)),
           m_receiver(std::move(m_network.bind(address("10.0.0.2:1000"))).value())
-    {
-    }
+    {}
 
     static SocketAddress address(const char* text) { return *SocketAddress::parse(text); }
 
@@ -75,7 +74,7 @@ public:
             }
     }
 
-private:
+  private:
     MemoryNetwork m_network;
     std::unique_ptr<LinkConditioner> m_sender;
     std::unique_ptr<DatagramSocket> m_receiver;
@@ -83,11 +82,15 @@ private:
     std::vector<Delivery> m_deliveries;
 };
 
-Timestamp send_time(std::uint32_t sequence, Duration spacing) { return kStart + spacing * sequence; }
+Timestamp send_time(std::uint32_t sequence, Duration spacing)
+{
+    return kStart + spacing * sequence;
+}
 
 /// Sends `count` datagrams of `size` bytes, `spacing` apart, and runs until everything held is delivered.
-std::vector<Delivery> simulate(const LinkConditionerConfig& config, std::uint32_t count, Duration spacing = milliseconds(1),
-                               std::size_t size = 100, LinkConditionerStats* stats = nullptr)
+std::vector<Delivery> simulate(const LinkConditionerConfig& config, std::uint32_t count,
+                               Duration spacing = milliseconds(1), std::size_t size = 100,
+                               LinkConditionerStats* stats = nullptr)
 {
     Link link(config);
     for (std::uint32_t sequence = 0; sequence < count; ++sequence)
@@ -163,7 +166,7 @@ TEST(LinkConditioner, ReceiveReleasesDueDatagrams)
     EXPECT_EQ(link.sender().receive(slots, kStart + milliseconds(9)), 0u);
     link.collect(kStart + milliseconds(9));
     EXPECT_TRUE(link.deliveries().empty());
-    EXPECT_EQ(link.sender().receive(slots, kStart + milliseconds(10)), 0u);   // nothing inbound, but it sent
+    EXPECT_EQ(link.sender().receive(slots, kStart + milliseconds(10)), 0u);  // nothing inbound, but it sent
     link.collect(kStart + milliseconds(10));
     EXPECT_EQ(link.deliveries().size(), 1u);
 }
@@ -184,9 +187,9 @@ TEST(LinkConditioner, JitterStaysWithinBoundsAndMayReorder)
         shortest = std::min(shortest, delay);
         longest = std::max(longest, delay);
     }
-    EXPECT_LT(shortest, milliseconds(21));   // the whole range is used
+    EXPECT_LT(shortest, milliseconds(21));  // the whole range is used
     EXPECT_GT(longest, milliseconds(29));
-    EXPECT_GT(count_out_of_order(deliveries), 0u);   // documented: independent jitter reorders close datagrams
+    EXPECT_GT(count_out_of_order(deliveries), 0u);  // documented: independent jitter reorders close datagrams
 }
 
 TEST(LinkConditioner, LossRateMatchesConfiguration)
@@ -215,7 +218,7 @@ TEST(LinkConditioner, DuplicatesAtTheConfiguredRate)
     std::map<std::uint32_t, int> copies;
     for (const auto& delivery : deliveries)
         ++copies[delivery.sequence];
-    EXPECT_EQ(copies.size(), 5000u);   // nothing lost
+    EXPECT_EQ(copies.size(), 5000u);  // nothing lost
     for (const auto& [sequence, count] : copies)
         EXPECT_LE(count, 2) << sequence;
 }
@@ -282,7 +285,7 @@ TEST(LinkConditioner, DropsBeyondTheQueueLimit)
     EXPECT_EQ(link.sender().conditioner_stats().dropped_queue_full, 10u);
     link.advance_to(kStart + milliseconds(100));
     ASSERT_EQ(link.deliveries().size(), 10u);
-    EXPECT_EQ(link.deliveries().back().sequence, 9u);   // the first ten fit, the rest were dropped
+    EXPECT_EQ(link.deliveries().back().sequence, 9u);  // the first ten fit, the rest were dropped
     // Delivered, they make room again.
     for (std::uint32_t i = 20; i < 25; ++i)
         link.send(i, 1000, kStart + milliseconds(100));
@@ -335,7 +338,7 @@ TEST(LinkConditioner, SetConfigKeepsHeldDatagramsOnSchedule)
     slow.latency = milliseconds(100);
     Link link(slow);
     link.send(0, 100, kStart);
-    link.sender().set_config(LinkConditionerConfig{});   // passthrough from now on
+    link.sender().set_config(LinkConditionerConfig{});  // passthrough from now on
     EXPECT_TRUE(link.sender().config().is_passthrough());
     link.send(1, 100, kStart + milliseconds(1));
     link.advance_to(Timestamp::max());

@@ -1,14 +1,17 @@
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "eustress/net/memory_network.hpp"
 
 namespace eustress::net {
 namespace {
 
-SocketAddress address(const char* text) { return *SocketAddress::parse(text); }
+SocketAddress address(const char* text)
+{
+    return *SocketAddress::parse(text);
+}
 
 std::unique_ptr<DatagramSocket> bind(MemoryNetwork& network, const char* text)
 {
@@ -35,8 +38,8 @@ std::vector<Arrival> drain(DatagramSocket& socket)
     std::vector<ReceiveSlot> slots(16);
     while (const std::size_t count = socket.receive(slots, Timestamp{}))
         for (std::size_t i = 0; i < count; ++i)
-            arrivals.push_back({std::string(reinterpret_cast<const char*>(slots[i].buffer.data()), slots[i].size),
-                                slots[i].from});
+            arrivals.push_back(
+                {std::string(reinterpret_cast<const char*>(slots[i].buffer.data()), slots[i].size), slots[i].from});
     return arrivals;
 }
 
@@ -50,7 +53,7 @@ TEST(MemoryNetwork, DeliversInstantlyAndInOrder)
     EXPECT_EQ(a->native_handle(), -1);
     EXPECT_FALSE(a->next_wakeup());
 
-    const std::vector<std::string> texts{"one", "two", "three", ""};   // an empty datagram is a datagram
+    const std::vector<std::string> texts{"one", "two", "three", ""};  // an empty datagram is a datagram
     std::vector<OutgoingDatagram> batch;
     for (const auto& text : texts)
         batch.push_back({b->local_address(), as_bytes_of(text)});
@@ -102,9 +105,9 @@ TEST(MemoryNetwork, CountsDatagramsToNobody)
     MemoryNetwork network;
     auto a = bind(network, "10.0.0.1:1000");
     send_text(*a, address("10.0.0.9:1000"), "lost");
-    send_text(*a, address("10.0.0.1:1001"), "lost");   // same host, other port
+    send_text(*a, address("10.0.0.1:1001"), "lost");  // same host, other port
     EXPECT_EQ(network.undeliverable(), 2u);
-    EXPECT_EQ(a->stats().datagrams_sent, 2u);   // like UDP: the sender cannot tell
+    EXPECT_EQ(a->stats().datagrams_sent, 2u);  // like UDP: the sender cannot tell
 }
 
 TEST(MemoryNetwork, RefusesATakenAddressAndFreesItOnDestruction)
@@ -123,7 +126,7 @@ TEST(MemoryNetwork, RefusesATakenAddressAndFreesItOnDestruction)
     auto b = bind(network, "10.0.0.1:1000");
     ASSERT_TRUE(b);
     send_text(*sender, address("10.0.0.1:1000"), "to the new one");
-    EXPECT_EQ(drain(*b).size(), 1u);   // the closed socket's unread datagrams did not carry over
+    EXPECT_EQ(drain(*b).size(), 1u);  // the closed socket's unread datagrams did not carry over
 }
 
 TEST(MemoryNetwork, RefusesWhatIsNotAnIpAddress)
@@ -137,7 +140,7 @@ TEST(MemoryNetwork, RefusesWhatIsNotAnIpAddress)
 TEST(MemoryNetwork, PortZeroPicksDistinctFreePorts)
 {
     MemoryNetwork network;
-    auto taken = bind(network, "10.0.0.1:49152");   // where the ephemeral range starts
+    auto taken = bind(network, "10.0.0.1:49152");  // where the ephemeral range starts
     auto a = bind(network, "10.0.0.1:0");
     auto b = bind(network, "10.0.0.1:0");
     ASSERT_TRUE(a && b);
@@ -159,7 +162,7 @@ TEST(MemoryNetwork, RebindingIsInvisibleToTheOwnerButNotToPeers)
     const auto translated = address("10.0.0.2:6001");
     ASSERT_TRUE(network.rebind(original, translated));
 
-    EXPECT_EQ(client->local_address(), original);   // the owner does not know about the NAT
+    EXPECT_EQ(client->local_address(), original);  // the owner does not know about the NAT
     send_text(*client, server->local_address(), "after rebinding");
     auto arrivals = drain(*server);
     ASSERT_EQ(arrivals.size(), 1u);
@@ -182,8 +185,8 @@ TEST(MemoryNetwork, RebindsAgainByEitherAddress)
     auto client = bind(network, "10.0.0.2:5000");
     auto server = bind(network, "10.0.0.1:443");
     ASSERT_TRUE(network.rebind(address("10.0.0.2:5000"), address("10.0.0.2:6001")));
-    ASSERT_TRUE(network.rebind(address("10.0.0.2:6001"), address("10.0.0.7:7000")));   // by its current face
-    ASSERT_TRUE(network.rebind(address("10.0.0.2:5000"), address("10.0.0.8:8000")));   // by its bound address
+    ASSERT_TRUE(network.rebind(address("10.0.0.2:6001"), address("10.0.0.7:7000")));  // by its current face
+    ASSERT_TRUE(network.rebind(address("10.0.0.2:5000"), address("10.0.0.8:8000")));  // by its bound address
     send_text(*client, server->local_address(), "x");
     const auto arrivals = drain(*server);
     ASSERT_EQ(arrivals.size(), 1u);
@@ -200,7 +203,7 @@ TEST(MemoryNetwork, RebindRefusesUnknownSourcesAndTakenTargets)
     EXPECT_FALSE(network.rebind(address("10.0.0.9:1"), address("10.0.0.9:2")));
     EXPECT_FALSE(network.rebind(address("10.0.0.1:1"), address("10.0.0.2:1")));
     EXPECT_FALSE(network.rebind(address("10.0.0.1:1"), address("10.0.0.1:0")));
-    EXPECT_TRUE(network.rebind(address("10.0.0.1:1"), address("10.0.0.1:1")));   // already there
+    EXPECT_TRUE(network.rebind(address("10.0.0.1:1"), address("10.0.0.1:1")));  // already there
 }
 
 TEST(MemoryNetwork, ARebindingFreesTheOldAddressForSomebodyElse)
@@ -215,10 +218,10 @@ TEST(MemoryNetwork, ARebindingFreesTheOldAddressForSomebodyElse)
     send_text(*moved, peer->local_address(), "moved");
     const auto arrivals = drain(*peer);
     ASSERT_EQ(arrivals.size(), 2u);
-    EXPECT_EQ(arrivals[0].from, address("10.0.0.2:5000"));   // the newcomer inherits no mapping
+    EXPECT_EQ(arrivals[0].from, address("10.0.0.2:5000"));  // the newcomer inherits no mapping
     EXPECT_EQ(arrivals[1].from, address("10.0.0.2:6001"));
 
-    moved.reset();   // unbinds its current face
+    moved.reset();  // unbinds its current face
     EXPECT_TRUE(network.bind(address("10.0.0.2:6001")).ok());
 }
 
@@ -229,7 +232,7 @@ TEST(MemoryNetwork, BoundsTheInboxLikeAKernelBuffer)
     auto b = bind(network, "10.0.0.2:1");
     const std::vector<std::byte> payload(1000, std::byte{0x5a});
     const OutgoingDatagram datagram{b->local_address(), payload};
-    constexpr std::size_t kSent = 6000;   // 6 MB against a 4 MiB inbox
+    constexpr std::size_t kSent = 6000;  // 6 MB against a 4 MiB inbox
     for (std::size_t i = 0; i < kSent; ++i)
         ASSERT_EQ(a->send(std::span(&datagram, 1), Timestamp{}), 1u);
     const std::size_t received = drain(*b).size();
@@ -259,9 +262,9 @@ TEST(MemoryNetwork, DropsDatagramsTooLargeToReceive)
     auto b = bind(network, "10.0.0.2:1");
     const std::vector<std::byte> large(kMaxDatagramSize + 1);
     const std::vector<std::byte> fits(kMaxDatagramSize);
-    const std::vector<std::byte> impossible(70'000);   // more than UDP can carry: refused at the sender
-    const std::vector<OutgoingDatagram> batch{{b->local_address(), large}, {b->local_address(), fits},
-                                              {b->local_address(), impossible}};
+    const std::vector<std::byte> impossible(70'000);  // more than UDP can carry: refused at the sender
+    const std::vector<OutgoingDatagram> batch{
+        {b->local_address(), large}, {b->local_address(), fits}, {b->local_address(), impossible}};
     EXPECT_EQ(a->send(batch, Timestamp{}), 3u);
     EXPECT_EQ(a->stats().send_errors, 1u);
     std::vector<ReceiveSlot> slots(4);

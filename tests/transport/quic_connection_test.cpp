@@ -1,7 +1,7 @@
 // The QUIC adapter on its own: two QuicConnections joined by the in-memory network, no session layer.
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/memory_network.hpp"
@@ -45,8 +45,8 @@ struct Pair
 
     explicit Pair(std::string alpn = std::string(kAlpn))
     {
-        auto certificate = load_or_create_development_certificate(std::filesystem::temp_directory_path() /
-                                                                  "eustress-test-certs");
+        auto certificate =
+            load_or_create_development_certificate(std::filesystem::temp_directory_path() / "eustress-test-certs");
         EXPECT_TRUE(certificate.ok());
         server_tls = std::move(ServerTlsContext::create({certificate->certificate, true})).value();
         ClientTlsContext::Settings settings;

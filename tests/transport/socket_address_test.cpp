@@ -1,9 +1,8 @@
-#include <gtest/gtest.h>
-
-#include <arpa/inet.h>
-
 #include <cstring>
 #include <unordered_set>
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include "eustress/net/socket_address.hpp"
 
@@ -43,9 +42,9 @@ TEST(SocketAddress, ParsesHostAndPortSeparately)
 
 TEST(SocketAddress, RejectsWhatIsNotANumericAddressWithAPort)
 {
-    for (const char* text : {"", ":5", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:+5",
-                             "1.2.3.4:12x", "1.2.3:5", "256.1.1.1:5", "::1:5", "[::1:5", "[1.2.3.4]:5", "[]:5",
-                             "localhost:80", "example.com:443", "1.2.3.4 :5"})
+    for (const char* text :
+         {"", ":5", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:+5", "1.2.3.4:12x", "1.2.3:5",
+          "256.1.1.1:5", "::1:5", "[::1:5", "[1.2.3.4]:5", "[]:5", "localhost:80", "example.com:443", "1.2.3.4 :5"})
         EXPECT_FALSE(SocketAddress::parse(text)) << text;
     EXPECT_FALSE(SocketAddress::parse("", 5));
     EXPECT_FALSE(SocketAddress::parse("[]", 5));
@@ -60,7 +59,7 @@ TEST(SocketAddress, KeepsTheIpv6Zone)
     EXPECT_EQ(zoned->port(), 9);
     EXPECT_EQ(zoned->to_string(), "[fe80::1%3]:9");
     EXPECT_EQ(SocketAddress::parse(zoned->to_string()), zoned);
-    EXPECT_NE(zoned, SocketAddress::parse("[fe80::1]:9"));   // link-local addresses on two links differ
+    EXPECT_NE(zoned, SocketAddress::parse("[fe80::1]:9"));  // link-local addresses on two links differ
 }
 
 TEST(SocketAddress, DefaultIsInvalid)
@@ -68,7 +67,7 @@ TEST(SocketAddress, DefaultIsInvalid)
     SocketAddress none;
     EXPECT_FALSE(none.is_valid());
     EXPECT_EQ(none.port(), 0);
-    none.set_port(7);   // no family: nothing to set
+    none.set_port(7);  // no family: nothing to set
     EXPECT_EQ(none.port(), 0);
     EXPECT_EQ(none.to_string(), "(none)");
     EXPECT_EQ(none, SocketAddress());
@@ -100,7 +99,7 @@ TEST(SocketAddress, EqualityIgnoresFieldsThatDoNotIdentifyTheEndpoint)
     a.sin6_port = htons(443);
     ASSERT_EQ(inet_pton(AF_INET6, "2001:db8::1", &a.sin6_addr), 1);
     sockaddr_in6 b = a;
-    b.sin6_flowinfo = htonl(0x12345);   // the kernel fills the flow label as it likes
+    b.sin6_flowinfo = htonl(0x12345);  // the kernel fills the flow label as it likes
     const SocketAddress first(reinterpret_cast<const sockaddr*>(&a), sizeof a);
     const SocketAddress second(reinterpret_cast<const sockaddr*>(&b), sizeof b);
     EXPECT_EQ(first, second);
@@ -121,7 +120,7 @@ TEST(SocketAddress, DiffersByFamilyHostOrPort)
     const auto base = *SocketAddress::parse("10.0.0.1:1000");
     EXPECT_NE(base, *SocketAddress::parse("10.0.0.2:1000"));
     EXPECT_NE(base, *SocketAddress::parse("10.0.0.1:1001"));
-    EXPECT_NE(base, *SocketAddress::parse("[::ffff:10.0.0.1]:1000"));   // same host, but a different family
+    EXPECT_NE(base, *SocketAddress::parse("[::ffff:10.0.0.1]:1000"));  // same host, but a different family
 }
 
 TEST(SocketAddress, HashesWellEnoughForAMap)

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "transport/stream_send_buffer.hpp"
 
@@ -30,7 +30,8 @@ TEST(StreamSendBuffer, KeepsBytesInOrderAcrossBlocksAndAcks)
             b = std::byte(random() & 0xff);
         buffer.append(piece);
         expected.insert(expected.end(), piece.begin(), piece.end());
-        ASSERT_EQ(collect_unsent(buffer), std::vector<std::byte>(expected.begin() + static_cast<long>(sent), expected.end()));
+        ASSERT_EQ(collect_unsent(buffer),
+                  std::vector<std::byte>(expected.begin() + static_cast<long>(sent), expected.end()));
         const std::uint64_t send_now = random() % (buffer.unsent() + 1);
         buffer.mark_sent(send_now);
         sent += send_now;
@@ -48,7 +49,7 @@ TEST(StreamSendBuffer, SmallMessagesCostLittleAndIdleCostsNothing)
     buffer.mark_sent(welcome.size());
     buffer.acknowledge_to(welcome.size());
     EXPECT_EQ(buffer.capacity(), 0u);
-    buffer.append(welcome);   // and the stream keeps working after going idle
+    buffer.append(welcome);  // and the stream keeps working after going idle
     EXPECT_EQ(buffer.unsent(), welcome.size());
 }
 

@@ -1,13 +1,12 @@
 // Real sockets on loopback only. Waiting uses poll() with a generous deadline so a slow machine cannot fail a
 // test; no assertion depends on how long anything took.
-#include <gtest/gtest.h>
-
-#include <poll.h>
-
 #include <chrono>
 #include <cstring>
+#include <poll.h>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "eustress/net/datagram_socket.hpp"
 #include "transport/udp_socket.hpp"
@@ -44,14 +43,14 @@ std::vector<Received> receive_all(DatagramSocket& socket, std::size_t expected,
                                   std::chrono::milliseconds patience = std::chrono::seconds(5))
 {
     std::vector<Received> received;
-    std::vector<ReceiveSlot> slots(100);   // more than one recvmmsg call's worth
+    std::vector<ReceiveSlot> slots(100);  // more than one recvmmsg call's worth
     const auto deadline = std::chrono::steady_clock::now() + patience;
     while (received.size() < expected && std::chrono::steady_clock::now() < deadline)
     {
         const std::size_t count = socket.receive(slots, Timestamp{});
         for (std::size_t i = 0; i < count; ++i)
-            received.push_back({std::vector<std::byte>(slots[i].payload().begin(), slots[i].payload().end()),
-                                slots[i].from});
+            received.push_back(
+                {std::vector<std::byte>(slots[i].payload().begin(), slots[i].payload().end()), slots[i].from});
         if (count == 0)
         {
             pollfd waiting{socket.native_handle(), POLLIN, 0};
@@ -75,7 +74,7 @@ TEST(UdpSocket, BindsAFreePortOnLoopback)
     EXPECT_GE(socket->native_handle(), 0);
     EXPECT_FALSE(socket->next_wakeup());
     std::vector<ReceiveSlot> slots(4);
-    EXPECT_EQ(socket->receive(slots, Timestamp{}), 0u);   // non-blocking: nothing waiting, returns at once
+    EXPECT_EQ(socket->receive(slots, Timestamp{}), 0u);  // non-blocking: nothing waiting, returns at once
 }
 
 TEST(UdpSocket, ReportsBindErrorsWithTheAddress)
@@ -102,7 +101,7 @@ TEST(UdpSocket, RoundTripsABatchOf64)
     std::vector<std::vector<std::byte>> payloads;
     std::vector<OutgoingDatagram> batch;
     for (std::uint32_t i = 0; i < 64; ++i)
-        payloads.push_back(payload_for(i, 100 + i * 13));   // all sizes differ: one message each
+        payloads.push_back(payload_for(i, 100 + i * 13));  // all sizes differ: one message each
     for (const auto& payload : payloads)
         batch.push_back(to(receiver->local_address(), payload));
     EXPECT_EQ(sender->send(batch, Timestamp{}), 64u);
@@ -148,8 +147,14 @@ void expect_segments_arrive_separately(bool use_gso)
         EXPECT_EQ(received[i].bytes, payloads[i]) << "datagram " << i;
 }
 
-TEST(UdpSocket, GsoRunArrivesAsSeparateDatagrams) { expect_segments_arrive_separately(true); }
-TEST(UdpSocket, SameWithoutGso) { expect_segments_arrive_separately(false); }
+TEST(UdpSocket, GsoRunArrivesAsSeparateDatagrams)
+{
+    expect_segments_arrive_separately(true);
+}
+TEST(UdpSocket, SameWithoutGso)
+{
+    expect_segments_arrive_separately(false);
+}
 
 TEST(UdpSocket, LargeMixedBatchReachesEachPeerInOrder)
 {
@@ -255,7 +260,7 @@ TEST(UdpSocket, ARefusedGsoRunDoesNotLoseTheRest)
 TEST(UdpSocket, CountsDatagramsDroppedForAFullReceiveBuffer)
 {
     UdpSocketOptions tiny;
-    tiny.receive_buffer_bytes = 1;   // the kernel rounds up to its minimum: a few datagrams
+    tiny.receive_buffer_bytes = 1;  // the kernel rounds up to its minimum: a few datagrams
     auto sender = open_loopback();
     auto receiver = open_loopback(tiny);
     ASSERT_TRUE(sender && receiver);
@@ -316,8 +321,8 @@ TEST(GsoRun, TakesEqualSizedDatagramsToOnePeer)
     EXPECT_EQ(gso_run_length({}), 0u);
     EXPECT_EQ(gso_run_length(datagrams({{1, 1200}}, storage)), 1u);
     EXPECT_EQ(gso_run_length(datagrams({{1, 1200}, {1, 1200}, {1, 1200}}, storage)), 3u);
-    EXPECT_EQ(gso_run_length(datagrams({{1, 1200}, {1, 1200}, {2, 1200}}, storage)), 2u);   // another peer
-    EXPECT_EQ(gso_run_length(datagrams({{1, 1200}, {1, 1300}}, storage)), 1u);              // larger
+    EXPECT_EQ(gso_run_length(datagrams({{1, 1200}, {1, 1200}, {2, 1200}}, storage)), 2u);  // another peer
+    EXPECT_EQ(gso_run_length(datagrams({{1, 1200}, {1, 1300}}, storage)), 1u);             // larger
 }
 
 TEST(GsoRun, OnlyTheLastMayBeShorter)

@@ -1,7 +1,7 @@
-#include <gtest/gtest.h>
-
 #include <array>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "wire/byte_reader.hpp"
 #include "wire/byte_writer.hpp"

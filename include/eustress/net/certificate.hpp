@@ -51,7 +51,7 @@ struct DevelopmentCertificate
 {
     CertificateAndKey certificate;
     SpkiPin pin;
-    bool created = false;   ///< true when this call generated and stored it
+    bool created = false;  ///< true when this call generated and stored it
 };
 
 /// Loads `directory`/dev-cert.pem and dev-key.pem, or generates and stores them when absent (once: later calls,

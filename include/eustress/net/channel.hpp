@@ -31,7 +31,7 @@ constexpr bool is_reliable(ChannelKind kind) noexcept
 
 struct ChannelConfig
 {
-    std::string name;                        ///< for status output and logs only
+    std::string name;  ///< for status output and logs only
     ChannelKind kind = ChannelKind::ReliableOrdered;
     /// Higher goes first when the congestion window is short: a packet is filled from the highest-priority
     /// channel with data before any lower one.

@@ -14,7 +14,7 @@ namespace eustress::net {
 
 class Client
 {
-public:
+  public:
     /// Opens a UDP socket, resolves the server and starts the handshake. A ConnectedEvent with our id follows.
     static Result<std::unique_ptr<Client>> create(const ClientConfig& config, Timestamp now);
     /// Runs on a socket you made (in-memory, or your own), towards `server`.
@@ -46,7 +46,7 @@ public:
     int native_handle() const;
     Timestamp next_wakeup() const;
 
-private:
+  private:
     struct Impl;
     explicit Client(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;

@@ -40,17 +40,17 @@ struct DatagramSocketStats
     std::uint64_t datagrams_received = 0;
     std::uint64_t bytes_sent = 0;
     std::uint64_t bytes_received = 0;
-    std::uint64_t send_errors = 0;          ///< datagrams the OS refused (other than would-block)
-    std::uint64_t send_would_block = 0;     ///< datagrams not sent because the socket buffer was full
-    std::uint64_t receive_truncated = 0;    ///< datagrams larger than kMaxDatagramSize, dropped
-    std::uint64_t receive_dropped = 0;      ///< datagrams dropped because the receive buffer was full
+    std::uint64_t send_errors = 0;        ///< datagrams the OS refused (other than would-block)
+    std::uint64_t send_would_block = 0;   ///< datagrams not sent because the socket buffer was full
+    std::uint64_t receive_truncated = 0;  ///< datagrams larger than kMaxDatagramSize, dropped
+    std::uint64_t receive_dropped = 0;    ///< datagrams dropped because the receive buffer was full
 };
 
 /// Non-blocking. All calls take `now` so decorators (the link conditioner) can hold packets on a virtual clock;
 /// a plain UDP socket ignores it.
 class DatagramSocket
 {
-public:
+  public:
     virtual ~DatagramSocket() = default;
 
     virtual SocketAddress local_address() const = 0;
@@ -76,7 +76,7 @@ struct UdpSocketOptions
 {
     int receive_buffer_bytes = 4 * 1024 * 1024;
     int send_buffer_bytes = 4 * 1024 * 1024;
-    bool use_gso = true;   ///< batch same-sized datagrams to one peer into one sendmsg (UDP_SEGMENT) when available
+    bool use_gso = true;  ///< batch same-sized datagrams to one peer into one sendmsg (UDP_SEGMENT) when available
 };
 
 /// Opens a non-blocking UDP socket bound to `bind_address` (port 0 picks a free port). Batched I/O with

@@ -29,7 +29,7 @@ struct MessageEvent
     ClientId from;
     std::vector<std::byte> data;
     ChannelId channel = 0;
-    bool early_data = false;   ///< arrived in 0-RTT (replay-protected; see docs/SECURITY.md)
+    bool early_data = false;  ///< arrived in 0-RTT (replay-protected; see docs/SECURITY.md)
 };
 
 /// The fate of a message sent on an unreliable channel: acknowledged by the peer's QUIC stack, or declared lost.

@@ -12,25 +12,25 @@ namespace eustress::net {
 
 struct LinkConditionerConfig
 {
-    Duration latency{0};               ///< one-way delay added to every datagram sent
+    Duration latency{0};  ///< one-way delay added to every datagram sent
     /// Each datagram's delay is latency + uniform[0, jitter], drawn independently, so datagrams sent closer
     /// together than the jitter range may arrive out of order (as on real paths). Set `reordering` for more.
     Duration jitter{0};
-    double loss = 0.0;                 ///< probability [0, 1] that a datagram is dropped
-    double duplication = 0.0;          ///< probability [0, 1] that a datagram is sent twice
-    double reordering = 0.0;           ///< probability [0, 1] that a datagram is held back an extra `reorder_delay`
+    double loss = 0.0;         ///< probability [0, 1] that a datagram is dropped
+    double duplication = 0.0;  ///< probability [0, 1] that a datagram is sent twice
+    double reordering = 0.0;   ///< probability [0, 1] that a datagram is held back an extra `reorder_delay`
     Duration reorder_delay{std::chrono::milliseconds(5)};
     /// 0 = unlimited; else a serialising link of this rate: each datagram waits for the previous one to be
     /// transmitted, takes size / rate to transmit, and arrives latency + jitter after its last byte left.
     std::uint64_t bandwidth_bytes_per_second = 0;
     /// Datagrams beyond this many bytes in flight (held from send until delivery) are dropped.
     std::size_t queue_limit_bytes = 1024 * 1024;
-    std::uint64_t seed = 1;                         ///< seeds the conditioner's own random generator
+    std::uint64_t seed = 1;  ///< seeds the conditioner's own random generator
 
     bool is_passthrough() const noexcept
     {
-        return latency.count() == 0 && jitter.count() == 0 && loss == 0.0 && duplication == 0.0 &&
-               reordering == 0.0 && bandwidth_bytes_per_second == 0;
+        return latency.count() == 0 && jitter.count() == 0 && loss == 0.0 && duplication == 0.0 && reordering == 0.0 &&
+               bandwidth_bytes_per_second == 0;
     }
 };
 
@@ -40,12 +40,12 @@ struct LinkConditionerStats
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t duplicated = 0;
     std::uint64_t reordered = 0;
-    std::uint64_t delivered = 0;   ///< handed to the wrapped socket
+    std::uint64_t delivered = 0;  ///< handed to the wrapped socket
 };
 
 class LinkConditioner final : public DatagramSocket
 {
-public:
+  public:
     LinkConditioner(std::unique_ptr<DatagramSocket> inner, const LinkConditionerConfig& config);
     ~LinkConditioner() override;
 
@@ -66,7 +66,7 @@ public:
     LinkConditionerStats conditioner_stats() const noexcept;
     DatagramSocket& inner() noexcept;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

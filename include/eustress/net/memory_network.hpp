@@ -11,7 +11,7 @@ namespace eustress::net {
 
 class MemoryNetwork
 {
-public:
+  public:
     MemoryNetwork();
     ~MemoryNetwork();
     MemoryNetwork(const MemoryNetwork&) = delete;
@@ -32,7 +32,7 @@ public:
     /// Datagrams sent to an address nobody is bound to, dropped.
     std::uint64_t undeliverable() const noexcept;
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> m_impl;
 };

@@ -10,16 +10,16 @@ namespace eustress::net {
 
 enum class ErrorCode
 {
-    InvalidArgument,      ///< The caller passed something the API documents as invalid.
-    MessageTooLarge,      ///< A message exceeds its channel's `max_message_size`.
-    QueueFull,            ///< The channel's send queue is at its bound; retry after the next `update`.
-    UnknownChannel,       ///< No channel with that id was declared.
-    NotConnected,         ///< The connection is not (or no longer) established.
-    UnknownClient,        ///< No client with that id is connected.
-    SocketError,          ///< The operating system refused a socket operation.
-    TlsError,             ///< Certificate, key or TLS configuration could not be used.
-    ProtocolError,        ///< The peer broke the protocol; the connection is closed.
-    IoError,              ///< A file could not be read or written.
+    InvalidArgument,  ///< The caller passed something the API documents as invalid.
+    MessageTooLarge,  ///< A message exceeds its channel's `max_message_size`.
+    QueueFull,        ///< The channel's send queue is at its bound; retry after the next `update`.
+    UnknownChannel,   ///< No channel with that id was declared.
+    NotConnected,     ///< The connection is not (or no longer) established.
+    UnknownClient,    ///< No client with that id is connected.
+    SocketError,      ///< The operating system refused a socket operation.
+    TlsError,         ///< Certificate, key or TLS configuration could not be used.
+    ProtocolError,    ///< The peer broke the protocol; the connection is closed.
+    IoError,          ///< A file could not be read or written.
 };
 
 struct Error
@@ -30,47 +30,68 @@ struct Error
 
 const char* to_string(ErrorCode code) noexcept;
 
-template <typename T>
-class [[nodiscard]] Result
+template <typename T> class [[nodiscard]] Result
 {
-public:
+  public:
     Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}
     Result(Error error) : m_state(std::in_place_index<1>, std::move(error)) {}
 
     bool ok() const noexcept { return m_state.index() == 0; }
     explicit operator bool() const noexcept { return ok(); }
 
-    T& value() & { assert(ok()); return std::get<0>(m_state); }
-    const T& value() const& { assert(ok()); return std::get<0>(m_state); }
-    T&& value() && { assert(ok()); return std::get<0>(std::move(m_state)); }
+    T& value() &
+    {
+        assert(ok());
+        return std::get<0>(m_state);
+    }
+    const T& value() const&
+    {
+        assert(ok());
+        return std::get<0>(m_state);
+    }
+    T&& value() &&
+    {
+        assert(ok());
+        return std::get<0>(std::move(m_state));
+    }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T&& operator*() && { return std::move(*this).value(); }
 
-    const Error& error() const& { assert(!ok()); return std::get<1>(m_state); }
+    const Error& error() const&
+    {
+        assert(!ok());
+        return std::get<1>(m_state);
+    }
 
-private:
+  private:
     std::variant<T, Error> m_state;
 };
 
-template <>
-class [[nodiscard]] Result<void>
+template <> class [[nodiscard]] Result<void>
 {
-public:
+  public:
     Result() = default;
     Result(Error error) : m_error(std::move(error)), m_ok(false) {}
 
     bool ok() const noexcept { return m_ok; }
     explicit operator bool() const noexcept { return ok(); }
-    const Error& error() const& { assert(!ok()); return m_error; }
+    const Error& error() const&
+    {
+        assert(!ok());
+        return m_error;
+    }
 
-private:
+  private:
     Error m_error{};
     bool m_ok = true;
 };
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message)
+{
+    return Error{code, std::move(message)};
+}
 
 }  // namespace eustress::net

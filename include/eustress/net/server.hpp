@@ -28,21 +28,21 @@ struct ServerStats
     std::size_t pending_handshakes = 0;
     std::uint64_t connections_accepted = 0;
     std::uint64_t datagrams_received = 0;
-    std::uint64_t garbage_datagrams = 0;          ///< not QUIC at all, or truncated headers
+    std::uint64_t garbage_datagrams = 0;  ///< not QUIC at all, or truncated headers
     std::uint64_t unknown_connection_datagrams = 0;
-    std::uint64_t handshakes_refused_full = 0;    ///< Initials dropped at max_pending_handshakes
+    std::uint64_t handshakes_refused_full = 0;  ///< Initials dropped at max_pending_handshakes
     std::uint64_t version_negotiations = 0;
     std::uint64_t refused_channel_mismatch = 0;
     std::uint64_t refused_server_full = 0;
-    std::uint64_t protocol_errors = 0;            ///< peers closed for breaking our framing
-    std::uint64_t malformed_datagrams = 0;        ///< dropped inside live connections (unknown channel, ...)
+    std::uint64_t protocol_errors = 0;      ///< peers closed for breaking our framing
+    std::uint64_t malformed_datagrams = 0;  ///< dropped inside live connections (unknown channel, ...)
     std::uint64_t malformed_fragments = 0;
-    std::uint64_t anti_replay_refusals = 0;       ///< 0-RTT ClientHellos seen before
+    std::uint64_t anti_replay_refusals = 0;  ///< 0-RTT ClientHellos seen before
 };
 
 class Server
 {
-public:
+  public:
     /// Binds a UDP socket from `config` and loads or creates the certificate.
     static Result<std::unique_ptr<Server>> create(const ServerConfig& config, Timestamp now);
     /// Runs on a socket you made: in-memory, conditioned, or already bound.
@@ -76,7 +76,7 @@ public:
     int native_handle() const;
     Timestamp next_wakeup() const;
 
-private:
+  private:
     struct Impl;
     explicit Server(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;

@@ -15,7 +15,7 @@ namespace eustress::net {
 
 class SocketAddress
 {
-public:
+  public:
     SocketAddress() noexcept;
     /// Copies `length` bytes of a sockaddr; lengths larger than sockaddr_storage are truncated to it.
     SocketAddress(const sockaddr* address, socklen_t length) noexcept;
@@ -41,7 +41,7 @@ public:
 
     friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
 
-private:
+  private:
     sockaddr_storage m_storage;
     socklen_t m_length = 0;
 };

@@ -18,12 +18,12 @@ struct ChannelStatus
     ChannelKind kind = ChannelKind::ReliableOrdered;
     std::uint64_t messages_sent = 0;
     std::uint64_t messages_received = 0;
-    std::uint64_t bytes_sent = 0;              ///< message payload bytes
+    std::uint64_t bytes_sent = 0;  ///< message payload bytes
     std::uint64_t bytes_received = 0;
-    std::uint64_t messages_acked = 0;          ///< unreliable kinds: delivery notifications
+    std::uint64_t messages_acked = 0;  ///< unreliable kinds: delivery notifications
     std::uint64_t messages_lost = 0;
-    std::uint64_t stale_dropped = 0;           ///< UnreliableSequenced: older than one already delivered
-    std::uint64_t queued_messages = 0;         ///< waiting for a bandwidth share
+    std::uint64_t stale_dropped = 0;    ///< UnreliableSequenced: older than one already delivered
+    std::uint64_t queued_messages = 0;  ///< waiting for a bandwidth share
     std::uint64_t queued_bytes = 0;
 };
 
@@ -40,18 +40,18 @@ struct ConnectionStatus
     double datagram_loss = 0.0;
     std::uint64_t packets_sent = 0;
     std::uint64_t packets_received = 0;
-    std::uint64_t bytes_sent = 0;              ///< UDP payload bytes, all overheads included
+    std::uint64_t bytes_sent = 0;  ///< UDP payload bytes, all overheads included
     std::uint64_t bytes_received = 0;
     std::uint64_t congestion_window = 0;
     std::uint64_t bytes_in_flight = 0;
-    std::uint64_t send_queue_bytes = 0;        ///< queued in channels plus written to streams and not yet sent
+    std::uint64_t send_queue_bytes = 0;  ///< queued in channels plus written to streams and not yet sent
     /// How long the oldest data still waiting to go out has waited: in a channel queue (bandwidth share), in a
     /// stream (since the stream last had nothing unsent), or as a queued unreliable datagram.
     Duration send_queue_age{0};
     std::uint64_t unacked_reliable_bytes = 0;
-    bool resumed = false;                      ///< TLS resumption (0-RTT capable)
+    bool resumed = false;  ///< TLS resumption (0-RTT capable)
     bool early_data_accepted = false;
-    std::string tls;                           ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
+    std::string tls;  ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
     std::vector<ChannelStatus> channels;
 };
 

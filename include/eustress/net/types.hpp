@@ -25,7 +25,10 @@ using Duration = std::chrono::nanoseconds;
 using Timestamp = MonotonicClock::time_point;
 
 /// Builds a timestamp from a duration since an arbitrary epoch, as fake clocks in tests do.
-constexpr Timestamp timestamp_from(Duration since_epoch) noexcept { return Timestamp{since_epoch}; }
+constexpr Timestamp timestamp_from(Duration since_epoch) noexcept
+{
+    return Timestamp{since_epoch};
+}
 
 /// Identifies a connected client on a server. The server itself is `kServerId` on the client side.
 enum class ClientId : std::uint64_t
