@@ -41,7 +41,9 @@ struct ChannelConfig
     double bandwidth_share = 0.0;
     /// Messages larger than this are refused by `send` (MessageTooLarge) and, from a peer, close the connection.
     std::size_t max_message_size = 256 * 1024;
-    /// Bytes queued but not yet handed to QUIC before `send` says QueueFull.
+    /// `send` says QueueFull past this many bytes waiting: in this channel's queue when it has a bandwidth share,
+    /// otherwise (reliable kinds) written to the connection's streams and not yet sent. Unreliable messages
+    /// without a share go straight to QUIC, which bounds its own queue and expires stale ones.
     std::size_t send_queue_limit = 4 * 1024 * 1024;
 };
 
