@@ -1,0 +1,91 @@
+// Shared by the benchmark peers: timing, percentiles, one JSON object per result line, and the rendezvous file
+// through which a server process tells its client process where it listens.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace eustress::bench {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options
+{
+    std::string bench;        ///< pingpong, throughput, rate, lossy, clients
+    std::string role;         ///< server, client
+    std::string placement;    ///< same-core, two-cores: only echoed into the results
+    std::string rendezvous;   ///< file the server writes "port pin" into
+    std::string relay;        ///< lossy: HOST:PORT of the conditioning relay the client talks to
+    std::size_t size = 64;    ///< message size
+    std::size_t count = 10000;
+};
+
+inline double microseconds(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+inline double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+inline double percentile(std::vector<double> values, double p)
+{
+    if (values.empty())
+        return 0.0;
+    std::sort(values.begin(), values.end());
+    const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+    return values[std::min(index, values.size() - 1)];
+}
+
+inline void report(const Options& options, const std::string& peer, const std::string& metric, double value,
+                   const std::string& unit)
+{
+    std::printf("{\"bench\": \"%s\", \"metric\": \"%s\", \"value\": %.3f, \"unit\": \"%s\", \"peer\": \"%s\", "
+                "\"placement\": \"%s\", \"size\": %zu}\n",
+                options.bench.c_str(), metric.c_str(), value, unit.c_str(), peer.c_str(), options.placement.c_str(),
+                options.size);
+    std::fflush(stdout);
+}
+
+inline void progress(const char* format, const std::string& what)
+{
+    std::fprintf(stderr, format, what.c_str());
+    std::fflush(stderr);
+}
+
+inline void publish(const Options& options, int port, const std::string& extra = "")
+{
+    const std::string temporary = options.rendezvous + ".tmp";
+    std::ofstream(temporary) << port << ' ' << extra << '\n';
+    std::rename(temporary.c_str(), options.rendezvous.c_str());
+}
+
+/// Waits (bounded) for the server's rendezvous file and returns "port extra".
+inline std::pair<int, std::string> await_server(const Options& options)
+{
+    for (int attempt = 0; attempt < 500; ++attempt)
+    {
+        std::ifstream in(options.rendezvous);
+        int port = 0;
+        std::string extra;
+        if (in >> port)
+        {
+            in >> extra;
+            return {port, extra};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::fprintf(stderr, "bench: no server rendezvous in %s\n", options.rendezvous.c_str());
+    std::exit(1);
+}
+
+/// Payload bytes the server counts before it answers "done" in the throughput benchmark.
+inline std::size_t throughput_total(std::size_t size) { return size >= 1024 * 1024 ? 64 * size : 64 * 1024 * 1024; }
+
+int run_eustress(const Options& options);
+int run_enet(const Options& options);
+int run_udp(const Options& options);
+int run_tcp(const Options& options);
+int run_relay(const Options& options);
+
+}  // namespace eustress::bench

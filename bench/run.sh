@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs every benchmark side by side on loopback, ours and each peer in the same CPU placement: both processes on
+# one core (taskset -c 0), then one core each (-c 0 / -c 1). Results, one JSON object per line, go to
+# build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
+# Environment: BENCH_ONLY="pingpong rate" to run a subset.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=build-bench/bench/eustress-bench
+out=build-bench/bench/results.jsonl
+work=$(mktemp -d)
+mkdir -p "$(dirname "$out")"
+: > "$out"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+wanted() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
+
+# run PEER BENCH PLACEMENT SERVER_CPU CLIENT_CPU SIZE COUNT [RELAY_LOSS_PERCENT RELAY_ONE_WAY_MS]
+run() {
+  local peer=$1 bench=$2 placement=$3 server_cpu=$4 client_cpu=$5 size=$6 count=$7
+  local rendezvous="$work/$peer-$bench-$placement-$size.rv" relay_args=()
+  rm -f "$rendezvous"
+  echo "  $bench $peer size=$size count=$count [$placement]" >&2
+  taskset -c "$server_cpu" "$bin" "$peer" --role server --bench "$bench" --size "$size" --count "$count" \
+    --placement "$placement" --rendezvous "$rendezvous" >/dev/null &
+  local server=$!
+  pids+=("$server")
+  if [[ $# -ge 9 ]]; then
+    local relay_file="$rendezvous.relay"
+    "$bin" relay --role relay --rendezvous "$rendezvous" --relay "$relay_file" --count "$8" --size "$9" &
+    local relay=$!
+    pids+=("$relay")
+    for _ in $(seq 500); do [[ -s "$relay_file" ]] && break; sleep 0.01; done
+    relay_args=(--relay "127.0.0.1:$(cat "$relay_file")")
+  fi
+  timeout 300 taskset -c "$client_cpu" "$bin" "$peer" --role client --bench "$bench" --size "$size" --count "$count" \
+    --placement "$placement" --rendezvous "$rendezvous" "${relay_args[@]}" >>"$out" \
+    || echo "  ($peer $bench failed or timed out)" >&2
+  sleep 0.2
+  kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
+  [[ -n "${relay:-}" ]] && { kill "$relay" 2>/dev/null; wait "$relay" 2>/dev/null; unset relay; }
+}
+
+placements=("same-core 0 0" "two-cores 0 1")
+
+if wanted pingpong; then
+  echo "1. round trip of a 64-byte unreliable message" >&2
+  for placement in "${placements[@]}"; do
+    for peer in eustress enet udp tcp; do run "$peer" pingpong $placement 64 20000; done
+  done
+fi
+if wanted throughput; then
+  echo "2. reliable ordered throughput" >&2
+  for placement in "${placements[@]}"; do
+    for size in 1024 1048576; do
+      for peer in eustress enet tcp; do run "$peer" throughput $placement "$size" 0; done
+    done
+  done
+fi
+if wanted rate; then
+  echo "3. small-message rate (32-byte unreliable, 200,000 messages)" >&2
+  for placement in "${placements[@]}"; do
+    for peer in eustress enet udp; do run "$peer" rate $placement 32 200000; done
+  done
+fi
+if wanted lossy; then
+  echo "4. 10,000 reliable 256-byte messages through 2% loss and 40 ms RTT (conditioning relay)" >&2
+  for peer in eustress enet; do run "$peer" lossy two-cores 0 1 256 10000 2 20; done
+fi
+if wanted clients; then
+  echo "5. 1,000 concurrent clients on one server" >&2
+  for peer in eustress enet; do run "$peer" clients two-cores 0 1 0 1000; done
+  echo "   idle server update with 1,000 clients" >&2
+  build-bench/bench/eustress-bench-server-update 1000 >>"$out"
+fi
+
+python3 bench/summarize.py "$out"
