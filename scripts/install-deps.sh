@@ -12,7 +12,7 @@ core=(
   libcli11-dev libtomlplusplus-dev                         # apps: flags and TOML configuration
   libgtest-dev libgmock-dev                                # tests
 )
-bench=(libenet-dev libbenchmark-dev)
+bench=(libenet-dev python3)               # the ENet peer; python3 prints the summary
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 
 wanted=("${core[@]}")
