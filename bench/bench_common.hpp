@@ -23,6 +23,7 @@ struct Options
     std::string relay;        ///< lossy: HOST:PORT of the conditioning relay the client talks to
     std::size_t size = 64;    ///< message size
     std::size_t count = 10000;
+    std::string congestion = "cubic";   ///< eustress: reno, cubic, bbr, bbr2
 };
 
 inline double microseconds(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }

@@ -16,6 +16,17 @@ namespace {
 
 using namespace eustress::net;
 
+CongestionControl congestion_of(const Options& options)
+{
+    if (options.congestion == "reno")
+        return CongestionControl::Reno;
+    if (options.congestion == "bbr")
+        return CongestionControl::Bbr;
+    if (options.congestion == "bbr2")
+        return CongestionControl::Bbr2;
+    return CongestionControl::Cubic;
+}
+
 ChannelTable bench_channels()
 {
     ChannelTable table;
@@ -55,6 +66,7 @@ int server(const Options& options)
     config.development_certificate_directory = options.rendezvous + ".certs";
     config.max_clients = 4096;
     config.max_pending_handshakes = 4096;
+    config.quic.congestion_control = congestion_of(options);
     auto created = Server::create(config, MonotonicClock::now());
     if (!created)
     {
@@ -73,7 +85,7 @@ int server(const Options& options)
     {
         wait(server.native_handle(), server.next_wakeup(), 100);
         const Timestamp now = MonotonicClock::now();
-        server.update(now);
+        server.receive(now);
         while (auto event = server.poll_event())
         {
             if (std::holds_alternative<DisconnectedEvent>(*event) && options.bench != "clients")
@@ -84,7 +96,6 @@ int server(const Options& options)
             if (options.bench == "pingpong")
             {
                 (void)server.send(message->from, message->channel, message->data, now);
-                server.flush(now);
                 continue;
             }
             if (message->channel == 0 && text_of(*message) == "END")
@@ -131,6 +142,7 @@ ClientConfig client_config(const Options& options, int port, const std::string& 
     config.bind_address = "127.0.0.1";
     config.pinned_keys = {pin};
     config.channels = bench_channels();
+    config.quic.congestion_control = congestion_of(options);
     if (!options.relay.empty())
     {
         const auto colon = options.relay.rfind(':');
@@ -148,10 +160,12 @@ bool pump(Client& client, Done&& done, std::chrono::milliseconds limit, int long
     const auto deadline = Clock::now() + limit;
     do
     {
-        client.update(MonotonicClock::now());
+        // Events first, then send: whatever the caller sends next carries the acknowledgement with it.
+        client.receive(MonotonicClock::now());
         while (auto event = client.poll_event())
             if (done(*event))
                 return true;
+        client.flush(MonotonicClock::now());
         if (limit.count() > 0)
             wait(client.native_handle(), client.next_wakeup(), longest_wait_ms);
     } while (Clock::now() < deadline);

@@ -29,6 +29,8 @@ int main(int argc, char** argv)
             options.rendezvous = value;
         else if (key == "--relay")
             options.relay = value;
+        else if (key == "--cc")
+            options.congestion = value;
         else if (key == "--size")
             options.size = std::strtoull(value.c_str(), nullptr, 10);
         else if (key == "--count")

@@ -17,13 +17,16 @@ trap cleanup EXIT
 wanted() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # run PEER BENCH PLACEMENT SERVER_CPU CLIENT_CPU SIZE COUNT [RELAY_LOSS_PERCENT RELAY_ONE_WAY_MS]
+# CC (environment) picks our congestion controller; it is echoed into the placement label when not cubic.
 run() {
   local peer=$1 bench=$2 placement=$3 server_cpu=$4 client_cpu=$5 size=$6 count=$7
+  local cc=${CC:-cubic}
+  [[ "$peer" == eustress && "$cc" != cubic ]] && placement="$placement+$cc"
   local rendezvous="$work/$peer-$bench-$placement-$size.rv" relay_args=()
   rm -f "$rendezvous"
   echo "  $bench $peer size=$size count=$count [$placement]" >&2
   taskset -c "$server_cpu" "$bin" "$peer" --role server --bench "$bench" --size "$size" --count "$count" \
-    --placement "$placement" --rendezvous "$rendezvous" >/dev/null &
+    --placement "$placement" --rendezvous "$rendezvous" --cc "$cc" >/dev/null &
   local server=$!
   pids+=("$server")
   if [[ $# -ge 9 ]]; then
@@ -35,7 +38,7 @@ run() {
     relay_args=(--relay "127.0.0.1:$(cat "$relay_file")")
   fi
   timeout 300 taskset -c "$client_cpu" "$bin" "$peer" --role client --bench "$bench" --size "$size" --count "$count" \
-    --placement "$placement" --rendezvous "$rendezvous" "${relay_args[@]}" >>"$out" \
+    --placement "$placement" --rendezvous "$rendezvous" --cc "$cc" "${relay_args[@]}" >>"$out" \
     || echo "  ($peer $bench failed or timed out)" >&2
   sleep 0.2
   kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
@@ -67,6 +70,7 @@ fi
 if wanted lossy; then
   echo "4. 10,000 reliable 256-byte messages through 2% loss and 40 ms RTT (conditioning relay)" >&2
   for peer in eustress enet; do run "$peer" lossy two-cores 0 1 256 10000 2 20; done
+  CC=bbr2 run eustress lossy two-cores 0 1 256 10000 2 20
 fi
 if wanted clients; then
   echo "5. 1,000 concurrent clients on one server" >&2

@@ -152,19 +152,24 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::
 
 void Client::update(Timestamp now)
 {
+    receive(now);
+    flush(now);
+}
+
+void Client::receive(Timestamp now)
+{
     m_impl->receive(now);
     auto& quic = m_impl->connection->quic();
     m_impl->connection->expire(now);
     if (quic.expiry() <= now)
         quic.handle_expiry(now);
     m_impl->settle(now);
-    if (!quic.is_closed())
-        m_impl->write(now);
 }
 
 void Client::flush(Timestamp now)
 {
-    m_impl->write(now);
+    if (!m_impl->connection->quic().is_closed())
+        m_impl->write(now);
 }
 
 std::optional<NetworkEvent> Client::poll_event()

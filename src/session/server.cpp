@@ -385,10 +385,15 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::
 
 void Server::update(Timestamp now)
 {
+    receive(now);
+    m_impl->write(now);
+}
+
+void Server::receive(Timestamp now)
+{
     m_impl->receive(now);
     m_impl->timers(now);
     m_impl->settle(now);
-    m_impl->write(now);
 }
 
 void Server::flush(Timestamp now)

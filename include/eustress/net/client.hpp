@@ -22,7 +22,11 @@ class Client
                                                   const SocketAddress& server, Timestamp now);
     ~Client();
 
+    /// `receive(now)` then `flush(now)`.
     void update(Timestamp now);
+    /// Receives, runs timers and produces events without sending (see Server::receive).
+    void receive(Timestamp now);
+    /// Sends what is queued, and any acknowledgement or handshake packet that is due.
     void flush(Timestamp now);
     std::optional<NetworkEvent> poll_event();
 

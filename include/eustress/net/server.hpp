@@ -51,7 +51,12 @@ class Server
     ~Server();
 
     /// Receives everything waiting, runs timers, admits or refuses handshakes, and sends what is queued.
+    /// Equivalent to `receive(now)` followed by `flush(now)`.
     void update(Timestamp now);
+    /// The first half of `update`: receives, runs timers and produces events, but sends nothing. A loop that
+    /// answers messages at once calls receive, handles the events, then flush: replies and acknowledgements then
+    /// leave in the same packets, which is what a ping-pong's latency is made of.
+    void receive(Timestamp now);
     /// Sends what `send` queued since the last update without waiting for it (lower latency, more syscalls).
     void flush(Timestamp now);
     std::optional<NetworkEvent> poll_event();
