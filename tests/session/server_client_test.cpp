@@ -40,3 +40,34 @@ TEST(ServerClient, ConnectsAndExchangesMessagesOnEveryChannelKind)
 
 }  // namespace
 }  // namespace eustress::net::testing
+
+namespace eustress::net::testing {
+namespace {
+
+TEST(ServerClient, ReceiveProducesEventsWithoutSendingAndFlushSendsTheReplyWithTheAck)
+{
+    SessionWorld world;
+    Client& client = world.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    world.run_until([] { return false; }, std::chrono::milliseconds(100));   // let everything settle
+    const ClientId id = client.id();
+
+    ASSERT_TRUE(client.send(1, as_bytes_of("ping"), world.now).ok());
+    client.flush(world.now);
+    const auto packets_before = world.server->status(id, world.now)->packets_sent;
+    world.server->receive(world.now);
+    std::optional<MessageEvent> ping;
+    while (auto event = world.server->poll_event())
+        if (auto* message = std::get_if<MessageEvent>(&*event))
+            ping = *message;
+    ASSERT_TRUE(ping);
+    EXPECT_EQ(world.server->status(id, world.now)->packets_sent, packets_before) << "receive() must not send";
+    ASSERT_TRUE(world.server->send(id, 1, ping->data, world.now).ok());
+    world.server->flush(world.now);
+    // One packet carries both the pong and the acknowledgement of the ping.
+    EXPECT_EQ(world.server->status(id, world.now)->packets_sent, packets_before + 1);
+    ASSERT_TRUE(world.run_until([&] { return !world.client_events_of<MessageEvent>(0).empty(); }));
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
