@@ -160,14 +160,15 @@ bool pump(Client& client, Done&& done, std::chrono::milliseconds limit, int long
     const auto deadline = Clock::now() + limit;
     do
     {
-        // Events first, then send: whatever the caller sends next carries the acknowledgement with it.
+        // Wait first (poll returns at once if something is there), then events, then send: whatever the
+        // caller sends next carries the acknowledgement with it. The raw peers block in recv the same way.
+        if (limit.count() > 0)
+            wait(client.native_handle(), client.next_wakeup(), longest_wait_ms);
         client.receive(MonotonicClock::now());
         while (auto event = client.poll_event())
             if (done(*event))
                 return true;
         client.flush(MonotonicClock::now());
-        if (limit.count() > 0)
-            wait(client.native_handle(), client.next_wakeup(), longest_wait_ms);
     } while (Clock::now() < deadline);
     return false;
 }
