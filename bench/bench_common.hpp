@@ -80,6 +80,34 @@ inline std::pair<int, std::string> await_server(const Options& options)
     std::exit(1);
 }
 
+/// The ping-pong every peer runs: 1,000 warm-up round trips, then `count` timed ones; a round trip that got no
+/// answer (a loss) is not a sample. `round_trip` sends one message and returns whether the echo came back.
+template <typename RoundTrip>
+void measure_round_trips(const Options& options, const std::string& peer, RoundTrip&& round_trip)
+{
+    std::vector<double> samples;
+    samples.reserve(options.count);
+    for (std::size_t i = 0; i < options.count + 1000; ++i)
+    {
+        const auto start = Clock::now();
+        if (round_trip() && i >= 1000)
+            samples.push_back(microseconds(Clock::now() - start));
+    }
+    report(options, peer, "rtt_median", percentile(samples, 0.5), "us");
+    report(options, peer, "rtt_p99", percentile(samples, 0.99), "us");
+}
+
+/// This process's resident memory, for the per-connection memory benchmark.
+inline long resident_kib()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::stol(line.substr(6));
+    return -1;
+}
+
 /// Payload bytes the server counts before it answers "done" in the throughput benchmark.
 inline std::size_t throughput_total(std::size_t size) { return size >= 1024 * 1024 ? 64 * size : 64 * 1024 * 1024; }
 

@@ -12,16 +12,6 @@
 namespace eustress::bench {
 namespace {
 
-long resident_kib()
-{
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0)
-            return std::stol(line.substr(6));
-    return -1;
-}
-
 ENetPacket* packet_of(const std::string& text, enet_uint32 flags)
 {
     return enet_packet_create(text.data(), text.size(), flags);
@@ -195,18 +185,12 @@ int client(const Options& options)
 
     if (options.bench == "pingpong")
     {
-        std::vector<double> samples;
-        for (std::size_t i = 0; i < options.count + 1000; ++i)
-        {
-            const auto start = Clock::now();
-            enet_peer_send(endpoint.peer, 1, enet_packet_create(message.data(), message.size(), ENET_PACKET_FLAG_UNSEQUENCED));
+        measure_round_trips(options, "enet", [&] {
+            enet_peer_send(endpoint.peer, 1,
+                           enet_packet_create(message.data(), message.size(), ENET_PACKET_FLAG_UNSEQUENCED));
             enet_host_flush(endpoint.host);
-            const bool answered = await_packet(endpoint.host, std::chrono::seconds(1), 0).has_value();
-            if (answered && i >= 1000)
-                samples.push_back(microseconds(Clock::now() - start));
-        }
-        report(options, "enet", "rtt_median", percentile(samples, 0.5), "us");
-        report(options, "enet", "rtt_p99", percentile(samples, 0.99), "us");
+            return await_packet(endpoint.host, std::chrono::seconds(1), 0).has_value();
+        });
     }
     else if (options.bench == "throughput" || options.bench == "lossy")
     {

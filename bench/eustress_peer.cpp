@@ -35,16 +35,6 @@ ChannelTable bench_channels()
     return table;
 }
 
-long resident_kib()
-{
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0)
-            return std::stol(line.substr(6));
-    return -1;
-}
-
 void wait(int fd, Timestamp wake, int longest_ms)
 {
     pollfd descriptor{fd, POLLIN, 0};
@@ -273,20 +263,12 @@ int client(const Options& options)
 
     if (options.bench == "pingpong")
     {
-        std::vector<double> samples;
-        for (std::size_t i = 0; i < options.count + 1000; ++i)
-        {
-            const auto start = Clock::now();
+        measure_round_trips(options, "eustress", [&] {
             (void)client.send(1, message, MonotonicClock::now());
             client.flush(MonotonicClock::now());
-            const bool answered =
-                pump(client, [](const NetworkEvent& e) { return std::holds_alternative<MessageEvent>(e); },
-                     std::chrono::seconds(1), 1000);
-            if (answered && i >= 1000)
-                samples.push_back(microseconds(Clock::now() - start));
-        }
-        report(options, "eustress", "rtt_median", percentile(samples, 0.5), "us");
-        report(options, "eustress", "rtt_p99", percentile(samples, 0.99), "us");
+            return pump(client, [](const NetworkEvent& e) { return std::holds_alternative<MessageEvent>(e); },
+                        std::chrono::seconds(1), 1000);
+        });
     }
     else if (options.bench == "throughput" || options.bench == "lossy")
     {

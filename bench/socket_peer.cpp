@@ -118,19 +118,12 @@ int udp_client(const Options& options)
     std::vector<char> message(options.size, 'x'), buffer(65536);
     if (options.bench == "pingpong")
     {
-        std::vector<double> samples;
-        for (std::size_t i = 0; i < options.count + 1000; ++i)
-        {
-            const auto start = Clock::now();
+        measure_round_trips(options, "udp", [&] {
             ::send(fd, message.data(), message.size(), 0);
             if (!readable(fd, 1000))
-                continue;   // lost on loopback: rare; not a sample
-            ::recv(fd, buffer.data(), buffer.size(), 0);
-            if (i >= 1000)
-                samples.push_back(microseconds(Clock::now() - start));
-        }
-        report(options, "udp", "rtt_median", percentile(samples, 0.5), "us");
-        report(options, "udp", "rtt_p99", percentile(samples, 0.99), "us");
+                return false;   // lost on loopback: rare
+            return ::recv(fd, buffer.data(), buffer.size(), 0) > 0;
+        });
         return 0;
     }
     // rate: send as fast as the socket takes them, then ask how many arrived.
@@ -196,17 +189,9 @@ int tcp_client(const Options& options)
     std::vector<char> message(options.size, 'x');
     if (options.bench == "pingpong")
     {
-        std::vector<double> samples;
-        for (std::size_t i = 0; i < options.count + 1000; ++i)
-        {
-            const auto start = Clock::now();
-            write_exact(fd, message.data(), message.size());
-            read_exact(fd, message.data(), message.size());
-            if (i >= 1000)
-                samples.push_back(microseconds(Clock::now() - start));
-        }
-        report(options, "tcp", "rtt_median", percentile(samples, 0.5), "us");
-        report(options, "tcp", "rtt_p99", percentile(samples, 0.99), "us");
+        measure_round_trips(options, "tcp", [&] {
+            return write_exact(fd, message.data(), message.size()) && read_exact(fd, message.data(), message.size());
+        });
     }
     else
     {
