@@ -190,3 +190,51 @@ TEST(BadInput, GarbageAndHandshakeFloodsAreCountedAndBoundedWhilePlayersPlay)
 
 }  // namespace
 }  // namespace eustress::net::testing
+
+namespace eustress::net::testing {
+namespace {
+
+TEST(BadInput, AConnectedPeerThatFloodsDoesNotStopTheOthers)
+{
+    SessionWorld world;
+    auto flooder_config = world.client_config();
+    flooder_config.link_simulation.enabled = true;
+    flooder_config.link_simulation.link.bandwidth_bytes_per_second = 1'000'000;   // its uplink: 1 MB/s
+    Client& flooder = world.add_client(flooder_config, "10.0.0.2:5000");
+    Client& player = world.add_client("10.0.0.3:5000");
+    ASSERT_TRUE(world.run_until([&] { return flooder.is_connected() && player.is_connected(); }));
+
+    // The flooder offers 26 MB/s (200 unreliable and 60 reliable 1 KB messages every 10 ms) into a 1 MB/s uplink
+    // for a second; its congestion window, queue limit and datagram expiry bound what it can push. The player
+    // sends one chat message every 100 ms.
+    std::vector<std::byte> junk(1000, std::byte{0x42});
+    std::size_t refused = 0;
+    for (int tick = 0; tick < 100; ++tick)
+    {
+        for (int i = 0; i < 200; ++i)
+            refused += !flooder.send(1, junk, world.now).ok();
+        for (int i = 0; i < 60; ++i)
+            refused += !flooder.send(0, junk, world.now).ok();
+        if (tick % 10 == 0)
+        {
+            ASSERT_TRUE(player.send(0, as_bytes_of("chat " + std::to_string(tick / 10)), world.now).ok());
+        }
+        world.run_until([] { return false; }, std::chrono::milliseconds(10));
+    }
+    world.run_until([] { return false; }, std::chrono::seconds(2));
+
+    std::size_t chat = 0;
+    for (const auto& event : world.server_events_of<MessageEvent>())
+        chat += event.from == player.id();
+    EXPECT_EQ(chat, 10u) << "the player's messages were starved by the flood";
+    EXPECT_TRUE(player.is_connected());
+    EXPECT_TRUE(flooder.is_connected());
+    EXPECT_GT(refused, 0u) << "the flooder's own queue limit never pushed back";
+    std::size_t expired = 0;
+    for (const auto& event : world.client_events_of<DeliveryEvent>(0))
+        expired += !event.acked;
+    EXPECT_GT(expired, 10'000u) << "unreliable data beyond the link's capacity should be dropped and reported";
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
