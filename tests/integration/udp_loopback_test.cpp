@@ -64,19 +64,9 @@ TEST(UdpLoopback, ConnectsAndEchoes)
     ASSERT_TRUE(client.ok()) << client.error().message;
     ASSERT_TRUE(world.pump(**client, [&] { return (*client)->is_connected(); }));
     ASSERT_TRUE((*client)->send(0, as_bytes_of("over real UDP"), MonotonicClock::now()).ok());
-    ASSERT_TRUE(world.pump(**client, [&] {
-        for (const auto& e : world.server_events)
-            if (auto* m = std::get_if<MessageEvent>(&e))
-                return text_of(m->data) == "over real UDP";
-        return false;
-    }));
+    ASSERT_TRUE(world.pump(**client, [&] { return has_message(world.server_events, "over real UDP"); }));
 }
 
-}  // namespace
-}  // namespace eustress::net::testing
-
-namespace eustress::net::testing {
-namespace {
 
 TEST(UdpLoopback, ConnectsThroughLinkConditionerOnBothEnds)
 {
@@ -94,11 +84,6 @@ TEST(UdpLoopback, ConnectsThroughLinkConditionerOnBothEnds)
     EXPECT_GE(status.min_rtt, std::chrono::milliseconds(30));
 }
 
-}  // namespace
-}  // namespace eustress::net::testing
-
-namespace eustress::net::testing {
-namespace {
 
 TEST(UdpLoopback, ClientMovesToANewPortAndKeepsItsSession)
 {
@@ -113,12 +98,7 @@ TEST(UdpLoopback, ClientMovesToANewPortAndKeepsItsSession)
     ASSERT_TRUE(client->migrate(std::move(fresh).value(), MonotonicClock::now()).ok());
     ASSERT_NE(client->local_address().port(), old_port);
     ASSERT_TRUE(client->send(0, as_bytes_of("from the new port"), MonotonicClock::now()).ok());
-    ASSERT_TRUE(world.pump(*client, [&] {
-        for (const auto& e : world.server_events)
-            if (auto* m = std::get_if<MessageEvent>(&e))
-                return text_of(m->data) == "from the new port";
-        return false;
-    }));
+    ASSERT_TRUE(world.pump(*client, [&] { return has_message(world.server_events, "from the new port"); }));
     ASSERT_TRUE(world.pump(*client, [&] {
         return world.server->status(id, MonotonicClock::now())->remote.port() == client->local_address().port();
     }));

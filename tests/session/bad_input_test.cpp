@@ -188,11 +188,6 @@ TEST(BadInput, GarbageAndHandshakeFloodsAreCountedAndBoundedWhilePlayersPlay)
     EXPECT_EQ(world.server->clients().size(), 1u);
 }
 
-}  // namespace
-}  // namespace eustress::net::testing
-
-namespace eustress::net::testing {
-namespace {
 
 TEST(BadInput, AConnectedPeerThatFloodsDoesNotStopTheOthers)
 {

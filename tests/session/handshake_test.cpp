@@ -119,12 +119,7 @@ TEST(Handshake, ReconnectResumesWithZeroRttAndTheFirstMessageRidesTheFirstFlight
     // Queued before any reply from the server: it can only travel in 0-RTT.
     ASSERT_TRUE(client.send(0, as_bytes_of("first flight"), world.now).ok());
     client.flush(world.now);
-    ASSERT_TRUE(world.run_until([&] {
-        for (const auto& event : world.server_events_of<MessageEvent>())
-            if (text_of(event.data) == "first flight")
-                return true;
-        return false;
-    }));
+    ASSERT_TRUE(world.run_until([&] { return has_message(world.server_events, "first flight"); }));
     EXPECT_LT(world.now - reconnected, std::chrono::milliseconds(40)) << "the message waited for a round trip";
     bool early = false;
     for (const auto& event : world.server_events_of<MessageEvent>())
@@ -148,12 +143,7 @@ TEST(Handshake, ClientSurvivesANatRebindingMidSession)
     // The NAT gives the client a new port; the client itself is not told.
     ASSERT_TRUE(world.network.rebind(memory_address("10.0.0.2:5000"), memory_address("10.0.0.2:6001")));
     ASSERT_TRUE(client.send(0, as_bytes_of("after rebinding"), world.now).ok());
-    ASSERT_TRUE(world.run_until([&] {
-        for (const auto& event : world.server_events_of<MessageEvent>())
-            if (text_of(event.data) == "after rebinding")
-                return true;
-        return false;
-    }));
+    ASSERT_TRUE(world.run_until([&] { return has_message(world.server_events, "after rebinding"); }));
     ASSERT_TRUE(world.server->send(id, 0, as_bytes_of("reply"), world.now).ok());
     ASSERT_TRUE(world.run_until([&] { return !world.client_events_of<MessageEvent>(0).empty(); }));
     EXPECT_EQ(world.server->status(id, world.now)->remote.to_string(), "10.0.0.2:6001");
@@ -171,12 +161,7 @@ TEST(Handshake, ClientMigratesToANewSocket)
     ASSERT_TRUE(fresh.ok());
     ASSERT_TRUE(client.migrate(std::move(fresh).value(), world.now).ok());
     ASSERT_TRUE(client.send(0, as_bytes_of("from the new socket"), world.now).ok());
-    ASSERT_TRUE(world.run_until([&] {
-        for (const auto& event : world.server_events_of<MessageEvent>())
-            if (text_of(event.data) == "from the new socket")
-                return true;
-        return false;
-    }));
+    ASSERT_TRUE(world.run_until([&] { return has_message(world.server_events, "from the new socket"); }));
     ASSERT_TRUE(
         world.run_until([&] { return world.server->status(id, world.now)->remote.to_string() == "10.0.0.9:7000"; }));
     EXPECT_TRUE(world.server_events_of<DisconnectedEvent>().empty());

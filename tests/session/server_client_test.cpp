@@ -38,11 +38,6 @@ TEST(ServerClient, ConnectsAndExchangesMessagesOnEveryChannelKind)
     EXPECT_NE(status->tls.find("alpn=eustress/1"), std::string::npos) << status->tls;
 }
 
-}  // namespace
-}  // namespace eustress::net::testing
-
-namespace eustress::net::testing {
-namespace {
 
 TEST(ServerClient, ReceiveProducesEventsWithoutSendingAndFlushSendsTheReplyWithTheAck)
 {

@@ -28,6 +28,20 @@ inline SocketAddress memory_address(const char* text)
     return *SocketAddress::parse(text);
 }
 
+inline std::string text_of(const std::vector<std::byte>& bytes)
+{
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+/// Whether `events` holds a message whose bytes read `text`.
+inline bool has_message(const std::vector<NetworkEvent>& events, std::string_view text)
+{
+    for (const auto& event : events)
+        if (auto* message = std::get_if<MessageEvent>(&event); message && text_of(message->data) == text)
+            return true;
+    return false;
+}
+
 struct SessionWorld
 {
     MemoryNetwork network;
@@ -131,11 +145,6 @@ inline std::vector<std::byte> bytes_of(std::string_view text)
 {
     auto view = as_bytes_of(text);
     return {view.begin(), view.end()};
-}
-
-inline std::string text_of(const std::vector<std::byte>& bytes)
-{
-    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 }  // namespace eustress::net::testing
