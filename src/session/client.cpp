@@ -245,6 +245,8 @@ int Client::native_handle() const
 Timestamp Client::next_wakeup() const
 {
     Timestamp earliest = m_impl->connection->quic().expiry();
+    if (auto refill = m_impl->connection->next_share_refill())
+        earliest = std::min(earliest, *refill);
     if (auto socket_wakeup = m_impl->socket->next_wakeup())
         earliest = std::min(earliest, *socket_wakeup);
     return earliest;

@@ -174,6 +174,23 @@ bool Connection::has_pending_output() const
     return std::any_of(m_channels.begin(), m_channels.end(), [](const ChannelState& c) { return !c.queue.empty(); });
 }
 
+std::optional<Timestamp> Connection::next_share_refill() const
+{
+    std::optional<Timestamp> earliest;
+    for (const auto& channel : m_channels)
+    {
+        if (channel.queue.empty())
+            continue;
+        const double rate = channel.config.bandwidth_share * static_cast<double>(m_settings.send_rate_limit);
+        // The bucket is in debt after a large message: the queue moves again once the debt is paid back.
+        const double wait_seconds = channel.tokens > 0.0 ? 0.0 : (1.0 - channel.tokens) / rate;
+        const Timestamp due = channel.last_refill + std::chrono::duration_cast<Duration>(
+                                                         std::chrono::duration<double>(wait_seconds));
+        earliest = earliest ? std::min(*earliest, due) : due;
+    }
+    return earliest;
+}
+
 void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id)
 {
     ++channel.status.messages_sent;

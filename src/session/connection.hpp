@@ -85,6 +85,8 @@ class Connection final : public transport::QuicConnectionHandler
     /// True while something is queued that a later write must send: channel queues, unsent stream bytes, or
     /// unreliable datagrams held back by the congestion window.
     bool has_pending_output() const;
+    /// When a channel waiting for its bandwidth share may send again; nullopt when none is waiting.
+    std::optional<Timestamp> next_share_refill() const;
     /// The time callbacks from the QUIC layer happen at; the owner sets it before feeding packets or timers.
     void set_now(Timestamp now) noexcept { m_now = now; }
     /// Drops fragment reassemblies that waited too long.

@@ -511,10 +511,14 @@ int Server::native_handle() const
 
 Timestamp Server::next_wakeup() const
 {
-    // The heap's top may be stale (earlier than the real deadline): that only wakes the caller early.
+    // The heap's top may be stale (earlier than the real deadline): that only wakes the caller early. Data held
+    // back by congestion moves when acknowledgements arrive (the socket becomes readable) or on a QUIC timer, so
+    // only bandwidth-share queues add deadlines of their own.
     Timestamp earliest = m_impl->deadlines.empty() ? Timestamp::max() : m_impl->deadlines.top().at;
-    if (!m_impl->active.empty())
-        earliest = Timestamp{};  // work is waiting: due now
+    for (std::uint64_t serial : m_impl->active)
+        if (auto peer = m_impl->peers.find(serial); peer != m_impl->peers.end())
+            if (auto refill = peer->second.connection->next_share_refill())
+                earliest = std::min(earliest, *refill);
     if (auto socket_wakeup = m_impl->socket->next_wakeup())
         earliest = std::min(earliest, *socket_wakeup);
     return earliest;

@@ -169,6 +169,8 @@ TEST(Channels, BandwidthShareCapsABulkChannel)
     const Timestamp start = world.now;
     world.step();
     EXPECT_GT(client.status(world.now).send_queue_bytes, 150'000u);  // waiting for its share, not in QUIC
+    // An event loop sleeping until next_wakeup() must wake when the share allows the next message.
+    EXPECT_LE(client.next_wakeup(), world.now + std::chrono::milliseconds(100));
     ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() == 200; },
                                 std::chrono::seconds(20), std::chrono::milliseconds(5)));
     const double seconds = std::chrono::duration<double>(world.now - start).count();
