@@ -22,7 +22,7 @@ struct Peer
 {
     std::unique_ptr<session::Connection> connection;
     std::unordered_set<std::string> connection_ids;
-    bool counted_as_pending = true;
+    bool counted_as_pending = false;   // in ServerStats::pending_handshakes until its handshake ends
     bool disconnect_reported = false;
     bool active = false;                     // in the active list: needs settling and writing this update
     Timestamp scheduled = Timestamp::max();  // the expiry last put in the timer heap
@@ -103,6 +103,7 @@ struct Server::Impl
             return;
         }
         peer.connection->attach(std::move(quic).value());
+        peer.counted_as_pending = true;
         ++counters.pending_handshakes;
         ++counters.connections_accepted;
         peer.connection->set_now(now);

@@ -189,6 +189,30 @@ TEST(BadInput, GarbageAndHandshakeFloodsAreCountedAndBoundedWhilePlayersPlay)
 }
 
 
+TEST(BadInput, InitialsThatQuicRefusesLeaveNoTrace)
+{
+    SessionWorld world;
+    // Long header, Initial, QUIC v1, but a 4-byte destination id (a client's must be at least 8): it routes as an
+    // Initial, and the QUIC layer refuses to open a connection for it. Sent 300 times, more than the handshake cap.
+    std::vector<std::byte> initial(1200, std::byte{0});
+    const std::uint8_t header[] = {0xc0, 0, 0, 0, 1, 4, 1, 2, 3, 4, 0, 0, 0x44, 0xb0};
+    for (std::size_t i = 0; i < sizeof header; ++i)
+        initial[i] = std::byte{header[i]};
+    auto stranger = world.network.bind(memory_address("10.7.7.7:7"));
+    ASSERT_TRUE(stranger.ok());
+    for (int i = 0; i < 300; ++i)
+    {
+        const OutgoingDatagram datagram{world.server_address, initial};
+        (*stranger)->send(std::span(&datagram, 1), world.now);
+    }
+    world.step();
+    EXPECT_EQ(world.server->stats().pending_handshakes, 0u);
+    EXPECT_EQ(world.server->stats().handshakes_refused_full, 0u);
+    // And a real client still gets in.
+    Client& client = world.add_client("10.0.0.2:5000");
+    EXPECT_TRUE(world.run_until([&] { return client.is_connected(); }));
+}
+
 TEST(BadInput, AConnectedPeerThatFloodsDoesNotStopTheOthers)
 {
     SessionWorld world;
