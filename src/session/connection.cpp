@@ -438,6 +438,8 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
                 return fail("unordered stream on a channel that is not ReliableUnordered");
             stream.header = header;
             stream.consumed += header->size;
+            if (m_quic)
+                m_quic->consume(stream_id, header->size);
             continue;
         }
 
@@ -462,6 +464,8 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         if (!body)
             break;
         stream.consumed += reader.offset();
+        if (m_quic)
+            m_quic->consume(stream_id, reader.offset());
         if (stream.header->kind == StreamKind::Control)
             handle_control_frame(type, *body);
         else

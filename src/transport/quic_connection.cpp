@@ -212,18 +212,17 @@ struct QuicConnection::Impl
         return 0;
     }
 
-    static int on_recv_stream_data(ngtcp2_conn* connection, std::uint32_t flags, std::int64_t stream_id, std::uint64_t,
+    static int on_recv_stream_data(ngtcp2_conn*, std::uint32_t flags, std::int64_t stream_id, std::uint64_t,
                                    const std::uint8_t* data, std::size_t length, void* user_data, void*)
     {
         auto& self = from(user_data);
         const bool early = (flags & NGTCP2_STREAM_DATA_FLAG_EARLY) != 0;
         if (early)
             self.counters.early_data_bytes_received += length;
+        // Flow-control credit goes back only as the handler consumes (see `consume`): bytes it buffers while a
+        // message is incomplete stay counted against the peer's windows, which is what bounds that buffering.
         self.handler.on_stream_data(stream_id, Bytes(reinterpret_cast<const std::byte*>(data), length),
                                     (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0, early);
-        // We consume everything at once (the session layer copies what it keeps), so open the window again.
-        ngtcp2_conn_extend_max_stream_offset(connection, stream_id, length);
-        ngtcp2_conn_extend_max_offset(connection, length);
         return 0;
     }
 
@@ -948,6 +947,14 @@ std::size_t QuicConnection::max_datagram_payload() const noexcept
     // 1,200-byte UDP payload minus the short header (1 + 16-byte id + up to 4-byte packet number), the AEAD tag
     // (16) and the DATAGRAM frame's type and length (1 + 2): what one frame can carry in one packet.
     return kMaxUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 3;
+}
+
+void QuicConnection::consume(std::int64_t stream_id, std::size_t bytes)
+{
+    if (m_impl->closed || bytes == 0)
+        return;
+    ngtcp2_conn_extend_max_stream_offset(m_impl->conn, stream_id, bytes);
+    ngtcp2_conn_extend_max_offset(m_impl->conn, bytes);
 }
 
 std::uint64_t QuicConnection::unsent_stream_bytes() const noexcept

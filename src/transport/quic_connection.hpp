@@ -22,7 +22,7 @@
 namespace eustress::net::transport {
 
 /// Receives a connection's events. Called synchronously from `receive`, `handle_expiry` and `write`; it must not
-/// call back into the connection except for `stream_write` and `queue_datagram`, which only touch buffers.
+/// call back into the connection except for `stream_write`, `queue_datagram` and `consume`.
 class QuicConnectionHandler
 {
   public:
@@ -152,6 +152,10 @@ class QuicConnection
     std::optional<std::int64_t> open_stream(std::uint8_t priority);
     /// Appends to a stream's send buffer; `fin` ends the stream after this data.
     void stream_write(std::int64_t stream_id, Bytes data, bool fin);
+    /// Returns `bytes` of a peer's stream to flow control once they are consumed (parsed, delivered): until then
+    /// they count against the stream's and the connection's receive windows, which bounds what a peer can make us
+    /// buffer.
+    void consume(std::int64_t stream_id, std::size_t bytes);
     /// Queues one DATAGRAM frame; `datagram_id` comes back in on_datagram_acked / on_datagram_lost.
     /// Returns false when `data` exceeds `max_datagram_payload()`.
     bool queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority);

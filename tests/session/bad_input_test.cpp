@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "session/connection.hpp"
+#include "transport/packet_batch.hpp"
+#include "transport/quic_connection.hpp"
+#include "transport/tls_context.hpp"
 #include "session/wire_format.hpp"
 #include "session_harness.hpp"
 
@@ -253,6 +256,82 @@ TEST(BadInput, AConnectedPeerThatFloodsDoesNotStopTheOthers)
     for (const auto& event : world.client_events_of<DeliveryEvent>(0))
         expired += !event.acked;
     EXPECT_GT(expired, 10'000u) << "unreliable data beyond the link's capacity should be dropped and reported";
+}
+
+
+/// A bare QUIC client (no session layer) that can write whatever bytes it likes on its streams.
+struct RawQuicClient final : transport::QuicConnectionHandler
+{
+    std::unique_ptr<DatagramSocket> socket;
+    std::unique_ptr<transport::ClientTlsContext> tls;
+    std::unique_ptr<transport::QuicConnection> quic;
+    std::unique_ptr<transport::PacketBatch> batch;
+    bool handshake = false;
+
+    RawQuicClient(SessionWorld& world, const char* address)
+    {
+        socket = std::move(world.network.bind(memory_address(address))).value();
+        batch = std::make_unique<transport::PacketBatch>(*socket);
+        transport::ClientTlsContext::Settings settings;
+        settings.server_name = "localhost";
+        settings.pins = {world.server->certificate_pin()};
+        tls = std::move(transport::ClientTlsContext::create(settings)).value();
+        transport::QuicConnection::ClientSettings client{tls.get(), {}, socket->local_address(), world.server_address,
+                                                         std::string(transport::kAlpn)};
+        quic = std::move(transport::QuicConnection::connect(client, *this, world.now)).value();
+    }
+
+    void pump(Timestamp now)
+    {
+        std::vector<ReceiveSlot> slots(32);
+        for (std::size_t n; (n = socket->receive(slots, now)) > 0;)
+            for (std::size_t i = 0; i < n; ++i)
+                quic->receive(socket->local_address(), slots[i].from, slots[i].payload(), now);
+        if (quic->expiry() <= now)
+            quic->handle_expiry(now);
+        quic->write(*batch, now);
+        batch->flush(now);
+    }
+
+    void on_handshake_completed() override { handshake = true; }
+    void on_stream_data(std::int64_t, Bytes, bool, bool) override {}
+    void on_datagram(Bytes, bool) override {}
+    void on_datagram_acked(std::uint64_t) override {}
+    void on_datagram_lost(std::uint64_t) override {}
+};
+
+TEST(BadInput, IncompleteMessagesAreBoundedByFlowControl)
+{
+    SessionWorld world;
+    RawQuicClient attacker(world, "10.0.0.9:9000");
+    for (int i = 0; i < 200 && !attacker.handshake; ++i)
+    {
+        attacker.pump(world.now);
+        world.step();
+    }
+    ASSERT_TRUE(attacker.handshake);
+
+    // 80 unordered-message streams on channel 3, each announcing 250,000 bytes and sending all but the last one:
+    // 20 MB the server can only buffer, never deliver. Flow control must stop the peer at the server's windows.
+    std::vector<std::byte> body(250'000 - 1, std::byte{0x5a});
+    const std::uint8_t prefix[] = {2, 3, 0x80, 0x03, 0xd0, 0x90};   // kind, channel, varint 250,000
+    for (int stream = 0; stream < 80; ++stream)
+    {
+        const auto id = attacker.quic->open_stream(100);
+        ASSERT_TRUE(id);
+        attacker.quic->stream_write(*id, Bytes(reinterpret_cast<const std::byte*>(prefix), sizeof prefix), false);
+        attacker.quic->stream_write(*id, body, false);
+    }
+    for (int i = 0; i < 2000; ++i)
+    {
+        attacker.pump(world.now);
+        world.step();
+    }
+    const auto stats = attacker.quic->stats();
+    const std::uint64_t offered = 80 * (sizeof prefix + body.size());
+    const std::uint64_t window = QuicConfig{}.connection_window;
+    EXPECT_GE(stats.stream_bytes_unsent, offered - window) << "the server took more than its receive window";
+    EXPECT_TRUE(world.server_events_of<MessageEvent>().empty());
 }
 
 }  // namespace
