@@ -123,7 +123,7 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, Times
 Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::unique_ptr<DatagramSocket> socket,
                                                const SocketAddress& server, Timestamp now)
 {
-    if (auto valid = config.channels.validate(); !valid)
+    if (auto valid = validate_channels_against_windows(config.channels, config.quic); !valid)
         return valid.error();
     auto impl = std::make_unique<Impl>();
     impl->config = config;

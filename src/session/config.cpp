@@ -1,6 +1,25 @@
 #include "eustress/net/config.hpp"
 
+#include <algorithm>
+#include <string>
+
 namespace eustress::net {
+
+Result<void> validate_channels_against_windows(const ChannelTable& channels, const QuicConfig& quic)
+{
+    if (auto valid = channels.validate(); !valid)
+        return valid;
+    // A reliable message is handed over only once complete, and flow-control credit returns only then, so the
+    // largest one (plus its framing) must fit the receive windows or it could never arrive.
+    const std::uint64_t window = std::min(quic.stream_window, quic.connection_window);
+    for (const auto& channel : channels.channels)
+        if (is_reliable(channel.kind) && channel.max_message_size + 16 > window)
+            return make_error(ErrorCode::InvalidArgument,
+                              "channel '" + channel.name + "': max_message_size " +
+                                  std::to_string(channel.max_message_size) + " does not fit the QUIC receive window of " +
+                                  std::to_string(window) + " bytes (raise quic.stream_window / connection_window)");
+    return {};
+}
 
 std::optional<LinkConditionerConfig> ClientConfig::effective_link_simulation() const
 {

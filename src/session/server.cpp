@@ -352,7 +352,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Times
 Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::unique_ptr<DatagramSocket> socket,
                                                Timestamp)
 {
-    if (auto valid = config.channels.validate(); !valid)
+    if (auto valid = validate_channels_against_windows(config.channels, config.quic); !valid)
         return valid.error();
     CertificateAndKey certificate;
     if (!config.certificate_file.empty() || !config.private_key_file.empty())

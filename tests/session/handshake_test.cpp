@@ -50,6 +50,18 @@ TEST(Handshake, MismatchedChannelTablesAreRefusedWithAReason)
     EXPECT_EQ(world.server->stats().refused_channel_mismatch, 1u);
 }
 
+TEST(Handshake, AReliableMessageLimitLargerThanTheReceiveWindowIsRefusedAtStartUp)
+{
+    ServerConfig config;
+    config.channels.channels[0].max_message_size = 8 * 1024 * 1024;   // default stream window: 4 MiB
+    MemoryNetwork network;
+    auto created = Server::create(config, std::move(network.bind(memory_address("10.0.0.1:1"))).value(),
+                                  timestamp_from(std::chrono::seconds(1)));
+    ASSERT_FALSE(created.ok());
+    EXPECT_EQ(created.error().code, ErrorCode::InvalidArgument);
+    EXPECT_NE(created.error().message.find("receive window"), std::string::npos) << created.error().message;
+}
+
 TEST(Handshake, GracefulCloseCarriesTheReasonToBothEnds)
 {
     SessionWorld world;

@@ -54,6 +54,10 @@ struct LinkSimulation
     LinkConditionerConfig link;
 };
 
+/// Checks the channel table and that every reliable channel's largest message fits the QUIC receive windows
+/// (Server::create and Client::create call it).
+Result<void> validate_channels_against_windows(const ChannelTable& channels, const QuicConfig& quic);
+
 struct ServerConfig
 {
     /// Address and port to bind. Port 0 picks a free port (see `Server::local_address`).
