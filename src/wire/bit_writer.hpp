@@ -45,6 +45,25 @@ class BitWriter
         write_bits(value, 8);
     }
 
+    /// Appends `count` bits of another writer's output starting at bit `start`: entries encoded once into a
+    /// scratch writer are stitched into a message in a different order.
+    void append(const std::vector<std::byte>& source, std::size_t start, std::size_t count)
+    {
+        while (count > 0)
+        {
+            const unsigned chunk = count < 57 ? static_cast<unsigned>(count) : 57;
+            std::uint64_t value = 0;
+            const std::size_t first_byte = start / 8;
+            const unsigned shift = static_cast<unsigned>(start % 8);
+            const std::size_t needed = (shift + chunk + 7) / 8;  // at most 8 bytes: 7 + 57 = 64 bits
+            for (std::size_t i = 0; i < needed; ++i)
+                value |= std::to_integer<std::uint64_t>(source[first_byte + i]) << (8 * i);
+            write_bits(value >> shift, chunk);
+            start += chunk;
+            count -= chunk;
+        }
+    }
+
     std::size_t bit_count() const noexcept { return m_bit_count; }
     std::size_t byte_count() const noexcept { return (m_bit_count + 7) / 8; }
 

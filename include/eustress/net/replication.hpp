@@ -1,0 +1,189 @@
+// Server-authoritative replication of a World to every client's mirror World.
+//
+// Server:                                              Client:
+//   ReplicationServer replication(*server, world, rc);   ReplicationClient replication(*client, registry, rc);
+//   loop:                                                loop:
+//     server->update(now);                                 client->update(now);
+//     while (auto e = server->poll_event())                while (auto e = client->poll_event())
+//         if (!replication.handle(*e, now)) game(*e);          if (!replication.handle(*e, now)) game(*e);
+//     simulate(world);                                     while (auto r = replication.poll_event()) render(*r);
+//     replication.tick(now);
+//
+// Spawns, despawns and component additions/removals travel reliably, in order, on one channel; state travels as
+// snapshots on an unreliable channel, delta-compressed per client against the newest snapshot that client
+// acknowledged, and a snapshot is applied only after the reliable changes it depends on. See docs/REPLICATION.md.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "eustress/net/channel.hpp"
+#include "eustress/net/events.hpp"
+#include "eustress/net/world.hpp"
+
+namespace eustress::net {
+
+class Server;
+class Client;
+
+/// The channels replication uses, by index in the channel table both ends declare.
+struct ReplicationChannels
+{
+    ChannelId entities = 0;   ///< ReliableOrdered: spawns, despawns, component add/remove; baseline requests
+    ChannelId snapshots = 0;  ///< Unreliable: state
+};
+
+/// Appends replication's two channels to `table` and returns their ids. Call it identically on both ends.
+ReplicationChannels add_replication_channels(ChannelTable& table);
+
+/// Download per player by player count, the seed's table; upload likewise (read by the input layer).
+struct BandwidthBudget
+{
+    struct Tier
+    {
+        std::size_t up_to_players;  ///< this tier applies while the server has at most this many players
+        std::uint64_t download_bits_per_second;
+        std::uint64_t upload_bits_per_second;
+    };
+    std::vector<Tier> tiers{
+        {10, 512'000, 128'000},
+        {50, 1'000'000, 256'000},
+        {100, 2'000'000, 512'000},
+        {std::numeric_limits<std::size_t>::max(), 4'000'000, 1'000'000},
+    };
+
+    std::uint64_t download_for(std::size_t players) const noexcept;
+    std::uint64_t upload_for(std::size_t players) const noexcept;
+};
+
+struct ReplicationConfig
+{
+    ReplicationChannels channels;
+    /// The server's simulation rate (the seed's default, 60 Hz); `tick` is expected this often.
+    std::uint32_t tick_rate = 60;
+    /// Snapshots per second per client, at most `tick_rate` (a snapshot goes out every tick_rate/snapshot_rate
+    /// ticks, rounded down).
+    std::uint32_t snapshot_rate = 60;
+    /// Everything replication sends a client, headers and QUIC framing estimate included, stays within this.
+    BandwidthBudget budget;
+    /// The largest snapshot: keeping it under one datagram means a loss costs one snapshot, not a fragment group.
+    std::size_t max_snapshot_bytes = 1100;
+    /// Snapshots remembered per client while waiting for their acknowledgement (and on the client, received
+    /// snapshots kept as possible baselines). An older baseline falls back to a full encoding.
+    std::uint32_t snapshot_history = 64;
+    /// Spatial interest: the grid's cell edge in metres, and the margin past a client's radius before an entity
+    /// leaves its interest (so an entity on the border does not spawn and despawn every tick).
+    float grid_cell_size = 16.0f;
+    float interest_hysteresis = 1.1f;
+};
+
+struct EntitySpawnedEvent
+{
+    EntityId entity;  ///< the mirror's id
+    bool owned = false;  ///< this client owns it (Networked::owner)
+};
+struct EntityDespawnedEvent
+{
+    EntityId entity;
+};
+/// The seed's EntityUpdateEvent: one per entity per applied snapshot (or reliable change) that changed it.
+struct EntityUpdateEvent
+{
+    EntityId entity;
+    std::vector<ComponentId> components;
+};
+struct ComponentRemovedEvent
+{
+    EntityId entity;
+    ComponentId component;
+};
+using ReplicationEvent = std::variant<EntitySpawnedEvent, EntityDespawnedEvent, EntityUpdateEvent, ComponentRemovedEvent>;
+
+/// Per client, on the server.
+struct ReplicationClientStats
+{
+    std::uint64_t snapshots_sent = 0;
+    std::uint64_t snapshots_acked = 0;
+    std::uint64_t snapshots_lost = 0;
+    std::uint64_t snapshot_bytes = 0;
+    std::uint64_t action_messages = 0;
+    std::uint64_t action_bytes = 0;
+    std::uint64_t entities_sent = 0;     ///< entity entries written into snapshots
+    std::uint64_t entities_deferred = 0; ///< changed entities left for a later snapshot by the budget
+    std::uint64_t baseline_resets = 0;   ///< the client asked for a full encoding (it lacked a baseline)
+    std::uint64_t budget_bits_per_second = 0;
+    std::size_t known_entities = 0;  ///< spawned on this client
+    std::size_t history_bytes = 0;   ///< memory held for baselines and snapshots in flight
+};
+
+/// On the client. Malformed input is counted, never applied; see docs/REPLICATION.md for which errors drop the
+/// packet and which close the connection.
+struct ReplicationReceiveStats
+{
+    std::uint64_t snapshots_received = 0;
+    std::uint64_t snapshots_applied = 0;
+    std::uint64_t snapshots_stale = 0;            ///< older than one already applied: decoded as a baseline only
+    std::uint64_t snapshots_missing_baseline = 0; ///< dropped; the server is asked for a full encoding
+    std::uint64_t malformed_snapshots = 0;        ///< dropped
+    std::uint64_t action_messages = 0;
+    std::uint64_t malformed_actions = 0;          ///< closes the connection: the mirror could no longer be trusted
+    std::uint64_t unknown_entities = 0;           ///< snapshot entries for entities we do not hold (skipped)
+};
+
+class ReplicationServer
+{
+  public:
+    ReplicationServer(Server& server, World& world, ReplicationConfig config);
+    ~ReplicationServer();
+
+    /// Offer every server event. Returns true when the event was replication's own (acks of snapshots, requests
+    /// on its channel); connects and disconnects are observed and still returned false for the game.
+    bool handle(const NetworkEvent& event, Timestamp now);
+    /// Call once per simulation step, after the World changed: advances the tick and sends what is due.
+    void tick(Timestamp now);
+    Tick current_tick() const noexcept;
+
+    /// Rooms: an entity whose Replication targets a room reaches only clients in it.
+    void join_room(ClientId client, RoomId room);
+    void leave_room(ClientId client, RoomId room);
+    /// Spatial interest: the client sees entities with a NetworkTransform within `radius` of `position` (and
+    /// always the entities it owns, and entities without a transform). Without a view, it sees everything.
+    void set_view(ClientId client, Vec3 position, float radius);
+    void clear_view(ClientId client);
+
+    std::optional<ReplicationClientStats> stats(ClientId client) const;
+    const ReplicationConfig& config() const noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+class ReplicationClient
+{
+  public:
+    ReplicationClient(Client& client, const ComponentRegistry& registry, ReplicationConfig config);
+    ~ReplicationClient();
+
+    /// Offer every client event; returns true when it was replication's own.
+    bool handle(const NetworkEvent& event, Timestamp now);
+    std::optional<ReplicationEvent> poll_event();
+
+    /// The mirror: entities as of the newest applied snapshot, under the client's own ids.
+    const World& world() const noexcept;
+    std::optional<EntityId> local_entity(EntityId server_entity) const;
+    std::optional<EntityId> server_entity(EntityId local_entity) const;
+    /// The server tick of the newest applied snapshot.
+    Tick server_tick() const noexcept;
+    ReplicationReceiveStats stats() const noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace eustress::net

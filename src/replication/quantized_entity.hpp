@@ -1,0 +1,61 @@
+// An entity's networked state as the wire sees it: each component reduced by its serialize function to a list of
+// quantized fields. Immutable once built and shared: a client's snapshot history holds pointers, and an entity
+// that did not change since a baseline is recognised by pointer equality, without comparing a field.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "eustress/net/world.hpp"
+
+namespace eustress::net::replication {
+
+/// `bits == 0`: a variable-length field (varints, entity ids).
+struct QuantizedField
+{
+    std::uint64_t value = 0;
+    std::uint8_t bits = 0;
+
+    friend bool operator==(const QuantizedField&, const QuantizedField&) = default;
+};
+
+struct QuantizedEntity
+{
+    std::vector<ComponentId> components;  ///< ascending
+    std::vector<std::uint32_t> offsets;   ///< components.size() + 1 bounds into `fields`
+    std::vector<QuantizedField> fields;
+
+    std::span<const QuantizedField> fields_of(std::size_t index) const
+    {
+        return std::span(fields).subspan(offsets[index], offsets[index + 1] - offsets[index]);
+    }
+    friend bool operator==(const QuantizedEntity&, const QuantizedEntity&) = default;
+
+    std::optional<std::size_t> index_of(ComponentId component) const;
+    bool same_components(const QuantizedEntity& other) const { return components == other.components; }
+    std::size_t memory_bytes() const;
+
+    /// Appends a component whose fields were pushed onto `fields` since `begin_component`.
+    void begin_component(ComponentId component);
+    void end_component();
+    /// Drops the component begun last (its serialize function failed).
+    void abandon_component();
+};
+
+using QuantizedEntityPtr = std::shared_ptr<const QuantizedEntity>;
+
+/// Runs each component's serialize function (writing) into fields. A component whose serialize fails (a value
+/// out of its declared range) is left out and counted in `failures`.
+QuantizedEntityPtr quantize_entity(const ComponentRegistry& registry,
+                                   std::span<std::pair<ComponentId, std::any>> components, std::uint64_t& failures);
+
+/// Runs a component's serialize function (reading) over fields already decoded, into `value`.
+/// `map_entity` turns server entity ids into the reader's; false when the fields do not fit the serialize function.
+bool materialize_component(const ComponentRegistry& registry, ComponentId component,
+                           std::span<const QuantizedField> fields, std::any& value,
+                           const std::function<EntityId(std::uint64_t)>& map_entity);
+
+}  // namespace eustress::net::replication

@@ -1,0 +1,566 @@
+// Per client: which entities it has (interest), the reliable actions that change that set, and snapshots
+// delta-compressed against the newest one it acknowledged, filled by priority within its byte budget.
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <set>
+#include <unordered_map>
+
+#include "eustress/net/replication.hpp"
+#include "eustress/net/server.hpp"
+#include "replication/entity_actions.hpp"
+#include "replication/snapshot.hpp"
+#include "replication/spatial_grid.hpp"
+#include "replication/world_impl.hpp"
+
+namespace eustress::net {
+
+using namespace replication;
+
+namespace {
+
+/// Budget accounting per message: QUIC short header, AEAD tag, frame and session headers, and IPv4 + UDP.
+constexpr std::size_t kMessageOverheadBytes = 64;
+/// An entity's id gap costs at most this many bits in the common cases (ids within 273 of each other).
+constexpr std::size_t kGapBitsEstimate = 11;
+constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
+
+struct KnownEntity
+{
+    std::uint32_t id = 0;
+    std::vector<ComponentId> announced;  ///< the components the client was told about
+    float accumulated = 0;               ///< priority accumulator
+};
+
+struct SentSnapshot
+{
+    std::uint32_t sequence = 0;
+    MessageId message = 0;
+    SnapshotState state;
+    bool acked = false;
+};
+
+struct View
+{
+    Vec3 position;
+    float radius = 0;
+};
+
+struct ClientView
+{
+    ClientId client{};
+    std::size_t stagger = 0;
+    std::vector<KnownEntity> known;  ///< ascending id
+    std::deque<SentSnapshot> history;
+    std::uint32_t next_sequence = 1;
+    std::uint64_t action_messages = 0;
+    bool fingerprint_sent = false;
+    std::optional<View> view;
+    std::set<RoomId> rooms;
+    double allowance = 0;  ///< bytes this client may still be sent
+    Tick last_snapshot_tick = 0;
+    ReplicationClientStats stats;
+
+    const KnownEntity* find_known(std::uint32_t id) const
+    {
+        const auto found = std::lower_bound(known.begin(), known.end(), id,
+                                            [](const KnownEntity& entity, std::uint32_t value) { return entity.id < value; });
+        return found != known.end() && found->id == id ? &*found : nullptr;
+    }
+};
+
+const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
+{
+    for (auto it = view.history.rbegin(); it != view.history.rend(); ++it)
+        if (it->acked)
+            return view.next_sequence - it->sequence < window ? &*it : nullptr;
+    return nullptr;
+}
+
+std::size_t state_bytes(const SnapshotState& state)
+{
+    return state.capacity() * sizeof(SnapshotEntry);
+}
+
+QuantizedEntityPtr single_component(const QuantizedEntity& entity, std::size_t index)
+{
+    auto single = std::make_shared<QuantizedEntity>();
+    single->offsets.assign(1, 0);
+    single->begin_component(entity.components[index]);
+    const auto fields = entity.fields_of(index);
+    single->fields.assign(fields.begin(), fields.end());
+    single->end_component();
+    return single;
+}
+
+}  // namespace
+
+struct ReplicationServer::Impl
+{
+    Server& server;
+    World& world;
+    ReplicationConfig config;
+    std::unordered_map<ClientId, ClientView> clients;
+    std::size_t next_stagger = 0;
+    Tick tick = 0;
+    SpatialGrid grid;
+    std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
+    std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
+    std::vector<std::uint32_t> desired;
+    SnapshotWriter writer;
+    wire::BitWriter measure;
+
+    Impl(Server& server_, World& world_, ReplicationConfig config_)
+        : server(server_), world(world_), config(std::move(config_)), grid(config.grid_cell_size)
+    {
+        config.tick_rate = std::max<std::uint32_t>(config.tick_rate, 1);
+        config.snapshot_rate = std::clamp<std::uint32_t>(config.snapshot_rate, 1, config.tick_rate);
+        config.snapshot_history = std::max<std::uint32_t>(config.snapshot_history, 2);
+    }
+
+    World::Impl& entities() { return world.impl(); }
+
+    bool relevant(const ClientView& view, const EntityRecord& record) const
+    {
+        const Networked& networked = record.networked;
+        switch (networked.replication.target)
+        {
+        case Replication::Target::Everyone: return true;
+        case Replication::Target::OwnerOnly: return networked.owner == view.client;
+        case Replication::Target::EveryoneButOwner: return networked.owner != view.client;
+        case Replication::Target::Room: return view.rooms.contains(networked.replication.room);
+        case Replication::Target::Custom:
+            return networked.replication.predicate && networked.replication.predicate(view.client);
+        }
+        return false;
+    }
+
+    static const NetworkTransform* transform_of(const EntityRecord& record)
+    {
+        if (record.components.empty() || record.components.front().first != ComponentRegistry::kTransform)
+            return nullptr;
+        return std::any_cast<NetworkTransform>(&record.components.front().second);
+    }
+
+    void rebuild_spatial_index()
+    {
+        grid.clear();
+        unplaced.clear();
+        for (auto& [owner, ids] : owned)
+            ids.clear();
+        for (const auto& [id, record] : entities().entities)
+        {
+            if (const NetworkTransform* transform = transform_of(record))
+                grid.insert(id, transform->position);
+            else
+                unplaced.push_back(id);
+            if (record.networked.owner != kServerId)
+                owned[record.networked.owner].push_back(id);
+        }
+    }
+
+    void collect_desired(const ClientView& view)
+    {
+        desired.clear();
+        auto& records = entities().entities;
+        if (!view.view)
+        {
+            for (const auto& [id, record] : records)
+                if (relevant(view, record))
+                    desired.push_back(id);
+            return;
+        }
+        const float radius = view.view->radius;
+        const float leave_radius = radius * config.interest_hysteresis;
+        grid.query(view.view->position, leave_radius, [&](std::uint32_t id, float distance_squared) {
+            if (distance_squared > radius * radius && !view.find_known(id))
+                return;  // in the hysteresis ring: kept if known, not yet entered otherwise
+            const auto found = records.find(id);
+            if (found != records.end() && relevant(view, found->second))
+                desired.push_back(id);
+        });
+        const auto add_if_relevant = [&](std::uint32_t id) {
+            const auto found = records.find(id);
+            if (found != records.end() && relevant(view, found->second))
+                desired.push_back(id);
+        };
+        for (std::uint32_t id : unplaced)
+            add_if_relevant(id);
+        if (const auto mine = owned.find(view.client); mine != owned.end())
+            for (std::uint32_t id : mine->second)
+                add_if_relevant(id);
+        std::sort(desired.begin(), desired.end());
+        desired.erase(std::unique(desired.begin(), desired.end()), desired.end());
+    }
+
+    float nearness(const ClientView& view, const EntityRecord& record) const
+    {
+        if (!view.view)
+            return 1.0f;
+        const NetworkTransform* transform = transform_of(record);
+        if (!transform)
+            return 1.0f;
+        const float dx = transform->position.x - view.view->position.x;
+        const float dy = transform->position.y - view.view->position.y;
+        const float dz = transform->position.z - view.view->position.z;
+        const float distance = std::sqrt(dx * dx + dy * dy + dz * dz);
+        return std::max(0.1f, 1.0f - distance / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
+    }
+
+    /// Despawns, spawns (as the budget allows) and component changes, in one reliable message.
+    void send_actions(ClientView& view, Timestamp now)
+    {
+        ActionBatch batch;
+        batch.tick = tick;
+        if (!view.fingerprint_sent)
+            batch.registry_fingerprint = world.registry().fingerprint();
+        auto& records = entities().entities;
+
+        std::vector<KnownEntity> next_known;
+        next_known.reserve(desired.size());
+        std::vector<std::uint32_t> spawn_candidates;
+        auto known = view.known.begin();
+        auto wanted = desired.begin();
+        while (known != view.known.end() || wanted != desired.end())
+        {
+            if (wanted == desired.end() || (known != view.known.end() && known->id < *wanted))
+            {
+                batch.actions.push_back({ActionKind::Despawn, known->id, false, 0, nullptr});
+                ++known;
+            }
+            else if (known == view.known.end() || *wanted < known->id)
+                spawn_candidates.push_back(*wanted++);
+            else
+            {
+                KnownEntity entry = *known;
+                const QuantizedEntity& state = *entities().quantized(records.at(entry.id));
+                if (state.components != entry.announced)
+                {
+                    for (std::size_t i = 0; i < state.components.size(); ++i)
+                        if (!std::binary_search(entry.announced.begin(), entry.announced.end(), state.components[i]))
+                            batch.actions.push_back({ActionKind::Insert, entry.id, false, state.components[i],
+                                                     single_component(state, i)});
+                    for (ComponentId component : entry.announced)
+                        if (!state.index_of(component))
+                            batch.actions.push_back({ActionKind::Remove, entry.id, false, component, nullptr});
+                    entry.announced = state.components;
+                }
+                next_known.push_back(std::move(entry));
+                ++known;
+                ++wanted;
+            }
+        }
+
+        // Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has
+        // any allowance left, so a large entity cannot starve.
+        std::stable_sort(spawn_candidates.begin(), spawn_candidates.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const EntityRecord& first = records.at(a);
+            const EntityRecord& second = records.at(b);
+            const bool first_owned = first.networked.owner == view.client;
+            const bool second_owned = second.networked.owner == view.client;
+            if (first_owned != second_owned)
+                return first_owned;
+            return nearness(view, first) > nearness(view, second);
+        });
+        double remaining = view.allowance - kMessageOverheadBytes;
+        std::size_t spawned = 0;
+        for (std::uint32_t id : spawn_candidates)
+        {
+            if (remaining <= 0)
+                break;
+            EntityRecord& record = records.at(id);
+            const QuantizedEntityPtr& state = entities().quantized(record);
+            measure.clear();
+            write_entity_full(measure, *state);
+            remaining -= static_cast<double>(measure.byte_count() + 5);
+            batch.actions.push_back({ActionKind::Spawn, id, record.networked.owner == view.client, 0, state});
+            next_known.push_back({id, state->components, 0});
+            ++spawned;
+        }
+        if (batch.actions.empty() && !batch.registry_fingerprint)
+            return;
+        std::sort(next_known.begin(), next_known.end(),
+                  [](const KnownEntity& a, const KnownEntity& b) { return a.id < b.id; });
+
+        const auto bytes = encode_actions(batch);
+        if (!server.send(view.client, config.channels.entities, bytes, now))
+            return;  // nothing changes on either side; the same actions are computed again next time
+        view.known = std::move(next_known);
+        view.fingerprint_sent = true;
+        ++view.action_messages;
+        ++view.stats.action_messages;
+        view.stats.action_bytes += bytes.size();
+        view.allowance -= static_cast<double>(bytes.size() + kMessageOverheadBytes);
+    }
+
+    void send_snapshot(ClientView& view, Timestamp now)
+    {
+        const auto interval_ticks = config.tick_rate / config.snapshot_rate;
+        const float seconds = static_cast<float>(interval_ticks) / static_cast<float>(config.tick_rate);
+        auto& records = entities().entities;
+        const SentSnapshot* baseline = newest_acked(view, config.snapshot_history);
+        static const SnapshotState kNoState;
+        const SnapshotState& base = baseline ? baseline->state : kNoState;
+
+        writer.clear();
+        struct Candidate
+        {
+            std::size_t known_index;
+            QuantizedEntityPtr state;
+            const QuantizedEntity* baseline;
+        };
+        std::vector<Candidate> candidates;
+        std::size_t used_bits = kHeaderBitsEstimate;
+
+        auto base_entry = base.begin();
+        for (std::size_t i = 0; i < view.known.size(); ++i)
+        {
+            KnownEntity& known = view.known[i];
+            for (; base_entry != base.end() && base_entry->entity < known.id; ++base_entry)
+            {
+                writer.add_removed(base_entry->entity);  // left interest or the world since the baseline
+                used_bits += 1 + kGapBitsEstimate;
+            }
+            const QuantizedEntity* previous = nullptr;
+            if (base_entry != base.end() && base_entry->entity == known.id)
+                previous = (base_entry++)->state.get();
+            const auto found = records.find(known.id);
+            if (found == records.end())
+                continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
+            EntityRecord& record = found->second;
+            const QuantizedEntityPtr& state = entities().quantized(record);
+            if (previous && (previous == state.get() || *previous == *state))
+            {
+                known.accumulated = 0;
+                continue;
+            }
+            known.accumulated += record.importance * nearness(view, record) * seconds;
+            candidates.push_back({i, state, previous});
+        }
+        for (; base_entry != base.end(); ++base_entry)
+        {
+            writer.add_removed(base_entry->entity);
+            used_bits += 1 + kGapBitsEstimate;
+        }
+
+        std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+            return view.known[a.known_index].accumulated > view.known[b.known_index].accumulated;
+        });
+        const double budget_bytes =
+            std::min(view.allowance - kMessageOverheadBytes, static_cast<double>(config.max_snapshot_bytes));
+        std::size_t selected = 0;
+        for (const Candidate& candidate : candidates)
+        {
+            const std::size_t bits =
+                writer.add_present(view.known[candidate.known_index].id, *candidate.state, candidate.baseline);
+            if (static_cast<double>(used_bits + bits + kGapBitsEstimate) / 8 > budget_bytes)
+            {
+                writer.drop_last();
+                break;
+            }
+            used_bits += bits + kGapBitsEstimate;
+            ++selected;
+        }
+        const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
+        if (writer.entry_count() == 0 && !heartbeat_due)
+            return;
+
+        SnapshotHeader header;
+        header.sequence = view.next_sequence;
+        header.tick = tick;
+        header.actions_required = view.action_messages;
+        header.baseline = baseline ? baseline->sequence : 0;
+        const auto bytes = writer.finish(header);
+        const auto sent = server.send(view.client, config.channels.snapshots, bytes, now);
+        if (!sent)
+            return;
+
+        // This snapshot's state: the baseline's, with the entries just written applied.
+        SentSnapshot record;
+        record.sequence = view.next_sequence++;
+        record.message = *sent;
+        record.state.reserve(view.known.size());
+        std::vector<bool> written(view.known.size(), false);
+        for (std::size_t i = 0; i < selected; ++i)
+            written[candidates[i].known_index] = true;
+        base_entry = base.begin();
+        for (std::size_t i = 0; i < view.known.size(); ++i)
+        {
+            KnownEntity& known = view.known[i];
+            while (base_entry != base.end() && base_entry->entity < known.id)
+                ++base_entry;
+            const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
+            if (written[i])
+            {
+                record.state.push_back({known.id, entities().quantized(records.at(known.id))});
+                known.accumulated = 0;
+            }
+            else if (in_base)
+                record.state.push_back(*base_entry);
+        }
+        view.history.push_back(std::move(record));
+        while (view.history.size() > config.snapshot_history)
+            view.history.pop_front();
+
+        view.last_snapshot_tick = tick;
+        view.allowance -= static_cast<double>(bytes.size() + kMessageOverheadBytes);
+        ++view.stats.snapshots_sent;
+        view.stats.snapshot_bytes += bytes.size();
+        view.stats.entities_sent += selected;
+        view.stats.entities_deferred += candidates.size() - selected;
+    }
+
+    void on_delivery(const DeliveryEvent& delivery)
+    {
+        const auto found = clients.find(delivery.peer);
+        if (found == clients.end())
+            return;
+        ClientView& view = found->second;
+        const auto snapshot = std::find_if(view.history.begin(), view.history.end(),
+                                           [&](const SentSnapshot& sent) { return sent.message == delivery.message; });
+        if (snapshot == view.history.end())
+            return;
+        if (!delivery.acked)
+        {
+            ++view.stats.snapshots_lost;
+            view.history.erase(snapshot);
+            return;
+        }
+        ++view.stats.snapshots_acked;
+        snapshot->acked = true;
+        // Only the newest acknowledged snapshot can be a baseline from now on: forget everything older.
+        const std::uint32_t sequence = snapshot->sequence;
+        const auto newest = std::find_if(view.history.rbegin(), view.history.rend(),
+                                         [](const SentSnapshot& sent) { return sent.acked; });
+        const std::uint32_t keep_from = std::max(sequence, newest->sequence);
+        while (!view.history.empty() && view.history.front().sequence < keep_from)
+            view.history.pop_front();
+    }
+};
+
+ReplicationServer::ReplicationServer(Server& server, World& world, ReplicationConfig config)
+    : m_impl(std::make_unique<Impl>(server, world, std::move(config)))
+{
+}
+
+ReplicationServer::~ReplicationServer() = default;
+
+bool ReplicationServer::handle(const NetworkEvent& event, Timestamp)
+{
+    Impl& impl = *m_impl;
+    if (const auto* connected = std::get_if<ConnectedEvent>(&event))
+    {
+        ClientView view;
+        view.client = connected->client_id;
+        view.stagger = impl.next_stagger++;
+        impl.clients[connected->client_id] = std::move(view);
+        return false;
+    }
+    if (const auto* disconnected = std::get_if<DisconnectedEvent>(&event))
+    {
+        impl.clients.erase(disconnected->client_id);
+        impl.owned.erase(disconnected->client_id);
+        return false;
+    }
+    if (const auto* delivery = std::get_if<DeliveryEvent>(&event))
+    {
+        if (delivery->channel != impl.config.channels.snapshots)
+            return false;
+        impl.on_delivery(*delivery);
+        return true;
+    }
+    if (const auto* message = std::get_if<MessageEvent>(&event))
+    {
+        if (message->channel != impl.config.channels.entities && message->channel != impl.config.channels.snapshots)
+            return false;
+        const auto found = impl.clients.find(message->from);
+        const auto missing = decode_baseline_request(message->data);
+        if (found != impl.clients.end() && missing)
+        {
+            auto& history = found->second.history;
+            history.erase(std::remove_if(history.begin(), history.end(),
+                                         [&](const SentSnapshot& sent) { return sent.sequence <= *missing; }),
+                          history.end());
+            ++found->second.stats.baseline_resets;
+        }
+        return true;
+    }
+    return false;
+}
+
+void ReplicationServer::tick(Timestamp now)
+{
+    Impl& impl = *m_impl;
+    ++impl.tick;
+    const bool any_view = std::any_of(impl.clients.begin(), impl.clients.end(),
+                                      [](const auto& entry) { return entry.second.view.has_value(); });
+    if (any_view)
+        impl.rebuild_spatial_index();
+
+    const std::uint64_t budget = impl.config.budget.download_for(impl.clients.size());
+    const double per_tick = static_cast<double>(budget) / 8.0 / impl.config.tick_rate;
+    const std::uint32_t interval = impl.config.tick_rate / impl.config.snapshot_rate;
+    for (auto& [client, view] : impl.clients)
+    {
+        // Unspent allowance carries over for two snapshot intervals: enough to absorb a spawn burst, not
+        // enough to hoard a burst that breaks the budget.
+        view.allowance = std::min(view.allowance + per_tick, per_tick * interval * 2);
+        view.stats.budget_bits_per_second = budget;
+        if ((impl.tick + view.stagger) % interval != 0)
+            continue;
+        impl.collect_desired(view);
+        impl.send_actions(view, now);
+        if (view.allowance > kMessageOverheadBytes)
+            impl.send_snapshot(view, now);
+        view.stats.known_entities = view.known.size();
+    }
+}
+
+Tick ReplicationServer::current_tick() const noexcept
+{
+    return m_impl->tick;
+}
+
+void ReplicationServer::join_room(ClientId client, RoomId room)
+{
+    if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+        found->second.rooms.insert(room);
+}
+
+void ReplicationServer::leave_room(ClientId client, RoomId room)
+{
+    if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+        found->second.rooms.erase(room);
+}
+
+void ReplicationServer::set_view(ClientId client, Vec3 position, float radius)
+{
+    if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+        found->second.view = View{position, std::max(radius, 0.0f)};
+}
+
+void ReplicationServer::clear_view(ClientId client)
+{
+    if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+        found->second.view.reset();
+}
+
+std::optional<ReplicationClientStats> ReplicationServer::stats(ClientId client) const
+{
+    const auto found = m_impl->clients.find(client);
+    if (found == m_impl->clients.end())
+        return std::nullopt;
+    ReplicationClientStats stats = found->second.stats;
+    stats.known_entities = found->second.known.size();
+    stats.history_bytes = found->second.known.capacity() * sizeof(KnownEntity);
+    for (const SentSnapshot& sent : found->second.history)
+        stats.history_bytes += sizeof(SentSnapshot) + state_bytes(sent.state);
+    return stats;
+}
+
+const ReplicationConfig& ReplicationServer::config() const noexcept
+{
+    return m_impl->config;
+}
+
+}  // namespace eustress::net

@@ -1,0 +1,42 @@
+#include "replication/spatial_grid.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace eustress::net::replication {
+
+namespace {
+
+std::int64_t coordinate(float value, float cell_size)
+{
+    // Far-away or non-finite positions collapse onto the outermost cells instead of overflowing the key.
+    const float cells = std::isfinite(value) ? std::floor(value / cell_size) : 0.0f;
+    return static_cast<std::int64_t>(std::clamp(cells, -1048575.0f, 1048575.0f));
+}
+
+}  // namespace
+
+void SpatialGrid::clear()
+{
+    for (auto& [key, placed] : m_cells)
+        placed.clear();  // keep the vectors' capacity: the same cells fill again next tick
+}
+
+void SpatialGrid::insert(std::uint32_t entity, const Vec3& position)
+{
+    m_cells[key_of(cell_of(position))].push_back({entity, position});
+}
+
+SpatialGrid::Cell SpatialGrid::cell_of(const Vec3& position) const
+{
+    return {coordinate(position.x, m_cell_size), coordinate(position.y, m_cell_size),
+            coordinate(position.z, m_cell_size)};
+}
+
+std::uint64_t SpatialGrid::key_of(const Cell& cell)
+{
+    const auto pack = [](std::int64_t value) { return static_cast<std::uint64_t>(value + 1048576) & 0x1fffff; };
+    return pack(cell.x) | (pack(cell.y) << 21) | (pack(cell.z) << 42);
+}
+
+}  // namespace eustress::net::replication

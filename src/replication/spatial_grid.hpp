@@ -1,0 +1,64 @@
+// A uniform grid of entity positions, rebuilt each tick, so each client's interest query visits only the cells
+// its radius touches instead of every entity in the world.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "eustress/net/math.hpp"
+
+namespace eustress::net::replication {
+
+class SpatialGrid
+{
+  public:
+    explicit SpatialGrid(float cell_size) : m_cell_size(cell_size > 0 ? cell_size : 1.0f) {}
+
+    void clear();
+    void insert(std::uint32_t entity, const Vec3& position);
+
+    /// Calls `visit(entity, distance_squared)` for every entity within `radius` of `center`.
+    template <typename Visit>
+    void query(const Vec3& center, float radius, Visit&& visit) const
+    {
+        const float radius_squared = radius * radius;
+        const Cell low = cell_of({center.x - radius, center.y - radius, center.z - radius});
+        const Cell high = cell_of({center.x + radius, center.y + radius, center.z + radius});
+        for (std::int64_t x = low.x; x <= high.x; ++x)
+            for (std::int64_t y = low.y; y <= high.y; ++y)
+                for (std::int64_t z = low.z; z <= high.z; ++z)
+                {
+                    const auto found = m_cells.find(key_of({x, y, z}));
+                    if (found == m_cells.end())
+                        continue;
+                    for (const Placed& placed : found->second)
+                    {
+                        const float dx = placed.position.x - center.x;
+                        const float dy = placed.position.y - center.y;
+                        const float dz = placed.position.z - center.z;
+                        const float distance_squared = dx * dx + dy * dy + dz * dz;
+                        if (distance_squared <= radius_squared)
+                            visit(placed.entity, distance_squared);
+                    }
+                }
+    }
+
+  private:
+    struct Cell
+    {
+        std::int64_t x, y, z;
+    };
+    struct Placed
+    {
+        std::uint32_t entity;
+        Vec3 position;
+    };
+    Cell cell_of(const Vec3& position) const;
+    static std::uint64_t key_of(const Cell& cell);
+
+    float m_cell_size;
+    std::unordered_map<std::uint64_t, std::vector<Placed>> m_cells;
+};
+
+}  // namespace eustress::net::replication

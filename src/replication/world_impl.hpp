@@ -1,0 +1,68 @@
+// World's storage, shared with the replication layer (which needs each entity's quantized state and position).
+#pragma once
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "eustress/net/world.hpp"
+#include "replication/quantized_entity.hpp"
+
+namespace eustress::net {
+
+struct EntityRecord
+{
+    Networked networked;
+    float importance = 1.0f;
+    std::vector<std::pair<ComponentId, std::any>> components;  ///< ascending id
+    /// Rebuilt lazily after a change: replication quantizes each entity once per tick, for every client.
+    replication::QuantizedEntityPtr quantized;
+    /// The state before the last change: kept when the new one turns out equal (a game that sets every transform
+    /// each tick), so "unchanged" stays a pointer comparison for every client.
+    replication::QuantizedEntityPtr previous;
+
+    void changed()
+    {
+        if (quantized)
+            previous = std::move(quantized);
+    }
+};
+
+struct World::Impl
+{
+    const ComponentRegistry* registry = nullptr;
+    std::map<std::uint32_t, EntityRecord> entities;
+    std::uint32_t next_id = 1;
+    std::uint64_t serialize_failures = 0;
+
+    EntityRecord* find(EntityId entity)
+    {
+        const auto found = entities.find(static_cast<std::uint32_t>(entity));
+        return found == entities.end() ? nullptr : &found->second;
+    }
+    const EntityRecord* find(EntityId entity) const
+    {
+        const auto found = entities.find(static_cast<std::uint32_t>(entity));
+        return found == entities.end() ? nullptr : &found->second;
+    }
+    const replication::QuantizedEntityPtr& quantized(EntityRecord& record)
+    {
+        if (!record.quantized)
+        {
+            auto fresh = replication::quantize_entity(*registry, record.components, serialize_failures);
+            record.quantized = record.previous && *record.previous == *fresh ? record.previous : std::move(fresh);
+            record.previous.reset();
+        }
+        return record.quantized;
+    }
+    /// Spawns under a given id (the client's mirror allocates ids itself, never reusing one).
+    EntityRecord& spawn_with_id(std::uint32_t id, Networked networked)
+    {
+        EntityRecord& record = entities[id];
+        record.networked = std::move(networked);
+        next_id = std::max(next_id, id + 1);
+        return record;
+    }
+};
+
+}  // namespace eustress::net

@@ -1,0 +1,183 @@
+// The replication contract, end to end over real QUIC in memory: what the game sees on each end.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "replication/replication_harness.hpp"
+
+namespace eustress::net::testing {
+namespace {
+
+bool near(const Vec3& a, const Vec3& b, float tolerance = 0.001f)
+{
+    return std::fabs(a.x - b.x) <= tolerance && std::fabs(a.y - b.y) <= tolerance && std::fabs(a.z - b.z) <= tolerance;
+}
+
+TEST(Replication, SpawnUpdateAndDespawnReachTheMirror)
+{
+    ReplicatedGame game;
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+
+    const EntityId cube = game.world.spawn();
+    game.world.set(cube, NetworkTransform{{1.5f, -2.25f, 3.0f}, {}});
+    game.world.set(cube, Health{80, kNoEntity});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, cube).has_value(); }));
+
+    const EntityId local = *game.mirrored(peer, cube);
+    EXPECT_EQ(peer.replication->server_entity(local), cube);
+    ASSERT_EQ(peer.events_of<EntitySpawnedEvent>().size(), 1u);
+    EXPECT_EQ(peer.events_of<EntitySpawnedEvent>()[0].entity, local);
+    EXPECT_FALSE(peer.events_of<EntitySpawnedEvent>()[0].owned);
+    ASSERT_NE(peer.mirror().get<NetworkTransform>(local), nullptr);
+    EXPECT_TRUE(near(peer.mirror().get<NetworkTransform>(local)->position, {1.5f, -2.25f, 3.0f}));
+    EXPECT_EQ(peer.mirror().get<Health>(local)->points, 80);
+
+    game.world.set(cube, NetworkTransform{{4.0f, 0.0f, 1.0f}, {}});
+    ASSERT_TRUE(game.run_until([&] { return near(peer.mirror().get<NetworkTransform>(local)->position, {4, 0, 1}); }));
+    const auto updates = peer.events_of<EntityUpdateEvent>();
+    ASSERT_FALSE(updates.empty());
+    EXPECT_EQ(updates.back().entity, local);
+    EXPECT_EQ(updates.back().components, std::vector<ComponentId>{ComponentRegistry::kTransform});
+    EXPECT_GT(peer.mirror().get<NetworkTransform>(local)->timestamp, 0u);
+
+    game.world.despawn(cube);
+    ASSERT_TRUE(game.run_until([&] { return !peer.mirror().contains(local); }));
+    ASSERT_EQ(peer.events_of<EntityDespawnedEvent>().size(), 1u);
+    EXPECT_FALSE(game.mirrored(peer, cube).has_value());
+}
+
+TEST(Replication, ReplicationTargetsDecideWhoReceivesAnEntity)
+{
+    ReplicatedGame game;
+    auto& alice = game.add_client("10.0.0.2:5000");
+    auto& bob = game.add_client("10.0.0.3:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    const ClientId alice_id = alice.client->id();
+    const ClientId bob_id = bob.client->id();
+
+    const EntityId everyone = game.world.spawn();
+    const EntityId alice_only = game.world.spawn({alice_id, Replication::owner_only()});
+    const EntityId not_alice = game.world.spawn({alice_id, Replication::everyone_but_owner()});
+    const EntityId lobby = game.world.spawn({kServerId, Replication::in_room(7)});
+    const EntityId bob_by_rule = game.world.spawn({kServerId, Replication::custom([bob_id](ClientId c) { return c == bob_id; })});
+    game.replication->join_room(bob_id, 7);
+    for (EntityId entity : {everyone, alice_only, not_alice, lobby, bob_by_rule})
+        game.world.set(entity, Health{50, kNoEntity});
+
+    ASSERT_TRUE(game.run_until([&] { return alice.mirror().size() == 2 && bob.mirror().size() == 4; }));
+    game.run_until([] { return false; }, 30);  // and nothing else arrives later
+    EXPECT_TRUE(game.mirrored(alice, everyone) && game.mirrored(alice, alice_only));
+    EXPECT_FALSE(game.mirrored(alice, not_alice) || game.mirrored(alice, lobby) || game.mirrored(alice, bob_by_rule));
+    EXPECT_TRUE(game.mirrored(bob, everyone) && game.mirrored(bob, not_alice) && game.mirrored(bob, lobby) &&
+                game.mirrored(bob, bob_by_rule));
+    EXPECT_FALSE(game.mirrored(bob, alice_only));
+    const auto spawns = alice.events_of<EntitySpawnedEvent>();
+    const auto owned = std::count_if(spawns.begin(), spawns.end(), [](const auto& e) { return e.owned; });
+    EXPECT_EQ(owned, 1);
+
+    game.replication->leave_room(bob_id, 7);
+    ASSERT_TRUE(game.run_until([&] { return !game.mirrored(bob, lobby); }));
+}
+
+TEST(Replication, EntityReferencesAreRemappedAndAParentChildPairSurvives)
+{
+    ReplicatedGame game;
+    // Occupy some ids first so server and mirror ids differ.
+    for (int i = 0; i < 5; ++i)
+        game.world.spawn({kServerId, Replication::custom([](ClientId) { return false; })});
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+
+    // The child has the lower id, so it is written before its parent.
+    const EntityId child = game.world.spawn();
+    const EntityId parent = game.world.spawn();
+    game.world.set(child, Parent{parent});
+    game.world.set(parent, Health{100, child});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, child) && game.mirrored(peer, parent); }));
+    const EntityId local_child = *game.mirrored(peer, child);
+    const EntityId local_parent = *game.mirrored(peer, parent);
+    EXPECT_NE(local_parent, parent);
+    EXPECT_EQ(peer.mirror().get<Parent>(local_child)->entity, local_parent);
+    EXPECT_EQ(peer.mirror().get<Health>(local_parent)->attacker, local_child);
+}
+
+TEST(Replication, ComponentsAddedAndRemovedTravelReliably)
+{
+    ReplicatedGame game;
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    const EntityId entity = game.world.spawn();
+    game.world.set(entity, NetworkTransform{});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
+    const EntityId local = *game.mirrored(peer, entity);
+    EXPECT_EQ(peer.mirror().get<Health>(local), nullptr);
+
+    game.world.set(entity, Health{42, kNoEntity});
+    ASSERT_TRUE(game.run_until([&] { return peer.mirror().get<Health>(local) != nullptr; }));
+    EXPECT_EQ(peer.mirror().get<Health>(local)->points, 42);
+
+    game.world.remove<Health>(entity);
+    ASSERT_TRUE(game.run_until([&] { return peer.mirror().get<Health>(local) == nullptr; }));
+    ASSERT_EQ(peer.events_of<ComponentRemovedEvent>().size(), 1u);
+    EXPECT_EQ(peer.events_of<ComponentRemovedEvent>()[0].entity, local);
+}
+
+TEST(Replication, UnchangedEntitiesCostNothingOnceAcknowledged)
+{
+    ReplicatedGame game;
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    std::vector<EntityId> cubes;
+    for (int i = 0; i < 200; ++i)
+    {
+        cubes.push_back(game.world.spawn());
+        game.world.set(cubes.back(), NetworkTransform{{float(i), 0, 0}, {}});
+    }
+    ASSERT_TRUE(game.run_until([&] { return peer.mirror().size() == 200; }));
+    game.run_until([] { return false; }, 30);
+
+    // The game sets every transform every tick, to the same values: nothing should be sent but heartbeats.
+    const auto before = *game.replication->stats(peer.client->id());
+    for (int tick = 0; tick < 60; ++tick)
+    {
+        for (std::size_t i = 0; i < cubes.size(); ++i)
+            game.world.set(cubes[i], NetworkTransform{{float(i), 0, 0}, {}});
+        game.tick();
+    }
+    const auto after = *game.replication->stats(peer.client->id());
+    EXPECT_EQ(after.entities_sent, before.entities_sent);
+    EXPECT_LE(after.snapshots_sent - before.snapshots_sent, 5u);  // heartbeats, four a second
+    EXPECT_LE(after.snapshot_bytes - before.snapshot_bytes, 5u * 8);
+
+    // One cube moves: only it is written.
+    const auto moving_before = *game.replication->stats(peer.client->id());
+    for (int tick = 0; tick < 10; ++tick)
+    {
+        game.world.set(cubes[100], NetworkTransform{{100.0f + 0.01f * float(tick + 1), 0, 0}, {}});
+        game.tick();
+    }
+    const auto moving_after = *game.replication->stats(peer.client->id());
+    const auto snapshots = moving_after.snapshots_sent - moving_before.snapshots_sent;
+    EXPECT_GE(snapshots, 9u);
+    EXPECT_LE(moving_after.snapshot_bytes - moving_before.snapshot_bytes, snapshots * 16);
+}
+
+TEST(Replication, AComponentRegistryMismatchDisconnectsWithAClearReason)
+{
+    ReplicatedGame game;
+    game.register_components = [](ComponentRegistry& registry) {
+        registry.add<Parent>("test.parent", [](auto& s, Parent& p) { return serialize_parent(s, p); });
+    };
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return peer.client->is_disconnected(); }));
+    bool explained = false;
+    for (const auto& event : peer.game_events)
+        if (auto* disconnected = std::get_if<DisconnectedEvent>(&event))
+            explained = disconnected->reason.find("component registry mismatch") != std::string::npos;
+    EXPECT_TRUE(explained);
+    EXPECT_EQ(peer.replication->stats().malformed_actions, 1u);
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
