@@ -32,7 +32,9 @@ struct ReplicationClient::Impl
     std::uint32_t newest_applied = 0;
     Tick tick = 0;
     std::uint64_t actions_applied = 0;
-    std::set<std::uint32_t> unresolved;  ///< mirror entities holding a reference to an entity not yet spawned
+    /// Components that hold entity references, with their fields: when an entity they name spawns or despawns
+    /// on this client, they are decoded again, so a reference always names a mirror entity or kNoEntity.
+    std::unordered_map<std::uint32_t, std::map<ComponentId, std::vector<QuantizedField>>> referencing;
     std::deque<ReplicationEvent> events;
     ReplicationReceiveStats stats;
     DecodedSnapshot decoded;
@@ -54,38 +56,36 @@ struct ReplicationClient::Impl
         pending.reset();
         newest_received = newest_applied = 0;
         actions_applied = 0;
-        unresolved.clear();
+        referencing.clear();
     }
 
     /// Writes one component's fields into the mirror entity. Returns false when the fields do not decode.
     bool materialize(std::uint32_t local, ComponentId component, std::span<const QuantizedField> fields, Tick at)
     {
-        bool resolved = true;
+        bool references = false;
         const std::function<EntityId(std::uint64_t)> map = [&](std::uint64_t server) {
             if (server == 0)
                 return kNoEntity;
+            references = true;
             const auto found = to_local.find(static_cast<std::uint32_t>(server));
-            if (found == to_local.end())
-            {
-                resolved = false;
-                return kNoEntity;
-            }
-            return EntityId{found->second};
+            return found == to_local.end() ? kNoEntity : EntityId{found->second};
         };
         std::any value;
         if (!materialize_component(registry, component, fields, value, map))
             return false;
         if (auto* transform = std::any_cast<NetworkTransform>(&value))
             transform->timestamp = at;
-        if (!resolved)
-            unresolved.insert(local);
+        if (references)
+            referencing[local][component].assign(fields.begin(), fields.end());
+        else if (const auto found = referencing.find(local); found != referencing.end())
+            found->second.erase(component);
         mirror.set_component(EntityId{local}, component, std::move(value));
         return true;
     }
 
     bool apply_actions(const ActionBatch& batch)
     {
-        bool spawned = false;
+        bool spawned_or_despawned = false;
         for (const EntityAction& action : batch.actions)
         {
             const auto mapped = to_local.find(action.entity);
@@ -104,14 +104,17 @@ struct ReplicationClient::Impl
                         return false;
                 applied[local] = action.state;
                 events.push_back(EntitySpawnedEvent{EntityId{local}, action.owned});
-                spawned = true;
+                spawned_or_despawned = true;
                 break;
             }
             case ActionKind::Despawn:
                 if (mapped == to_local.end())
                     ++stats.unknown_entities;
                 else
+                {
                     despawn(mapped->first, mapped->second);
+                    spawned_or_despawned = true;
+                }
                 break;
             case ActionKind::Insert:
                 if (mapped == to_local.end())
@@ -131,7 +134,7 @@ struct ReplicationClient::Impl
                 break;
             }
         }
-        if (spawned)
+        if (spawned_or_despawned)
             resolve_references(batch.tick);
         return true;
     }
@@ -142,23 +145,20 @@ struct ReplicationClient::Impl
         to_local.erase(server);
         to_server.erase(local);
         applied.erase(local);
-        unresolved.erase(local);
+        referencing.erase(local);
         events.push_back(EntityDespawnedEvent{EntityId{local}});
     }
 
-    /// A parent spawned after its child: the child's reference resolves now.
+    /// A parent spawned after its child, or a referenced entity left: references resolve again.
     void resolve_references(Tick at)
     {
-        const std::set<std::uint32_t> waiting = std::move(unresolved);
-        unresolved.clear();
-        for (std::uint32_t local : waiting)
-        {
-            const auto state = applied.find(local);
-            if (state == applied.end())
-                continue;
-            for (std::size_t i = 0; i < state->second->components.size(); ++i)
-                materialize(local, state->second->components[i], state->second->fields_of(i), at);
-        }
+        std::vector<std::pair<std::uint32_t, std::pair<ComponentId, std::vector<QuantizedField>>>> again;
+        for (const auto& [local, components] : referencing)
+            for (const auto& [component, fields] : components)
+                if (mirror.has(EntityId{local}, component))
+                    again.push_back({local, {component, fields}});
+        for (const auto& [local, component] : again)
+            materialize(local, component.first, component.second, at);
     }
 
     void on_actions(const MessageEvent& message, Timestamp now)

@@ -67,8 +67,8 @@ struct Networked
     Replication replication;
 };
 
-/// The built-in pose component. `timestamp` is the server tick the pose belongs to: the server's World stamps it
-/// when replicating, and a client's mirror holds the tick of the snapshot it came from (it is not sent per entity).
+/// The built-in pose component. `timestamp` is the server tick the pose belongs to. It is not sent per entity:
+/// a client's mirror sets it to the tick of the snapshot (or spawn) that last changed the pose.
 struct NetworkTransform
 {
     Vec3 position;
