@@ -19,8 +19,25 @@ using namespace replication;
 
 namespace {
 
-/// Budget accounting per message: QUIC short header, AEAD tag, frame and session headers, and IPv4 + UDP.
-constexpr std::size_t kMessageOverheadBytes = 64;
+/// Budget accounting per datagram: QUIC short header, AEAD tag, frame and session headers, IPv4 + UDP, and a
+/// share of the acknowledgements and pings the connection sends alongside. Messages larger than one datagram's
+/// payload are fragmented, and each fragment pays it.
+constexpr std::size_t kMessageOverheadBytes = 88;
+constexpr std::size_t kDatagramPayloadBytes = 1000;  // below the smallest QUIC datagram payload we negotiate
+
+double wire_cost(std::size_t payload_bytes)
+{
+    const std::size_t datagrams = std::max<std::size_t>(1, (payload_bytes + kDatagramPayloadBytes - 1) / kDatagramPayloadBytes);
+    return static_cast<double>(payload_bytes + datagrams * kMessageOverheadBytes);
+}
+
+/// The largest payload whose wire cost fits `allowance`.
+double payload_within(double allowance)
+{
+    const double per_datagram = kDatagramPayloadBytes + kMessageOverheadBytes;
+    const double datagrams = std::max(1.0, std::ceil(allowance / per_datagram));
+    return allowance - datagrams * kMessageOverheadBytes;
+}
 /// An entity's id gap costs at most this many bits in the common cases (ids within 273 of each other).
 constexpr std::size_t kGapBitsEstimate = 11;
 constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
@@ -290,7 +307,7 @@ struct ReplicationServer::Impl
         ++view.action_messages;
         ++view.stats.action_messages;
         view.stats.action_bytes += bytes.size();
-        view.allowance -= static_cast<double>(bytes.size() + kMessageOverheadBytes);
+        view.allowance -= wire_cost(bytes.size());
     }
 
     void send_snapshot(ClientView& view, Timestamp now)
@@ -346,8 +363,7 @@ struct ReplicationServer::Impl
         std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
             return view.known[a.known_index].accumulated > view.known[b.known_index].accumulated;
         });
-        const double budget_bytes =
-            std::min(view.allowance - kMessageOverheadBytes, static_cast<double>(config.max_snapshot_bytes));
+        const double budget_bytes = std::min(payload_within(view.allowance), static_cast<double>(config.max_snapshot_bytes));
         std::size_t selected = 0;
         for (const Candidate& candidate : candidates)
         {
@@ -403,7 +419,7 @@ struct ReplicationServer::Impl
             view.history.pop_front();
 
         view.last_snapshot_tick = tick;
-        view.allowance -= static_cast<double>(bytes.size() + kMessageOverheadBytes);
+        view.allowance -= wire_cost(bytes.size());
         ++view.stats.snapshots_sent;
         view.stats.snapshot_bytes += bytes.size();
         view.stats.entities_sent += selected;
