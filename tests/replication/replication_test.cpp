@@ -179,5 +179,41 @@ TEST(Replication, AComponentRegistryMismatchDisconnectsWithAClearReason)
     EXPECT_EQ(peer.replication->stats().malformed_actions, 1u);
 }
 
+TEST(Replication, AMalformedSnapshotIsCountedAndIgnoredButMalformedActionsCloseTheConnection)
+{
+    ReplicatedGame game;
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    const EntityId entity = game.world.spawn();
+    game.world.set(entity, NetworkTransform{{1, 2, 3}, {}});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
+    const ClientId client = peer.client->id();
+
+    // Garbage where a snapshot belongs: a header claiming a baseline, then noise.
+    const std::vector<std::byte> garbage{std::byte{0x05}, std::byte{0x01}, std::byte{0x00}, std::byte{0xff},
+                                         std::byte{0x13}, std::byte{0x37}};
+    ASSERT_TRUE(game.server->send(client, game.config.channels.snapshots, garbage, game.now));
+    const std::vector<std::byte> truncated{std::byte{0x09}};
+    ASSERT_TRUE(game.server->send(client, game.config.channels.snapshots, truncated, game.now));
+    game.server->flush(game.now);
+    ASSERT_TRUE(game.run_until([&] { return peer.replication->stats().malformed_snapshots >= 1; }));
+    game.world.set(entity, NetworkTransform{{4, 5, 6}, {}});
+    ASSERT_TRUE(game.run_until([&] { return near(peer.mirror().get<NetworkTransform>(*game.mirrored(peer, entity))->position, {4, 5, 6}); }));
+    EXPECT_TRUE(peer.client->is_connected());
+
+    // Garbage on the reliable entity channel: the mirror's history is broken, so the client leaves, saying why.
+    ASSERT_TRUE(game.server->send(client, game.config.channels.entities, garbage, game.now));
+    game.server->flush(game.now);
+    ASSERT_TRUE(game.run_until([&] { return peer.client->is_disconnected(); }));
+    EXPECT_EQ(peer.replication->stats().malformed_actions, 1u);
+    bool explained = false;
+    for (const auto& event : peer.game_events)
+        if (auto* disconnected = std::get_if<DisconnectedEvent>(&event))
+            explained = disconnected->reason.find("malformed entity actions") != std::string::npos;
+    EXPECT_TRUE(explained);
+    EXPECT_EQ(peer.mirror().size(), 0u);  // the mirror is emptied, with despawn events
+    EXPECT_EQ(peer.events_of<EntityDespawnedEvent>().size(), 1u);
+}
+
 }  // namespace
 }  // namespace eustress::net::testing

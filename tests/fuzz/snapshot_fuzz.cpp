@@ -1,0 +1,40 @@
+// The client's replication parsers: snapshots (against a baseline), entity actions and baseline requests, then
+// the mirror's decoding of every component that parsed.
+#include <functional>
+#include <random>
+
+#include "replication/codec_fixture.hpp"
+
+using namespace eustress::net;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    static const ComponentRegistry registry = [] {
+        ComponentRegistry built;
+        testing::register_codec_components(built);
+        return built;
+    }();
+    static const replication::SnapshotState baseline = [] {
+        std::mt19937_64 random(1);
+        return testing::random_state(registry, random, 24);
+    }();
+
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+    const std::function<EntityId(std::uint64_t)> map = [](std::uint64_t id) { return EntityId{static_cast<std::uint32_t>(id)}; };
+
+    replication::DecodedSnapshot snapshot;
+    const auto lookup = [](std::uint32_t sequence) { return sequence % 2 ? &baseline : nullptr; };
+    if (replication::decode_snapshot(bytes, registry, lookup, snapshot) == replication::DecodeError::None)
+        for (const auto& entry : snapshot.state)
+            for (std::size_t i = 0; i < entry.state->components.size(); ++i)
+            {
+                std::any value;
+                (void)replication::materialize_component(registry, entry.state->components[i],
+                                                         entry.state->fields_of(i), value, map);
+            }
+
+    replication::ActionBatch actions;
+    (void)replication::decode_actions(bytes, registry, actions);
+    (void)replication::decode_baseline_request(bytes);
+    return 0;
+}
