@@ -11,6 +11,7 @@ core=(
   libgnutls28-dev                                          # TLS 1.3, certificates
   libcli11-dev libtomlplusplus-dev                         # apps: flags and TOML configuration
   libgtest-dev libgmock-dev                                # tests
+  libode-dev                                               # examples/cubes: the physics of the replication demo
 )
 bench=(libenet-dev python3)               # the ENet peer; python3 prints the summary
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime

@@ -1,0 +1,60 @@
+// The cube scene replicated to clients over QUIC on the in-memory network, in virtual time, through the link
+// conditioner: what examples/cubes prints and bench/cubes_bench.cpp measures. Beside the replicated clients, an
+// optional naive peer receives the whole scene as full floats every tick, over the same conditioned link.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "eustress/net/types.hpp"
+
+namespace cubes {
+
+struct CubeSessionConfig
+{
+    std::size_t clients = 1;
+    eustress::net::Duration one_way_latency = std::chrono::milliseconds(50);
+    eustress::net::Duration jitter{0};
+    double loss = 0.02;
+    std::uint32_t snapshot_rate = 60;
+    bool naive_peer = true;
+    /// Position grid step (metres; error is at most half) and smallest-three bits per component.
+    float position_resolution = 0.0019f;
+    unsigned rotation_bits = 10;
+    std::uint64_t seed = 1;
+};
+
+/// One second of the run.
+struct SecondReport
+{
+    int second = 0;
+    double kbps_min = 0;  ///< replicated clients: bits on the wire per second, server to client (IPv4+UDP included)
+    double kbps_max = 0;
+    double naive_offered_kbps = 0;  ///< what the naive stream asks of the link: every full snapshot, with overheads
+    double naive_kbps = 0;          ///< what QUIC's congestion control let through to the naive peer
+    bool naive_connected = false;
+    double naive_delivered = 0;  ///< fraction of its full snapshots that arrived whole
+    float position_error_mm = 0;   ///< worst |mirror − server| over cubes, clients and ticks of this second
+    float rotation_error_degrees = 0;
+    std::size_t moving = 0;  ///< cubes whose pose changed this second (server side)
+    std::uint64_t deferred = 0;  ///< changed cubes the budget left for a later snapshot
+    std::uint64_t snapshot_lag_ticks = 0;  ///< worst age of a client's newest applied snapshot, in ticks
+};
+
+class CubeSession
+{
+  public:
+    explicit CubeSession(const CubeSessionConfig& config);
+    ~CubeSession();
+
+    /// Runs `seconds` of virtual time, calling `report` after each.
+    void run(int seconds, const std::function<void(const SecondReport&)>& report);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace cubes
