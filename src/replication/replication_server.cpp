@@ -46,6 +46,7 @@ struct KnownEntity
 {
     std::uint32_t id = 0;
     std::vector<ComponentId> announced;  ///< the components the client was told about
+    const QuantizedEntity* announced_from = nullptr;  ///< the state `announced` was last checked against
     float accumulated = 0;               ///< priority accumulator
 };
 
@@ -124,8 +125,12 @@ struct ReplicationServer::Impl
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
+    /// This tick's records by entity id (ids are dense): the per-client loops look entities up by id thousands
+    /// of times per tick.
+    std::vector<EntityRecord*> by_id;
     SnapshotWriter writer;
     wire::BitWriter measure;
+    std::vector<bool> written;  ///< per known entity, in this snapshot (kept to reuse its storage)
 
     Impl(Server& server_, World& world_, ReplicationConfig config_)
         : server(server_), world(world_), config(std::move(config_)), grid(config.grid_cell_size)
@@ -158,6 +163,16 @@ struct ReplicationServer::Impl
             return nullptr;
         return std::any_cast<NetworkTransform>(&record.components.front().second);
     }
+
+    void index_records()
+    {
+        auto& records = entities().entities;
+        by_id.assign(entities().next_id, nullptr);
+        for (auto& [id, record] : records)
+            by_id[id] = &record;
+    }
+
+    EntityRecord* record_of(std::uint32_t id) const { return id < by_id.size() ? by_id[id] : nullptr; }
 
     void rebuild_spatial_index()
     {
@@ -192,13 +207,11 @@ struct ReplicationServer::Impl
         grid.query(view.view->position, leave_radius, [&](std::uint32_t id, float distance_squared) {
             if (distance_squared > radius * radius && !view.find_known(id))
                 return;  // in the hysteresis ring: kept if known, not yet entered otherwise
-            const auto found = records.find(id);
-            if (found != records.end() && relevant(view, found->second))
+            if (const EntityRecord* record = record_of(id); record && relevant(view, *record))
                 desired.push_back(id);
         });
         const auto add_if_relevant = [&](std::uint32_t id) {
-            const auto found = records.find(id);
-            if (found != records.end() && relevant(view, found->second))
+            if (const EntityRecord* record = record_of(id); record && relevant(view, *record))
                 desired.push_back(id);
         };
         for (std::uint32_t id : unplaced)
@@ -231,38 +244,44 @@ struct ReplicationServer::Impl
         batch.tick = tick;
         if (!view.fingerprint_sent)
             batch.registry_fingerprint = world.registry().fingerprint();
-        auto& records = entities().entities;
 
-        std::vector<KnownEntity> next_known;
-        next_known.reserve(desired.size());
+        // Nothing in view.known changes until the message is accepted: then the client's set changes with it.
+        std::vector<std::uint32_t> despawned;
+        std::vector<std::pair<std::size_t, const QuantizedEntity*>> reannounced;
         std::vector<std::uint32_t> spawn_candidates;
-        auto known = view.known.begin();
+        std::size_t known = 0;
         auto wanted = desired.begin();
-        while (known != view.known.end() || wanted != desired.end())
+        while (known < view.known.size() || wanted != desired.end())
         {
-            if (wanted == desired.end() || (known != view.known.end() && known->id < *wanted))
+            if (wanted == desired.end() || (known < view.known.size() && view.known[known].id < *wanted))
             {
-                batch.actions.push_back({ActionKind::Despawn, known->id, false, 0, nullptr});
+                batch.actions.push_back({ActionKind::Despawn, view.known[known].id, false, 0, nullptr});
+                despawned.push_back(view.known[known].id);
                 ++known;
             }
-            else if (known == view.known.end() || *wanted < known->id)
+            else if (known == view.known.size() || *wanted < view.known[known].id)
                 spawn_candidates.push_back(*wanted++);
             else
             {
-                KnownEntity entry = *known;
-                const QuantizedEntity& state = *entities().quantized(records.at(entry.id));
-                if (state.components != entry.announced)
+                KnownEntity& entry = view.known[known];
+                const QuantizedEntity& state = *entities().quantized(*record_of(entry.id));
+                if (entry.announced_from != &state)
                 {
-                    for (std::size_t i = 0; i < state.components.size(); ++i)
-                        if (!std::binary_search(entry.announced.begin(), entry.announced.end(), state.components[i]))
-                            batch.actions.push_back({ActionKind::Insert, entry.id, false, state.components[i],
-                                                     single_component(state, i)});
-                    for (ComponentId component : entry.announced)
-                        if (!state.index_of(component))
-                            batch.actions.push_back({ActionKind::Remove, entry.id, false, component, nullptr});
-                    entry.announced = state.components;
+                    if (state.components == entry.announced)
+                        entry.announced_from = &state;  // a cache of the comparison: safe to update now
+                    else
+                    {
+                        for (std::size_t i = 0; i < state.components.size(); ++i)
+                            if (!std::binary_search(entry.announced.begin(), entry.announced.end(),
+                                                    state.components[i]))
+                                batch.actions.push_back({ActionKind::Insert, entry.id, false, state.components[i],
+                                                         single_component(state, i)});
+                        for (ComponentId component : entry.announced)
+                            if (!state.index_of(component))
+                                batch.actions.push_back({ActionKind::Remove, entry.id, false, component, nullptr});
+                        reannounced.emplace_back(known, &state);
+                    }
                 }
-                next_known.push_back(std::move(entry));
                 ++known;
                 ++wanted;
             }
@@ -271,8 +290,8 @@ struct ReplicationServer::Impl
         // Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has
         // any allowance left, so a large entity cannot starve.
         std::stable_sort(spawn_candidates.begin(), spawn_candidates.end(), [&](std::uint32_t a, std::uint32_t b) {
-            const EntityRecord& first = records.at(a);
-            const EntityRecord& second = records.at(b);
+            const EntityRecord& first = *record_of(a);
+            const EntityRecord& second = *record_of(b);
             const bool first_owned = first.networked.owner == view.client;
             const bool second_owned = second.networked.owner == view.client;
             if (first_owned != second_owned)
@@ -280,29 +299,49 @@ struct ReplicationServer::Impl
             return nearness(view, first) > nearness(view, second);
         });
         double remaining = view.allowance - kMessageOverheadBytes;
-        std::size_t spawned = 0;
+        std::vector<KnownEntity> spawned;
         for (std::uint32_t id : spawn_candidates)
         {
             if (remaining <= 0)
                 break;
-            EntityRecord& record = records.at(id);
+            EntityRecord& record = *record_of(id);
             const QuantizedEntityPtr& state = entities().quantized(record);
             measure.clear();
             write_entity_full(measure, *state);
             remaining -= static_cast<double>(measure.byte_count() + 5);
             batch.actions.push_back({ActionKind::Spawn, id, record.networked.owner == view.client, 0, state});
-            next_known.push_back({id, state->components, 0});
-            ++spawned;
+            spawned.push_back({id, state->components, state.get(), 0});
         }
         if (batch.actions.empty() && !batch.registry_fingerprint)
             return;
-        std::sort(next_known.begin(), next_known.end(),
-                  [](const KnownEntity& a, const KnownEntity& b) { return a.id < b.id; });
 
         const auto bytes = encode_actions(batch);
         if (!server.send(view.client, config.channels.entities, bytes, now))
-            return;  // nothing changes on either side; the same actions are computed again next time
-        view.known = std::move(next_known);
+            return;  // nothing changed on either side; the same actions are computed again next time
+        for (const auto& [index, state] : reannounced)
+        {
+            view.known[index].announced = state->components;
+            view.known[index].announced_from = state;
+        }
+        if (!despawned.empty() || !spawned.empty())
+        {
+            std::sort(spawned.begin(), spawned.end(),
+                      [](const KnownEntity& a, const KnownEntity& b) { return a.id < b.id; });
+            std::vector<KnownEntity> merged;
+            merged.reserve(view.known.size() - despawned.size() + spawned.size());
+            auto next_spawn = spawned.begin();
+            for (KnownEntity& entry : view.known)
+            {
+                if (std::binary_search(despawned.begin(), despawned.end(), entry.id))
+                    continue;
+                for (; next_spawn != spawned.end() && next_spawn->id < entry.id; ++next_spawn)
+                    merged.push_back(std::move(*next_spawn));
+                merged.push_back(std::move(entry));
+            }
+            for (; next_spawn != spawned.end(); ++next_spawn)
+                merged.push_back(std::move(*next_spawn));
+            view.known = std::move(merged);
+        }
         view.fingerprint_sent = true;
         ++view.action_messages;
         ++view.stats.action_messages;
@@ -314,7 +353,6 @@ struct ReplicationServer::Impl
     {
         const auto interval_ticks = config.tick_rate / config.snapshot_rate;
         const float seconds = static_cast<float>(interval_ticks) / static_cast<float>(config.tick_rate);
-        auto& records = entities().entities;
         const SentSnapshot* baseline = newest_acked(view, config.snapshot_history);
         static const SnapshotState kNoState;
         const SnapshotState& base = baseline ? baseline->state : kNoState;
@@ -341,10 +379,10 @@ struct ReplicationServer::Impl
             const QuantizedEntity* previous = nullptr;
             if (base_entry != base.end() && base_entry->entity == known.id)
                 previous = (base_entry++)->state.get();
-            const auto found = records.find(known.id);
-            if (found == records.end())
+            EntityRecord* found = record_of(known.id);
+            if (!found)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
-            EntityRecord& record = found->second;
+            EntityRecord& record = *found;
             const QuantizedEntityPtr& state = entities().quantized(record);
             if (previous && (previous == state.get() || *previous == *state))
             {
@@ -396,7 +434,7 @@ struct ReplicationServer::Impl
         record.sequence = view.next_sequence++;
         record.message = *sent;
         record.state.reserve(view.known.size());
-        std::vector<bool> written(view.known.size(), false);
+        written.assign(view.known.size(), false);
         for (std::size_t i = 0; i < selected; ++i)
             written[candidates[i].known_index] = true;
         base_entry = base.begin();
@@ -408,7 +446,7 @@ struct ReplicationServer::Impl
             const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
             if (written[i])
             {
-                record.state.push_back({known.id, entities().quantized(records.at(known.id))});
+                record.state.push_back({known.id, entities().quantized(*record_of(known.id))});
                 known.accumulated = 0;
             }
             else if (in_base)
@@ -510,6 +548,7 @@ void ReplicationServer::tick(Timestamp now)
     ++impl.tick;
     const bool any_view = std::any_of(impl.clients.begin(), impl.clients.end(),
                                       [](const auto& entry) { return entry.second.view.has_value(); });
+    impl.index_records();
     if (any_view)
         impl.rebuild_spatial_index();
 

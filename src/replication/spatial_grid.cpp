@@ -29,14 +29,13 @@ void SpatialGrid::insert(std::uint32_t entity, const Vec3& position)
 
 SpatialGrid::Cell SpatialGrid::cell_of(const Vec3& position) const
 {
-    return {coordinate(position.x, m_cell_size), coordinate(position.y, m_cell_size),
-            coordinate(position.z, m_cell_size)};
+    return {coordinate(position.x, m_cell_size), coordinate(position.y, m_cell_size)};
 }
 
 std::uint64_t SpatialGrid::key_of(const Cell& cell)
 {
     const auto pack = [](std::int64_t value) { return static_cast<std::uint64_t>(value + 1048576) & 0x1fffff; };
-    return pack(cell.x) | (pack(cell.y) << 21) | (pack(cell.z) << 42);
+    return pack(cell.x) | (pack(cell.y) << 21);
 }
 
 }  // namespace eustress::net::replication

@@ -1,5 +1,6 @@
-// A uniform grid of entity positions, rebuilt each tick, so each client's interest query visits only the cells
-// its radius touches instead of every entity in the world.
+// A uniform grid of entity positions over the ground plane (x, y), rebuilt each tick, so each client's interest
+// query visits only the cells its radius touches instead of every entity in the world. Height is checked per
+// entity, not gridded: game worlds are wide far more often than tall.
 #pragma once
 
 #include <cstdint>
@@ -23,31 +24,30 @@ class SpatialGrid
     void query(const Vec3& center, float radius, Visit&& visit) const
     {
         const float radius_squared = radius * radius;
-        const Cell low = cell_of({center.x - radius, center.y - radius, center.z - radius});
-        const Cell high = cell_of({center.x + radius, center.y + radius, center.z + radius});
+        const Cell low = cell_of({center.x - radius, center.y - radius, 0});
+        const Cell high = cell_of({center.x + radius, center.y + radius, 0});
         for (std::int64_t x = low.x; x <= high.x; ++x)
             for (std::int64_t y = low.y; y <= high.y; ++y)
-                for (std::int64_t z = low.z; z <= high.z; ++z)
+            {
+                const auto found = m_cells.find(key_of({x, y}));
+                if (found == m_cells.end())
+                    continue;
+                for (const Placed& placed : found->second)
                 {
-                    const auto found = m_cells.find(key_of({x, y, z}));
-                    if (found == m_cells.end())
-                        continue;
-                    for (const Placed& placed : found->second)
-                    {
-                        const float dx = placed.position.x - center.x;
-                        const float dy = placed.position.y - center.y;
-                        const float dz = placed.position.z - center.z;
-                        const float distance_squared = dx * dx + dy * dy + dz * dz;
-                        if (distance_squared <= radius_squared)
-                            visit(placed.entity, distance_squared);
-                    }
+                    const float dx = placed.position.x - center.x;
+                    const float dy = placed.position.y - center.y;
+                    const float dz = placed.position.z - center.z;
+                    const float distance_squared = dx * dx + dy * dy + dz * dz;
+                    if (distance_squared <= radius_squared)
+                        visit(placed.entity, distance_squared);
                 }
+            }
     }
 
   private:
     struct Cell
     {
-        std::int64_t x, y, z;
+        std::int64_t x, y;
     };
     struct Placed
     {
