@@ -58,6 +58,20 @@ struct SentSnapshot
     bool acked = false;
 };
 
+/// What the per-client loops read about an entity, gathered once per tick into one array indexed by id: reading
+/// each entity's record from each client's loop cost a cache miss per entity per client.
+struct EntityMeta
+{
+    const QuantizedEntityPtr* state = nullptr;  ///< null: no entity with this id
+    EntityRecord* record = nullptr;
+    Vec3 position;
+    bool placed = false;  ///< has a NetworkTransform
+    Replication::Target target = Replication::Target::Everyone;
+    ClientId owner = kServerId;
+    RoomId room = 0;
+    float importance = 1;
+};
+
 struct View
 {
     Vec3 position;
@@ -79,11 +93,15 @@ struct ClientView
     Tick last_snapshot_tick = 0;
     ReplicationClientStats stats;
 
-    const KnownEntity* find_known(std::uint32_t id) const
+    /// Bit per entity id: is it in `known`? Interest checks ask for every entity near the border, every tick.
+    std::vector<bool> known_ids;
+
+    bool is_known(std::uint32_t id) const { return id < known_ids.size() && known_ids[id]; }
+    void mark_known(std::uint32_t id, bool value)
     {
-        const auto found = std::lower_bound(known.begin(), known.end(), id,
-                                            [](const KnownEntity& entity, std::uint32_t value) { return entity.id < value; });
-        return found != known.end() && found->id == id ? &*found : nullptr;
+        if (id >= known_ids.size())
+            known_ids.resize(std::max<std::size_t>(id + 1, known_ids.size() * 2));
+        known_ids[id] = value;
     }
 };
 
@@ -125,12 +143,17 @@ struct ReplicationServer::Impl
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
-    /// This tick's records by entity id (ids are dense): the per-client loops look entities up by id thousands
-    /// of times per tick.
-    std::vector<EntityRecord*> by_id;
+    std::vector<EntityMeta> meta;  ///< this tick's entities, by id (ids are dense)
     SnapshotWriter writer;
     wire::BitWriter measure;
-    std::vector<bool> written;  ///< per known entity, in this snapshot (kept to reuse its storage)
+    std::vector<bool> written;  ///< per known entity, in this snapshot (members to reuse their storage)
+    struct Candidate
+    {
+        std::size_t known_index;
+        const QuantizedEntity* state;
+        const QuantizedEntity* baseline;
+    };
+    std::vector<Candidate> candidates;
 
     Impl(Server& server_, World& world_, ReplicationConfig config_)
         : server(server_), world(world_), config(std::move(config_)), grid(config.grid_cell_size)
@@ -142,78 +165,87 @@ struct ReplicationServer::Impl
 
     World::Impl& entities() { return world.impl(); }
 
-    bool relevant(const ClientView& view, const EntityRecord& record) const
+    bool relevant(const ClientView& view, const EntityMeta& entity) const
     {
-        const Networked& networked = record.networked;
-        switch (networked.replication.target)
+        switch (entity.target)
         {
         case Replication::Target::Everyone: return true;
-        case Replication::Target::OwnerOnly: return networked.owner == view.client;
-        case Replication::Target::EveryoneButOwner: return networked.owner != view.client;
-        case Replication::Target::Room: return view.rooms.contains(networked.replication.room);
+        case Replication::Target::OwnerOnly: return entity.owner == view.client;
+        case Replication::Target::EveryoneButOwner: return entity.owner != view.client;
+        case Replication::Target::Room: return view.rooms.contains(entity.room);
         case Replication::Target::Custom:
-            return networked.replication.predicate && networked.replication.predicate(view.client);
+        {
+            const auto& predicate = entity.record->networked.replication.predicate;
+            return predicate && predicate(view.client);
+        }
         }
         return false;
     }
 
-    static const NetworkTransform* transform_of(const EntityRecord& record)
+    /// Quantizes what changed, and gathers what the per-client loops read into `meta`; rebuilds the interest
+    /// grid when some client has a view.
+    void index_entities(bool spatial)
     {
-        if (record.components.empty() || record.components.front().first != ComponentRegistry::kTransform)
-            return nullptr;
-        return std::any_cast<NetworkTransform>(&record.components.front().second);
-    }
-
-    void index_records()
-    {
-        auto& records = entities().entities;
-        by_id.assign(entities().next_id, nullptr);
-        for (auto& [id, record] : records)
-            by_id[id] = &record;
-    }
-
-    EntityRecord* record_of(std::uint32_t id) const { return id < by_id.size() ? by_id[id] : nullptr; }
-
-    void rebuild_spatial_index()
-    {
-        grid.clear();
-        unplaced.clear();
-        for (auto& [owner, ids] : owned)
-            ids.clear();
-        for (const auto& [id, record] : entities().entities)
+        World::Impl& world_impl = entities();
+        meta.assign(world_impl.next_id, EntityMeta{});
+        if (spatial)
         {
-            if (const NetworkTransform* transform = transform_of(record))
-                grid.insert(id, transform->position);
+            grid.clear();
+            unplaced.clear();
+            for (auto& [owner, ids] : owned)
+                ids.clear();
+        }
+        for (auto& [id, record] : world_impl.entities)
+        {
+            EntityMeta& entity = meta[id];
+            entity.state = &world_impl.quantized(record);
+            entity.record = &record;
+            entity.target = record.networked.replication.target;
+            entity.owner = record.networked.owner;
+            entity.room = record.networked.replication.room;
+            entity.importance = record.importance;
+            if (record.position)
+            {
+                entity.position = *record.position;
+                entity.placed = true;
+            }
+            if (!spatial)
+                continue;
+            if (entity.placed)
+                grid.insert(id, entity.position);
             else
                 unplaced.push_back(id);
-            if (record.networked.owner != kServerId)
-                owned[record.networked.owner].push_back(id);
+            if (entity.owner != kServerId)
+                owned[entity.owner].push_back(id);
         }
+    }
+
+    const EntityMeta* meta_of(std::uint32_t id) const
+    {
+        return id < meta.size() && meta[id].state ? &meta[id] : nullptr;
     }
 
     void collect_desired(const ClientView& view)
     {
         desired.clear();
-        auto& records = entities().entities;
         if (!view.view)
         {
-            for (const auto& [id, record] : records)
-                if (relevant(view, record))
+            for (auto& [id, record] : entities().entities)
+                if (relevant(view, meta[id]))
                     desired.push_back(id);
             return;
         }
         const float radius = view.view->radius;
         const float leave_radius = radius * config.interest_hysteresis;
-        grid.query(view.view->position, leave_radius, [&](std::uint32_t id, float distance_squared) {
-            if (distance_squared > radius * radius && !view.find_known(id))
-                return;  // in the hysteresis ring: kept if known, not yet entered otherwise
-            if (const EntityRecord* record = record_of(id); record && relevant(view, *record))
-                desired.push_back(id);
-        });
         const auto add_if_relevant = [&](std::uint32_t id) {
-            if (const EntityRecord* record = record_of(id); record && relevant(view, *record))
+            if (const EntityMeta* entity = meta_of(id); entity && relevant(view, *entity))
                 desired.push_back(id);
         };
+        grid.query(view.view->position, leave_radius, [&](std::uint32_t id, float distance_squared) {
+            if (distance_squared > radius * radius && !view.is_known(id))
+                return;  // in the hysteresis ring: kept if known, not yet entered otherwise
+            add_if_relevant(id);
+        });
         for (std::uint32_t id : unplaced)
             add_if_relevant(id);
         if (const auto mine = owned.find(view.client); mine != owned.end())
@@ -223,16 +255,13 @@ struct ReplicationServer::Impl
         desired.erase(std::unique(desired.begin(), desired.end()), desired.end());
     }
 
-    float nearness(const ClientView& view, const EntityRecord& record) const
+    float nearness(const ClientView& view, const EntityMeta& entity) const
     {
-        if (!view.view)
+        if (!view.view || !entity.placed)
             return 1.0f;
-        const NetworkTransform* transform = transform_of(record);
-        if (!transform)
-            return 1.0f;
-        const float dx = transform->position.x - view.view->position.x;
-        const float dy = transform->position.y - view.view->position.y;
-        const float dz = transform->position.z - view.view->position.z;
+        const float dx = entity.position.x - view.view->position.x;
+        const float dy = entity.position.y - view.view->position.y;
+        const float dz = entity.position.z - view.view->position.z;
         const float distance = std::sqrt(dx * dx + dy * dy + dz * dz);
         return std::max(0.1f, 1.0f - distance / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
     }
@@ -264,7 +293,7 @@ struct ReplicationServer::Impl
             else
             {
                 KnownEntity& entry = view.known[known];
-                const QuantizedEntity& state = *entities().quantized(*record_of(entry.id));
+                const QuantizedEntity& state = **meta[entry.id].state;
                 if (entry.announced_from != &state)
                 {
                     if (state.components == entry.announced)
@@ -290,10 +319,10 @@ struct ReplicationServer::Impl
         // Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has
         // any allowance left, so a large entity cannot starve.
         std::stable_sort(spawn_candidates.begin(), spawn_candidates.end(), [&](std::uint32_t a, std::uint32_t b) {
-            const EntityRecord& first = *record_of(a);
-            const EntityRecord& second = *record_of(b);
-            const bool first_owned = first.networked.owner == view.client;
-            const bool second_owned = second.networked.owner == view.client;
+            const EntityMeta& first = meta[a];
+            const EntityMeta& second = meta[b];
+            const bool first_owned = first.owner == view.client;
+            const bool second_owned = second.owner == view.client;
             if (first_owned != second_owned)
                 return first_owned;
             return nearness(view, first) > nearness(view, second);
@@ -304,12 +333,12 @@ struct ReplicationServer::Impl
         {
             if (remaining <= 0)
                 break;
-            EntityRecord& record = *record_of(id);
-            const QuantizedEntityPtr& state = entities().quantized(record);
+            const EntityMeta& entity = meta[id];
+            const QuantizedEntityPtr& state = *entity.state;
             measure.clear();
             write_entity_full(measure, *state);
             remaining -= static_cast<double>(measure.byte_count() + 5);
-            batch.actions.push_back({ActionKind::Spawn, id, record.networked.owner == view.client, 0, state});
+            batch.actions.push_back({ActionKind::Spawn, id, entity.owner == view.client, 0, state});
             spawned.push_back({id, state->components, state.get(), 0});
         }
         if (batch.actions.empty() && !batch.registry_fingerprint)
@@ -325,6 +354,10 @@ struct ReplicationServer::Impl
         }
         if (!despawned.empty() || !spawned.empty())
         {
+            for (std::uint32_t id : despawned)
+                view.mark_known(id, false);
+            for (const KnownEntity& entry : spawned)
+                view.mark_known(entry.id, true);
             std::sort(spawned.begin(), spawned.end(),
                       [](const KnownEntity& a, const KnownEntity& b) { return a.id < b.id; });
             std::vector<KnownEntity> merged;
@@ -358,13 +391,7 @@ struct ReplicationServer::Impl
         const SnapshotState& base = baseline ? baseline->state : kNoState;
 
         writer.clear();
-        struct Candidate
-        {
-            std::size_t known_index;
-            QuantizedEntityPtr state;
-            const QuantizedEntity* baseline;
-        };
-        std::vector<Candidate> candidates;
+        candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
 
         auto base_entry = base.begin();
@@ -379,18 +406,17 @@ struct ReplicationServer::Impl
             const QuantizedEntity* previous = nullptr;
             if (base_entry != base.end() && base_entry->entity == known.id)
                 previous = (base_entry++)->state.get();
-            EntityRecord* found = record_of(known.id);
-            if (!found)
+            const EntityMeta* entity = meta_of(known.id);
+            if (!entity)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
-            EntityRecord& record = *found;
-            const QuantizedEntityPtr& state = entities().quantized(record);
+            const QuantizedEntityPtr& state = *entity->state;
             if (previous && (previous == state.get() || *previous == *state))
             {
                 known.accumulated = 0;
                 continue;
             }
-            known.accumulated += record.importance * nearness(view, record) * seconds;
-            candidates.push_back({i, state, previous});
+            known.accumulated += entity->importance * nearness(view, *entity) * seconds;
+            candidates.push_back({i, state.get(), previous});
         }
         for (; base_entry != base.end(); ++base_entry)
         {
@@ -446,7 +472,7 @@ struct ReplicationServer::Impl
             const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
             if (written[i])
             {
-                record.state.push_back({known.id, entities().quantized(*record_of(known.id))});
+                record.state.push_back({known.id, *meta[known.id].state});
                 known.accumulated = 0;
             }
             else if (in_base)
@@ -548,9 +574,7 @@ void ReplicationServer::tick(Timestamp now)
     ++impl.tick;
     const bool any_view = std::any_of(impl.clients.begin(), impl.clients.end(),
                                       [](const auto& entry) { return entry.second.view.has_value(); });
-    impl.index_records();
-    if (any_view)
-        impl.rebuild_spatial_index();
+    impl.index_entities(any_view);
 
     const std::uint64_t budget = impl.config.budget.download_for(impl.clients.size());
     const double per_tick = static_cast<double>(budget) / 8.0 / impl.config.tick_rate;

@@ -79,7 +79,7 @@ std::vector<std::byte> SnapshotWriter::finish(const SnapshotHeader& header)
     message.write_varint(header.actions_required);
     message.write_varint(header.baseline == 0 ? 0 : header.sequence - header.baseline);
     message.write_varint(m_entries.size());
-    const auto scratch = m_scratch.bytes();
+    const auto& scratch = m_scratch.seal();
     std::uint32_t previous = 0;
     for (const Entry& entry : m_entries)
     {

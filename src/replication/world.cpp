@@ -53,6 +53,8 @@ bool World::set_component(EntityId entity, ComponentId component, std::any value
     auto& components = record->components;
     const auto slot = std::lower_bound(components.begin(), components.end(), component,
                                        [](const auto& pair, ComponentId id) { return pair.first < id; });
+    if (component == ComponentRegistry::kTransform)
+        record->position = std::any_cast<NetworkTransform>(&value)->position;
     if (slot != components.end() && slot->first == component)
         slot->second = std::move(value);
     else
@@ -72,6 +74,8 @@ bool World::remove_component(EntityId entity, ComponentId component)
     if (slot == components.end())
         return false;
     components.erase(slot);
+    if (component == ComponentRegistry::kTransform)
+        record->position.reset();
     record->changed();
     return true;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct EntityRecord
     Networked networked;
     float importance = 1.0f;
     std::vector<std::pair<ComponentId, std::any>> components;  ///< ascending id
+    /// The NetworkTransform's position, kept beside it: interest management reads it for every entity every tick.
+    std::optional<Vec3> position;
     /// Rebuilt lazily after a change: replication quantizes each entity once per tick, for every client.
     replication::QuantizedEntityPtr quantized;
     /// The state before the last change: kept when the new one turns out equal (a game that sets every transform

@@ -80,6 +80,14 @@ class BitWriter
         return out;
     }
 
+    /// Pads to a whole byte and returns every byte written, without copying. Write nothing more before `clear`.
+    const std::vector<std::byte>& seal()
+    {
+        if (m_scratch_bits > 0)
+            spill_scratch((m_scratch_bits + 7) / 8);
+        return m_bytes;
+    }
+
     void clear() noexcept
     {
         m_bytes.clear();

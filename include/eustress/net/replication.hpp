@@ -77,7 +77,7 @@ struct ReplicationConfig
     std::uint32_t snapshot_history = 64;
     /// Spatial interest: the grid's cell edge in metres, and the margin past a client's radius before an entity
     /// leaves its interest (so an entity on the border does not spawn and despawn every tick).
-    float grid_cell_size = 16.0f;
+    float grid_cell_size = 32.0f;
     float interest_hysteresis = 1.1f;
 };
 
