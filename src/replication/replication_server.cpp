@@ -143,7 +143,7 @@ struct ReplicationServer::Impl
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
-    std::vector<EntityMeta> meta;  ///< this tick's entities, by id (ids are dense)
+    std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
     SnapshotWriter writer;
     wire::BitWriter measure;
     std::vector<bool> written;  ///< per known entity, in this snapshot (members to reuse their storage)
@@ -158,6 +158,10 @@ struct ReplicationServer::Impl
     Impl(Server& server_, World& world_, ReplicationConfig config_)
         : server(server_), world(world_), config(std::move(config_)), grid(config.grid_cell_size)
     {
+        World::Impl& world_impl = world.impl();
+        world_impl.track_changes = true;
+        for (auto& [id, record] : world_impl.entities)
+            world_impl.note_change(id, record);
         config.tick_rate = std::max<std::uint32_t>(config.tick_rate, 1);
         config.snapshot_rate = std::clamp<std::uint32_t>(config.snapshot_rate, 1, config.tick_rate);
         config.snapshot_history = std::max<std::uint32_t>(config.snapshot_history, 2);
@@ -182,42 +186,68 @@ struct ReplicationServer::Impl
         return false;
     }
 
-    /// Quantizes what changed, and gathers what the per-client loops read into `meta`; rebuilds the interest
-    /// grid when some client has a view.
-    void index_entities(bool spatial)
+    /// Brings `meta`, the interest grid and the unplaced and owned lists up to date with what changed in the
+    /// World since the last tick (quantizing each changed entity once, for every client).
+    void index_changes()
     {
         World::Impl& world_impl = entities();
-        meta.assign(world_impl.next_id, EntityMeta{});
-        if (spatial)
+        meta.resize(world_impl.next_id);
+        for (std::uint32_t id : world_impl.despawned)
+            forget(id);
+        world_impl.despawned.clear();
+        for (std::uint32_t id : world_impl.changed)
         {
-            grid.clear();
-            unplaced.clear();
-            for (auto& [owner, ids] : owned)
-                ids.clear();
-        }
-        for (auto& [id, record] : world_impl.entities)
-        {
+            EntityRecord* record = world_impl.find(EntityId{id});
+            if (!record)
+                continue;  // changed, then despawned
+            record->change_queued = false;
+            forget(id);
             EntityMeta& entity = meta[id];
-            entity.state = &world_impl.quantized(record);
-            entity.record = &record;
-            entity.target = record.networked.replication.target;
-            entity.owner = record.networked.owner;
-            entity.room = record.networked.replication.room;
-            entity.importance = record.importance;
-            if (record.position)
-            {
-                entity.position = *record.position;
-                entity.placed = true;
-            }
-            if (!spatial)
-                continue;
+            entity.state = &world_impl.quantized(*record);
+            entity.record = record;
+            entity.target = record->networked.replication.target;
+            entity.owner = record->networked.owner;
+            entity.room = record->networked.replication.room;
+            entity.importance = record->importance;
+            entity.placed = record->position.has_value();
             if (entity.placed)
+            {
+                entity.position = *record->position;
                 grid.insert(id, entity.position);
+            }
             else
-                unplaced.push_back(id);
+                insert_sorted(unplaced, id);
             if (entity.owner != kServerId)
-                owned[entity.owner].push_back(id);
+                insert_sorted(owned[entity.owner], id);
         }
+        world_impl.changed.clear();
+    }
+
+    /// Takes an entity out of the grid and the lists, as it was last indexed.
+    void forget(std::uint32_t id)
+    {
+        EntityMeta& entity = meta[id];
+        if (!entity.state)
+            return;
+        if (entity.placed)
+            grid.remove(id, entity.position);
+        else
+            erase_sorted(unplaced, id);
+        if (entity.owner != kServerId)
+            if (const auto mine = owned.find(entity.owner); mine != owned.end())
+                erase_sorted(mine->second, id);
+        entity = EntityMeta{};
+    }
+
+    static void insert_sorted(std::vector<std::uint32_t>& ids, std::uint32_t id)
+    {
+        ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
+    }
+    static void erase_sorted(std::vector<std::uint32_t>& ids, std::uint32_t id)
+    {
+        const auto found = std::lower_bound(ids.begin(), ids.end(), id);
+        if (found != ids.end() && *found == id)
+            ids.erase(found);
     }
 
     const EntityMeta* meta_of(std::uint32_t id) const
@@ -572,9 +602,7 @@ void ReplicationServer::tick(Timestamp now)
 {
     Impl& impl = *m_impl;
     ++impl.tick;
-    const bool any_view = std::any_of(impl.clients.begin(), impl.clients.end(),
-                                      [](const auto& entry) { return entry.second.view.has_value(); });
-    impl.index_entities(any_view);
+    impl.index_changes();
 
     const std::uint64_t budget = impl.config.budget.download_for(impl.clients.size());
     const double per_tick = static_cast<double>(budget) / 8.0 / impl.config.tick_rate;

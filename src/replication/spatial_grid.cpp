@@ -27,6 +27,20 @@ void SpatialGrid::insert(std::uint32_t entity, const Vec3& position)
     m_cells[key_of(cell_of(position))].push_back({entity, position});
 }
 
+void SpatialGrid::remove(std::uint32_t entity, const Vec3& position)
+{
+    const auto cell = m_cells.find(key_of(cell_of(position)));
+    if (cell == m_cells.end())
+        return;
+    auto& placed = cell->second;
+    const auto found =
+        std::find_if(placed.begin(), placed.end(), [entity](const Placed& item) { return item.entity == entity; });
+    if (found == placed.end())
+        return;
+    *found = placed.back();
+    placed.pop_back();
+}
+
 SpatialGrid::Cell SpatialGrid::cell_of(const Vec3& position) const
 {
     return {coordinate(position.x, m_cell_size), coordinate(position.y, m_cell_size)};

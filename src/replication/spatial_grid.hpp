@@ -1,4 +1,4 @@
-// A uniform grid of entity positions over the ground plane (x, y), rebuilt each tick, so each client's interest
+// A uniform grid of entity positions over the ground plane (x, y), updated as entities move, so each client's interest
 // query visits only the cells its radius touches instead of every entity in the world. Height is checked per
 // entity, not gridded: game worlds are wide far more often than tall.
 #pragma once
@@ -18,6 +18,8 @@ class SpatialGrid
 
     void clear();
     void insert(std::uint32_t entity, const Vec3& position);
+    /// `position` must be the one it was inserted with.
+    void remove(std::uint32_t entity, const Vec3& position);
 
     /// Calls `visit(entity, distance_squared)` for every entity within `radius` of `center`.
     template <typename Visit>

@@ -22,7 +22,10 @@ EntityId World::spawn(Networked networked)
 
 bool World::despawn(EntityId entity)
 {
-    return m_impl->entities.erase(static_cast<std::uint32_t>(entity)) > 0;
+    if (m_impl->entities.erase(static_cast<std::uint32_t>(entity)) == 0)
+        return false;
+    m_impl->note_despawn(static_cast<std::uint32_t>(entity));
+    return true;
 }
 
 bool World::contains(EntityId entity) const
@@ -60,6 +63,7 @@ bool World::set_component(EntityId entity, ComponentId component, std::any value
     else
         components.insert(slot, {component, std::move(value)});
     record->changed();
+    m_impl->note_change(static_cast<std::uint32_t>(entity), *record);
     return true;
 }
 
@@ -77,6 +81,7 @@ bool World::remove_component(EntityId entity, ComponentId component)
     if (component == ComponentRegistry::kTransform)
         record->position.reset();
     record->changed();
+    m_impl->note_change(static_cast<std::uint32_t>(entity), *record);
     return true;
 }
 
@@ -117,6 +122,7 @@ bool World::set_networked(EntityId entity, Networked networked)
     if (!record)
         return false;
     record->networked = std::move(networked);
+    m_impl->note_change(static_cast<std::uint32_t>(entity), *record);
     return true;
 }
 
@@ -126,6 +132,7 @@ bool World::set_priority(EntityId entity, float importance)
     if (!record || !(importance >= 0))
         return false;
     record->importance = importance;
+    m_impl->note_change(static_cast<std::uint32_t>(entity), *record);
     return true;
 }
 

@@ -24,6 +24,8 @@ struct EntityRecord
     /// each tick), so "unchanged" stays a pointer comparison for every client.
     replication::QuantizedEntityPtr previous;
 
+    bool change_queued = false;  ///< already in World::Impl::changed
+
     void changed()
     {
         if (quantized)
@@ -37,6 +39,25 @@ struct World::Impl
     std::map<std::uint32_t, EntityRecord> entities;
     std::uint32_t next_id = 1;
     std::uint64_t serialize_failures = 0;
+    /// Change tracking for the replication layer, off until it asks (a client's mirror never does): ids spawned or
+    /// changed, and ids despawned, since it last looked. Its per-tick work then follows what changed.
+    bool track_changes = false;
+    std::vector<std::uint32_t> changed;
+    std::vector<std::uint32_t> despawned;
+
+    void note_change(std::uint32_t id, EntityRecord& record)
+    {
+        if (track_changes && !record.change_queued)
+        {
+            record.change_queued = true;
+            changed.push_back(id);
+        }
+    }
+    void note_despawn(std::uint32_t id)
+    {
+        if (track_changes)
+            despawned.push_back(id);
+    }
 
     EntityRecord* find(EntityId entity)
     {
@@ -64,6 +85,7 @@ struct World::Impl
         EntityRecord& record = entities[id];
         record.networked = std::move(networked);
         next_id = std::max(next_id, id + 1);
+        note_change(id, record);
         return record;
     }
 };
