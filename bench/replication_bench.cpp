@@ -3,9 +3,15 @@
 //                reconstruction error, beside the naive full-float stream in the same run
 //   server-cost  100 clients, 10,000 entities, 10% moving each tick, spatial interest: server ms per tick
 //   convergence  20% loss, 100 ms RTT: ticks until every mirror matches after changes stop
-// Usage: eustress-bench-replication MODE [--seconds N] [--runs N] [--placement LABEL]
+// Usage: eustress-bench-replication MODE [--seconds N] [--runs N] [--placement LABEL] [--clients-cpu N]
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <cstring>
 #include <random>
 #include <string>
@@ -14,6 +20,8 @@
 #include "bench_common.hpp"
 #include "cube_session.hpp"
 #include "replication/convergence_scenario.hpp"
+#include "eustress/net/client.hpp"
+#include "eustress/net/server.hpp"
 #include "replication/world_impl.hpp"
 
 using namespace eustress::net;
@@ -28,6 +36,7 @@ struct Arguments
     int seconds = 60;
     int runs = 20;
     std::string placement = "unpinned";
+    int clients_cpu = -1;  ///< server-cost: where the client process runs (-1: unpinned)
 };
 
 void emit(const Arguments& arguments, const char* metric, double value, const char* unit, const char* peer = "eustress")
@@ -71,60 +80,166 @@ void bench_cubes(const Arguments& arguments)
     emit(arguments, "snapshots delivered median", percentile(naive_delivered, 0.5), "%", "naive-sent");
 }
 
-void bench_server_cost(const Arguments& arguments)
+constexpr int kCostClients = 100;
+constexpr int kCostEntities = 10'000;
+constexpr float kCostWorld = 1000.0f;  // metres on a side
+constexpr float kCostRadius = 100.0f;
+
+TransformQuantization cost_quantization()
 {
-    using namespace eustress::net::testing;
-    constexpr int kClients = 100;
-    constexpr int kEntities = 10'000;
-    constexpr float kWorld = 1000.0f;  // metres on a side
-    constexpr float kRadius = 100.0f;
-    ReplicatedGame game([](ComponentRegistry&) {}, {}, std::nullopt,
-                        TransformQuantization{{-600, 600, 0.01f}, {-600, 600, 0.01f}, {-50, 50, 0.01f}, 10});
-    game.substeps = 1;
-    for (int i = 0; i < kClients; ++i)
-        game.add_client("10.3." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 2) + ":4000");
-    if (!game.run_until([&] { return game.all_connected(); }, 1200))
-        throw std::runtime_error("clients did not connect");
+    return {{-600, 600, 0.01f}, {-600, 600, 0.01f}, {-50, 50, 0.01f}, 10};
+}
+
+ChannelTable cost_channels(ReplicationConfig& config)
+{
+    ChannelTable channels = ChannelTable::defaults();
+    config.channels = add_replication_channels(channels);
+    return channels;
+}
+
+/// The other process of server-cost: 100 QUIC clients on loopback, each with its replication mirror.
+int run_cost_clients(const std::string& rendezvous, int cpu)
+{
+    if (cpu >= 0)
+    {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        sched_setaffinity(0, sizeof set, &set);
+    }
+    eustress::bench::Options options;
+    options.rendezvous = rendezvous;
+    const auto [port, pin] = eustress::bench::await_server(options);
+    ReplicationConfig config;
+    const ChannelTable channels = cost_channels(config);
+    const ComponentRegistry registry(cost_quantization());
+    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<std::unique_ptr<ReplicationClient>> mirrors;
+    for (int i = 0; i < kCostClients; ++i)
+    {
+        ClientConfig client_config;
+        client_config.server_host = "127.0.0.1";
+        client_config.server_port = static_cast<std::uint16_t>(port);
+        client_config.server_name = "localhost";
+        client_config.bind_address = "127.0.0.1";
+        client_config.pinned_keys = {pin};
+        client_config.channels = channels;
+        auto client = Client::create(client_config, MonotonicClock::now());
+        if (!client)
+        {
+            std::fprintf(stderr, "client: %s\n", client.error().message.c_str());
+            return 1;
+        }
+        clients.push_back(std::move(client).value());
+        mirrors.push_back(std::make_unique<ReplicationClient>(*clients.back(), registry, config));
+    }
+    const auto deadline = Clock::now() + std::chrono::minutes(10);  // bounded even if the server vanishes
+    while (Clock::now() < deadline)
+    {
+        bool any_open = false;
+        for (std::size_t i = 0; i < clients.size(); ++i)
+        {
+            const Timestamp now = MonotonicClock::now();
+            clients[i]->update(now);
+            while (auto event = clients[i]->poll_event())
+                mirrors[i]->handle(*event, now);
+            while (mirrors[i]->poll_event())
+            {
+            }
+            any_open = any_open || !clients[i]->is_disconnected();
+        }
+        if (!any_open)
+            return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return 0;
+}
+
+/// Server cost on real QUIC over loopback: this process is the server, pinned by the caller; the 100 clients run in
+/// a second process on `clients_cpu` (the same core, or the other one), so their decoding is not timed here.
+void bench_server_cost(const Arguments& arguments, const char* self)
+{
+    const std::string rendezvous = "/tmp/eustress-server-cost-" + std::to_string(getpid()) + ".rv";
+    std::remove(rendezvous.c_str());
+    ReplicationConfig config;
+    ServerConfig server_config;
+    server_config.channels = cost_channels(config);
+    server_config.bind_address = "127.0.0.1";
+    server_config.port = 0;
+    server_config.max_clients = kCostClients;
+    server_config.development_certificate_directory = std::filesystem::temp_directory_path() / "eustress-bench-certs";
+    auto created = Server::create(server_config, MonotonicClock::now());
+    if (!created)
+        throw std::runtime_error(created.error().message);
+    auto server = std::move(created).value();
+    const ComponentRegistry registry(cost_quantization());
+    World world(registry);
+    ReplicationServer replication(*server, world, config);
+
+    const pid_t child = fork();
+    if (child == 0)
+    {
+        const std::string cpu = std::to_string(arguments.clients_cpu);
+        execl(self, self, "server-cost-clients", rendezvous.c_str(), cpu.c_str(), static_cast<char*>(nullptr));
+        std::_Exit(127);
+    }
+    eustress::bench::Options options;
+    options.rendezvous = rendezvous;
+    eustress::bench::publish(options, server->local_address().port(), server->certificate_pin().to_base64());
 
     std::mt19937 random(1);
-    std::uniform_real_distribution<float> coordinate(-kWorld / 2, kWorld / 2);
+    std::uniform_real_distribution<float> coordinate(-kCostWorld / 2, kCostWorld / 2);
     std::vector<EntityId> entities;
     std::vector<Vec3> positions;
-    for (int i = 0; i < kEntities; ++i)
+    for (int i = 0; i < kCostEntities; ++i)
     {
-        entities.push_back(game.world.spawn());
+        entities.push_back(world.spawn());
         positions.push_back({coordinate(random), coordinate(random), 0});
-        game.world.set(entities.back(), NetworkTransform{positions.back(), {}});
+        world.set(entities.back(), NetworkTransform{positions.back(), {}});
     }
-    std::vector<Vec3> views;
-    for (auto& peer : game.peers)
+    std::map<ClientId, Vec3> views;
+    const auto pump = [&](Timestamp now) {
+        server->receive(now);
+        while (auto event = server->poll_event())
+        {
+            if (const auto* connected = std::get_if<ConnectedEvent>(&*event))
+                views[connected->client_id] = {coordinate(random), coordinate(random), 0};
+            replication.handle(*event, now);
+        }
+    };
+    for (auto start = Clock::now(); views.size() < kCostClients && Clock::now() - start < std::chrono::seconds(30);)
     {
-        views.push_back({coordinate(random), coordinate(random), 0});
-        game.replication->set_view(peer.client->id(), views.back(), kRadius);
+        pump(MonotonicClock::now());
+        server->flush(MonotonicClock::now());  // handshake replies
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    if (views.size() < kCostClients)
+        throw std::runtime_error("server-cost: clients did not connect");
 
     std::vector<double> replication_ms, flush_ms;
     const int warmup_ticks = 180;  // the spawn burst: ~300 entities per client at the 2 Mbps tier
     const int measured_ticks = arguments.seconds * 60;
+    const auto tick_interval = std::chrono::nanoseconds(1'000'000'000 / 60);
+    auto next_tick = Clock::now();
     for (int tick = 0; tick < warmup_ticks + measured_ticks; ++tick)
     {
-        for (int moved = 0; moved < kEntities / 10; ++moved)
+        pump(MonotonicClock::now());
+        for (int moved = 0; moved < kCostEntities / 10; ++moved)
         {
             const std::size_t index = random() % entities.size();
             positions[index].x += std::uniform_real_distribution<float>(-0.2f, 0.2f)(random);
             positions[index].y += std::uniform_real_distribution<float>(-0.2f, 0.2f)(random);
-            game.world.set(entities[index], NetworkTransform{positions[index], {}});
+            world.set(entities[index], NetworkTransform{positions[index], {}});
         }
-        for (std::size_t i = 0; i < views.size(); ++i)  // players walk
+        for (auto& [client, view] : views)  // players walk
         {
-            views[i].x += 0.05f;
-            game.replication->set_view(game.peers[i].client->id(), views[i], kRadius);
+            view.x += 0.05f;
+            replication.set_view(client, view, kCostRadius);
         }
-        game.pump(game.tick_interval);
         const auto before = Clock::now();
-        game.replication->tick(game.now);
+        replication.tick(MonotonicClock::now());
         const auto between = Clock::now();
-        game.server->flush(game.now);
+        server->flush(MonotonicClock::now());
         const auto after = Clock::now();
         if (tick >= warmup_ticks)
         {
@@ -134,30 +249,37 @@ void bench_server_cost(const Arguments& arguments)
         if (tick % 60 == 0)
             std::fprintf(stderr, "\r  server-cost: tick %d/%d, last %.2f ms   ", tick, warmup_ticks + measured_ticks,
                          std::chrono::duration<double, std::milli>(between - before).count());
+        next_tick += tick_interval;
+        std::this_thread::sleep_until(next_tick);
     }
     std::fprintf(stderr, "\n");
     double history_bytes = 0, known = 0, kbps = 0;
-    for (auto& peer : game.peers)
-    {
-        const auto stats = *game.replication->stats(peer.client->id());
-        history_bytes += static_cast<double>(stats.history_bytes);
-        known += static_cast<double>(stats.known_entities);
-        kbps += static_cast<double>(stats.snapshot_bytes + stats.action_bytes) * 8 / 1000 /
-                ((warmup_ticks + measured_ticks) / 60.0);
-    }
-    // Quantized states are shared by every client and snapshot: count them once, then per client.
+    for (const auto& [client, view] : views)
+        if (const auto stats = replication.stats(client))
+        {
+            history_bytes += static_cast<double>(stats->history_bytes);
+            known += static_cast<double>(stats->known_entities);
+            kbps += static_cast<double>(stats->snapshot_bytes + stats->action_bytes) * 8 / 1000 /
+                    ((warmup_ticks + measured_ticks) / 60.0);
+        }
+    // Quantized states are shared by every client and snapshot: counted once, beside the per-client figure.
     double shared_bytes = 0;
-    for (auto& [id, record] : game.world.impl().entities)
+    for (auto& [id, record] : world.impl().entities)
         if (record.quantized)
             shared_bytes += static_cast<double>(record.quantized->memory_bytes());
+    server->shutdown(MonotonicClock::now());
+    int status = 0;
+    waitpid(child, &status, 0);
+    std::remove(rendezvous.c_str());
+
     emit(arguments, "replication tick median", percentile(replication_ms, 0.5), "ms");
     emit(arguments, "replication tick p99", percentile(replication_ms, 0.99), "ms");
     emit(arguments, "QUIC flush median", percentile(flush_ms, 0.5), "ms");
     emit(arguments, "QUIC flush p99", percentile(flush_ms, 0.99), "ms");
-    emit(arguments, "baseline memory per client", history_bytes / kClients, "bytes");
+    emit(arguments, "baseline memory per client", history_bytes / kCostClients, "bytes");
     emit(arguments, "shared quantized state", shared_bytes, "bytes");
-    emit(arguments, "entities known per client", known / kClients, "entities");
-    emit(arguments, "payload per client", kbps / kClients, "kbps");
+    emit(arguments, "entities known per client", known / kCostClients, "entities");
+    emit(arguments, "payload per client", kbps / kCostClients, "kbps");
 }
 
 void bench_convergence(const Arguments& arguments)
@@ -192,6 +314,8 @@ int main(int argc, char** argv)
         return 2;
     }
     arguments.mode = argv[1];
+    if (arguments.mode == "server-cost-clients" && argc == 4)
+        return run_cost_clients(argv[2], std::stoi(argv[3]));
     for (int i = 2; i + 1 < argc; i += 2)
     {
         if (!std::strcmp(argv[i], "--seconds"))
@@ -200,11 +324,13 @@ int main(int argc, char** argv)
             arguments.runs = std::stoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--placement"))
             arguments.placement = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--clients-cpu"))
+            arguments.clients_cpu = std::stoi(argv[i + 1]);
     }
     if (arguments.mode == "cubes")
         bench_cubes(arguments);
     else if (arguments.mode == "server-cost")
-        bench_server_cost(arguments);
+        bench_server_cost(arguments, argv[0]);
     else if (arguments.mode == "convergence")
         bench_convergence(arguments);
     else

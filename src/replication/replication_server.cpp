@@ -440,7 +440,7 @@ struct ReplicationServer::Impl
             if (!entity)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
             const QuantizedEntityPtr& state = *entity->state;
-            if (previous && (previous == state.get() || *previous == *state))
+            if (previous == state.get())  // the World keeps the pointer when a change leaves the fields equal
             {
                 known.accumulated = 0;
                 continue;
