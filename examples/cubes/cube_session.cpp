@@ -96,10 +96,15 @@ struct CubeSession::Impl
                        {-kQuantizedHalfSize, kQuantizedHalfSize, config_.position_resolution},
                        {0, CubeScene::kMaxHeight, config_.position_resolution},
                        config_.rotation_bits},
-          registry(quantization), world(registry), history(kPoseHistory)
+          registry(quantization), scene(config_.katamari), world(registry), history(kPoseHistory)
     {
         replication_config.channels = add_replication_channels(channels);
         replication_config.snapshot_rate = config.snapshot_rate;
+        if (config.budget_bits_per_second > 0)
+        {
+            replication_config.budget.tiers = {{SIZE_MAX, config.budget_bits_per_second, config.budget_bits_per_second}};
+            replication_config.max_snapshot_bytes = 64 * 1024;
+        }
 
         ServerConfig server_config;
         server_config.channels = channels;
@@ -211,7 +216,7 @@ struct CubeSession::Impl
 
     void simulate_and_send()
     {
-        scene.step(CubeScene::bot_input(scene.ticks()));
+        scene.step(scene.bot_input());
         ++tick;
         auto& poses = history[tick % kPoseHistory];
         for (std::size_t i = 0; i < scene.cube_count(); ++i)
@@ -230,6 +235,9 @@ struct CubeSession::Impl
             naive_server->flush(now);
         }
     }
+
+    std::uint64_t samples = 0;
+    std::uint64_t samples_within = 0;
 
     void measure_errors(SecondReport& report)
     {
@@ -251,8 +259,11 @@ struct CubeSession::Impl
                              transform->position.z - truth[i].position.z};
                 const float error = std::max({std::fabs(d.x), std::fabs(d.y), std::fabs(d.z)});
                 report.position_error_mm = std::max(report.position_error_mm, error * 1000);
-                report.rotation_error_degrees =
-                    std::max(report.rotation_error_degrees, angle_degrees(transform->rotation, truth[i].rotation));
+                const float angle = angle_degrees(transform->rotation, truth[i].rotation);
+                report.rotation_error_degrees = std::max(report.rotation_error_degrees, angle);
+                ++samples;
+                if (error <= 0.001f && angle <= 0.5f)
+                    ++samples_within;
             }
         }
     }
@@ -324,6 +335,9 @@ void CubeSession::run(int seconds, const std::function<void(const SecondReport&)
                 sent ? static_cast<double>(impl.naive_received - naive_received_before) / static_cast<double>(sent) : 0;
         }
         this_second.moving = static_cast<std::size_t>(std::count(moved.begin(), moved.end(), true));
+        if (impl.samples > 0)
+            this_second.within_target = static_cast<double>(impl.samples_within) / static_cast<double>(impl.samples);
+        impl.samples = impl.samples_within = 0;
         report(this_second);
     }
 }

@@ -24,6 +24,9 @@ struct CubeSessionConfig
     float position_resolution = 0.0019f;
     unsigned rotation_bits = 10;
     std::uint64_t seed = 1;
+    /// Replaces the seed's budget table (0 keeps it): set high to see what the encoding needs when not capped.
+    std::uint64_t budget_bits_per_second = 0;
+    bool katamari = true;  ///< the busy scene (see CubeScene)
 };
 
 /// One second of the run.
@@ -38,6 +41,8 @@ struct SecondReport
     double naive_delivered = 0;  ///< fraction of its full snapshots that arrived whole
     float position_error_mm = 0;   ///< worst |mirror − server| over cubes, clients and ticks of this second
     float rotation_error_degrees = 0;
+    /// Of every (client, cube, tick) sample: the share within 1 mm and 0.5 degrees of the truth at its tick.
+    double within_target = 1.0;
     std::size_t moving = 0;  ///< cubes whose pose changed this second (server side)
     std::uint64_t deferred = 0;  ///< changed cubes the budget left for a later snapshot
     std::uint64_t snapshot_lag_ticks = 0;  ///< worst age of a client's newest applied snapshot, in ticks

@@ -19,18 +19,21 @@ int main(int argc, char** argv)
     app.add_option("--loss", config.loss, "datagram loss each direction")->check(CLI::Range(0.0, 0.5));
     app.add_option("--snapshot-rate", config.snapshot_rate, "snapshots per second per client")->check(CLI::Range(1, 60));
     app.add_flag("!--no-naive", config.naive_peer, "skip the naive full-float peer");
+    app.add_flag("!--calm", config.katamari, "the calm scene: the bot pushes and leaps but never gathers cubes");
+    app.add_option("--budget-kbps", config.budget_bits_per_second, "replace the seed's per-client budget (kbit/s)")
+        ->transform([](std::string value) { return std::to_string(std::stoull(value) * 1000); });
     CLI11_PARSE(app, argc, argv);
     config.one_way_latency = std::chrono::milliseconds(latency_ms);
 
     std::printf("cubes: 901 cubes, %zu client(s), RTT %d ms, loss %.1f%%, %u snapshots/s; virtual time\n",
                 config.clients, 2 * latency_ms, config.loss * 100, config.snapshot_rate);
-    std::printf("%4s %7s %9s %13s %12s %9s %11s %11s %4s\n", "sec", "moving", "kbps/cl", "naive offered",
-                "naive sent", "naive ok", "pos err mm", "rot err deg", "lag");
+    std::printf("%4s %7s %9s %13s %12s %9s %11s %11s %8s %4s\n", "sec", "moving", "kbps/cl", "naive offered",
+                "naive sent", "naive ok", "pos err mm", "rot err deg", "in 1mm", "lag");
     cubes::CubeSession session(config);
     session.run(seconds, [](const cubes::SecondReport& r) {
-        std::printf("%4d %7zu %9.1f %13.0f %12.0f %8.0f%% %11.3f %11.3f %4llu%s\n", r.second, r.moving, r.kbps_max,
-                    r.naive_offered_kbps, r.naive_kbps, r.naive_delivered * 100, r.position_error_mm,
-                    r.rotation_error_degrees, static_cast<unsigned long long>(r.snapshot_lag_ticks),
+        std::printf("%4d %7zu %9.1f %13.0f %12.0f %8.0f%% %11.3f %11.3f %7.2f%% %4llu%s\n", r.second, r.moving,
+                    r.kbps_max, r.naive_offered_kbps, r.naive_kbps, r.naive_delivered * 100, r.position_error_mm,
+                    r.rotation_error_degrees, r.within_target * 100, static_cast<unsigned long long>(r.snapshot_lag_ticks),
                     r.second <= 2 ? "  (initial sync)" : "");
         std::fflush(stdout);
     });

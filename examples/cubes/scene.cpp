@@ -15,6 +15,7 @@ constexpr float kLargeEdge = 5.0f;
 constexpr float kGridSpacing = 1.6f;
 constexpr int kGridSide = 30;
 constexpr int kMaxContacts = 4;
+constexpr double kAttractRadius = 12.0;
 
 void initialise_ode_once()
 {
@@ -31,6 +32,7 @@ struct CubeScene::Impl
     dJointGroupID contacts = nullptr;
     std::vector<dBodyID> bodies;  // [0] is the player's
     std::uint64_t ticks = 0;
+    bool katamari = true;
 
     static void near_callback(void* data, dGeomID a, dGeomID b)
     {
@@ -67,10 +69,11 @@ struct CubeScene::Impl
     }
 };
 
-CubeScene::CubeScene() : m_impl(std::make_unique<Impl>())
+CubeScene::CubeScene(bool katamari) : m_impl(std::make_unique<Impl>())
 {
     initialise_ode_once();
     Impl& impl = *m_impl;
+    impl.katamari = katamari;
     impl.world = dWorldCreate();
     impl.space = dHashSpaceCreate(nullptr);
     impl.contacts = dJointGroupCreate(0);
@@ -124,6 +127,21 @@ void CubeScene::step(const PlayerInput& input)
         const dReal* velocity = dBodyGetLinearVel(player);
         dBodySetLinearVel(player, velocity[0] * 1.5, velocity[1] * 1.5, 9.0);
     }
+    if (input.attract)
+    {
+        const dReal* centre = dBodyGetPosition(player);
+        for (std::size_t i = 1; i < impl.bodies.size(); ++i)
+        {
+            const dReal* p = dBodyGetPosition(impl.bodies[i]);
+            const dReal dx = centre[0] - p[0], dy = centre[1] - p[1], dz = centre[2] - p[2];
+            const dReal distance = std::sqrt(dx * dx + dy * dy + dz * dz);
+            if (distance > kAttractRadius || distance < 0.01)
+                continue;
+            dBodyEnable(impl.bodies[i]);
+            const dReal strength = 30.0 / distance;
+            dBodyAddForce(impl.bodies[i], dx * strength, dy * strength, dz * strength);
+        }
+    }
     dSpaceCollide(impl.space, &impl, &Impl::near_callback);
     dWorldQuickStep(impl.world, kStepSeconds);
     dJointGroupEmpty(impl.contacts);
@@ -157,15 +175,17 @@ std::uint64_t CubeScene::ticks() const
     return m_impl->ticks;
 }
 
-PlayerInput CubeScene::bot_input(std::uint64_t tick)
+PlayerInput CubeScene::bot_input() const
 {
+    const std::uint64_t tick = m_impl->ticks;
     // A slowly turning heading with a pause now and then: the cube crosses the grid, hits walls, turns back.
     const double seconds = static_cast<double>(tick) / 60.0;
     if (std::fmod(seconds, 10.0) > 8.5)
         return {};
     const double heading = seconds * 2.0 * 3.14159265358979 / 14.0 + std::sin(seconds * 0.7);
     const bool jump = tick % 180 == 90;
-    return {static_cast<float>(std::cos(heading)), static_cast<float>(std::sin(heading)), jump};
+    const bool attract = m_impl->katamari && std::fmod(seconds, 6.0) < 2.5;  // gather a ball, carry it, let go
+    return {static_cast<float>(std::cos(heading)), static_cast<float>(std::sin(heading)), jump, attract};
 }
 
 }  // namespace cubes

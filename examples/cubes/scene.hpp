@@ -15,7 +15,8 @@ struct PlayerInput
 {
     float move_x = 0;
     float move_y = 0;
-    bool jump = false;  ///< a leap: landing in the grid scatters many cubes at once
+    bool jump = false;     ///< a leap: landing in the grid scatters many cubes at once
+    bool attract = false;  ///< pull nearby small cubes toward the large one (the article's "katamari" mode)
 };
 
 class CubeScene
@@ -26,7 +27,8 @@ class CubeScene
     static constexpr float kMaxHeight = 64.0f;       // and 0 <= z <= this (z is up; a flung cube stays under)
     static constexpr float kStepSeconds = 1.0f / 60.0f;
 
-    CubeScene();
+    /// `katamari`: the bot also pulls nearby cubes to the large one now and then, so hundreds move at once.
+    explicit CubeScene(bool katamari = true);
     ~CubeScene();
     CubeScene(const CubeScene&) = delete;
     CubeScene& operator=(const CubeScene&) = delete;
@@ -40,9 +42,9 @@ class CubeScene
     bool at_rest(std::size_t index) const;
     std::uint64_t ticks() const;
 
-    /// A deterministic bot: sweeps the large cube around the arena through the grid, so that at any moment some
-    /// cubes are being pushed and most rest, as in the article's demo.
-    static PlayerInput bot_input(std::uint64_t tick);
+    /// A deterministic bot: sweeps the large cube around the arena through the grid, leaps now and then, and in
+    /// katamari mode gathers cubes and lets them go, so that tens to hundreds of cubes move while the rest rest.
+    PlayerInput bot_input() const;
 
   private:
     struct Impl;
