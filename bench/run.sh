@@ -2,7 +2,8 @@
 # Runs every benchmark side by side on loopback, ours and each peer in the same CPU placement: both processes on
 # one core (taskset -c 0), then one core each (-c 0 / -c 1). Results, one JSON object per line, go to
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
-# Environment: BENCH_ONLY="pingpong rate" to run a subset.
+# Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
+# server-cost convergence).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -77,6 +78,21 @@ if wanted clients; then
   for peer in eustress enet; do run "$peer" clients two-cores 0 1 0 1000; done
   echo "   idle server update with 1,000 clients" >&2
   build-bench/bench/eustress-bench-server-update 1000 >>"$out"
+fi
+
+replication=build-bench/bench/eustress-bench-replication
+if wanted cubes; then
+  echo "6. replication: the cube scene at 60 snapshots/s, 100 ms RTT, 2% loss (virtual time, one core)" >&2
+  taskset -c 0 "$replication" cubes --seconds 60 --placement one-core >>"$out"
+fi
+if wanted server-cost; then
+  echo "7. replication: server ms per tick, 100 clients, 10,000 entities (clients in a second process)" >&2
+  taskset -c 0 "$replication" server-cost --seconds 10 --placement same-core --clients-cpu 0 >>"$out"
+  taskset -c 0 "$replication" server-cost --seconds 10 --placement two-cores --clients-cpu 1 >>"$out"
+fi
+if wanted convergence; then
+  echo "8. replication: ticks to converge at 20% loss, 100 ms RTT (20 seeds)" >&2
+  taskset -c 0 "$replication" convergence --runs 20 --placement one-core >>"$out"
 fi
 
 python3 bench/summarize.py "$out"

@@ -34,7 +34,7 @@ int main(int argc, char** argv)
         std::printf("%4d %7zu %9.1f %13.0f %12.0f %8.0f%% %11.3f %11.3f %7.2f%% %4llu%s\n", r.second, r.moving,
                     r.kbps_max, r.naive_offered_kbps, r.naive_kbps, r.naive_delivered * 100, r.position_error_mm,
                     r.rotation_error_degrees, r.within_target * 100, static_cast<unsigned long long>(r.snapshot_lag_ticks),
-                    r.second <= 2 ? "  (initial sync)" : "");
+                    r.second <= 2 ? "  (initial sync)" : r.naive_connected ? "" : "  (naive peer disconnected)");
         std::fflush(stdout);
     });
     return 0;
