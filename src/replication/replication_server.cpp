@@ -63,6 +63,9 @@ struct SentSnapshot
 struct EntityMeta
 {
     const QuantizedEntityPtr* state = nullptr;  ///< null: no entity with this id
+    /// `*state`'s object, copied here so the per-client loops compare against it without touching the record:
+    /// valid for the tick (the game does not change the World while replication ticks).
+    const QuantizedEntity* quantized = nullptr;
     EntityRecord* record = nullptr;
     Vec3 position;
     bool placed = false;  ///< has a NetworkTransform
@@ -70,6 +73,7 @@ struct EntityMeta
     ClientId owner = kServerId;
     RoomId room = 0;
     float importance = 1;
+    std::uint64_t component_set = 0;  ///< a hash of its component ids: a change needs an interest pass
 };
 
 struct View
@@ -91,6 +95,9 @@ struct ClientView
     std::set<RoomId> rooms;
     double allowance = 0;  ///< bytes this client may still be sent
     Tick last_snapshot_tick = 0;
+    Tick last_interest_tick = 0;
+    bool interest_dirty = true;  ///< its view, rooms or the world's structure changed since the last interest pass
+    Vec3 interest_position;      ///< the view's position at the last interest pass
     ReplicationClientStats stats;
 
     /// Bit per entity id: is it in `known`? Interest checks ask for every entity near the border, every tick.
@@ -144,6 +151,7 @@ struct ReplicationServer::Impl
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
     std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
+    bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
     SnapshotWriter writer;
     wire::BitWriter measure;
     std::vector<bool> written;  ///< per known entity, in this snapshot (members to reuse their storage)
@@ -194,6 +202,7 @@ struct ReplicationServer::Impl
         meta.resize(world_impl.next_id);
         for (std::uint32_t id : world_impl.despawned)
             forget(id);
+        structure_changed = structure_changed || !world_impl.despawned.empty();
         world_impl.despawned.clear();
         for (std::uint32_t id : world_impl.changed)
         {
@@ -201,9 +210,11 @@ struct ReplicationServer::Impl
             if (!record)
                 continue;  // changed, then despawned
             record->change_queued = false;
+            const EntityMeta before = meta[id];
             forget(id);
             EntityMeta& entity = meta[id];
             entity.state = &world_impl.quantized(*record);
+            entity.quantized = entity.state->get();
             entity.record = record;
             entity.target = record->networked.replication.target;
             entity.owner = record->networked.owner;
@@ -219,6 +230,13 @@ struct ReplicationServer::Impl
                 insert_sorted(unplaced, id);
             if (entity.owner != kServerId)
                 insert_sorted(owned[entity.owner], id);
+            // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
+            // what it is made of does not.
+            entity.component_set = component_set_of(*entity.quantized);
+            if (!before.state || before.target != entity.target || before.owner != entity.owner ||
+                before.room != entity.room || before.placed != entity.placed ||
+                before.component_set != entity.component_set)
+                structure_changed = true;
         }
         world_impl.changed.clear();
     }
@@ -237,6 +255,14 @@ struct ReplicationServer::Impl
             if (const auto mine = owned.find(entity.owner); mine != owned.end())
                 erase_sorted(mine->second, id);
         entity = EntityMeta{};
+    }
+
+    static std::uint64_t component_set_of(const QuantizedEntity& state)
+    {
+        std::uint64_t hash = 0xcbf29ce484222325ull;
+        for (ComponentId component : state.components)
+            hash = (hash ^ component) * 0x100000001b3ull;
+        return hash;
     }
 
     static void insert_sorted(std::vector<std::uint32_t>& ids, std::uint32_t id)
@@ -296,8 +322,9 @@ struct ReplicationServer::Impl
         return std::max(0.1f, 1.0f - distance / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
     }
 
-    /// Despawns, spawns (as the budget allows) and component changes, in one reliable message.
-    void send_actions(ClientView& view, Timestamp now)
+    /// Despawns, spawns (as the budget allows) and component changes, in one reliable message. Returns false
+    /// when something is left for later (spawns over budget, or the message was refused).
+    bool send_actions(ClientView& view, Timestamp now)
     {
         ActionBatch batch;
         batch.tick = tick;
@@ -323,7 +350,7 @@ struct ReplicationServer::Impl
             else
             {
                 KnownEntity& entry = view.known[known];
-                const QuantizedEntity& state = **meta[entry.id].state;
+                const QuantizedEntity& state = *meta[entry.id].quantized;
                 if (entry.announced_from != &state)
                 {
                     if (state.components == entry.announced)
@@ -359,10 +386,14 @@ struct ReplicationServer::Impl
         });
         double remaining = view.allowance - kMessageOverheadBytes;
         std::vector<KnownEntity> spawned;
+        bool complete = true;
         for (std::uint32_t id : spawn_candidates)
         {
             if (remaining <= 0)
+            {
+                complete = false;
                 break;
+            }
             const EntityMeta& entity = meta[id];
             const QuantizedEntityPtr& state = *entity.state;
             measure.clear();
@@ -372,11 +403,11 @@ struct ReplicationServer::Impl
             spawned.push_back({id, state->components, state.get(), 0});
         }
         if (batch.actions.empty() && !batch.registry_fingerprint)
-            return;
+            return complete;
 
         const auto bytes = encode_actions(batch);
         if (!server.send(view.client, config.channels.entities, bytes, now))
-            return;  // nothing changed on either side; the same actions are computed again next time
+            return false;  // nothing changed on either side; the same actions are computed again next time
         for (const auto& [index, state] : reannounced)
         {
             view.known[index].announced = state->components;
@@ -410,6 +441,7 @@ struct ReplicationServer::Impl
         ++view.stats.action_messages;
         view.stats.action_bytes += bytes.size();
         view.allowance -= wire_cost(bytes.size());
+        return complete;
     }
 
     void send_snapshot(ClientView& view, Timestamp now)
@@ -439,14 +471,13 @@ struct ReplicationServer::Impl
             const EntityMeta* entity = meta_of(known.id);
             if (!entity)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
-            const QuantizedEntityPtr& state = *entity->state;
-            if (previous == state.get())  // the World keeps the pointer when a change leaves the fields equal
+            if (previous == entity->quantized)  // the World keeps the pointer when a change leaves fields equal
             {
                 known.accumulated = 0;
                 continue;
             }
             known.accumulated += entity->importance * nearness(view, *entity) * seconds;
-            candidates.push_back({i, state.get(), previous});
+            candidates.push_back({i, entity->quantized, previous});
         }
         for (; base_entry != base.end(); ++base_entry)
         {
@@ -602,6 +633,7 @@ void ReplicationServer::tick(Timestamp now)
 {
     Impl& impl = *m_impl;
     ++impl.tick;
+    impl.structure_changed = false;
     impl.index_changes();
 
     const std::uint64_t budget = impl.config.budget.download_for(impl.clients.size());
@@ -615,8 +647,24 @@ void ReplicationServer::tick(Timestamp now)
         view.stats.budget_bits_per_second = budget;
         if ((impl.tick + view.stagger) % interval != 0)
             continue;
-        impl.collect_desired(view);
-        impl.send_actions(view, now);
+        if (view.view)
+        {
+            const float dx = view.view->position.x - view.interest_position.x;
+            const float dy = view.view->position.y - view.interest_position.y;
+            const float dz = view.view->position.z - view.interest_position.z;
+            const float limit = view.view->radius * 0.1f;
+            if (dx * dx + dy * dy + dz * dz > limit * limit)
+                view.interest_dirty = true;
+        }
+        if (impl.structure_changed || view.interest_dirty ||
+            impl.tick - view.last_interest_tick >= impl.config.interest_period_ticks)
+        {
+            impl.collect_desired(view);
+            view.interest_dirty = !impl.send_actions(view, now);
+            view.last_interest_tick = impl.tick;
+            if (view.view)
+                view.interest_position = view.view->position;
+        }
         if (view.allowance > kMessageOverheadBytes)
             impl.send_snapshot(view, now);
         view.stats.known_entities = view.known.size();
@@ -631,25 +679,38 @@ Tick ReplicationServer::current_tick() const noexcept
 void ReplicationServer::join_room(ClientId client, RoomId room)
 {
     if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+    {
         found->second.rooms.insert(room);
+        found->second.interest_dirty = true;
+    }
 }
 
 void ReplicationServer::leave_room(ClientId client, RoomId room)
 {
     if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+    {
         found->second.rooms.erase(room);
+        found->second.interest_dirty = true;
+    }
 }
 
 void ReplicationServer::set_view(ClientId client, Vec3 position, float radius)
 {
     if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+    {
+        if (!found->second.view || found->second.view->radius != radius)
+            found->second.interest_dirty = true;
         found->second.view = View{position, std::max(radius, 0.0f)};
+    }
 }
 
 void ReplicationServer::clear_view(ClientId client)
 {
     if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+    {
         found->second.view.reset();
+        found->second.interest_dirty = true;
+    }
 }
 
 std::optional<ReplicationClientStats> ReplicationServer::stats(ClientId client) const

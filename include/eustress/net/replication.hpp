@@ -79,6 +79,10 @@ struct ReplicationConfig
     /// leaves its interest (so an entity on the border does not spawn and despawn every tick).
     float grid_cell_size = 32.0f;
     float interest_hysteresis = 1.1f;
+    /// A client's interest set is recomputed at least this often (ticks), and at once when entities spawn,
+    /// despawn, change their components or replication target, or its view moves a tenth of its radius or joins
+    /// or leaves a room. Between, only motion across the border waits (at 60 Hz, 4 ticks is 67 ms).
+    std::uint32_t interest_period_ticks = 4;
 };
 
 struct EntitySpawnedEvent
