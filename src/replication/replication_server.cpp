@@ -96,6 +96,7 @@ struct ClientView
     double allowance = 0;  ///< bytes this client may still be sent
     Tick last_snapshot_tick = 0;
     Tick last_interest_tick = 0;
+    std::uint32_t interval_ticks = 1;  ///< a snapshot every this many ticks
     bool interest_dirty = true;  ///< its view, rooms or the world's structure changed since the last interest pass
     Vec3 interest_position;      ///< the view's position at the last interest pass
     ReplicationClientStats stats;
@@ -446,7 +447,7 @@ struct ReplicationServer::Impl
 
     void send_snapshot(ClientView& view, Timestamp now)
     {
-        const auto interval_ticks = config.tick_rate / config.snapshot_rate;
+        const auto interval_ticks = view.interval_ticks;
         const float seconds = static_cast<float>(interval_ticks) / static_cast<float>(config.tick_rate);
         const SentSnapshot* baseline = newest_acked(view, config.snapshot_history);
         static const SnapshotState kNoState;
@@ -594,6 +595,7 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp)
         ClientView view;
         view.client = connected->client_id;
         view.stagger = impl.next_stagger++;
+        view.interval_ticks = std::max<std::uint32_t>(1, impl.config.tick_rate / impl.config.snapshot_rate);
         impl.clients[connected->client_id] = std::move(view);
         return false;
     }
@@ -638,11 +640,11 @@ void ReplicationServer::tick(Timestamp now)
 
     const std::uint64_t budget = impl.config.budget.download_for(impl.clients.size());
     const double per_tick = static_cast<double>(budget) / 8.0 / impl.config.tick_rate;
-    const std::uint32_t interval = impl.config.tick_rate / impl.config.snapshot_rate;
     for (auto& [client, view] : impl.clients)
     {
         // Unspent allowance carries over for two snapshot intervals: enough to absorb a spawn burst, not
         // enough to hoard a burst that breaks the budget.
+        const std::uint32_t interval = view.interval_ticks;
         view.allowance = std::min(view.allowance + per_tick, per_tick * interval * 2);
         view.stats.budget_bits_per_second = budget;
         if ((impl.tick + view.stagger) % interval != 0)
@@ -702,6 +704,14 @@ void ReplicationServer::set_view(ClientId client, Vec3 position, float radius)
             found->second.interest_dirty = true;
         found->second.view = View{position, std::max(radius, 0.0f)};
     }
+}
+
+void ReplicationServer::set_snapshot_rate(ClientId client, std::uint32_t snapshots_per_second)
+{
+    if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+        found->second.interval_ticks =
+            std::max<std::uint32_t>(1, m_impl->config.tick_rate / std::clamp<std::uint32_t>(snapshots_per_second, 1,
+                                                                                             m_impl->config.tick_rate));
 }
 
 void ReplicationServer::clear_view(ClientId client)

@@ -163,6 +163,31 @@ TEST(Replication, UnchangedEntitiesCostNothingOnceAcknowledged)
     EXPECT_LE(moving_after.snapshot_bytes - moving_before.snapshot_bytes, snapshots * 16);
 }
 
+TEST(Replication, EachClientMayHaveItsOwnSnapshotRate)
+{
+    ReplicatedGame game;
+    auto& fast = game.add_client("10.0.0.2:5000");
+    auto& slow = game.add_client("10.0.0.3:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    game.replication->set_snapshot_rate(slow.client->id(), 20);
+    const EntityId entity = game.world.spawn();
+    game.run_until([] { return false; }, 30);
+    const auto fast_before = game.replication->stats(fast.client->id())->snapshots_sent;
+    const auto slow_before = game.replication->stats(slow.client->id())->snapshots_sent;
+    for (int tick = 0; tick < 120; ++tick)  // two seconds of a moving entity
+    {
+        game.world.set(entity, NetworkTransform{{float(tick), 0, 0}, {}});
+        game.tick();
+    }
+    EXPECT_EQ(game.replication->stats(fast.client->id())->snapshots_sent - fast_before, 120u);
+    EXPECT_EQ(game.replication->stats(slow.client->id())->snapshots_sent - slow_before, 40u);
+    game.run_until([] { return false; }, 30);
+    const auto fast_local = *game.mirrored(fast, entity);
+    const auto slow_local = *game.mirrored(slow, entity);
+    EXPECT_EQ(fast.mirror().get<NetworkTransform>(fast_local)->position.x, 119.0f);
+    EXPECT_EQ(slow.mirror().get<NetworkTransform>(slow_local)->position.x, 119.0f);
+}
+
 TEST(Replication, AComponentRegistryMismatchDisconnectsWithAClearReason)
 {
     ReplicatedGame game;

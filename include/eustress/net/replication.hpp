@@ -158,6 +158,9 @@ class ReplicationServer
     /// always the entities it owns, and entities without a transform). Without a view, it sees everything.
     void set_view(ClientId client, Vec3 position, float radius);
     void clear_view(ClientId client);
+    /// This client's snapshot rate (1..tick_rate; rounded to a whole number of ticks between snapshots), for a
+    /// slow link or a spectator. The default is `ReplicationConfig::snapshot_rate`.
+    void set_snapshot_rate(ClientId client, std::uint32_t snapshots_per_second);
 
     std::optional<ReplicationClientStats> stats(ClientId client) const;
     const ReplicationConfig& config() const noexcept;
