@@ -4,24 +4,24 @@
 //   server-cost  100 clients, 10,000 entities, 10% moving each tick, spatial interest: server ms per tick
 //   convergence  20% loss, 100 ms RTT: ticks until every mirror matches after changes stop
 // Usage: eustress-bench-replication MODE [--seconds N] [--runs N] [--placement LABEL] [--clients-cpu N]
-#include <sched.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
-#include <cstring>
 #include <random>
+#include <sched.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
+
+#include <sys/wait.h>
 
 #include "bench_common.hpp"
 #include "cube_session.hpp"
-#include "replication/convergence_scenario.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
+#include "replication/convergence_scenario.hpp"
 #include "replication/world_impl.hpp"
 
 using namespace eustress::net;
@@ -163,8 +163,7 @@ int run_cost_clients(const std::string& rendezvous, int cpu)
             const Timestamp now = MonotonicClock::now();
             clients[i]->update(now);
             while (clients[i]->poll_event())
-            {
-            }
+            {}
             any_open = any_open || !clients[i]->is_disconnected();
         }
         if (!any_open)
@@ -308,7 +307,8 @@ void bench_convergence(const Arguments& arguments)
     for (int run = 1; run <= arguments.runs; ++run)
     {
         std::string failure;
-        const int result = eustress::net::testing::ticks_to_converge(static_cast<std::uint64_t>(run), 360, 1800, failure);
+        const int result =
+            eustress::net::testing::ticks_to_converge(static_cast<std::uint64_t>(run), 360, 1800, failure);
         std::fprintf(stderr, "\r  convergence: run %d/%d: %d ticks   ", run, arguments.runs, result);
         if (result < 0)
             ++failures;
@@ -329,7 +329,8 @@ int main(int argc, char** argv)
     Arguments arguments;
     if (argc < 2)
     {
-        std::fprintf(stderr, "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L]\n",
+                     argv[0]);
         return 2;
     }
     arguments.mode = argv[1];

@@ -39,8 +39,8 @@ float angle_degrees(const Quat& a, const Quat& b)
     return static_cast<float>(2.0 * std::acos(std::min(1.0, dot)) * 180.0 / 3.14159265358979);
 }
 
-std::unique_ptr<DatagramSocket> conditioned(MemoryNetwork& network, const char* address, const CubeSessionConfig& config,
-                                            std::uint64_t seed)
+std::unique_ptr<DatagramSocket> conditioned(MemoryNetwork& network, const char* address,
+                                            const CubeSessionConfig& config, std::uint64_t seed)
 {
     auto socket = network.bind(*SocketAddress::parse(address));
     if (!socket)
@@ -102,7 +102,8 @@ struct CubeSession::Impl
         replication_config.snapshot_rate = config.snapshot_rate;
         if (config.budget_bits_per_second > 0)
         {
-            replication_config.budget.tiers = {{SIZE_MAX, config.budget_bits_per_second, config.budget_bits_per_second}};
+            replication_config.budget.tiers = {
+                {SIZE_MAX, config.budget_bits_per_second, config.budget_bits_per_second}};
             replication_config.max_snapshot_bytes = 64 * 1024;
         }
 
@@ -135,7 +136,8 @@ struct CubeSession::Impl
             ServerConfig naive_config = server_config;
             naive_config.channels = ChannelTable::defaults();
             naive_config.max_clients = 1;
-            auto naive = Server::create(naive_config, conditioned(network, "10.9.0.2:7777", config, config.seed + 7), now);
+            auto naive =
+                Server::create(naive_config, conditioned(network, "10.9.0.2:7777", config, config.seed + 7), now);
             if (!naive)
                 throw std::runtime_error(naive.error().message);
             naive_server = std::move(naive).value();
@@ -178,8 +180,7 @@ struct CubeSession::Impl
             while (auto event = peer.client->poll_event())
                 peer.replication->handle(*event, now);
             while (peer.replication->poll_event())
-            {
-            }
+            {}
         }
         server->update(now);
         while (auto event = server->poll_event())
@@ -192,8 +193,7 @@ struct CubeSession::Impl
                     ++naive_received;
             naive_server->update(now);
             while (naive_server->poll_event())
-            {
-            }
+            {}
         }
     }
 
@@ -269,9 +269,7 @@ struct CubeSession::Impl
     }
 };
 
-CubeSession::CubeSession(const CubeSessionConfig& config) : m_impl(std::make_unique<Impl>(config))
-{
-}
+CubeSession::CubeSession(const CubeSessionConfig& config) : m_impl(std::make_unique<Impl>(config)) {}
 
 CubeSession::~CubeSession() = default;
 
@@ -290,8 +288,7 @@ void CubeSession::run(int seconds, const std::function<void(const SecondReport&)
             wire_before.push_back(wire_bytes(*impl.server->status(peer.client->id(), impl.now)));
             deferred_before += impl.replication->stats(peer.client->id())->entities_deferred;
         }
-        const double naive_before =
-            impl.naive_client ? wire_bytes(impl.naive_server->statuses(impl.now).front()) : 0.0;
+        const double naive_before = impl.naive_client ? wire_bytes(impl.naive_server->statuses(impl.now).front()) : 0.0;
         const std::uint64_t naive_sent_before = impl.naive_sent;
         const std::uint64_t naive_received_before = impl.naive_received;
         std::vector<Vec3> start(impl.scene.cube_count());
@@ -329,7 +326,8 @@ void CubeSession::run(int seconds, const std::function<void(const SecondReport&)
             // Fragments of about 1,100 bytes, each paying ~88 bytes of QUIC, session, IPv4 and UDP headers.
             const double datagrams = std::ceil(naive_bytes / 1100.0);
             this_second.naive_offered_kbps = 60 * (naive_bytes + datagrams * 88.0) * 8 / 1000;
-            this_second.naive_kbps = (wire_bytes(impl.naive_server->statuses(impl.now).front()) - naive_before) * 8 / 1000;
+            this_second.naive_kbps =
+                (wire_bytes(impl.naive_server->statuses(impl.now).front()) - naive_before) * 8 / 1000;
             const auto sent = impl.naive_sent - naive_sent_before;
             this_second.naive_delivered =
                 sent ? static_cast<double>(impl.naive_received - naive_received_before) / static_cast<double>(sent) : 0;

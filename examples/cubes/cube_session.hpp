@@ -38,13 +38,13 @@ struct SecondReport
     double naive_offered_kbps = 0;  ///< what the naive stream asks of the link: every full snapshot, with overheads
     double naive_kbps = 0;          ///< what QUIC's congestion control let through to the naive peer
     bool naive_connected = false;
-    double naive_delivered = 0;  ///< fraction of its full snapshots that arrived whole
-    float position_error_mm = 0;   ///< worst |mirror − server| over cubes, clients and ticks of this second
+    double naive_delivered = 0;   ///< fraction of its full snapshots that arrived whole
+    float position_error_mm = 0;  ///< worst |mirror − server| over cubes, clients and ticks of this second
     float rotation_error_degrees = 0;
     /// Of every (client, cube, tick) sample: the share within 1 mm and 0.5 degrees of the truth at its tick.
     double within_target = 1.0;
-    std::size_t moving = 0;  ///< cubes whose pose changed this second (server side)
-    std::uint64_t deferred = 0;  ///< changed cubes the budget left for a later snapshot
+    std::size_t moving = 0;                ///< cubes whose pose changed this second (server side)
+    std::uint64_t deferred = 0;            ///< changed cubes the budget left for a later snapshot
     std::uint64_t snapshot_lag_ticks = 0;  ///< worst age of a client's newest applied snapshot, in ticks
 };
 

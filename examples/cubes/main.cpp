@@ -1,9 +1,9 @@
 // examples/cubes: Glenn Fiedler's snapshot-compression scene (a large cube pushing 900 small ones, ODE physics at
 // 60 Hz) replicated to clients through a 100 ms RTT, 2% loss link, beside a naive peer that receives full floats
 // every tick. Headless: it prints, each second, the bandwidth per client and the reconstruction error.
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
+
+#include <CLI/CLI.hpp>
 
 #include "cube_session.hpp"
 
@@ -15,9 +15,11 @@ int main(int argc, char** argv)
     int latency_ms = 50;
     app.add_option("--seconds", seconds, "virtual seconds to run")->check(CLI::Range(2, 3600));
     app.add_option("--clients", config.clients, "replicated clients")->check(CLI::Range(1, 64));
-    app.add_option("--latency-ms", latency_ms, "one-way latency each direction (RTT is twice)")->check(CLI::Range(0, 1000));
+    app.add_option("--latency-ms", latency_ms, "one-way latency each direction (RTT is twice)")
+        ->check(CLI::Range(0, 1000));
     app.add_option("--loss", config.loss, "datagram loss each direction")->check(CLI::Range(0.0, 0.5));
-    app.add_option("--snapshot-rate", config.snapshot_rate, "snapshots per second per client")->check(CLI::Range(1, 60));
+    app.add_option("--snapshot-rate", config.snapshot_rate, "snapshots per second per client")
+        ->check(CLI::Range(1, 60));
     app.add_flag("!--no-naive", config.naive_peer, "skip the naive full-float peer");
     app.add_flag("!--calm", config.katamari, "the calm scene: the bot pushes and leaps but never gathers cubes");
     app.add_option("--budget-kbps", config.budget_bits_per_second, "replace the seed's per-client budget (kbit/s)")
@@ -33,8 +35,11 @@ int main(int argc, char** argv)
     session.run(seconds, [](const cubes::SecondReport& r) {
         std::printf("%4d %7zu %9.1f %13.0f %12.0f %8.0f%% %11.3f %11.3f %7.2f%% %4llu%s\n", r.second, r.moving,
                     r.kbps_max, r.naive_offered_kbps, r.naive_kbps, r.naive_delivered * 100, r.position_error_mm,
-                    r.rotation_error_degrees, r.within_target * 100, static_cast<unsigned long long>(r.snapshot_lag_ticks),
-                    r.second <= 2 ? "  (initial sync)" : r.naive_connected ? "" : "  (naive peer disconnected)");
+                    r.rotation_error_degrees, r.within_target * 100,
+                    static_cast<unsigned long long>(r.snapshot_lag_ticks),
+                    r.second <= 2       ? "  (initial sync)"
+                    : r.naive_connected ? ""
+                                        : "  (naive peer disconnected)");
         std::fflush(stdout);
     });
     return 0;

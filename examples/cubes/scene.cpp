@@ -1,10 +1,10 @@
 #include "scene.hpp"
 
-#include <ode/ode.h>
-
 #include <array>
 #include <cmath>
 #include <vector>
+
+#include <ode/ode.h>
 
 namespace cubes {
 
@@ -19,7 +19,9 @@ constexpr double kAttractRadius = 12.0;
 
 void initialise_ode_once()
 {
-    static const bool initialised = [] { return dInitODE2(0) != 0; }();
+    static const bool initialised = [] {
+        return dInitODE2(0) != 0;
+    }();
     (void)initialised;
 }
 

@@ -8,8 +8,9 @@ namespace {
 
 const BandwidthBudget::Tier* tier_for(const std::vector<BandwidthBudget::Tier>& tiers, std::size_t players)
 {
-    const auto found = std::find_if(tiers.begin(), tiers.end(),
-                                    [players](const BandwidthBudget::Tier& tier) { return players <= tier.up_to_players; });
+    const auto found = std::find_if(tiers.begin(), tiers.end(), [players](const BandwidthBudget::Tier& tier) {
+        return players <= tier.up_to_players;
+    });
     if (found != tiers.end())
         return &*found;
     return tiers.empty() ? nullptr : &tiers.back();

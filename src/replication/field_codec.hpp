@@ -28,10 +28,12 @@ class WireFieldSource final : public FieldSource
     WireFieldSource(wire::BitReader& reader, std::span<const QuantizedField> baseline,
                     std::vector<QuantizedField>& decoded) noexcept
         : m_reader(reader), m_baseline(baseline), m_decoded(decoded), m_first(decoded.size())
-    {
-    }
+    {}
     std::optional<std::uint64_t> take(unsigned bits) override;
-    EntityId map_entity(std::uint64_t server_entity) override { return EntityId{static_cast<std::uint32_t>(server_entity)}; }
+    EntityId map_entity(std::uint64_t server_entity) override
+    {
+        return EntityId{static_cast<std::uint32_t>(server_entity)};
+    }
 
   private:
     std::optional<std::uint64_t> read_change(const QuantizedField& baseline, unsigned bits);

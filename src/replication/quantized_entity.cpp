@@ -24,8 +24,7 @@ class FieldReplay final : public FieldSource
   public:
     FieldReplay(std::span<const QuantizedField> fields, const std::function<EntityId(std::uint64_t)>& map_entity)
         : m_fields(fields), m_map_entity(map_entity)
-    {
-    }
+    {}
     std::optional<std::uint64_t> take(unsigned bits) override
     {
         if (m_next >= m_fields.size() || m_fields[m_next].bits != bits)

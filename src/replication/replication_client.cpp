@@ -41,8 +41,7 @@ struct ReplicationClient::Impl
 
     Impl(Client& client_, const ComponentRegistry& registry_, ReplicationConfig config_)
         : client(client_), registry(registry_), config(std::move(config_)), mirror(registry_)
-    {
-    }
+    {}
 
     void reset()
     {
@@ -269,8 +268,7 @@ struct ReplicationClient::Impl
 
 ReplicationClient::ReplicationClient(Client& client, const ComponentRegistry& registry, ReplicationConfig config)
     : m_impl(std::make_unique<Impl>(client, registry, std::move(config)))
-{
-}
+{}
 
 ReplicationClient::~ReplicationClient() = default;
 

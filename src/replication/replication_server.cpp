@@ -27,7 +27,8 @@ constexpr std::size_t kDatagramPayloadBytes = 1000;  // below the smallest QUIC 
 
 double wire_cost(std::size_t payload_bytes)
 {
-    const std::size_t datagrams = std::max<std::size_t>(1, (payload_bytes + kDatagramPayloadBytes - 1) / kDatagramPayloadBytes);
+    const std::size_t datagrams =
+        std::max<std::size_t>(1, (payload_bytes + kDatagramPayloadBytes - 1) / kDatagramPayloadBytes);
     return static_cast<double>(payload_bytes + datagrams * kMessageOverheadBytes);
 }
 
@@ -45,9 +46,9 @@ constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
 struct KnownEntity
 {
     std::uint32_t id = 0;
-    std::vector<ComponentId> announced;  ///< the components the client was told about
+    std::vector<ComponentId> announced;               ///< the components the client was told about
     const QuantizedEntity* announced_from = nullptr;  ///< the state `announced` was last checked against
-    float accumulated = 0;               ///< priority accumulator
+    float accumulated = 0;                            ///< priority accumulator
 };
 
 struct SentSnapshot
@@ -151,7 +152,7 @@ struct ReplicationServer::Impl
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
-    std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
+    std::vector<EntityMeta> meta;    ///< every entity as of this tick, by id (ids are dense)
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
     SnapshotWriter writer;
     wire::BitWriter measure;
@@ -182,10 +183,14 @@ struct ReplicationServer::Impl
     {
         switch (entity.target)
         {
-        case Replication::Target::Everyone: return true;
-        case Replication::Target::OwnerOnly: return entity.owner == view.client;
-        case Replication::Target::EveryoneButOwner: return entity.owner != view.client;
-        case Replication::Target::Room: return view.rooms.contains(entity.room);
+        case Replication::Target::Everyone:
+            return true;
+        case Replication::Target::OwnerOnly:
+            return entity.owner == view.client;
+        case Replication::Target::EveryoneButOwner:
+            return entity.owner != view.client;
+        case Replication::Target::Room:
+            return view.rooms.contains(entity.room);
         case Replication::Target::Custom:
         {
             const auto& predicate = entity.record->networked.replication.predicate;
@@ -489,7 +494,8 @@ struct ReplicationServer::Impl
         std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
             return view.known[a.known_index].accumulated > view.known[b.known_index].accumulated;
         });
-        const double budget_bytes = std::min(payload_within(view.allowance), static_cast<double>(config.max_snapshot_bytes));
+        const double budget_bytes =
+            std::min(payload_within(view.allowance), static_cast<double>(config.max_snapshot_bytes));
         std::size_t selected = 0;
         for (const Candidate& candidate : candidates)
         {
@@ -582,8 +588,7 @@ struct ReplicationServer::Impl
 
 ReplicationServer::ReplicationServer(Server& server, World& world, ReplicationConfig config)
     : m_impl(std::make_unique<Impl>(server, world, std::move(config)))
-{
-}
+{}
 
 ReplicationServer::~ReplicationServer() = default;
 
@@ -709,9 +714,8 @@ void ReplicationServer::set_view(ClientId client, Vec3 position, float radius)
 void ReplicationServer::set_snapshot_rate(ClientId client, std::uint32_t snapshots_per_second)
 {
     if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
-        found->second.interval_ticks =
-            std::max<std::uint32_t>(1, m_impl->config.tick_rate / std::clamp<std::uint32_t>(snapshots_per_second, 1,
-                                                                                             m_impl->config.tick_rate));
+        found->second.interval_ticks = std::max<std::uint32_t>(
+            1, m_impl->config.tick_rate / std::clamp<std::uint32_t>(snapshots_per_second, 1, m_impl->config.tick_rate));
 }
 
 void ReplicationServer::clear_view(ClientId client)

@@ -188,17 +188,28 @@ const char* to_string(DecodeError error) noexcept
 {
     switch (error)
     {
-    case DecodeError::None: return "none";
-    case DecodeError::Truncated: return "truncated";
-    case DecodeError::BadHeader: return "bad header";
-    case DecodeError::MissingBaseline: return "missing baseline";
-    case DecodeError::EntityOutOfRange: return "entity id out of range";
-    case DecodeError::UnknownComponent: return "unknown component";
-    case DecodeError::ComponentOrder: return "component ids out of order";
-    case DecodeError::ComponentMalformed: return "component malformed";
-    case DecodeError::TooManyEntries: return "too many entries";
-    case DecodeError::TrailingBits: return "trailing bits";
-    case DecodeError::RegistryMismatch: return "component registry mismatch";
+    case DecodeError::None:
+        return "none";
+    case DecodeError::Truncated:
+        return "truncated";
+    case DecodeError::BadHeader:
+        return "bad header";
+    case DecodeError::MissingBaseline:
+        return "missing baseline";
+    case DecodeError::EntityOutOfRange:
+        return "entity id out of range";
+    case DecodeError::UnknownComponent:
+        return "unknown component";
+    case DecodeError::ComponentOrder:
+        return "component ids out of order";
+    case DecodeError::ComponentMalformed:
+        return "component malformed";
+    case DecodeError::TooManyEntries:
+        return "too many entries";
+    case DecodeError::TrailingBits:
+        return "trailing bits";
+    case DecodeError::RegistryMismatch:
+        return "component registry mismatch";
     }
     return "unknown";
 }

@@ -48,7 +48,9 @@ SpatialGrid::Cell SpatialGrid::cell_of(const Vec3& position) const
 
 std::uint64_t SpatialGrid::key_of(const Cell& cell)
 {
-    const auto pack = [](std::int64_t value) { return static_cast<std::uint64_t>(value + 1048576) & 0x1fffff; };
+    const auto pack = [](std::int64_t value) {
+        return static_cast<std::uint64_t>(value + 1048576) & 0x1fffff;
+    };
     return pack(cell.x) | (pack(cell.y) << 21);
 }
 

@@ -22,8 +22,7 @@ class SpatialGrid
     void remove(std::uint32_t entity, const Vec3& position);
 
     /// Calls `visit(entity, distance_squared)` for every entity within `radius` of `center`.
-    template <typename Visit>
-    void query(const Vec3& center, float radius, Visit&& visit) const
+    template <typename Visit> void query(const Vec3& center, float radius, Visit&& visit) const
     {
         const float radius_squared = radius * radius;
         const Cell low = cell_of({center.x - radius, center.y - radius, 0});

@@ -1,6 +1,6 @@
-#include "replication/world_impl.hpp"
-
 #include <algorithm>
+
+#include "replication/world_impl.hpp"
 
 namespace eustress::net {
 

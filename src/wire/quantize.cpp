@@ -116,10 +116,10 @@ float angle_between_degrees(const Quat& a, const Quat& b) noexcept
     const double sign = (a.w * b.w + a.x * b.x + a.y * b.y + a.z * b.z) < 0 ? -1.0 : 1.0;
     const double aw = a.w, ax = a.x, ay = a.y, az = a.z;
     const double bw = sign * b.w, bx = sign * b.x, by = sign * b.y, bz = sign * b.z;
-    const double difference = std::sqrt((aw - bw) * (aw - bw) + (ax - bx) * (ax - bx) + (ay - by) * (ay - by) +
-                                        (az - bz) * (az - bz));
-    const double sum = std::sqrt((aw + bw) * (aw + bw) + (ax + bx) * (ax + bx) + (ay + by) * (ay + by) +
-                                 (az + bz) * (az + bz));
+    const double difference =
+        std::sqrt((aw - bw) * (aw - bw) + (ax - bx) * (ax - bx) + (ay - by) * (ay - by) + (az - bz) * (az - bz));
+    const double sum =
+        std::sqrt((aw + bw) * (aw + bw) + (ax + bx) * (ax + bx) + (ay + by) * (ay + by) + (az + bz) * (az + bz));
     return static_cast<float>(4.0 * std::atan2(difference, sum) * 180.0 / 3.14159265358979323846);
 }
 

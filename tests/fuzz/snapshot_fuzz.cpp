@@ -20,10 +20,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }();
 
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
-    const std::function<EntityId(std::uint64_t)> map = [](std::uint64_t id) { return EntityId{static_cast<std::uint32_t>(id)}; };
+    const std::function<EntityId(std::uint64_t)> map = [](std::uint64_t id) {
+        return EntityId{static_cast<std::uint32_t>(id)};
+    };
 
     replication::DecodedSnapshot snapshot;
-    const auto lookup = [](std::uint32_t sequence) { return sequence % 2 ? &baseline : nullptr; };
+    const auto lookup = [](std::uint32_t sequence) {
+        return sequence % 2 ? &baseline : nullptr;
+    };
     if (replication::decode_snapshot(bytes, registry, lookup, snapshot) == replication::DecodeError::None)
         for (const auto& entry : snapshot.state)
             for (std::size_t i = 0; i < entry.state->components.size(); ++i)

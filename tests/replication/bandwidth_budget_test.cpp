@@ -1,9 +1,9 @@
 // The per-client download budget holds at every player count of the seed's table, measured on the wire: what the
 // server's QUIC stack sent each client (UDP payload plus 28 bytes of IPv4 and UDP headers per packet).
-#include <gtest/gtest.h>
-
 #include <array>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "replication/replication_harness.hpp"
 
@@ -42,8 +42,7 @@ TEST(BandwidthBudget, TheSeedsTableIsTheDefault)
 }
 
 class BudgetAtPlayerCount : public ::testing::TestWithParam<std::size_t>
-{
-};
+{};
 
 TEST_P(BudgetAtPlayerCount, EveryClientStaysWithinItsTier)
 {
@@ -94,8 +93,8 @@ TEST_P(BudgetAtPlayerCount, EveryClientStaysWithinItsTier)
     for (std::size_t i = 0; i < game.peers.size(); ++i)
     {
         const auto status = *game.server->status(game.peers[i].client->id(), game.now);
-        const auto bits_per_second =
-            static_cast<std::uint64_t>(double(status.bytes_sent + 28 * status.packets_sent - wire_before[i]) * 8 / seconds);
+        const auto bits_per_second = static_cast<std::uint64_t>(
+            double(status.bytes_sent + 28 * status.packets_sent - wire_before[i]) * 8 / seconds);
         lowest = std::min(lowest, bits_per_second);
         highest = std::max(highest, bits_per_second);
         EXPECT_EQ(game.replication->stats(game.peers[i].client->id())->budget_bits_per_second, budget);

@@ -41,7 +41,7 @@ inline replication::SnapshotState random_state(const ComponentRegistry& registry
                                                  Quat{0.5f, 0.5f, 0.5f, 0.5f}});
         if ((i + random()) % 2 == 0)
             components.emplace_back(ComponentId{1}, Armor{static_cast<std::int32_t>(random() % 60), 0.5f,
-                                                           EntityId{static_cast<std::uint32_t>(random() % 50)}, false});
+                                                          EntityId{static_cast<std::uint32_t>(random() % 50)}, false});
         state.push_back({id, replication::quantize_entity(registry, components, failures)});
     }
     return state;

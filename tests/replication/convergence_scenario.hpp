@@ -139,9 +139,12 @@ struct Scenario
         const Networked& networked = *game.world.networked(entity);
         switch (networked.replication.target)
         {
-        case Replication::Target::OwnerOnly: return networked.owner == client;
-        case Replication::Target::Room: return rooms.at(client).contains(networked.replication.room);
-        default: return true;
+        case Replication::Target::OwnerOnly:
+            return networked.owner == client;
+        case Replication::Target::Room:
+            return rooms.at(client).contains(networked.replication.room);
+        default:
+            return true;
         }
     }
 
@@ -213,7 +216,8 @@ inline int ticks_to_converge(std::uint64_t seed, int change_ticks, int limit_tic
     ReplicatedGame game(register_test_components, {}, hostile_link(seed * 100));
     std::vector<ReplicatedGame::Peer*> peers;
     for (int i = 0; i < 3; ++i)
-        peers.push_back(&game.add_client("10.0.1." + std::to_string(i + 2) + ":4000", hostile_link(seed * 100 + 1 + i)));
+        peers.push_back(
+            &game.add_client("10.0.1." + std::to_string(i + 2) + ":4000", hostile_link(seed * 100 + 1 + i)));
     if (!game.run_until([&] { return game.all_connected(); }, 1200))
     {
         failure = "clients did not connect";

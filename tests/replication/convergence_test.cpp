@@ -9,8 +9,7 @@ namespace eustress::net::testing {
 namespace {
 
 class Convergence : public ::testing::TestWithParam<std::uint64_t>
-{
-};
+{};
 
 TEST_P(Convergence, EveryMirrorMatchesTheServerSoonAfterChangesStop)
 {

@@ -65,7 +65,8 @@ TEST(EcsAdapter, AStructOfVectorsGameReplicatesThroughTheWorld)
                 const std::size_t handle = *client_map.handle(updated->entity);
                 const auto* transform = peer.mirror().get<NetworkTransform>(updated->entity);
                 if (transform)
-                    client_particles.x[handle] = transform->position.x, client_particles.y[handle] = transform->position.y;
+                    client_particles.x[handle] = transform->position.x,
+                    client_particles.y[handle] = transform->position.y;
                 if (const auto* hue = peer.mirror().get<Hue>(updated->entity))
                     client_particles.hue[handle] = hue->value;
             }

@@ -1,7 +1,7 @@
 // Spatial interest: what a client may see is decided on the server, and nothing else reaches its wire.
-#include <gtest/gtest.h>
-
 #include <cmath>
+
+#include <gtest/gtest.h>
 
 #include "replication/replication_harness.hpp"
 

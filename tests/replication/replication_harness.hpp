@@ -51,8 +51,7 @@ struct ReplicatedGame
         std::vector<NetworkEvent> game_events;
 
         const World& mirror() const { return replication->world(); }
-        template <typename Event>
-        std::vector<Event> events_of() const
+        template <typename Event> std::vector<Event> events_of() const
         {
             std::vector<Event> found;
             for (const auto& event : events)

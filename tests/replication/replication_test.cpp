@@ -1,7 +1,7 @@
 // The replication contract, end to end over real QUIC in memory: what the game sees on each end.
-#include <gtest/gtest.h>
-
 #include <cmath>
+
+#include <gtest/gtest.h>
 
 #include "replication/replication_harness.hpp"
 
@@ -60,7 +60,8 @@ TEST(Replication, ReplicationTargetsDecideWhoReceivesAnEntity)
     const EntityId alice_only = game.world.spawn({alice_id, Replication::owner_only()});
     const EntityId not_alice = game.world.spawn({alice_id, Replication::everyone_but_owner()});
     const EntityId lobby = game.world.spawn({kServerId, Replication::in_room(7)});
-    const EntityId bob_by_rule = game.world.spawn({kServerId, Replication::custom([bob_id](ClientId c) { return c == bob_id; })});
+    const EntityId bob_by_rule =
+        game.world.spawn({kServerId, Replication::custom([bob_id](ClientId c) { return c == bob_id; })});
     game.replication->join_room(bob_id, 7);
     for (EntityId entity : {everyone, alice_only, not_alice, lobby, bob_by_rule})
         game.world.set(entity, Health{50, kNoEntity});
@@ -215,15 +216,17 @@ TEST(Replication, AMalformedSnapshotIsCountedAndIgnoredButMalformedActionsCloseT
     const ClientId client = peer.client->id();
 
     // Garbage where a snapshot belongs: a header claiming a baseline, then noise.
-    const std::vector<std::byte> garbage{std::byte{0x05}, std::byte{0x01}, std::byte{0x00}, std::byte{0xff},
-                                         std::byte{0x13}, std::byte{0x37}};
+    const std::vector<std::byte> garbage{std::byte{0x05}, std::byte{0x01}, std::byte{0x00},
+                                         std::byte{0xff}, std::byte{0x13}, std::byte{0x37}};
     ASSERT_TRUE(game.server->send(client, game.config.channels.snapshots, garbage, game.now));
     const std::vector<std::byte> truncated{std::byte{0x09}};
     ASSERT_TRUE(game.server->send(client, game.config.channels.snapshots, truncated, game.now));
     game.server->flush(game.now);
     ASSERT_TRUE(game.run_until([&] { return peer.replication->stats().malformed_snapshots >= 1; }));
     game.world.set(entity, NetworkTransform{{4, 5, 6}, {}});
-    ASSERT_TRUE(game.run_until([&] { return near(peer.mirror().get<NetworkTransform>(*game.mirrored(peer, entity))->position, {4, 5, 6}); }));
+    ASSERT_TRUE(game.run_until([&] {
+        return near(peer.mirror().get<NetworkTransform>(*game.mirrored(peer, entity))->position, {4, 5, 6});
+    }));
     EXPECT_TRUE(peer.client->is_connected());
 
     // Garbage on the reliable entity channel: the mirror's history is broken, so the client leaves, saying why.

@@ -25,7 +25,8 @@ struct Codec : ::testing::Test
                 writer.add_removed(entry.entity);
         for (const auto& entry : current)
         {
-            const auto previous = std::find_if(base.begin(), base.end(), [&](const auto& b) { return b.entity == entry.entity; });
+            const auto previous =
+                std::find_if(base.begin(), base.end(), [&](const auto& b) { return b.entity == entry.entity; });
             const QuantizedEntity* previous_state = previous == base.end() ? nullptr : previous->state.get();
             if (previous_state && *previous_state == *entry.state)
                 continue;
@@ -36,7 +37,8 @@ struct Codec : ::testing::Test
 
     DecodeError decode(const std::vector<std::byte>& bytes, const SnapshotState* baseline, DecodedSnapshot& out)
     {
-        return decode_snapshot(bytes, registry, [baseline](std::uint32_t) { return baseline; }, out);
+        return decode_snapshot(
+            bytes, registry, [baseline](std::uint32_t) { return baseline; }, out);
     }
 };
 
@@ -187,7 +189,8 @@ TEST_F(Codec, AComponentThatReadsPastItsFieldsIsRefused)
     state.push_back({1, quantize_entity(registry, components, failures)});
     const auto bytes = encode(state, nullptr, {1, 1, 0, 0});
     DecodedSnapshot decoded;
-    const auto error = decode_snapshot(bytes, greedy, [](std::uint32_t) { return nullptr; }, decoded);
+    const auto error = decode_snapshot(
+        bytes, greedy, [](std::uint32_t) { return nullptr; }, decoded);
     EXPECT_TRUE(error == DecodeError::Truncated || error == DecodeError::ComponentMalformed) << to_string(error);
 
     // And values out of the declared range are refused on read, not clamped.
@@ -197,7 +200,7 @@ TEST_F(Codec, AComponentThatReadsPastItsFieldsIsRefused)
     write_entity_gap(out_of_range, 1);
     out_of_range.write_bool(true);
     out_of_range.write_varint(1);
-    out_of_range.write_varint(1);    // armor
+    out_of_range.write_varint(1);     // armor
     out_of_range.write_bits(127, 7);  // level: 7 bits for 66 values, 127 is past 65
     EXPECT_EQ(decode(out_of_range.bytes(), nullptr, decoded), DecodeError::ComponentMalformed);
 }

@@ -1,8 +1,8 @@
 // Property tests: random sequences of fields of random widths survive BitWriter → BitReader exactly.
-#include <gtest/gtest.h>
-
 #include <random>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "wire/bit_reader.hpp"
 #include "wire/bit_writer.hpp"

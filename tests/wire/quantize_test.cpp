@@ -1,9 +1,9 @@
 // Property tests: every quantizer keeps its stated error bound over random values, and bad input stays sane.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "wire/bit_reader.hpp"
 #include "wire/bit_writer.hpp"

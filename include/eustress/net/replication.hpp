@@ -87,7 +87,7 @@ struct ReplicationConfig
 
 struct EntitySpawnedEvent
 {
-    EntityId entity;  ///< the mirror's id
+    EntityId entity;     ///< the mirror's id
     bool owned = false;  ///< this client owns it (Networked::owner)
 };
 struct EntityDespawnedEvent
@@ -105,7 +105,8 @@ struct ComponentRemovedEvent
     EntityId entity;
     ComponentId component;
 };
-using ReplicationEvent = std::variant<EntitySpawnedEvent, EntityDespawnedEvent, EntityUpdateEvent, ComponentRemovedEvent>;
+using ReplicationEvent =
+    std::variant<EntitySpawnedEvent, EntityDespawnedEvent, EntityUpdateEvent, ComponentRemovedEvent>;
 
 /// Per client, on the server.
 struct ReplicationClientStats
@@ -116,9 +117,9 @@ struct ReplicationClientStats
     std::uint64_t snapshot_bytes = 0;
     std::uint64_t action_messages = 0;
     std::uint64_t action_bytes = 0;
-    std::uint64_t entities_sent = 0;     ///< entity entries written into snapshots
-    std::uint64_t entities_deferred = 0; ///< changed entities left for a later snapshot by the budget
-    std::uint64_t baseline_resets = 0;   ///< the client asked for a full encoding (it lacked a baseline)
+    std::uint64_t entities_sent = 0;      ///< entity entries written into snapshots
+    std::uint64_t entities_deferred = 0;  ///< changed entities left for a later snapshot by the budget
+    std::uint64_t baseline_resets = 0;    ///< the client asked for a full encoding (it lacked a baseline)
     std::uint64_t budget_bits_per_second = 0;
     std::size_t known_entities = 0;  ///< spawned on this client
     std::size_t history_bytes = 0;   ///< memory held for baselines and snapshots in flight
@@ -130,12 +131,12 @@ struct ReplicationReceiveStats
 {
     std::uint64_t snapshots_received = 0;
     std::uint64_t snapshots_applied = 0;
-    std::uint64_t snapshots_stale = 0;            ///< older than one already applied: decoded as a baseline only
-    std::uint64_t snapshots_missing_baseline = 0; ///< dropped; the server is asked for a full encoding
-    std::uint64_t malformed_snapshots = 0;        ///< dropped
+    std::uint64_t snapshots_stale = 0;             ///< older than one already applied: decoded as a baseline only
+    std::uint64_t snapshots_missing_baseline = 0;  ///< dropped; the server is asked for a full encoding
+    std::uint64_t malformed_snapshots = 0;         ///< dropped
     std::uint64_t action_messages = 0;
-    std::uint64_t malformed_actions = 0;          ///< closes the connection: the mirror could no longer be trusted
-    std::uint64_t unknown_entities = 0;           ///< snapshot entries for entities we do not hold (skipped)
+    std::uint64_t malformed_actions = 0;  ///< closes the connection: the mirror could no longer be trusted
+    std::uint64_t unknown_entities = 0;   ///< snapshot entries for entities we do not hold (skipped)
 };
 
 class ReplicationServer

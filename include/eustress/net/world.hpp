@@ -108,8 +108,7 @@ class ComponentRegistry
     /// `serialize` is callable as `bool(WriteStream&, T&)` and `bool(ReadStream&, T&)` (a generic lambda, or a
     /// function template). T must be default-constructible and copyable. Registering a type twice returns the
     /// first id.
-    template <typename T, typename Serialize>
-    ComponentId add(std::string name, Serialize serialize)
+    template <typename T, typename Serialize> ComponentId add(std::string name, Serialize serialize)
     {
         if (auto existing = id<T>())
             return *existing;
@@ -129,8 +128,7 @@ class ComponentRegistry
         return add_operations(std::move(operations));
     }
 
-    template <typename T>
-    std::optional<ComponentId> id() const
+    template <typename T> std::optional<ComponentId> id() const
     {
         const auto found = m_ids.find(std::type_index(typeid(T)));
         if (found == m_ids.end())
@@ -169,21 +167,18 @@ class World
     std::vector<EntityId> entities() const;
 
     /// Adds or replaces a component. False when the entity does not exist or T is not registered.
-    template <typename T>
-    bool set(EntityId entity, T value)
+    template <typename T> bool set(EntityId entity, T value)
     {
         const auto component = m_registry->id<T>();
         return component && set_component(entity, *component, std::any(std::move(value)));
     }
-    template <typename T>
-    bool remove(EntityId entity)
+    template <typename T> bool remove(EntityId entity)
     {
         const auto component = m_registry->id<T>();
         return component && remove_component(entity, *component);
     }
     /// Null when the entity or the component is absent. The pointer lives until the next change to the entity.
-    template <typename T>
-    const T* get(EntityId entity) const
+    template <typename T> const T* get(EntityId entity) const
     {
         const auto component = m_registry->id<T>();
         if (!component)
@@ -219,8 +214,7 @@ class World
 };
 
 /// Pairs a game's own handles (an index into its arrays, its ECS entity) with networked entity ids, both ways.
-template <typename Handle, typename Hash = std::hash<Handle>>
-class EntityMap
+template <typename Handle, typename Hash = std::hash<Handle>> class EntityMap
 {
   public:
     void bind(Handle handle, EntityId entity)
