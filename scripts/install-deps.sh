@@ -9,6 +9,7 @@ core=(
   g++ cmake ninja-build pkg-config make git               # toolchain
   libngtcp2-dev libngtcp2-crypto-gnutls-dev                # QUIC
   libgnutls28-dev                                          # TLS 1.3, certificates
+  libsodium-dev                                            # connect tokens (AEAD)
   libcli11-dev libtomlplusplus-dev                         # apps: flags and TOML configuration
   libgtest-dev libgmock-dev                                # tests
   libode-dev                                               # examples/cubes: the physics of the replication demo

@@ -47,6 +47,7 @@ struct Client::Impl
         settings.role = session::Connection::Role::Client;
         settings.channels = &config.channels;
         settings.send_rate_limit = config.send_rate_limit;
+        settings.connect_token = &config.connect_token;
         connection = std::make_unique<session::Connection>(settings, events);
         transport::QuicConnection::ClientSettings quic_settings{tls.get(), config.quic, socket->local_address(), server,
                                                                 std::string(transport::kAlpn)};
@@ -194,6 +195,11 @@ void Client::disconnect(std::string_view reason, Timestamp now)
     quic.close(static_cast<std::uint64_t>(session::CloseCode::Normal), reason, *m_impl->batch, now);
     m_impl->batch->flush(now);
     m_impl->settle(now);
+}
+
+void Client::set_connect_token(Bytes token)
+{
+    m_impl->config.connect_token.assign(token.begin(), token.end());
 }
 
 Result<void> Client::reconnect(Timestamp now)

@@ -5,6 +5,12 @@
 
 namespace eustress::net {
 
+std::uint64_t default_unix_time()
+{
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
 Result<void> validate_channels_against_windows(const ChannelTable& channels, const QuicConfig& quic)
 {
     if (auto valid = channels.validate(); !valid)

@@ -36,9 +36,12 @@ Connection::~Connection() = default;
 
 void Connection::send_hello()
 {
-    std::array<std::byte, 64> buffer{};
+    std::array<std::byte, 16 + kMaxControlPayload> buffer{};
     std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
-    size += write_hello(Hello{kProtocolVersion, m_settings.channels->fingerprint()}, std::span(buffer).subspan(size));
+    Hello hello{kProtocolVersion, m_settings.channels->fingerprint(), {}};
+    if (m_settings.connect_token)
+        hello.connect_token = *m_settings.connect_token;
+    size += write_hello(hello, std::span(buffer).subspan(size));
     // The hello is the client's only control frame, so the stream ends with it: QUIC then frees its state
     // at both ends instead of keeping an idle stream per connection.
     const std::int64_t control_stream = *m_quic->open_stream(255);

@@ -31,6 +31,7 @@ enum class CloseCode : std::uint64_t
     Kicked = 4,
     ServerShutdown = 5,
     VersionMismatch = 6,
+    TokenRefused = 7,  ///< the connect token was missing, forged, expired, for another server or replayed
 };
 
 /// Counters of a peer's bad input: each is a drop we made instead of trusting it.
@@ -57,6 +58,8 @@ class Connection final : public transport::QuicConnectionHandler
         const ChannelTable* channels = nullptr;
         std::uint64_t send_rate_limit = 0;
         std::size_t max_pending_before_admission = 256 * 1024;  ///< bytes a peer may send before its hello
+        /// Client: the connect token its hello carries (may be empty).
+        const std::vector<std::byte>* connect_token = nullptr;
         /// Server: keeps the routing table in step with the connection ids QUIC issues and retires.
         std::function<void(std::string_view id, bool issued)> connection_id_changed;
     };

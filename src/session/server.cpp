@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <queue>
+#include <variant>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "eustress/net/link_conditioner.hpp"
+#include "security/token_replay_cache.hpp"
 #include "session/connection.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
@@ -50,6 +52,9 @@ struct Server::Impl
     std::unordered_map<std::uint64_t, Peer> peers;  // by internal serial
     std::unordered_map<std::string, std::uint64_t> peer_by_connection_id;
     std::unordered_map<ClientId, std::uint64_t> peer_by_client;
+    security::TokenReplayCache replay_cache;
+    std::string token_address;  ///< how connect tokens must name this server
+    std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
     // An update touches only the connections that have something to do: those that received a packet, hit a
     // deadline or were given messages. With a thousand idle clients, an update costs what the busy ones cost.
     std::vector<std::uint64_t> active;
@@ -58,7 +63,11 @@ struct Server::Impl
     std::uint64_t next_client_id = 1;
     ServerStats counters;
 
-    Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s) : config(c), socket(std::move(s)), batch(*socket) {}
+    Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
+        : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
+          token_address(c.connect_token_address.empty() ? socket->local_address().to_string() : c.connect_token_address)
+    {
+    }
 
     session::Connection::Settings connection_settings(std::uint64_t serial)
     {
@@ -119,7 +128,10 @@ struct Server::Impl
         for (const auto& id : peer->second.connection_ids)
             peer_by_connection_id.erase(id);
         if (peer->second.connection && peer->second.connection->admitted())
+        {
             peer_by_client.erase(peer->second.connection->peer_id());
+            tokens.erase(peer->second.connection->peer_id());
+        }
         if (peer->second.counted_as_pending)
             --counters.pending_handshakes;
         peers.erase(peer);
@@ -219,9 +231,63 @@ struct Server::Impl
             ++counters.refused_server_full;
             return refuse(connection, session::CloseCode::ServerFull, "server full", now);
         }
-        const ClientId id{next_client_id++};
+        ClientId id{next_client_id};
+        if (config.connect_token_key)
+        {
+            auto contents = check_token(hello->connect_token);
+            if (!contents)
+                return refuse(connection, session::CloseCode::TokenRefused, to_string(contents.error()), now);
+            if (peer_by_client.contains(contents->client_id))
+            {
+                ++counters.refused_client_already_connected;
+                return refuse(connection, session::CloseCode::TokenRefused, "client already connected", now);
+            }
+            id = contents->client_id;
+            tokens[id] = std::move(contents).value();
+        }
+        else
+            ++next_client_id;
         peer_by_client[id] = serial;
         connection.admit(id);
+    }
+
+    /// The token's contents, or why it is refused. Tokens are never logged.
+    std::variant<ConnectTokenContents, TokenRefusal> open_token(const std::vector<std::byte>& token)
+    {
+        if (token.empty())
+            return TokenRefusal::Missing;
+        const std::uint64_t now_unix = config.unix_time();
+        TokenRefusal refusal = TokenRefusal::Forged;
+        auto opened = open_connect_token(token, *config.connect_token_key, now_unix, &refusal);
+        if (!opened)
+            return refusal;
+        const auto& servers = opened->contents.servers;
+        if (std::find(servers.begin(), servers.end(), token_address) == servers.end())
+            return TokenRefusal::WrongServer;
+        switch (replay_cache.remember(opened->nonce, opened->contents.expires_unix, now_unix))
+        {
+        case security::TokenReplayCache::Verdict::Replayed: return TokenRefusal::Replayed;
+        case security::TokenReplayCache::Verdict::Full: return TokenRefusal::ReplayCacheFull;
+        case security::TokenReplayCache::Verdict::Fresh: break;
+        }
+        return std::move(opened->contents);
+    }
+
+    struct TokenCheck
+    {
+        std::variant<ConnectTokenContents, TokenRefusal> outcome;
+        explicit operator bool() const { return outcome.index() == 0; }
+        ConnectTokenContents* operator->() { return &std::get<0>(outcome); }
+        ConnectTokenContents&& value() && { return std::get<0>(std::move(outcome)); }
+        TokenRefusal error() const { return std::get<1>(outcome); }
+    };
+
+    TokenCheck check_token(const std::vector<std::byte>& token)
+    {
+        TokenCheck check{open_token(token)};
+        if (!check)
+            ++counters.refused_tokens[static_cast<std::size_t>(check.error())];
+        return check;
     }
 
     void refuse(session::Connection& connection, session::CloseCode code, const std::string& reason, Timestamp now)
@@ -482,6 +548,12 @@ std::vector<ConnectionStatus> Server::statuses(Timestamp now) const
     for (auto client : clients())
         all.push_back(*status(client, now));
     return all;
+}
+
+const ConnectTokenContents* Server::connect_token(ClientId client) const
+{
+    const auto found = m_impl->tokens.find(client);
+    return found == m_impl->tokens.end() ? nullptr : &found->second;
 }
 
 ServerStats Server::stats() const

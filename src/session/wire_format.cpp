@@ -48,9 +48,13 @@ std::size_t write_control_frame(ControlType type, Bytes payload, MutableBytes ou
 
 std::size_t write_hello(const Hello& hello, MutableBytes out) noexcept
 {
-    std::array<std::byte, 16> payload{};
+    std::array<std::byte, kMaxControlPayload> payload{};
     wire::ByteWriter body(payload);
     if (!body.write_u8(hello.version) || !body.write_u64(hello.channel_fingerprint))
+        return 0;
+    // The token is a trailing, length-prefixed field: a hello without one is the version-1 hello unchanged.
+    if (!hello.connect_token.empty() &&
+        !(body.write_varint(hello.connect_token.size()) && body.write_bytes(hello.connect_token)))
         return 0;
     return write_control_frame(ControlType::Hello, body.written(), out);
 }
@@ -71,7 +75,15 @@ std::optional<Hello> parse_hello(Bytes payload) noexcept
     const auto fingerprint = reader.read_u64();
     if (!version || !fingerprint)
         return std::nullopt;
-    return Hello{*version, *fingerprint};
+    Hello hello{*version, *fingerprint, {}};
+    if (reader.remaining() == 0)
+        return hello;
+    const auto length = reader.read_varint();
+    if (!length || *length == 0 || *length != reader.remaining())
+        return std::nullopt;
+    const auto token = reader.read_bytes(static_cast<std::size_t>(*length));
+    hello.connect_token.assign(token->begin(), token->end());
+    return hello;
 }
 
 std::optional<Welcome> parse_welcome(Bytes payload) noexcept

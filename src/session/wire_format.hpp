@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 #include <span>
 
 #include "eustress/net/types.hpp"
@@ -35,7 +36,7 @@ std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes
 /// Control frames on the control stream: varint type, varint length, payload.
 enum class ControlType : std::uint8_t
 {
-    Hello = 1,    ///< client -> server: protocol version, channel table fingerprint
+    Hello = 1,    ///< client -> server: protocol version, channel table fingerprint, connect token (optional)
     Welcome = 2,  ///< server -> client: the client id it was given
 };
 
@@ -43,6 +44,7 @@ struct Hello
 {
     std::uint8_t version = kProtocolVersion;
     std::uint64_t channel_fingerprint = 0;
+    std::vector<std::byte> connect_token;  ///< empty when the client has none
 };
 
 struct Welcome
@@ -50,8 +52,9 @@ struct Welcome
     std::uint64_t client_id = 0;
 };
 
-/// Largest control frame payload we accept; anything larger is a protocol error.
-inline constexpr std::size_t kMaxControlPayload = 1024;
+/// Largest control frame payload we accept (a hello with the largest connect token fits); anything larger is a
+/// protocol error.
+inline constexpr std::size_t kMaxControlPayload = 1536;
 
 std::size_t write_hello(const Hello& hello, MutableBytes out) noexcept;
 std::size_t write_welcome(const Welcome& welcome, MutableBytes out) noexcept;

@@ -1,7 +1,9 @@
-// Every small parser of ours: varints, stream headers, control frames, SPKI pins, and QUIC routing headers.
+// Every small parser of ours: varints, stream headers, control frames, SPKI pins, QUIC routing headers and connect
+// tokens.
 #include <string_view>
 
 #include "eustress/net/certificate.hpp"
+#include "eustress/net/connect_token.hpp"
 #include "eustress/net/socket_address.hpp"
 #include "session/wire_format.hpp"
 #include "transport/quic_connection.hpp"
@@ -23,6 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)SpkiPin::parse(pin->to_base64());
     (void)SocketAddress::parse(text);
     (void)transport::QuicConnection::route(bytes);
+    static const ConnectTokenKey key{};  // all zeros: a fuzzer can only forge against a key it cannot know anyway
+    (void)open_connect_token(bytes, key, 0);
+    (void)ConnectTokenKey::from_base64(text);
     std::array<std::byte, 1500> out{};
     (void)transport::QuicConnection::write_version_negotiation(bytes, out);
     return 0;

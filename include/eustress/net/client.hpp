@@ -37,7 +37,10 @@ class Client
     /// Closes with a reason the server sees. A DisconnectedEvent follows.
     void disconnect(std::string_view reason, Timestamp now);
     /// Starts a new connection to the same server, resuming the TLS session (0-RTT) when we hold a ticket.
+    /// A server that requires connect tokens refuses a token used before: set a fresh one first.
     Result<void> reconnect(Timestamp now);
+    /// The connect token the next connection (`reconnect`) presents.
+    void set_connect_token(Bytes token);
     /// Moves the connection to a new socket (a new local port or interface); the session carries on.
     Result<void> migrate(std::unique_ptr<DatagramSocket> socket, Timestamp now);
 

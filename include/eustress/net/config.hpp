@@ -4,11 +4,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "eustress/net/channel.hpp"
+#include "eustress/net/connect_token.hpp"
 #include "eustress/net/link_conditioner.hpp"
 #include "eustress/net/types.hpp"
 
@@ -54,6 +56,9 @@ struct LinkSimulation
     LinkConditionerConfig link;
 };
 
+/// The system clock in seconds since 1970 (ServerConfig::unix_time's default).
+std::uint64_t default_unix_time();
+
 /// Checks the channel table and that every reliable channel's largest message fits the QUIC receive windows
 /// (Server::create and Client::create call it).
 Result<void> validate_channels_against_windows(const ChannelTable& channels, const QuicConfig& quic);
@@ -83,6 +88,16 @@ struct ServerConfig
     LinkSimulation link_simulation;
     /// Byte budget per client per second for channels that declare a `bandwidth_share`; 0 = unlimited.
     std::uint64_t send_rate_limit = 0;
+    /// When set, a client is admitted only with a connect token sealed with this key that names
+    /// `connect_token_address` and was not used before; its ClientId is the token's. See connect_token.hpp.
+    std::optional<ConnectTokenKey> connect_token_key;
+    /// How tokens name this server ("host:port"); empty = the bound address as `SocketAddress::to_string` prints it.
+    std::string connect_token_address;
+    /// Tokens remembered against replay until they expire; past this many unexpired ones, new ones are refused.
+    std::size_t max_remembered_tokens = 65536;
+    /// Seconds since 1970, for token expiry: the one wall clock the library reads (tokens are stamped by a backend
+    /// in wall time). Tests replace it.
+    std::function<std::uint64_t()> unix_time = default_unix_time;
 };
 
 struct ClientConfig
@@ -115,6 +130,8 @@ struct ClientConfig
     bool enable_early_data = true;
 
     std::uint64_t send_rate_limit = 0;
+    /// The connect token from the backend, when the server requires one (ServerConfig::connect_token_key).
+    std::vector<std::byte> connect_token;
 
     /// The effective conditioner settings: `link_simulation` if enabled, else loss from `packet_loss_simulation`.
     std::optional<LinkConditionerConfig> effective_link_simulation() const;

@@ -8,6 +8,7 @@
 //     }
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -38,6 +39,10 @@ struct ServerStats
     std::uint64_t malformed_datagrams = 0;  ///< dropped inside live connections (unknown channel, ...)
     std::uint64_t malformed_fragments = 0;
     std::uint64_t anti_replay_refusals = 0;  ///< 0-RTT ClientHellos seen before
+    /// Connections refused for their connect token, by TokenRefusal (Missing, Forged, Expired, WrongServer,
+    /// Replayed, ReplayCacheFull).
+    std::array<std::uint64_t, 6> refused_tokens{};
+    std::uint64_t refused_client_already_connected = 0;  ///< a valid token for a client id already playing
 };
 
 class Server
@@ -71,6 +76,8 @@ class Server
     void shutdown(Timestamp now);
 
     std::vector<ClientId> clients() const;
+    /// The connect token a client was admitted with (its user data, servers, expiry); null without tokens.
+    const ConnectTokenContents* connect_token(ClientId client) const;
     std::optional<ConnectionStatus> status(ClientId client, Timestamp now) const;
     std::vector<ConnectionStatus> statuses(Timestamp now) const;
     ServerStats stats() const;
