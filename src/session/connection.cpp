@@ -20,6 +20,19 @@ Connection::Connection(const Settings& settings, std::deque<NetworkEvent>& event
     : m_settings(settings), m_events(events)
 {
     m_peer_id = settings.role == Role::Client ? kServerId : ClientId{};
+    if (const RateLimits* limits = settings.rate_limits)
+    {
+        m_message_bucket = security::TokenBucket(limits->messages_per_connection);
+        m_byte_bucket = security::TokenBucket(limits->bytes_per_connection);
+        for (std::size_t i = 0; i < settings.channels->channels.size(); ++i)
+        {
+            m_channel_message_buckets.emplace_back(i < limits->messages_per_channel.size()
+                                                       ? limits->messages_per_channel[i]
+                                                       : RateLimit{});
+            m_channel_byte_buckets.emplace_back(i < limits->bytes_per_channel.size() ? limits->bytes_per_channel[i]
+                                                                                     : RateLimit{});
+        }
+    }
     for (const auto& config : settings.channels->channels)
     {
         ChannelState state;
@@ -318,8 +331,37 @@ void Connection::on_connection_id_retired(std::string_view id)
 
 // ---- receiving ------------------------------------------------------------------------------------------------
 
+bool Connection::within_rate_limits(ChannelId channel, std::size_t size)
+{
+    const RateLimits* limits = m_settings.rate_limits;
+    if (!limits)
+        return true;
+    // A message refused by a later bucket has spent the earlier ones' allowance: a client over a limit is
+    // throttled on all of them, which is the point.
+    const double bytes = static_cast<double>(size);
+    bool allowed = m_message_bucket.take(1, m_now);
+    allowed = allowed && m_byte_bucket.take(bytes, m_now);
+    if (allowed && channel < m_channel_message_buckets.size())
+        allowed = m_channel_message_buckets[channel].take(1, m_now) && m_channel_byte_buckets[channel].take(bytes, m_now);
+    // A flood still gets a message through now and then (the bucket refills), so "over the limit" means "dropping
+    // within every second": a second without drops ends the episode, a burst costs only drops.
+    if (m_over_limit_since && m_now - m_last_rate_drop > std::chrono::seconds(1))
+        m_over_limit_since.reset();
+    if (allowed)
+        return true;
+    ++m_input_errors.rate_limited;
+    m_last_rate_drop = m_now;
+    if (!m_over_limit_since)
+        m_over_limit_since = m_now;
+    else if (m_now - *m_over_limit_since > limits->grace)
+        fail("rate limit exceeded");
+    return false;
+}
+
 void Connection::deliver(ChannelId channel_id, Bytes message, bool early)
 {
+    if (!within_rate_limits(channel_id, message.size()))
+        return;
     auto& status = m_channels[channel_id].status;
     ++status.messages_received;
     status.bytes_received += message.size();

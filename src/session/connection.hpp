@@ -15,6 +15,8 @@
 #include "eustress/net/events.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
+#include "eustress/net/rate_limit.hpp"
+#include "security/token_bucket.hpp"
 #include "session/fragment_assembler.hpp"
 #include "session/wire_format.hpp"
 #include "transport/quic_connection.hpp"
@@ -41,6 +43,7 @@ struct InputErrorCounts
     std::uint64_t malformed_fragments = 0;
     std::uint64_t evicted_fragments = 0;
     std::uint64_t stale_sequenced = 0;
+    std::uint64_t rate_limited = 0;  ///< messages dropped over a rate limit
 };
 
 class Connection final : public transport::QuicConnectionHandler
@@ -58,6 +61,8 @@ class Connection final : public transport::QuicConnectionHandler
         const ChannelTable* channels = nullptr;
         std::uint64_t send_rate_limit = 0;
         std::size_t max_pending_before_admission = 256 * 1024;  ///< bytes a peer may send before its hello
+        /// Server: the limits on what this peer may send (null = none).
+        const RateLimits* rate_limits = nullptr;
         /// Client: the connect token its hello carries (may be empty).
         const std::vector<std::byte>* connect_token = nullptr;
         /// Server: keeps the routing table in step with the connection ids QUIC issues and retires.
@@ -172,6 +177,14 @@ class Connection final : public transport::QuicConnectionHandler
     InputErrorCounts m_input_errors;
 
     std::optional<Hello> m_received_hello;
+    /// Rate limiting (server side): connection-wide and per-channel buckets, and since when messages are dropped.
+    bool within_rate_limits(ChannelId channel, std::size_t size);
+    security::TokenBucket m_message_bucket;
+    security::TokenBucket m_byte_bucket;
+    std::vector<security::TokenBucket> m_channel_message_buckets;
+    std::vector<security::TokenBucket> m_channel_byte_buckets;
+    std::optional<Timestamp> m_over_limit_since;
+    Timestamp m_last_rate_drop{};
     bool m_hello_seen = false;
     bool m_admitted = false;
     ClientId m_peer_id{};

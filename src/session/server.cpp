@@ -53,6 +53,7 @@ struct Server::Impl
     std::unordered_map<std::string, std::uint64_t> peer_by_connection_id;
     std::unordered_map<ClientId, std::uint64_t> peer_by_client;
     security::TokenReplayCache replay_cache;
+    std::unordered_map<SocketAddress, security::TokenBucket, SocketAddressHash> connection_buckets;  ///< by source IP
     std::string token_address;  ///< how connect tokens must name this server
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
     // An update touches only the connections that have something to do: those that received a packet, hit a
@@ -75,6 +76,7 @@ struct Server::Impl
         settings.role = session::Connection::Role::Server;
         settings.channels = &config.channels;
         settings.send_rate_limit = config.send_rate_limit;
+        settings.rate_limits = &config.rate_limits;
         settings.connection_id_changed = [this, serial](std::string_view id, bool issued) {
             auto peer = peers.find(serial);
             if (issued)
@@ -93,11 +95,37 @@ struct Server::Impl
         return settings;
     }
 
+    /// The per-address connection limit; past `max_tracked_addresses`, addresses whose buckets refilled are
+    /// forgotten (they would be allowed anyway), so tracking stays bounded under a flood from many addresses.
+    bool connection_allowed(const SocketAddress& from, Timestamp now)
+    {
+        const RateLimit& limit = config.rate_limits.new_connections_per_address;
+        if (!limit.enabled())
+            return true;
+        SocketAddress address = from;
+        address.set_port(0);  // the limit is per host: a flood from many ports of one address is one source
+        auto found = connection_buckets.find(address);
+        if (found == connection_buckets.end())
+        {
+            if (connection_buckets.size() >= config.rate_limits.max_tracked_addresses)
+                std::erase_if(connection_buckets, [now](auto& entry) { return entry.second.full(now); });
+            if (connection_buckets.size() >= config.rate_limits.max_tracked_addresses)
+                return false;
+            found = connection_buckets.emplace(address, security::TokenBucket(limit)).first;
+        }
+        return found->second.take(1, now);
+    }
+
     void accept(const ReceiveSlot& slot, Timestamp now)
     {
         if (counters.pending_handshakes >= config.max_pending_handshakes)
         {
             ++counters.handshakes_refused_full;
+            return;
+        }
+        if (!connection_allowed(slot.from, now))
+        {
+            ++counters.refused_connection_rate;
             return;
         }
         const std::uint64_t serial = next_serial++;
@@ -309,7 +337,10 @@ struct Server::Impl
             admit_or_refuse(serial, peer, now);
             if (connection.protocol_error() && !connection.quic().is_closed())
             {
-                ++counters.protocol_errors;
+                if (*connection.protocol_error() == "rate limit exceeded")
+                    ++counters.rate_limit_disconnects;
+                else
+                    ++counters.protocol_errors;
                 refuse(connection, session::CloseCode::ProtocolError, *connection.protocol_error(), now);
             }
             if (peer.counted_as_pending && (connection.quic().handshake_completed() || connection.quic().is_closed()))
@@ -335,6 +366,7 @@ struct Server::Impl
             const auto& input = peers.at(serial).connection->input_errors();
             counters.malformed_datagrams += input.malformed_datagrams;
             counters.malformed_fragments += input.malformed_fragments;
+            counters.rate_limited_messages += input.rate_limited;
             forget(serial);
         }
     }
@@ -564,6 +596,7 @@ ServerStats Server::stats() const
     {
         stats.malformed_datagrams += peer.connection->input_errors().malformed_datagrams;
         stats.malformed_fragments += peer.connection->input_errors().malformed_fragments;
+        stats.rate_limited_messages += peer.connection->input_errors().rate_limited;
     }
     stats.anti_replay_refusals = m_impl->tls->anti_replay_record().replays_refused();
     return stats;

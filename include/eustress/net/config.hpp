@@ -12,6 +12,7 @@
 #include "eustress/net/channel.hpp"
 #include "eustress/net/connect_token.hpp"
 #include "eustress/net/link_conditioner.hpp"
+#include "eustress/net/rate_limit.hpp"
 #include "eustress/net/types.hpp"
 
 namespace eustress::net {
@@ -93,6 +94,7 @@ struct ServerConfig
     std::optional<ConnectTokenKey> connect_token_key;
     /// How tokens name this server ("host:port"); empty = the bound address as `SocketAddress::to_string` prints it.
     std::string connect_token_address;
+    RateLimits rate_limits;
     /// Tokens remembered against replay until they expire; past this many unexpired ones, new ones are refused.
     std::size_t max_remembered_tokens = 65536;
     /// Seconds since 1970, for token expiry: the one wall clock the library reads (tokens are stamped by a backend

@@ -43,6 +43,9 @@ struct ServerStats
     /// Replayed, ReplayCacheFull).
     std::array<std::uint64_t, 6> refused_tokens{};
     std::uint64_t refused_client_already_connected = 0;  ///< a valid token for a client id already playing
+    std::uint64_t refused_connection_rate = 0;  ///< Initials dropped over RateLimits::new_connections_per_address
+    std::uint64_t rate_limited_messages = 0;    ///< messages dropped over a message or byte rate limit
+    std::uint64_t rate_limit_disconnects = 0;   ///< clients disconnected for staying over a limit past the grace
 };
 
 class Server

@@ -1,0 +1,39 @@
+// Rate limits a server applies to what clients send it, from configuration (ServerConfig::rate_limits).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+#include "eustress/net/types.hpp"
+
+namespace eustress::net {
+
+/// A token bucket: `per_second` sustained, `burst` at once (0 = one second's worth). `per_second` 0 = no limit.
+struct RateLimit
+{
+    double per_second = 0;
+    double burst = 0;
+
+    bool enabled() const noexcept { return per_second > 0; }
+};
+
+struct RateLimits
+{
+    /// New connections (QUIC Initials that would start a handshake) per source IP address; over it they are
+    /// dropped unanswered and counted.
+    RateLimit new_connections_per_address;
+    /// Messages and payload bytes a client may send, over all channels, and per channel (index = channel id; a
+    /// missing entry is no limit). Over a limit the message is dropped and counted.
+    RateLimit messages_per_connection;
+    RateLimit bytes_per_connection;
+    std::vector<RateLimit> messages_per_channel;
+    std::vector<RateLimit> bytes_per_channel;
+    /// A client whose messages keep being dropped for longer than this is disconnected ("rate limit exceeded"):
+    /// a burst costs drops, a flood costs the connection.
+    Duration grace = std::chrono::seconds(2);
+    /// Source addresses remembered for the connection limit; past this, the idle ones are forgotten first.
+    std::size_t max_tracked_addresses = 65536;
+};
+
+}  // namespace eustress::net
