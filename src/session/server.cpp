@@ -1,6 +1,9 @@
 #include "eustress/net/server.hpp"
 
+#include <gnutls/crypto.h>
+
 #include <algorithm>
+#include <cstring>
 #include <queue>
 #include <variant>
 #include <unordered_map>
@@ -54,6 +57,8 @@ struct Server::Impl
     std::unordered_map<ClientId, std::uint64_t> peer_by_client;
     security::TokenReplayCache replay_cache;
     std::unordered_map<SocketAddress, security::TokenBucket, SocketAddressHash> connection_buckets;  ///< by source IP
+    std::array<std::uint8_t, 32> reset_secret{};
+    security::TokenBucket reset_bucket{RateLimit{1000, 100}};  ///< stateless resets sent, per second
     std::string token_address;  ///< how connect tokens must name this server
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
     // An update touches only the connections that have something to do: those that received a packet, hit a
@@ -68,6 +73,10 @@ struct Server::Impl
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
           token_address(c.connect_token_address.empty() ? socket->local_address().to_string() : c.connect_token_address)
     {
+        if (c.stateless_reset_secret)
+            std::memcpy(reset_secret.data(), c.stateless_reset_secret->data(), reset_secret.size());
+        else
+            gnutls_rnd(GNUTLS_RND_KEY, reset_secret.data(), reset_secret.size());
     }
 
     session::Connection::Settings connection_settings(std::uint64_t serial)
@@ -116,6 +125,20 @@ struct Server::Impl
         return found->second.take(1, now);
     }
 
+    /// A packet for a connection we do not hold (forgotten, or from before a restart): tell its sender at once.
+    /// Resets are rate-limited, so a spoofed flood cannot turn this server into a reflector.
+    void answer_with_stateless_reset(const ReceiveSlot& slot, Timestamp now)
+    {
+        if (!reset_bucket.take(1, now))
+            return;
+        auto out = batch.next_slot();
+        if (auto size = transport::QuicConnection::write_stateless_reset(slot.payload(), reset_secret, out))
+        {
+            batch.commit(size, slot.from, now);
+            ++counters.stateless_resets_sent;
+        }
+    }
+
     void accept(const ReceiveSlot& slot, Timestamp now)
     {
         if (counters.pending_handshakes >= config.max_pending_handshakes)
@@ -131,7 +154,8 @@ struct Server::Impl
         const std::uint64_t serial = next_serial++;
         Peer& peer = peers[serial];
         peer.connection = std::make_unique<session::Connection>(connection_settings(serial), events);
-        transport::QuicConnection::ServerSettings settings{tls.get(), config.quic, socket->local_address(), slot.from};
+        transport::QuicConnection::ServerSettings settings{tls.get(), config.quic, socket->local_address(), slot.from,
+                                                           reset_secret};
         auto quic = transport::QuicConnection::accept(settings, slot.payload(), *peer.connection, now);
         if (!quic)
         {
@@ -232,7 +256,10 @@ struct Server::Impl
                 if (route->is_initial && slot.size >= transport::QuicConnection::kMinInitialSize)
                     accept(slot, now);
                 else
+                {
                     ++counters.unknown_connection_datagrams;
+                    answer_with_stateless_reset(slot, now);
+                }
             }
             if (count < slots.size())
                 break;

@@ -136,6 +136,8 @@ struct QuicConnection::Impl
     std::vector<std::vector<std::byte>> spare_datagram_buffers;  // reused: no allocation per datagram when warm
 
     bool closed = false;
+    bool stateless_reset_received = false;
+    std::array<std::uint8_t, 32> reset_secret{};  ///< server: derives reset tokens for the ids we issue
     bool attempted_early_data = false;
     CloseInfo close_info;
     std::string local_failure;    // why our own TLS refused the peer, if it did
@@ -163,8 +165,18 @@ struct QuicConnection::Impl
     {
         random_bytes(cid->data, length);
         cid->datalen = length;
-        random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-        from(user_data).handler.on_connection_id_issued(id_key(cid->data, cid->datalen));
+        auto& self = from(user_data);
+        if (self.is_client ||
+            ngtcp2_crypto_generate_stateless_reset_token(token, self.reset_secret.data(), self.reset_secret.size(),
+                                                         cid) != 0)
+            random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+        self.handler.on_connection_id_issued(id_key(cid->data, cid->datalen));
+        return 0;
+    }
+
+    static int on_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*, void* user_data)
+    {
+        from(user_data).stateless_reset_received = true;
         return 0;
     }
 
@@ -353,6 +365,7 @@ struct QuicConnection::Impl
         cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
         cb.rand = on_rand;
         cb.get_new_connection_id = on_new_connection_id;
+        cb.recv_stateless_reset = on_stateless_reset;
         cb.remove_connection_id = on_remove_connection_id;
         cb.handshake_completed = on_handshake_completed;
         cb.recv_stream_data = on_recv_stream_data;
@@ -475,6 +488,12 @@ struct QuicConnection::Impl
         if (closed)
             return;
         closed = true;
+        if (error == NGTCP2_ERR_DRAINING && stateless_reset_received)
+        {
+            close_info = CloseInfo{CloseInfo::Origin::Peer, false, 0,
+                                   "stateless reset: the server no longer knows this connection"};
+            return;
+        }
         if (error == NGTCP2_ERR_DRAINING || error == NGTCP2_ERR_CLOSING)
         {
             ngtcp2_connection_close_error peer{};
@@ -786,7 +805,10 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
     Impl::fill_transport_params(params, settings.quic);
     params.original_dcid = header.dcid;
     params.stateless_reset_token_present = 1;
-    random_bytes(params.stateless_reset_token, sizeof(params.stateless_reset_token));
+    impl->reset_secret = settings.reset_secret;
+    if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, impl->reset_secret.data(),
+                                                     impl->reset_secret.size(), &scid) != 0)
+        random_bytes(params.stateless_reset_token, sizeof(params.stateless_reset_token));
 
     if (int rv = ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &path, header.version, &callbacks,
                                         &quic_settings, &params, nullptr, impl.get());
@@ -840,6 +862,28 @@ std::size_t QuicConnection::write_version_negotiation(Bytes datagram, MutableByt
     const auto written = ngtcp2_pkt_write_version_negotiation(reinterpret_cast<std::uint8_t*>(out.data()), out.size(),
                                                               unused, version_cid.scid, version_cid.scidlen,
                                                               version_cid.dcid, version_cid.dcidlen, supported, 1);
+    return written > 0 ? static_cast<std::size_t>(written) : 0;
+}
+
+std::size_t QuicConnection::write_stateless_reset(Bytes datagram, const std::array<std::uint8_t, 32>& secret,
+                                                 MutableBytes out)
+{
+    // A short header: first bit 0, then our fixed-length destination id. The reset must be shorter than what
+    // triggered it, and at least 21 bytes to look like a packet; below 43 bytes we stay silent.
+    constexpr std::size_t kMinimumAnswered = 43;
+    if (datagram.size() < kMinimumAnswered || (std::to_integer<unsigned>(datagram[0]) & 0x80) != 0)
+        return 0;
+    ngtcp2_cid dcid{};
+    ngtcp2_cid_init(&dcid, reinterpret_cast<const std::uint8_t*>(datagram.data()) + 1, kConnectionIdLength);
+    std::uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
+    if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), &dcid) != 0)
+        return 0;
+    const std::size_t length = std::min<std::size_t>(datagram.size() - 1, out.size());
+    const std::size_t random_length = length - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
+    std::array<std::uint8_t, 1500> unpredictable{};
+    random_bytes(unpredictable.data(), random_length);
+    const auto written = ngtcp2_pkt_write_stateless_reset(reinterpret_cast<std::uint8_t*>(out.data()), out.size(),
+                                                          token, unpredictable.data(), random_length);
     return written > 0 ? static_cast<std::size_t>(written) : 0;
 }
 

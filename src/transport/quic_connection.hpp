@@ -6,6 +6,7 @@
 // acknowledgement or loss is reported back so upper layers can build on delivery notifications.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -122,6 +123,9 @@ class QuicConnection
         QuicConfig quic;
         SocketAddress local;
         SocketAddress remote;
+        /// Derives the stateless reset token of every connection id we issue (RFC 9000 section 10.3): a server
+        /// that lost a connection (restarted, or forgot it) can still end it at once with `write_stateless_reset`.
+        std::array<std::uint8_t, 32> reset_secret{};
     };
 
     static Result<std::unique_ptr<QuicConnection>> connect(const ClientSettings& settings,
@@ -134,6 +138,10 @@ class QuicConnection
     static std::optional<PacketRoute> route(Bytes datagram);
     /// Writes a Version Negotiation packet answering `datagram` into `out`; returns its size (0 on failure).
     static std::size_t write_version_negotiation(Bytes datagram, MutableBytes out);
+    /// Writes a Stateless Reset answering a short-header `datagram` for a connection we do not hold, smaller than
+    /// the datagram (so resets cannot loop or amplify); 0 when the datagram is too short to answer.
+    static std::size_t write_stateless_reset(Bytes datagram, const std::array<std::uint8_t, 32>& secret,
+                                             MutableBytes out);
 
     ~QuicConnection();
     QuicConnection(const QuicConnection&) = delete;

@@ -1,6 +1,7 @@
 // Plain configuration structs with documented defaults. Apps load them from TOML; tests set fields directly.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -95,6 +96,10 @@ struct ServerConfig
     /// How tokens name this server ("host:port"); empty = the bound address as `SocketAddress::to_string` prints it.
     std::string connect_token_address;
     RateLimits rate_limits;
+    /// The secret stateless reset tokens are derived from (RFC 9000 section 10.3). Set the same value across
+    /// restarts, and a restarted server ends its predecessor's connections at their next packet instead of leaving
+    /// the clients to time out; unset, a random secret per Server still resets connections it has forgotten.
+    std::optional<std::array<std::byte, 32>> stateless_reset_secret;
     /// Tokens remembered against replay until they expire; past this many unexpired ones, new ones are refused.
     std::size_t max_remembered_tokens = 65536;
     /// Seconds since 1970, for token expiry: the one wall clock the library reads (tokens are stamped by a backend

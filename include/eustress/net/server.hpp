@@ -46,6 +46,7 @@ struct ServerStats
     std::uint64_t refused_connection_rate = 0;  ///< Initials dropped over RateLimits::new_connections_per_address
     std::uint64_t rate_limited_messages = 0;    ///< messages dropped over a message or byte rate limit
     std::uint64_t rate_limit_disconnects = 0;   ///< clients disconnected for staying over a limit past the grace
+    std::uint64_t stateless_resets_sent = 0;    ///< answers to packets for connections we do not hold
 };
 
 class Server
