@@ -1,8 +1,7 @@
 #include "eustress/net/connect_token.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
+#include <sodium.h>
 #include <span>
 #include <stdexcept>
 
@@ -22,7 +21,9 @@ constexpr std::string_view kLabel = "eustress connect token v1";
 
 void initialise_sodium()
 {
-    static const bool ready = [] { return sodium_init() >= 0; }();
+    static const bool ready = [] {
+        return sodium_init() >= 0;
+    }();
     if (!ready)
         throw std::runtime_error("libsodium could not initialise");
 }
@@ -61,8 +62,8 @@ Result<ConnectTokenKey> ConnectTokenKey::from_base64(std::string_view text)
     initialise_sodium();
     ConnectTokenKey key;
     std::size_t length = 0;
-    if (sodium_base642bin(raw(key.bytes.data()), key.bytes.size(), text.data(), text.size(), nullptr, &length,
-                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (sodium_base642bin(raw(key.bytes.data()), key.bytes.size(), text.data(), text.size(), nullptr, &length, nullptr,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
         length != key.bytes.size())
         return make_error(ErrorCode::InvalidArgument, "a connect token key is 32 bytes in base64");
     return key;
@@ -186,12 +187,18 @@ const char* to_string(TokenRefusal refusal) noexcept
 {
     switch (refusal)
     {
-    case TokenRefusal::Missing: return "connect token required";
-    case TokenRefusal::Forged: return "connect token forged";
-    case TokenRefusal::Expired: return "connect token expired";
-    case TokenRefusal::WrongServer: return "connect token not valid for this server";
-    case TokenRefusal::Replayed: return "connect token already used";
-    case TokenRefusal::ReplayCacheFull: return "server busy: too many recent connect tokens";
+    case TokenRefusal::Missing:
+        return "connect token required";
+    case TokenRefusal::Forged:
+        return "connect token forged";
+    case TokenRefusal::Expired:
+        return "connect token expired";
+    case TokenRefusal::WrongServer:
+        return "connect token not valid for this server";
+    case TokenRefusal::Replayed:
+        return "connect token already used";
+    case TokenRefusal::ReplayCacheFull:
+        return "server busy: too many recent connect tokens";
     }
     return "connect token refused";
 }

@@ -13,8 +13,7 @@ class TokenBucket
     TokenBucket() = default;
     explicit TokenBucket(const RateLimit& limit)
         : m_rate(limit.per_second), m_capacity(limit.burst > 0 ? limit.burst : limit.per_second), m_tokens(m_capacity)
-    {
-    }
+    {}
 
     /// Takes `amount` if the bucket holds it; a disabled limit always allows.
     bool take(double amount, Timestamp now)

@@ -2,8 +2,8 @@
 
 namespace eustress::net::security {
 
-TokenReplayCache::Verdict TokenReplayCache::remember(const std::array<std::byte, 24>& nonce,
-                                                     std::uint64_t expires_unix, std::uint64_t now_unix)
+TokenReplayCache::Verdict TokenReplayCache::remember(const std::array<std::byte, 24>& nonce, std::uint64_t expires_unix,
+                                                     std::uint64_t now_unix)
 {
     // An expired token is refused before it gets here, so forgetting it can never let it in again.
     while (!m_by_expiry.empty() && m_by_expiry.top().first <= now_unix)

@@ -20,10 +20,11 @@ Result<void> validate_channels_against_windows(const ChannelTable& channels, con
     const std::uint64_t window = std::min(quic.stream_window, quic.connection_window);
     for (const auto& channel : channels.channels)
         if (is_reliable(channel.kind) && channel.max_message_size + 16 > window)
-            return make_error(ErrorCode::InvalidArgument,
-                              "channel '" + channel.name + "': max_message_size " +
-                                  std::to_string(channel.max_message_size) + " does not fit the QUIC receive window of " +
-                                  std::to_string(window) + " bytes (raise quic.stream_window / connection_window)");
+            return make_error(ErrorCode::InvalidArgument, "channel '" + channel.name + "': max_message_size " +
+                                                              std::to_string(channel.max_message_size) +
+                                                              " does not fit the QUIC receive window of " +
+                                                              std::to_string(window) +
+                                                              " bytes (raise quic.stream_window / connection_window)");
     return {};
 }
 

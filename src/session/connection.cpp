@@ -26,9 +26,8 @@ Connection::Connection(const Settings& settings, std::deque<NetworkEvent>& event
         m_byte_bucket = security::TokenBucket(limits->bytes_per_connection);
         for (std::size_t i = 0; i < settings.channels->channels.size(); ++i)
         {
-            m_channel_message_buckets.emplace_back(i < limits->messages_per_channel.size()
-                                                       ? limits->messages_per_channel[i]
-                                                       : RateLimit{});
+            m_channel_message_buckets.emplace_back(
+                i < limits->messages_per_channel.size() ? limits->messages_per_channel[i] : RateLimit{});
             m_channel_byte_buckets.emplace_back(i < limits->bytes_per_channel.size() ? limits->bytes_per_channel[i]
                                                                                      : RateLimit{});
         }
@@ -200,8 +199,8 @@ std::optional<Timestamp> Connection::next_share_refill() const
         const double rate = channel.config.bandwidth_share * static_cast<double>(m_settings.send_rate_limit);
         // The bucket is in debt after a large message: the queue moves again once the debt is paid back.
         const double wait_seconds = channel.tokens > 0.0 ? 0.0 : (1.0 - channel.tokens) / rate;
-        const Timestamp due = channel.last_refill + std::chrono::duration_cast<Duration>(
-                                                         std::chrono::duration<double>(wait_seconds));
+        const Timestamp due =
+            channel.last_refill + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(wait_seconds));
         earliest = earliest ? std::min(*earliest, due) : due;
     }
     return earliest;
@@ -342,7 +341,8 @@ bool Connection::within_rate_limits(ChannelId channel, std::size_t size)
     bool allowed = m_message_bucket.take(1, m_now);
     allowed = allowed && m_byte_bucket.take(bytes, m_now);
     if (allowed && channel < m_channel_message_buckets.size())
-        allowed = m_channel_message_buckets[channel].take(1, m_now) && m_channel_byte_buckets[channel].take(bytes, m_now);
+        allowed =
+            m_channel_message_buckets[channel].take(1, m_now) && m_channel_byte_buckets[channel].take(bytes, m_now);
     // A flood still gets a message through now and then (the bucket refills), so "over the limit" means "dropping
     // within every second": a second without drops ends the episode, a burst costs only drops.
     if (m_over_limit_since && m_now - m_last_rate_drop > std::chrono::seconds(1))

@@ -13,9 +13,9 @@
 
 #include "eustress/net/channel.hpp"
 #include "eustress/net/events.hpp"
+#include "eustress/net/rate_limit.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
-#include "eustress/net/rate_limit.hpp"
 #include "security/token_bucket.hpp"
 #include "session/fragment_assembler.hpp"
 #include "session/wire_format.hpp"

@@ -1,13 +1,13 @@
 #include "eustress/net/server.hpp"
 
-#include <gnutls/crypto.h>
-
 #include <algorithm>
 #include <cstring>
 #include <queue>
-#include <variant>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
+
+#include <gnutls/crypto.h>
 
 #include "eustress/net/link_conditioner.hpp"
 #include "security/token_replay_cache.hpp"
@@ -27,7 +27,7 @@ struct Peer
 {
     std::unique_ptr<session::Connection> connection;
     std::unordered_set<std::string> connection_ids;
-    bool counted_as_pending = false;   // in ServerStats::pending_handshakes until its handshake ends
+    bool counted_as_pending = false;  // in ServerStats::pending_handshakes until its handshake ends
     bool disconnect_reported = false;
     bool active = false;                     // in the active list: needs settling and writing this update
     Timestamp scheduled = Timestamp::max();  // the expiry last put in the timer heap
@@ -58,8 +58,8 @@ struct Server::Impl
     security::TokenReplayCache replay_cache;
     std::unordered_map<SocketAddress, security::TokenBucket, SocketAddressHash> connection_buckets;  ///< by source IP
     std::array<std::uint8_t, 32> reset_secret{};
-    security::TokenBucket reset_bucket{RateLimit{1000, 100}};  ///< stateless resets sent, per second
-    std::string token_address;  ///< how connect tokens must name this server
+    security::TokenBucket reset_bucket{RateLimit{1000, 100}};   ///< stateless resets sent, per second
+    std::string token_address;                                  ///< how connect tokens must name this server
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
     // An update touches only the connections that have something to do: those that received a packet, hit a
     // deadline or were given messages. With a thousand idle clients, an update costs what the busy ones cost.
@@ -321,9 +321,12 @@ struct Server::Impl
             return TokenRefusal::WrongServer;
         switch (replay_cache.remember(opened->nonce, opened->contents.expires_unix, now_unix))
         {
-        case security::TokenReplayCache::Verdict::Replayed: return TokenRefusal::Replayed;
-        case security::TokenReplayCache::Verdict::Full: return TokenRefusal::ReplayCacheFull;
-        case security::TokenReplayCache::Verdict::Fresh: break;
+        case security::TokenReplayCache::Verdict::Replayed:
+            return TokenRefusal::Replayed;
+        case security::TokenReplayCache::Verdict::Full:
+            return TokenRefusal::ReplayCacheFull;
+        case security::TokenReplayCache::Verdict::Fresh:
+            break;
         }
         return std::move(opened->contents);
     }

@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <vector>
 #include <span>
+#include <vector>
 
 #include "eustress/net/types.hpp"
 

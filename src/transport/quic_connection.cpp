@@ -166,9 +166,8 @@ struct QuicConnection::Impl
         random_bytes(cid->data, length);
         cid->datalen = length;
         auto& self = from(user_data);
-        if (self.is_client ||
-            ngtcp2_crypto_generate_stateless_reset_token(token, self.reset_secret.data(), self.reset_secret.size(),
-                                                         cid) != 0)
+        if (self.is_client || ngtcp2_crypto_generate_stateless_reset_token(token, self.reset_secret.data(),
+                                                                           self.reset_secret.size(), cid) != 0)
             random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
         self.handler.on_connection_id_issued(id_key(cid->data, cid->datalen));
         return 0;
@@ -866,7 +865,7 @@ std::size_t QuicConnection::write_version_negotiation(Bytes datagram, MutableByt
 }
 
 std::size_t QuicConnection::write_stateless_reset(Bytes datagram, const std::array<std::uint8_t, 32>& secret,
-                                                 MutableBytes out)
+                                                  MutableBytes out)
 {
     // A short header: first bit 0, then our fixed-length destination id. The reset must be shorter than what
     // triggered it, and at least 21 bytes to look like a packet; below 43 bytes we stay silent.

@@ -53,7 +53,8 @@ TEST(ConnectToken, ATamperedTokenIsForged)
     TokenRefusal refusal{};
     EXPECT_FALSE(open_connect_token(token, ConnectTokenKey::generate(), kNow, &refusal).ok());
     EXPECT_EQ(refusal, TokenRefusal::Forged);
-    EXPECT_FALSE(open_connect_token(std::vector<std::byte>(token.begin(), token.begin() + 20), key, kNow, &refusal).ok());
+    EXPECT_FALSE(
+        open_connect_token(std::vector<std::byte>(token.begin(), token.begin() + 20), key, kNow, &refusal).ok());
     EXPECT_FALSE(open_connect_token({}, key, kNow, &refusal).ok());
 }
 

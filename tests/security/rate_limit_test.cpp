@@ -30,8 +30,8 @@ int count_messages(const std::vector<NetworkEvent>& events, ClientId from, Chann
 {
     int count = 0;
     for (const auto& event : events)
-        if (const auto* message = std::get_if<MessageEvent>(&event); message && message->from == from &&
-                                                                      message->channel == channel)
+        if (const auto* message = std::get_if<MessageEvent>(&event);
+            message && message->from == from && message->channel == channel)
             ++count;
     return count;
 }
@@ -115,7 +115,7 @@ TEST(RateLimits, PerChannelLimitsLeaveOtherChannelsAlone)
     world.run_until([] { return false; }, 500ms);
     EXPECT_EQ(count_messages(world.server_events, client.id(), 0), 50);
     const int limited = count_messages(world.server_events, client.id(), 1);
-    EXPECT_GE(limited, 10);  // the burst
+    EXPECT_GE(limited, 10);      // the burst
     EXPECT_LE(limited, 10 + 6);  // plus 1 kB/s over half a second
 }
 

@@ -29,7 +29,8 @@ struct RestartedServer
         ASSERT_TRUE(socket.ok());
         auto config_with_certificates = config;
         config_with_certificates.development_certificate_directory = test_certificate_directory();
-        world.server = std::move(Server::create(config_with_certificates, std::move(socket).value(), world.now)).value();
+        world.server =
+            std::move(Server::create(config_with_certificates, std::move(socket).value(), world.now)).value();
     }
 
     std::string disconnect_reason() const
@@ -60,7 +61,8 @@ TEST(StatelessReset, ARestartedServerWithTheSameSecretEndsOldConnectionsAtOnce)
     ASSERT_TRUE(restarted.client->send(0, bytes_of("anyone there?"), restarted.world.now).ok());
     ASSERT_TRUE(restarted.world.run_until([&] { return restarted.client->is_disconnected(); }, 2s));
     EXPECT_LT(restarted.world.now - sent, 500ms);  // one round trip, not the 10 s idle timeout
-    EXPECT_NE(restarted.disconnect_reason().find("stateless reset"), std::string::npos) << restarted.disconnect_reason();
+    EXPECT_NE(restarted.disconnect_reason().find("stateless reset"), std::string::npos)
+        << restarted.disconnect_reason();
     EXPECT_GE(restarted.world.server->stats().stateless_resets_sent, 1u);
 
     // The client can connect again to the new server.

@@ -22,7 +22,9 @@ struct TokenWorld
         ServerConfig server;
         server.connect_token_key = key;
         server.max_remembered_tokens = remembered;
-        server.unix_time = [this] { return unix_now; };
+        server.unix_time = [this] {
+            return unix_now;
+        };
         return server;
     }
 
@@ -47,9 +49,8 @@ struct TokenWorld
     /// Runs until client `index` connects or is refused; returns the refusal reason ("" when admitted).
     std::string outcome(std::size_t index)
     {
-        world.run_until([&] {
-            return world.clients[index]->is_connected() || world.clients[index]->is_disconnected();
-        });
+        world.run_until(
+            [&] { return world.clients[index]->is_connected() || world.clients[index]->is_disconnected(); });
         for (const auto& event : world.client_events[index])
             if (auto* disconnected = std::get_if<DisconnectedEvent>(&event))
                 return disconnected->reason;
@@ -139,7 +140,8 @@ TEST(TokenAdmission, TheReplayCacheIsBoundedAndRefusesWhenFull)
 {
     TokenWorld tokens(2);
     for (int i = 0; i < 3; ++i)
-        tokens.connect(tokens.token(100 + static_cast<std::uint64_t>(i)), ("10.0.1." + std::to_string(i + 2) + ":5000").c_str());
+        tokens.connect(tokens.token(100 + static_cast<std::uint64_t>(i)),
+                       ("10.0.1." + std::to_string(i + 2) + ":5000").c_str());
     EXPECT_EQ(tokens.outcome(0), "");
     EXPECT_EQ(tokens.outcome(1), "");
     EXPECT_EQ(tokens.outcome(2), "server busy: too many recent connect tokens");

@@ -46,9 +46,9 @@ struct ConnectTokenContents
     ClientId client_id{};
     /// The servers it admits to, as the servers name themselves (ServerConfig::connect_token_address).
     std::vector<std::string> servers;
-    std::uint64_t expires_unix = 0;    ///< seconds since 1970; the server refuses it from then on
+    std::uint64_t expires_unix = 0;      ///< seconds since 1970; the server refuses it from then on
     std::uint32_t timeout_seconds = 10;  ///< how long the server waits on a silent client before dropping it
-    std::vector<std::byte> user_data;  ///< opaque to us, at most kMaxConnectTokenUserData bytes
+    std::vector<std::byte> user_data;    ///< opaque to us, at most kMaxConnectTokenUserData bytes
 
     friend bool operator==(const ConnectTokenContents&, const ConnectTokenContents&) = default;
 };
@@ -60,8 +60,8 @@ Result<std::vector<std::byte>> seal_connect_token(const ConnectTokenContents& co
 /// Why a token was refused; each is counted by the server (ServerStats) and named in the close reason.
 enum class TokenRefusal : std::uint8_t
 {
-    Missing,      ///< the client sent none
-    Forged,       ///< does not open with our key (tampered, another key, or not a token at all)
+    Missing,  ///< the client sent none
+    Forged,   ///< does not open with our key (tampered, another key, or not a token at all)
     Expired,
     WrongServer,  ///< does not name this server
     Replayed,     ///< already used by a connection within its lifetime
