@@ -58,6 +58,8 @@ struct Server::Impl
     security::TokenReplayCache replay_cache;
     std::unordered_map<SocketAddress, security::TokenBucket, SocketAddressHash> connection_buckets;  ///< by source IP
     std::array<std::uint8_t, 32> reset_secret{};
+    std::array<std::uint8_t, 32> retry_secret{};  ///< Retry tokens live seconds: a fresh secret per Server
+    security::TokenBucket retry_bucket;
     security::TokenBucket reset_bucket{RateLimit{1000, 100}};   ///< stateless resets sent, per second
     std::string token_address;                                  ///< how connect tokens must name this server
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
@@ -77,6 +79,8 @@ struct Server::Impl
             std::memcpy(reset_secret.data(), c.stateless_reset_secret->data(), reset_secret.size());
         else
             gnutls_rnd(GNUTLS_RND_KEY, reset_secret.data(), reset_secret.size());
+        gnutls_rnd(GNUTLS_RND_KEY, retry_secret.data(), retry_secret.size());
+        retry_bucket = security::TokenBucket(c.rate_limits.handshakes_before_retry);
     }
 
     session::Connection::Settings connection_settings(std::uint64_t serial)
@@ -151,16 +155,30 @@ struct Server::Impl
             ++counters.refused_connection_rate;
             return;
         }
+        if (config.rate_limits.handshakes_before_retry.enabled() &&
+            !transport::QuicConnection::carries_retry_token(slot.payload()) && !retry_bucket.take(1, now))
+        {
+            auto out = batch.next_slot();
+            if (auto size = transport::QuicConnection::write_retry(slot.payload(), slot.from, retry_secret, now, out))
+            {
+                batch.commit(size, slot.from, now);
+                ++counters.retries_sent;
+            }
+            return;
+        }
         const std::uint64_t serial = next_serial++;
         Peer& peer = peers[serial];
         peer.connection = std::make_unique<session::Connection>(connection_settings(serial), events);
-        transport::QuicConnection::ServerSettings settings{tls.get(), config.quic, socket->local_address(), slot.from,
-                                                           reset_secret};
+        transport::QuicConnection::ServerSettings settings{tls.get(), config.quic,  socket->local_address(),
+                                                           slot.from, reset_secret, retry_secret};
         auto quic = transport::QuicConnection::accept(settings, slot.payload(), *peer.connection, now);
         if (!quic)
         {
             forget(serial);
-            ++counters.garbage_datagrams;
+            if (transport::QuicConnection::carries_retry_token(slot.payload()))
+                ++counters.invalid_retry_tokens;
+            else
+                ++counters.garbage_datagrams;
             return;
         }
         peer.connection->attach(std::move(quic).value());

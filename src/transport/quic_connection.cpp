@@ -95,6 +95,9 @@ const char* to_string(CloseInfo::Origin origin) noexcept
     return "?";
 }
 
+/// How long a Retry token proves an address: a client answers a Retry within a round trip.
+constexpr ngtcp2_duration kRetryTokenLifetime = 10 * NGTCP2_SECONDS;
+
 struct QuicConnection::Impl
 {
     struct OutgoingStream
@@ -803,6 +806,20 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
     ngtcp2_transport_params params;
     Impl::fill_transport_params(params, settings.quic);
     params.original_dcid = header.dcid;
+    if (header.token.len > 0 && header.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
+    {
+        // The client came back after our Retry: its address is proven if the token opens for it.
+        ngtcp2_cid original{};
+        const auto remote = make_addr(settings.remote);
+        if (ngtcp2_crypto_verify_retry_token(&original, header.token.base, header.token.len,
+                                             settings.retry_secret.data(), settings.retry_secret.size(), header.version,
+                                             remote.addr, remote.addrlen, &header.dcid, kRetryTokenLifetime,
+                                             to_ngtcp2(now)) != 0)
+            return make_error(ErrorCode::ProtocolError, "invalid or expired Retry token");
+        params.original_dcid = original;
+        params.retry_scid = header.dcid;
+        params.retry_scid_present = 1;
+    }
     params.stateless_reset_token_present = 1;
     impl->reset_secret = settings.reset_secret;
     if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, impl->reset_secret.data(),
@@ -861,6 +878,35 @@ std::size_t QuicConnection::write_version_negotiation(Bytes datagram, MutableByt
     const auto written = ngtcp2_pkt_write_version_negotiation(reinterpret_cast<std::uint8_t*>(out.data()), out.size(),
                                                               unused, version_cid.scid, version_cid.scidlen,
                                                               version_cid.dcid, version_cid.dcidlen, supported, 1);
+    return written > 0 ? static_cast<std::size_t>(written) : 0;
+}
+
+bool QuicConnection::carries_retry_token(Bytes initial)
+{
+    ngtcp2_pkt_hd header{};
+    return ngtcp2_accept(&header, reinterpret_cast<const std::uint8_t*>(initial.data()), initial.size()) == 0 &&
+           header.token.len > 0 && header.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY;
+}
+
+std::size_t QuicConnection::write_retry(Bytes initial, const SocketAddress& remote,
+                                        const std::array<std::uint8_t, 32>& secret, Timestamp now, MutableBytes out)
+{
+    ngtcp2_pkt_hd header{};
+    if (ngtcp2_accept(&header, reinterpret_cast<const std::uint8_t*>(initial.data()), initial.size()) != 0)
+        return 0;
+    ngtcp2_cid retry_scid{};
+    retry_scid.datalen = kConnectionIdLength;
+    random_bytes(retry_scid.data, retry_scid.datalen);
+    std::array<std::uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token{};
+    const auto address = make_addr(remote);
+    const auto token_length =
+        ngtcp2_crypto_generate_retry_token(token.data(), secret.data(), secret.size(), header.version, address.addr,
+                                           address.addrlen, &retry_scid, &header.dcid, to_ngtcp2(now));
+    if (token_length < 0)
+        return 0;
+    const auto written =
+        ngtcp2_crypto_write_retry(reinterpret_cast<std::uint8_t*>(out.data()), out.size(), header.version, &header.scid,
+                                  &retry_scid, &header.dcid, token.data(), static_cast<std::size_t>(token_length));
     return written > 0 ? static_cast<std::size_t>(written) : 0;
 }
 

@@ -126,6 +126,8 @@ class QuicConnection
         /// Derives the stateless reset token of every connection id we issue (RFC 9000 section 10.3): a server
         /// that lost a connection (restarted, or forgot it) can still end it at once with `write_stateless_reset`.
         std::array<std::uint8_t, 32> reset_secret{};
+        /// Keys the Retry tokens `write_retry` issues; an Initial carrying one is accepted only if it verifies.
+        std::array<std::uint8_t, 32> retry_secret{};
     };
 
     static Result<std::unique_ptr<QuicConnection>> connect(const ClientSettings& settings,
@@ -138,6 +140,12 @@ class QuicConnection
     static std::optional<PacketRoute> route(Bytes datagram);
     /// Writes a Version Negotiation packet answering `datagram` into `out`; returns its size (0 on failure).
     static std::size_t write_version_negotiation(Bytes datagram, MutableBytes out);
+    /// Writes a Retry packet answering a client Initial (RFC 9000 section 8.1): the client must come back with the
+    /// token it carries, proving it receives at its address, before we keep any state for it. 0 on failure.
+    static std::size_t write_retry(Bytes initial, const SocketAddress& remote,
+                                   const std::array<std::uint8_t, 32>& secret, Timestamp now, MutableBytes out);
+    /// Whether a client Initial carries a Retry token (valid or not: `accept` verifies it).
+    static bool carries_retry_token(Bytes initial);
     /// Writes a Stateless Reset answering a short-header `datagram` for a connection we do not hold, smaller than
     /// the datagram (so resets cannot loop or amplify); 0 when the datagram is too short to answer.
     static std::size_t write_stateless_reset(Bytes datagram, const std::array<std::uint8_t, 32>& secret,

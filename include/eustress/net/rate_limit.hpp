@@ -23,6 +23,11 @@ struct RateLimits
     /// New connections (QUIC Initials that would start a handshake) per source IP address; over it they are
     /// dropped unanswered and counted.
     RateLimit new_connections_per_address;
+    /// New handshakes per second (from all addresses) the server starts without address validation; beyond this
+    /// rate it answers Initials with a QUIC Retry, and keeps no state for a client until it comes back with the
+    /// Retry token, proving it receives at its address (a spoofed flood then costs one small packet each).
+    /// `{1e-9, 0}` validates every client; disabled (0) never sends Retry.
+    RateLimit handshakes_before_retry;
     /// Messages and payload bytes a client may send, over all channels, and per channel (index = channel id; a
     /// missing entry is no limit). Over a limit the message is dropped and counted.
     RateLimit messages_per_connection;

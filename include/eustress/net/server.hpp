@@ -47,6 +47,8 @@ struct ServerStats
     std::uint64_t rate_limited_messages = 0;    ///< messages dropped over a message or byte rate limit
     std::uint64_t rate_limit_disconnects = 0;   ///< clients disconnected for staying over a limit past the grace
     std::uint64_t stateless_resets_sent = 0;    ///< answers to packets for connections we do not hold
+    std::uint64_t retries_sent = 0;             ///< Initials answered with a Retry (address validation)
+    std::uint64_t invalid_retry_tokens = 0;     ///< Initials whose Retry token did not verify (dropped)
 };
 
 class Server
