@@ -307,16 +307,20 @@ struct Server::Impl
         ClientId id{next_client_id};
         if (config.connect_token_key)
         {
-            auto contents = check_token(hello->connect_token);
-            if (!contents)
-                return refuse(connection, session::CloseCode::TokenRefused, to_string(contents.error()), now);
-            if (peer_by_client.contains(contents->client_id))
+            auto outcome = open_token(hello->connect_token);
+            if (const auto* refusal = std::get_if<TokenRefusal>(&outcome))
+            {
+                ++counters.refused_tokens[static_cast<std::size_t>(*refusal)];
+                return refuse(connection, session::CloseCode::TokenRefused, to_string(*refusal), now);
+            }
+            auto& contents = std::get<ConnectTokenContents>(outcome);
+            if (peer_by_client.contains(contents.client_id))
             {
                 ++counters.refused_client_already_connected;
                 return refuse(connection, session::CloseCode::TokenRefused, "client already connected", now);
             }
-            id = contents->client_id;
-            tokens[id] = std::move(contents).value();
+            id = contents.client_id;
+            tokens[id] = std::move(contents);
         }
         else
             ++next_client_id;
@@ -347,23 +351,6 @@ struct Server::Impl
             break;
         }
         return std::move(opened->contents);
-    }
-
-    struct TokenCheck
-    {
-        std::variant<ConnectTokenContents, TokenRefusal> outcome;
-        explicit operator bool() const { return outcome.index() == 0; }
-        ConnectTokenContents* operator->() { return &std::get<0>(outcome); }
-        ConnectTokenContents&& value() && { return std::get<0>(std::move(outcome)); }
-        TokenRefusal error() const { return std::get<1>(outcome); }
-    };
-
-    TokenCheck check_token(const std::vector<std::byte>& token)
-    {
-        TokenCheck check{open_token(token)};
-        if (!check)
-            ++counters.refused_tokens[static_cast<std::size_t>(check.error())];
-        return check;
     }
 
     void refuse(session::Connection& connection, session::CloseCode code, const std::string& reason, Timestamp now)
