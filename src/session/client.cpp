@@ -1,6 +1,8 @@
 #include "eustress/net/client.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <random>
 
 #include "eustress/net/link_conditioner.hpp"
 #include "session/connection.hpp"
@@ -26,6 +28,13 @@ struct Client::Impl
     std::deque<NetworkEvent> events;
     std::unique_ptr<session::Connection> connection;
     bool disconnect_reported = false;
+    /// Some connection of this client was admitted: a later loss is a loss, not a failure to get in.
+    bool ever_admitted = false;
+    ClientId last_admitted_id{};
+    bool closing_on_purpose = false;  ///< `disconnect` was called: never reconnect
+    std::uint32_t reconnect_attempts = 0;
+    std::optional<Timestamp> reconnect_at;
+    std::minstd_rand jitter_random{std::random_device{}()};
     std::string alpn_override;  // tests only
 
     std::unique_ptr<DatagramSocket> condition(std::unique_ptr<DatagramSocket> raw) const
@@ -88,16 +97,81 @@ struct Client::Impl
         if (connection->protocol_error() && !quic.is_closed())
             quic.close(static_cast<std::uint64_t>(session::CloseCode::ProtocolError), *connection->protocol_error(),
                        *batch, now);
-        if (quic.is_closed() && !disconnect_reported)
+        if (connection->admitted() && !quic.is_closed())
         {
-            quic.write(*batch, now);  // an error close still owed to the server
-            batch->flush(now);
-            disconnect_reported = true;
-            const auto& info = quic.close_info();
-            std::string reason = info.reason;
-            if (reason.empty())
-                reason = std::string(transport::to_string(info.origin)) + " close, code " + std::to_string(info.code);
-            events.emplace_back(DisconnectedEvent{connection->own_id(), std::move(reason)});
+            ever_admitted = true;
+            reconnect_attempts = 0;
+            last_admitted_id = connection->own_id();
+        }
+        if (!quic.is_closed() || disconnect_reported)
+            return;
+        quic.write(*batch, now);  // an error close still owed to the server
+        batch->flush(now);
+        disconnect_reported = true;
+        const auto& info = quic.close_info();
+        std::string reason = info.reason;
+        if (reason.empty())
+            reason = std::string(transport::to_string(info.origin)) + " close, code " + std::to_string(info.code);
+        const bool retry = should_reconnect(info);
+        if (retry)
+            reconnect_at = now + reconnect_delay(++reconnect_attempts);
+        else if (reconnect_attempts > 0)
+            reason = "gave up reconnecting after " + std::to_string(reconnect_attempts) + " attempts: " + reason;
+        // One DisconnectedEvent when a connection is lost, one when the client gives up; failed attempts between
+        // them are silent (the game already knows it is offline).
+        if (reconnect_attempts <= 1 || !retry)
+        {
+            const ClientId id = connection->admitted() ? connection->own_id() : last_admitted_id;
+            events.emplace_back(DisconnectedEvent{id, std::move(reason), retry});
+        }
+    }
+
+    /// A loss is worth another attempt; a refusal or a deliberate close is not.
+    bool should_reconnect(const transport::CloseInfo& info) const
+    {
+        const ReconnectPolicy& policy = config.reconnect;
+        if (!policy.enabled || closing_on_purpose || !ever_admitted || reconnect_attempts >= policy.max_attempts)
+            return false;
+        using Origin = transport::CloseInfo::Origin;
+        switch (info.origin)
+        {
+        case Origin::IdleTimeout:
+        case Origin::StatelessReset:
+            return true;
+        case Origin::HandshakeTimeout:
+            return reconnect_attempts > 0;  // the server is still away
+        case Origin::Peer:
+            return info.application && info.code == static_cast<std::uint64_t>(session::CloseCode::ServerShutdown);
+        case Origin::Local:
+        case Origin::Error:
+            return false;
+        }
+        return false;
+    }
+
+    Duration reconnect_delay(std::uint32_t attempt)
+    {
+        const ReconnectPolicy& policy = config.reconnect;
+        const double grown = std::chrono::duration<double>(policy.initial_delay).count() *
+                             std::pow(policy.multiplier, static_cast<double>(attempt - 1));
+        const double capped = std::min(grown, std::chrono::duration<double>(policy.max_delay).count());
+        const double jitter = std::clamp(policy.jitter, 0.0, 1.0);
+        const double scale = std::uniform_real_distribution<double>(1.0 - jitter, 1.0)(jitter_random);
+        return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(capped * scale));
+    }
+
+    void reconnect_if_due(Timestamp now)
+    {
+        if (!reconnect_at || now < *reconnect_at)
+            return;
+        reconnect_at.reset();
+        if (config.refresh_connect_token)
+            config.connect_token = config.refresh_connect_token();
+        if (auto started = start(now); !started)
+        {
+            disconnect_reported = true;  // start left no connection to report on: give up with the reason
+            events.emplace_back(
+                DisconnectedEvent{last_admitted_id, "reconnecting failed: " + started.error().message, false});
         }
     }
 };
@@ -159,6 +233,7 @@ void Client::update(Timestamp now)
 
 void Client::receive(Timestamp now)
 {
+    m_impl->reconnect_if_due(now);
     m_impl->receive(now);
     auto& quic = m_impl->connection->quic();
     m_impl->connection->expire(now);
@@ -189,6 +264,8 @@ Result<MessageId> Client::send(ChannelId channel, Bytes message, Timestamp now)
 
 void Client::disconnect(std::string_view reason, Timestamp now)
 {
+    m_impl->closing_on_purpose = true;
+    m_impl->reconnect_at.reset();
     auto& quic = m_impl->connection->quic();
     if (quic.is_closed())
         return;
@@ -205,6 +282,8 @@ void Client::set_connect_token(Bytes token)
 Result<void> Client::reconnect(Timestamp now)
 {
     disconnect("reconnecting", now);
+    m_impl->closing_on_purpose = false;
+    m_impl->reconnect_attempts = 0;
     return m_impl->start(now);
 }
 
@@ -229,7 +308,15 @@ bool Client::is_connected() const
 }
 bool Client::is_disconnected() const
 {
-    return m_impl->connection->quic().is_closed();
+    return m_impl->connection->quic().is_closed() && !m_impl->reconnect_at;
+}
+bool Client::is_reconnecting() const
+{
+    return m_impl->reconnect_at.has_value() || (m_impl->reconnect_attempts > 0 && !is_disconnected());
+}
+std::uint32_t Client::reconnect_attempts() const
+{
+    return m_impl->reconnect_attempts;
 }
 ClientId Client::id() const
 {
@@ -255,6 +342,8 @@ Timestamp Client::next_wakeup() const
         earliest = std::min(earliest, *refill);
     if (auto socket_wakeup = m_impl->socket->next_wakeup())
         earliest = std::min(earliest, *socket_wakeup);
+    if (m_impl->reconnect_at)
+        earliest = std::min(earliest, *m_impl->reconnect_at);
     return earliest;
 }
 

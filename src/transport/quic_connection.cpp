@@ -91,6 +91,8 @@ const char* to_string(CloseInfo::Origin origin) noexcept
         return "handshake timeout";
     case CloseInfo::Origin::Error:
         return "error";
+    case CloseInfo::Origin::StatelessReset:
+        return "stateless reset";
     }
     return "?";
 }
@@ -140,6 +142,7 @@ struct QuicConnection::Impl
 
     bool closed = false;
     bool stateless_reset_received = false;
+    Duration keep_alive_interval{0};
     std::array<std::uint8_t, 32> reset_secret{};  ///< server: derives reset tokens for the ids we issue
     bool attempted_early_data = false;
     CloseInfo close_info;
@@ -205,6 +208,12 @@ struct QuicConnection::Impl
             return NGTCP2_ERR_CALLBACK_FAILURE;
         }
         self.counters.resumed = gnutls_session_is_resumed(self.session) != 0;
+        // Keep-alives start now, not at creation: ngtcp2 0.12 sends a keep-alive PING before the handshake ends in
+        // an unpadded 0-RTT packet and asserts (ngtcp2 issue 901, fixed after 0.12), which a resuming client whose
+        // server does not answer reaches at its first keep-alive.
+        if (self.keep_alive_interval.count() > 0)
+            ngtcp2_conn_set_keep_alive_timeout(connection,
+                                               static_cast<ngtcp2_duration>(self.keep_alive_interval.count()));
         self.handler.on_handshake_completed();
         return 0;
     }
@@ -492,7 +501,7 @@ struct QuicConnection::Impl
         closed = true;
         if (error == NGTCP2_ERR_DRAINING && stateless_reset_received)
         {
-            close_info = CloseInfo{CloseInfo::Origin::Peer, false, 0,
+            close_info = CloseInfo{CloseInfo::Origin::StatelessReset, false, 0,
                                    "stateless reset: the server no longer knows this connection"};
             return;
         }
@@ -770,9 +779,7 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSett
         return make_error(ErrorCode::InvalidArgument,
                           std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
     ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
-    if (settings.quic.keep_alive_interval.count() > 0)
-        ngtcp2_conn_set_keep_alive_timeout(impl->conn,
-                                           static_cast<ngtcp2_duration>(settings.quic.keep_alive_interval.count()));
+    impl->keep_alive_interval = settings.quic.keep_alive_interval;
     if (resuming)
     {
         ngtcp2_conn_set_early_remote_transport_params(impl->conn, &impl->remote_params_for_resumption);
@@ -832,9 +839,7 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
         return make_error(ErrorCode::ProtocolError,
                           std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
     ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
-    if (settings.quic.keep_alive_interval.count() > 0)
-        ngtcp2_conn_set_keep_alive_timeout(impl->conn,
-                                           static_cast<ngtcp2_duration>(settings.quic.keep_alive_interval.count()));
+    impl->keep_alive_interval = settings.quic.keep_alive_interval;
     // Route the client's chosen destination id and our own to this connection.
     handler.on_connection_id_issued(id_key(header.dcid.data, header.dcid.datalen));
     handler.on_connection_id_issued(id_key(scid.data, scid.datalen));
@@ -913,9 +918,12 @@ std::size_t QuicConnection::write_retry(Bytes initial, const SocketAddress& remo
 std::size_t QuicConnection::write_stateless_reset(Bytes datagram, const std::array<std::uint8_t, 32>& secret,
                                                   MutableBytes out)
 {
-    // A short header: first bit 0, then our fixed-length destination id. The reset must be shorter than what
-    // triggered it, and at least 21 bytes to look like a packet; below 43 bytes we stay silent.
-    constexpr std::size_t kMinimumAnswered = 43;
+    // A short header: first bit 0, then our fixed-length destination id. The reset is one byte shorter than what
+    // triggered it (so two endpoints cannot loop, RFC 9000 section 10.3) and carries at least 5 unpredictable
+    // bytes besides the token. Small triggers must be answered: a keep-alive PING, about 38 bytes with our
+    // connection ids, is often all a client of a restarted server sends.
+    // (ngtcp2 draws the first byte from the unpredictable bytes too.)
+    constexpr std::size_t kMinimumAnswered = 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN;
     if (datagram.size() < kMinimumAnswered || (std::to_integer<unsigned>(datagram[0]) & 0x80) != 0)
         return 0;
     ngtcp2_cid dcid{};
@@ -924,7 +932,7 @@ std::size_t QuicConnection::write_stateless_reset(Bytes datagram, const std::arr
     if (ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), &dcid) != 0)
         return 0;
     const std::size_t length = std::min<std::size_t>(datagram.size() - 1, out.size());
-    const std::size_t random_length = length - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
+    const std::size_t random_length = length - NGTCP2_STATELESS_RESET_TOKENLEN;
     std::array<std::uint8_t, 1500> unpredictable{};
     random_bytes(unpredictable.data(), random_length);
     const auto written = ngtcp2_pkt_write_stateless_reset(reinterpret_cast<std::uint8_t*>(out.data()), out.size(),

@@ -50,7 +50,8 @@ struct CloseInfo
         Peer,         ///< the peer sent CONNECTION_CLOSE
         IdleTimeout,  ///< nothing heard for the idle timeout
         HandshakeTimeout,
-        Error,  ///< a protocol or internal error closed it
+        Error,           ///< a protocol or internal error closed it
+        StatelessReset,  ///< the peer no longer knows the connection (it restarted, or lost its state)
     };
     Origin origin = Origin::Local;
     bool application = false;  ///< application error space (our codes) vs. QUIC transport / TLS

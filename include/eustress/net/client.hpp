@@ -45,8 +45,12 @@ class Client
     Result<void> migrate(std::unique_ptr<DatagramSocket> socket, Timestamp now);
 
     bool is_connected() const;
-    /// True once the connection has ended (see the DisconnectedEvent for why).
+    /// True once the connection has ended for good (see the DisconnectedEvent for why): not while reconnecting.
     bool is_disconnected() const;
+    /// Between a lost connection and its replacement being admitted (ClientConfig::reconnect).
+    bool is_reconnecting() const;
+    /// Attempts since the last admitted connection was lost (0 while connected).
+    std::uint32_t reconnect_attempts() const;
     ClientId id() const;
     ConnectionStatus status(Timestamp now) const;
     SocketAddress local_address() const;

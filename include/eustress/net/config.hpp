@@ -58,6 +58,22 @@ struct LinkSimulation
     LinkConditionerConfig link;
 };
 
+/// What a client does when an established connection is lost (the server died or restarted, the network went away,
+/// the server shut down): it reconnects by itself, waiting longer before each attempt. A connection the server
+/// refused or closed on purpose (kicked, full, bad token, wrong pin) is not retried.
+struct ReconnectPolicy
+{
+    bool enabled = true;
+    /// The wait before attempt n is `initial_delay * multiplier^(n-1)`, at most `max_delay`, then scaled by a random
+    /// factor in [1 - jitter, 1] so that many clients of one dead server do not return in step.
+    Duration initial_delay = 250ms;
+    Duration max_delay = 8s;
+    double multiplier = 2.0;
+    double jitter = 0.5;
+    /// Attempts before giving up (a DisconnectedEvent without `reconnecting` then ends it).
+    std::uint32_t max_attempts = 10;
+};
+
 /// The system clock in seconds since 1970 (ServerConfig::unix_time's default).
 std::uint64_t default_unix_time();
 
@@ -139,6 +155,10 @@ struct ClientConfig
     std::uint64_t send_rate_limit = 0;
     /// The connect token from the backend, when the server requires one (ServerConfig::connect_token_key).
     std::vector<std::byte> connect_token;
+    /// Called before each automatic reconnection attempt for a fresh connect token (a server refuses a token it
+    /// has seen); unset, the attempt presents `connect_token` again, which a restarted server accepts.
+    std::function<std::vector<std::byte>()> refresh_connect_token;
+    ReconnectPolicy reconnect;
 
     /// The effective conditioner settings: `link_simulation` if enabled, else loss from `packet_loss_simulation`.
     std::optional<LinkConditionerConfig> effective_link_simulation() const;

@@ -21,6 +21,9 @@ struct DisconnectedEvent
 {
     ClientId client_id;
     std::string reason;
+    /// Client side: the connection was lost and the client is reconnecting by itself (ClientConfig::reconnect);
+    /// a ConnectedEvent follows when it is back, or another DisconnectedEvent when it gives up.
+    bool reconnecting = false;
 };
 
 /// A message arrived. `from` is the client on a server, kServerId on a client.

@@ -1,0 +1,163 @@
+// Automatic reconnection: a lost connection comes back by itself, with exponential backoff and jitter, a limit,
+// and never after a refusal or a deliberate close.
+#include <gtest/gtest.h>
+
+#include "session_harness.hpp"
+
+namespace eustress::net::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<DisconnectedEvent> disconnects_of(const SessionWorld& world, std::size_t client)
+{
+    return world.client_events_of<DisconnectedEvent>(client);
+}
+
+std::size_t connects_of(const SessionWorld& world, std::size_t client)
+{
+    return world.client_events_of<ConnectedEvent>(client).size();
+}
+
+/// Replaces the server by a new one on the same address, as a restarted process would be.
+void restart_server(SessionWorld& world)
+{
+    world.server.reset();
+    auto socket = world.network.bind(world.server_address);
+    ASSERT_TRUE(socket.ok());
+    world.server = std::move(Server::create(world.server_config, std::move(socket).value(), world.now)).value();
+}
+
+ClientConfig quick_config(const SessionWorld& world)
+{
+    auto config = world.client_config();
+    config.quic.idle_timeout = 1s;
+    config.quic.keep_alive_interval = 200ms;
+    config.quic.handshake_timeout = 500ms;
+    return config;
+}
+
+TEST(Reconnect, AClientWhoseServerRestartedComesBackByItselfAndSaysSo)
+{
+    SessionWorld world;
+    Client& client = world.add_client(quick_config(world), "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    const ClientId first_id = client.id();
+
+    restart_server(world);  // a new secret: the old connection ends by idle timeout
+    ASSERT_TRUE(world.run_until([&] { return !disconnects_of(world, 0).empty(); }, 3s));
+    EXPECT_TRUE(disconnects_of(world, 0)[0].reconnecting);
+    EXPECT_EQ(disconnects_of(world, 0)[0].client_id, first_id);
+    EXPECT_TRUE(client.is_reconnecting());
+    EXPECT_FALSE(client.is_disconnected());
+
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }, 3s));
+    EXPECT_EQ(connects_of(world, 0), 2u);
+    EXPECT_EQ(client.reconnect_attempts(), 0u);
+    EXPECT_FALSE(client.is_reconnecting());
+    ASSERT_TRUE(client.send(0, bytes_of("back"), world.now).ok());
+    EXPECT_TRUE(world.run_until([&] { return has_message(world.server_events, "back"); }));
+}
+
+TEST(Reconnect, AServerShutdownIsRetriedUntilTheServerReturns)
+{
+    SessionWorld world;
+    Client& client = world.add_client(quick_config(world), "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    world.server->shutdown(world.now);
+    ASSERT_TRUE(world.run_until([&] { return client.is_reconnecting(); }, 1s));
+    world.server.reset();
+    world.run_until([] { return false; }, 2s);  // down for a while: attempts fail quietly
+    EXPECT_GE(client.reconnect_attempts(), 2u);
+    EXPECT_EQ(disconnects_of(world, 0).size(), 1u);
+
+    restart_server(world);
+    EXPECT_TRUE(world.run_until([&] { return client.is_connected(); }, 5s));
+}
+
+TEST(Reconnect, DelaysGrowExponentiallyWithinTheirJitterAndTheClientGivesUpAtTheLimit)
+{
+    SessionWorld world;
+    auto config = quick_config(world);
+    config.reconnect.initial_delay = 100ms;
+    config.reconnect.multiplier = 2.0;
+    config.reconnect.max_delay = 1s;
+    config.reconnect.jitter = 0.5;
+    config.reconnect.max_attempts = 6;
+    Client& client = world.add_client(config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    world.server.reset();  // gone for good
+
+    // Record when each attempt's handshake gave up; the gap between two is the backoff delay plus the handshake
+    // timeout.
+    std::vector<Timestamp> failures;
+    std::uint32_t seen = 0;
+    ASSERT_TRUE(world.run_until(
+        [&] {
+            if (client.reconnect_attempts() != seen)
+            {
+                seen = client.reconnect_attempts();
+                failures.push_back(world.now);
+            }
+            return client.is_disconnected();
+        },
+        30s));
+    ASSERT_EQ(failures.size(), 6u);  // attempt n is scheduled when attempt n-1 failed
+    for (std::size_t n = 1; n < failures.size(); ++n)
+    {
+        const auto nominal = std::min<Duration>(100ms * (1 << (n - 1)), 1s);  // the delay before attempt n
+        const Duration gap = failures[n] - failures[n - 1] - config.quic.handshake_timeout;
+        EXPECT_GE(gap, nominal / 2 - 5ms) << "attempt " << n;
+        EXPECT_LE(gap, nominal + 5ms) << "attempt " << n;
+    }
+    const auto events = disconnects_of(world, 0);
+    ASSERT_EQ(events.size(), 2u);  // lost, then gave up: the failures between are quiet
+    EXPECT_TRUE(events[0].reconnecting);
+    EXPECT_FALSE(events[1].reconnecting);
+    EXPECT_NE(events[1].reason.find("gave up reconnecting after 6 attempts"), std::string::npos) << events[1].reason;
+}
+
+TEST(Reconnect, KickedClientsAndClientsThatLeftDoNotReconnect)
+{
+    SessionWorld world;
+    Client& kicked = world.add_client(quick_config(world), "10.0.0.2:5000");
+    Client& leaving = world.add_client(quick_config(world), "10.0.0.3:5000");
+    ASSERT_TRUE(world.run_until([&] { return kicked.is_connected() && leaving.is_connected(); }));
+    world.server->disconnect(kicked.id(), "cheating", world.now);
+    leaving.disconnect("bye", world.now);
+    ASSERT_TRUE(world.run_until([&] { return kicked.is_disconnected() && leaving.is_disconnected(); }));
+    world.run_until([] { return false; }, 3s);
+    EXPECT_TRUE(kicked.is_disconnected());
+    EXPECT_TRUE(leaving.is_disconnected());
+    EXPECT_FALSE(disconnects_of(world, 0).at(0).reconnecting);
+    EXPECT_EQ(connects_of(world, 0), 1u);
+    EXPECT_EQ(connects_of(world, 1), 1u);
+}
+
+TEST(Reconnect, AClientThatNeverGotInDoesNotRetry)
+{
+    SessionWorld world;
+    auto config = quick_config(world);
+    world.server.reset();  // nobody there
+    Client& client = world.add_client(config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_disconnected(); }, 2s));
+    EXPECT_EQ(client.reconnect_attempts(), 0u);
+    EXPECT_FALSE(disconnects_of(world, 0).at(0).reconnecting);
+}
+
+TEST(Reconnect, DisabledPolicyReportsTheLossAndStops)
+{
+    SessionWorld world;
+    auto config = quick_config(world);
+    config.reconnect.enabled = false;
+    Client& client = world.add_client(config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    restart_server(world);
+    ASSERT_TRUE(world.run_until([&] { return client.is_disconnected(); }, 3s));
+    EXPECT_FALSE(disconnects_of(world, 0).at(0).reconnecting);
+    world.run_until([] { return false; }, 2s);
+    EXPECT_EQ(connects_of(world, 0), 1u);
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
