@@ -46,10 +46,22 @@ bool AntiReplayRecord::insert(std::string key, std::uint64_t expires_unix_second
         ++m_replays;
         return false;
     }
-    while (m_expiry_by_key.size() >= m_capacity && !m_insertion_order.empty())
+    // Forget what has expired (insertion order is expiry order: every entry lives one anti-replay window). When
+    // the record is still full, refuse: evicting a live entry would let its ClientHello be replayed, while a
+    // refusal only sends this client through a full round trip instead of 0-RTT.
+    while (!m_insertion_order.empty())
     {
-        m_expiry_by_key.erase(m_insertion_order.front());
+        const auto oldest = m_expiry_by_key.find(m_insertion_order.front());
+        if (oldest != m_expiry_by_key.end() && oldest->second >= now)
+            break;
+        if (oldest != m_expiry_by_key.end())
+            m_expiry_by_key.erase(oldest);
         m_insertion_order.pop_front();
+    }
+    if (m_expiry_by_key.size() >= m_capacity)
+    {
+        ++m_refused_full;
+        return false;
     }
     m_insertion_order.push_back(key);
     m_expiry_by_key[std::move(key)] = expires_unix_seconds;
@@ -66,6 +78,12 @@ std::uint64_t AntiReplayRecord::replays_refused() const
 {
     std::lock_guard lock(m_mutex);
     return m_replays;
+}
+
+std::uint64_t AntiReplayRecord::refused_full() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_refused_full;
 }
 
 Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::create(const Settings& settings)

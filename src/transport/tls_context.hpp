@@ -35,8 +35,9 @@ inline constexpr const char* kTlsPriority =
 gnutls_priority_t shared_tls_priority();
 
 /// Remembers the ClientHellos that carried 0-RTT data within GnuTLS' anti-replay window, so a replayed first
-/// flight is refused early data (it still completes a normal 1-RTT handshake). Bounded: when full, the oldest
-/// entries are evicted, and GnuTLS' own time window bounds how old an accepted ClientHello may be.
+/// flight is refused early data (it still completes a normal 1-RTT handshake). Bounded: expired entries are
+/// forgotten, and when it is full of live ones new ClientHellos are refused 0-RTT; GnuTLS' own time window bounds
+/// how old an accepted ClientHello may be.
 class AntiReplayRecord
 {
   public:
@@ -46,6 +47,8 @@ class AntiReplayRecord
     bool insert(std::string key, std::uint64_t expires_unix_seconds);
     std::size_t size() const;
     std::uint64_t replays_refused() const;
+    /// New ClientHellos refused 0-RTT because the record was full of live entries.
+    std::uint64_t refused_full() const;
 
   private:
     mutable std::mutex m_mutex;  // GnuTLS may call from any thread that runs a handshake
@@ -53,6 +56,7 @@ class AntiReplayRecord
     std::unordered_map<std::string, std::uint64_t> m_expiry_by_key;
     std::deque<std::string> m_insertion_order;
     std::uint64_t m_replays = 0;
+    std::uint64_t m_refused_full = 0;
 };
 
 class ServerTlsContext
