@@ -64,7 +64,7 @@ struct Client::Impl
         if (!quic)
             return quic.error();
         connection->attach(std::move(quic).value());
-        connection->send_hello();
+        connection->send_hello(now);
         disconnect_reported = false;
         write(now);
         return {};

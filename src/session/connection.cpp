@@ -46,7 +46,7 @@ Connection::~Connection() = default;
 
 // ---- handshake ------------------------------------------------------------------------------------------------
 
-void Connection::send_hello()
+void Connection::send_hello(Timestamp now)
 {
     std::array<std::byte, 16 + kMaxControlPayload> buffer{};
     std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
@@ -57,10 +57,10 @@ void Connection::send_hello()
     // The hello is the client's only control frame, so the stream ends with it: QUIC then frees its state
     // at both ends instead of keeping an idle stream per connection.
     const std::int64_t control_stream = *m_quic->open_stream(255);
-    m_quic->stream_write(control_stream, std::span(buffer).first(size), true);
+    m_quic->stream_write(control_stream, std::span(buffer).first(size), true, now);
 }
 
-void Connection::admit(ClientId id)
+void Connection::admit(ClientId id, Timestamp now)
 {
     m_peer_id = id;
     m_admitted = true;
@@ -68,7 +68,7 @@ void Connection::admit(ClientId id)
     std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
     size += write_welcome(Welcome{static_cast<std::uint64_t>(id)}, std::span(buffer).subspan(size));
     const std::int64_t control_stream = *m_quic->open_stream(255);
-    m_quic->stream_write(control_stream, std::span(buffer).first(size), true);
+    m_quic->stream_write(control_stream, std::span(buffer).first(size), true, now);
     m_events.emplace_back(ConnectedEvent{id});
     for (auto& held : m_held_until_admitted)
     {
@@ -149,7 +149,7 @@ Result<MessageId> Connection::send(ChannelId channel_id, Bytes message, Timestam
     }
     if (is_reliable(channel.config.kind) && m_quic->unsent_stream_bytes() > channel.config.send_queue_limit)
         return make_error(ErrorCode::QueueFull, "reliable send buffer is full; the peer or the path is slower");
-    transmit(channel_id, channel, message, id);
+    transmit(channel_id, channel, message, id, now);
     return id;
 }
 
@@ -175,7 +175,7 @@ void Connection::flush_channels(Timestamp now)
             channel.queue.pop_front();
             channel.queued_bytes -= message.bytes.size();
             channel.tokens -= static_cast<double>(message.bytes.size());
-            transmit(static_cast<ChannelId>(index), channel, message.bytes, message.id);
+            transmit(static_cast<ChannelId>(index), channel, message.bytes, message.id, now);
         }
     }
 }
@@ -206,7 +206,7 @@ std::optional<Timestamp> Connection::next_share_refill() const
     return earliest;
 }
 
-void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id)
+void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now)
 {
     ++channel.status.messages_sent;
     channel.status.bytes_sent += message.size();
@@ -223,8 +223,8 @@ void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes mes
         }
         wire::ByteWriter writer{std::span<std::byte>(prefix).subspan(size)};
         (void)writer.write_varint(message.size());
-        m_quic->stream_write(channel.ordered_stream, std::span(prefix).first(size + writer.size()), false);
-        m_quic->stream_write(channel.ordered_stream, message, false);
+        m_quic->stream_write(channel.ordered_stream, std::span(prefix).first(size + writer.size()), false, now);
+        m_quic->stream_write(channel.ordered_stream, message, false, now);
         return;
     }
     case ChannelKind::ReliableUnordered:
@@ -233,18 +233,19 @@ void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes mes
         std::size_t size = write_stream_header(StreamKind::UnorderedMessage, channel_id, prefix);
         wire::ByteWriter writer{std::span<std::byte>(prefix).subspan(size)};
         (void)writer.write_varint(message.size());
-        m_quic->stream_write(stream, std::span(prefix).first(size + writer.size()), false);
-        m_quic->stream_write(stream, message, true);
+        m_quic->stream_write(stream, std::span(prefix).first(size + writer.size()), false, now);
+        m_quic->stream_write(stream, message, true, now);
         return;
     }
     case ChannelKind::Unreliable:
     case ChannelKind::UnreliableSequenced:
-        transmit_unreliable(channel_id, channel, message, id);
+        transmit_unreliable(channel_id, channel, message, id, now);
         return;
     }
 }
 
-void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id)
+void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id,
+                                     Timestamp now)
 {
     DatagramHeader header;
     header.channel = channel_id;
@@ -273,7 +274,7 @@ void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel
         const std::uint64_t datagram_id = m_next_datagram_id++;
         m_message_by_datagram[datagram_id] = key;
         if (!m_quic->queue_datagram(std::span(datagram).first(header_size + piece.size()), datagram_id,
-                                    channel.config.priority))
+                                    channel.config.priority, now))
             settle_datagram(datagram_id, false);  // the QUIC queue is full: this datagram is lost before sending
     }
 }

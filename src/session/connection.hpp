@@ -77,11 +77,11 @@ class Connection final : public transport::QuicConnectionHandler
     const transport::QuicConnection& quic() const noexcept { return *m_quic; }
 
     /// Client: opens the control stream and queues our hello (it goes out in 0-RTT when resuming).
-    void send_hello();
+    void send_hello(Timestamp now);
     /// Server: the hello received from this peer, once (then nullopt).
     std::optional<Hello> take_hello() { return std::exchange(m_received_hello, std::nullopt); }
     /// Server: admits the peer under `id`: sends the welcome and releases messages held back until now.
-    void admit(ClientId id);
+    void admit(ClientId id, Timestamp now);
     /// Client: our id once the server's welcome arrived.
     bool admitted() const noexcept { return m_admitted; }
     ClientId peer_id() const noexcept { return m_peer_id; }
@@ -157,8 +157,8 @@ class Connection final : public transport::QuicConnectionHandler
     };
 
     bool has_bandwidth_share(const ChannelState& channel) const noexcept;
-    void transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id);
-    void transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id);
+    void transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
+    void transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
     void parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin);
     void handle_control_frame(std::uint64_t type, Bytes payload);
     void deliver(ChannelId channel, Bytes message, bool early);

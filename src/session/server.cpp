@@ -325,7 +325,7 @@ struct Server::Impl
         else
             ++next_client_id;
         peer_by_client[id] = serial;
-        connection.admit(id);
+        connection.admit(id, now);
     }
 
     /// The token's contents, or why it is refused. Tokens are never logged.

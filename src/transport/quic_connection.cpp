@@ -1009,20 +1009,20 @@ std::optional<std::int64_t> QuicConnection::open_stream(std::uint8_t priority)
     return handle;
 }
 
-void QuicConnection::stream_write(std::int64_t stream_id, Bytes data, bool fin)
+void QuicConnection::stream_write(std::int64_t stream_id, Bytes data, bool fin, Timestamp now)
 {
     auto found = m_impl->outgoing.find(stream_id);
     if (found == m_impl->outgoing.end())
         return;
     if (found->second.buffer.unsent() == 0 && !data.empty())
-        found->second.unsent_since = m_impl->last_now;
+        found->second.unsent_since = now;
     found->second.buffer.append(data);
     m_impl->unsent_stream_bytes += data.size();
     if (fin)
         found->second.fin_requested = true;
 }
 
-bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority)
+bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority, Timestamp now)
 {
     auto& self = *m_impl;
     if (data.size() > max_datagram_payload() || self.closed || self.pending_datagram_count >= kMaxPendingDatagrams)
@@ -1034,7 +1034,7 @@ bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::
         self.spare_datagram_buffers.pop_back();
     }
     bytes.assign(data.begin(), data.end());
-    self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::move(bytes), self.last_now});
+    self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::move(bytes), now});
     ++self.pending_datagram_count;
     return true;
 }

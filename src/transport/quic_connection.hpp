@@ -167,15 +167,16 @@ class QuicConnection
 
     /// Opens a stream we send on. nullopt when the peer's stream limit is reached (it grows as streams close).
     std::optional<std::int64_t> open_stream(std::uint8_t priority);
-    /// Appends to a stream's send buffer; `fin` ends the stream after this data.
-    void stream_write(std::int64_t stream_id, Bytes data, bool fin);
+    /// Appends to a stream's send buffer; `fin` ends the stream after this data. `now` starts its queue age.
+    void stream_write(std::int64_t stream_id, Bytes data, bool fin, Timestamp now);
     /// Returns `bytes` of a peer's stream to flow control once they are consumed (parsed, delivered): until then
     /// they count against the stream's and the connection's receive windows, which bounds what a peer can make us
     /// buffer.
     void consume(std::int64_t stream_id, std::size_t bytes);
     /// Queues one DATAGRAM frame; `datagram_id` comes back in on_datagram_acked / on_datagram_lost.
-    /// Returns false when `data` exceeds `max_datagram_payload()`.
-    bool queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority);
+    /// Returns false when `data` exceeds `max_datagram_payload()`. `now` is when it was queued: after
+    /// `datagram_max_queue_delay` unsent it is dropped as stale.
+    bool queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority, Timestamp now);
     /// Largest datagram payload that fits one 1,200-byte UDP packet after QUIC's headers.
     std::size_t max_datagram_payload() const noexcept;
     /// Bytes written to our streams and not yet put in a packet (constant time).

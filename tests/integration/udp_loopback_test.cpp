@@ -67,6 +67,43 @@ TEST(UdpLoopback, ConnectsAndEchoes)
     ASSERT_TRUE(world.pump(**client, [&] { return has_message(world.server_events, "over real UDP"); }));
 }
 
+TEST(UdpLoopback, EveryChannelKindCarriesMessagesBothWays)
+{
+    LoopbackWorld world;
+    auto client = std::move(Client::create(world.client_config(), MonotonicClock::now())).value();
+    ASSERT_TRUE(world.pump(*client, [&] { return client->is_connected(); }));
+    std::vector<NetworkEvent> client_events;
+    const std::vector<std::byte> small(96, std::byte{1}), fragmented(3000, std::byte{2});
+    for (ChannelId channel = 0; channel < 4; ++channel)
+    {
+        ASSERT_TRUE(client->send(channel, small, MonotonicClock::now()).ok());
+        ASSERT_TRUE(client->send(channel, fragmented, MonotonicClock::now()).ok());
+    }
+    auto messages_on = [](const std::vector<NetworkEvent>& events, ChannelId channel) {
+        int count = 0;
+        for (const auto& event : events)
+            if (auto* message = std::get_if<MessageEvent>(&event); message && message->channel == channel)
+                ++count;
+        return count;
+    };
+    ASSERT_TRUE(world.pump(*client, [&] {
+        for (ChannelId channel = 0; channel < 4; ++channel)
+            if (messages_on(world.server_events, channel) < (channel == 2 ? 1 : 2))  // sequenced keeps the newest
+                return false;
+        return true;
+    })) << "unreliable " << messages_on(world.server_events, 1) << ", sequenced " << messages_on(world.server_events, 2);
+    const ClientId id = world.server->clients().at(0);
+    for (ChannelId channel = 0; channel < 4; ++channel)
+        ASSERT_TRUE(world.server->send(id, channel, fragmented, MonotonicClock::now()).ok());
+    ASSERT_TRUE(world.pump(*client, [&] {
+        while (auto event = client->poll_event())
+            client_events.push_back(std::move(*event));
+        for (ChannelId channel = 0; channel < 4; ++channel)
+            if (messages_on(client_events, channel) < 1)
+                return false;
+        return true;
+    }));
+}
 
 TEST(UdpLoopback, ConnectsThroughLinkConditionerOnBothEnds)
 {

@@ -319,8 +319,8 @@ TEST(BadInput, IncompleteMessagesAreBoundedByFlowControl)
     {
         const auto id = attacker.quic->open_stream(100);
         ASSERT_TRUE(id);
-        attacker.quic->stream_write(*id, Bytes(reinterpret_cast<const std::byte*>(prefix), sizeof prefix), false);
-        attacker.quic->stream_write(*id, body, false);
+        attacker.quic->stream_write(*id, Bytes(reinterpret_cast<const std::byte*>(prefix), sizeof prefix), false, world.now);
+        attacker.quic->stream_write(*id, body, false, world.now);
     }
     for (int i = 0; i < 2000; ++i)
     {

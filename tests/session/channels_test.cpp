@@ -239,6 +239,21 @@ TEST(Channels, UnreliableDataTooOldToMatterIsDroppedNotSentLate)
     EXPECT_LE(worst_age, std::chrono::milliseconds(400));  // and bounded by the expiry (250 ms) plus a step
 }
 
+TEST(Channels, AMessageSentAfterAQuietSpellIsFresh)
+{
+    // An event loop wakes a client only when it has something to do; the first unreliable message after a quiet
+    // second must be timed from its send, not from the last update (it was once dropped as 1 s stale).
+    SessionWorld world;
+    Client& client = world.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    world.run_until([] { return false; }, std::chrono::milliseconds(100));
+    world.now += std::chrono::seconds(1);  // nobody updated anything
+    ASSERT_TRUE(client.send(1, bytes_of("after a quiet spell"), world.now).ok());
+    ASSERT_TRUE(client.send(0, bytes_of("reliable too"), world.now).ok());
+    EXPECT_EQ(client.status(world.now).send_queue_age, Duration(0));
+    EXPECT_TRUE(world.run_until([&] { return has_message(world.server_events, "after a quiet spell"); }));
+}
+
 TEST(Channels, Bbr2IsSelectableAndCarriesTraffic)
 {
     ServerConfig config;

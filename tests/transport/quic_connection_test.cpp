@@ -130,11 +130,11 @@ TEST(QuicConnection, StreamBytesAndDatagramsArriveIntact)
     std::vector<std::byte> big(200'000);
     for (std::size_t i = 0; i < big.size(); ++i)
         big[i] = std::byte(i * 7 & 0xff);
-    pair.client->stream_write(*stream, big, true);
+    pair.client->stream_write(*stream, big, true, pair.now);
     const std::vector<std::byte> small(100, std::byte{9});
-    ASSERT_TRUE(pair.client->queue_datagram(small, 1, 50));
+    ASSERT_TRUE(pair.client->queue_datagram(small, 1, 50, pair.now));
     const std::vector<std::byte> too_big(pair.client->max_datagram_payload() + 1);
-    EXPECT_FALSE(pair.client->queue_datagram(too_big, 2, 50));
+    EXPECT_FALSE(pair.client->queue_datagram(too_big, 2, 50, pair.now));
     pair.pump(300);
     EXPECT_EQ(pair.server_handler.stream_bytes, big);
     ASSERT_EQ(pair.server_handler.datagrams.size(), 1u);
@@ -147,7 +147,7 @@ TEST(QuicConnection, MaxDatagramPayloadFitsOneUnfragmentedPacket)
     Pair pair;
     pair.pump(50);
     const std::vector<std::byte> exact(pair.client->max_datagram_payload(), std::byte{1});
-    ASSERT_TRUE(pair.client->queue_datagram(exact, 7, 50));
+    ASSERT_TRUE(pair.client->queue_datagram(exact, 7, 50, pair.now));
     pair.pump(20);
     ASSERT_EQ(pair.server_handler.datagrams.size(), 1u);
     EXPECT_GE(pair.client->max_datagram_payload(), 1100u);
