@@ -116,6 +116,12 @@ const Networked* World::networked(EntityId entity) const
     return record ? &record->networked : nullptr;
 }
 
+bool World::is_owned_by(EntityId entity, ClientId client) const
+{
+    const Networked* found = networked(entity);
+    return found != nullptr && found->owner == client && client != kServerId;
+}
+
 bool World::set_networked(EntityId entity, Networked networked)
 {
     EntityRecord* record = m_impl->find(entity);

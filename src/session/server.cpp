@@ -30,6 +30,8 @@ struct Peer
     bool counted_as_pending = false;  // in ServerStats::pending_handshakes until its handshake ends
     bool disconnect_reported = false;
     bool active = false;                     // in the active list: needs settling and writing this update
+    std::uint64_t messages_rejected = 0;
+    std::string last_rejection;
     Timestamp scheduled = Timestamp::max();  // the expiry last put in the timer heap
 };
 
@@ -63,6 +65,7 @@ struct Server::Impl
     security::TokenBucket reset_bucket{RateLimit{1000, 100}};   ///< stateless resets sent, per second
     std::string token_address;                                  ///< how connect tokens must name this server
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
+    std::vector<MessageValidator> validators;                   ///< by channel
     // An update touches only the connections that have something to do: those that received a packet, hit a
     // deadline or were given messages. With a thousand idle clients, an update costs what the busy ones cost.
     std::vector<std::uint64_t> active;
@@ -466,6 +469,23 @@ struct Server::Impl
         auto serial = peer_by_client.find(client);
         return serial == peer_by_client.end() ? nullptr : &peers.at(serial->second);
     }
+
+    /// Runs the channel's validator; a refusal is counted against the sender and the message goes no further.
+    bool refuses(const MessageEvent& message)
+    {
+        if (message.channel >= validators.size() || !validators[message.channel])
+            return false;
+        Rejection rejection = validators[message.channel](message.from, message.channel, message.data);
+        if (!rejection)
+            return false;
+        ++counters.messages_rejected;
+        if (Peer* peer = find(message.from))
+        {
+            ++peer->messages_rejected;
+            peer->last_rejection = std::move(*rejection);
+        }
+        return true;
+    }
 };
 
 Server::Server(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -537,11 +557,22 @@ void Server::flush(Timestamp now)
 
 std::optional<NetworkEvent> Server::poll_event()
 {
-    if (m_impl->events.empty())
-        return std::nullopt;
-    NetworkEvent event = std::move(m_impl->events.front());
-    m_impl->events.pop_front();
-    return event;
+    while (!m_impl->events.empty())
+    {
+        NetworkEvent event = std::move(m_impl->events.front());
+        m_impl->events.pop_front();
+        if (auto* message = std::get_if<MessageEvent>(&event); message && m_impl->refuses(*message))
+            continue;
+        return event;
+    }
+    return std::nullopt;
+}
+
+void Server::set_validator(ChannelId channel, MessageValidator validator)
+{
+    if (m_impl->validators.size() <= channel)
+        m_impl->validators.resize(channel + 1u);
+    m_impl->validators[channel] = std::move(validator);
 }
 
 Result<MessageId> Server::send(ClientId client, ChannelId channel, Bytes message, Timestamp now)
@@ -606,7 +637,10 @@ std::optional<ConnectionStatus> Server::status(ClientId client, Timestamp now) c
     const Peer* peer = m_impl->find(client);
     if (peer == nullptr)
         return std::nullopt;
-    return peer->connection->status(now);
+    auto status = peer->connection->status(now);
+    status.messages_rejected = peer->messages_rejected;
+    status.last_rejection = peer->last_rejection;
+    return status;
 }
 
 std::vector<ConnectionStatus> Server::statuses(Timestamp now) const

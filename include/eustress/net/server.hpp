@@ -9,8 +9,10 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "eustress/net/certificate.hpp"
@@ -49,7 +51,15 @@ struct ServerStats
     std::uint64_t stateless_resets_sent = 0;    ///< answers to packets for connections we do not hold
     std::uint64_t retries_sent = 0;             ///< Initials answered with a Retry (address validation)
     std::uint64_t invalid_retry_tokens = 0;     ///< Initials whose Retry token did not verify (dropped)
+    std::uint64_t messages_rejected = 0;        ///< client messages a validator refused (never delivered)
 };
+
+/// Why a validator refused a message; an empty optional accepts it.
+using Rejection = std::optional<std::string>;
+/// Checks one client message before the game sees it: bounds, rates, ownership. It runs inside `poll_event`,
+/// so it may read game state; a refused message is dropped, counted per client (ConnectionStatus) and never
+/// delivered.
+using MessageValidator = std::function<Rejection(ClientId from, ChannelId channel, Bytes message)>;
 
 class Server
 {
@@ -70,7 +80,10 @@ class Server
     void receive(Timestamp now);
     /// Sends what `send` queued since the last update without waiting for it (lower latency, more syscalls).
     void flush(Timestamp now);
+    /// The next event. Client messages on a channel with a validator are delivered only if it accepts them.
     std::optional<NetworkEvent> poll_event();
+    /// Registers (or, with an empty function, removes) the validator for every message clients send on `channel`.
+    void set_validator(ChannelId channel, MessageValidator validator);
 
     /// Queues a message. Errors: UnknownClient, UnknownChannel, MessageTooLarge, QueueFull, NotConnected.
     Result<MessageId> send(ClientId client, ChannelId channel, Bytes message, Timestamp now);

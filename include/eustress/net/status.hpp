@@ -49,7 +49,9 @@ struct ConnectionStatus
     /// stream (since the stream last had nothing unsent), or as a queued unreliable datagram.
     Duration send_queue_age{0};
     std::uint64_t unacked_reliable_bytes = 0;
-    bool resumed = false;  ///< TLS resumption (0-RTT capable)
+    std::uint64_t messages_rejected = 0;  ///< server side: refused by a validator (Server::set_validator)
+    std::string last_rejection;           ///< the latest validator's reason
+    bool resumed = false;                 ///< TLS resumption (0-RTT capable)
     bool early_data_accepted = false;
     std::string tls;  ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
     std::vector<ChannelStatus> channels;

@@ -195,6 +195,8 @@ class World
     std::vector<ComponentId> components(EntityId entity) const;
 
     const Networked* networked(EntityId entity) const;
+    /// Whether `client` owns `entity` (Networked::owner): what a validator checks before a client may act for it.
+    bool is_owned_by(EntityId entity, ClientId client) const;
     bool set_networked(EntityId entity, Networked networked);
     /// The game's importance weight for the priority accumulator (default 1; 0 = send only when nothing else
     /// is waiting). Each client's priority for the entity grows with time unsent, times this, times nearness.
