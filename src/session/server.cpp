@@ -66,6 +66,8 @@ struct Server::Impl
     std::string token_address;                                  ///< how connect tokens must name this server
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
     std::vector<MessageValidator> validators;                   ///< by channel
+    BehaviourMonitor behaviour;
+    Timestamp last_receive{};  ///< when the events being polled arrived (an update's time)
     // An update touches only the connections that have something to do: those that received a packet, hit a
     // deadline or were given messages. With a thousand idle clients, an update costs what the busy ones cost.
     std::vector<std::uint64_t> active;
@@ -76,7 +78,8 @@ struct Server::Impl
 
     Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
-          token_address(c.connect_token_address.empty() ? socket->local_address().to_string() : c.connect_token_address)
+          token_address(c.connect_token_address.empty() ? socket->local_address().to_string() : c.connect_token_address),
+          behaviour(c.behaviour)
     {
         if (c.stateless_reset_secret)
             std::memcpy(reset_secret.data(), c.stateless_reset_secret->data(), reset_secret.size());
@@ -545,6 +548,7 @@ void Server::update(Timestamp now)
 
 void Server::receive(Timestamp now)
 {
+    m_impl->last_receive = now;
     m_impl->receive(now);
     m_impl->timers(now);
     m_impl->settle(now);
@@ -561,8 +565,14 @@ std::optional<NetworkEvent> Server::poll_event()
     {
         NetworkEvent event = std::move(m_impl->events.front());
         m_impl->events.pop_front();
-        if (auto* message = std::get_if<MessageEvent>(&event); message && m_impl->refuses(*message))
-            continue;
+        if (auto* message = std::get_if<MessageEvent>(&event))
+        {
+            m_impl->behaviour.observe_message(message->from, m_impl->last_receive);
+            if (m_impl->refuses(*message))
+                continue;
+        }
+        if (auto* gone = std::get_if<DisconnectedEvent>(&event))
+            m_impl->behaviour.forget(gone->client_id);
         return event;
     }
     return std::nullopt;
@@ -649,6 +659,15 @@ std::vector<ConnectionStatus> Server::statuses(Timestamp now) const
     for (auto client : clients())
         all.push_back(*status(client, now));
     return all;
+}
+
+BehaviourMonitor& Server::behaviour()
+{
+    return m_impl->behaviour;
+}
+const BehaviourMonitor& Server::behaviour() const
+{
+    return m_impl->behaviour;
 }
 
 const ConnectTokenContents* Server::connect_token(ClientId client) const

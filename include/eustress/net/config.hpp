@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "eustress/net/behaviour.hpp"
 #include "eustress/net/channel.hpp"
 #include "eustress/net/connect_token.hpp"
 #include "eustress/net/link_conditioner.hpp"
@@ -112,6 +113,8 @@ struct ServerConfig
     /// How tokens name this server ("host:port"); empty = the bound address as `SocketAddress::to_string` prints it.
     std::string connect_token_address;
     RateLimits rate_limits;
+    /// Bot-detection features and scorer (Server::behaviour).
+    BehaviourConfig behaviour;
     /// The secret stateless reset tokens are derived from (RFC 9000 section 10.3). Set the same value across
     /// restarts, and a restarted server ends its predecessor's connections at their next packet instead of leaving
     /// the clients to time out; unset, a random secret per Server still resets connections it has forgotten.

@@ -94,6 +94,11 @@ class Server
     /// Closes every connection (reason "server shutdown") and sends the closes.
     void shutdown(Timestamp now);
 
+    /// Behavioural analysis: message arrivals are recorded here by the server; the game adds actions, aim and
+    /// reaction times, and reads scores. A client's record is dropped when its DisconnectedEvent is polled.
+    BehaviourMonitor& behaviour();
+    const BehaviourMonitor& behaviour() const;
+
     std::vector<ClientId> clients() const;
     /// The connect token a client was admitted with (its user data, servers, expiry); null without tokens.
     const ConnectTokenContents* connect_token(ClientId client) const;
