@@ -8,6 +8,7 @@
 // Prints progress each 10 s to stderr and JSON result lines (bench/run.sh's format) to stdout; --samples writes
 // the per-second samples as CSV for bench/plot_soak.py.
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -64,7 +65,8 @@ void pin_to(pid_t pid, int cpu)
 }
 
 /// The server child: echoes every message on its channel, and reports a line per second on `report_fd`:
-/// "seconds clients pending descriptors accepted".
+/// "seconds clients pending descriptors accepted heap_in_use_kib" (the allocator's live bytes: RSS can grow from
+/// fragmentation alone, live bytes only from what we keep).
 [[noreturn]] void serve(int port_fd, int report_fd, const std::filesystem::path& certificates)
 {
     std::signal(SIGTERM, [](int) { g_stop = 1; });
@@ -96,9 +98,9 @@ void pin_to(pid_t pid, int cpu)
             const auto stats = server->stats();
             char line[160];
             const int length = std::snprintf(
-                line, sizeof line, "%.1f %zu %zu %zu %" PRIu64 "\n",
+                line, sizeof line, "%.1f %zu %zu %zu %" PRIu64 " %zu\n",
                 std::chrono::duration<double>(now - start).count(), stats.connected_clients, stats.pending_handshakes,
-                open_descriptors(), stats.connections_accepted);
+                open_descriptors(), stats.connections_accepted, mallinfo2().uordblks / 1024);
             if (write(report_fd, line, static_cast<std::size_t>(length)) < 0)
                 break;
             next_report += 1s;
@@ -119,6 +121,7 @@ struct Sample
     std::size_t pending = 0;
     std::size_t descriptors = 0;
     std::uint64_t accepted = 0;
+    std::size_t heap_kib = 0;
 };
 
 struct Bot
@@ -149,8 +152,8 @@ void read_reports(int fd, std::string& pending, std::vector<Sample>& samples, pi
     for (std::size_t end; (end = pending.find('\n')) != std::string::npos; pending.erase(0, end + 1))
     {
         Sample sample;
-        if (std::sscanf(pending.c_str(), "%lf %zu %zu %zu %" SCNu64, &sample.seconds, &sample.clients, &sample.pending,
-                        &sample.descriptors, &sample.accepted) == 5)
+        if (std::sscanf(pending.c_str(), "%lf %zu %zu %zu %" SCNu64 " %zu", &sample.seconds, &sample.clients,
+                        &sample.pending, &sample.descriptors, &sample.accepted, &sample.heap_kib) == 6)
         {
             sample.server_rss_kib = resident_kib_of(server);
             samples.push_back(sample);
@@ -166,13 +169,13 @@ void report(const std::string& placement, const char* metric, double value, cons
     std::fflush(stdout);
 }
 
-/// Least-squares slope of RSS over time, KiB per minute.
-double slope_kib_per_minute(const std::vector<Sample>& samples)
+/// Least-squares slope over time, KiB per minute, of one figure of the samples.
+template <typename Figure> double slope_kib_per_minute(const std::vector<Sample>& samples, Figure figure)
 {
     double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (const Sample& s : samples)
     {
-        const double x = s.seconds / 60.0, y = static_cast<double>(s.server_rss_kib);
+        const double x = s.seconds / 60.0, y = static_cast<double>(figure(s));
         n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
     }
     const double denominator = n * sxx - sx * sx;
@@ -353,9 +356,11 @@ int main(int argc, char** argv)
         if (now >= next_progress)
         {
             const Sample last = samples.empty() ? Sample{} : samples.back();
-            std::fprintf(stderr, "soak: %4.0f s  clients %zu  pending %zu  server RSS %ld KiB  connects %" PRIu64 "\n",
+            std::fprintf(stderr,
+                         "soak: %4.0f s  clients %zu  pending %zu  server RSS %ld KiB  heap %zu KiB  connects %" PRIu64
+                         "\n",
                          std::chrono::duration<double>(now - start).count(), last.clients, last.pending,
-                         last.server_rss_kib, totals.connects);
+                         last.server_rss_kib, last.heap_kib, totals.connects);
             next_progress += 10s;
         }
     }
@@ -394,7 +399,17 @@ int main(int argc, char** argv)
     const Sample last = samples.empty() ? Sample{} : samples.back();
     report(placement, "rss_after_warm_up_min", static_cast<double>(low), "KiB", count);
     report(placement, "rss_after_warm_up_max", static_cast<double>(high), "KiB", count);
-    report(placement, "rss_slope_after_warm_up", slope_kib_per_minute(steady), "KiB/min", count);
+    report(placement, "rss_slope_after_warm_up",
+           slope_kib_per_minute(steady, [](const Sample& s) { return s.server_rss_kib; }), "KiB/min", count);
+    report(placement, "heap_in_use_slope_after_warm_up",
+           slope_kib_per_minute(steady, [](const Sample& s) { return s.heap_kib; }), "KiB/min", count);
+    if (!steady.empty())
+    {
+        report(placement, "heap_in_use_after_warm_up_first", static_cast<double>(steady.front().heap_kib), "KiB",
+               count);
+        report(placement, "heap_in_use_after_warm_up_last", static_cast<double>(steady.back().heap_kib), "KiB",
+               count);
+    }
     report(placement, "connects", static_cast<double>(totals.connects), "count", count);
     report(placement, "polite_leaves", static_cast<double>(totals.polite_leaves), "count", count);
     report(placement, "vanished", static_cast<double>(totals.vanished), "count", count);
@@ -410,9 +425,9 @@ int main(int argc, char** argv)
     if (!samples_file.empty())
     {
         std::ofstream csv(samples_file);
-        csv << "seconds,server_rss_kib,clients,pending,descriptors,accepted\n";
+        csv << "seconds,server_rss_kib,heap_in_use_kib,clients,pending,descriptors,accepted\n";
         for (const Sample& s : samples)
-            csv << s.seconds << ',' << s.server_rss_kib << ',' << s.clients << ',' << s.pending << ','
+            csv << s.seconds << ',' << s.server_rss_kib << ',' << s.heap_kib << ',' << s.clients << ',' << s.pending << ','
                 << s.descriptors << ',' << s.accepted << '\n';
     }
     return drained && last.descriptors == descriptors_before ? 0 : 1;

@@ -5,6 +5,7 @@
 #include <span>
 #include <stdexcept>
 
+#include "security/sodium_global.hpp"
 #include "wire/byte_reader.hpp"
 #include "wire/byte_writer.hpp"
 
@@ -18,15 +19,6 @@ constexpr std::size_t kTagSize = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 // The version and expiry travel in clear, authenticated as associated data, so an expired token is refused
 // without decrypting it; a label binds the key to this use.
 constexpr std::string_view kLabel = "eustress connect token v1";
-
-void initialise_sodium()
-{
-    static const bool ready = [] {
-        return sodium_init() >= 0;
-    }();
-    if (!ready)
-        throw std::runtime_error("libsodium could not initialise");
-}
 
 std::array<std::byte, 1 + 8 + kLabel.size()> associated_data(std::uint64_t expires_unix)
 {
@@ -51,7 +43,7 @@ unsigned char* raw(std::byte* bytes)
 
 ConnectTokenKey ConnectTokenKey::generate()
 {
-    initialise_sodium();
+    security::ensure_sodium_initialized();
     ConnectTokenKey key;
     crypto_aead_xchacha20poly1305_ietf_keygen(raw(key.bytes.data()));
     return key;
@@ -59,7 +51,7 @@ ConnectTokenKey ConnectTokenKey::generate()
 
 Result<ConnectTokenKey> ConnectTokenKey::from_base64(std::string_view text)
 {
-    initialise_sodium();
+    security::ensure_sodium_initialized();
     ConnectTokenKey key;
     std::size_t length = 0;
     if (sodium_base642bin(raw(key.bytes.data()), key.bytes.size(), text.data(), text.size(), nullptr, &length, nullptr,
@@ -71,7 +63,7 @@ Result<ConnectTokenKey> ConnectTokenKey::from_base64(std::string_view text)
 
 std::string ConnectTokenKey::to_base64() const
 {
-    initialise_sodium();
+    security::ensure_sodium_initialized();
     std::string text(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
     sodium_bin2base64(text.data(), text.size(), raw(bytes.data()), bytes.size(), sodium_base64_VARIANT_ORIGINAL);
     text.resize(text.size() - 1);  // the terminating NUL
@@ -81,7 +73,7 @@ std::string ConnectTokenKey::to_base64() const
 Result<std::vector<std::byte>> seal_connect_token(const ConnectTokenContents& contents, const ConnectTokenKey& key,
                                                   std::uint64_t now_unix)
 {
-    initialise_sodium();
+    security::ensure_sodium_initialized();
     if (contents.client_id == ClientId{0})
         return make_error(ErrorCode::InvalidArgument, "connect token: client id 0 is reserved for the server");
     if (contents.servers.empty() || contents.servers.size() > kMaxConnectTokenServers)
@@ -126,7 +118,7 @@ Result<std::vector<std::byte>> seal_connect_token(const ConnectTokenContents& co
 Result<OpenedConnectToken> open_connect_token(Bytes token, const ConnectTokenKey& key, std::uint64_t now_unix,
                                               TokenRefusal* refusal)
 {
-    initialise_sodium();
+    security::ensure_sodium_initialized();
     const auto refuse = [refusal](TokenRefusal why, const char* message) -> Error {
         if (refusal)
             *refusal = why;

@@ -57,6 +57,7 @@ struct Client::Impl
         settings.channels = &config.channels;
         settings.send_rate_limit = config.send_rate_limit;
         settings.connect_token = &config.connect_token;
+        settings.build_id = &config.build_id;
         connection = std::make_unique<session::Connection>(settings, events);
         transport::QuicConnection::ClientSettings quic_settings{tls.get(), config.quic, socket->local_address(), server,
                                                                 std::string(transport::kAlpn)};

@@ -50,9 +50,12 @@ void Connection::send_hello(Timestamp now)
 {
     std::array<std::byte, 16 + kMaxControlPayload> buffer{};
     std::size_t size = write_stream_header(StreamKind::Control, 0, buffer);
-    Hello hello{kProtocolVersion, m_settings.channels->fingerprint(), {}};
+    Hello hello;
+    hello.channel_fingerprint = m_settings.channels->fingerprint();
     if (m_settings.connect_token)
         hello.connect_token = *m_settings.connect_token;
+    if (m_settings.build_id)
+        hello.build_id = m_settings.build_id->substr(0, kMaxBuildId);
     size += write_hello(hello, std::span(buffer).subspan(size));
     // The hello is the client's only control frame, so the stream ends with it: QUIC then frees its state
     // at both ends instead of keeping an idle stream per connection.

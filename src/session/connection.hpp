@@ -65,6 +65,8 @@ class Connection final : public transport::QuicConnectionHandler
         const RateLimits* rate_limits = nullptr;
         /// Client: the connect token its hello carries (may be empty).
         const std::vector<std::byte>* connect_token = nullptr;
+        /// Client: the build id its hello carries (may be empty).
+        const std::string* build_id = nullptr;
         /// Server: keeps the routing table in step with the connection ids QUIC issues and retires.
         std::function<void(std::string_view id, bool issued)> connection_id_changed;
     };

@@ -10,6 +10,7 @@
 #include <gnutls/crypto.h>
 
 #include "eustress/net/link_conditioner.hpp"
+#include "security/fingerprint_census.hpp"
 #include "security/token_replay_cache.hpp"
 #include "session/connection.hpp"
 #include "transport/packet_batch.hpp"
@@ -32,6 +33,7 @@ struct Peer
     bool active = false;                     // in the active list: needs settling and writing this update
     std::uint64_t messages_rejected = 0;
     std::string last_rejection;
+    std::optional<ClientFingerprint> fingerprint;
     Timestamp scheduled = Timestamp::max();  // the expiry last put in the timer heap
 };
 
@@ -67,6 +69,7 @@ struct Server::Impl
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
     std::vector<MessageValidator> validators;                   ///< by channel
     BehaviourMonitor behaviour;
+    security::FingerprintCensus census;
     Timestamp last_receive{};  ///< when the events being polled arrived (an update's time)
     // An update touches only the connections that have something to do: those that received a packet, hit a
     // deadline or were given messages. With a thousand idle clients, an update costs what the busy ones cost.
@@ -79,7 +82,7 @@ struct Server::Impl
     Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
           token_address(c.connect_token_address.empty() ? socket->local_address().to_string() : c.connect_token_address),
-          behaviour(c.behaviour)
+          behaviour(c.behaviour), census(fingerprint_salt_of(c), c.max_fingerprints, c.max_accounts_per_fingerprint)
     {
         if (c.stateless_reset_secret)
             std::memcpy(reset_secret.data(), c.stateless_reset_secret->data(), reset_secret.size());
@@ -331,6 +334,8 @@ struct Server::Impl
         else
             ++next_client_id;
         peer_by_client[id] = serial;
+        peer.fingerprint = census.fingerprint_of(connection.quic().peer_software_shape(), hello->build_id);
+        census.record(*peer.fingerprint, id);
         connection.admit(id, now);
     }
 
@@ -471,6 +476,16 @@ struct Server::Impl
     {
         auto serial = peer_by_client.find(client);
         return serial == peer_by_client.end() ? nullptr : &peers.at(serial->second);
+    }
+
+    static std::array<std::byte, 32> fingerprint_salt_of(const ServerConfig& config)
+    {
+        std::array<std::byte, 32> salt{};
+        if (config.fingerprint_salt)
+            salt = *config.fingerprint_salt;
+        else
+            gnutls_rnd(GNUTLS_RND_KEY, salt.data(), salt.size());
+        return salt;
     }
 
     /// Runs the channel's validator; a refusal is counted against the sender and the message goes no further.
@@ -659,6 +674,17 @@ std::vector<ConnectionStatus> Server::statuses(Timestamp now) const
     for (auto client : clients())
         all.push_back(*status(client, now));
     return all;
+}
+
+std::optional<ClientFingerprint> Server::fingerprint(ClientId client) const
+{
+    const Peer* peer = m_impl->find(client);
+    return peer ? peer->fingerprint : std::nullopt;
+}
+
+std::vector<FingerprintShare> Server::fingerprint_census(std::size_t accounts) const
+{
+    return m_impl->census.shared_by_at_least(std::max<std::size_t>(accounts, 1));
 }
 
 BehaviourMonitor& Server::behaviour()

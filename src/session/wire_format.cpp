@@ -52,9 +52,15 @@ std::size_t write_hello(const Hello& hello, MutableBytes out) noexcept
     wire::ByteWriter body(payload);
     if (!body.write_u8(hello.version) || !body.write_u64(hello.channel_fingerprint))
         return 0;
-    // The token is a trailing, length-prefixed field: a hello without one is the version-1 hello unchanged.
-    if (!hello.connect_token.empty() &&
+    // Token, then build id: trailing, length-prefixed, each omitted when it and everything after it is empty
+    // (a hello with neither is the version-1 hello unchanged).
+    if (hello.build_id.size() > kMaxBuildId)
+        return 0;
+    if ((!hello.connect_token.empty() || !hello.build_id.empty()) &&
         !(body.write_varint(hello.connect_token.size()) && body.write_bytes(hello.connect_token)))
+        return 0;
+    if (!hello.build_id.empty() &&
+        !(body.write_varint(hello.build_id.size()) && body.write_bytes(as_bytes_of(hello.build_id))))
         return 0;
     return write_control_frame(ControlType::Hello, body.written(), out);
 }
@@ -75,14 +81,23 @@ std::optional<Hello> parse_hello(Bytes payload) noexcept
     const auto fingerprint = reader.read_u64();
     if (!version || !fingerprint)
         return std::nullopt;
-    Hello hello{*version, *fingerprint, {}};
+    Hello hello;
+    hello.version = *version;
+    hello.channel_fingerprint = *fingerprint;
     if (reader.remaining() == 0)
         return hello;
-    const auto length = reader.read_varint();
-    if (!length || *length == 0 || *length != reader.remaining())
+    const auto token_length = reader.read_varint();
+    if (!token_length || *token_length > reader.remaining())
         return std::nullopt;
-    const auto token = reader.read_bytes(static_cast<std::size_t>(*length));
+    const auto token = reader.read_bytes(static_cast<std::size_t>(*token_length));
     hello.connect_token.assign(token->begin(), token->end());
+    if (reader.remaining() == 0)
+        return *token_length > 0 ? std::optional<Hello>(std::move(hello)) : std::nullopt;  // one encoding only
+    const auto build_length = reader.read_varint();
+    if (!build_length || *build_length == 0 || *build_length > kMaxBuildId || *build_length != reader.remaining())
+        return std::nullopt;
+    const auto build = reader.read_bytes(static_cast<std::size_t>(*build_length));
+    hello.build_id.assign(reinterpret_cast<const char*>(build->data()), build->size());
     return hello;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "eustress/net/types.hpp"
@@ -36,7 +37,7 @@ std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes
 /// Control frames on the control stream: varint type, varint length, payload.
 enum class ControlType : std::uint8_t
 {
-    Hello = 1,    ///< client -> server: protocol version, channel table fingerprint, connect token (optional)
+    Hello = 1,    ///< client -> server: protocol version, channel table fingerprint, connect token, build id
     Welcome = 2,  ///< server -> client: the client id it was given
 };
 
@@ -45,7 +46,11 @@ struct Hello
     std::uint8_t version = kProtocolVersion;
     std::uint64_t channel_fingerprint = 0;
     std::vector<std::byte> connect_token;  ///< empty when the client has none
+    std::string build_id;                  ///< the client software's own name for its build (fingerprinting)
 };
+
+/// Longest build id a hello may carry.
+inline constexpr std::size_t kMaxBuildId = 64;
 
 struct Welcome
 {

@@ -1137,6 +1137,33 @@ SocketAddress QuicConnection::remote_address() const
     return SocketAddress(path->remote.addr, path->remote.addrlen);
 }
 
+std::string QuicConnection::peer_software_shape() const
+{
+    const ngtcp2_transport_params* params = ngtcp2_conn_get_remote_transport_params(m_impl->conn);
+    if (params == nullptr)
+        return {};
+    std::string shape;
+    for (const std::uint64_t value :
+         {params->initial_max_stream_data_bidi_local, params->initial_max_stream_data_bidi_remote,
+          params->initial_max_stream_data_uni, params->initial_max_data, params->initial_max_streams_bidi,
+          params->initial_max_streams_uni, static_cast<std::uint64_t>(params->max_idle_timeout),
+          params->max_udp_payload_size, params->active_connection_id_limit, params->ack_delay_exponent,
+          static_cast<std::uint64_t>(params->max_ack_delay), params->max_datagram_frame_size,
+          static_cast<std::uint64_t>(params->disable_active_migration),
+          static_cast<std::uint64_t>(params->grease_quic_bit)})
+        shape += std::to_string(value) + ',';
+    gnutls_session_t session = m_impl->session;
+    for (const char* name : {gnutls_protocol_get_name(gnutls_protocol_get_version(session)),
+                             gnutls_cipher_get_name(gnutls_cipher_get(session)),
+                             gnutls_group_get_name(gnutls_group_get(session)),
+                             gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(session)))})
+        shape += std::string(name ? name : "-") + ',';
+    gnutls_datum_t alpn{nullptr, 0};
+    if (gnutls_alpn_get_selected_protocol(session, &alpn) == 0)
+        shape.append(reinterpret_cast<const char*>(alpn.data), alpn.size);
+    return shape;
+}
+
 std::string QuicConnection::tls_description() const
 {
     gnutls_session_t session = m_impl->session;

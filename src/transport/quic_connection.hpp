@@ -199,6 +199,10 @@ class QuicConnection
     SocketAddress remote_address() const;
     /// TLS details for diagnostics: negotiated version, group and ALPN.
     std::string tls_description() const;
+    /// What the peer's software reveals about itself: its QUIC transport parameters (their values, not its
+    /// connection ids or tokens) and the TLS parameters the handshake settled on. Equal for two connections of
+    /// the same client build with the same configuration; the input of client fingerprints.
+    std::string peer_software_shape() const;
 
   private:
     struct Impl;

@@ -115,6 +115,12 @@ struct ServerConfig
     RateLimits rate_limits;
     /// Bot-detection features and scorer (Server::behaviour).
     BehaviourConfig behaviour;
+    /// The salt client fingerprints are hashed with. Give every server of a fleet the same one to compare
+    /// fingerprints across servers, and change it to unlink old ones; unset, each Server draws its own.
+    std::optional<std::array<std::byte, 32>> fingerprint_salt;
+    /// Census bounds: distinct fingerprints remembered, and clients remembered per fingerprint.
+    std::size_t max_fingerprints = 4096;
+    std::size_t max_accounts_per_fingerprint = 1024;
     /// The secret stateless reset tokens are derived from (RFC 9000 section 10.3). Set the same value across
     /// restarts, and a restarted server ends its predecessor's connections at their next packet instead of leaving
     /// the clients to time out; unset, a random secret per Server still resets connections it has forgotten.
@@ -158,6 +164,9 @@ struct ClientConfig
     std::uint64_t send_rate_limit = 0;
     /// The connect token from the backend, when the server requires one (ServerConfig::connect_token_key).
     std::vector<std::byte> connect_token;
+    /// The game's name for this client build ("mygame-1.4.2-win64"), at most 64 bytes. Sent in the hello; servers
+    /// use it, with what the QUIC and TLS handshakes reveal, to fingerprint client software (Server::fingerprint).
+    std::string build_id;
     /// Called before each automatic reconnection attempt for a fresh connect token (a server refuses a token it
     /// has seen); unset, the attempt presents `connect_token` again, which a restarted server accepts.
     std::function<std::vector<std::byte>()> refresh_connect_token;

@@ -19,6 +19,7 @@
 #include "eustress/net/config.hpp"
 #include "eustress/net/datagram_socket.hpp"
 #include "eustress/net/events.hpp"
+#include "eustress/net/fingerprint.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
 
@@ -98,6 +99,12 @@ class Server
     /// reaction times, and reads scores. A client's record is dropped when its DisconnectedEvent is polled.
     BehaviourMonitor& behaviour();
     const BehaviourMonitor& behaviour() const;
+
+    /// The client's software fingerprint (ClientConfig::build_id and what its handshakes reveal), while connected.
+    std::optional<ClientFingerprint> fingerprint(ClientId client) const;
+    /// Fingerprints seen with at least `accounts` distinct clients since this server started (connected or not),
+    /// most shared first: many accounts on one unusual fingerprint is a bot farm's trace.
+    std::vector<FingerprintShare> fingerprint_census(std::size_t accounts = 2) const;
 
     std::vector<ClientId> clients() const;
     /// The connect token a client was admitted with (its user data, servers, expiry); null without tokens.
