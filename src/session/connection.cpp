@@ -217,27 +217,21 @@ void Connection::transmit(ChannelId channel_id, ChannelState& channel, Bytes mes
     switch (channel.config.kind)
     {
     case ChannelKind::ReliableOrdered:
+    case ChannelKind::ReliableUnordered:
     {
+        const bool ordered = channel.config.kind == ChannelKind::ReliableOrdered;
+        std::int64_t& stream = channel.lanes[ordered ? 0 : channel.next_lane++ % kUnorderedLanes];
         std::size_t size = 0;
-        if (channel.ordered_stream < 0)
+        if (stream < 0)
         {
-            channel.ordered_stream = *m_quic->open_stream(channel.config.priority);
-            size = write_stream_header(StreamKind::OrderedChannel, channel_id, prefix);
+            stream = *m_quic->open_stream(channel.config.priority);
+            size = write_stream_header(ordered ? StreamKind::OrderedChannel : StreamKind::UnorderedLane, channel_id,
+                                       prefix);
         }
         wire::ByteWriter writer{std::span<std::byte>(prefix).subspan(size)};
         (void)writer.write_varint(message.size());
-        m_quic->stream_write(channel.ordered_stream, std::span(prefix).first(size + writer.size()), false, now);
-        m_quic->stream_write(channel.ordered_stream, message, false, now);
-        return;
-    }
-    case ChannelKind::ReliableUnordered:
-    {
-        const std::int64_t stream = *m_quic->open_stream(channel.config.priority);
-        std::size_t size = write_stream_header(StreamKind::UnorderedMessage, channel_id, prefix);
-        wire::ByteWriter writer{std::span<std::byte>(prefix).subspan(size)};
-        (void)writer.write_varint(message.size());
         m_quic->stream_write(stream, std::span(prefix).first(size + writer.size()), false, now);
-        m_quic->stream_write(stream, message, true, now);
+        m_quic->stream_write(stream, message, false, now);
         return;
     }
     case ChannelKind::Unreliable:
@@ -467,7 +461,7 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         {
             if (pending.empty())
                 break;
-            if (std::to_integer<std::uint8_t>(pending[0]) > static_cast<std::uint8_t>(StreamKind::UnorderedMessage))
+            if (std::to_integer<std::uint8_t>(pending[0]) > static_cast<std::uint8_t>(StreamKind::UnorderedLane))
                 return fail("unknown stream kind on stream " + std::to_string(stream_id));
             auto header = parse_stream_header(pending);
             if (!header)
@@ -482,9 +476,9 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
             if (header->kind == StreamKind::OrderedChannel &&
                 m_channels[header->channel].config.kind != ChannelKind::ReliableOrdered)
                 return fail("ordered stream on a channel that is not ReliableOrdered");
-            if (header->kind == StreamKind::UnorderedMessage &&
+            if (header->kind == StreamKind::UnorderedLane &&
                 m_channels[header->channel].config.kind != ChannelKind::ReliableUnordered)
-                return fail("unordered stream on a channel that is not ReliableUnordered");
+                return fail("unordered lane on a channel that is not ReliableUnordered");
             stream.header = header;
             stream.consumed += header->size;
             if (m_quic)
@@ -521,8 +515,6 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
             deliver(stream.header->channel, *body, stream.early);
         if (m_protocol_error)
             return;
-        if (stream.header->kind == StreamKind::UnorderedMessage && stream.consumed != stream.buffer.size())
-            return fail("data after the message on an unordered stream");
     }
     if (fin && stream.consumed != stream.buffer.size())
         return fail("stream " + std::to_string(stream_id) + " ended inside a message");

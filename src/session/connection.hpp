@@ -2,6 +2,7 @@
 // Server (one per client) and Client (one). Sans-I/O like the QUIC layer beneath it; the owner does the I/O.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -127,12 +128,22 @@ class Connection final : public transport::QuicConnectionHandler
         Timestamp enqueued;
     };
 
+    static constexpr std::array<std::int64_t, kUnorderedLanes> filled_lanes()
+    {
+        std::array<std::int64_t, kUnorderedLanes> lanes{};
+        lanes.fill(-1);
+        return lanes;
+    }
+
     struct ChannelState
     {
         ChannelConfig config;
         ChannelStatus status;
         MessageId next_message_id = 0;
-        std::int64_t ordered_stream = -1;  // our handle for a ReliableOrdered channel's stream
+        /// Our stream handles: a ReliableOrdered channel uses the first, a ReliableUnordered one all (-1 = not
+        /// opened yet).
+        std::array<std::int64_t, kUnorderedLanes> lanes = filled_lanes();
+        std::size_t next_lane = 0;
         std::uint16_t next_sequence = 0;   // UnreliableSequenced, sending
         std::optional<std::uint16_t> newest_received;
         std::uint16_t next_fragment_group = 0;

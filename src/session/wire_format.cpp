@@ -15,7 +15,7 @@ std::optional<StreamHeader> parse_stream_header(Bytes bytes) noexcept
     if (*kind == static_cast<std::uint8_t>(StreamKind::Control))
         return StreamHeader{StreamKind::Control, 0, 1};
     if (*kind != static_cast<std::uint8_t>(StreamKind::OrderedChannel) &&
-        *kind != static_cast<std::uint8_t>(StreamKind::UnorderedMessage))
+        *kind != static_cast<std::uint8_t>(StreamKind::UnorderedLane))
         return std::nullopt;
     const auto channel = reader.read_u8();
     if (!channel || *channel >= kMaxChannels)

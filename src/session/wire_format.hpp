@@ -20,9 +20,15 @@ inline constexpr std::uint8_t kMaxChannels = 64;  // six bits of the datagram he
 enum class StreamKind : std::uint8_t
 {
     Control = 0,           ///< hello / welcome frames, one stream per direction, opened first
-    OrderedChannel = 1,    ///< followed by a channel id; length-prefixed messages until the connection ends
-    UnorderedMessage = 2,  ///< followed by a channel id; one length-prefixed message, then FIN
+    OrderedChannel = 1,  ///< followed by a channel id; length-prefixed messages until the connection ends
+    /// Followed by a channel id; length-prefixed messages until the connection ends. A ReliableUnordered channel
+    /// spreads its messages over kUnorderedLanes of these, so a lost packet holds back only the messages behind
+    /// it on its own lane. (Not a stream per message: ngtcp2 0.12 never closes a stream its peer opened one way,
+    /// so each would cost memory and stream credit until the connection ends; fixed upstream in 0.14.)
+    UnorderedLane = 2,
 };
+
+inline constexpr std::size_t kUnorderedLanes = 8;
 
 struct StreamHeader
 {

@@ -258,10 +258,19 @@ struct QuicConnection::Impl
         return 0;
     }
 
-    static int on_stream_close(ngtcp2_conn*, std::uint32_t, std::int64_t stream_id, std::uint64_t, void* user_data,
-                               void*)
+    static int on_stream_close(ngtcp2_conn* connection, std::uint32_t, std::int64_t stream_id, std::uint64_t,
+                               void* user_data, void*)
     {
         auto& self = from(user_data);
+        // ngtcp2 never returns stream credit by itself: each stream the peer opened and finished must be given
+        // back, or the peer stops at its first max_concurrent_streams (every ReliableUnordered message is one).
+        if (!ngtcp2_conn_is_local_stream(connection, stream_id))
+        {
+            if ((stream_id & 0x2) != 0)
+                ngtcp2_conn_extend_max_streams_uni(connection, 1);
+            else
+                ngtcp2_conn_extend_max_streams_bidi(connection, 1);
+        }
         if (auto found = self.handle_by_quic_id.find(stream_id); found != self.handle_by_quic_id.end())
         {
             self.outgoing.erase(found->second);

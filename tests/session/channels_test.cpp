@@ -254,6 +254,29 @@ TEST(Channels, AMessageSentAfterAQuietSpellIsFresh)
     EXPECT_TRUE(world.run_until([&] { return has_message(world.server_events, "after a quiet spell"); }));
 }
 
+TEST(Channels, ReliableUnorderedKeepsDeliveringFarPastTheStreamLimit)
+{
+    // Ten times more messages than the peer allows concurrent streams: a channel that used up stream credit
+    // (a stream per message, never closed by ngtcp2 0.12 on the receiving side) would stall at the limit.
+    ServerConfig config;
+    config.quic.max_concurrent_streams = 32;
+    SessionWorld world(config);
+    auto client_config = world.client_config();
+    client_config.quic.max_concurrent_streams = 32;
+    Client& client = world.add_client(client_config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    for (std::uint32_t i = 0; i < 320; ++i)
+    {
+        ASSERT_TRUE(client.send(3, numbered(i, 300), world.now).ok());
+        ASSERT_TRUE(world.server->send(client.id(), 3, numbered(i, 300), world.now).ok());
+        world.step(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(world.run_until([&] {
+        return world.server_events_of<MessageEvent>().size() == 320 && world.client_events_of<MessageEvent>(0).size() == 320;
+    })) << world.server_events_of<MessageEvent>().size() << " and " << world.client_events_of<MessageEvent>(0).size()
+        << " of 320 delivered";
+}
+
 TEST(Channels, Bbr2IsSelectableAndCarriesTraffic)
 {
     ServerConfig config;
