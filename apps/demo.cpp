@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "eustress/net/client.hpp"
+#include "eustress/net/privacy.hpp"
 #include "eustress/net/server.hpp"
 #include "event_loop.hpp"
 
@@ -55,6 +56,7 @@ int main()
         return 1;
     }
     auto& server = *server_result.value();
+    Pseudonymizer pseudonyms;
     std::printf("server on %s, certificate pin %s\n", server.local_address().to_string().c_str(),
                 server.certificate_pin().to_base64().c_str());
     std::printf("link conditioner on every sender: 15 ms one way (30 ms RTT), 1%% loss\n");
@@ -138,11 +140,11 @@ int main()
     }
 
     const Timestamp end = MonotonicClock::now();
-    std::printf("\nserver's view of each connection:\n%s", format_status_table(server.statuses(end)).c_str());
+    std::printf("\nserver's view of each connection:\n%s", format_status_table(server.statuses(end), pseudonyms, end).c_str());
     std::vector<ConnectionStatus> client_views;
     for (const auto& client : clients)
         client_views.push_back(client->status(end));
-    std::printf("\neach client's view of its connection:\n%s", format_status_table(client_views).c_str());
+    std::printf("\neach client's view of its connection:\n%s", format_status_table(client_views, pseudonyms, end).c_str());
     const auto stats = server.stats();
     std::printf("\nserver: %zu clients, %llu datagrams received, %llu garbage, %llu malformed\n",
                 stats.connected_clients, static_cast<unsigned long long>(stats.datagrams_received),

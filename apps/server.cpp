@@ -1,5 +1,6 @@
 // eustress-server: a relay server. Chat on channel 0 from one client goes to every other client; prints who
 // comes and goes, and each connection's status on a timer and at exit.
+#include "eustress/net/privacy.hpp"
 #include "eustress/net/server.hpp"
 
 #include <cstdio>
@@ -82,6 +83,7 @@ int main(int argc, char** argv)
         return 1;
     }
     Server& server = *created.value();
+    Pseudonymizer pseudonyms;  // status tables name peers by pseudonym, never by address
     std::printf("listening on %s pin %s\n", server.local_address().to_string().c_str(),
                 server.certificate_pin().to_base64().c_str());
     std::fflush(stdout);
@@ -117,14 +119,14 @@ int main(int argc, char** argv)
         if (status_every_s > 0 && now >= next_status)
         {
             next_status = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(status_every_s));
-            std::printf("%s", format_status_table(server.statuses(now)).c_str());
+            std::printf("%s", format_status_table(server.statuses(now), pseudonyms, now).c_str());
             std::fflush(stdout);
         }
         pollfd fd{server.native_handle(), POLLIN, 0};
         apps::wait_for_io(std::span(&fd, 1), server.next_wakeup());
     }
     const Timestamp end = MonotonicClock::now();
-    std::printf("%s", format_status_table(server.statuses(end)).c_str());
+    std::printf("%s", format_status_table(server.statuses(end), pseudonyms, end).c_str());
     const auto stats = server.stats();
     std::printf("totals: accepted %llu, refused-full %llu, pending %zu, garbage %llu, unknown-connection %llu, "
                 "protocol-errors %llu, malformed %llu\n",

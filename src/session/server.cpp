@@ -676,6 +676,45 @@ std::vector<ConnectionStatus> Server::statuses(Timestamp now) const
     return all;
 }
 
+void Server::forget_player(ClientId client, Timestamp now)
+{
+    if (Peer* peer = m_impl->find(client))
+    {
+        SocketAddress host = peer->connection->quic().remote_address();
+        host.set_port(0);
+        m_impl->connection_buckets.erase(host);
+        disconnect(client, "forgotten at the player's request", now);
+        // The connection object goes at the next update; nothing in it is reachable by this id any more.
+        m_impl->peer_by_client.erase(client);
+    }
+    m_impl->tokens.erase(client);
+    m_impl->behaviour.forget(client);
+    m_impl->census.forget(client);
+    // Messages not yet polled carry what the player said: they go too. (The DisconnectedEvent stays, so layers
+    // above drop their own per-client state.)
+    std::erase_if(m_impl->events, [client](const NetworkEvent& event) {
+        const auto* message = std::get_if<MessageEvent>(&event);
+        return message != nullptr && message->from == client;
+    });
+}
+
+PlayerRecords Server::records_about(ClientId client) const
+{
+    PlayerRecords records;
+    const Peer* peer = m_impl->find(client);
+    records.connected = peer != nullptr;
+    records.connect_token = m_impl->tokens.contains(client);
+    records.behaviour = m_impl->behaviour.features(client).has_value();
+    records.fingerprint_census = m_impl->census.knows(client);
+    if (peer)
+    {
+        SocketAddress host = peer->connection->quic().remote_address();
+        host.set_port(0);
+        records.address_rate_limit = m_impl->connection_buckets.contains(host);
+    }
+    return records;
+}
+
 std::optional<ClientFingerprint> Server::fingerprint(ClientId client) const
 {
     const Peer* peer = m_impl->find(client);

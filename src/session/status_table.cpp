@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <string>
 
+#include "eustress/net/privacy.hpp"
 #include "eustress/net/status.hpp"
 
 namespace eustress::net {
@@ -13,11 +14,12 @@ double milliseconds(Duration d)
 
 }  // namespace
 
-std::string format_status_table(std::span<const ConnectionStatus> connections)
+std::string format_status_table(std::span<const ConnectionStatus> connections, Pseudonymizer& pseudonyms,
+                                Timestamp now)
 {
     std::string table;
     char line[512];
-    std::snprintf(line, sizeof line, "%-6s %-22s %8s %8s %8s %7s %9s %9s %10s %10s %8s %9s\n", "client", "remote",
+    std::snprintf(line, sizeof line, "%-6s %-22s %8s %8s %8s %7s %9s %9s %10s %10s %8s %9s\n", "client", "peer",
                   "rtt ms", "min ms", "var ms", "loss %", "pkts out", "pkts in", "bytes out", "bytes in", "cwnd",
                   "queue B");
     table += line;
@@ -25,7 +27,7 @@ std::string format_status_table(std::span<const ConnectionStatus> connections)
     {
         std::snprintf(
             line, sizeof line, "%-6llu %-22s %8.2f %8.2f %8.2f %7.2f %9llu %9llu %10llu %10llu %8llu %9llu\n",
-            static_cast<unsigned long long>(c.client_id), c.remote.to_string().c_str(), milliseconds(c.smoothed_rtt),
+            static_cast<unsigned long long>(c.client_id), pseudonyms.pseudonym(c.remote, now).c_str(), milliseconds(c.smoothed_rtt),
             milliseconds(c.min_rtt), milliseconds(c.rtt_variance), 100.0 * c.datagram_loss,
             static_cast<unsigned long long>(c.packets_sent), static_cast<unsigned long long>(c.packets_received),
             static_cast<unsigned long long>(c.bytes_sent), static_cast<unsigned long long>(c.bytes_received),

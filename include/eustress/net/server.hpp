@@ -62,6 +62,21 @@ using Rejection = std::optional<std::string>;
 /// delivered.
 using MessageValidator = std::function<Rejection(ClientId from, ChannelId channel, Bytes message)>;
 
+/// What a server holds about one player (Server::records_about), for privacy audits and deletion requests.
+struct PlayerRecords
+{
+    bool connected = false;         ///< a live connection (addresses, statuses, queues)
+    bool connect_token = false;     ///< the admitted token's contents (user data)
+    bool behaviour = false;         ///< bot-detection features
+    bool fingerprint_census = false;
+    bool address_rate_limit = false;  ///< the connection-rate bucket of the player's current address
+
+    bool any() const noexcept
+    {
+        return connected || connect_token || behaviour || fingerprint_census || address_rate_limit;
+    }
+};
+
 class Server
 {
   public:
@@ -92,6 +107,12 @@ class Server
     std::size_t broadcast(ChannelId channel, Bytes message, Timestamp now);
     /// Closes a client's connection with a reason it will see; a DisconnectedEvent follows.
     void disconnect(ClientId client, std::string_view reason, Timestamp now);
+    /// Right to deletion: disconnects the player if connected (reason "forgotten at the player's request", not
+    /// retried by the client) and erases everything this server keeps about it. What the game keeps (its World,
+    /// its database) is the game's to erase. Remembered token nonces stay until they expire: they are random,
+    /// link to no player, and are what stops a copied token from being replayed.
+    void forget_player(ClientId client, Timestamp now);
+    PlayerRecords records_about(ClientId client) const;
     /// Closes every connection (reason "server shutdown") and sends the closes.
     void shutdown(Timestamp now);
 

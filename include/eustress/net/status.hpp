@@ -57,7 +57,11 @@ struct ConnectionStatus
     std::vector<ChannelStatus> channels;
 };
 
-/// A fixed-width table, one row per connection, for logs and `make demo`.
-std::string format_status_table(std::span<const ConnectionStatus> connections);
+class Pseudonymizer;
+
+/// A fixed-width table, one row per connection, for logs and `make demo`. Peers appear by pseudonym, never by
+/// address (docs/SECURITY.md, privacy).
+std::string format_status_table(std::span<const ConnectionStatus> connections, Pseudonymizer& pseudonyms,
+                                Timestamp now);
 
 }  // namespace eustress::net
