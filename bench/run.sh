@@ -3,7 +3,7 @@
 # one core (taskset -c 0), then one core each (-c 0 / -c 1). Results, one JSON object per line, go to
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence).
+# server-cost convergence soak hostile).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -93,6 +93,24 @@ fi
 if wanted convergence; then
   echo "8. replication: ticks to converge at 20% loss, 100 ms RTT (20 seeds)" >&2
   taskset -c 0 "$replication" convergence --runs 20 --placement one-core >>"$out"
+fi
+
+if wanted soak; then
+  echo "9. soak: 500 bot clients for 10 minutes against one server (server on CPU 0, bots on CPU 1)" >&2
+  build-bench/bench/eustress-bench-soak --clients 500 --seconds 600 --warm-up 60 \
+    --samples build-bench/bench/soak-samples.csv >>"$out"
+  python3 bench/plot_soak.py build-bench/bench/soak-samples.csv build-bench/bench/soak.svg
+fi
+if wanted hostile; then
+  echo "10. ten players while eustress-hostile attacks the server (20 s quiet, 20 s attacked; text, not JSON)" >&2
+  for rate in 3000 30000; do
+    echo "   rate $rate, same core" >&2
+    EUSTRESS_HOSTILE_SECONDS=20 EUSTRESS_HOSTILE_RATE=$rate taskset -c 0 \
+      build-bench/tests/eustress_integration_tests --gtest_filter='HostileTraffic*' | grep -E "sent|saw|quiet|attacked" >&2
+    echo "   rate $rate, attacker on its own core" >&2
+    EUSTRESS_HOSTILE_SECONDS=20 EUSTRESS_HOSTILE_RATE=$rate EUSTRESS_HOSTILE_CPU=1 taskset -c 0 \
+      build-bench/tests/eustress_integration_tests --gtest_filter='HostileTraffic*' | grep -E "sent|saw|quiet|attacked" >&2
+  done
 fi
 
 python3 bench/summarize.py "$out"

@@ -3,9 +3,11 @@
 // Measured in one run: a quiet phase, then the same play under attack. Players' echo loss and median RTT under
 // attack must stay within 2x of the quiet phase, and nobody may be disconnected.
 //
-// EUSTRESS_HOSTILE_SECONDS (default 4) sets each phase's length and EUSTRESS_HOSTILE_RATE (default 3000) the
-// attack's datagrams per second, for the longer runs in docs/PERFORMANCE.md.
+// EUSTRESS_HOSTILE_SECONDS (default 4) sets each phase's length, EUSTRESS_HOSTILE_RATE (default 3000) the
+// attack's datagrams per second and EUSTRESS_HOSTILE_CPU the core the attacker is pinned to, for the longer runs
+// in docs/PERFORMANCE.md.
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -169,6 +171,13 @@ pid_t spawn_hostile(const Game& game, double seconds, double rate, int output_fd
     const pid_t pid = fork();
     if (pid == 0)
     {
+        if (const char* cpu = std::getenv("EUSTRESS_HOSTILE_CPU"))
+        {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(std::atoi(cpu), &set);
+            sched_setaffinity(0, sizeof set, &set);
+        }
         dup2(output_fd, STDOUT_FILENO);
         execl(binary.c_str(), binary.c_str(), "--target", target.c_str(), "--pin", pin.c_str(), "--seconds",
               seconds_text.c_str(), "--rate", rate_text.c_str(), static_cast<char*>(nullptr));
