@@ -97,10 +97,10 @@ void measure_round_trips(const Options& options, const std::string& peer, RoundT
     report(options, peer, "rtt_p99", percentile(samples, 0.99), "us");
 }
 
-/// This process's resident memory, for the per-connection memory benchmark.
-inline long resident_kib()
+/// A process's resident memory ("self": this one), for the memory benchmarks.
+inline long resident_kib(const std::string& pid = "self")
 {
-    std::ifstream status("/proc/self/status");
+    std::ifstream status("/proc/" + pid + "/status");
     std::string line;
     while (std::getline(status, line))
         if (line.rfind("VmRSS:", 0) == 0)

@@ -28,6 +28,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench_common.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
 
@@ -37,16 +38,6 @@ using namespace std::chrono_literals;
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-
-long resident_kib_of(pid_t pid)
-{
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0)
-            return std::stol(line.substr(6));
-    return -1;
-}
 
 std::size_t open_descriptors()
 {
@@ -155,7 +146,7 @@ void read_reports(int fd, std::string& pending, std::vector<Sample>& samples, pi
         if (std::sscanf(pending.c_str(), "%lf %zu %zu %zu %" SCNu64 " %zu", &sample.seconds, &sample.clients,
                         &sample.pending, &sample.descriptors, &sample.accepted, &sample.heap_kib) == 6)
         {
-            sample.server_rss_kib = resident_kib_of(server);
+            sample.server_rss_kib = eustress::bench::resident_kib(std::to_string(server));
             samples.push_back(sample);
         }
     }
