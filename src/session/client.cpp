@@ -58,13 +58,15 @@ struct Client::Impl
         settings.send_rate_limit = config.send_rate_limit;
         settings.connect_token = &config.connect_token;
         settings.build_id = &config.build_id;
-        connection = std::make_unique<session::Connection>(settings, events);
+        // Built aside and swapped in once it exists: a failed start leaves the previous (closed) connection.
+        auto fresh = std::make_unique<session::Connection>(settings, events);
         transport::QuicConnection::ClientSettings quic_settings{tls.get(), config.quic, socket->local_address(), server,
                                                                 std::string(transport::kAlpn)};
-        auto quic = transport::QuicConnection::connect(quic_settings, *connection, now);
+        auto quic = transport::QuicConnection::connect(quic_settings, *fresh, now);
         if (!quic)
             return quic.error();
-        connection->attach(std::move(quic).value());
+        fresh->attach(std::move(quic).value());
+        connection = std::move(fresh);
         connection->send_hello(now);
         disconnect_reported = false;
         write(now);
