@@ -75,6 +75,20 @@ TEST(Reconnect, AServerShutdownIsRetriedUntilTheServerReturns)
     EXPECT_TRUE(world.run_until([&] { return client.is_connected(); }, 5s));
 }
 
+TEST(Reconnect, BackToAServerThatKnowsItTheClientResumesWithZeroRtt)
+{
+    SessionWorld world;
+    Client& client = world.add_client(quick_config(world), "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    world.run_until([] { return false; }, 200ms);  // the session ticket arrives
+    world.server->shutdown(world.now);                // every connection closed; the process stays up
+    ASSERT_TRUE(world.run_until([&] { return client.is_reconnecting(); }, 1s));
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }, 5s));
+    const auto status = client.status(world.now);
+    EXPECT_TRUE(status.resumed);
+    EXPECT_TRUE(status.early_data_accepted);
+}
+
 TEST(Reconnect, DelaysGrowExponentiallyWithinTheirJitterAndTheClientGivesUpAtTheLimit)
 {
     SessionWorld world;
