@@ -140,11 +140,13 @@ int main()
     }
 
     const Timestamp end = MonotonicClock::now();
-    std::printf("\nserver's view of each connection:\n%s", format_status_table(server.statuses(end), pseudonyms, end).c_str());
+    std::printf("\nserver's view of each connection:\n%s",
+                format_status_table(server.statuses(end), pseudonyms, end).c_str());
     std::vector<ConnectionStatus> client_views;
     for (const auto& client : clients)
         client_views.push_back(client->status(end));
-    std::printf("\neach client's view of its connection:\n%s", format_status_table(client_views, pseudonyms, end).c_str());
+    std::printf("\neach client's view of its connection:\n%s",
+                format_status_table(client_views, pseudonyms, end).c_str());
     const auto stats = server.stats();
     std::printf("\nserver: %zu clients, %llu datagrams received, %llu garbage, %llu malformed\n",
                 stats.connected_clients, static_cast<unsigned long long>(stats.datagrams_received),

@@ -1,6 +1,5 @@
 // eustress-server: a relay server. Chat on channel 0 from one client goes to every other client; prints who
 // comes and goes, and each connection's status on a timer and at exit.
-#include "eustress/net/privacy.hpp"
 #include "eustress/net/server.hpp"
 
 #include <cstdio>
@@ -8,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app_config.hpp"
+#include "eustress/net/privacy.hpp"
 #include "event_loop.hpp"
 
 using namespace eustress::net;

@@ -16,18 +16,24 @@ using Clock = std::chrono::steady_clock;
 
 struct Options
 {
-    std::string bench;        ///< pingpong, throughput, rate, lossy, clients
-    std::string role;         ///< server, client
-    std::string placement;    ///< same-core, two-cores: only echoed into the results
-    std::string rendezvous;   ///< file the server writes "port pin" into
-    std::string relay;        ///< lossy: HOST:PORT of the conditioning relay the client talks to
-    std::size_t size = 64;    ///< message size
+    std::string bench;       ///< pingpong, throughput, rate, lossy, clients
+    std::string role;        ///< server, client
+    std::string placement;   ///< same-core, two-cores: only echoed into the results
+    std::string rendezvous;  ///< file the server writes "port pin" into
+    std::string relay;       ///< lossy: HOST:PORT of the conditioning relay the client talks to
+    std::size_t size = 64;   ///< message size
     std::size_t count = 10000;
-    std::string congestion = "cubic";   ///< eustress: reno, cubic, bbr, bbr2
+    std::string congestion = "cubic";  ///< eustress: reno, cubic, bbr, bbr2
 };
 
-inline double microseconds(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-inline double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+inline double microseconds(Clock::duration d)
+{
+    return std::chrono::duration<double, std::micro>(d).count();
+}
+inline double seconds(Clock::duration d)
+{
+    return std::chrono::duration<double>(d).count();
+}
 
 inline double percentile(std::vector<double> values, double p)
 {
@@ -109,7 +115,10 @@ inline long resident_kib(const std::string& pid = "self")
 }
 
 /// Payload bytes the server counts before it answers "done" in the throughput benchmark.
-inline std::size_t throughput_total(std::size_t size) { return size >= 1024 * 1024 ? 64 * size : 64 * 1024 * 1024; }
+inline std::size_t throughput_total(std::size_t size)
+{
+    return size >= 1024 * 1024 ? 64 * size : 64 * 1024 * 1024;
+}
 
 int run_eustress(const Options& options);
 int run_enet(const Options& options);

@@ -7,26 +7,25 @@
 //
 // Prints progress each 10 s to stderr and JSON result lines (bench/run.sh's format) to stdout; --samples writes
 // the per-second samples as CSV for bench/plot_soak.py.
-#include <fcntl.h>
-#include <malloc.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cinttypes>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <malloc.h>
+#include <poll.h>
 #include <random>
+#include <sched.h>
+#include <signal.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <sys/wait.h>
 
 #include "bench_common.hpp"
 #include "eustress/net/client.hpp"
@@ -88,10 +87,10 @@ void pin_to(pid_t pid, int cpu)
         {
             const auto stats = server->stats();
             char line[160];
-            const int length = std::snprintf(
-                line, sizeof line, "%.1f %zu %zu %zu %" PRIu64 " %zu\n",
-                std::chrono::duration<double>(now - start).count(), stats.connected_clients, stats.pending_handshakes,
-                open_descriptors(), stats.connections_accepted, mallinfo2().uordblks / 1024);
+            const int length = std::snprintf(line, sizeof line, "%.1f %zu %zu %zu %" PRIu64 " %zu\n",
+                                             std::chrono::duration<double>(now - start).count(),
+                                             stats.connected_clients, stats.pending_handshakes, open_descriptors(),
+                                             stats.connections_accepted, mallinfo2().uordblks / 1024);
             if (write(report_fd, line, static_cast<std::size_t>(length)) < 0)
                 break;
             next_report += 1s;
@@ -398,8 +397,7 @@ int main(int argc, char** argv)
     {
         report(placement, "heap_in_use_after_warm_up_first", static_cast<double>(steady.front().heap_kib), "KiB",
                count);
-        report(placement, "heap_in_use_after_warm_up_last", static_cast<double>(steady.back().heap_kib), "KiB",
-               count);
+        report(placement, "heap_in_use_after_warm_up_last", static_cast<double>(steady.back().heap_kib), "KiB", count);
     }
     report(placement, "connects", static_cast<double>(totals.connects), "count", count);
     report(placement, "polite_leaves", static_cast<double>(totals.polite_leaves), "count", count);
@@ -410,16 +408,16 @@ int main(int argc, char** argv)
     report(placement, "sends_refused", static_cast<double>(totals.send_refused), "count", count);
     report(placement, "end_clients", static_cast<double>(last.clients), "count", count);
     report(placement, "end_pending_handshakes", static_cast<double>(last.pending), "count", count);
-    report(placement, "end_descriptors_minus_start", static_cast<double>(last.descriptors) -
-                                                         static_cast<double>(descriptors_before), "count", count);
+    report(placement, "end_descriptors_minus_start",
+           static_cast<double>(last.descriptors) - static_cast<double>(descriptors_before), "count", count);
     report(placement, "drained", drained ? 1.0 : 0.0, "bool", count);
     if (!samples_file.empty())
     {
         std::ofstream csv(samples_file);
         csv << "seconds,server_rss_kib,heap_in_use_kib,clients,pending,descriptors,accepted\n";
         for (const Sample& s : samples)
-            csv << s.seconds << ',' << s.server_rss_kib << ',' << s.heap_kib << ',' << s.clients << ',' << s.pending << ','
-                << s.descriptors << ',' << s.accepted << '\n';
+            csv << s.seconds << ',' << s.server_rss_kib << ',' << s.heap_kib << ',' << s.clients << ',' << s.pending
+                << ',' << s.descriptors << ',' << s.accepted << '\n';
     }
     return drained && last.descriptors == descriptors_before ? 0 : 1;
 }

@@ -155,8 +155,8 @@ void BehaviourMonitor::observe_reaction(ClientId client, Duration reaction)
 {
     if (reaction.count() < 0)
         return;
-    push_bounded(m_impl->clients[client].reactions_ms,
-                 std::chrono::duration<double, std::milli>(reaction).count(), m_impl->config.window);
+    push_bounded(m_impl->clients[client].reactions_ms, std::chrono::duration<double, std::milli>(reaction).count(),
+                 m_impl->config.window);
 }
 
 std::optional<BehaviourFeatures> BehaviourMonitor::features(ClientId client) const

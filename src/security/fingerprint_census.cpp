@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-
 #include <sodium.h>
 
 #include "security/sodium_global.hpp"

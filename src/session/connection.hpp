@@ -144,7 +144,7 @@ class Connection final : public transport::QuicConnectionHandler
         /// opened yet).
         std::array<std::int64_t, kUnorderedLanes> lanes = filled_lanes();
         std::size_t next_lane = 0;
-        std::uint16_t next_sequence = 0;   // UnreliableSequenced, sending
+        std::uint16_t next_sequence = 0;  // UnreliableSequenced, sending
         std::optional<std::uint16_t> newest_received;
         std::uint16_t next_fragment_group = 0;
         double tokens = 0.0;  // bandwidth share bucket, in bytes

@@ -30,7 +30,7 @@ struct Peer
     std::unordered_set<std::string> connection_ids;
     bool counted_as_pending = false;  // in ServerStats::pending_handshakes until its handshake ends
     bool disconnect_reported = false;
-    bool active = false;                     // in the active list: needs settling and writing this update
+    bool active = false;  // in the active list: needs settling and writing this update
     std::uint64_t messages_rejected = 0;
     std::string last_rejection;
     std::optional<ClientFingerprint> fingerprint;
@@ -81,7 +81,8 @@ struct Server::Impl
 
     Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
-          token_address(c.connect_token_address.empty() ? socket->local_address().to_string() : c.connect_token_address),
+          token_address(c.connect_token_address.empty() ? socket->local_address().to_string()
+                                                        : c.connect_token_address),
           behaviour(c.behaviour), census(fingerprint_salt_of(c), c.max_fingerprints, c.max_accounts_per_fingerprint)
     {
         if (c.stateless_reset_secret)

@@ -14,8 +14,7 @@ double milliseconds(Duration d)
 
 }  // namespace
 
-std::string format_status_table(std::span<const ConnectionStatus> connections, Pseudonymizer& pseudonyms,
-                                Timestamp now)
+std::string format_status_table(std::span<const ConnectionStatus> connections, Pseudonymizer& pseudonyms, Timestamp now)
 {
     std::string table;
     char line[512];
@@ -25,13 +24,14 @@ std::string format_status_table(std::span<const ConnectionStatus> connections, P
     table += line;
     for (const auto& c : connections)
     {
-        std::snprintf(
-            line, sizeof line, "%-6llu %-22s %8.2f %8.2f %8.2f %7.2f %9llu %9llu %10llu %10llu %8llu %9llu\n",
-            static_cast<unsigned long long>(c.client_id), pseudonyms.pseudonym(c.remote, now).c_str(), milliseconds(c.smoothed_rtt),
-            milliseconds(c.min_rtt), milliseconds(c.rtt_variance), 100.0 * c.datagram_loss,
-            static_cast<unsigned long long>(c.packets_sent), static_cast<unsigned long long>(c.packets_received),
-            static_cast<unsigned long long>(c.bytes_sent), static_cast<unsigned long long>(c.bytes_received),
-            static_cast<unsigned long long>(c.congestion_window), static_cast<unsigned long long>(c.send_queue_bytes));
+        std::snprintf(line, sizeof line, "%-6llu %-22s %8.2f %8.2f %8.2f %7.2f %9llu %9llu %10llu %10llu %8llu %9llu\n",
+                      static_cast<unsigned long long>(c.client_id), pseudonyms.pseudonym(c.remote, now).c_str(),
+                      milliseconds(c.smoothed_rtt), milliseconds(c.min_rtt), milliseconds(c.rtt_variance),
+                      100.0 * c.datagram_loss, static_cast<unsigned long long>(c.packets_sent),
+                      static_cast<unsigned long long>(c.packets_received),
+                      static_cast<unsigned long long>(c.bytes_sent), static_cast<unsigned long long>(c.bytes_received),
+                      static_cast<unsigned long long>(c.congestion_window),
+                      static_cast<unsigned long long>(c.send_queue_bytes));
         table += line;
         for (const auto& ch : c.channels)
         {

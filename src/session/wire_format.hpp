@@ -19,7 +19,7 @@ inline constexpr std::uint8_t kMaxChannels = 64;  // six bits of the datagram he
 /// First byte of every stream we open says what the stream carries.
 enum class StreamKind : std::uint8_t
 {
-    Control = 0,           ///< hello / welcome frames, one stream per direction, opened first
+    Control = 0,         ///< hello / welcome frames, one stream per direction, opened first
     OrderedChannel = 1,  ///< followed by a channel id; length-prefixed messages until the connection ends
     /// Followed by a channel id; length-prefixed messages until the connection ends. A ReliableUnordered channel
     /// spreads its messages over kUnorderedLanes of these, so a lost packet holds back only the messages behind

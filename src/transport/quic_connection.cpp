@@ -1162,10 +1162,10 @@ std::string QuicConnection::peer_software_shape() const
           static_cast<std::uint64_t>(params->grease_quic_bit)})
         shape += std::to_string(value) + ',';
     gnutls_session_t session = m_impl->session;
-    for (const char* name : {gnutls_protocol_get_name(gnutls_protocol_get_version(session)),
-                             gnutls_cipher_get_name(gnutls_cipher_get(session)),
-                             gnutls_group_get_name(gnutls_group_get(session)),
-                             gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(session)))})
+    for (const char* name :
+         {gnutls_protocol_get_name(gnutls_protocol_get_version(session)),
+          gnutls_cipher_get_name(gnutls_cipher_get(session)), gnutls_group_get_name(gnutls_group_get(session)),
+          gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(session)))})
         shape += std::string(name ? name : "-") + ',';
     gnutls_datum_t alpn{nullptr, 0};
     if (gnutls_alpn_get_selected_protocol(session, &alpn) == 0)

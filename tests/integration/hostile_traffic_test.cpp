@@ -6,19 +6,18 @@
 // EUSTRESS_HOSTILE_SECONDS (default 4) sets each phase's length, EUSTRESS_HOSTILE_RATE (default 3000) the
 // attack's datagrams per second and EUSTRESS_HOSTILE_CPU the core the attacker is pinned to, for the longer runs
 // in docs/PERFORMANCE.md.
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
@@ -141,7 +140,8 @@ struct Game
                     std::memcpy(&number, message->data.data(), sizeof number);
                     if (auto found = player.outstanding.find(number); found != player.outstanding.end())
                     {
-                        figures->rtt_ms.push_back(std::chrono::duration<double, std::milli>(now - found->second).count());
+                        figures->rtt_ms.push_back(
+                            std::chrono::duration<double, std::milli>(now - found->second).count());
                         ++figures->echoes;
                         player.outstanding.erase(found);
                     }
@@ -221,15 +221,16 @@ TEST(HostileTraffic, PlayersKeepTheirLossAndRttWithinTwiceTheQuietBaselineAndNob
     const auto after = game.server->stats();
 
     std::printf("hostile process sent: %s", report);
-    std::printf("server saw: garbage %llu, unknown-connection %llu, stateless resets %llu, retries %llu, "
-                "refused by address rate %llu, refused full %llu, accepted %llu\n",
-                static_cast<unsigned long long>(after.garbage_datagrams - before.garbage_datagrams),
-                static_cast<unsigned long long>(after.unknown_connection_datagrams - before.unknown_connection_datagrams),
-                static_cast<unsigned long long>(after.stateless_resets_sent - before.stateless_resets_sent),
-                static_cast<unsigned long long>(after.retries_sent - before.retries_sent),
-                static_cast<unsigned long long>(after.refused_connection_rate - before.refused_connection_rate),
-                static_cast<unsigned long long>(after.handshakes_refused_full - before.handshakes_refused_full),
-                static_cast<unsigned long long>(after.connections_accepted - before.connections_accepted));
+    std::printf(
+        "server saw: garbage %llu, unknown-connection %llu, stateless resets %llu, retries %llu, "
+        "refused by address rate %llu, refused full %llu, accepted %llu\n",
+        static_cast<unsigned long long>(after.garbage_datagrams - before.garbage_datagrams),
+        static_cast<unsigned long long>(after.unknown_connection_datagrams - before.unknown_connection_datagrams),
+        static_cast<unsigned long long>(after.stateless_resets_sent - before.stateless_resets_sent),
+        static_cast<unsigned long long>(after.retries_sent - before.retries_sent),
+        static_cast<unsigned long long>(after.refused_connection_rate - before.refused_connection_rate),
+        static_cast<unsigned long long>(after.handshakes_refused_full - before.handshakes_refused_full),
+        static_cast<unsigned long long>(after.connections_accepted - before.connections_accepted));
     std::printf("quiet:    %zu pings, loss %.3f%%, RTT median %.2f ms, p99 %.2f ms\n", quiet.pings, 100 * quiet.loss(),
                 quiet.median_rtt(), quiet.p99_rtt());
     std::printf("attacked: %zu pings, loss %.3f%%, RTT median %.2f ms, p99 %.2f ms\n", attacked.pings,
@@ -246,9 +247,8 @@ TEST(HostileTraffic, PlayersKeepTheirLossAndRttWithinTwiceTheQuietBaselineAndNob
     {
         EXPECT_EQ(player.disconnects, 0);
         EXPECT_TRUE(player.client->is_connected());
-        EXPECT_EQ(std::count(game.disconnected_on_server.begin(), game.disconnected_on_server.end(),
-                             player.client->id()),
-                  0);
+        EXPECT_EQ(
+            std::count(game.disconnected_on_server.begin(), game.disconnected_on_server.end(), player.client->id()), 0);
         EXPECT_EQ(player.chat_received, player.chat_sent);  // reliable chat echoed in full
     }
 }

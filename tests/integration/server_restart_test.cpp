@@ -1,15 +1,14 @@
 // Reconnection end to end with real processes: a replicating game server runs in a child process, clients play
 // against it over real QUIC on 127.0.0.1; the server process is killed (SIGKILL, no goodbye) and a new one starts on
 // the same port. Every client must reconnect by itself within 10 seconds and see the new server's world.
+#include <cstdio>
 #include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
-#include <cstdio>
-#include <thread>
-
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/replication.hpp"
@@ -205,8 +204,7 @@ TEST(ServerRestart, EveryClientReconnectsWithinTenSecondsAndSeesTheNewWorld)
                     player.replication->handle(*event, now);
                 }
                 while (player.replication->poll_event())
-                {
-                }
+                {}
             }
             if (done())
                 return true;

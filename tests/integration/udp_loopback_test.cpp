@@ -86,12 +86,16 @@ TEST(UdpLoopback, EveryChannelKindCarriesMessagesBothWays)
                 ++count;
         return count;
     };
-    ASSERT_TRUE(world.pump(*client, [&] {
-        for (ChannelId channel = 0; channel < 4; ++channel)
-            if (messages_on(world.server_events, channel) < (channel == 2 ? 1 : 2))  // sequenced keeps the newest
-                return false;
-        return true;
-    })) << "unreliable " << messages_on(world.server_events, 1) << ", sequenced " << messages_on(world.server_events, 2);
+    ASSERT_TRUE(world.pump(*client,
+                           [&] {
+                               for (ChannelId channel = 0; channel < 4; ++channel)
+                                   if (messages_on(world.server_events, channel) <
+                                       (channel == 2 ? 1 : 2))  // sequenced keeps the newest
+                                       return false;
+                               return true;
+                           }))
+        << "unreliable " << messages_on(world.server_events, 1) << ", sequenced "
+        << messages_on(world.server_events, 2);
     const ClientId id = world.server->clients().at(0);
     for (ChannelId channel = 0; channel < 4; ++channel)
         ASSERT_TRUE(world.server->send(id, channel, fragmented, MonotonicClock::now()).ok());
@@ -120,7 +124,6 @@ TEST(UdpLoopback, ConnectsThroughLinkConditionerOnBothEnds)
     const auto status = (*client)->status(MonotonicClock::now());
     EXPECT_GE(status.min_rtt, std::chrono::milliseconds(30));
 }
-
 
 TEST(UdpLoopback, ClientMovesToANewPortAndKeepsItsSession)
 {

@@ -20,9 +20,9 @@ constexpr double kPlaySeconds = 30.0;
 enum class Kind
 {
     Human,
-    ClickBot,     ///< fires on a timer
-    SnapAimbot,   ///< turns onto targets within one tick
-    TriggerBot,   ///< reacts in ~90 ms, every time
+    ClickBot,    ///< fires on a timer
+    SnapAimbot,  ///< turns onto targets within one tick
+    TriggerBot,  ///< reacts in ~90 ms, every time
 };
 
 Timestamp at(double seconds)
@@ -65,7 +65,9 @@ void play(BehaviourMonitor& monitor, ClientId client, Kind kind, std::mt19937_64
             const double before = flick_elapsed / flick_duration;
             flick_elapsed = std::min(flick_elapsed + kTick, flick_duration);
             const double after = flick_elapsed / flick_duration;
-            auto profile = [](double s) { return s * s * s * (10 - 15 * s + 6 * s * s); };  // minimum jerk
+            auto profile = [](double s) {
+                return s * s * s * (10 - 15 * s + 6 * s * s);
+            };  // minimum jerk
             step += flick_angle * (profile(after) - profile(before));
             flick_left -= kTick;
         }
@@ -89,7 +91,8 @@ void play(BehaviourMonitor& monitor, ClientId client, Kind kind, std::mt19937_64
     {
         const double ms = kind == Kind::TriggerBot ? 90.0 + unit(random) * 4.0
                                                    : std::max(150.0, reaction_mean + unit(random) * reaction_spread);
-        monitor.observe_reaction(client, std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms)));
+        monitor.observe_reaction(client,
+                                 std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms)));
     }
 }
 
@@ -109,11 +112,11 @@ TEST(Behaviour, ScriptedBotsAreFlaggedAndHumanLikePlayIsNot)
             flagged[kind] += monitor.flagged(client);
         }
     const double false_positives = flagged[Kind::Human] / double(kPerKind);
-    const double detected = (flagged[Kind::ClickBot] + flagged[Kind::SnapAimbot] + flagged[Kind::TriggerBot]) /
-                            double(3 * kPerKind);
+    const double detected =
+        (flagged[Kind::ClickBot] + flagged[Kind::SnapAimbot] + flagged[Kind::TriggerBot]) / double(3 * kPerKind);
     std::printf("bots flagged: %.1f%% (click %d, aimbot %d, trigger %d of %d each); humans flagged: %.1f%%\n",
-                100 * detected, flagged[Kind::ClickBot], flagged[Kind::SnapAimbot], flagged[Kind::TriggerBot],
-                kPerKind, 100 * false_positives);
+                100 * detected, flagged[Kind::ClickBot], flagged[Kind::SnapAimbot], flagged[Kind::TriggerBot], kPerKind,
+                100 * false_positives);
     EXPECT_GE(detected, 0.95);
     EXPECT_LE(false_positives, 0.02);
 }
@@ -137,7 +140,9 @@ TEST(Behaviour, FeaturesNeedEnoughSamplesBeforeTheyAccuse)
 TEST(Behaviour, AScorerOfTheGamesOwnReplacesTheRules)
 {
     BehaviourConfig config;
-    config.scorer = [](const BehaviourFeatures& features) { return features.reactions >= 3 ? 1.0 : 0.0; };
+    config.scorer = [](const BehaviourFeatures& features) {
+        return features.reactions >= 3 ? 1.0 : 0.0;
+    };
     BehaviourMonitor monitor(config);
     for (int i = 0; i < 3; ++i)
         monitor.observe_reaction(ClientId{1}, 300ms);

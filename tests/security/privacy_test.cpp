@@ -27,7 +27,9 @@ TEST(Privacy, ForgettingAPlayerLeavesNothingOfThemOnTheServer)
     const ConnectTokenKey key = ConnectTokenKey::generate();
     ServerConfig config;
     config.connect_token_key = key;
-    config.unix_time = [] { return kNow; };
+    config.unix_time = [] {
+        return kNow;
+    };
     config.rate_limits.new_connections_per_address = {10.0, 10.0};
     SessionWorld world(config);
     auto client_config = [&](std::uint64_t id) {

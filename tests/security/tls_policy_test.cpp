@@ -77,8 +77,8 @@ TEST(TlsPolicy, TwoPinsCarryAClientAcrossAServerKeyRotationAndTheOldPinAloneIsRe
     world.server.reset();
     world.server_config.certificate_file = new_key.certificate;
     world.server_config.private_key_file = new_key.key;
-    world.server = std::move(Server::create(world.server_config, std::move(world.network.bind(world.server_address)).value(),
-                                            world.now))
+    world.server = std::move(Server::create(world.server_config,
+                                            std::move(world.network.bind(world.server_address)).value(), world.now))
                        .value();
     ASSERT_EQ(world.server->certificate_pin(), new_key.pin);
 

@@ -49,7 +49,9 @@ TEST(Validation, OnlyOwnedInBoundsOrdersReachTheGameAndRefusalsAreCountedPerClie
         return std::nullopt;
     });
 
-    const auto id = [](EntityId entity) { return static_cast<std::uint32_t>(entity); };
+    const auto id = [](EntityId entity) {
+        return static_cast<std::uint32_t>(entity);
+    };
     ASSERT_TRUE(alice.send(0, encode({id(alices_ship), 5}), world.now).ok());     // fine
     ASSERT_TRUE(alice.send(0, encode({id(bobs_ship), 5}), world.now).ok());       // someone else's
     ASSERT_TRUE(alice.send(0, encode({id(asteroid), 5}), world.now).ok());        // the server's

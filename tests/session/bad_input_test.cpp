@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "session/connection.hpp"
+#include "session/wire_format.hpp"
+#include "session_harness.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
 #include "transport/tls_context.hpp"
-#include "session/wire_format.hpp"
-#include "session_harness.hpp"
 
 namespace eustress::net::testing {
 namespace {
@@ -191,7 +191,6 @@ TEST(BadInput, GarbageAndHandshakeFloodsAreCountedAndBoundedWhilePlayersPlay)
     EXPECT_EQ(world.server->clients().size(), 1u);
 }
 
-
 TEST(BadInput, InitialsThatQuicRefusesLeaveNoTrace)
 {
     SessionWorld world;
@@ -221,7 +220,7 @@ TEST(BadInput, AConnectedPeerThatFloodsDoesNotStopTheOthers)
     SessionWorld world;
     auto flooder_config = world.client_config();
     flooder_config.link_simulation.enabled = true;
-    flooder_config.link_simulation.link.bandwidth_bytes_per_second = 1'000'000;   // its uplink: 1 MB/s
+    flooder_config.link_simulation.link.bandwidth_bytes_per_second = 1'000'000;  // its uplink: 1 MB/s
     Client& flooder = world.add_client(flooder_config, "10.0.0.2:5000");
     Client& player = world.add_client("10.0.0.3:5000");
     ASSERT_TRUE(world.run_until([&] { return flooder.is_connected() && player.is_connected(); }));
@@ -258,7 +257,6 @@ TEST(BadInput, AConnectedPeerThatFloodsDoesNotStopTheOthers)
     EXPECT_GT(expired, 10'000u) << "unreliable data beyond the link's capacity should be dropped and reported";
 }
 
-
 /// A bare QUIC client (no session layer) that can write whatever bytes it likes on its streams.
 struct RawQuicClient final : transport::QuicConnectionHandler
 {
@@ -276,8 +274,8 @@ struct RawQuicClient final : transport::QuicConnectionHandler
         settings.server_name = "localhost";
         settings.pins = {world.server->certificate_pin()};
         tls = std::move(transport::ClientTlsContext::create(settings)).value();
-        transport::QuicConnection::ClientSettings client{tls.get(), {}, socket->local_address(), world.server_address,
-                                                         std::string(transport::kAlpn)};
+        transport::QuicConnection::ClientSettings client{
+            tls.get(), {}, socket->local_address(), world.server_address, std::string(transport::kAlpn)};
         quic = std::move(transport::QuicConnection::connect(client, *this, world.now)).value();
     }
 
@@ -314,12 +312,13 @@ TEST(BadInput, IncompleteMessagesAreBoundedByFlowControl)
     // 80 unordered-message streams on channel 3, each announcing 250,000 bytes and sending all but the last one:
     // 20 MB the server can only buffer, never deliver. Flow control must stop the peer at the server's windows.
     std::vector<std::byte> body(250'000 - 1, std::byte{0x5a});
-    const std::uint8_t prefix[] = {2, 3, 0x80, 0x03, 0xd0, 0x90};   // kind, channel, varint 250,000
+    const std::uint8_t prefix[] = {2, 3, 0x80, 0x03, 0xd0, 0x90};  // kind, channel, varint 250,000
     for (int stream = 0; stream < 80; ++stream)
     {
         const auto id = attacker.quic->open_stream(100);
         ASSERT_TRUE(id);
-        attacker.quic->stream_write(*id, Bytes(reinterpret_cast<const std::byte*>(prefix), sizeof prefix), false, world.now);
+        attacker.quic->stream_write(*id, Bytes(reinterpret_cast<const std::byte*>(prefix), sizeof prefix), false,
+                                    world.now);
         attacker.quic->stream_write(*id, body, false, world.now);
     }
     for (int i = 0; i < 2000; ++i)

@@ -272,9 +272,10 @@ TEST(Channels, ReliableUnorderedKeepsDeliveringFarPastTheStreamLimit)
         world.step(std::chrono::milliseconds(2));
     }
     ASSERT_TRUE(world.run_until([&] {
-        return world.server_events_of<MessageEvent>().size() == 320 && world.client_events_of<MessageEvent>(0).size() == 320;
-    })) << world.server_events_of<MessageEvent>().size() << " and " << world.client_events_of<MessageEvent>(0).size()
-        << " of 320 delivered";
+        return world.server_events_of<MessageEvent>().size() == 320 &&
+               world.client_events_of<MessageEvent>(0).size() == 320;
+    })) << world.server_events_of<MessageEvent>().size()
+        << " and " << world.client_events_of<MessageEvent>(0).size() << " of 320 delivered";
 }
 
 TEST(Channels, Bbr2IsSelectableAndCarriesTraffic)

@@ -81,7 +81,7 @@ TEST(Reconnect, BackToAServerThatKnowsItTheClientResumesWithZeroRtt)
     Client& client = world.add_client(quick_config(world), "10.0.0.2:5000");
     ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
     world.run_until([] { return false; }, 200ms);  // the session ticket arrives
-    world.server->shutdown(world.now);                // every connection closed; the process stays up
+    world.server->shutdown(world.now);             // every connection closed; the process stays up
     ASSERT_TRUE(world.run_until([&] { return client.is_reconnecting(); }, 1s));
     ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }, 5s));
     const auto status = client.status(world.now);

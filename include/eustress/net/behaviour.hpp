@@ -23,7 +23,7 @@ namespace eustress::net {
 /// What the monitor knows about one client, over its recent window.
 struct BehaviourFeatures
 {
-    std::size_t messages = 0;       ///< messages received in the window
+    std::size_t messages = 0;  ///< messages received in the window
     double messages_per_second = 0;
     /// Coefficient of variation (standard deviation / mean) of the intervals between discrete actions:
     /// human timing varies (about 0.2 or more); a script's barely does.

@@ -65,9 +65,9 @@ using MessageValidator = std::function<Rejection(ClientId from, ChannelId channe
 /// What a server holds about one player (Server::records_about), for privacy audits and deletion requests.
 struct PlayerRecords
 {
-    bool connected = false;         ///< a live connection (addresses, statuses, queues)
-    bool connect_token = false;     ///< the admitted token's contents (user data)
-    bool behaviour = false;         ///< bot-detection features
+    bool connected = false;      ///< a live connection (addresses, statuses, queues)
+    bool connect_token = false;  ///< the admitted token's contents (user data)
+    bool behaviour = false;      ///< bot-detection features
     bool fingerprint_census = false;
     bool address_rate_limit = false;  ///< the connection-rate bucket of the player's current address
 
