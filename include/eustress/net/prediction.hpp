@@ -8,8 +8,16 @@
 //     for (auto n = sync.advance(now); n > 0; --n) { simulate one tick; send input for sync.input_tick(); }
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
 
+#include "eustress/net/serialize.hpp"
 #include "eustress/net/types.hpp"
 #include "eustress/net/world.hpp"
 
@@ -69,6 +77,210 @@ class TickSync
     Tick m_tick = 0;
     double m_speed = 1.0;
     Timestamp m_last_advance{};
+};
+
+/// A game's input struct to bits and back, with one serialize function run in both directions (as components):
+///
+///     struct Move { std::int32_t dx = 0, dy = 0; bool fire = false; };
+///     InputCodec<Move> codec([](auto& s, Move& m) {
+///         return s.integer(m.dx, -1, 1) && s.integer(m.dy, -1, 1) && s.boolean(m.fire);
+///     });
+template <typename Input> class InputCodec
+{
+  public:
+    template <typename Serialize> explicit InputCodec(Serialize serialize) : m_write(serialize), m_read(serialize) {}
+    bool write(WriteStream& stream, Input input) const { return m_write(stream, input); }
+    bool read(ReadStream& stream, Input& input) const { return m_read(stream, input); }
+
+  private:
+    std::function<bool(WriteStream&, Input&)> m_write;
+    std::function<bool(ReadStream&, Input&)> m_read;
+};
+
+struct InputConfig
+{
+    /// Inputs per packet: the newest and the ones before it, so a lost packet costs nothing while any of the next
+    /// `redundancy - 1` arrives. At most kMaxInputRedundancy.
+    std::size_t redundancy = 8;
+    /// Server: inputs for ticks further ahead of the server than this are refused (a client claiming the future).
+    Tick max_ticks_ahead = 120;
+    /// Server: with no input for a tick, apply the client's last one again (counted); false applies nothing.
+    bool repeat_last_when_missing = true;
+};
+
+inline constexpr std::size_t kMaxInputRedundancy = 32;
+
+/// What a server's input buffer saw from one client.
+struct InputStats
+{
+    std::uint64_t packets = 0;
+    std::uint64_t inputs_used = 0;      ///< ticks served with the client's own input
+    std::uint64_t inputs_repeated = 0;  ///< ticks with no input in time: the last one was applied again
+    std::uint64_t inputs_late = 0;      ///< arrived for ticks already simulated without them (dropped)
+    std::uint64_t inputs_too_far_ahead = 0;
+    std::uint64_t duplicates = 0;  ///< redundant copies of inputs already held (expected, harmless)
+    std::uint64_t malformed_packets = 0;
+};
+
+namespace detail {
+/// Packet layout (docs/WIRE.md): varint newest tick, u8 count, then the inputs newest first; every input after the
+/// first starts with one bit, set when it equals the input before it in the packet (then nothing else follows).
+std::vector<std::byte> encode_inputs(Tick newest, std::size_t count,
+                                     const std::function<bool(std::size_t, WriteStream&)>& write_input);
+/// Calls `read_input(index, stream)` for each input (stream null: same as the previous one); false if malformed.
+bool decode_inputs(Bytes packet, std::size_t max_count, Tick& newest, std::size_t& count,
+                   const std::function<bool(std::size_t, ReadStream*)>& read_input);
+/// Signed distance from `b` to `a`, so ticks compare correctly across the 32-bit wrap.
+constexpr std::int32_t tick_difference(Tick a, Tick b) noexcept
+{
+    return static_cast<std::int32_t>(a - b);
+}
+}  // namespace detail
+
+/// Client side: remembers the newest inputs and puts the last `redundancy` of them in every packet.
+template <typename Input> class InputSender
+{
+  public:
+    explicit InputSender(InputCodec<Input> codec, InputConfig config = {}) : m_codec(std::move(codec)), m_config(config)
+    {
+        m_config.redundancy = std::clamp<std::size_t>(m_config.redundancy, 1, kMaxInputRedundancy);
+    }
+
+    /// Records `input` for `tick` (ticks must grow by one) and returns the packet to send on an unreliable channel.
+    std::vector<std::byte> push(Tick tick, const Input& input)
+    {
+        if (!m_recent.empty() && detail::tick_difference(tick, m_newest) != 1)
+            m_recent.clear();  // a gap (a reset, a resync): older inputs no longer line up behind this one
+        m_recent.insert(m_recent.begin(), input);
+        if (m_recent.size() > m_config.redundancy)
+            m_recent.pop_back();
+        m_newest = tick;
+        return detail::encode_inputs(tick, m_recent.size(), [this](std::size_t index, WriteStream& stream) {
+            return m_codec.write(stream, m_recent[index]);
+        });
+    }
+
+  private:
+    InputCodec<Input> m_codec;
+    InputConfig m_config;
+    std::vector<Input> m_recent;  ///< newest first
+    Tick m_newest = 0;
+};
+
+/// Server side: every client's inputs by tick, each used on its tick; a missing one is replaced by the last.
+template <typename Input> class InputBuffer
+{
+  public:
+    explicit InputBuffer(InputCodec<Input> codec, InputConfig config = {}) : m_codec(std::move(codec)), m_config(config)
+    {
+        m_config.redundancy = std::clamp<std::size_t>(m_config.redundancy, 1, kMaxInputRedundancy);
+    }
+
+    /// A packet from `client` while the server is about to simulate `server_tick`. Returns false when malformed
+    /// (nothing from it is used). Inputs for ticks already simulated or too far ahead are dropped and counted.
+    bool receive(ClientId client, Bytes packet, Tick server_tick)
+    {
+        PerClient& state = m_clients[client];
+        ++state.stats.packets;
+        std::vector<Input> inputs;
+        Tick newest = 0;
+        std::size_t count = 0;
+        const bool ok =
+            detail::decode_inputs(packet, m_config.redundancy, newest, count, [&](std::size_t, ReadStream* stream) {
+                if (!stream)
+                {
+                    inputs.push_back(inputs.back());
+                    return true;
+                }
+                Input input{};
+                if (!m_codec.read(*stream, input))
+                    return false;
+                inputs.push_back(input);
+                return true;
+            });
+        if (!ok)
+        {
+            ++state.stats.malformed_packets;
+            return false;
+        }
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+        {
+            const Tick tick = newest - static_cast<Tick>(i);
+            const bool past = detail::tick_difference(tick, server_tick) < 0 ||
+                              (state.consumed_any && detail::tick_difference(tick, state.last_consumed) <= 0);
+            if (past && state.served_with_own(tick))
+                ++state.stats.duplicates;  // a redundant copy of an input already used
+            else if (past)
+                ++state.stats.inputs_late;
+            else if (detail::tick_difference(tick, server_tick) > static_cast<std::int32_t>(m_config.max_ticks_ahead))
+                ++state.stats.inputs_too_far_ahead;
+            else if (!state.pending.emplace(tick, inputs[i]).second)
+                ++state.stats.duplicates;
+        }
+        return true;
+    }
+
+    /// The input to apply for `client` at `tick` (call once per tick, in order); nullopt before its first input,
+    /// or when missing and `repeat_last_when_missing` is off.
+    std::optional<Input> take(ClientId client, Tick tick)
+    {
+        auto found_client = m_clients.find(client);
+        if (found_client == m_clients.end())
+            return std::nullopt;
+        PerClient& state = found_client->second;
+        // Drop what is now in the past (a skipped tick's input can no longer be used).
+        while (!state.pending.empty() && detail::tick_difference(state.pending.begin()->first, tick) < 0)
+            state.pending.erase(state.pending.begin());
+        state.consumed_any = true;
+        state.last_consumed = tick;
+        if (auto found = state.pending.find(tick); found != state.pending.end())
+        {
+            state.last = found->second;
+            state.pending.erase(found);
+            state.served[tick % state.served.size()] = tick;
+            state.served_valid[tick % state.served.size()] = true;
+            ++state.stats.inputs_used;
+            return state.last;
+        }
+        if (!state.last || !m_config.repeat_last_when_missing)
+            return std::nullopt;
+        ++state.stats.inputs_repeated;
+        return state.last;
+    }
+
+    InputStats stats(ClientId client) const
+    {
+        const auto found = m_clients.find(client);
+        return found == m_clients.end() ? InputStats{} : found->second.stats;
+    }
+    void forget(ClientId client) { m_clients.erase(client); }
+
+  private:
+    struct TickOrder
+    {
+        bool operator()(Tick a, Tick b) const noexcept { return detail::tick_difference(a, b) < 0; }
+    };
+    struct PerClient
+    {
+        std::map<Tick, Input, TickOrder> pending;  ///< bounded: max_ticks_ahead + the redundancy window
+        std::optional<Input> last;
+        bool consumed_any = false;
+        Tick last_consumed = 0;
+        InputStats stats;
+        /// The recent ticks served with the client's own input, to tell redundant copies from late arrivals.
+        std::array<Tick, 2 * kMaxInputRedundancy> served{};
+        std::array<bool, 2 * kMaxInputRedundancy> served_valid{};
+
+        bool served_with_own(Tick tick) const
+        {
+            const std::size_t slot = tick % served.size();
+            return served_valid[slot] && served[slot] == tick;
+        }
+    };
+
+    InputCodec<Input> m_codec;
+    InputConfig m_config;
+    std::unordered_map<ClientId, PerClient> m_clients;
 };
 
 }  // namespace eustress::net
