@@ -283,4 +283,160 @@ template <typename Input> class InputBuffer
     std::unordered_map<ClientId, PerClient> m_clients;
 };
 
+/// The game's simulation, as prediction needs it. `step` must be deterministic: the same state and input give the
+/// same result on the client and the server (same code, same float operations).
+template <typename State, typename Input> struct PredictionModel
+{
+    std::function<void(State&, const Input&, Tick)> step;
+    /// How far apart two states are, in the game's units (a position distance, say): above
+    /// PredictionConfig::rollback_threshold, a confirmation is a misprediction.
+    std::function<float(const State&, const State&)> error;
+    /// Where the state is drawn: corrections are smoothed on this position.
+    std::function<Vec3(const State&)> position;
+};
+
+struct PredictionConfig
+{
+    std::uint32_t tick_rate = 60;
+    float rollback_threshold = 0.01f;
+    /// Ticks of predicted states and inputs kept: a confirmation older than this can no longer be checked.
+    std::size_t history = 128;
+    /// A correction's visual offset fades out over this time, so the player sees a slide, not a snap.
+    Duration correction_time = std::chrono::milliseconds(150);
+};
+
+struct PredictionStats
+{
+    std::uint64_t predicted_ticks = 0;
+    std::uint64_t confirmations = 0;
+    std::uint64_t rollbacks = 0;
+    std::uint64_t resimulated_ticks = 0;
+    std::uint64_t stale_confirmations = 0;  ///< older than the history (ignored)
+    std::uint64_t jumps_ahead = 0;          ///< confirmations beyond the present: the state was reset to them
+    float last_error = 0.0f;                ///< the latest misprediction's size
+};
+
+/// Client-side prediction with rollback for one predicted object (the player's own entity, a bullet it fired):
+/// run the game's step with each local input at once, keep what was predicted per tick, and when the server
+/// confirms a tick, compare; on a mismatch go back to the server's state at that tick and simulate forward again
+/// with the same inputs. The correction is then smoothed visually.
+template <typename State, typename Input> class Predictor
+{
+  public:
+    Predictor(PredictionModel<State, Input> model, State initial, Tick tick, PredictionConfig config = {})
+        : m_model(std::move(model)), m_config(config), m_present(std::move(initial)), m_tick(tick)
+    {
+        m_config.history = std::max<std::size_t>(m_config.history, 2);
+        m_history.emplace(tick, Entry{m_present, Input{}});
+    }
+
+    /// Simulates the next tick (`current_tick() + 1`) with the local input and returns the predicted state.
+    const State& predict(const Input& input)
+    {
+        ++m_tick;
+        m_model.step(m_present, input, m_tick);
+        m_history[m_tick] = Entry{m_present, input};
+        while (m_history.size() > m_config.history)
+            m_history.erase(m_history.begin());
+        ++m_stats.predicted_ticks;
+        return m_present;
+    }
+
+    /// The server's state of this object at `tick`. Returns true when it differed from the prediction and the
+    /// present was re-simulated from it.
+    bool confirm(Tick tick, const State& authoritative, Timestamp now)
+    {
+        ++m_stats.confirmations;
+        if (detail::tick_difference(tick, m_tick) > 0)
+        {
+            // The server is ahead of us (we stalled, or just started): take its state as the present.
+            ++m_stats.jumps_ahead;
+            start_correction(m_present, authoritative, now);
+            m_present = authoritative;
+            m_tick = tick;
+            m_history.clear();
+            m_history.emplace(tick, Entry{m_present, Input{}});
+            return true;
+        }
+        auto found = m_history.find(tick);
+        if (found == m_history.end())
+        {
+            ++m_stats.stale_confirmations;
+            return false;
+        }
+        const float error = m_model.error(found->second.state, authoritative);
+        if (error <= m_config.rollback_threshold)
+        {
+            found->second.state = authoritative;  // confirmed: later rollbacks start from the server's exact state
+            return false;
+        }
+        m_stats.last_error = error;
+        ++m_stats.rollbacks;
+        const State before = m_present;
+        found->second.state = authoritative;
+        State replay = authoritative;
+        for (auto next = std::next(found); next != m_history.end(); ++next)
+        {
+            m_model.step(replay, next->second.input, next->first);
+            next->second.state = replay;
+            ++m_stats.resimulated_ticks;
+        }
+        start_correction(before, replay, now);
+        m_present = replay;
+        return true;
+    }
+
+    const State& present() const noexcept { return m_present; }
+    Tick current_tick() const noexcept { return m_tick; }
+    /// Where to draw the object: the predicted position plus what is left of recent corrections' offsets.
+    Vec3 visual_position(Timestamp now) const { return visual_position_of(m_present, now); }
+    const PredictionStats& stats() const noexcept { return m_stats; }
+
+  private:
+    struct Entry
+    {
+        State state;
+        Input input;
+    };
+
+    float correction_left(Timestamp now) const
+    {
+        if (m_config.correction_time.count() <= 0 || now >= m_correction_started + m_config.correction_time)
+            return 0.0f;
+        const float t = static_cast<float>(std::chrono::duration<double>(now - m_correction_started).count() /
+                                           std::chrono::duration<double>(m_config.correction_time).count());
+        return 1.0f - t * t * (3.0f - 2.0f * t);  // smoothstep: no kink where the slide starts or ends
+    }
+
+    /// The drawn position must not move when the present jumps: the offset absorbs the jump (and whatever was
+    /// left of an earlier one), then fades.
+    void start_correction(const State& before, const State& after, Timestamp now)
+    {
+        const Vec3 drawn = visual_position_of(before, now);
+        const Vec3 next = m_model.position(after);
+        m_offset = Vec3{drawn.x - next.x, drawn.y - next.y, drawn.z - next.z};
+        m_correction_started = now;
+    }
+
+    Vec3 visual_position_of(const State& state, Timestamp now) const
+    {
+        const Vec3 at = m_model.position(state);
+        const float left = correction_left(now);
+        return {at.x + m_offset.x * left, at.y + m_offset.y * left, at.z + m_offset.z * left};
+    }
+
+    PredictionModel<State, Input> m_model;
+    PredictionConfig m_config;
+    State m_present;
+    Tick m_tick;
+    struct TickOrder
+    {
+        bool operator()(Tick a, Tick b) const noexcept { return detail::tick_difference(a, b) < 0; }
+    };
+    std::map<Tick, Entry, TickOrder> m_history;
+    PredictionStats m_stats;
+    Vec3 m_offset{0, 0, 0};
+    Timestamp m_correction_started{};
+};
+
 }  // namespace eustress::net
