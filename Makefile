@@ -3,7 +3,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo cubes asan bench fuzz install format clean
+.PHONY: all deps build test demo cubes arena asan bench fuzz install format clean
 
 all: build
 
@@ -22,6 +22,9 @@ demo: build
 
 cubes: build
 	./build/examples/cubes/eustress-cubes --seconds 20
+
+arena: build
+	./build/examples/arena/eustress-arena --seconds 10
 
 asan: deps
 	@cmake --preset asan >/dev/null

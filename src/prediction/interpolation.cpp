@@ -103,9 +103,11 @@ std::optional<Pose> InterpolationBuffer::sample(double render_tick)
     if (m_entries.empty())
         return std::nullopt;
     ++m_stats.frames;
-    const double base = static_cast<double>(m_entries.front().tick);
-    auto tick_of = [&](const Entry& entry) {
-        return base + static_cast<double>(static_cast<std::int32_t>(entry.tick - m_entries.front().tick));
+    // Ticks measured back from the newest pose, which pruning never removes, so the 32-bit wrap never matters.
+    const Tick newest_tick = m_entries.back().tick;
+    auto tick_of = [newest_tick](const Entry& entry) {
+        return static_cast<double>(newest_tick) -
+               static_cast<double>(static_cast<std::int32_t>(newest_tick - entry.tick));
     };
     // Drop what lies wholly behind the render time, keeping the pose just before it.
     while (m_entries.size() > 2 && tick_of(m_entries[1]) <= render_tick)

@@ -67,6 +67,26 @@ TEST(Interpolation, TheBufferInterpolatesThenExtrapolatesABoundedTimeThenHolds)
     EXPECT_EQ(buffer.stats().held_frames, 1u);
 }
 
+TEST(Interpolation, SamplingAlongAStreamKeepsInterpolatingAfterOldPosesAreDropped)
+{
+    // A pose per tick, drawn two ticks behind: every sample lies between two poses, none is extrapolated. (Once,
+    // dropping old poses shifted the buffer's tick arithmetic, and every frame after the first prune extrapolated.)
+    InterpolationBuffer buffer;
+    for (Tick tick = 1000; tick < 1300; ++tick)
+    {
+        buffer.add(tick, {{static_cast<float>(tick), 0, 0}, {}, {}});
+        const double render = static_cast<double>(tick) - 1.5;
+        const auto pose = buffer.sample(render);
+        ASSERT_TRUE(pose);
+        if (tick > 1002)
+        {
+            EXPECT_NEAR(pose->position.x, render, 1e-3) << tick;
+        }
+    }
+    EXPECT_EQ(buffer.stats().extrapolated_frames, 0u);
+    EXPECT_EQ(buffer.stats().held_frames, 0u);
+}
+
 struct ClockRun
 {
     double extrapolated_share = 0;

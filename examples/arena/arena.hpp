@@ -1,0 +1,59 @@
+// A small top-down shooter played by bots: one server, clients over the in-memory network through the link
+// conditioner, in virtual time. Everything of issue 5 runs here: tick sync, redundant inputs, prediction with
+// rollback for each client's own player, interpolation of the others, lag-compensated shots.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "eustress/net/types.hpp"
+
+namespace arena {
+
+struct ArenaConfig
+{
+    std::size_t clients = 8;
+    eustress::net::Duration one_way_latency = std::chrono::milliseconds(50);
+    eustress::net::Duration jitter = std::chrono::milliseconds(5);
+    double loss = 0.02;
+    std::uint32_t input_delay = 2;
+    /// false: clients draw their own player where the server last said it was (no prediction), for comparison.
+    bool predict = true;
+    std::uint64_t seed = 1;
+};
+
+/// One second of play, over all clients.
+struct ArenaSecond
+{
+    int second = 0;
+    double rtt_ms = 0;              ///< mean smoothed RTT
+    double input_to_server_ms = 0;  ///< median, press to applied on the server, minus the link's one-way latency
+    double input_to_server_p99_ms = 0;
+    double rollbacks_per_second = 0;  ///< per client
+    double resimulated_per_rollback = 0;
+    double correction_m = 0;         ///< mean size of a misprediction corrected
+    double visual_error_m = 0;       ///< mean |drawn own position - server's position at that tick|
+    double press_to_visible_ms = 0;  ///< median, from pressing to the own player visibly moving
+    double extrapolated_share = 0;   ///< frames that drew a remote player past its newest snapshot
+    double interpolation_delay_ms = 0;
+    std::uint64_t hits = 0;
+    std::uint64_t inputs_repeated = 0;  ///< server ticks with no input in time
+};
+
+class Arena
+{
+  public:
+    explicit Arena(const ArenaConfig& config);
+    ~Arena();
+
+    void run(int seconds, const std::function<void(const ArenaSecond&)>& report);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace arena
