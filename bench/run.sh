@@ -3,7 +3,7 @@
 # one core (taskset -c 0), then one core each (-c 0 / -c 1). Results, one JSON object per line, go to
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile).
+# server-cost convergence soak hostile arena rollback).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -111,6 +111,19 @@ if wanted hostile; then
     EUSTRESS_HOSTILE_SECONDS=20 EUSTRESS_HOSTILE_RATE=$rate EUSTRESS_HOSTILE_CPU=1 taskset -c 0 \
       build-bench/tests/eustress_integration_tests --gtest_filter='HostileTraffic*' | grep -E "sent|saw|quiet|attacked" >&2
   done
+fi
+
+arena=build-bench/examples/arena/eustress-arena
+if wanted arena; then
+  echo "11. prediction in examples/arena: 8 bots, 100 ms RTT + 2% loss and 30 ms RTT + 1% loss, with and without prediction" >&2
+  for link in "--latency-ms 50 --loss 0.02" "--latency-ms 15 --loss 0.01"; do
+    taskset -c 0 "$arena" --seconds 30 --json $link >>"$out"
+    taskset -c 0 "$arena" --seconds 30 --json --no-predict $link >>"$out"
+  done
+fi
+if wanted rollback; then
+  echo "12. rollback cost: 100 entities, 10 ticks each" >&2
+  taskset -c 0 build-bench/bench/eustress-bench-prediction --placement one-core >>"$out"
 fi
 
 python3 bench/summarize.py "$out"

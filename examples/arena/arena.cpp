@@ -326,6 +326,8 @@ struct Arena::Impl
             }
         if (const auto drawn = drawn_own(bot))
         {
+            if (bot.turned_at && now - *bot.turned_at > std::chrono::seconds(1))
+                bot.turned_at.reset();  // walked into a wall: it will not move that way, no sample
             if (bot.turned_at)
             {
                 const Vec3 moved{drawn->x - bot.last_drawn.x, drawn->y - bot.last_drawn.y, 0};
