@@ -39,7 +39,9 @@ PredictionModel<Body, Stick> model()
     game.error = [](const Body& a, const Body& b) {
         return std::hypot(a.position.x - b.position.x, a.position.y - b.position.y);
     };
-    game.position = [](const Body& body) { return body.position; };
+    game.position = [](const Body& body) {
+        return body.position;
+    };
     return game;
 }
 

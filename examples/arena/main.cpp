@@ -63,13 +63,15 @@ int main(int argc, char** argv)
         line("visual_offset", mean([](const auto& s) { return s.visual_error_m; }), "m");
         line("extrapolated_frames", 100 * mean([](const auto& s) { return s.extrapolated_share; }), "%");
         line("interpolation_delay", mean([](const auto& s) { return s.interpolation_delay_ms; }), "ms");
+        line("server_ticks_without_input", steady.empty() ? 0.0 : static_cast<double>(steady.back().inputs_repeated),
+             "count");
         return 0;
     }
     std::printf("%zu bots, RTT %.0f ms, jitter %.0f ms, loss %.1f%% each way, input delay %u, prediction %s\n",
                 config.clients, 2 * latency_ms, jitter_ms, 100 * config.loss, config.input_delay,
                 config.predict ? "on" : "off");
-    std::printf("%4s %7s %13s %9s %10s %8s %10s %11s %9s %9s %5s\n", "s", "rtt ms", "input ms p50", "p99",
-                "visible ms", "rb/s", "resim/rb", "correct m", "extrap %", "delay ms", "hits");
+    std::printf("%4s %7s %13s %9s %10s %8s %10s %11s %9s %9s %5s\n", "s", "rtt ms", "input ms p50", "p99", "visible ms",
+                "rb/s", "resim/rb", "correct m", "extrap %", "delay ms", "hits");
     game.run(seconds, [](const arena::ArenaSecond& s) {
         std::printf("%4d %7.1f %13.1f %9.1f %10.1f %8.2f %10.1f %11.3f %9.2f %9.1f %5llu\n", s.second, s.rtt_ms,
                     s.input_to_server_ms, s.input_to_server_p99_ms, s.press_to_visible_ms, s.rollbacks_per_second,
