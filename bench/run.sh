@@ -3,7 +3,7 @@
 # one core (taskset -c 0), then one core each (-c 0 / -c 1). Results, one JSON object per line, go to
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback).
+# server-cost convergence soak hostile arena rollback metrics).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -124,6 +124,11 @@ fi
 if wanted rollback; then
   echo "12. rollback cost: 100 entities, 10 ticks each" >&2
   taskset -c 0 build-bench/bench/eustress-bench-prediction --placement one-core >>"$out"
+fi
+if wanted metrics; then
+  echo "13. metrics: ns per update (ours, a plain atomic, a mutex-and-map registry), one core and two" >&2
+  taskset -c 0 build-bench/bench/eustress-bench-metrics --placement same-core >>"$out"
+  taskset -c 0,1 build-bench/bench/eustress-bench-metrics --placement two-cores >>"$out"
 fi
 
 python3 bench/summarize.py "$out"
