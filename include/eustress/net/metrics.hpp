@@ -28,6 +28,14 @@ class Counter
 {
   public:
     void add(std::uint64_t amount = 1) noexcept { m_value.fetch_add(amount, std::memory_order_relaxed); }
+    /// For collectors that mirror a total kept elsewhere (a server's statistics): moves the counter up to `total`,
+    /// never down, so the series stays a counter even if the source restarts.
+    void advance_to(std::uint64_t total) noexcept
+    {
+        std::uint64_t current = m_value.load(std::memory_order_relaxed);
+        while (current < total && !m_value.compare_exchange_weak(current, total, std::memory_order_relaxed))
+        {}
+    }
     std::uint64_t value() const noexcept { return m_value.load(std::memory_order_relaxed); }
 
   private:

@@ -1,0 +1,47 @@
+// The server's figures in a metrics registry: totals from ServerStats, and the connections' status aggregated
+// without any player identifier (by channel and kind only). Call `collect` before each scrape.
+//
+//     MetricsRegistry metrics;
+//     ServerMetrics server_metrics(metrics);
+//     on GET /metrics:  server_metrics.collect(server, now); reply metrics.prometheus_text();
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include "eustress/net/metrics.hpp"
+#include "eustress/net/server.hpp"
+
+namespace eustress::net {
+
+class ServerMetrics
+{
+  public:
+    explicit ServerMetrics(MetricsRegistry& registry);
+    /// Reads the server's statistics and connection statuses into the registry's series.
+    void collect(const Server& server, Timestamp now);
+
+  private:
+    Gauge& m_connected;
+    Gauge& m_pending;
+    MetricFamily<Counter>& m_refusals;
+    Counter& m_accepted;
+    Counter& m_datagrams;
+    Counter& m_messages_rejected;
+    MetricFamily<Counter>& m_channel_messages;
+    MetricFamily<Counter>& m_channel_bytes;
+    MetricFamily<Gauge>& m_rtt;
+    Gauge& m_loss;
+    Gauge& m_send_queue;
+    /// Channel counters are sums over live connections plus what connections that have since closed had reached
+    /// at the last collection, so they never go backwards when a client leaves.
+    struct ChannelTotals
+    {
+        std::vector<std::uint64_t> messages_sent, messages_received, bytes_sent, bytes_received;
+        void add(const ChannelTotals& other);
+    };
+    std::unordered_map<ClientId, ChannelTotals> m_last_seen;
+    ChannelTotals m_retired;
+};
+
+}  // namespace eustress::net

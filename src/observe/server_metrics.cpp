@@ -1,0 +1,131 @@
+#include "eustress/net/server_metrics.hpp"
+
+#include <algorithm>
+
+namespace eustress::net {
+
+namespace {
+
+constexpr const char* kRefusals[] = {
+    "token_missing",    "token_forged",      "token_expired",        "token_wrong_server", "token_replayed",
+    "token_cache_full", "already_connected", "server_full",          "channel_mismatch",   "connection_rate",
+    "handshakes_full",  "rate_limited",      "rate_limit_disconnect"};
+
+void add_into(std::vector<std::uint64_t>& into, std::size_t index, std::uint64_t value)
+{
+    if (into.size() <= index)
+        into.resize(index + 1, 0);
+    into[index] += value;
+}
+
+}  // namespace
+
+void ServerMetrics::ChannelTotals::add(const ChannelTotals& other)
+{
+    for (std::size_t c = 0; c < other.messages_sent.size(); ++c)
+    {
+        add_into(messages_sent, c, other.messages_sent[c]);
+        add_into(messages_received, c, other.messages_received[c]);
+        add_into(bytes_sent, c, other.bytes_sent[c]);
+        add_into(bytes_received, c, other.bytes_received[c]);
+    }
+}
+
+ServerMetrics::ServerMetrics(MetricsRegistry& registry)
+    : m_connected(registry.gauge("eustress_connected_clients", "Clients connected now").with({})),
+      m_pending(registry.gauge("eustress_pending_handshakes", "Handshakes in progress now").with({})),
+      m_refusals(
+          registry.counter("eustress_refusals_total", "Connections and messages refused, by reason", {"reason"})),
+      m_accepted(
+          registry.counter("eustress_connections_accepted_total", "QUIC connections accepted, before admission checks")
+              .with({})),
+      m_datagrams(registry.counter("eustress_datagrams_received_total", "UDP datagrams received").with({})),
+      m_messages_rejected(
+          registry.counter("eustress_messages_rejected_total", "Client messages refused by a validator").with({})),
+      m_channel_messages(registry.counter("eustress_channel_messages_total", "Messages by channel and direction",
+                                          {"channel", "direction"})),
+      m_channel_bytes(registry.counter("eustress_channel_bytes_total", "Message payload bytes by channel and direction",
+                                       {"channel", "direction"})),
+      m_rtt(registry.gauge("eustress_rtt_seconds", "Smoothed RTT over connected clients", {"quantile"})),
+      m_loss(registry.gauge("eustress_datagram_loss_ratio", "Mean unreliable datagram loss over connected clients")
+                 .with({})),
+      m_send_queue(registry.gauge("eustress_send_queue_bytes", "Bytes queued to send, all connections").with({}))
+{}
+
+void ServerMetrics::collect(const Server& server, Timestamp now)
+{
+    const ServerStats stats = server.stats();
+    m_connected.set(static_cast<double>(stats.connected_clients));
+    m_pending.set(static_cast<double>(stats.pending_handshakes));
+    m_accepted.advance_to(stats.connections_accepted);
+    m_datagrams.advance_to(stats.datagrams_received);
+    m_messages_rejected.advance_to(stats.messages_rejected);
+    const std::uint64_t refusals[] = {stats.refused_tokens[0],
+                                      stats.refused_tokens[1],
+                                      stats.refused_tokens[2],
+                                      stats.refused_tokens[3],
+                                      stats.refused_tokens[4],
+                                      stats.refused_tokens[5],
+                                      stats.refused_client_already_connected,
+                                      stats.refused_server_full,
+                                      stats.refused_channel_mismatch,
+                                      stats.refused_connection_rate,
+                                      stats.handshakes_refused_full,
+                                      stats.rate_limited_messages,
+                                      stats.rate_limit_disconnects};
+    for (std::size_t i = 0; i < std::size(refusals); ++i)
+        m_refusals.with({kRefusals[i]}).advance_to(refusals[i]);
+
+    // Connections: aggregated, never by player.
+    const auto statuses = server.statuses(now);
+    std::vector<double> rtts;
+    double loss = 0, queued = 0;
+    std::vector<std::string> names;
+    std::unordered_map<ClientId, ChannelTotals> seen;
+    for (const auto& status : statuses)
+    {
+        rtts.push_back(std::chrono::duration<double>(status.smoothed_rtt).count());
+        loss += status.datagram_loss;
+        queued += static_cast<double>(status.send_queue_bytes);
+        ChannelTotals& mine = seen[status.client_id];
+        for (std::size_t c = 0; c < status.channels.size(); ++c)
+        {
+            const auto& channel = status.channels[c];
+            if (names.size() <= c)
+                names.push_back(channel.name);
+            add_into(mine.messages_sent, c, channel.messages_sent);
+            add_into(mine.messages_received, c, channel.messages_received);
+            add_into(mine.bytes_sent, c, channel.bytes_sent);
+            add_into(mine.bytes_received, c, channel.bytes_received);
+        }
+    }
+    // Clients gone since the last collection: what they had reached stays counted.
+    for (const auto& [client, totals] : m_last_seen)
+        if (!seen.contains(client))
+            m_retired.add(totals);
+    m_last_seen = std::move(seen);
+    ChannelTotals live = m_retired;
+    for (const auto& [client, totals] : m_last_seen)
+        live.add(totals);
+    for (std::size_t c = 0; c < names.size() && c < live.messages_sent.size(); ++c)
+    {
+        m_channel_messages.with({names[c], "out"}).advance_to(live.messages_sent[c]);
+        m_channel_messages.with({names[c], "in"}).advance_to(live.messages_received[c]);
+        m_channel_bytes.with({names[c], "out"}).advance_to(live.bytes_sent[c]);
+        m_channel_bytes.with({names[c], "in"}).advance_to(live.bytes_received[c]);
+    }
+
+    std::sort(rtts.begin(), rtts.end());
+    auto quantile = [&rtts](double q) {
+        return rtts.empty()
+                   ? 0.0
+                   : rtts[std::min(rtts.size() - 1, static_cast<std::size_t>(q * static_cast<double>(rtts.size())))];
+    };
+    m_rtt.with({"0.5"}).set(quantile(0.5));
+    m_rtt.with({"0.9"}).set(quantile(0.9));
+    m_rtt.with({"0.99"}).set(quantile(0.99));
+    m_loss.set(statuses.empty() ? 0.0 : loss / static_cast<double>(statuses.size()));
+    m_send_queue.set(queued);
+}
+
+}  // namespace eustress::net
