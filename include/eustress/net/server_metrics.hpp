@@ -1,4 +1,4 @@
-// The server's figures in a metrics registry: totals from ServerStats, and the connections' status aggregated
+// The server's figures in a metrics registry (the session layer's export; src/observe itself depends on nothing of ours): totals from ServerStats, and the connections' status aggregated
 // without any player identifier (by channel and kind only). Call `collect` before each scrape.
 //
 //     MetricsRegistry metrics;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "eustress/net/server_metrics.hpp"
-#include "session/session_harness.hpp"
+#include "session_harness.hpp"
 
 namespace eustress::net::testing {
 namespace {
