@@ -1,5 +1,6 @@
-// The server's figures in a metrics registry (the session layer's export; src/observe itself depends on nothing of ours): totals from ServerStats, and the connections' status aggregated
-// without any player identifier (by channel and kind only). Call `collect` before each scrape.
+// The server's figures in a metrics registry: totals from ServerStats, and the connections' status aggregated
+// without any player identifier (by channel and reason only). Call `collect` before each scrape. (The session
+// layer's export: the registry itself, src/observe, depends on nothing of ours.)
 //
 //     MetricsRegistry metrics;
 //     ServerMetrics server_metrics(metrics);
