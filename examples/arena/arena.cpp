@@ -388,9 +388,9 @@ struct Arena::Impl
         pressed[{bot.client->id(), input_tick}] = now;
         if (config.predict && bot.predictor)
         {
-            while (static_cast<std::int32_t>(input_tick - bot.predictor->current_tick()) > 1)
+            while (tick_difference(input_tick, bot.predictor->current_tick()) > 1)
                 bot.predictor->predict(bot.intent);  // catching up after a tick-sync jump
-            if (static_cast<std::int32_t>(input_tick - bot.predictor->current_tick()) == 1)
+            if (tick_difference(input_tick, bot.predictor->current_tick()) == 1)
                 bot.predictor->predict(command);
         }
     }

@@ -90,7 +90,7 @@ std::optional<double> InterpolationClock::render_tick(Timestamp now) const
 
 void InterpolationBuffer::add(Tick server_tick, const Pose& pose)
 {
-    if (!m_entries.empty() && static_cast<std::int32_t>(server_tick - m_entries.back().tick) <= 0)
+    if (!m_entries.empty() && tick_difference(server_tick, m_entries.back().tick) <= 0)
         return;
     m_entries.push_back(Entry{server_tick, pose});
     const std::size_t keep = 4 * m_config.tick_rate;  // seconds of poses, far more than any delay
@@ -106,8 +106,7 @@ std::optional<Pose> InterpolationBuffer::sample(double render_tick)
     // Ticks measured back from the newest pose, which pruning never removes, so the 32-bit wrap never matters.
     const Tick newest_tick = m_entries.back().tick;
     auto tick_of = [newest_tick](const Entry& entry) {
-        return static_cast<double>(newest_tick) -
-               static_cast<double>(static_cast<std::int32_t>(newest_tick - entry.tick));
+        return static_cast<double>(newest_tick) - static_cast<double>(tick_difference(newest_tick, entry.tick));
     };
     // Drop what lies wholly behind the render time, keeping the pose just before it.
     while (m_entries.size() > 2 && tick_of(m_entries[1]) <= render_tick)

@@ -28,13 +28,13 @@ std::vector<Hitbox> LagCompensation::rewind(double tick)
     const Tick newest = m_frames.back().tick;
     // Ticks as offsets back from the newest, so the 32-bit wrap never matters.
     auto back_of = [newest](Tick recorded) {
-        return static_cast<double>(static_cast<std::int32_t>(newest - recorded));
+        return static_cast<double>(tick_difference(newest, recorded));
     };
     const double max_back = std::min(back_of(m_frames.front().tick),
                                      std::chrono::duration<double>(m_config.max_rewind).count() * m_config.tick_rate);
     double back = static_cast<double>(newest) - tick;
     if (std::abs(back) > 1e9)  // a tick across the wrap: measure it the short way
-        back = static_cast<double>(static_cast<std::int32_t>(newest - static_cast<Tick>(std::llround(tick))));
+        back = static_cast<double>(tick_difference(newest, static_cast<Tick>(std::llround(tick))));
     if (back < 0 || back > max_back)
     {
         ++m_stats.clamped;

@@ -130,11 +130,6 @@ std::vector<std::byte> encode_inputs(Tick newest, std::size_t count,
 /// Calls `read_input(index, stream)` for each input (stream null: same as the previous one); false if malformed.
 bool decode_inputs(Bytes packet, std::size_t max_count, Tick& newest, std::size_t& count,
                    const std::function<bool(std::size_t, ReadStream*)>& read_input);
-/// Signed distance from `b` to `a`, so ticks compare correctly across the 32-bit wrap.
-constexpr std::int32_t tick_difference(Tick a, Tick b) noexcept
-{
-    return static_cast<std::int32_t>(a - b);
-}
 }  // namespace detail
 
 /// Client side: remembers the newest inputs and puts the last `redundancy` of them in every packet.
@@ -149,7 +144,7 @@ template <typename Input> class InputSender
     /// Records `input` for `tick` (ticks must grow by one) and returns the packet to send on an unreliable channel.
     std::vector<std::byte> push(Tick tick, const Input& input)
     {
-        if (!m_recent.empty() && detail::tick_difference(tick, m_newest) != 1)
+        if (!m_recent.empty() && tick_difference(tick, m_newest) != 1)
             m_recent.clear();  // a gap (a reset, a resync): older inputs no longer line up behind this one
         m_recent.insert(m_recent.begin(), input);
         if (m_recent.size() > m_config.redundancy)
@@ -206,13 +201,13 @@ template <typename Input> class InputBuffer
         for (std::size_t i = 0; i < inputs.size(); ++i)
         {
             const Tick tick = newest - static_cast<Tick>(i);
-            const bool past = detail::tick_difference(tick, server_tick) < 0 ||
-                              (state.consumed_any && detail::tick_difference(tick, state.last_consumed) <= 0);
+            const bool past = tick_difference(tick, server_tick) < 0 ||
+                              (state.consumed_any && tick_difference(tick, state.last_consumed) <= 0);
             if (past && state.served_with_own(tick))
                 ++state.stats.duplicates;  // a redundant copy of an input already used
             else if (past)
                 ++state.stats.inputs_late;
-            else if (detail::tick_difference(tick, server_tick) > static_cast<std::int32_t>(m_config.max_ticks_ahead))
+            else if (tick_difference(tick, server_tick) > static_cast<std::int32_t>(m_config.max_ticks_ahead))
                 ++state.stats.inputs_too_far_ahead;
             else if (!state.pending.emplace(tick, inputs[i]).second)
                 ++state.stats.duplicates;
@@ -229,7 +224,7 @@ template <typename Input> class InputBuffer
             return std::nullopt;
         PerClient& state = found_client->second;
         // Drop what is now in the past (a skipped tick's input can no longer be used).
-        while (!state.pending.empty() && detail::tick_difference(state.pending.begin()->first, tick) < 0)
+        while (!state.pending.empty() && tick_difference(state.pending.begin()->first, tick) < 0)
             state.pending.erase(state.pending.begin());
         state.consumed_any = true;
         state.last_consumed = tick;
@@ -256,10 +251,6 @@ template <typename Input> class InputBuffer
     void forget(ClientId client) { m_clients.erase(client); }
 
   private:
-    struct TickOrder
-    {
-        bool operator()(Tick a, Tick b) const noexcept { return detail::tick_difference(a, b) < 0; }
-    };
     struct PerClient
     {
         std::map<Tick, Input, TickOrder> pending;  ///< bounded: max_ticks_ahead + the redundancy window
@@ -347,7 +338,7 @@ template <typename State, typename Input> class Predictor
     bool confirm(Tick tick, const State& authoritative, Timestamp now)
     {
         ++m_stats.confirmations;
-        if (detail::tick_difference(tick, m_tick) > 0)
+        if (tick_difference(tick, m_tick) > 0)
         {
             // The server is ahead of us (we stalled, or just started): take its state as the present.
             ++m_stats.jumps_ahead;
@@ -429,10 +420,6 @@ template <typename State, typename Input> class Predictor
     PredictionConfig m_config;
     State m_present;
     Tick m_tick;
-    struct TickOrder
-    {
-        bool operator()(Tick a, Tick b) const noexcept { return detail::tick_difference(a, b) < 0; }
-    };
     std::map<Tick, Entry, TickOrder> m_history;
     PredictionStats m_stats;
     Vec3 m_offset{0, 0, 0};

@@ -68,7 +68,7 @@ template <typename Handle> class PrespawnedEntities
         std::vector<Handle> refused;
         for (auto entry = m_waiting.begin(); entry != m_waiting.end();)
         {
-            if (static_cast<std::int32_t>(tick - entry->second.created) > static_cast<std::int32_t>(m_timeout))
+            if (tick_difference(tick, entry->second.created) > static_cast<std::int32_t>(m_timeout))
             {
                 refused.push_back(entry->second.local);
                 entry = m_waiting.erase(entry);

@@ -31,6 +31,16 @@ namespace eustress::net {
 
 /// The server's simulation step counter; snapshots and transforms are stamped with it.
 using Tick = std::uint32_t;
+/// Signed distance from `b` to `a` in ticks, correct across the 32-bit wrap (for ticks within 2^31 of each other).
+constexpr std::int32_t tick_difference(Tick a, Tick b) noexcept
+{
+    return static_cast<std::int32_t>(a - b);
+}
+/// Orders ticks by tick_difference, for maps keyed by tick that must survive the wrap.
+struct TickOrder
+{
+    constexpr bool operator()(Tick a, Tick b) const noexcept { return tick_difference(a, b) < 0; }
+};
 /// Index of a component type in the registry: registration order, identical on both ends.
 using ComponentId = std::uint16_t;
 using RoomId = std::uint32_t;
