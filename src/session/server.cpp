@@ -684,9 +684,7 @@ void Server::forget_player(ClientId client, Timestamp now)
         SocketAddress host = peer->connection->quic().remote_address();
         host.set_port(0);
         m_impl->connection_buckets.erase(host);
-        disconnect(client, "forgotten at the player's request", now);
-        // The connection object goes at the next update; nothing in it is reachable by this id any more.
-        m_impl->peer_by_client.erase(client);
+        disconnect(client, "forgotten at the player's request", now);  // closes and forgets the connection
     }
     m_impl->tokens.erase(client);
     m_impl->behaviour.forget(client);

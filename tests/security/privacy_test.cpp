@@ -56,6 +56,7 @@ TEST(Privacy, ForgettingAPlayerLeavesNothingOfThemOnTheServer)
     forgotten.update(world.now);
     world.server->receive(world.now);  // arrived, not yet polled
     world.server->forget_player(ClientId{77}, world.now);
+    EXPECT_FALSE(world.server->records_about(ClientId{77}).connected);  // at once, not at the next update
     while (auto event = world.server->poll_event())
         world.server_events.push_back(std::move(*event));
     world.run_until([] { return false; }, 500ms);
