@@ -26,6 +26,8 @@ int main(int argc, char** argv)
     double duration_s = 0.0;
     double status_every_s = 0.0;
     std::string congestion;
+    std::string http_address = "127.0.0.1:9464";
+    bool no_http = false;
     app.add_option("-c,--config", config_file, "TOML file with [server], [quic] and [link_simulation] tables")
         ->check(CLI::ExistingFile);
     app.add_option("--bind", bind, "address to bind (default 0.0.0.0)");
@@ -33,6 +35,9 @@ int main(int argc, char** argv)
     app.add_option("--cert", certificate, "certificate chain (PEM)");
     app.add_option("--key", key, "private key (PEM)");
     app.add_option("--dev-cert-dir", dev_directory, "where the self-signed development certificate lives");
+    app.add_option("--http", http_address,
+                   "serve /metrics (Prometheus) and the /debug live page here (default 127.0.0.1:9464; port 0 picks)");
+    app.add_flag("--no-http", no_http, "serve no HTTP endpoints");
     app.add_option("--congestion", congestion, "reno, cubic (default), bbr or bbr2");
     app.add_option("--simulate-loss", loss, "drop this fraction of sent datagrams (testing)")
         ->check(CLI::Range(0.0, 1.0));
@@ -50,6 +55,13 @@ int main(int argc, char** argv)
         }
     if (!bind.empty())
         config.bind_address = bind;
+    // The default address is a convenience: when another server on this host holds it, take a free port instead
+    // of refusing to start. An address the operator chose is used or the start fails.
+    const bool default_http = app.count("--http") == 0 && config.observability.http_address.empty();
+    if (config.observability.http_address.empty())
+        config.observability.http_address = http_address;
+    if (no_http)
+        config.observability.http_address.clear();
     if (port >= 0)
         config.port = static_cast<std::uint16_t>(port);
     if (!certificate.empty())
@@ -77,6 +89,11 @@ int main(int argc, char** argv)
     }
 
     auto created = Server::create(config, MonotonicClock::now());
+    if (!created && default_http && !no_http && created.error().message.starts_with("HTTP listener"))
+    {
+        config.observability.http_address = "127.0.0.1:0";
+        created = Server::create(config, MonotonicClock::now());
+    }
     if (!created)
     {
         std::fprintf(stderr, "eustress-server: %s\n", created.error().message.c_str());
@@ -86,6 +103,13 @@ int main(int argc, char** argv)
     Pseudonymizer pseudonyms;  // status tables name peers by pseudonym, never by address
     std::printf("listening on %s pin %s\n", server.local_address().to_string().c_str(),
                 server.certificate_pin().to_base64().c_str());
+    if (auto http_port = server.observability_port())
+    {
+        const std::string& address = config.observability.http_address;
+        const std::string host = address.substr(0, address.rfind(':'));
+        std::printf("metrics at http://%s:%u/metrics, live profiler at http://%s:%u/debug/\n", host.c_str(),
+                    unsigned{*http_port}, host.c_str(), unsigned{*http_port});
+    }
     std::fflush(stdout);
 
     apps::install_stop_signals();

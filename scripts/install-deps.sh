@@ -11,6 +11,7 @@ core=(
   libgnutls28-dev                                          # TLS 1.3, certificates
   libsodium-dev                                            # connect tokens (AEAD)
   libcli11-dev libtomlplusplus-dev                         # apps: flags and TOML configuration
+  libboost-dev nlohmann-json3-dev                          # HTTP endpoints (Beast) and their JSON
   libgtest-dev libgmock-dev                                # tests
   libode-dev                                               # examples/cubes: the physics of the replication demo
 )

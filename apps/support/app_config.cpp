@@ -123,9 +123,11 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
     {
         if (auto key =
                 unknown_key(*server, {"bind", "port", "certificate", "private_key", "development_certificate_directory",
-                                      "max_clients", "max_pending_handshakes", "enable_early_data", "send_rate_limit"}))
+                                      "max_clients", "max_pending_handshakes", "enable_early_data", "send_rate_limit",
+                                      "http_address"}))
             return config_error(path, "unknown key server." + *key);
         read(*server, "bind", config.bind_address);
+        read(*server, "http_address", config.observability.http_address);
         if (auto port = (*server)["port"].value<std::int64_t>())
         {
             if (*port < 0 || *port > 65535)

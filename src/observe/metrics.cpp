@@ -3,6 +3,7 @@
 #include "eustress/net/metrics.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -50,8 +51,8 @@ std::string number(double value)
     if (std::isinf(value))
         return value > 0 ? "+Inf" : "-Inf";
     char text[64];
-    std::snprintf(text, sizeof text, "%.17g", value);
-    return text;
+    const auto written = std::to_chars(text, text + sizeof text, value);  // the shortest form that reads back exactly
+    return std::string(text, written.ptr);
 }
 
 std::string label_set(const std::vector<std::string>& names, const std::vector<std::string>& values,

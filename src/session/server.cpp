@@ -13,6 +13,7 @@
 #include "security/fingerprint_census.hpp"
 #include "security/token_replay_cache.hpp"
 #include "session/connection.hpp"
+#include "session/server_observability.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
 #include "transport/tls_context.hpp"
@@ -47,6 +48,17 @@ struct TimerEntry
 
 }  // namespace
 
+namespace {
+
+MetricFamily<Histogram>& tick_duration_family(MetricsRegistry& metrics)
+{
+    return metrics.histogram("eustress_tick_duration_seconds", "CPU time of each stage of a server tick",
+                             {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1},
+                             {"stage"});
+}
+
+}  // namespace
+
 struct Server::Impl
 {
     ServerConfig config;
@@ -78,12 +90,19 @@ struct Server::Impl
     std::uint64_t next_serial = 1;
     std::uint64_t next_client_id = 1;
     ServerStats counters;
+    MetricsRegistry metrics;
+    /// CPU time of the two halves of an update, for the tick-time panel of the dashboard.
+    Histogram& receive_seconds;
+    Histogram& flush_seconds;
+    std::unique_ptr<session::ServerObservability> observability;  ///< only with ObservabilityConfig::http_address
 
     Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
           token_address(c.connect_token_address.empty() ? socket->local_address().to_string()
                                                         : c.connect_token_address),
-          behaviour(c.behaviour), census(fingerprint_salt_of(c), c.max_fingerprints, c.max_accounts_per_fingerprint)
+          behaviour(c.behaviour), census(fingerprint_salt_of(c), c.max_fingerprints, c.max_accounts_per_fingerprint),
+          receive_seconds(tick_duration_family(metrics).with({"network_receive"})),
+          flush_seconds(tick_duration_family(metrics).with({"network_flush"}))
     {
         if (c.stateless_reset_secret)
             std::memcpy(reset_secret.data(), c.stateless_reset_secret->data(), reset_secret.size());
@@ -522,7 +541,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Times
 }
 
 Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::unique_ptr<DatagramSocket> socket,
-                                               Timestamp)
+                                               Timestamp now)
 {
     if (auto valid = validate_channels_against_windows(config.channels, config.quic); !valid)
         return valid.error();
@@ -553,6 +572,13 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::
     if (!tls)
         return tls.error();
     impl->tls = std::move(tls).value();
+    if (!config.observability.http_address.empty())
+    {
+        auto observability = session::ServerObservability::start(config.observability, impl->metrics, now);
+        if (!observability)
+            return observability.error();
+        impl->observability = std::move(observability).value();
+    }
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -564,15 +590,21 @@ void Server::update(Timestamp now)
 
 void Server::receive(Timestamp now)
 {
+    const Timestamp started = MonotonicClock::now();
     m_impl->last_receive = now;
     m_impl->receive(now);
     m_impl->timers(now);
     m_impl->settle(now);
+    if (m_impl->observability)
+        m_impl->observability->publish_if_due(*this, now);
+    m_impl->receive_seconds.observe(std::chrono::duration<double>(MonotonicClock::now() - started).count());
 }
 
 void Server::flush(Timestamp now)
 {
+    const Timestamp started = MonotonicClock::now();
     m_impl->write(now);
+    m_impl->flush_seconds.observe(std::chrono::duration<double>(MonotonicClock::now() - started).count());
 }
 
 std::optional<NetworkEvent> Server::poll_event()
@@ -767,6 +799,18 @@ int Server::native_handle() const
     return m_impl->socket->native_handle();
 }
 
+MetricsRegistry& Server::metrics()
+{
+    return m_impl->metrics;
+}
+
+std::optional<std::uint16_t> Server::observability_port() const
+{
+    if (!m_impl->observability)
+        return std::nullopt;
+    return m_impl->observability->port();
+}
+
 Timestamp Server::next_wakeup() const
 {
     // The heap's top may be stale (earlier than the real deadline): that only wakes the caller early. Data held
@@ -779,6 +823,8 @@ Timestamp Server::next_wakeup() const
                 earliest = std::min(earliest, *refill);
     if (auto socket_wakeup = m_impl->socket->next_wakeup())
         earliest = std::min(earliest, *socket_wakeup);
+    if (m_impl->observability)
+        earliest = std::min(earliest, m_impl->observability->next_publish());
     return earliest;
 }
 

@@ -30,10 +30,10 @@ TEST(Metrics, ExpositionFollowsThePrometheusTextFormat)
                                          "# HELP eustress_rtt_seconds Smoothed RTT\n"
                                          "# TYPE eustress_rtt_seconds histogram\n"
                                          "eustress_rtt_seconds_bucket{le=\"0.01\"} 1\n"
-                                         "eustress_rtt_seconds_bucket{le=\"0.050000000000000003\"} 3\n"
-                                         "eustress_rtt_seconds_bucket{le=\"0.10000000000000001\"} 3\n"
+                                         "eustress_rtt_seconds_bucket{le=\"0.05\"} 3\n"
+                                         "eustress_rtt_seconds_bucket{le=\"0.1\"} 3\n"
                                          "eustress_rtt_seconds_bucket{le=\"+Inf\"} 4\n"
-                                         "eustress_rtt_seconds_sum 0.54500000000000004\n"
+                                         "eustress_rtt_seconds_sum 0.545\n"
                                          "eustress_rtt_seconds_count 4\n");
 }
 

@@ -82,6 +82,19 @@ std::uint64_t default_unix_time();
 /// (Server::create and Client::create call it).
 Result<void> validate_channels_against_windows(const ChannelTable& channels, const QuicConfig& quic);
 
+/// Operators' HTTP endpoints (docs/DEBUGGING.md): Prometheus text at /metrics, the live profiler at /debug and its
+/// data at /debug/status.json, and /healthz. Served on a thread of their own, so scrapes never stall the game loop.
+struct ObservabilityConfig
+{
+    /// "host:port" to serve on ("127.0.0.1:9464"; port 0 picks a free one, see Server::observability_port). Empty,
+    /// the default, serves nothing. Keep it on a private interface: it shows how every player's link is doing.
+    std::string http_address;
+    /// How often the server refreshes the figures the endpoints show (read on the game thread, in `update`).
+    Duration publish_interval = std::chrono::seconds(1);
+    /// HTTP connections served at once; more are closed on accept.
+    std::size_t max_http_connections = 32;
+};
+
 struct ServerConfig
 {
     /// Address and port to bind. Port 0 picks a free port (see `Server::local_address`).
@@ -130,6 +143,7 @@ struct ServerConfig
     /// Seconds since 1970, for token expiry: the one wall clock the library reads (tokens are stamped by a backend
     /// in wall time). Tests replace it.
     std::function<std::uint64_t()> unix_time = default_unix_time;
+    ObservabilityConfig observability;
 };
 
 struct ClientConfig

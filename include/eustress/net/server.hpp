@@ -20,6 +20,7 @@
 #include "eustress/net/datagram_socket.hpp"
 #include "eustress/net/events.hpp"
 #include "eustress/net/fingerprint.hpp"
+#include "eustress/net/metrics.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
 
@@ -136,6 +137,11 @@ class Server
 
     SocketAddress local_address() const;
     const SpkiPin& certificate_pin() const;
+    /// The registry /metrics exposes (ObservabilityConfig). The server registers its own figures; higher layers
+    /// (replication, the game) register theirs here too. Always present, served only when configured.
+    MetricsRegistry& metrics();
+    /// The HTTP port of /metrics and /debug, when ObservabilityConfig::http_address is set.
+    std::optional<std::uint16_t> observability_port() const;
     /// For event loops: the socket to poll, and the latest time to call `update` again.
     int native_handle() const;
     Timestamp next_wakeup() const;
