@@ -27,9 +27,14 @@ bool stop_requested()
 
 void wait_for_io(std::span<pollfd> descriptors, Timestamp wake, std::chrono::milliseconds longest)
 {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - MonotonicClock::now());
-    const auto timeout = std::clamp<long long>(wait.count(), 0, longest.count());
-    ::poll(descriptors.data(), descriptors.size(), static_cast<int>(timeout));
+    // ppoll waits to the nanosecond: poll's whole milliseconds would turn every wait shorter than one into a
+    // busy loop (a wait of 0.7 ms rounds to 0), which is most waits of a server with clients.
+    const auto wait = std::clamp<Duration>(wake - MonotonicClock::now(), Duration::zero(), longest);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wait);
+    const timespec timeout{
+        static_cast<time_t>(seconds.count()),
+        static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(wait - seconds).count())};
+    ::ppoll(descriptors.data(), descriptors.size(), &timeout, nullptr);
 }
 
 }  // namespace eustress::net::apps

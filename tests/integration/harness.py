@@ -1,0 +1,94 @@
+"""Shared by the Python integration tests: real processes on 127.0.0.1 with free ports, stopped at exit."""
+import atexit
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+_processes = []
+
+
+def fail(message):
+    print("FAIL: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop_all():
+    for process in reversed(_processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+atexit.register(_stop_all)
+
+
+def start(command, log_path, stdin=None):
+    log = open(log_path, "w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=stdin)
+    _processes.append(process)
+    return process
+
+
+def wait_for(what, predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    fail("timed out waiting for " + what)
+
+
+def work_directory():
+    directory = tempfile.mkdtemp(prefix="eustress-it-")
+    os.chdir(directory)
+    return directory
+
+
+def start_server(build, extra=()):
+    """eustress-server on 127.0.0.1 with free UDP and HTTP ports; returns (address, pin, http_port)."""
+    start([f"{build}/apps/eustress-server", "--bind", "127.0.0.1", "--port", "0", "--http", "127.0.0.1:0",
+           "--duration", "120", *extra], "server.out")
+
+    def banner():
+        text = open("server.out").read()
+        listening = re.search(r"listening on (\S+) pin (\S+)", text)
+        http = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", text)
+        return listening and http and (listening.group(1), listening.group(2), int(http.group(1)))
+
+    return wait_for("the server's banner", banner, 15)
+
+
+def start_chatty_client(build, address, pin, name, lines=600, every=0.05, extra=()):
+    """An eustress-client that sends a chat line every `every` seconds, `lines` times (bounded)."""
+    feeder = subprocess.Popen(["bash", "-c", f"for i in $(seq {lines}); do echo '{name} says '$i; sleep {every}; done"],
+                              stdout=subprocess.PIPE)
+    _processes.append(feeder)
+    return start([f"{build}/apps/eustress-client", "-s", address, "--pin", pin, *extra], f"{name}.out",
+                 stdin=feeder.stdout)
+
+
+def http_json(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def http_text(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read().decode()
