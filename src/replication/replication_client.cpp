@@ -9,6 +9,7 @@
 #include "eustress/net/client.hpp"
 #include "eustress/net/replication.hpp"
 #include "replication/entity_actions.hpp"
+#include "replication/replication_metrics.hpp"
 #include "replication/snapshot.hpp"
 #include "replication/world_impl.hpp"
 
@@ -37,10 +38,12 @@ struct ReplicationClient::Impl
     std::unordered_map<std::uint32_t, std::map<ComponentId, std::vector<QuantizedField>>> referencing;
     std::deque<ReplicationEvent> events;
     ReplicationReceiveStats stats;
+    ClientReplicationMetrics metrics;
     DecodedSnapshot decoded;
 
     Impl(Client& client_, const ComponentRegistry& registry_, ReplicationConfig config_)
-        : client(client_), registry(registry_), config(std::move(config_)), mirror(registry_)
+        : client(client_), registry(registry_), config(std::move(config_)), mirror(registry_),
+          metrics(client_.metrics())
     {}
 
     void reset()
@@ -190,6 +193,7 @@ struct ReplicationClient::Impl
     void on_snapshot(const MessageEvent& message, Timestamp now)
     {
         ++stats.snapshots_received;
+        metrics.received.add();
         const BaselineLookup lookup = [this](std::uint32_t sequence) -> const SnapshotState* {
             const auto found = received.find(sequence);
             return found == received.end() ? nullptr : &found->second;
@@ -198,12 +202,14 @@ struct ReplicationClient::Impl
         if (error == DecodeError::MissingBaseline)
         {
             ++stats.snapshots_missing_baseline;
+            metrics.missing_baseline.add();
             (void)client.send(config.channels.entities, encode_baseline_request(decoded.header.baseline), now);
             return;
         }
         if (error != DecodeError::None)
         {
             ++stats.malformed_snapshots;
+            metrics.malformed.add();
             return;
         }
         const SnapshotHeader header = decoded.header;
@@ -216,6 +222,7 @@ struct ReplicationClient::Impl
         if (header.sequence <= newest_applied || (pending && header.sequence <= pending->sequence))
         {
             ++stats.snapshots_stale;
+            metrics.stale.add();
             return;
         }
         pending = header;
@@ -263,6 +270,7 @@ struct ReplicationClient::Impl
         newest_applied = header.sequence;
         tick = header.tick;
         ++stats.snapshots_applied;
+        metrics.applied.add();
     }
 };
 

@@ -9,6 +9,7 @@
 #include "eustress/net/replication.hpp"
 #include "eustress/net/server.hpp"
 #include "replication/entity_actions.hpp"
+#include "replication/replication_metrics.hpp"
 #include "replication/snapshot.hpp"
 #include "replication/spatial_grid.hpp"
 #include "replication/world_impl.hpp"
@@ -164,9 +165,11 @@ struct ReplicationServer::Impl
         const QuantizedEntity* baseline;
     };
     std::vector<Candidate> candidates;
+    ServerReplicationMetrics metrics;
 
     Impl(Server& server_, World& world_, ReplicationConfig config_)
-        : server(server_), world(world_), config(std::move(config_)), grid(config.grid_cell_size)
+        : server(server_), world(world_), config(std::move(config_)), grid(config.grid_cell_size),
+          metrics(server_.metrics())
     {
         World::Impl& world_impl = world.impl();
         world_impl.track_changes = true;
@@ -446,6 +449,8 @@ struct ReplicationServer::Impl
         ++view.action_messages;
         ++view.stats.action_messages;
         view.stats.action_bytes += bytes.size();
+        metrics.action_messages.add();
+        metrics.action_bytes.add(bytes.size());
         view.allowance -= wire_cost(bytes.size());
         return complete;
     }
@@ -556,6 +561,10 @@ struct ReplicationServer::Impl
         view.stats.snapshot_bytes += bytes.size();
         view.stats.entities_sent += selected;
         view.stats.entities_deferred += candidates.size() - selected;
+        metrics.snapshots_sent.add();
+        metrics.snapshot_bytes.add(bytes.size());
+        metrics.entities_sent.add(selected);
+        metrics.entities_deferred.add(candidates.size() - selected);
     }
 
     void on_delivery(const DeliveryEvent& delivery)
@@ -571,10 +580,12 @@ struct ReplicationServer::Impl
         if (!delivery.acked)
         {
             ++view.stats.snapshots_lost;
+            metrics.snapshots_lost.add();
             view.history.erase(snapshot);
             return;
         }
         ++view.stats.snapshots_acked;
+        metrics.snapshots_acked.add();
         snapshot->acked = true;
         // Only the newest acknowledged snapshot can be a baseline from now on: forget everything older.
         const std::uint32_t sequence = snapshot->sequence;
@@ -630,6 +641,7 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp)
                                          [&](const SentSnapshot& sent) { return sent.sequence <= *missing; }),
                           history.end());
             ++found->second.stats.baseline_resets;
+            impl.metrics.baseline_resets.add();
         }
         return true;
     }
@@ -638,6 +650,7 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp)
 
 void ReplicationServer::tick(Timestamp now)
 {
+    const Timestamp started = MonotonicClock::now();  // CPU time for the tick-time histogram, not game time
     Impl& impl = *m_impl;
     ++impl.tick;
     impl.structure_changed = false;
@@ -676,6 +689,8 @@ void ReplicationServer::tick(Timestamp now)
             impl.send_snapshot(view, now);
         view.stats.known_entities = view.known.size();
     }
+    impl.metrics.entities.set(static_cast<double>(impl.world.size()));
+    impl.metrics.tick_seconds.observe(std::chrono::duration<double>(MonotonicClock::now() - started).count());
 }
 
 Tick ReplicationServer::current_tick() const noexcept

@@ -20,6 +20,7 @@ constexpr std::size_t kMaxReceiveRoundsPerUpdate = 64;
 struct Client::Impl
 {
     ClientConfig config;
+    MetricsRegistry metrics;
     SocketAddress server;
     std::unique_ptr<DatagramSocket> socket;
     std::unique_ptr<transport::PacketBatch> batch;
@@ -333,6 +334,11 @@ SocketAddress Client::local_address() const
 {
     return m_impl->socket->local_address();
 }
+MetricsRegistry& Client::metrics()
+{
+    return m_impl->metrics;
+}
+
 int Client::native_handle() const
 {
     return m_impl->socket->native_handle();

@@ -10,6 +10,7 @@
 #include <gnutls/crypto.h>
 
 #include "eustress/net/link_conditioner.hpp"
+#include "eustress/net/server_metrics.hpp"
 #include "security/fingerprint_census.hpp"
 #include "security/token_replay_cache.hpp"
 #include "session/connection.hpp"
@@ -45,17 +46,6 @@ struct TimerEntry
     std::uint64_t serial;
     bool operator>(const TimerEntry& other) const noexcept { return at > other.at; }
 };
-
-}  // namespace
-
-namespace {
-
-MetricFamily<Histogram>& tick_duration_family(MetricsRegistry& metrics)
-{
-    return metrics.histogram("eustress_tick_duration_seconds", "CPU time of each stage of a server tick",
-                             {1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1},
-                             {"stage"});
-}
 
 }  // namespace
 

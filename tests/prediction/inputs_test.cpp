@@ -99,8 +99,11 @@ TEST(Inputs, ALostPacketChangesNothingOnTheServerThanksToRedundancy)
 
 TEST(Inputs, InputsFromTheFarFutureOrThePastAreCountedAndNeverUsed)
 {
+    MetricsRegistry registry;
+    InputMetrics metrics(registry);
     InputSender<Move> sender(move_codec());
     InputBuffer<Move> buffer(move_codec());
+    buffer.attach_metrics(&metrics);
     ASSERT_TRUE(buffer.receive(kPlayer, sender.push(5000, input_at(5000)), 100));  // 4,900 ticks ahead
     EXPECT_EQ(buffer.stats(kPlayer).inputs_too_far_ahead, 1u);
     EXPECT_FALSE(buffer.take(kPlayer, 100));  // nothing usable, nothing to repeat
@@ -113,6 +116,14 @@ TEST(Inputs, InputsFromTheFarFutureOrThePastAreCountedAndNeverUsed)
     EXPECT_EQ(buffer.stats(kPlayer).duplicates, 1u);
     EXPECT_EQ(buffer.take(kPlayer, 110), input_at(101));  // the last one, repeated
     EXPECT_EQ(buffer.stats(kPlayer).inputs_repeated, 1u);
+
+    // The registry counts the same outcomes, for every client together.
+    EXPECT_EQ(metrics.too_far_ahead->value(), 1u);
+    EXPECT_EQ(metrics.used->value(), 1u);
+    EXPECT_EQ(metrics.late->value(), 1u);
+    EXPECT_EQ(metrics.duplicates->value(), 1u);
+    EXPECT_EQ(metrics.repeated->value(), 1u);
+    EXPECT_NE(registry.prometheus_text().find("eustress_inputs_total{outcome=\"late\"} 1\n"), std::string::npos);
 }
 
 TEST(Inputs, MalformedPacketsAreRefusedWholeAndCounted)

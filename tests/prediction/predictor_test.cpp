@@ -104,11 +104,19 @@ TEST(Prediction, NothingDisagreesSoNothingRollsBack)
 
 TEST(Prediction, AForcedMismatchRollsBackOnceAndTheClientConverges)
 {
+    MetricsRegistry registry;
+    PredictionMetrics metrics(registry);
     Match match;
+    match.client.attach_metrics(&metrics);
     match.knockback_at = 100;
     match.run(300);
     EXPECT_EQ(match.client.stats().rollbacks, 1u);
     EXPECT_EQ(match.client.stats().resimulated_ticks, kLag);  // from the knocked tick back to the present
+    EXPECT_EQ(metrics.rollbacks->value(), 1u);
+    EXPECT_EQ(metrics.resimulated_ticks->value(), kLag);
+    EXPECT_EQ(metrics.predicted_ticks->value(), 300u);
+    EXPECT_EQ(metrics.rollback_depth->count(), 1u);
+    EXPECT_EQ(metrics.rollback_depth->sum(), static_cast<double>(kLag));
     EXPECT_NEAR(match.client.stats().last_error, 2.0f, 1e-4f);
 
     // The client's present is the server's world carried forward with the client's own inputs.

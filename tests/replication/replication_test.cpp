@@ -243,5 +243,47 @@ TEST(Replication, AMalformedSnapshotIsCountedAndIgnoredButMalformedActionsCloseT
     EXPECT_EQ(peer.events_of<EntityDespawnedEvent>().size(), 1u);
 }
 
+double series_value(const std::string& text, const std::string& series)
+{
+    const auto at = text.find("\n" + series + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + 2));
+}
+
+TEST(Replication, TotalsReachBothEndsMetricsRegistries)
+{
+    ReplicatedGame game;
+    auto& alice = game.add_client("10.0.0.2:5000");
+    auto& bob = game.add_client("10.0.0.3:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    const EntityId cube = game.world.spawn();
+    game.world.set(cube, NetworkTransform{{1, 2, 3}, {}});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(alice, cube) && game.mirrored(bob, cube); }));
+    for (int i = 0; i < 30; ++i)
+    {
+        game.world.set(cube, NetworkTransform{{1.0f + static_cast<float>(i), 2, 3}, {}});
+        game.tick();
+    }
+
+    const std::string server = game.server->metrics().prometheus_text();
+    std::uint64_t sent = 0, bytes = 0;
+    for (auto& peer : {&alice, &bob})
+    {
+        const auto stats = game.replication->stats(peer->client->id());
+        ASSERT_TRUE(stats);
+        sent += stats->snapshots_sent;
+        bytes += stats->snapshot_bytes;
+    }
+    EXPECT_GT(sent, 30u);
+    EXPECT_EQ(series_value(server, "eustress_replication_snapshots_sent_total"), static_cast<double>(sent));
+    EXPECT_EQ(series_value(server, "eustress_replication_snapshot_bytes_total"), static_cast<double>(bytes));
+    EXPECT_EQ(series_value(server, "eustress_replication_entities"), 1.0);
+    EXPECT_GE(series_value(server, "eustress_tick_duration_seconds_count{stage=\"replication\"}"), 30.0);
+
+    const std::string client = alice.client->metrics().prometheus_text();
+    EXPECT_EQ(series_value(client, "eustress_replication_snapshots_applied_total"),
+              static_cast<double>(alice.replication->stats().snapshots_applied));
+    EXPECT_GT(series_value(client, "eustress_replication_snapshots_received_total"), 10.0);
+}
+
 }  // namespace
 }  // namespace eustress::net::testing

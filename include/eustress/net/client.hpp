@@ -7,6 +7,7 @@
 #include "eustress/net/config.hpp"
 #include "eustress/net/datagram_socket.hpp"
 #include "eustress/net/events.hpp"
+#include "eustress/net/metrics.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
 
@@ -53,6 +54,9 @@ class Client
     std::uint32_t reconnect_attempts() const;
     ClientId id() const;
     ConnectionStatus status(Timestamp now) const;
+    /// This client's metrics registry: replication and prediction register their figures here. Serve it yourself
+    /// if you want (`prometheus_text()`, HttpListener); nothing is exposed by default.
+    MetricsRegistry& metrics();
     SocketAddress local_address() const;
     int native_handle() const;
     Timestamp next_wakeup() const;

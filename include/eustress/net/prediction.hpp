@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "eustress/net/prediction_metrics.hpp"
 #include "eustress/net/serialize.hpp"
 #include "eustress/net/types.hpp"
 #include "eustress/net/world.hpp"
@@ -195,7 +196,7 @@ template <typename Input> class InputBuffer
             });
         if (!ok)
         {
-            ++state.stats.malformed_packets;
+            tally(state.stats.malformed_packets, &InputMetrics::malformed_packets);
             return false;
         }
         for (std::size_t i = 0; i < inputs.size(); ++i)
@@ -204,13 +205,13 @@ template <typename Input> class InputBuffer
             const bool past = tick_difference(tick, server_tick) < 0 ||
                               (state.consumed_any && tick_difference(tick, state.last_consumed) <= 0);
             if (past && state.served_with_own(tick))
-                ++state.stats.duplicates;  // a redundant copy of an input already used
+                tally(state.stats.duplicates, &InputMetrics::duplicates);  // a redundant copy of one already used
             else if (past)
-                ++state.stats.inputs_late;
+                tally(state.stats.inputs_late, &InputMetrics::late);
             else if (tick_difference(tick, server_tick) > static_cast<std::int32_t>(m_config.max_ticks_ahead))
-                ++state.stats.inputs_too_far_ahead;
+                tally(state.stats.inputs_too_far_ahead, &InputMetrics::too_far_ahead);
             else if (!state.pending.emplace(tick, inputs[i]).second)
-                ++state.stats.duplicates;
+                tally(state.stats.duplicates, &InputMetrics::duplicates);
         }
         return true;
     }
@@ -234,12 +235,12 @@ template <typename Input> class InputBuffer
             state.pending.erase(found);
             state.served[tick % state.served.size()] = tick;
             state.served_valid[tick % state.served.size()] = true;
-            ++state.stats.inputs_used;
+            tally(state.stats.inputs_used, &InputMetrics::used);
             return state.last;
         }
         if (!state.last || !m_config.repeat_last_when_missing)
             return std::nullopt;
-        ++state.stats.inputs_repeated;
+        tally(state.stats.inputs_repeated, &InputMetrics::repeated);
         return state.last;
     }
 
@@ -249,8 +250,17 @@ template <typename Input> class InputBuffer
         return found == m_clients.end() ? InputStats{} : found->second.stats;
     }
     void forget(ClientId client) { m_clients.erase(client); }
+    /// Also counts every outcome into these registry counters (null detaches); they must outlive the buffer.
+    void attach_metrics(const InputMetrics* metrics) noexcept { m_metrics = metrics; }
 
   private:
+    void tally(std::uint64_t& statistic, Counter* InputMetrics::*metric)
+    {
+        ++statistic;
+        if (m_metrics)
+            (m_metrics->*metric)->add();
+    }
+
     struct PerClient
     {
         std::map<Tick, Input, TickOrder> pending;  ///< bounded: max_ticks_ahead + the redundancy window
@@ -272,6 +282,7 @@ template <typename Input> class InputBuffer
     InputCodec<Input> m_codec;
     InputConfig m_config;
     std::unordered_map<ClientId, PerClient> m_clients;
+    const InputMetrics* m_metrics = nullptr;
 };
 
 /// The game's simulation, as prediction needs it. `step` must be deterministic: the same state and input give the
@@ -330,6 +341,8 @@ template <typename State, typename Input> class Predictor
         while (m_history.size() > m_config.history)
             m_history.erase(m_history.begin());
         ++m_stats.predicted_ticks;
+        if (m_metrics)
+            m_metrics->predicted_ticks->add();
         return m_present;
     }
 
@@ -366,11 +379,19 @@ template <typename State, typename Input> class Predictor
         const State before = m_present;
         found->second.state = authoritative;
         State replay = authoritative;
+        std::uint64_t resimulated = 0;
         for (auto next = std::next(found); next != m_history.end(); ++next)
         {
             m_model.step(replay, next->second.input, next->first);
             next->second.state = replay;
-            ++m_stats.resimulated_ticks;
+            ++resimulated;
+        }
+        m_stats.resimulated_ticks += resimulated;
+        if (m_metrics)
+        {
+            m_metrics->rollbacks->add();
+            m_metrics->resimulated_ticks->add(resimulated);
+            m_metrics->rollback_depth->observe(static_cast<double>(resimulated));
         }
         start_correction(before, replay, now);
         m_present = replay;
@@ -382,6 +403,8 @@ template <typename State, typename Input> class Predictor
     /// Where to draw the object: the predicted position plus what is left of recent corrections' offsets.
     Vec3 visual_position(Timestamp now) const { return visual_position_of(m_present, now); }
     const PredictionStats& stats() const noexcept { return m_stats; }
+    /// Also counts predictions and rollbacks into these registry counters (null detaches); they must outlive this.
+    void attach_metrics(const PredictionMetrics* metrics) noexcept { m_metrics = metrics; }
 
   private:
     struct Entry
@@ -422,6 +445,7 @@ template <typename State, typename Input> class Predictor
     Tick m_tick;
     std::map<Tick, Entry, TickOrder> m_history;
     PredictionStats m_stats;
+    const PredictionMetrics* m_metrics = nullptr;
     Vec3 m_offset{0, 0, 0};
     Timestamp m_correction_started{};
 };

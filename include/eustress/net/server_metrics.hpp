@@ -15,6 +15,10 @@
 
 namespace eustress::net {
 
+/// The family every stage of a server tick reports its CPU time into, labelled by `stage` ("network_receive",
+/// "network_flush", "replication", or a game's own): one family, one set of buckets, one dashboard panel.
+MetricFamily<Histogram>& tick_duration_family(MetricsRegistry& registry);
+
 class ServerMetrics
 {
   public:

@@ -1,0 +1,37 @@
+// Replication's totals in the session's metrics registry (Server::metrics(), Client::metrics()): summed over
+// clients, never per player, and updated where the per-client statistics are, at the cost of a relaxed add.
+#pragma once
+
+#include "eustress/net/metrics.hpp"
+
+namespace eustress::net::replication {
+
+struct ServerReplicationMetrics
+{
+    explicit ServerReplicationMetrics(MetricsRegistry& registry);
+
+    Counter& snapshots_sent;
+    Counter& snapshot_bytes;
+    Counter& snapshots_acked;
+    Counter& snapshots_lost;
+    Counter& action_messages;
+    Counter& action_bytes;
+    Counter& entities_sent;
+    Counter& entities_deferred;  ///< left for a later snapshot by the bandwidth budget
+    Counter& baseline_resets;
+    Gauge& entities;
+    Histogram& tick_seconds;
+};
+
+struct ClientReplicationMetrics
+{
+    explicit ClientReplicationMetrics(MetricsRegistry& registry);
+
+    Counter& received;
+    Counter& applied;
+    Counter& stale;
+    Counter& missing_baseline;
+    Counter& malformed;
+};
+
+}  // namespace eustress::net::replication
