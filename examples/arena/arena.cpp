@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/interpolation.hpp"
@@ -15,6 +16,7 @@
 #include "eustress/net/link_conditioner.hpp"
 #include "eustress/net/memory_network.hpp"
 #include "eustress/net/prediction.hpp"
+#include "eustress/net/prediction_metrics.hpp"
 #include "eustress/net/replication.hpp"
 #include "eustress/net/server.hpp"
 
@@ -134,6 +136,8 @@ struct Arena::Impl
     std::unique_ptr<Server> server;
     std::unique_ptr<ReplicationServer> replication;
     InputBuffer<Command> inputs{command_codec()};
+    std::optional<InputMetrics> input_metrics;
+    std::optional<PredictionMetrics> prediction_metrics;
     LagCompensation hitboxes;
     std::map<ClientId, EntityId> players;
     std::map<ClientId, Body> bodies;
@@ -155,8 +159,12 @@ struct Arena::Impl
         server_config.channels = channels;
         server_config.development_certificate_directory =
             std::filesystem::temp_directory_path() / "eustress-example-certs";
+        server_config.observability.http_address = config.http_address;
         server = std::move(Server::create(server_config, conditioned("10.8.0.1:7777", config.seed), now)).value();
         replication = std::make_unique<ReplicationServer>(*server, world, replication_config);
+        input_metrics.emplace(server->metrics());
+        inputs.attach_metrics(&*input_metrics);
+        prediction_metrics.emplace(server->metrics());
 
         for (std::size_t i = 0; i < config.clients; ++i)
         {
@@ -310,6 +318,7 @@ struct Arena::Impl
             if (!bot.predictor && bot.own && bot.sync.synchronized())
                 if (const auto* own = mirror.get<NetworkTransform>(*bot.own))
                     bot.predictor.emplace(body_model(), Body{own->position}, bot.sync.input_tick());
+            bot.predictor->attach_metrics(&*prediction_metrics);
         }
 
         for (auto due = bot.sync.advance(now); due > 0; --due)
@@ -449,10 +458,14 @@ void Arena::run(int seconds, const std::function<void(const ArenaSecond&)>& repo
 {
     Impl& arena = *m_impl;
     const Duration substep = std::chrono::microseconds(1'000'000 / (kTickRate * kSubsteps));
+    const Timestamp virtual_start = arena.now;
+    const auto wall_start = std::chrono::steady_clock::now();
     for (int second = 1; second <= seconds; ++second)
     {
         for (std::uint32_t t = 0; t < kTickRate; ++t)
         {
+            if (arena.config.real_time)
+                std::this_thread::sleep_until(wall_start + (arena.now - virtual_start));
             for (int s = 0; s < kSubsteps; ++s)
             {
                 arena.now += substep;
@@ -468,6 +481,11 @@ void Arena::run(int seconds, const std::function<void(const ArenaSecond&)>& repo
         }
         report(arena.collect(second));
     }
+}
+
+std::optional<std::uint16_t> Arena::http_port() const
+{
+    return m_impl->server->observability_port();
 }
 
 }  // namespace arena

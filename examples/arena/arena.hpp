@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "eustress/net/types.hpp"
@@ -23,6 +25,11 @@ struct ArenaConfig
     /// false: clients draw their own player where the server last said it was (no prediction), for comparison.
     bool predict = true;
     std::uint64_t seed = 1;
+    /// Serve the server's /metrics and /debug here ("127.0.0.1:0" picks a port); empty serves nothing. The bots'
+    /// prediction counters go into the same registry, since they share this process.
+    std::string http_address;
+    /// Pace virtual time to the wall clock, so that a Prometheus scraping /metrics sees a game being played.
+    bool real_time = false;
 };
 
 /// One second of play, over all clients.
@@ -50,6 +57,8 @@ class Arena
     ~Arena();
 
     void run(int seconds, const std::function<void(const ArenaSecond&)>& report);
+    /// The port of /metrics and /debug when ArenaConfig::http_address is set.
+    std::optional<std::uint16_t> http_port() const;
 
   private:
     struct Impl;

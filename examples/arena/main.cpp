@@ -26,6 +26,8 @@ int main(int argc, char** argv)
     app.add_flag("--no-predict", no_predict, "draw the own player where the server last said it was");
     app.add_flag("--json", json, "print only the means over the seconds after --warm-up, as bench/run.sh JSON lines");
     app.add_option("--warm-up", warm_up, "seconds left out of the --json means (tick sync settling)");
+    app.add_option("--http", config.http_address, "serve /metrics and /debug here (e.g. 127.0.0.1:9464; port 0 picks)");
+    app.add_flag("--real-time", config.real_time, "pace the game to the wall clock (for watching /metrics or /debug)");
     CLI11_PARSE(app, argc, argv);
     config.predict = !no_predict;
     config.one_way_latency = std::chrono::microseconds(static_cast<long>(latency_ms * 1000));
@@ -66,6 +68,13 @@ int main(int argc, char** argv)
         line("server_ticks_without_input", steady.empty() ? 0.0 : static_cast<double>(steady.back().inputs_repeated),
              "count");
         return 0;
+    }
+    if (auto port = game.http_port())
+    {
+        const std::string host = config.http_address.substr(0, config.http_address.rfind(':'));
+        std::printf("metrics at http://%s:%u/metrics, live profiler at http://%s:%u/debug/\n", host.c_str(),
+                    unsigned{*port}, host.c_str(), unsigned{*port});
+        std::fflush(stdout);
     }
     std::printf("%zu bots, RTT %.0f ms, jitter %.0f ms, loss %.1f%% each way, input delay %u, prediction %s\n",
                 config.clients, 2 * latency_ms, jitter_ms, 100 * config.loss, config.input_delay,

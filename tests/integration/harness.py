@@ -3,6 +3,7 @@ import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,10 +13,14 @@ import time
 import urllib.request
 
 _processes = []
+_work = {"directory": None, "keep": False}
 
 
 def fail(message):
     print("FAIL: " + message, file=sys.stderr)
+    if _work["directory"]:
+        _work["keep"] = True
+        print(f"(logs kept in {_work['directory']})", file=sys.stderr)
     sys.exit(1)
 
 
@@ -35,7 +40,13 @@ def _stop_all():
                 process.kill()
 
 
-atexit.register(_stop_all)
+def _clean_up():
+    _stop_all()
+    if _work["directory"] and not _work["keep"]:
+        shutil.rmtree(_work["directory"], ignore_errors=True)
+
+
+atexit.register(_clean_up)
 
 
 def start(command, log_path, stdin=None):
@@ -58,6 +69,7 @@ def wait_for(what, predicate, seconds):
 def work_directory():
     directory = tempfile.mkdtemp(prefix="eustress-it-")
     os.chdir(directory)
+    _work["directory"] = directory
     return directory
 
 

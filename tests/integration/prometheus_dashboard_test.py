@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Debian's Prometheus scrapes a real eustress-server while clients chat; our series come back through its HTTP
-API with sensible values, and every panel of deploy/grafana/eustress-net.json returns data from it.
+"""Debian's Prometheus scrapes a real eustress-server while clients chat, and the arena example (replication,
+inputs, prediction) played in real time; our series come back through its HTTP API with sensible values, and every
+panel of deploy/grafana/eustress-net.json returns data from it.
 Usage: prometheus_dashboard_test.py BUILD_DIR"""
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -24,6 +26,11 @@ clients = 3
 for n in range(clients):
     start_chatty_client(build, address, pin, f"player{n}")
 
+start([f"{build}/examples/arena/eustress-arena", "--real-time", "--seconds", "60", "--clients", "4",
+       "--http", "127.0.0.1:0"], "arena.out")
+arena_port = wait_for("the arena's banner", lambda: (m := re.search(r"http://127\.0\.0\.1:(\d+)/metrics",
+                                                                    open("arena.out").read())) and int(m.group(1)), 15)
+
 prometheus_port = free_port()
 with open("prometheus.yml", "w") as config:
     config.write(f"""global:
@@ -32,7 +39,7 @@ with open("prometheus.yml", "w") as config:
 scrape_configs:
   - job_name: eustress
     static_configs:
-      - targets: ["127.0.0.1:{http_port}"]
+      - targets: ["127.0.0.1:{http_port}", "127.0.0.1:{arena_port}"]
 """)
 start([prometheus_binary, "--config.file=prometheus.yml", "--storage.tsdb.path=tsdb",
        f"--web.listen-address=127.0.0.1:{prometheus_port}", "--log.level=warn"], "prometheus.out")
@@ -55,8 +62,12 @@ def ready():
 
 wait_for("Prometheus to answer", ready, 30)
 # Enough scrapes for rates over the dashboard's interval, with all clients connected in them.
-wait_for("8 scrapes of our server", lambda: (result := query('count_over_time(up{job="eustress"}[1m])')) and
-         float(result[0]["value"][1]) >= 8 and float(query('up{job="eustress"}')[0]["value"][1]) == 1, 40)
+wait_for("8 scrapes of both targets", lambda: len(result := query('count_over_time(up{job="eustress"}[1m]) >= 8')) == 2
+         and all(float(r["value"][1]) == 1 for r in query('up{job="eustress"}')), 40)
+
+
+relay = f'instance="127.0.0.1:{http_port}"'
+arena = f'instance="127.0.0.1:{arena_port}"'
 
 
 def scalar(expression):
@@ -67,14 +78,22 @@ def scalar(expression):
 
 
 checks = {
-    "eustress_connected_clients": lambda v: v == clients,
-    'eustress_rtt_seconds{quantile="0.5"}': lambda v: 0 < v < 0.5,
-    "eustress_datagram_loss_ratio": lambda v: 0 <= v <= 0.05,
-    'sum(rate(eustress_channel_messages_total{direction="in"}[5s]))': lambda v: 10 < v < 1000,
-    'sum(rate(eustress_channel_bytes_total{direction="out"}[5s]))': lambda v: v > 100,
-    "eustress_connections_accepted_total": lambda v: v >= clients,
-    'sum(eustress_refusals_total)': lambda v: v == 0,
-    'eustress_tick_duration_seconds_count{stage="network_receive"}': lambda v: v > 10,
+    f"eustress_connected_clients{{{relay}}}": lambda v: v == clients,
+    f'eustress_rtt_seconds{{quantile="0.5",{relay}}}': lambda v: 0 < v < 0.5,
+    f"eustress_datagram_loss_ratio{{{relay}}}": lambda v: 0 <= v <= 0.05,
+    f'sum(rate(eustress_channel_messages_total{{direction="in",{relay}}}[5s]))': lambda v: 10 < v < 1000,
+    f'sum(rate(eustress_channel_bytes_total{{direction="out",{relay}}}[5s]))': lambda v: v > 100,
+    f"eustress_connections_accepted_total{{{relay}}}": lambda v: v >= clients,
+    f'sum(eustress_refusals_total{{{relay}}})': lambda v: v == 0,
+    f'eustress_tick_duration_seconds_count{{stage="network_receive",{relay}}}': lambda v: v > 10,
+    # The arena: 4 bots over a 100 ms RTT link with 2% loss, 60 ticks a second.
+    f"eustress_connected_clients{{{arena}}}": lambda v: v == 4,
+    f'eustress_rtt_seconds{{quantile="0.5",{arena}}}': lambda v: 0.08 < v < 0.2,
+    f"rate(eustress_replication_snapshots_sent_total{{{arena}}}[5s])": lambda v: 20 < v < 500,
+    f"eustress_replication_entities{{{arena}}}": lambda v: v >= 4,
+    f'rate(eustress_inputs_total{{outcome="used",{arena}}}[5s])': lambda v: 150 < v < 300,
+    f'rate(eustress_tick_duration_seconds_count{{stage="replication",{arena}}}[5s])': lambda v: 45 < v < 75,
+    f"eustress_prediction_ticks_total{{{arena}}}": lambda v: v > 100,
 }
 for expression, sensible in checks.items():
     value = scalar(expression)
