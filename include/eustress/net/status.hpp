@@ -53,7 +53,9 @@ struct ConnectionStatus
     std::string last_rejection;           ///< the latest validator's reason
     bool resumed = false;                 ///< TLS resumption (0-RTT capable)
     bool early_data_accepted = false;
-    std::string tls;  ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
+    std::string tls;                       ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
+    std::size_t max_udp_payload = 0;       ///< largest UDP payload QUIC sends on this connection
+    std::size_t max_datagram_payload = 0;  ///< largest DATAGRAM frame that fits one packet (a fragment, or a probe)
     std::vector<ChannelStatus> channels;
 };
 
