@@ -3,6 +3,7 @@
 // datagram, upstream throughput, 0-RTT reconnection and the fallback transport; then prints a verdict per check
 // with a hint for each problem (docs/DEBUGGING.md, "Connection tester"). Exit code: 0 nothing failed, 1 a check
 // failed, 2 usage error. The measurements use the probe answers every Eustress Net server gives by default.
+#include <algorithm>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -103,7 +104,8 @@ Report run(const Options& options, const std::string& host, std::uint16_t port)
     }
     report.address = address->to_string();
 
-    const Reachability reachability = probe_quic_reachability(*address, std::min<Duration>(timeout, 1500ms), 3);
+    const Reachability reachability =
+        probe_quic_reachability(*address, std::min<Duration>(timeout, std::chrono::milliseconds(1500)), 3);
     const bool unreachable =
         reachability.outcome == Reachability::Outcome::Refused || reachability.outcome == Reachability::Outcome::Error;
     if (unreachable)
@@ -158,8 +160,9 @@ Report run(const Options& options, const std::string& host, std::uint16_t port)
     }
     Throughput throughput;
     if (!pump.disconnected())
-        throughput = measure_upstream_throughput(
-            pump, std::clamp<Duration>(seconds_of(options.seconds / 3), 250ms, std::chrono::seconds(2)));
+        throughput = measure_upstream_throughput(pump, std::clamp<Duration>(seconds_of(options.seconds / 3),
+                                                                            std::chrono::milliseconds(250),
+                                                                            std::chrono::seconds(2)));
     const double measured_seconds = ms_since(measuring) / 1000.0;
     const ConnectionStatus status = client.status(MonotonicClock::now());
 

@@ -109,8 +109,9 @@ std::string format_text(const Report& report)
         if (!check.hint.empty() && (check.verdict == Verdict::Warn || check.verdict == Verdict::Fail))
             out += std::string(8 + name_width + 2, ' ') + "hint: " + check.hint + "\n";
     }
+    const std::size_t warnings = count(report, Verdict::Warn);
     out += "\nverdict: " + std::string(overall(report)) + " (" + std::to_string(count(report, Verdict::Pass)) +
-           " passed, " + std::to_string(count(report, Verdict::Warn)) + " warnings, " +
+           " passed, " + std::to_string(warnings) + (warnings == 1 ? " warning, " : " warnings, ") +
            std::to_string(count(report, Verdict::Fail)) + " failed, " + std::to_string(count(report, Verdict::Skip)) +
            " skipped)\n";
     return out;

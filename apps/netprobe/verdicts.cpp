@@ -190,7 +190,7 @@ Check rtt_check(const RoundTrips& round_trips, const ConnectionStatus& status)
                           fixed(p95, 2) + " / p99 " + fixed(ms(round_trips.quantile(0.99)), 2) + " / max " +
                           fixed(ms(round_trips.quantile(1)), 2) + " ms over " +
                           std::to_string(round_trips.samples.size()) + " probes, jitter " + fixed(jitter, 2) + " ms");
-    if (p95 > kRttFailMs || p95 > kRttWarnMs)
+    if (p95 > kRttWarnMs)
     {
         check.verdict = p95 > kRttFailMs ? Verdict::Fail : Verdict::Warn;
         check.hint = "high latency (p95 over " + fixed(p95 > kRttFailMs ? kRttFailMs : kRttWarnMs, 0) +
