@@ -137,7 +137,7 @@ Report run(const Options& options, const std::string& host, std::uint16_t port)
     Client& client = *created.value();
     ClientPump pump(client);
     const HandshakeOutcome handshake = connect(pump, start, timeout);
-    report.checks.push_back(reachability_check(reachability, handshake.admitted || !handshake.status.tls.empty()));
+    report.checks.push_back(reachability_check(reachability, handshake.status.handshake_completed));
     report.checks.push_back(handshake_check(handshake));
     report.checks.push_back(alpn_check(handshake));
     report.checks.push_back(certificate_check(handshake, !options.pins.empty()));

@@ -127,7 +127,7 @@ Check handshake_check(const HandshakeOutcome& outcome)
 
 Check alpn_check(const HandshakeOutcome& outcome)
 {
-    if (outcome.admitted)
+    if (outcome.status.handshake_completed)
     {
         const auto at = outcome.status.tls.find("alpn=");
         const std::string alpn = at == std::string::npos ? "" : outcome.status.tls.substr(at + 5);
@@ -151,14 +151,12 @@ Check certificate_check(const HandshakeOutcome& outcome, bool pinned)
     if (mentions(outcome.reason, "pin mismatch"))
         return make("certificate", Verdict::Fail, "the server's key does not match --pin (" + outcome.reason + ")",
                     kPinHint);
-    if (!outcome.admitted && mentions(outcome.reason, "ertificate"))
+    if (!outcome.status.handshake_completed && mentions(outcome.reason, "ertificate"))
         return make("certificate", Verdict::Fail, "not trusted: " + outcome.reason,
                     pinned ? kPinHint
                            : "certificate not trusted: a self-signed development certificate needs --pin (the server "
                              "prints it); otherwise pass --ca with the issuing CA and check --server-name");
-    if (!outcome.admitted && !outcome.status.tls.empty())
-        return make("certificate", Verdict::Pass, pinned ? "the server's key matches --pin" : "verified");
-    if (!outcome.admitted)
+    if (!outcome.status.handshake_completed)
         return skipped("certificate", "no TLS handshake completed");
     return make("certificate", Verdict::Pass,
                 pinned ? "the server's key matches --pin" : "the chain verifies for the server name");

@@ -630,6 +630,7 @@ ConnectionStatus Connection::status(Timestamp now) const
     status.bytes_in_flight = quic.bytes_in_flight;
     status.unacked_reliable_bytes = quic.stream_bytes_unacked;
     status.send_queue_bytes = quic.stream_bytes_unsent;
+    status.handshake_completed = m_handshake_completed;
     status.resumed = quic.resumed;
     status.early_data_accepted = quic.early_data_accepted;
     status.tls = m_quic->tls_description();

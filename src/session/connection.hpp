@@ -119,7 +119,7 @@ class Connection final : public transport::QuicConnectionHandler
     std::uint64_t probes_refused() const noexcept { return m_probe_answerer ? m_probe_answerer->refused() : 0; }
 
     // transport::QuicConnectionHandler
-    void on_handshake_completed() override {}
+    void on_handshake_completed() override { m_handshake_completed = true; }
     void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early) override;
     void on_stream_closed(std::int64_t stream_id) override;
     void on_datagram(Bytes data, bool early) override;
@@ -215,6 +215,7 @@ class Connection final : public transport::QuicConnectionHandler
     std::vector<security::TokenBucket> m_channel_byte_buckets;
     std::optional<Timestamp> m_over_limit_since;
     Timestamp m_last_rate_drop{};
+    bool m_handshake_completed = false;  // stays true after the close, so a refusal can tell TLS went through
     bool m_hello_seen = false;
     bool m_admitted = false;
     ClientId m_peer_id{};

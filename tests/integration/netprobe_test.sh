@@ -76,6 +76,32 @@ check_json closed.json \
   "checks['handshake']['verdict'] in ('FAIL', 'SKIP') and checks['loss']['verdict'] == 'SKIP'|closed port: later checks should not pass"
 awk -v a="$began" -v b="$ended" 'BEGIN { exit !(b - a < 5) }' || fail "closed port took too long (bound: --timeout 2 plus set-up)" closed.json
 
+# (c') A port that swallows everything (a firewall dropping silently looks the same): both reachability and the
+# handshake fail with the firewall hint once --timeout has passed, and not much later.
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+s.settimeout(0.5)
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        s.recv(2048)
+    except socket.timeout:
+        pass
+' > sink.port &
+for _ in $(seq 100); do [[ -s sink.port ]] && break; sleep 0.05; done
+sink=$(cat sink.port)
+began=$(date +%s.%N)
+status=0; timeout 20 "$probe" "127.0.0.1:$sink" --timeout 1 --json > silent.json || status=$?
+ended=$(date +%s.%N)
+[[ $status -eq 1 ]] || fail "silent port: exit $status, expected 1" silent.json
+check_json silent.json \
+  "checks['reachability']['verdict'] == 'FAIL' and 'firewall' in checks['reachability']['hint']|silent port: no reachability failure with the firewall hint" \
+  "checks['handshake']['verdict'] == 'FAIL' and 'firewall' in checks['handshake']['hint']|silent port: no handshake failure with the firewall hint"
+awk -v a="$began" -v b="$ended" 'BEGIN { exit !(b - a < 6) }' || fail "silent port took too long (bound: 1 s of reachability, --timeout 1 plus 0.5 s)" silent.json
+
 # (d) A server that drops a fifth of what it sends: the loss check sees about that, warns or fails, and hints.
 start_server lossy.out --simulate-loss 0.2
 status=0; timeout 30 "$probe" "$address" --pin "$pin" --seconds 2 --json > lossy.json || status=$?
