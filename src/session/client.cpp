@@ -266,6 +266,11 @@ Result<MessageId> Client::send(ChannelId channel, Bytes message, Timestamp now)
     return m_impl->connection->send(channel, message, now);
 }
 
+Result<std::uint32_t> Client::send_probe(std::size_t size, std::size_t answer_size, Timestamp now)
+{
+    return m_impl->connection->send_probe(size, answer_size, now);
+}
+
 void Client::disconnect(std::string_view reason, Timestamp now)
 {
     m_impl->closing_on_purpose = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "session/probe_format.hpp"
 #include "wire/byte_reader.hpp"
 #include "wire/byte_writer.hpp"
 
@@ -32,6 +33,8 @@ Connection::Connection(const Settings& settings, std::deque<NetworkEvent>& event
                                                                                      : RateLimit{});
         }
     }
+    if (settings.role == Role::Server && settings.probe_limits)
+        m_probe_answerer.emplace(*settings.probe_limits);
     for (const auto& config : settings.channels->channels)
     {
         ChannelState state;
@@ -276,8 +279,83 @@ void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel
     }
 }
 
+Result<std::uint32_t> Connection::send_probe(std::size_t size, std::size_t answer_size, Timestamp now)
+{
+    if (m_settings.role != Role::Client || !m_admitted || m_quic->is_closed())
+        return make_error(ErrorCode::NotConnected, "probes need an admitted client connection");
+    if (size < kProbeHeaderSize || answer_size > size)
+        return make_error(ErrorCode::InvalidArgument, "a probe is at least " + std::to_string(kProbeHeaderSize) +
+                                                          " bytes and asks for no more than its own size");
+    if (size > m_quic->max_datagram_payload())
+        return make_error(ErrorCode::MessageTooLarge, std::to_string(size) + "-byte probe over the " +
+                                                          std::to_string(m_quic->max_datagram_payload()) +
+                                                          "-byte datagram limit");
+    ProbeHeader header;
+    header.kind = ProbeKind::Request;
+    header.id = m_next_probe_id++;
+    header.echo = static_cast<std::uint64_t>(now.time_since_epoch().count());
+    header.size = static_cast<std::uint16_t>(answer_size);
+    std::array<std::byte, kMaxDatagramSize> datagram{};
+    const std::size_t written = write_probe(header, size, datagram);
+    const std::uint64_t datagram_id = m_next_datagram_id++;
+    // Lowest priority: a probe measures the path as the game leaves it, and never delays the game's own data.
+    if (!m_quic->queue_datagram(std::span(datagram).first(written), datagram_id, 0, now))
+        return make_error(ErrorCode::QueueFull, "the datagram queue is full");
+    m_probe_by_datagram[datagram_id] = SentProbe{header.id, size};
+    return header.id;
+}
+
+void Connection::on_probe(Bytes datagram, bool early)
+{
+    const auto probe = parse_probe(datagram);
+    if (!probe)
+    {
+        ++m_input_errors.malformed_datagrams;
+        return;
+    }
+    if (probe->kind == ProbeKind::Answer)
+    {
+        // Answers come to clients only, carrying the time we stamped; one from the future was not ours.
+        const auto sent = static_cast<std::int64_t>(probe->echo);
+        if (m_settings.role != Role::Client || sent < 0 || sent > m_now.time_since_epoch().count())
+        {
+            ++m_input_errors.malformed_datagrams;
+            return;
+        }
+        m_events.emplace_back(
+            ProbeEvent{probe->id, ProbeEvent::Outcome::Answered, datagram.size(), m_now - Timestamp(Duration(sent))});
+        return;
+    }
+    if (m_settings.role != Role::Server)
+    {
+        ++m_input_errors.malformed_datagrams;
+        return;
+    }
+    // Only admitted peers are answered, and never from 0-RTT: a replayed first flight must not buy answers.
+    if (!m_probe_answerer || !m_admitted || early || !m_quic)
+        return;
+    const auto size = m_probe_answerer->answer_size(datagram.size(), probe->size, m_now);
+    if (!size)
+        return;
+    ProbeHeader answer = *probe;
+    answer.kind = ProbeKind::Answer;
+    answer.size = static_cast<std::uint16_t>(datagram.size());
+    std::array<std::byte, kMaxDatagramSize> buffer{};
+    const std::size_t written = write_probe(answer, *size, buffer);
+    // Its id is in no table: acknowledgement or loss of an answer concerns nobody on this side.
+    (void)m_quic->queue_datagram(std::span(buffer).first(written), m_next_datagram_id++, 0, m_now);
+}
+
 void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
 {
+    if (auto probe = m_probe_by_datagram.find(datagram_id); probe != m_probe_by_datagram.end())
+    {
+        m_events.emplace_back(ProbeEvent{probe->second.id,
+                                         acked ? ProbeEvent::Outcome::Delivered : ProbeEvent::Outcome::Lost,
+                                         probe->second.size, Duration{0}});
+        m_probe_by_datagram.erase(probe);
+        return;
+    }
     auto by_datagram = m_message_by_datagram.find(datagram_id);
     if (by_datagram == m_message_by_datagram.end())
         return;
@@ -378,6 +456,8 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early)
 
 void Connection::on_datagram(Bytes data, bool early)
 {
+    if (is_probe_datagram(data))
+        return on_probe(data, early);
     auto parsed = parse_datagram(data, [this](ChannelId id) -> std::optional<bool> {
         if (id >= m_channels.size() || is_reliable(m_channels[id].config.kind))
             return std::nullopt;
@@ -550,9 +630,12 @@ ConnectionStatus Connection::status(Timestamp now) const
     status.bytes_in_flight = quic.bytes_in_flight;
     status.unacked_reliable_bytes = quic.stream_bytes_unacked;
     status.send_queue_bytes = quic.stream_bytes_unsent;
+    status.handshake_completed = m_handshake_completed;
     status.resumed = quic.resumed;
     status.early_data_accepted = quic.early_data_accepted;
     status.tls = m_quic->tls_description();
+    status.max_udp_payload = m_quic->max_udp_payload();
+    status.max_datagram_payload = m_quic->max_datagram_payload();
     if (quic.oldest_unsent != Timestamp::max() && now > quic.oldest_unsent)
         status.send_queue_age = now - quic.oldest_unsent;
     for (const auto& channel : m_channels)

@@ -19,6 +19,7 @@
 #include "eustress/net/status.hpp"
 #include "security/token_bucket.hpp"
 #include "session/fragment_assembler.hpp"
+#include "session/probe_answerer.hpp"
 #include "session/wire_format.hpp"
 #include "transport/quic_connection.hpp"
 
@@ -68,6 +69,8 @@ class Connection final : public transport::QuicConnectionHandler
         const std::vector<std::byte>* connect_token = nullptr;
         /// Client: the build id its hello carries (may be empty).
         const std::string* build_id = nullptr;
+        /// Server: answer probes from this peer within these limits (null = never answer).
+        const ProbeLimits* probe_limits = nullptr;
         /// Server: keeps the routing table in step with the connection ids QUIC issues and retires.
         std::function<void(std::string_view id, bool issued)> connection_id_changed;
     };
@@ -91,6 +94,8 @@ class Connection final : public transport::QuicConnectionHandler
     ClientId own_id() const noexcept { return m_own_id; }
 
     Result<MessageId> send(ChannelId channel, Bytes message, Timestamp now);
+    /// Client: a probe of `size` bytes asking for an answer of `answer_size` (Client::send_probe).
+    Result<std::uint32_t> send_probe(std::size_t size, std::size_t answer_size, Timestamp now);
     /// Moves messages waiting for a bandwidth share into QUIC, as far as each share allows.
     void flush_channels(Timestamp now);
     /// True while something is queued that a later write must send: channel queues, unsent stream bytes, or
@@ -109,9 +114,12 @@ class Connection final : public transport::QuicConnectionHandler
     ConnectionStatus status(Timestamp now) const;
     const InputErrorCounts& input_errors() const noexcept { return m_input_errors; }
     const FragmentAssembler& assembler() const noexcept { return m_assembler; }
+    /// Server: probes answered, and left unanswered over the limits.
+    std::uint64_t probes_answered() const noexcept { return m_probe_answerer ? m_probe_answerer->answered() : 0; }
+    std::uint64_t probes_refused() const noexcept { return m_probe_answerer ? m_probe_answerer->refused() : 0; }
 
     // transport::QuicConnectionHandler
-    void on_handshake_completed() override {}
+    void on_handshake_completed() override { m_handshake_completed = true; }
     void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early) override;
     void on_stream_closed(std::int64_t stream_id) override;
     void on_datagram(Bytes data, bool early) override;
@@ -177,6 +185,7 @@ class Connection final : public transport::QuicConnectionHandler
     void deliver(ChannelId channel, Bytes message, bool early);
     void fail(std::string reason);
     void settle_datagram(std::uint64_t datagram_id, bool acked);
+    void on_probe(Bytes datagram, bool early);
 
     Settings m_settings;
     std::deque<NetworkEvent>& m_events;
@@ -186,6 +195,14 @@ class Connection final : public transport::QuicConnectionHandler
     std::unordered_map<std::uint64_t, std::uint64_t> m_message_by_datagram;  // datagram id -> in-flight key
     std::unordered_map<std::uint64_t, InFlightMessage> m_in_flight;
     std::uint64_t m_next_datagram_id = 0;
+    struct SentProbe
+    {
+        std::uint32_t id;
+        std::size_t size;
+    };
+    std::unordered_map<std::uint64_t, SentProbe> m_probe_by_datagram;  // client: until QUIC settles the datagram
+    std::uint32_t m_next_probe_id = 0;
+    std::optional<ProbeAnswerer> m_probe_answerer;  // server, when it answers probes
     FragmentAssembler m_assembler;
     InputErrorCounts m_input_errors;
 
@@ -198,6 +215,7 @@ class Connection final : public transport::QuicConnectionHandler
     std::vector<security::TokenBucket> m_channel_byte_buckets;
     std::optional<Timestamp> m_over_limit_since;
     Timestamp m_last_rate_drop{};
+    bool m_handshake_completed = false;  // stays true after the close, so a refusal can tell TLS went through
     bool m_hello_seen = false;
     bool m_admitted = false;
     ClientId m_peer_id{};

@@ -109,6 +109,7 @@ struct Server::Impl
         settings.channels = &config.channels;
         settings.send_rate_limit = config.send_rate_limit;
         settings.rate_limits = &config.rate_limits;
+        settings.probe_limits = config.answer_probes ? &config.probe_limits : nullptr;
         settings.connection_id_changed = [this, serial](std::string_view id, bool issued) {
             auto peer = peers.find(serial);
             if (issued)
@@ -423,6 +424,8 @@ struct Server::Impl
             counters.malformed_datagrams += input.malformed_datagrams;
             counters.malformed_fragments += input.malformed_fragments;
             counters.rate_limited_messages += input.rate_limited;
+            counters.probes_answered += peers.at(serial).connection->probes_answered();
+            counters.probes_refused += peers.at(serial).connection->probes_refused();
             forget(serial);
         }
     }
@@ -771,6 +774,8 @@ ServerStats Server::stats() const
         stats.malformed_datagrams += peer.connection->input_errors().malformed_datagrams;
         stats.malformed_fragments += peer.connection->input_errors().malformed_fragments;
         stats.rate_limited_messages += peer.connection->input_errors().rate_limited;
+        stats.probes_answered += peer.connection->probes_answered();
+        stats.probes_refused += peer.connection->probes_refused();
     }
     stats.anti_replay_refusals = m_impl->tls->anti_replay_record().replays_refused();
     return stats;

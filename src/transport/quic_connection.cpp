@@ -1055,6 +1055,11 @@ std::size_t QuicConnection::max_datagram_payload() const noexcept
     return kMaxUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 3;
 }
 
+std::size_t QuicConnection::max_udp_payload() const noexcept
+{
+    return kMaxUdpPayload;
+}
+
 void QuicConnection::consume(std::int64_t stream_id, std::size_t bytes)
 {
     if (m_impl->closed || bytes == 0)

@@ -1,4 +1,5 @@
-// Hostile DATAGRAM payloads into a live connection's receive path: header parsing, sequencing, reassembly.
+// Hostile DATAGRAM payloads into a live connection's receive path: header parsing, sequencing, reassembly, and
+// connection probes (as a client reads answers and as a server reads requests).
 #include <deque>
 
 #include "session/connection.hpp"
@@ -12,6 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     session::Connection::Settings settings;
     settings.channels = &table;
     session::Connection connection(settings, events);
+    static const ProbeLimits probe_limits;
+    session::Connection::Settings server_settings = settings;
+    server_settings.role = session::Connection::Role::Server;
+    server_settings.probe_limits = &probe_limits;
+    session::Connection server(server_settings, events);
     // The input is a sequence of datagrams, each prefixed by one length byte, so one input can drive reassembly.
     std::size_t offset = 0;
     Timestamp now{};
@@ -19,8 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         const std::size_t length = std::min<std::size_t>(data[offset], size - offset - 1);
         ++offset;
+        const Bytes datagram(reinterpret_cast<const std::byte*>(data + offset), length);
         connection.set_now(now);
-        connection.on_datagram(Bytes(reinterpret_cast<const std::byte*>(data + offset), length), false);
+        connection.on_datagram(datagram, false);
+        server.set_now(now);
+        server.on_datagram(datagram, false);
         offset += length;
         now += std::chrono::milliseconds(100);
     }

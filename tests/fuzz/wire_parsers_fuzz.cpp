@@ -1,10 +1,11 @@
-// Every small parser of ours: varints, stream headers, control frames, SPKI pins, QUIC routing headers and connect
-// tokens.
+// Every small parser of ours: varints, stream headers, control frames, probes, SPKI pins, QUIC routing headers and
+// connect tokens.
 #include <string_view>
 
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/connect_token.hpp"
 #include "eustress/net/socket_address.hpp"
+#include "session/probe_format.hpp"
 #include "session/wire_format.hpp"
 #include "transport/quic_connection.hpp"
 #include "wire/byte_reader.hpp"
@@ -20,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)session::parse_stream_header(bytes);
     (void)session::parse_hello(bytes);
     (void)session::parse_welcome(bytes);
+    (void)session::parse_probe(bytes);
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     if (auto pin = SpkiPin::parse(text))
         (void)SpkiPin::parse(pin->to_base64());

@@ -44,7 +44,7 @@ TEST(BadInput, DatagramsForUnknownOrReliableChannelsAreCountedAndDropped)
     peer.connection.on_datagram(raw({9, 1, 2, 3}), false);  // channel 9 was never declared
     peer.connection.on_datagram(raw({0, 1, 2, 3}), false);  // channel 0 is reliable: not in datagrams
     peer.connection.on_datagram(raw({}), false);            // empty
-    peer.connection.on_datagram(raw({0x41, 1}), false);     // reserved bit set
+    peer.connection.on_datagram(raw({0x41, 1}), false);     // probe bit set, truncated probe
     peer.connection.on_datagram(raw({2, 7}), false);        // sequenced channel, truncated sequence
     EXPECT_EQ(peer.connection.input_errors().malformed_datagrams, 5u);
     EXPECT_TRUE(peer.events.empty());

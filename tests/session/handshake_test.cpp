@@ -26,6 +26,7 @@ TEST(Handshake, WrongPinAbortsTheHandshake)
     EXPECT_FALSE(client.is_connected());
     EXPECT_TRUE(any_disconnect_mentions(world.client_events_of<DisconnectedEvent>(0), "pin mismatch"));
     EXPECT_TRUE(world.server_events_of<ConnectedEvent>().empty());
+    EXPECT_FALSE(client.status(world.now).handshake_completed);
 }
 
 TEST(Handshake, EitherOfTwoPinsIsAccepted)
@@ -48,12 +49,13 @@ TEST(Handshake, MismatchedChannelTablesAreRefusedWithAReason)
     ASSERT_TRUE(world.run_until([&] { return client.is_disconnected(); }));
     EXPECT_TRUE(any_disconnect_mentions(world.client_events_of<DisconnectedEvent>(0), "channel tables differ"));
     EXPECT_EQ(world.server->stats().refused_channel_mismatch, 1u);
+    EXPECT_TRUE(client.status(world.now).handshake_completed) << "TLS went through before the session refused us";
 }
 
 TEST(Handshake, AReliableMessageLimitLargerThanTheReceiveWindowIsRefusedAtStartUp)
 {
     ServerConfig config;
-    config.channels.channels[0].max_message_size = 8 * 1024 * 1024;   // default stream window: 4 MiB
+    config.channels.channels[0].max_message_size = 8 * 1024 * 1024;  // default stream window: 4 MiB
     MemoryNetwork network;
     auto created = Server::create(config, std::move(network.bind(memory_address("10.0.0.1:1"))).value(),
                                   timestamp_from(std::chrono::seconds(1)));

@@ -34,6 +34,11 @@ class Client
     /// May be called before the ConnectedEvent: messages are queued and, when resuming, sent in 0-RTT.
     /// Errors: UnknownChannel, MessageTooLarge, QueueFull, NotConnected.
     Result<MessageId> send(ChannelId channel, Bytes message, Timestamp now);
+    /// Connection testing: sends a probe DATAGRAM of `size` bytes (kProbeHeaderSize up to
+    /// `status().max_datagram_payload`) which a server that answers probes (ServerConfig::answer_probes) echoes with
+    /// `answer_size` bytes (0 = no answer; at most `size`). ProbeEvents report its fate. Returns the probe's id.
+    /// Errors: NotConnected (before the ConnectedEvent), InvalidArgument, MessageTooLarge, QueueFull.
+    Result<std::uint32_t> send_probe(std::size_t size, std::size_t answer_size, Timestamp now);
 
     /// Closes with a reason the server sees. A DisconnectedEvent follows.
     void disconnect(std::string_view reason, Timestamp now);

@@ -14,6 +14,7 @@
 #include "eustress/net/channel.hpp"
 #include "eustress/net/connect_token.hpp"
 #include "eustress/net/link_conditioner.hpp"
+#include "eustress/net/probe.hpp"
 #include "eustress/net/rate_limit.hpp"
 #include "eustress/net/types.hpp"
 
@@ -143,6 +144,10 @@ struct ServerConfig
     /// Seconds since 1970, for token expiry: the one wall clock the library reads (tokens are stamped by a backend
     /// in wall time). Tests replace it.
     std::function<std::uint64_t()> unix_time = default_unix_time;
+    /// Answer connection probes (Client::send_probe, eustress-netprobe) from admitted clients, within
+    /// `probe_limits`: an answer is never larger than its probe.
+    bool answer_probes = true;
+    ProbeLimits probe_limits;
     ObservabilityConfig observability;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,6 +47,24 @@ struct DeliveryEvent
     bool acked = false;
 };
 
-using NetworkEvent = std::variant<ConnectedEvent, DisconnectedEvent, MessageEvent, DeliveryEvent>;
+/// Client side: what became of a probe (Client::send_probe, include/eustress/net/probe.hpp). Each probe is reported
+/// Delivered or Lost once, from QUIC's acknowledgements (whether the server's QUIC stack received it); a probe that
+/// asked for an answer is also reported Answered when the answer arrives. Answers are not acknowledged to us: a
+/// lost answer shows as a Delivered probe with no Answered.
+struct ProbeEvent
+{
+    enum class Outcome : std::uint8_t
+    {
+        Delivered,
+        Lost,
+        Answered,
+    };
+    std::uint32_t probe = 0;
+    Outcome outcome = Outcome::Delivered;
+    std::size_t size = 0;    ///< the probe's DATAGRAM payload bytes; for Answered, the answer's
+    Duration round_trip{0};  ///< Answered: from sending the probe to receiving its answer
+};
+
+using NetworkEvent = std::variant<ConnectedEvent, DisconnectedEvent, MessageEvent, DeliveryEvent, ProbeEvent>;
 
 }  // namespace eustress::net

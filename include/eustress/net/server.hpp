@@ -54,6 +54,8 @@ struct ServerStats
     std::uint64_t retries_sent = 0;             ///< Initials answered with a Retry (address validation)
     std::uint64_t invalid_retry_tokens = 0;     ///< Initials whose Retry token did not verify (dropped)
     std::uint64_t messages_rejected = 0;        ///< client messages a validator refused (never delivered)
+    std::uint64_t probes_answered = 0;          ///< connection probes answered (ServerConfig::answer_probes)
+    std::uint64_t probes_refused = 0;           ///< probes left unanswered over ServerConfig::probe_limits
 };
 
 /// Why a validator refused a message; an empty optional accepts it.

@@ -51,9 +51,14 @@ struct ConnectionStatus
     std::uint64_t unacked_reliable_bytes = 0;
     std::uint64_t messages_rejected = 0;  ///< server side: refused by a validator (Server::set_validator)
     std::string last_rejection;           ///< the latest validator's reason
-    bool resumed = false;                 ///< TLS resumption (0-RTT capable)
+    /// QUIC and TLS finished (the peer's certificate or pin was accepted), even if the connection was refused or
+    /// closed since.
+    bool handshake_completed = false;
+    bool resumed = false;  ///< TLS resumption (0-RTT capable)
     bool early_data_accepted = false;
-    std::string tls;  ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
+    std::string tls;                       ///< e.g. "TLS1.3 group=X25519 alpn=eustress/1"
+    std::size_t max_udp_payload = 0;       ///< largest UDP payload QUIC sends on this connection
+    std::size_t max_datagram_payload = 0;  ///< largest DATAGRAM frame that fits one packet (a fragment, or a probe)
     std::vector<ChannelStatus> channels;
 };
 

@@ -1,0 +1,197 @@
+// Connection probes (include/eustress/net/probe.hpp): answered by the server's session layer within bounds, never
+// larger than the probe, off when the server says so, and malformed ones dropped and counted.
+#include <gtest/gtest.h>
+
+#include "session/connection.hpp"
+#include "session/probe_answerer.hpp"
+#include "session/probe_format.hpp"
+#include "session_harness.hpp"
+
+namespace eustress::net::testing {
+namespace {
+
+using session::ProbeHeader;
+using session::ProbeKind;
+
+std::vector<ProbeEvent> probe_events(const SessionWorld& world, ProbeEvent::Outcome outcome)
+{
+    std::vector<ProbeEvent> found;
+    for (const auto& event : world.client_events_of<ProbeEvent>(0))
+        if (event.outcome == outcome)
+            found.push_back(event);
+    return found;
+}
+
+Client& connected_client(SessionWorld& world, ClientConfig config)
+{
+    Client& client = world.add_client(config, "10.0.0.2:5000");
+    EXPECT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    return client;
+}
+
+TEST(Probe, TheServerEchoesAProbeWithTheAnswerSizeAskedAndItsRoundTrip)
+{
+    LinkConditionerConfig link;
+    link.latency = std::chrono::milliseconds(10);
+    SessionWorld world({}, link);
+    auto config = world.client_config();
+    config.link_simulation = {true, link};
+    Client& client = connected_client(world, config);
+
+    const auto full = client.send_probe(600, 600, world.now);
+    const auto small = client.send_probe(600, 40, world.now);
+    ASSERT_TRUE(full.ok() && small.ok());
+    ASSERT_TRUE(world.run_until([&] { return probe_events(world, ProbeEvent::Outcome::Answered).size() == 2; },
+                                std::chrono::seconds(1)));
+    for (const auto& answer : probe_events(world, ProbeEvent::Outcome::Answered))
+    {
+        EXPECT_EQ(answer.size, answer.probe == full.value() ? 600u : 40u);
+        EXPECT_GE(answer.round_trip, std::chrono::milliseconds(20));  // 10 ms each way
+        EXPECT_LT(answer.round_trip, std::chrono::milliseconds(60));
+    }
+    ASSERT_TRUE(world.run_until([&] { return probe_events(world, ProbeEvent::Outcome::Delivered).size() == 2; }));
+    EXPECT_EQ(world.server->stats().probes_answered, 2u);
+    EXPECT_TRUE(world.server_events_of<MessageEvent>().empty()) << "a probe is not a game message";
+}
+
+TEST(Probe, AProbeOfTheLargestDatagramIsAnsweredAndOneLargerIsRefusedLocally)
+{
+    SessionWorld world;
+    Client& client = connected_client(world, world.client_config());
+    const std::size_t largest = client.status(world.now).max_datagram_payload;
+    ASSERT_GT(largest, 1000u);
+    EXPECT_EQ(client.status(world.now).max_udp_payload, 1200u);
+    ASSERT_TRUE(client.send_probe(largest, largest, world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return !probe_events(world, ProbeEvent::Outcome::Answered).empty(); }));
+    EXPECT_EQ(probe_events(world, ProbeEvent::Outcome::Answered)[0].size, largest);
+
+    EXPECT_EQ(client.send_probe(largest + 1, 0, world.now).error().code, ErrorCode::MessageTooLarge);
+    EXPECT_EQ(client.send_probe(kProbeHeaderSize - 1, 0, world.now).error().code, ErrorCode::InvalidArgument);
+    EXPECT_EQ(client.send_probe(100, 101, world.now).error().code, ErrorCode::InvalidArgument);
+}
+
+TEST(Probe, AnswersAreNeverLargerThanTheProbeNorSmallerThanAHeader)
+{
+    session::ProbeAnswerer answerer(ProbeLimits{});
+    const Timestamp now = timestamp_from(std::chrono::seconds(1));
+    EXPECT_EQ(answerer.answer_size(100, 60000, now), std::optional<std::size_t>(100));
+    EXPECT_EQ(answerer.answer_size(100, 1, now), std::optional<std::size_t>(kProbeHeaderSize));
+    EXPECT_EQ(answerer.answer_size(100, 0, now), std::nullopt) << "no answer asked for";
+    EXPECT_EQ(answerer.answered(), 2u);
+    EXPECT_EQ(answerer.refused(), 0u);
+}
+
+TEST(Probe, AnswersStopAtTheRateLimitsWhileEveryProbeStillArrives)
+{
+    ServerConfig server;
+    server.probe_limits.answers = {10, 10};  // ten at once, ten a second
+    SessionWorld world(server);
+    Client& client = connected_client(world, world.client_config());
+    for (int i = 0; i < 50; ++i)
+        ASSERT_TRUE(client.send_probe(100, 100, world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return probe_events(world, ProbeEvent::Outcome::Delivered).size() == 50; },
+                                std::chrono::milliseconds(500)));
+    world.run_until([] { return false; }, std::chrono::milliseconds(50));
+    const auto answered = probe_events(world, ProbeEvent::Outcome::Answered).size();
+    EXPECT_GE(answered, 10u);
+    EXPECT_LE(answered, 11u);  // the burst, and what a few milliseconds refill
+    EXPECT_EQ(world.server->stats().probes_answered, answered);
+    EXPECT_EQ(world.server->stats().probes_refused, 50u - answered);
+
+    // The byte limit binds on its own: 1,000 bytes allow two 400-byte answers, not three.
+    ServerConfig bytes_limited;
+    bytes_limited.probe_limits.answer_bytes = {1000, 1000};
+    SessionWorld second(bytes_limited);
+    Client& other = connected_client(second, second.client_config());
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(other.send_probe(400, 400, second.now).ok());
+    second.run_until([] { return false; }, std::chrono::milliseconds(100));
+    EXPECT_EQ(probe_events(second, ProbeEvent::Outcome::Answered).size(), 2u);
+    EXPECT_EQ(second.server->stats().probes_refused, 1u);
+}
+
+TEST(Probe, AServerThatDoesNotAnswerProbesStillReceivesThem)
+{
+    ServerConfig server;
+    server.answer_probes = false;
+    SessionWorld world(server);
+    Client& client = connected_client(world, world.client_config());
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE(client.send_probe(200, 200, world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return probe_events(world, ProbeEvent::Outcome::Delivered).size() == 5; }));
+    world.run_until([] { return false; }, std::chrono::milliseconds(100));
+    EXPECT_TRUE(probe_events(world, ProbeEvent::Outcome::Answered).empty());
+    EXPECT_EQ(world.server->stats().probes_answered, 0u);
+    EXPECT_EQ(world.server->stats().malformed_datagrams, 0u);
+    EXPECT_TRUE(client.is_connected());
+}
+
+TEST(Probe, ProbesNeedAnAdmittedConnection)
+{
+    SessionWorld world;
+    Client& client = world.add_client("10.0.0.2:5000");
+    EXPECT_EQ(client.send_probe(100, 100, world.now).error().code, ErrorCode::NotConnected);
+}
+
+std::vector<std::byte> probe_bytes(ProbeKind kind, std::uint64_t echo, std::uint16_t size_field, std::size_t size)
+{
+    std::vector<std::byte> bytes(size);
+    EXPECT_EQ(session::write_probe(ProbeHeader{kind, 7, echo, size_field}, size, bytes), size);
+    return bytes;
+}
+
+TEST(Probe, TheParserRefusesEveryMalformation)
+{
+    const auto valid = probe_bytes(ProbeKind::Request, 42, 30, 40);
+    const auto parsed = session::parse_probe(valid);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->kind, ProbeKind::Request);
+    EXPECT_EQ(parsed->id, 7u);
+    EXPECT_EQ(parsed->echo, 42u);
+    EXPECT_EQ(parsed->size, 30u);
+
+    for (std::size_t length = 0; length < kProbeHeaderSize; ++length)
+        EXPECT_FALSE(session::parse_probe(Bytes(valid).first(length))) << length << " bytes";
+    for (int first : {0x42, 0x7f, 0xc0, 0xc1})  // unknown kinds, bit 7 with the probe bit
+    {
+        auto bad = valid;
+        bad[0] = std::byte(first);
+        EXPECT_FALSE(session::parse_probe(bad)) << first;
+    }
+    // An answer claiming to answer a smaller probe than itself.
+    EXPECT_FALSE(session::parse_probe(probe_bytes(ProbeKind::Answer, 1, 39, 40)));
+    EXPECT_TRUE(session::parse_probe(probe_bytes(ProbeKind::Answer, 1, 40, 40)));
+    std::vector<std::byte> too_small(kProbeHeaderSize - 1);
+    EXPECT_EQ(session::write_probe(ProbeHeader{}, too_small.size(), too_small), 0u);
+}
+
+TEST(Probe, MalformedOrMisdirectedProbesAreCountedAndDroppedWithoutEvents)
+{
+    ChannelTable table = ChannelTable::defaults();
+    std::deque<NetworkEvent> events;
+    session::Connection::Settings settings;
+    settings.role = session::Connection::Role::Client;
+    settings.channels = &table;
+    session::Connection client(settings, events);
+    const Timestamp now = timestamp_from(std::chrono::seconds(10));
+    client.set_now(now);
+
+    const auto valid_answer = probe_bytes(ProbeKind::Answer, 1'000'000'000, 40, 40);
+    client.on_datagram(Bytes(valid_answer).first(10), false);               // truncated
+    client.on_datagram(probe_bytes(ProbeKind::Request, 1, 40, 40), false);  // a request sent to a client
+    client.on_datagram(
+        probe_bytes(ProbeKind::Answer, static_cast<std::uint64_t>(now.time_since_epoch().count()) + 1, 40, 40),
+        false);  // stamped in the future: not a time we sent
+    EXPECT_EQ(client.input_errors().malformed_datagrams, 3u);
+    EXPECT_TRUE(events.empty());
+    EXPECT_FALSE(client.protocol_error()) << "a bad probe never closes a connection";
+
+    client.on_datagram(valid_answer, false);
+    ASSERT_EQ(events.size(), 1u);
+    const auto& answered = std::get<ProbeEvent>(events.front());
+    EXPECT_EQ(answered.outcome, ProbeEvent::Outcome::Answered);
+    EXPECT_EQ(answered.round_trip, std::chrono::seconds(9));
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
