@@ -43,12 +43,15 @@ done
 [[ -s tshark.out ]] ||
   { cat tshark.err; fail "tshark cannot capture on lo (run as root, or give dumpcap cap_net_raw,cap_net_admin)"; }
 
-client() {  # client NAME CHANNEL LINE: sends LINE on CHANNEL, stays a little to hear the others
-  (sleep 0.6; echo "$3"; sleep 1.6) | timeout 10 "$build/apps/eustress-client" -s "$address" --pin "$pin" \
+client() {  # client NAME CHANNEL LINES: sends LINES on CHANNEL, stays a little to hear the others
+  (sleep 0.6; printf '%s\n' "$3"; sleep 1.6) | timeout 10 "$build/apps/eustress-client" -s "$address" --pin "$pin" \
     --channel "$2" --key-log keys.log --no-gso --qlog-dir qlog > "$1.out" 2> "$1.err"
 }
+# A message of 30,000 bytes spans many packets, sent in batches: the dissector and the inspector must put it back
+# together, and without GSO every packet must be captured as itself.
+long_line="long:$(head -c 29995 /dev/zero | tr '\0' x)"
 clients=()
-client alice 0 "hello from alice" & clients+=($!)
+client alice 0 "hello from alice"$'\n'"$long_line" & clients+=($!)
 client bob 0 "hi from bob" & clients+=($!)
 client carol 1 "unreliable from carol" & clients+=($!)
 client dave 2 "sequenced from dave" & clients+=($!)
@@ -79,6 +82,11 @@ expect_dissected stream 0 0 "hi from bob"
 expect_dissected stream 1 0 "\\[client [0-9]+\\] hello from alice"
 expect_dissected datagram 0 1 "unreliable from carol"
 expect_dissected datagram 0 2 "sequenced from dave"
+tshark -r capture.pcapng -o tls.keylog_file:keys.log -X lua_script:"$dissector" \
+  -Y 'eustress.length == 30000 and eustress.direction == 0' -T fields -e eustress.message_id > long.txt 2>> tshark.err
+[[ $(wc -l < long.txt) -eq 1 ]] || { cat long.txt; fail "dissector: the 30,000-byte message is not shown once"; }
+tshark -r capture.pcapng -Y 'udp.length > 1208' -T fields -e frame.number > oversized.txt 2>> tshark.err
+[[ ! -s oversized.txt ]] || fail "datagrams over 1,200 bytes captured with --no-gso: $(tr '\n' ' ' < oversized.txt)"
 # The control stream's hello and welcome are decoded too.
 tshark -r capture.pcapng -o tls.keylog_file:keys.log -X lua_script:"$dissector" \
   -Y 'eustress.control_type == 1 and eustress.hello.version == 1' -T fields -e frame.number > hellos.txt 2>> tshark.err
@@ -94,7 +102,8 @@ for pattern in 'client->server stream [0-9]+ ordered channel 0 \(reliable\) mess
   'server->client stream [0-9]+ ordered channel 0 \(reliable\) message [0-9]+ .*"\[client [0-9]+\] hi from bob"' \
   'client->server datagram channel 1 \(unreliable\) .*"unreliable from carol"' \
   'client->server datagram channel 2 \(state\) sequence [0-9]+ .*"sequenced from dave"' \
-  'client->server stream [0-9]+ control Hello version 1'; do
+  'client->server stream [0-9]+ control Hello version 1' \
+  'client->server stream [0-9]+ ordered channel 0 \(reliable\) message 1 30000 bytes "long:x{29995}"'; do
   grep -qE "$pattern" inspect.txt || { cat inspect.txt; fail "eustress-inspect: nothing matches /$pattern/"; }
 done
 "$build/apps/eustress-inspect" capture.pcapng --key-log keys.log --json > inspect.jsonl 2> inspect.err ||
