@@ -22,8 +22,14 @@ trap cleanup EXIT
 cd "$work"
 mkdir qlog
 
-"$build/apps/eustress-server" --bind 127.0.0.1 --port 0 --duration 20 --key-log keys.log --no-gso \
-  --qlog-dir qlog > server.out 2> server.err &
+# The server takes the debugging switches from its TOML file, the clients from flags: both paths are checked.
+cat > server.toml << 'TOML'
+[quic]
+key_log_file = "keys.log"
+udp_gso = false
+qlog_directory = "qlog"
+TOML
+"$build/apps/eustress-server" --config server.toml --bind 127.0.0.1 --port 0 --duration 20 > server.out 2> server.err &
 for _ in $(seq 100); do [[ -s server.out ]] && break; sleep 0.05; done
 read -r _ _ address _ pin < server.out || true
 [[ -n "${pin:-}" ]] || { cat server.out server.err; fail "server printed no address/pin"; }
