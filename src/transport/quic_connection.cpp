@@ -152,9 +152,9 @@ struct QuicConnection::Impl
     int pending_error_close = 0;  // an error to report to the peer in the next write
     QuicConnectionStats counters;
 
-    Impl(QuicConnectionHandler& h, bool client) : handler(h), is_client(client) {}
+    std::FILE* qlog = nullptr;  // this connection's qlog file while it is open (QuicConfig::qlog_directory)
 
-    std::FILE* qlog = nullptr;  // this connection's qlog file while it is open
+    Impl(QuicConnectionHandler& h, bool client) : handler(h), is_client(client) {}
 
     ~Impl()
     {
@@ -1155,6 +1155,8 @@ void QuicConnection::close(std::uint64_t application_code, std::string_view reas
     self.write_close(error_info, out, now);
     self.closed = true;
     self.close_info = CloseInfo{CloseInfo::Origin::Local, true, application_code, std::string(reason)};
+    if (self.qlog)
+        std::fflush(self.qlog);
 }
 
 bool QuicConnection::migrate(const SocketAddress& new_local, Timestamp now)

@@ -68,7 +68,7 @@ class ServerTlsContext
         CertificateAndKey certificate;
         bool enable_early_data = true;
         std::size_t anti_replay_capacity = 65536;
-        std::filesystem::path key_log_file;  ///< empty = no key log (QuicConfig::key_log_file)
+        std::filesystem::path key_log_file{};  ///< empty = no key log (QuicConfig::key_log_file)
     };
 
     static Result<std::unique_ptr<ServerTlsContext>> create(const Settings& settings);
@@ -110,7 +110,7 @@ class ClientTlsContext
         std::vector<SpkiPin> pins;      ///< non-empty: pin mode, no CA check
         std::filesystem::path ca_file;  ///< CA mode: this bundle, or the system store when empty
         bool enable_early_data = true;
-        std::filesystem::path key_log_file;  ///< empty = no key log (QuicConfig::key_log_file)
+        std::filesystem::path key_log_file{};  ///< empty = no key log (QuicConfig::key_log_file)
     };
 
     static Result<std::unique_ptr<ClientTlsContext>> create(const Settings& settings);
