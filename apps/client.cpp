@@ -1,5 +1,5 @@
-// eustress-client: connects to an eustress-server, sends each line typed on stdin as chat (reliable channel 0)
-// and prints what the others say. End of input disconnects.
+// eustress-client: connects to an eustress-server, sends each line typed on stdin as chat (reliable channel 0,
+// or --channel) and prints what the others say. End of input disconnects.
 #include "eustress/net/client.hpp"
 
 #include <cstdio>
@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app_config.hpp"
+#include "debug_options.hpp"
 #include "event_loop.hpp"
 
 using namespace eustress::net;
@@ -21,6 +22,7 @@ int main(int argc, char** argv)
     std::string ca_file;
     std::string server_name;
     double loss = -1.0;
+    int channel = 0;
     app.add_option("-c,--config", config_file, "TOML file with [client], [quic] and [link_simulation] tables")
         ->check(CLI::ExistingFile);
     app.add_option("-s,--server", server_address, "HOST:PORT of the server (default 127.0.0.1:7777)");
@@ -30,6 +32,12 @@ int main(int argc, char** argv)
     app.add_option("--server-name", server_name, "name to verify in the certificate (default: the host)");
     app.add_option("--packet-loss-simulation", loss, "drop this fraction of sent datagrams (testing)")
         ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--channel", channel,
+                   "send the lines on this channel of the default table (0 reliable chat, the default; 1 unreliable, "
+                   "2 sequenced, 3 reliable unordered; the server relays only channel 0)")
+        ->check(CLI::Range(0, 63));
+    apps::DebugOptions debug;
+    apps::add_debug_options(app, debug);
     CLI11_PARSE(app, argc, argv);
 
     ClientConfig config;
@@ -60,6 +68,7 @@ int main(int argc, char** argv)
         config.server_name = server_name;
     if (loss >= 0.0)
         config.packet_loss_simulation = loss;
+    apps::apply_debug_options(debug, config.quic);
 
     auto created = Client::create(config, MonotonicClock::now());
     if (!created)
@@ -129,7 +138,8 @@ int main(int argc, char** argv)
                 pending_input.erase(0, newline + 1);
                 if (line.empty())
                     continue;
-                if (auto sent = client.send(0, as_bytes_of(line), MonotonicClock::now()); !sent)
+                if (auto sent = client.send(static_cast<ChannelId>(channel), as_bytes_of(line), MonotonicClock::now());
+                    !sent)
                     std::fprintf(stderr, "eustress-client: not sent: %s\n", sent.error().message.c_str());
             }
             client.flush(MonotonicClock::now());

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app_config.hpp"
+#include "debug_options.hpp"
 #include "eustress/net/privacy.hpp"
 #include "event_loop.hpp"
 
@@ -44,6 +45,8 @@ int main(int argc, char** argv)
     app.add_option("--simulate-latency-ms", latency_ms, "delay every sent datagram (testing)");
     app.add_option("--duration", duration_s, "exit after this many seconds (0 = until SIGINT/SIGTERM)");
     app.add_option("--status-every", status_every_s, "print the status table every N seconds");
+    apps::DebugOptions debug;
+    apps::add_debug_options(app, debug);
     CLI11_PARSE(app, argc, argv);
 
     ServerConfig config;
@@ -80,6 +83,7 @@ int main(int argc, char** argv)
         }
         config.quic.congestion_control = *algorithm;
     }
+    apps::apply_debug_options(debug, config.quic);
     if (loss > 0.0 || latency_ms > 0.0)
     {
         config.link_simulation.enabled = true;

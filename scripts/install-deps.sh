@@ -14,7 +14,7 @@ core=(
   libboost-dev nlohmann-json3-dev                          # HTTP endpoints (Beast) and their JSON
   libgtest-dev libgmock-dev                                # tests
   libode-dev                                               # examples/cubes: the physics of the replication demo
-  python3 prometheus chromium                              # debug-tool tests: scrape, dashboard queries, /debug page
+  python3 prometheus chromium tshark                       # debug-tool tests: scrape, dashboard, /debug page, capture
 )
 bench=(libenet-dev python3)               # the ENet peer; python3 prints the summary
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime

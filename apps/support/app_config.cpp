@@ -40,9 +40,9 @@ Result<void> read_quic(const std::string& path, const toml::table& root, QuicCon
     const auto* table = root["quic"].as_table();
     if (!table)
         return {};
-    if (auto key =
-            unknown_key(*table, {"congestion_control", "idle_timeout_ms", "keep_alive_ms", "handshake_timeout_ms",
-                                 "initial_rtt_ms", "connection_window", "stream_window", "max_concurrent_streams"}))
+    if (auto key = unknown_key(*table, {"congestion_control", "idle_timeout_ms", "keep_alive_ms",
+                                        "handshake_timeout_ms", "initial_rtt_ms", "connection_window", "stream_window",
+                                        "max_concurrent_streams", "udp_gso", "key_log_file", "qlog_directory"}))
         return config_error(path, "unknown key quic." + *key);
     if (auto name = (*table)["congestion_control"].value<std::string>())
     {
@@ -58,6 +58,11 @@ Result<void> read_quic(const std::string& path, const toml::table& root, QuicCon
     read(*table, "connection_window", quic.connection_window);
     read(*table, "stream_window", quic.stream_window);
     read(*table, "max_concurrent_streams", quic.max_concurrent_streams);
+    read(*table, "udp_gso", quic.udp_gso);
+    if (auto file = (*table)["key_log_file"].value<std::string>())
+        quic.key_log_file = *file;
+    if (auto directory = (*table)["qlog_directory"].value<std::string>())
+        quic.qlog_directory = *directory;
     return {};
 }
 

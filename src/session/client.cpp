@@ -193,7 +193,9 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, Times
         return make_error(ErrorCode::InvalidArgument, "bad bind address '" + config.bind_address + "'");
     if (bind->family() != server->family())
         bind = server->family() == AF_INET6 ? SocketAddress::parse("::", 0) : SocketAddress::parse("0.0.0.0", 0);
-    auto socket = open_udp_socket(*bind);
+    UdpSocketOptions options;
+    options.use_gso = config.quic.udp_gso;
+    auto socket = open_udp_socket(*bind, options);
     if (!socket)
         return socket.error();
     return create(config, std::move(socket).value(), *server, now);
@@ -213,6 +215,7 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::
     tls.server_name = config.server_name.empty() ? config.server_host : config.server_name;
     tls.ca_file = config.ca_file;
     tls.enable_early_data = config.enable_early_data;
+    tls.key_log_file = config.quic.key_log_file;
     for (const auto& text : config.pinned_keys)
     {
         auto pin = SpkiPin::parse(text);

@@ -566,33 +566,24 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
             continue;
         }
 
-        wire::ByteReader reader(pending);
-        std::uint64_t type = 0;
-        if (stream.header->kind == StreamKind::Control)
-        {
-            auto frame_type = reader.read_varint();
-            if (!frame_type)
-                break;
-            type = *frame_type;
-        }
-        const auto length = reader.read_varint();
-        if (!length)
+        const auto record = parse_stream_record(stream.header->kind, pending);
+        if (!record)
             break;
         const std::size_t limit = stream.header->kind == StreamKind::Control
                                       ? kMaxControlPayload
                                       : m_channels[stream.header->channel].config.max_message_size;
-        if (*length > limit)
-            return fail("message of " + std::to_string(*length) + " bytes over the limit of " + std::to_string(limit));
-        const auto body = reader.read_bytes(static_cast<std::size_t>(*length));
-        if (!body)
+        if (record->length > limit)
+            return fail("message of " + std::to_string(record->length) + " bytes over the limit of " +
+                        std::to_string(limit));
+        if (!record->complete())
             break;
-        stream.consumed += reader.offset();
+        stream.consumed += record->size;
         if (m_quic)
-            m_quic->consume(stream_id, reader.offset());
+            m_quic->consume(stream_id, record->size);
         if (stream.header->kind == StreamKind::Control)
-            handle_control_frame(type, *body);
+            handle_control_frame(record->type, record->payload);
         else
-            deliver(stream.header->channel, *body, stream.early);
+            deliver(stream.header->channel, record->payload, stream.early);
         if (m_protocol_error)
             return;
     }

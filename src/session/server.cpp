@@ -527,7 +527,9 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Times
     auto address = SocketAddress::parse(config.bind_address, config.port);
     if (!address)
         return make_error(ErrorCode::InvalidArgument, "bad bind address '" + config.bind_address + "'");
-    auto socket = open_udp_socket(*address);
+    UdpSocketOptions options;
+    options.use_gso = config.quic.udp_gso;
+    auto socket = open_udp_socket(*address, options);
     if (!socket)
         return socket.error();
     return create(config, std::move(socket).value(), now);
@@ -561,7 +563,11 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::
         socket = std::make_unique<LinkConditioner>(std::move(socket), config.link_simulation.link);
     auto impl = std::make_unique<Impl>(config, std::move(socket));
     impl->pin = *pin;
-    auto tls = transport::ServerTlsContext::create({certificate, config.enable_early_data});
+    transport::ServerTlsContext::Settings tls_settings;
+    tls_settings.certificate = certificate;
+    tls_settings.enable_early_data = config.enable_early_data;
+    tls_settings.key_log_file = config.quic.key_log_file;
+    auto tls = transport::ServerTlsContext::create(tls_settings);
     if (!tls)
         return tls.error();
     impl->tls = std::move(tls).value();

@@ -33,6 +33,28 @@ std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes
     return writer.size();
 }
 
+std::optional<StreamRecord> parse_stream_record(StreamKind kind, Bytes pending) noexcept
+{
+    wire::ByteReader reader(pending);
+    StreamRecord record;
+    if (kind == StreamKind::Control)
+    {
+        const auto type = reader.read_varint();
+        if (!type)
+            return std::nullopt;
+        record.type = *type;
+    }
+    const auto length = reader.read_varint();
+    if (!length)
+        return std::nullopt;
+    record.length = *length;
+    if (*length > reader.remaining())
+        return record;
+    record.payload = *reader.read_bytes(static_cast<std::size_t>(*length));
+    record.size = reader.offset();
+    return record;
+}
+
 namespace {
 
 std::size_t write_control_frame(ControlType type, Bytes payload, MutableBytes out) noexcept

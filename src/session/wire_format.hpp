@@ -40,6 +40,23 @@ struct StreamHeader
 std::optional<StreamHeader> parse_stream_header(Bytes bytes) noexcept;
 std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes out) noexcept;
 
+/// One record on a stream after its header: a control frame (`varint type, varint length, payload`) on the control
+/// stream, a message (`varint length, payload`) on a channel stream.
+struct StreamRecord
+{
+    std::uint64_t type = 0;    ///< control frames only
+    std::uint64_t length = 0;  ///< the payload length the record declares
+    Bytes payload;             ///< valid when `complete()`
+    std::size_t size = 0;      ///< bytes the whole record takes; 0 while its payload has not all arrived
+
+    bool complete() const noexcept { return size != 0; }
+};
+
+/// Reads the record at the front of `pending` (bytes of a `kind` stream after its header). nullopt while even the
+/// type and length are incomplete; a record that is not `complete()` once they are known but the payload is not
+/// all there, so a reader can refuse an oversized length before buffering its payload.
+std::optional<StreamRecord> parse_stream_record(StreamKind kind, Bytes pending) noexcept;
+
 /// Control frames on the control stream: varint type, varint length, payload.
 enum class ControlType : std::uint8_t
 {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -150,6 +152,8 @@ struct QuicConnection::Impl
     int pending_error_close = 0;  // an error to report to the peer in the next write
     QuicConnectionStats counters;
 
+    std::FILE* qlog = nullptr;  // this connection's qlog file while it is open (QuicConfig::qlog_directory)
+
     Impl(QuicConnectionHandler& h, bool client) : handler(h), is_client(client) {}
 
     ~Impl()
@@ -158,6 +162,9 @@ struct QuicConnection::Impl
             ngtcp2_conn_del(conn);
         if (session)
             gnutls_deinit(session);
+        // After ngtcp2_conn_del: whatever it wrote last must reach the file.
+        if (qlog)
+            std::fclose(qlog);
     }
 
     static Impl& from(void* user_data) { return *static_cast<Impl*>(user_data); }
@@ -307,6 +314,40 @@ struct QuicConnection::Impl
         return 0;
     }
 
+    static void write_qlog(void* user_data, std::uint32_t flags, const void* data, std::size_t length)
+    {
+        auto& self = from(user_data);
+        if (self.qlog == nullptr)
+            return;
+        std::fwrite(data, 1, length, self.qlog);
+        if ((flags & NGTCP2_QLOG_WRITE_FLAG_FIN) != 0)
+        {
+            std::fclose(self.qlog);
+            self.qlog = nullptr;
+        }
+    }
+
+    /// Opens `<directory>/<role>-<original destination id>.sqlog` and points ngtcp2's qlog at it. Both ends name
+    /// their file after the id the client chose first, so the two files of one connection pair up.
+    Result<void> start_qlog(const std::filesystem::path& directory, const ngtcp2_cid& original_dcid,
+                            ngtcp2_settings& settings)
+    {
+        constexpr char kDigits[] = "0123456789abcdef";
+        std::string name = is_client ? "client-" : "server-";
+        for (std::size_t i = 0; i < original_dcid.datalen; ++i)
+        {
+            name.push_back(kDigits[original_dcid.data[i] >> 4]);
+            name.push_back(kDigits[original_dcid.data[i] & 0xf]);
+        }
+        const auto path = directory / (name + ".sqlog");
+        qlog = std::fopen(path.c_str(), "w");
+        if (qlog == nullptr)
+            return make_error(ErrorCode::IoError, "cannot write qlog '" + path.string() + "': " + std::strerror(errno));
+        settings.qlog.write = write_qlog;
+        settings.qlog.odcid = original_dcid;
+        return {};
+    }
+
     static ngtcp2_conn* get_conn(ngtcp2_crypto_conn_ref* ref) { return static_cast<Impl*>(ref->user_data)->conn; }
 
     // ---- GnuTLS hooks -----------------------------------------------------------------------------------
@@ -315,6 +356,20 @@ struct QuicConnection::Impl
     {
         auto* ref = static_cast<ngtcp2_crypto_conn_ref*>(gnutls_session_get_ptr(session));
         return *static_cast<Impl*>(ref->user_data);
+    }
+
+    static int log_tls_secret(gnutls_session_t session, const char* label, const gnutls_datum_t* secret)
+    {
+        auto& self = from_session(session);
+        const KeyLogFile* key_log = self.is_client ? self.client_tls->key_log() : self.server_tls->key_log();
+        if (key_log == nullptr)
+            return 0;
+        gnutls_datum_t client_random{nullptr, 0};
+        gnutls_datum_t server_random{nullptr, 0};
+        gnutls_session_get_random(session, &client_random, &server_random);
+        key_log->write(label, Bytes(reinterpret_cast<const std::byte*>(client_random.data), client_random.size),
+                       Bytes(reinterpret_cast<const std::byte*>(secret->data), secret->size));
+        return 0;
     }
 
     static int verify_server_certificate(gnutls_session_t session)
@@ -449,6 +504,8 @@ struct QuicConnection::Impl
             return make_error(ErrorCode::TlsError, "configuring the QUIC TLS client session failed");
         if (int rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, client_tls->credentials()); rv != 0)
             return make_error(ErrorCode::TlsError, std::string("TLS credentials: ") + gnutls_strerror(rv));
+        if (client_tls->key_log() != nullptr)
+            gnutls_session_set_keylog_function(session, log_tls_secret);
         gnutls_session_set_verify_function(session, verify_server_certificate);
         gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_POST,
                                            on_client_handshake_message);
@@ -485,6 +542,8 @@ struct QuicConnection::Impl
             return make_error(ErrorCode::TlsError, std::string("session tickets: ") + gnutls_strerror(rv));
         gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
                                            check_offered_alpn);
+        if (server_tls->key_log() != nullptr)
+            gnutls_session_set_keylog_function(session, log_tls_secret);
         if (ngtcp2_crypto_gnutls_configure_server_session(session) != 0)
             return make_error(ErrorCode::TlsError, "configuring the QUIC TLS server session failed");
         if (early)
@@ -508,6 +567,8 @@ struct QuicConnection::Impl
         if (closed)
             return;
         closed = true;
+        if (qlog)
+            std::fflush(qlog);  // an ended connection's log is readable at once, not only when it is destroyed
         if (error == NGTCP2_ERR_DRAINING && stateless_reset_received)
         {
             close_info = CloseInfo{CloseInfo::Origin::StatelessReset, false, 0,
@@ -781,6 +842,9 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSett
     Impl::fill_settings(quic_settings, settings.quic, now);
     ngtcp2_transport_params params;
     Impl::fill_transport_params(params, settings.quic);
+    if (!settings.quic.qlog_directory.empty())
+        if (auto ok = impl->start_qlog(settings.quic.qlog_directory, dcid, quic_settings); !ok)
+            return ok.error();
 
     if (int rv = ngtcp2_conn_client_new(&impl->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &callbacks,
                                         &quic_settings, &params, nullptr, impl.get());
@@ -841,6 +905,9 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
     if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, impl->reset_secret.data(),
                                                      impl->reset_secret.size(), &scid) != 0)
         random_bytes(params.stateless_reset_token, sizeof(params.stateless_reset_token));
+    if (!settings.quic.qlog_directory.empty())
+        if (auto ok = impl->start_qlog(settings.quic.qlog_directory, params.original_dcid, quic_settings); !ok)
+            return ok.error();
 
     if (int rv = ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &path, header.version, &callbacks,
                                         &quic_settings, &params, nullptr, impl.get());
@@ -1093,6 +1160,8 @@ void QuicConnection::close(std::uint64_t application_code, std::string_view reas
     self.write_close(error_info, out, now);
     self.closed = true;
     self.close_info = CloseInfo{CloseInfo::Origin::Local, true, application_code, std::string(reason)};
+    if (self.qlog)
+        std::fflush(self.qlog);
 }
 
 bool QuicConnection::migrate(const SocketAddress& new_local, Timestamp now)

@@ -112,6 +112,13 @@ Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::create(const Setting
         return tls_error("creating the 0-RTT anti-replay record", rv);
     gnutls_anti_replay_set_add_function(context->m_anti_replay, record_client_hello);
     gnutls_anti_replay_set_ptr(context->m_anti_replay, context->m_record.get());
+    if (!settings.key_log_file.empty())
+    {
+        auto key_log = KeyLogFile::open(settings.key_log_file);
+        if (!key_log)
+            return key_log.error();
+        context->m_key_log = std::move(key_log).value();
+    }
     return context;
 }
 
@@ -145,6 +152,13 @@ Result<std::unique_ptr<ClientTlsContext>> ClientTlsContext::create(const Setting
             return tls_error("loading trust anchors from '" + settings.ca_file.string() + "'", loaded);
         if (loaded == 0 && !settings.ca_file.empty())
             return make_error(ErrorCode::TlsError, "no certificate in CA file '" + settings.ca_file.string() + "'");
+    }
+    if (!settings.key_log_file.empty())
+    {
+        auto key_log = KeyLogFile::open(settings.key_log_file);
+        if (!key_log)
+            return key_log.error();
+        context->m_key_log = std::move(key_log).value();
     }
     return context;
 }

@@ -19,6 +19,7 @@
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/types.hpp"
+#include "transport/key_log.hpp"
 
 namespace eustress::net::transport {
 
@@ -67,6 +68,7 @@ class ServerTlsContext
         CertificateAndKey certificate;
         bool enable_early_data = true;
         std::size_t anti_replay_capacity = 65536;
+        std::filesystem::path key_log_file{};  ///< empty = no key log (QuicConfig::key_log_file)
     };
 
     static Result<std::unique_ptr<ServerTlsContext>> create(const Settings& settings);
@@ -77,6 +79,8 @@ class ServerTlsContext
     gnutls_anti_replay_t anti_replay() const noexcept { return m_anti_replay; }
     bool early_data_enabled() const noexcept { return m_early_data; }
     const AntiReplayRecord& anti_replay_record() const noexcept { return *m_record; }
+    /// Where this context's connections log their TLS secrets; nullptr when off.
+    const KeyLogFile* key_log() const noexcept { return m_key_log.get(); }
 
   private:
     ServerTlsContext() = default;
@@ -85,6 +89,7 @@ class ServerTlsContext
     gnutls_datum_t m_ticket_key{nullptr, 0};
     gnutls_anti_replay_t m_anti_replay = nullptr;
     std::unique_ptr<AntiReplayRecord> m_record;
+    std::unique_ptr<KeyLogFile> m_key_log;
     bool m_early_data = true;
 };
 
@@ -105,6 +110,7 @@ class ClientTlsContext
         std::vector<SpkiPin> pins;      ///< non-empty: pin mode, no CA check
         std::filesystem::path ca_file;  ///< CA mode: this bundle, or the system store when empty
         bool enable_early_data = true;
+        std::filesystem::path key_log_file{};  ///< empty = no key log (QuicConfig::key_log_file)
     };
 
     static Result<std::unique_ptr<ClientTlsContext>> create(const Settings& settings);
@@ -112,6 +118,8 @@ class ClientTlsContext
 
     gnutls_certificate_credentials_t credentials() const noexcept { return m_credentials; }
     const Settings& settings() const noexcept { return m_settings; }
+    /// Where this context's connections log their TLS secrets; nullptr when off.
+    const KeyLogFile* key_log() const noexcept { return m_key_log.get(); }
 
     /// Checks the peer's certificate (called from the TLS verify hook). In pin mode the leaf key must match a
     /// pin; in CA mode the chain must verify for `server_name`. Returns a reason when refused.
@@ -127,6 +135,7 @@ class ClientTlsContext
 
     Settings m_settings;
     gnutls_certificate_credentials_t m_credentials = nullptr;
+    std::unique_ptr<KeyLogFile> m_key_log;
     std::mutex m_ticket_mutex;
     std::deque<ResumptionTicket> m_tickets;  // TLS 1.3 tickets are single-use by preference: take one per connect
 };

@@ -51,6 +51,19 @@ struct QuicConfig
     /// Unreliable messages the congestion window has held back longer than this are dropped (and reported lost)
     /// instead of sent late: stale game state is worse than none. Zero keeps them until sent.
     Duration datagram_max_queue_delay = 250ms;
+    /// Send runs of equal-sized packets to one peer as one system call (UDP GSO) where the kernel can. Turn it off
+    /// to capture on loopback: there a batch is captured as one oversized datagram that no dissector can split.
+    bool udp_gso = true;
+
+    // Debugging aids, all off by default.
+    /// Appends every connection's TLS secrets to this file in the NSS key log format (what SSLKEYLOGFILE names),
+    /// so Wireshark can decrypt a capture. Empty = off. Anyone holding the file can decrypt the traffic, so a
+    /// warning goes to stderr when it is on.
+    std::filesystem::path key_log_file;
+    /// Writes one qlog file per connection into this directory (which must exist): JSON-SEQ as qvis reads it,
+    /// named `<client|server>-<original destination connection id in hex>.sqlog`, so both ends of one connection
+    /// share a name. Empty = off.
+    std::filesystem::path qlog_directory;
 };
 
 /// The link conditioner a client or server applies to what it sends, for testing under bad networks.
