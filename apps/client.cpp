@@ -3,13 +3,16 @@
 #include "eustress/net/client.hpp"
 
 #include <cstdio>
+#include <random>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
 #include "app_config.hpp"
 #include "debug_options.hpp"
+#include "eustress/net/http_client.hpp"
 #include "event_loop.hpp"
+#include "forge/match_client.hpp"
 
 using namespace eustress::net;
 
@@ -37,6 +40,14 @@ int main(int argc, char** argv)
                    "2 sequenced, 3 reliable unordered; the server relays only channel 0)")
         ->check(CLI::Range(0, 63));
     apps::DebugOptions debug;
+    std::string forge_url, mode, region = "local";
+    std::uint64_t player = 0;
+    double rating = 1000;
+    app.add_option("--forge", forge_url, "ask this Forge (http://host:port) for a match instead of --server");
+    app.add_option("--mode", mode, "with --forge: the game mode to play");
+    app.add_option("--region", region, "with --forge: the region (default local)");
+    app.add_option("--player", player, "with --forge: this player's id (default: random)");
+    app.add_option("--rating", rating, "with --forge: this player's rating (default 1000)");
     apps::add_debug_options(app, debug);
     CLI11_PARSE(app, argc, argv);
 
@@ -58,6 +69,38 @@ int main(int argc, char** argv)
         config.server_host = server_address.substr(0, colon);
         if (config.server_host.size() > 2 && config.server_host.front() == '[')
             config.server_host = config.server_host.substr(1, config.server_host.size() - 2);
+        config.server_port = static_cast<std::uint16_t>(std::stoi(server_address.substr(colon + 1)));
+    }
+    if (!forge_url.empty())
+    {
+        if (mode.empty())
+        {
+            std::fprintf(stderr, "eustress-client: --forge needs --mode\n");
+            return 2;
+        }
+        auto forge = HttpClient::create(forge_url, std::chrono::seconds(5));
+        if (!forge)
+        {
+            std::fprintf(stderr, "eustress-client: --forge: %s\n", forge.error().message.c_str());
+            return 2;
+        }
+        if (player == 0)
+            player = 1 + std::random_device{}() % 1000000000u;
+        auto match = forge::find_match(**forge, {ClientId{player}, mode, region, rating}, std::chrono::seconds(60));
+        if (!match)
+        {
+            std::fprintf(stderr, "eustress-client: no match: %s\n", match.error().message.c_str());
+            return 1;
+        }
+        std::printf("matched on %s (%s) as player %llu\n", match->address.c_str(), match->server_id.c_str(),
+                    static_cast<unsigned long long>(player));
+        std::fflush(stdout);
+        server_address = match->address;
+        if (!match->pin.empty() && pins.empty())
+            pins = {match->pin};
+        config.connect_token = match->connect_token;
+        const auto colon = server_address.rfind(':');
+        config.server_host = server_address.substr(0, colon);
         config.server_port = static_cast<std::uint16_t>(std::stoi(server_address.substr(colon + 1)));
     }
     if (!pins.empty())

@@ -28,6 +28,8 @@ int main(int argc, char** argv)
     double status_every_s = 0.0;
     std::string congestion;
     std::string http_address = "127.0.0.1:9464";
+    std::string token_key;
+    std::string token_address;
     bool no_http = false;
     app.add_option("-c,--config", config_file, "TOML file with [server], [quic] and [link_simulation] tables")
         ->check(CLI::ExistingFile);
@@ -39,6 +41,9 @@ int main(int argc, char** argv)
     app.add_option("--http", http_address,
                    "serve /metrics (Prometheus) and the /debug live page here (default 127.0.0.1:9464; port 0 picks)");
     app.add_flag("--no-http", no_http, "serve no HTTP endpoints");
+    app.add_option("--connect-token-key", token_key,
+                   "admit only clients with a connect token sealed with this key (base64; Forge gives it)");
+    app.add_option("--token-address", token_address, "how connect tokens name this server (HOST:PORT)");
     app.add_option("--congestion", congestion, "reno, cubic (default), bbr or bbr2");
     app.add_option("--simulate-loss", loss, "drop this fraction of sent datagrams (testing)")
         ->check(CLI::Range(0.0, 1.0));
@@ -58,6 +63,18 @@ int main(int argc, char** argv)
         }
     if (!bind.empty())
         config.bind_address = bind;
+    if (!token_key.empty())
+    {
+        auto key = ConnectTokenKey::from_base64(token_key);
+        if (!key)
+        {
+            std::fprintf(stderr, "eustress-server: --connect-token-key: %s\n", key.error().message.c_str());
+            return 2;
+        }
+        config.connect_token_key = *key;
+    }
+    if (!token_address.empty())
+        config.connect_token_address = token_address;
     // The default address is a convenience: when another server on this host holds it, take a free port instead
     // of refusing to start. An address the operator chose is used or the start fails.
     const bool default_http = app.count("--http") == 0 && config.observability.http_address.empty();

@@ -26,6 +26,10 @@ const char* to_string(ErrorCode code) noexcept
         return "protocol error";
     case ErrorCode::IoError:
         return "I/O error";
+    case ErrorCode::Unavailable:
+        return "unavailable";
+    case ErrorCode::NotFound:
+        return "not found";
     }
     return "unknown error";
 }

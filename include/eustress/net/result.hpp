@@ -20,6 +20,8 @@ enum class ErrorCode
     TlsError,         ///< Certificate, key or TLS configuration could not be used.
     ProtocolError,    ///< The peer broke the protocol; the connection is closed.
     IoError,          ///< A file could not be read or written.
+    Unavailable,      ///< A service we depend on (etcd, an HTTP endpoint) could not be reached or did not answer.
+    NotFound,         ///< No such key, lease, server or ticket.
 };
 
 struct Error

@@ -1,0 +1,145 @@
+#include "forge/allocator.hpp"
+
+#include <algorithm>
+
+#include "forge/base64.hpp"
+
+namespace eustress::net::forge {
+
+namespace {
+
+/// Tries this many Ready servers before answering NoCapacity: each failed try lost a race to another allocation.
+constexpr int kAttempts = 8;
+
+std::string random_id(std::mt19937_64& random)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id(16, '0');
+    const std::uint64_t bits = random();
+    for (std::size_t i = 0; i < id.size(); ++i)
+        id[i] = kHex[(bits >> (4 * i)) & 0xf];
+    return id;
+}
+
+AllocationError failure(AllocationFailure kind, std::string message)
+{
+    return AllocationError{kind, std::move(message)};
+}
+
+}  // namespace
+
+const char* to_string(AllocationFailure failure) noexcept
+{
+    switch (failure)
+    {
+    case AllocationFailure::InvalidRequest:
+        return "invalid_request";
+    case AllocationFailure::UnknownRegion:
+        return "unknown_region";
+    case AllocationFailure::UnknownMode:
+        return "unknown_mode";
+    case AllocationFailure::NoCapacity:
+        return "no_capacity";
+    case AllocationFailure::Unavailable:
+        return "unavailable";
+    }
+    return "unknown";
+}
+
+Allocator::Allocator(KeyValueStore& store, ConnectTokenKey token_key, std::vector<GameMode> modes,
+                     std::chrono::seconds token_lifetime, std::function<std::uint64_t()> unix_time)
+    : m_store(store), m_token_key(token_key), m_modes(std::move(modes)), m_token_lifetime(token_lifetime),
+      m_unix_time(std::move(unix_time))
+{}
+
+const GameMode* Allocator::mode(std::string_view name) const noexcept
+{
+    const auto found = std::find_if(m_modes.begin(), m_modes.end(), [&](const GameMode& m) { return m.name == name; });
+    return found == m_modes.end() ? nullptr : &*found;
+}
+
+std::variant<Allocation, AllocationError> Allocator::allocate(const AllocationRequest& request)
+{
+    const GameMode* game_mode = mode(request.mode);
+    if (!game_mode)
+        return failure(AllocationFailure::UnknownMode, "unknown mode '" + request.mode + "'");
+    if (request.players.empty() || request.players.size() > game_mode->server_capacity)
+        return failure(AllocationFailure::InvalidRequest, "a " + request.mode + " server takes 1 to " +
+                                                              std::to_string(game_mode->server_capacity) + " players");
+    if (std::any_of(request.players.begin(), request.players.end(), [](ClientId id) { return id == ClientId{}; }))
+        return failure(AllocationFailure::InvalidRequest, "player ids must not be 0");
+
+    auto servers = m_store.list(kServersPrefix);
+    if (!servers)
+        return failure(AllocationFailure::Unavailable, servers.error().message);
+    struct Candidate
+    {
+        KeyValue entry;
+        ServerRecord record;
+    };
+    std::vector<Candidate> ready;
+    bool region_known = false;
+    for (auto& entry : *servers)
+    {
+        auto record = ServerRecord::from_json(entry.value);
+        if (!record)
+            continue;  // a record another version wrote: not ours to allocate
+        region_known = region_known || record->region == request.region;
+        if (record->state == ServerState::Ready && record->region == request.region && record->mode == request.mode)
+            ready.push_back(Candidate{std::move(entry), std::move(record).value()});
+    }
+    if (!region_known)
+    {
+        auto agents = m_store.list(kAgentsPrefix);
+        if (!agents)
+            return failure(AllocationFailure::Unavailable, agents.error().message);
+        region_known = std::any_of(agents->begin(), agents->end(), [&](const KeyValue& entry) {
+            auto agent = AgentRecord::from_json(entry.value);
+            return agent && agent->region == request.region;
+        });
+        if (!region_known)
+            return failure(AllocationFailure::UnknownRegion, "no host serves region '" + request.region + "'");
+    }
+
+    // Random order spreads allocations over hosts, and concurrent allocators rarely pick the same server.
+    std::shuffle(ready.begin(), ready.end(), m_random);
+    const std::string allocation_id = random_id(m_random);
+    const std::uint64_t now = m_unix_time();
+    for (int attempt = 0; attempt < kAttempts && attempt < static_cast<int>(ready.size()); ++attempt)
+    {
+        Candidate& candidate = ready[static_cast<std::size_t>(attempt)];
+        ServerRecord taken = candidate.record;
+        taken.state = ServerState::Allocated;
+        taken.allocation = allocation_id;
+        taken.allocated_unix = now;
+        taken.players = static_cast<std::uint32_t>(request.players.size());
+        auto won = m_store.compare_and_put(candidate.entry.key, taken.to_json(), candidate.entry.revision,
+                                           candidate.entry.lease);
+        if (!won && won.error().code == ErrorCode::Unavailable)
+            return failure(AllocationFailure::Unavailable, won.error().message);
+        if (!won || !*won)
+        {
+            // Lost the race, or won it with an answer that got lost on the way (a retried request): the record says.
+            auto current = m_store.get(candidate.entry.key);
+            if (!current || !*current)
+                continue;
+            auto record = ServerRecord::from_json((*current)->value);
+            if (!record || record->allocation != allocation_id)
+                continue;
+        }
+        Allocation allocation{taken.id, taken.address, taken.pin, allocation_id, {}};
+        for (ClientId player : request.players)
+        {
+            ConnectTokenContents contents{
+                player, {taken.address}, now + static_cast<std::uint64_t>(m_token_lifetime.count()), 10, {}};
+            auto token = seal_connect_token(contents, m_token_key, now);
+            if (!token)
+                return failure(AllocationFailure::InvalidRequest, token.error().message);
+            allocation.tokens.push_back(PlayerToken{player, to_base64(*token)});
+        }
+        return allocation;
+    }
+    return failure(AllocationFailure::NoCapacity, "no Ready " + request.mode + " server in " + request.region);
+}
+
+}  // namespace eustress::net::forge

@@ -1,0 +1,79 @@
+// Allocation: a Ready server of a region and mode becomes Allocated in one compare-and-swap on its record, so two
+// requests racing for one server can never both get it, whichever agents serve them; each player gets a connect
+// token that only that server admits.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "eustress/net/config.hpp"
+#include "eustress/net/connect_token.hpp"
+#include "forge/fleet.hpp"
+#include "forge/key_value_store.hpp"
+
+namespace eustress::net::forge {
+
+struct AllocationRequest
+{
+    std::string region;
+    std::string mode;
+    std::vector<ClientId> players;  ///< each gets a token with this id (the server's ClientId for them)
+};
+
+struct PlayerToken
+{
+    ClientId player{};
+    std::string token;  ///< sealed connect token, base64
+};
+
+struct Allocation
+{
+    std::string server_id;
+    std::string address;
+    std::string pin;
+    std::string allocation_id;
+    std::vector<PlayerToken> tokens;
+};
+
+enum class AllocationFailure : std::uint8_t
+{
+    InvalidRequest,  ///< no players, too many for the mode, a zero id
+    UnknownRegion,   ///< no agent serves it
+    UnknownMode,
+    NoCapacity,   ///< no Ready server now: retry (the autoscaler is adding some)
+    Unavailable,  ///< the store could not be reached
+};
+
+const char* to_string(AllocationFailure failure) noexcept;
+
+struct AllocationError
+{
+    AllocationFailure failure;
+    std::string message;
+};
+
+class Allocator
+{
+  public:
+    Allocator(KeyValueStore& store, ConnectTokenKey token_key, std::vector<GameMode> modes,
+              std::chrono::seconds token_lifetime = std::chrono::seconds(30),
+              std::function<std::uint64_t()> unix_time = default_unix_time);
+
+    std::variant<Allocation, AllocationError> allocate(const AllocationRequest& request);
+    const std::vector<GameMode>& modes() const noexcept { return m_modes; }
+    const GameMode* mode(std::string_view name) const noexcept;
+
+  private:
+    KeyValueStore& m_store;
+    ConnectTokenKey m_token_key;
+    std::vector<GameMode> m_modes;
+    std::chrono::seconds m_token_lifetime;
+    std::function<std::uint64_t()> m_unix_time;
+    std::mt19937_64 m_random{std::random_device{}()};
+};
+
+}  // namespace eustress::net::forge

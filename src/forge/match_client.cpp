@@ -1,0 +1,67 @@
+#include "forge/match_client.hpp"
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "forge/base64.hpp"
+
+namespace eustress::net::forge {
+
+namespace {
+
+using nlohmann::json;
+
+std::string message_of(const HttpClientResponse& response)
+{
+    auto body = json::parse(response.body, nullptr, false);
+    if (body.is_object() && body.contains("message") && body["message"].is_string())
+        return body["message"].get<std::string>();
+    return "HTTP " + std::to_string(response.status);
+}
+
+}  // namespace
+
+Result<MatchAssignment> find_match(HttpClient& forge, const MatchRequest& request, std::chrono::milliseconds limit,
+                                   std::chrono::milliseconds poll_every)
+{
+    const json body = {
+        {"player", request.player}, {"mode", request.mode}, {"region", request.region}, {"rating", request.rating}};
+    auto queued = forge.post("/v1/match", body.dump());
+    if (!queued)
+        return queued.error();
+    if (queued->status != 202)
+        return make_error(ErrorCode::InvalidArgument, "Forge refused the match request: " + message_of(*queued));
+    auto answer = json::parse(queued->body, nullptr, false);
+    if (!answer.is_object() || !answer.contains("ticket") || !answer["ticket"].is_string())
+        return make_error(ErrorCode::ProtocolError, "Forge answered without a ticket");
+    const std::string ticket = answer["ticket"].get<std::string>();
+
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline)
+    {
+        auto polled = forge.get("/v1/match/" + ticket);
+        if (!polled)
+            return polled.error();
+        if (polled->status == 404)
+            return make_error(ErrorCode::NotFound, "ticket " + ticket + " expired");
+        auto state = json::parse(polled->body, nullptr, false);
+        if (polled->status == 200 && state.is_object() && state.value("state", "") == "matched")
+        {
+            MatchAssignment assignment;
+            assignment.ticket = ticket;
+            assignment.server_id = state.value("server_id", "");
+            assignment.address = state.value("address", "");
+            assignment.pin = state.value("pin", "");
+            auto token = bytes_from_base64(state.value("token", ""));
+            if (!token || assignment.address.empty())
+                return make_error(ErrorCode::ProtocolError, "Forge's assignment is malformed");
+            assignment.connect_token = std::move(*token);
+            return assignment;
+        }
+        std::this_thread::sleep_for(poll_every);
+    }
+    return make_error(ErrorCode::QueueFull, "not matched within " + std::to_string(limit.count()) + " ms");
+}
+
+}  // namespace eustress::net::forge

@@ -1,0 +1,190 @@
+#include "forge/matchmaker.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+namespace eustress::net::forge {
+
+namespace {
+
+using nlohmann::json;
+
+struct Queued
+{
+    KeyValue entry;
+    Ticket ticket;
+};
+
+}  // namespace
+
+std::string Ticket::to_json() const
+{
+    return json{{"id", id},
+                {"player", request.player},
+                {"mode", request.mode},
+                {"region", request.region},
+                {"rating", request.rating},
+                {"created_ms", created_ms},
+                {"state", state == State::Queued ? "queued" : "matched"},
+                {"server_id", server_id},
+                {"address", address},
+                {"pin", pin},
+                {"token", token},
+                {"matched_ms", matched_ms}}
+        .dump();
+}
+
+Result<Ticket> Ticket::from_json(std::string_view text)
+{
+    auto object = json::parse(text, nullptr, false);
+    if (object.is_discarded() || !object.is_object())
+        return make_error(ErrorCode::ProtocolError, "ticket is not a JSON object");
+    try
+    {
+        Ticket ticket;
+        ticket.id = object.at("id").get<std::string>();
+        ticket.request.player = object.at("player").get<ClientId>();
+        ticket.request.mode = object.at("mode").get<std::string>();
+        ticket.request.region = object.at("region").get<std::string>();
+        ticket.request.rating = object.at("rating").get<double>();
+        ticket.created_ms = object.at("created_ms").get<std::uint64_t>();
+        ticket.state = object.at("state").get<std::string>() == "matched" ? State::Matched : State::Queued;
+        ticket.server_id = object.at("server_id").get<std::string>();
+        ticket.address = object.at("address").get<std::string>();
+        ticket.pin = object.at("pin").get<std::string>();
+        ticket.token = object.at("token").get<std::string>();
+        ticket.matched_ms = object.at("matched_ms").get<std::uint64_t>();
+        return ticket;
+    }
+    catch (const json::exception& error)
+    {
+        return make_error(ErrorCode::ProtocolError, std::string("ticket: ") + error.what());
+    }
+}
+
+Matchmaker::Matchmaker(KeyValueStore& store, Allocator& allocator, MatchmakingPolicy policy)
+    : m_store(store), m_allocator(allocator), m_policy(policy)
+{}
+
+Result<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64_t now_ms)
+{
+    if (!m_allocator.mode(request.mode))
+        return make_error(ErrorCode::InvalidArgument, "unknown mode '" + request.mode + "'");
+    if (request.player == ClientId{})
+        return make_error(ErrorCode::InvalidArgument, "player ids must not be 0");
+    if (!std::isfinite(request.rating))
+        return make_error(ErrorCode::InvalidArgument, "rating must be a finite number");
+    auto queued = m_store.list(kTicketsPrefix);
+    if (!queued)
+        return queued.error();
+    if (queued->size() >= m_policy.max_tickets)
+        return make_error(ErrorCode::QueueFull, "the matchmaking queue is full; retry later");
+    auto lease = m_store.grant_lease(m_policy.ticket_lifetime);
+    if (!lease)
+        return lease.error();
+    Ticket ticket;
+    static constexpr char kHex[] = "0123456789abcdef";
+    ticket.id.resize(24);
+    for (char& digit : ticket.id)
+        digit = kHex[m_random() & 0xf];
+    ticket.request = request;
+    ticket.created_ms = now_ms;
+    if (auto stored = m_store.put(kTicketsPrefix + ticket.id, ticket.to_json(), *lease); !stored)
+        return stored.error();
+    return ticket.id;
+}
+
+Result<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)
+{
+    auto entry = m_store.get(kTicketsPrefix + id);
+    if (!entry)
+        return entry.error();
+    if (!*entry)
+        return std::optional<Ticket>{};
+    auto ticket = Ticket::from_json((*entry)->value);
+    if (!ticket)
+        return ticket.error();
+    return std::optional<Ticket>{std::move(ticket).value()};
+}
+
+Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
+{
+    auto entries = m_store.list(kTicketsPrefix);
+    if (!entries)
+        return entries.error();
+    std::map<std::pair<std::string, std::string>, std::vector<Queued>> pools;  // by (region, mode)
+    for (auto& entry : *entries)
+    {
+        auto ticket = Ticket::from_json(entry.value);
+        if (ticket && ticket->state == Ticket::State::Queued)
+            pools[{ticket->request.region, ticket->request.mode}].push_back(Queued{entry, std::move(ticket).value()});
+    }
+    MatchRound round;
+    for (auto& [pool_key, pool] : pools)
+    {
+        const GameMode* mode = m_allocator.mode(pool_key.second);
+        if (!mode)
+            continue;
+        std::sort(pool.begin(), pool.end(),
+                  [](const Queued& a, const Queued& b) { return a.ticket.created_ms < b.ticket.created_ms; });
+        std::vector<bool> taken(pool.size(), false);
+        bool out_of_capacity = false;
+        for (std::size_t oldest = 0; oldest < pool.size() && !out_of_capacity; ++oldest)
+        {
+            if (taken[oldest])
+                continue;
+            const Ticket& anchor = pool[oldest].ticket;
+            const double waited = static_cast<double>(now_ms - std::min(now_ms, anchor.created_ms)) / 1000.0;
+            const double window =
+                std::min(m_policy.max_window, m_policy.initial_window + m_policy.widen_per_second * waited);
+            std::vector<std::size_t> group{oldest};
+            std::vector<std::size_t> near;
+            for (std::size_t other = oldest + 1; other < pool.size(); ++other)
+                if (!taken[other] && std::abs(pool[other].ticket.request.rating - anchor.request.rating) <= window)
+                    near.push_back(other);
+            if (near.size() + 1 < mode->match_size)
+                continue;
+            std::sort(near.begin(), near.end(), [&](std::size_t a, std::size_t b) {
+                return std::abs(pool[a].ticket.request.rating - anchor.request.rating) <
+                       std::abs(pool[b].ticket.request.rating - anchor.request.rating);
+            });
+            group.insert(group.end(), near.begin(), near.begin() + (mode->match_size - 1));
+
+            AllocationRequest request{pool_key.first, pool_key.second, {}};
+            for (std::size_t member : group)
+                request.players.push_back(pool[member].ticket.request.player);
+            auto allocated = m_allocator.allocate(request);
+            if (auto* error = std::get_if<AllocationError>(&allocated))
+            {
+                if (error->failure == AllocationFailure::Unavailable)
+                    return make_error(ErrorCode::Unavailable, error->message);
+                round.waiting_for_capacity += group.size();
+                out_of_capacity = true;  // this pool waits for the autoscaler; its tickets stay queued
+                continue;
+            }
+            const Allocation& allocation = std::get<Allocation>(allocated);
+            for (std::size_t i = 0; i < group.size(); ++i)
+            {
+                Queued& member = pool[group[i]];
+                taken[group[i]] = true;
+                Ticket matched = member.ticket;
+                matched.state = Ticket::State::Matched;
+                matched.server_id = allocation.server_id;
+                matched.address = allocation.address;
+                matched.pin = allocation.pin;
+                matched.token = allocation.tokens[i].token;
+                matched.matched_ms = now_ms;
+                (void)m_store.compare_and_put(member.entry.key, matched.to_json(), member.entry.revision,
+                                              member.entry.lease);
+            }
+            ++round.matches;
+            round.players_matched += group.size();
+        }
+    }
+    return round;
+}
+
+}  // namespace eustress::net::forge
