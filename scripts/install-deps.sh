@@ -15,6 +15,7 @@ core=(
   libgtest-dev libgmock-dev                                # tests
   libode-dev                                               # examples/cubes: the physics of the replication demo
   python3 prometheus chromium tshark                       # debug-tool tests: scrape, dashboard, /debug page, capture
+  etcd-server                                              # Forge: service discovery (tests start real clusters)
 )
 bench=(libenet-dev python3)               # the ENet peer; python3 prints the summary
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
