@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Forge with real processes: a 3-member etcd cluster on 127.0.0.1 and three eustress-forge agents standing for
+three hosts, each running real eustress-server processes. Checks that the buffer is spread over the hosts,
+concurrent allocations through all three APIs never share a server, two eustress-client processes get matched and
+play on their server with Forge's tokens, a host that dies leaves discovery within the lease TTL and allocations go
+elsewhere, and the fleet keeps working with an etcd member stopped, which then rejoins.
+Usage: forge_cluster_test.py BUILD_DIR"""
+import base64
+import concurrent.futures
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import fail, free_port, http_json, start, wait_for, work_directory
+
+build = os.path.abspath(sys.argv[1])
+if not shutil.which("etcd"):
+    fail("etcd is not installed (scripts/install-deps.sh installs etcd-server)")
+work = work_directory()
+LEASE_TTL = 3
+
+# --- etcd: three members
+members = [{"name": f"m{i}", "client": free_port(), "peer": free_port()} for i in range(3)]
+initial = ",".join(f"{m['name']}=http://127.0.0.1:{m['peer']}" for m in members)
+endpoints = [f"http://127.0.0.1:{m['client']}" for m in members]
+
+
+def start_member(member, state):
+    member["process"] = start(["etcd", "--name", member["name"], "--data-dir", member["name"],
+                               "--listen-client-urls", f"http://127.0.0.1:{member['client']}",
+                               "--advertise-client-urls", f"http://127.0.0.1:{member['client']}",
+                               "--listen-peer-urls", f"http://127.0.0.1:{member['peer']}",
+                               "--initial-advertise-peer-urls", f"http://127.0.0.1:{member['peer']}",
+                               "--initial-cluster", initial, "--initial-cluster-state", state,
+                               "--heartbeat-interval", "50", "--election-timeout", "500"],
+                              f"{member['name']}.log")
+
+
+def healthy(endpoint):
+    try:
+        return http_json(endpoint + "/health", timeout=1).get("health") == "true"
+    except (OSError, ValueError):
+        return False
+
+
+for member in members:
+    start_member(member, "new")
+wait_for("a healthy 3-member etcd cluster", lambda: all(healthy(e) for e in endpoints), 30)
+
+# --- three agents, one per "host"
+token_key = base64.b64encode(os.urandom(32)).decode()
+agents = {}
+base_port = random.randrange(20000, 50000, 100)
+for i, name in enumerate(["host-a", "host-b", "host-c"]):
+    api = free_port()
+    with open(f"{name}.toml", "w") as config:
+        config.write(f"""[forge]
+id = "{name}"
+region = "eu"
+api = "127.0.0.1:{api}"
+etcd = {json.dumps(endpoints)}
+first_port = {base_port + 20 * i}
+max_servers = 4
+lease_ttl_s = {LEASE_TTL}
+token_key = "{token_key}"
+certificate_directory = "{work}/certs-{name}"
+log_directory = "{work}/logs-{name}"
+empty_allocation_timeout_s = 30
+
+[[mode]]
+name = "duel"
+match_size = 2
+server_capacity = 2
+buffer = 3
+min = 1
+max = 9
+""")
+    process = start([f"{build}/apps/eustress-forge", "-c", f"{name}.toml"], f"{name}.out")
+    agents[name] = {"process": process, "api": f"http://127.0.0.1:{api}"}
+
+
+def fleet(api):
+    return http_json(api + "/v1/fleet", timeout=3)
+
+
+def ready_servers(api):
+    return [s for s in fleet(api)["servers"] if s["state"] == "Ready"]
+
+
+api_a = agents["host-a"]["api"]
+
+
+def _try(call):
+    try:
+        return call()
+    except (OSError, ValueError):
+        return None
+
+
+wait_for("the three agents' APIs", lambda: all(_try(lambda a=a: fleet(a["api"])) is not None for a in agents.values()), 20)
+wait_for("3 agents registered", lambda: len(fleet(api_a)["agents"]) == 3, 20)
+ready = wait_for("the buffer of 3 Ready servers", lambda: len(r := ready_servers(api_a)) >= 3 and r, 45)
+hosts = {s["agent"] for s in ready}
+print(f"buffer Ready on {sorted(hosts)}")
+if len(hosts) < 2:
+    fail(f"the buffer is not spread over the hosts: {ready}")
+
+
+def allocate(api, players):
+    request = urllib.request.Request(api + "/v1/allocate", data=json.dumps(
+        {"region": "eu", "mode": "duel", "players": players}).encode(), method="POST",
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+# --- concurrent allocations through all three APIs
+apis = [a["api"] for a in agents.values()]
+ready_before = len(ready_servers(api_a))
+with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+    results = list(pool.map(lambda i: allocate(apis[i % 3], [1000 + i]), range(12)))
+won = [body for status, body in results if status == 200]
+statuses = sorted(status for status, _ in results)
+ids = [body["server_id"] for body in won]
+print(f"12 concurrent allocations with {ready_before} Ready: statuses {statuses}")
+if len(ids) != len(set(ids)):
+    fail(f"a server was allocated twice: {ids}")
+if not won or any(status not in (200, 503) for status in statuses):
+    fail(f"unexpected answers: {results}")
+allocated_on = {s["agent"] for s in fleet(api_a)["servers"] if s["id"] in ids}
+print(f"allocated {len(ids)} servers on {sorted(allocated_on)}")
+
+# --- matchmaking end to end: two players, one server, chat between them
+wait_for("the buffer refilled", lambda: len(ready_servers(api_a)) >= 3, 45)
+players = []
+for player, line in ((501, "hello from 501"), (502, "hello from 502")):
+    feeder = subprocess.Popen(["bash", "-c", f"sleep 4; echo '{line}'; sleep 4"], stdout=subprocess.PIPE)
+    players.append(start([f"{build}/apps/eustress-client", "--forge", apis[player % 3], "--mode", "duel",
+                          "--region", "eu", "--player", str(player), "--rating", "1500"], f"player{player}.out",
+                         stdin=feeder.stdout))
+for process in players:
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        fail("a matched client did not finish")
+outputs = [open(f"player{p}.out").read() for p in (501, 502)]
+for output in outputs:
+    if "matched on" not in output or "connected as client" not in output:
+        fail("a player was not matched and connected:\n" + "\n---\n".join(outputs))
+if "hello from 502" not in outputs[0] or "hello from 501" not in outputs[1]:
+    fail("the matched players did not play on one server:\n" + "\n---\n".join(outputs))
+print("two players matched, connected with Forge's tokens, and chatted on their server")
+
+# --- a host dies: its servers leave discovery within the lease TTL; allocations go elsewhere
+victim = agents["host-c"]["process"]
+children = subprocess.run(["pgrep", "-P", str(victim.pid)], capture_output=True, text=True).stdout.split()
+victim.send_signal(signal.SIGKILL)
+for child in children:
+    os.kill(int(child), signal.SIGKILL)
+died = time.monotonic()
+wait_for("host-c gone from discovery", lambda: not any(
+    s["agent"] == "host-c" for s in fleet(api_a)["servers"]) and not any(
+    a["id"] == "host-c" for a in fleet(api_a)["agents"]), LEASE_TTL + 5)
+gone_after = time.monotonic() - died
+print(f"host-c left discovery {gone_after:.1f} s after it died (lease TTL {LEASE_TTL} s)")
+wait_for("Ready servers on the surviving hosts", lambda: len(ready_servers(api_a)) >= 2, 45)
+for i in range(2):
+    status, body = allocate(api_a, [2000 + i])
+    if status != 200:
+        fail(f"allocation after host-c died: {status} {body}")
+    agent = next(s["agent"] for s in fleet(api_a)["servers"] if s["id"] == body["server_id"])
+    if agent == "host-c":
+        fail("an allocation went to the dead host")
+
+# --- an etcd member stops: everything still works; it restarts and rejoins
+members[0]["process"].send_signal(signal.SIGTERM)
+members[0]["process"].wait(timeout=10)
+wait_for("Ready servers with a member down", lambda: len(_try(lambda: ready_servers(apis[1])) or []) >= 1, 45)
+status, body = allocate(apis[1], [3000])
+if status != 200:
+    fail(f"allocation with an etcd member down: {status} {body}")
+start_member(members[0], "existing")
+wait_for("the stopped member healthy again", lambda: healthy(endpoints[0]), 30)
+rejoined = wait_for("the restarted member serving current data", lambda: _try(lambda: subprocess.run(
+    ["etcdctl", "--endpoints", endpoints[0], "get", "--prefix", "--keys-only", "/eustress/forge/servers/"],
+    capture_output=True, text=True, timeout=5, env={**os.environ, "ETCDCTL_API": "3"}).stdout.count("/eustress")), 20)
+wait_for("a Ready server after the member rejoined", lambda: len(_try(lambda: ready_servers(apis[0])) or []) >= 1, 45)
+status, body = allocate(apis[0], [3001])
+if status != 200:
+    fail(f"allocation after the member rejoined: {status} {body}")
+print(f"etcd member stopped: allocation {status}; restarted: it serves {rejoined} server keys again")
+print("forge cluster: spread, concurrent allocation, match and play, host death, etcd member loss all passed")
