@@ -3,7 +3,7 @@
 # one core (taskset -c 0), then one core each (-c 0 / -c 1). Results, one JSON object per line, go to
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics).
+# server-cost convergence soak hostile arena rollback metrics forge).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -129,6 +129,10 @@ if wanted metrics; then
   echo "13. metrics: ns per update (ours, a plain atomic, a mutex-and-map registry), one core and two" >&2
   taskset -c 0 build-bench/bench/eustress-bench-metrics --placement same-core >>"$out"
   taskset -c 0,1 build-bench/bench/eustress-bench-metrics --placement two-cores >>"$out"
+fi
+if wanted forge; then
+  echo "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking" >&2
+  python3 bench/forge_bench.py build-bench >>"$out"
 fi
 
 python3 bench/summarize.py "$out"

@@ -58,7 +58,29 @@ const GameMode* Allocator::mode(std::string_view name) const noexcept
     return found == m_modes.end() ? nullptr : &*found;
 }
 
+Result<std::vector<ListedServer>> list_servers(KeyValueStore& store)
+{
+    auto entries = store.list(kServersPrefix);
+    if (!entries)
+        return entries.error();
+    std::vector<ListedServer> servers;
+    servers.reserve(entries->size());
+    for (auto& entry : *entries)
+        if (auto record = ServerRecord::from_json(entry.value))
+            servers.push_back(ListedServer{std::move(entry), std::move(record).value()});
+    return servers;
+}
+
 std::variant<Allocation, AllocationError> Allocator::allocate(const AllocationRequest& request)
+{
+    auto servers = list_servers(m_store);
+    if (!servers)
+        return failure(AllocationFailure::Unavailable, servers.error().message);
+    return allocate_from(request, *servers);
+}
+
+std::variant<Allocation, AllocationError> Allocator::allocate_from(const AllocationRequest& request,
+                                                                   std::vector<ListedServer>& servers)
 {
     const GameMode* game_mode = mode(request.mode);
     if (!game_mode)
@@ -69,24 +91,14 @@ std::variant<Allocation, AllocationError> Allocator::allocate(const AllocationRe
     if (std::any_of(request.players.begin(), request.players.end(), [](ClientId id) { return id == ClientId{}; }))
         return failure(AllocationFailure::InvalidRequest, "player ids must not be 0");
 
-    auto servers = m_store.list(kServersPrefix);
-    if (!servers)
-        return failure(AllocationFailure::Unavailable, servers.error().message);
-    struct Candidate
-    {
-        KeyValue entry;
-        ServerRecord record;
-    };
-    std::vector<Candidate> ready;
+    std::vector<std::size_t> ready;  // indexes into `servers`
     bool region_known = false;
-    for (auto& entry : *servers)
+    for (std::size_t i = 0; i < servers.size(); ++i)
     {
-        auto record = ServerRecord::from_json(entry.value);
-        if (!record)
-            continue;  // a record another version wrote: not ours to allocate
-        region_known = region_known || record->region == request.region;
-        if (record->state == ServerState::Ready && record->region == request.region && record->mode == request.mode)
-            ready.push_back(Candidate{std::move(entry), std::move(record).value()});
+        const ServerRecord& record = servers[i].record;
+        region_known = region_known || record.region == request.region;
+        if (record.state == ServerState::Ready && record.region == request.region && record.mode == request.mode)
+            ready.push_back(i);
     }
     if (!region_known)
     {
@@ -107,20 +119,20 @@ std::variant<Allocation, AllocationError> Allocator::allocate(const AllocationRe
     const std::uint64_t now = m_unix_time();
     for (int attempt = 0; attempt < kAttempts && attempt < static_cast<int>(ready.size()); ++attempt)
     {
-        Candidate& candidate = ready[static_cast<std::size_t>(attempt)];
-        ServerRecord taken = candidate.record;
+        const std::size_t index = ready[static_cast<std::size_t>(attempt)];
+        const KeyValue& entry = servers[index].entry;
+        ServerRecord taken = servers[index].record;
         taken.state = ServerState::Allocated;
         taken.allocation = allocation_id;
         taken.allocated_unix = now;
         taken.players = static_cast<std::uint32_t>(request.players.size());
-        auto won = m_store.compare_and_put(candidate.entry.key, taken.to_json(), candidate.entry.revision,
-                                           candidate.entry.lease);
+        auto won = m_store.compare_and_put(entry.key, taken.to_json(), entry.revision, entry.lease);
         if (!won && won.error().code == ErrorCode::Unavailable)
             return failure(AllocationFailure::Unavailable, won.error().message);
         if (!won || !*won)
         {
             // Lost the race, or won it with an answer that got lost on the way (a retried request): the record says.
-            auto current = m_store.get(candidate.entry.key);
+            auto current = m_store.get(entry.key);
             if (!current || !*current)
                 continue;
             auto record = ServerRecord::from_json((*current)->value);
@@ -137,6 +149,7 @@ std::variant<Allocation, AllocationError> Allocator::allocate(const AllocationRe
                 return failure(AllocationFailure::InvalidRequest, token.error().message);
             allocation.tokens.push_back(PlayerToken{player, to_base64(*token)});
         }
+        servers.erase(servers.begin() + static_cast<std::ptrdiff_t>(index));
         return allocation;
     }
     return failure(AllocationFailure::NoCapacity, "no Ready " + request.mode + " server in " + request.region);

@@ -56,6 +56,15 @@ struct AllocationError
     std::string message;
 };
 
+struct ListedServer
+{
+    KeyValue entry;
+    ServerRecord record;
+};
+
+/// Every server record in the store, parsed (records that do not parse are left out: another version's).
+Result<std::vector<ListedServer>> list_servers(KeyValueStore& store);
+
 class Allocator
 {
   public:
@@ -64,6 +73,10 @@ class Allocator
               std::function<std::uint64_t()> unix_time = default_unix_time);
 
     std::variant<Allocation, AllocationError> allocate(const AllocationRequest& request);
+    /// The same over server records the caller listed (list_servers): a matcher placing many matches in one pass
+    /// lists and parses the fleet once. The taken server leaves `servers`; the swap still guards each one.
+    std::variant<Allocation, AllocationError> allocate_from(const AllocationRequest& request,
+                                                            std::vector<ListedServer>& servers);
     const std::vector<GameMode>& modes() const noexcept { return m_modes; }
     const GameMode* mode(std::string_view name) const noexcept;
 

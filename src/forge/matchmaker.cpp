@@ -122,6 +122,11 @@ Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
         if (ticket && ticket->state == Ticket::State::Queued)
             pools[{ticket->request.region, ticket->request.mode}].push_back(Queued{entry, std::move(ticket).value()});
     }
+    if (pools.empty())
+        return MatchRound{};
+    auto servers = list_servers(m_store);  // once per pass: each placement takes its server out of it
+    if (!servers)
+        return servers.error();
     MatchRound round;
     for (auto& [pool_key, pool] : pools)
     {
@@ -156,7 +161,7 @@ Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
             AllocationRequest request{pool_key.first, pool_key.second, {}};
             for (std::size_t member : group)
                 request.players.push_back(pool[member].ticket.request.player);
-            auto allocated = m_allocator.allocate(request);
+            auto allocated = m_allocator.allocate_from(request, *servers);
             if (auto* error = std::get_if<AllocationError>(&allocated))
             {
                 if (error->failure == AllocationFailure::Unavailable)
