@@ -112,8 +112,9 @@ region = "eu"
 api = "127.0.0.1:{api}"
 {etcd}
 first_port = {first_port}
-max_servers = 4
+max_servers = 6
 lease_ttl_s = 3
+empty_allocation_timeout_s = 5
 token_key = "{token_key}"
 certificate_directory = "{WORK}/certs-{name}"
 log_directory = "{WORK}/logs-{name}"
@@ -122,9 +123,9 @@ log_directory = "{WORK}/logs-{name}"
 name = "duel"
 match_size = 2
 server_capacity = 2
-buffer = 1
+buffer = 2
 min = 1
-max = 4
+max = 8
 """)
     return f"{name}.toml"
 

@@ -71,16 +71,50 @@ Result<std::vector<ListedServer>> list_servers(KeyValueStore& store)
     return servers;
 }
 
+Result<void> Allocator::refresh()
+{
+    const Timestamp listed = MonotonicClock::now();
+    auto servers = list_servers(m_store);  // outside the lock: requests go on meanwhile
+    if (!servers)
+        return servers.error();
+    std::lock_guard lock(m_mutex);
+    m_cache = std::move(servers).value();
+    m_cache_listed = listed;
+    m_cache_valid = true;
+    return {};
+}
+
 std::variant<Allocation, AllocationError> Allocator::allocate(const AllocationRequest& request)
 {
-    auto servers = list_servers(m_store);
-    if (!servers)
-        return failure(AllocationFailure::Unavailable, servers.error().message);
-    return allocate_from(request, *servers);
+    const bool fresh_enough = [&] {
+        std::lock_guard lock(m_mutex);
+        return m_cache_valid && MonotonicClock::now() - m_cache_listed < 2 * cache_lifetime;
+    }();
+    for (int pass = fresh_enough ? 0 : 1; pass < 2; ++pass)
+    {
+        if (pass == 1)  // stale, or the cached pass found nothing: list again
+            if (auto refreshed = refresh(); !refreshed)
+                return failure(AllocationFailure::Unavailable, refreshed.error().message);
+        std::lock_guard lock(m_mutex);
+        auto result = allocate_from_locked(request, m_cache);
+        const auto* error = std::get_if<AllocationError>(&result);
+        if (!error || error->failure != AllocationFailure::NoCapacity)
+            return result;
+        if (pass == 1)
+            return result;
+    }
+    return failure(AllocationFailure::NoCapacity, "no Ready " + request.mode + " server in " + request.region);
 }
 
 std::variant<Allocation, AllocationError> Allocator::allocate_from(const AllocationRequest& request,
                                                                    std::vector<ListedServer>& servers)
+{
+    std::lock_guard lock(m_mutex);
+    return allocate_from_locked(request, servers);
+}
+
+std::variant<Allocation, AllocationError> Allocator::allocate_from_locked(const AllocationRequest& request,
+                                                                          std::vector<ListedServer>& servers)
 {
     const GameMode* game_mode = mode(request.mode);
     if (!game_mode)
@@ -133,11 +167,13 @@ std::variant<Allocation, AllocationError> Allocator::allocate_from(const Allocat
         {
             // Lost the race, or won it with an answer that got lost on the way (a retried request): the record says.
             auto current = m_store.get(entry.key);
-            if (!current || !*current)
-                continue;
-            auto record = ServerRecord::from_json((*current)->value);
+            auto record = current && *current ? ServerRecord::from_json((*current)->value)
+                                              : Result<ServerRecord>(make_error(ErrorCode::NotFound, "gone"));
             if (!record || record->allocation != allocation_id)
+            {
+                servers[index].record.state = ServerState::Allocated;  // taken by someone else: not a candidate now
                 continue;
+            }
         }
         Allocation allocation{taken.id, taken.address, taken.pin, allocation_id, {}};
         for (ClientId player : request.players)

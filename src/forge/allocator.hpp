@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <string>
 #include <variant>
@@ -72,7 +73,14 @@ class Allocator
               std::chrono::seconds token_lifetime = std::chrono::seconds(30),
               std::function<std::uint64_t()> unix_time = default_unix_time);
 
+    /// Picks from a cached listing of the fleet, refreshed when older than `cache_lifetime` or when it has no Ready
+    /// server left (as Agones' allocator works from an informer cache): listing a large fleet per request is what
+    /// an allocation would otherwise cost. A stale entry costs one lost swap, never a wrong allocation.
     std::variant<Allocation, AllocationError> allocate(const AllocationRequest& request);
+    /// Lists the fleet into the cache. A process serving allocations calls it a few times a second off the request
+    /// path, so no request waits for a listing; without it, a request lists when the cache is older than twice
+    /// `cache_lifetime`.
+    Result<void> refresh();
     /// The same over server records the caller listed (list_servers): a matcher placing many matches in one pass
     /// lists and parses the fleet once. The taken server leaves `servers`; the swap still guards each one.
     std::variant<Allocation, AllocationError> allocate_from(const AllocationRequest& request,
@@ -81,12 +89,23 @@ class Allocator
     const GameMode* mode(std::string_view name) const noexcept;
 
   private:
+    std::variant<Allocation, AllocationError> allocate_from_locked(const AllocationRequest& request,
+                                                                   std::vector<ListedServer>& servers);
+
     KeyValueStore& m_store;
     ConnectTokenKey m_token_key;
     std::vector<GameMode> m_modes;
     std::chrono::seconds m_token_lifetime;
     std::function<std::uint64_t()> m_unix_time;
+    std::mutex m_mutex;  ///< the API's thread and the leader's matcher share an allocator
     std::mt19937_64 m_random{std::random_device{}()};
+    std::vector<ListedServer> m_cache;
+    Timestamp m_cache_listed{};
+    bool m_cache_valid = false;
+
+  public:
+    /// 0 lists the fleet for every request.
+    Duration cache_lifetime = std::chrono::milliseconds(500);
 };
 
 }  // namespace eustress::net::forge
