@@ -3,7 +3,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo cubes arena asan bench fuzz install format clean
+.PHONY: all deps build test demo forge-demo cubes arena asan bench fuzz install format clean
 
 all: build
 
@@ -19,6 +19,9 @@ test: build
 
 demo: build
 	./build/apps/eustress-demo
+
+forge-demo: build
+	./build/apps/eustress-forge --demo --duration 40
 
 cubes: build
 	./build/examples/cubes/eustress-cubes --seconds 20
