@@ -162,6 +162,20 @@ if "hello from 502" not in outputs[0] or "hello from 501" not in outputs[1]:
     fail("the matched players did not play on one server:\n" + "\n---\n".join(outputs))
 print("two players matched, connected with Forge's tokens, and chatted on their server")
 
+# --- a game server dies: its record leaves discovery and its agent starts a replacement
+wait_for("the buffer refilled", lambda: len(ready_servers(api_a)) >= 3, 45)
+agent_a = agents["host-a"]["process"]
+servers_of_a = subprocess.run(["pgrep", "-P", str(agent_a.pid)], capture_output=True, text=True).stdout.split()
+if not servers_of_a:
+    fail("host-a runs no game server")
+arguments = open(f"/proc/{servers_of_a[0]}/cmdline").read().split("\0")
+port = arguments[arguments.index("--port") + 1]
+killed = next(s["id"] for s in fleet(api_a)["servers"] if s["address"].endswith(":" + port))
+os.kill(int(servers_of_a[0]), signal.SIGKILL)
+wait_for("the dead server replaced", lambda: killed not in {s["id"] for s in fleet(api_a)["servers"]} and
+         len(ready_servers(api_a)) >= 3, 30)
+print("a killed game server left discovery and was replaced")
+
 # --- a host dies: its servers leave discovery within the lease TTL; allocations go elsewhere
 victim = agents["host-c"]["process"]
 children = subprocess.run(["pgrep", "-P", str(victim.pid)], capture_output=True, text=True).stdout.split()
