@@ -128,8 +128,10 @@ Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
     if (!servers)
         return servers.error();
     MatchRound round;
-    for (auto& [pool_key, pool] : pools)
+    for (auto& entry : pools)
     {
+        const auto& pool_key = entry.first;
+        auto& pool = entry.second;  // not a structured binding: lambdas below capture it (clang 14)
         const GameMode* mode = m_allocator.mode(pool_key.second);
         if (!mode)
             continue;
