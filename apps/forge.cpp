@@ -176,19 +176,7 @@ int main(int argc, char** argv)
 
     // Defaults: one host, one mode, the eustress-server beside this program, an in-process store.
     const auto here = std::filesystem::canonical("/proc/self/exe").parent_path();
-    settings.agent.command = {(here / "eustress-server").string(),
-                              "--bind",
-                              "{host}",
-                              "--port",
-                              "{port}",
-                              "--http",
-                              "127.0.0.1:{http_port}",
-                              "--dev-cert-dir",
-                              "{cert_dir}",
-                              "--connect-token-key",
-                              "{token_key}",
-                              "--token-address",
-                              "{address}"};
+    settings.agent.command = eustress_server_command(here / "eustress-server");
     settings.agent.modes = {GameMode{"duel", 2, 2}};
     settings.agent.token_key = ConnectTokenKey::generate();
     settings.agent.certificate_directory = std::filesystem::absolute(".eustress");

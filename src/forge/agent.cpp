@@ -379,6 +379,23 @@ struct Agent::Impl
     }
 };
 
+std::vector<std::string> eustress_server_command(const std::filesystem::path& binary)
+{
+    return {binary.string(),
+            "--bind",
+            "{host}",
+            "--port",
+            "{port}",
+            "--http",
+            "127.0.0.1:{http_port}",
+            "--dev-cert-dir",
+            "{cert_dir}",
+            "--connect-token-key",
+            "{token_key}",
+            "--token-address",
+            "{address}"};
+}
+
 Agent::Agent(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 Result<std::unique_ptr<Agent>> Agent::start(KeyValueStore& store, AgentConfig config)

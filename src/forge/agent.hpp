@@ -47,6 +47,10 @@ struct AgentConfig
     std::chrono::seconds drain_timeout{30};
 };
 
+/// The command line that runs `eustress-server` (at `binary`) under an agent: its ports, HTTP endpoints,
+/// development certificate and the fleet's connect-token key.
+std::vector<std::string> eustress_server_command(const std::filesystem::path& binary);
+
 struct LocalServer
 {
     ServerRecord record;

@@ -25,15 +25,7 @@ struct AgentWorld
         AgentConfig config;
         config.id = "host";
         config.region = "eu";
-        config.command = {std::string(EUSTRESS_BINARY_DIR) + "/apps/eustress-server",
-                          "--bind",
-                          "{host}",
-                          "--port",
-                          "{port}",
-                          "--http",
-                          "127.0.0.1:{http_port}",
-                          "--dev-cert-dir",
-                          "{cert_dir}"};
+        config.command = eustress_server_command(std::string(EUSTRESS_BINARY_DIR) + "/apps/eustress-server");
         config.first_port = static_cast<std::uint16_t>(20000 + ::getpid() % 20000);
         config.max_servers = 3;
         config.modes = {GameMode{"duel", 2, 2}};
