@@ -29,8 +29,8 @@ struct AgentConfig
     std::string id;
     std::string region = "local";
     std::string api;  ///< this agent's HTTP API, for AgentRecord ("http://127.0.0.1:8700")
-    /// The command that starts a game server, one argument per element, with placeholders replaced: {port} (UDP),
-    /// {http_port}, {host}, {address} ("host:port"), {token_key} (base64), {cert_dir}, {mode}, {id}.
+    /// The command that starts a game server, one argument per element, where these names are substituted: {port}
+    /// (UDP), {http_port}, {host}, {address} ("host:port"), {token_key} (base64), {cert_dir}, {mode}, {id}.
     std::vector<std::string> command;
     std::string host = "127.0.0.1";    ///< the address clients reach this host's servers at
     std::uint16_t first_port = 30000;  ///< UDP ports handed out: [first_port, first_port + 2 * max_servers)
