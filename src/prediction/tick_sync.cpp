@@ -15,7 +15,8 @@
 namespace eustress::net {
 
 namespace {
-/// Server messages before their arrival spread is trusted as the jitter estimate.
+/// Server messages that place the clock before their arrivals' spread is measured; as many again before that
+/// spread is used as the jitter estimate.
 constexpr std::uint32_t kJitterWarmUpSamples = 8;
 /// Weight of each new arrival's deviation in the jitter estimate (as QUIC's RTT variance: 1/4).
 constexpr double kJitterWeight = 0.25;
@@ -67,15 +68,20 @@ void TickSync::on_server_tick(Tick server_tick, Timestamp received, Duration smo
     else
     {
         const double deviation = sample - server_tick_estimate(received);
-        m_arrival_deviation += kJitterWeight * (std::abs(deviation) - m_arrival_deviation);
-        m_offset += m_config.smoothing * deviation;
+        // The first samples are averaged (a weight of 1/n), so the line is placed quickly; later ones smoothed.
+        m_offset += std::max(m_config.smoothing, 1.0 / (m_samples + 1)) * deviation;
+        // The spread is measured around a line already placed: the first deviations are the line's own error, and
+        // a connection's first messages come in bursts besides.
+        if (m_samples > kJitterWarmUpSamples)
+            m_arrival_deviation += kJitterWeight * (std::abs(deviation) - m_arrival_deviation);
     }
     ++m_samples;
     // Our inputs travel half a round trip too, give or take the jitter; one more tick because the server must have
     // them before it starts the tick, not during it. Inputs are stamped input_delay ticks beyond the client's tick,
     // so they wait at the server for the input delay the game asked for, or for what the jitter needs when that
     // is more.
-    const double jitter = m_samples > kJitterWarmUpSamples ? std::min(ticks(rtt_variance), m_arrival_deviation) : 0.0;
+    const double jitter =
+        m_samples > 2 * kJitterWarmUpSamples ? std::min(ticks(rtt_variance), m_arrival_deviation) : 0.0;
     const double input_delay = static_cast<double>(m_config.input_delay);
     m_lead = ticks(smoothed_rtt) / 2.0 + std::max(m_config.jitter_margin * jitter + 1.0, input_delay) - input_delay;
     if (!m_synchronized)
