@@ -58,6 +58,25 @@ Duration seconds_duration(double seconds)
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
 }
 
+/// Seconds from `start` until the lead stays within 1 tick of where it ends up (its mean from `final_from` on).
+double settle_time(const std::vector<std::pair<double, double>>& leads, double start, double final_from)
+{
+    double final_sum = 0.0;
+    std::size_t final_count = 0;
+    for (const auto& [t, lead] : leads)
+        if (t >= final_from)
+        {
+            final_sum += lead;
+            ++final_count;
+        }
+    const double final_lead = final_count ? final_sum / static_cast<double>(final_count) : 0.0;
+    double last_off = start;
+    for (const auto& [t, lead] : leads)
+        if (std::abs(lead - final_lead) > 1.0)
+            last_off = t;
+    return last_off - start;
+}
+
 /// Simulates `seconds`; `one_way(t)` gives the one-way delay at time t (seconds). Inputs sent after `settle`
 /// seconds count towards the lateness figures. With `quic_rtt`, the RTT estimates evolve as a real connection's
 /// do (one sample per server message), starting with QUIC's inflated variance; otherwise they are exact.
@@ -129,20 +148,7 @@ SyncRun simulate(TickSyncConfig config, double seconds, double settle, Delay one
     }
     if (run.inputs_after_settling > 0)
         run.mean_margin = margin_sum / static_cast<double>(run.inputs_after_settling);
-    double final_sum = 0.0;
-    std::size_t final_count = 0;
-    for (const auto& [t, lead] : leads)
-        if (t >= seconds - 2.0)
-        {
-            final_sum += lead;
-            ++final_count;
-        }
-    const double final_lead = final_count ? final_sum / static_cast<double>(final_count) : 0.0;
-    double last_off = synchronized_at.value_or(0.0);
-    for (const auto& [t, lead] : leads)
-        if (std::abs(lead - final_lead) > 1.0)
-            last_off = t;
-    run.settle_seconds = last_off - synchronized_at.value_or(0.0);
+    run.settle_seconds = settle_time(leads, synchronized_at.value_or(0.0), seconds - 2.0);
     return run;
 }
 
