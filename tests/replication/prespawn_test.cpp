@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <map>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -90,25 +91,33 @@ TEST(Prespawn, TwoClientsFiringAtOnceEachSwapOnlyTheirOwnBullet)
         std::memcpy(message.data(), &key.value, sizeof key.value);
         ASSERT_TRUE(peers[i]->client->send(0, message, game.now).ok());
     }
-    // The server spawns both bullets, visible to everyone, each keyed by who sent it.
+    // The server spawns both bullets, visible to everyone, each keyed by who sent it; the second client's only once
+    // that client has seen the first's (its shot came in a little later, say). The second client then sees a
+    // bullet with key 1, its own key, while its own bullet is still on the way: the case that collided.
+    std::array<std::map<int, EntitySpawnedEvent>, 2> swapped;
+    std::array<std::size_t, 2> bullets_seen{};
+    std::array<std::size_t, 2> seen{};
+    std::vector<MessageEvent> held;
     std::size_t handled = 0;
+    auto spawn_bullet = [&](const MessageEvent& message) {
+        std::uint64_t value = 0;
+        std::memcpy(&value, message.data.data(), sizeof value);
+        const EntityId bullet = game.world.spawn({message.from, Replication::everyone()});
+        game.world.set(bullet, PrespawnKey{message.from, value});
+    };
     ASSERT_TRUE(game.run_until([&] {
         for (; handled < game.server_events.size(); ++handled)
             if (const auto* message = std::get_if<MessageEvent>(&game.server_events[handled]))
             {
-                std::uint64_t value = 0;
-                std::memcpy(&value, message->data.data(), sizeof value);
-                const EntityId bullet = game.world.spawn({message->from, Replication::everyone()});
-                game.world.set(bullet, PrespawnKey{message->from, value});
+                if (message->from == peers[0]->client->id())
+                    spawn_bullet(*message);
+                else
+                    held.push_back(*message);
             }
-        return game.world.size() == 2;
-    }));
-
-    // Each client sees both bullets, both with key 1; each swaps its stand-in for its own bullet only.
-    std::array<std::map<int, EntitySpawnedEvent>, 2> swapped;
-    std::array<std::size_t, 2> bullets_seen{};
-    std::array<std::size_t, 2> seen{};
-    ASSERT_TRUE(game.run_until([&] {
+        if (bullets_seen[1] > 0)
+            for (const MessageEvent& message : std::exchange(held, {}))
+                spawn_bullet(message);
+        // Each client swaps a stand-in when a bullet whose key it holds spawns on it.
         for (std::size_t i = 0; i < 2; ++i)
             for (; seen[i] < peers[i]->events.size(); ++seen[i])
                 if (const auto* spawned = std::get_if<EntitySpawnedEvent>(&peers[i]->events[seen[i]]))
