@@ -109,6 +109,7 @@ struct Arena::Impl
         std::unique_ptr<Client> client;
         std::unique_ptr<ReplicationClient> replication;
         TickSync sync;
+        PredictionConfig prediction_config;
         InputSender<Command> sender{command_codec()};
         std::optional<Predictor<Body, Command>> predictor;
         InterpolationClock interpolation;
@@ -123,6 +124,10 @@ struct Arena::Impl
         Vec3 turned_towards;
         Vec3 last_drawn;
         std::uint64_t rollbacks_seen = 0, resimulated_seen = 0;
+        // Tick sync settling: when the clock first heard the server, and the last time it was more than a tick
+        // from its target lead.
+        std::optional<Timestamp> synchronized_at;
+        Timestamp last_unsettled{};
     };
 
     ArenaConfig config;
@@ -173,13 +178,15 @@ struct Arena::Impl
             client_config.server_host = "localhost";
             client_config.pinned_keys = {server->certificate_pin().to_base64()};
             client_config.channels = channels;
+            client_config.tick_rate = kTickRate;
             client_config.input_delay = config.input_delay;
             const std::string address = "10.8.1." + std::to_string(i + 2) + ":5000";
             bot.client = std::move(Client::create(client_config, conditioned(address.c_str(), config.seed + 100 + i),
                                                   *SocketAddress::parse("10.8.0.1:7777"), now))
                              .value();
             bot.replication = std::make_unique<ReplicationClient>(*bot.client, *bot.registry, replication_config);
-            bot.sync = TickSync(TickSyncConfig{kTickRate, config.input_delay});
+            bot.sync = TickSync(TickSyncConfig::from(client_config));
+            bot.prediction_config = PredictionConfig::from(client_config);
             bot.random.seed(config.seed * 7919 + i);
         }
     }
@@ -317,12 +324,16 @@ struct Arena::Impl
             }
             if (!bot.predictor && bot.own && bot.sync.synchronized())
                 if (const auto* own = mirror.get<NetworkTransform>(*bot.own))
-                    bot.predictor.emplace(body_model(), Body{own->position}, bot.sync.input_tick());
-            bot.predictor->attach_metrics(&*prediction_metrics);
+                {
+                    bot.predictor.emplace(body_model(), Body{own->position}, bot.sync.input_tick(),
+                                          bot.prediction_config);
+                    bot.predictor->attach_metrics(&*prediction_metrics);
+                }
         }
 
         for (auto due = bot.sync.advance(now); due > 0; --due)
             produce_input(bot);
+        note_settling(bot);
 
         // Draw: remote players at the interpolation clock's time, our own where prediction (or the server) says.
         if (const auto render = bot.interpolation.render_tick(now))
@@ -350,6 +361,16 @@ struct Arena::Impl
             if (bot.predictor)
                 visual_offsets.push_back(distance(*drawn, bot.predictor->present().position));
         }
+    }
+
+    void note_settling(Bot& bot)
+    {
+        if (!bot.sync.synchronized())
+            return;
+        if (!bot.synchronized_at)
+            bot.synchronized_at = bot.last_unsettled = now;
+        if (std::abs(bot.sync.lead_error(now)) > 1.0)
+            bot.last_unsettled = now;
     }
 
     void produce_input(Bot& bot)
@@ -412,6 +433,9 @@ struct Arena::Impl
         std::uint64_t rollbacks = 0, resimulated = 0, repeated = 0;
         for (Bot& bot : bots)
         {
+            if (bot.synchronized_at)
+                report.tick_sync_settle_ms =
+                    std::max(report.tick_sync_settle_ms, milliseconds(bot.last_unsettled - *bot.synchronized_at));
             rtt += milliseconds(bot.client->status(now).smoothed_rtt);
             delay += bot.interpolation.delay_ticks() * 1000.0 / kTickRate;
             if (bot.predictor)

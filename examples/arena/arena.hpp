@@ -21,6 +21,7 @@ struct ArenaConfig
     eustress::net::Duration one_way_latency = std::chrono::milliseconds(50);
     eustress::net::Duration jitter = std::chrono::milliseconds(5);
     double loss = 0.02;
+    /// ClientConfig::input_delay of every bot: ticks an input waits at the server before its tick.
     std::uint32_t input_delay = 2;
     /// false: clients draw their own player where the server last said it was (no prediction), for comparison.
     bool predict = true;
@@ -48,6 +49,9 @@ struct ArenaSecond
     double interpolation_delay_ms = 0;
     std::uint64_t hits = 0;
     std::uint64_t inputs_repeated = 0;  ///< server ticks with no input in time
+    /// Worst client: from its tick clock first hearing the server to the last time, so far, that the clock was more
+    /// than 1 tick from its target lead (TickSync::lead_error).
+    double tick_sync_settle_ms = 0;
 };
 
 class Arena

@@ -331,60 +331,96 @@ struct ReplicationServer::Impl
         return std::max(0.1f, 1.0f - distance / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
     }
 
+    /// What one entity-action message will change for a client: nothing in ClientView::known changes until the
+    /// message is accepted, then the client's set changes with it.
+    struct ActionPlan
+    {
+        ActionBatch batch;
+        std::vector<std::uint32_t> despawned;
+        std::vector<std::pair<std::size_t, const QuantizedEntity*>> reannounced;  ///< known index, its new state
+        std::vector<std::uint32_t> spawn_candidates;
+        std::vector<KnownEntity> spawned;
+        bool complete = true;  ///< false: spawns left for later
+    };
+
     /// Despawns, spawns (as the budget allows) and component changes, in one reliable message. Returns false
     /// when something is left for later (spawns over budget, or the message was refused).
     bool send_actions(ClientView& view, Timestamp now)
     {
-        ActionBatch batch;
-        batch.tick = tick;
+        ActionPlan plan;
+        plan.batch.tick = tick;
         if (!view.fingerprint_sent)
-            batch.registry_fingerprint = world.registry().fingerprint();
+            plan.batch.registry_fingerprint = world.registry().fingerprint();
+        diff_known_against_desired(view, plan);
+        choose_spawns(view, plan);
+        if (plan.batch.actions.empty() && !plan.batch.registry_fingerprint)
+            return plan.complete;
 
-        // Nothing in view.known changes until the message is accepted: then the client's set changes with it.
-        std::vector<std::uint32_t> despawned;
-        std::vector<std::pair<std::size_t, const QuantizedEntity*>> reannounced;
-        std::vector<std::uint32_t> spawn_candidates;
+        const auto bytes = encode_actions(plan.batch);
+        if (!server.send(view.client, config.channels.entities, bytes, now))
+            return false;  // nothing changed on either side; the same actions are computed again next time
+        commit_actions(view, plan);
+        view.fingerprint_sent = true;
+        ++view.action_messages;
+        ++view.stats.action_messages;
+        view.stats.action_bytes += bytes.size();
+        metrics.action_messages.add();
+        metrics.action_bytes.add(bytes.size());
+        view.allowance -= wire_cost(bytes.size());
+        return plan.complete;
+    }
+
+    /// Walks what the client has and what it should have, both ascending: despawns for the first alone, spawn
+    /// candidates for the second alone, component inserts and removals for entities in both.
+    void diff_known_against_desired(ClientView& view, ActionPlan& plan)
+    {
         std::size_t known = 0;
         auto wanted = desired.begin();
         while (known < view.known.size() || wanted != desired.end())
         {
             if (wanted == desired.end() || (known < view.known.size() && view.known[known].id < *wanted))
             {
-                batch.actions.push_back({ActionKind::Despawn, view.known[known].id, false, 0, nullptr});
-                despawned.push_back(view.known[known].id);
+                plan.batch.actions.push_back({ActionKind::Despawn, view.known[known].id, false, 0, nullptr});
+                plan.despawned.push_back(view.known[known].id);
                 ++known;
             }
             else if (known == view.known.size() || *wanted < view.known[known].id)
-                spawn_candidates.push_back(*wanted++);
+                plan.spawn_candidates.push_back(*wanted++);
             else
             {
-                KnownEntity& entry = view.known[known];
-                const QuantizedEntity& state = *meta[entry.id].quantized;
-                if (entry.announced_from != &state)
-                {
-                    if (state.components == entry.announced)
-                        entry.announced_from = &state;  // a cache of the comparison: safe to update now
-                    else
-                    {
-                        for (std::size_t i = 0; i < state.components.size(); ++i)
-                            if (!std::binary_search(entry.announced.begin(), entry.announced.end(),
-                                                    state.components[i]))
-                                batch.actions.push_back({ActionKind::Insert, entry.id, false, state.components[i],
-                                                         single_component(state, i)});
-                        for (ComponentId component : entry.announced)
-                            if (!state.index_of(component))
-                                batch.actions.push_back({ActionKind::Remove, entry.id, false, component, nullptr});
-                        reannounced.emplace_back(known, &state);
-                    }
-                }
+                announce_component_changes(view.known[known], known, plan);
                 ++known;
                 ++wanted;
             }
         }
+    }
 
-        // Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has
-        // any allowance left, so a large entity cannot starve.
-        std::stable_sort(spawn_candidates.begin(), spawn_candidates.end(), [&](std::uint32_t a, std::uint32_t b) {
+    void announce_component_changes(KnownEntity& entry, std::size_t index, ActionPlan& plan)
+    {
+        const QuantizedEntity& state = *meta[entry.id].quantized;
+        if (entry.announced_from == &state)
+            return;
+        if (state.components == entry.announced)
+        {
+            entry.announced_from = &state;  // a cache of the comparison: safe to update now
+            return;
+        }
+        for (std::size_t i = 0; i < state.components.size(); ++i)
+            if (!std::binary_search(entry.announced.begin(), entry.announced.end(), state.components[i]))
+                plan.batch.actions.push_back(
+                    {ActionKind::Insert, entry.id, false, state.components[i], single_component(state, i)});
+        for (ComponentId component : entry.announced)
+            if (!state.index_of(component))
+                plan.batch.actions.push_back({ActionKind::Remove, entry.id, false, component, nullptr});
+        plan.reannounced.emplace_back(index, &state);
+    }
+
+    /// Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has any
+    /// allowance left, so a large entity cannot starve.
+    void choose_spawns(const ClientView& view, ActionPlan& plan)
+    {
+        auto& spawns = plan.spawn_candidates;
+        std::stable_sort(spawns.begin(), spawns.end(), [&](std::uint32_t a, std::uint32_t b) {
             const EntityMeta& first = meta[a];
             const EntityMeta& second = meta[b];
             const bool first_owned = first.owner == view.client;
@@ -394,13 +430,11 @@ struct ReplicationServer::Impl
             return nearness(view, first) > nearness(view, second);
         });
         double remaining = view.allowance - kMessageOverheadBytes;
-        std::vector<KnownEntity> spawned;
-        bool complete = true;
-        for (std::uint32_t id : spawn_candidates)
+        for (std::uint32_t id : spawns)
         {
             if (remaining <= 0)
             {
-                complete = false;
+                plan.complete = false;
                 break;
             }
             const EntityMeta& entity = meta[id];
@@ -408,57 +442,45 @@ struct ReplicationServer::Impl
             measure.clear();
             write_entity_full(measure, *state);
             remaining -= static_cast<double>(measure.byte_count() + 5);
-            batch.actions.push_back({ActionKind::Spawn, id, entity.owner == view.client, 0, state});
-            spawned.push_back({id, state->components, state.get(), 0});
+            plan.batch.actions.push_back({ActionKind::Spawn, id, entity.owner == view.client, 0, state});
+            plan.spawned.push_back({id, state->components, state.get(), 0});
         }
-        if (batch.actions.empty() && !batch.registry_fingerprint)
-            return complete;
+    }
 
-        const auto bytes = encode_actions(batch);
-        if (!server.send(view.client, config.channels.entities, bytes, now))
-            return false;  // nothing changed on either side; the same actions are computed again next time
-        for (const auto& [index, state] : reannounced)
+    /// The message was accepted: the client's set of entities, and what it was told about each, change with it.
+    void commit_actions(ClientView& view, ActionPlan& plan)
+    {
+        for (const auto& [index, state] : plan.reannounced)
         {
             view.known[index].announced = state->components;
             view.known[index].announced_from = state;
         }
-        if (!despawned.empty() || !spawned.empty())
+        if (plan.despawned.empty() && plan.spawned.empty())
+            return;
+        for (std::uint32_t id : plan.despawned)
+            view.mark_known(id, false);
+        for (const KnownEntity& entry : plan.spawned)
+            view.mark_known(entry.id, true);
+        std::sort(plan.spawned.begin(), plan.spawned.end(),
+                  [](const KnownEntity& a, const KnownEntity& b) { return a.id < b.id; });
+        std::vector<KnownEntity> merged;
+        merged.reserve(view.known.size() - plan.despawned.size() + plan.spawned.size());
+        auto next_spawn = plan.spawned.begin();
+        for (KnownEntity& entry : view.known)
         {
-            for (std::uint32_t id : despawned)
-                view.mark_known(id, false);
-            for (const KnownEntity& entry : spawned)
-                view.mark_known(entry.id, true);
-            std::sort(spawned.begin(), spawned.end(),
-                      [](const KnownEntity& a, const KnownEntity& b) { return a.id < b.id; });
-            std::vector<KnownEntity> merged;
-            merged.reserve(view.known.size() - despawned.size() + spawned.size());
-            auto next_spawn = spawned.begin();
-            for (KnownEntity& entry : view.known)
-            {
-                if (std::binary_search(despawned.begin(), despawned.end(), entry.id))
-                    continue;
-                for (; next_spawn != spawned.end() && next_spawn->id < entry.id; ++next_spawn)
-                    merged.push_back(std::move(*next_spawn));
-                merged.push_back(std::move(entry));
-            }
-            for (; next_spawn != spawned.end(); ++next_spawn)
+            if (std::binary_search(plan.despawned.begin(), plan.despawned.end(), entry.id))
+                continue;
+            for (; next_spawn != plan.spawned.end() && next_spawn->id < entry.id; ++next_spawn)
                 merged.push_back(std::move(*next_spawn));
-            view.known = std::move(merged);
+            merged.push_back(std::move(entry));
         }
-        view.fingerprint_sent = true;
-        ++view.action_messages;
-        ++view.stats.action_messages;
-        view.stats.action_bytes += bytes.size();
-        metrics.action_messages.add();
-        metrics.action_bytes.add(bytes.size());
-        view.allowance -= wire_cost(bytes.size());
-        return complete;
+        for (; next_spawn != plan.spawned.end(); ++next_spawn)
+            merged.push_back(std::move(*next_spawn));
+        view.known = std::move(merged);
     }
 
     void send_snapshot(ClientView& view, Timestamp now)
     {
-        const auto interval_ticks = view.interval_ticks;
-        const float seconds = static_cast<float>(interval_ticks) / static_cast<float>(config.tick_rate);
         const SentSnapshot* baseline = newest_acked(view, config.snapshot_history);
         static const SnapshotState kNoState;
         const SnapshotState& base = baseline ? baseline->state : kNoState;
@@ -466,7 +488,30 @@ struct ReplicationServer::Impl
         writer.clear();
         candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
+        collect_candidates(view, base, used_bits);
+        const std::size_t selected = select_within_budget(view, used_bits);
+        const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
+        if (writer.entry_count() == 0 && !heartbeat_due)
+            return;
 
+        SnapshotHeader header;
+        header.sequence = view.next_sequence;
+        header.tick = tick;
+        header.actions_required = view.action_messages;
+        header.baseline = baseline ? baseline->sequence : 0;
+        const auto bytes = writer.finish(header);
+        const auto sent = server.send(view.client, config.channels.snapshots, bytes, now);
+        if (!sent)
+            return;
+        record_sent_snapshot(view, base, *sent, selected);
+        count_sent_snapshot(view, bytes.size(), selected);
+    }
+
+    /// Every known entity that changed since the baseline becomes a candidate (its priority accumulated); every
+    /// baseline entity no longer known is written as removed.
+    void collect_candidates(ClientView& view, const SnapshotState& base, std::size_t& used_bits)
+    {
+        const float seconds = static_cast<float>(view.interval_ticks) / static_cast<float>(config.tick_rate);
         auto base_entry = base.begin();
         for (std::size_t i = 0; i < view.known.size(); ++i)
         {
@@ -495,7 +540,12 @@ struct ReplicationServer::Impl
             writer.add_removed(base_entry->entity);
             used_bits += 1 + kGapBitsEstimate;
         }
+    }
 
+    /// Writes the candidates in priority order until the budget is spent; returns how many were written (the
+    /// first that many of `candidates`, now in priority order).
+    std::size_t select_within_budget(const ClientView& view, std::size_t used_bits)
+    {
         std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
             return view.known[a.known_index].accumulated > view.known[b.known_index].accumulated;
         });
@@ -514,29 +564,20 @@ struct ReplicationServer::Impl
             used_bits += bits + kGapBitsEstimate;
             ++selected;
         }
-        const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
-        if (writer.entry_count() == 0 && !heartbeat_due)
-            return;
+        return selected;
+    }
 
-        SnapshotHeader header;
-        header.sequence = view.next_sequence;
-        header.tick = tick;
-        header.actions_required = view.action_messages;
-        header.baseline = baseline ? baseline->sequence : 0;
-        const auto bytes = writer.finish(header);
-        const auto sent = server.send(view.client, config.channels.snapshots, bytes, now);
-        if (!sent)
-            return;
-
-        // This snapshot's state: the baseline's, with the entries just written applied.
+    /// This snapshot's state, kept as a possible baseline: the baseline's, with the entries just written applied.
+    void record_sent_snapshot(ClientView& view, const SnapshotState& base, MessageId message, std::size_t selected)
+    {
         SentSnapshot record;
         record.sequence = view.next_sequence++;
-        record.message = *sent;
+        record.message = message;
         record.state.reserve(view.known.size());
         written.assign(view.known.size(), false);
         for (std::size_t i = 0; i < selected; ++i)
             written[candidates[i].known_index] = true;
-        base_entry = base.begin();
+        auto base_entry = base.begin();
         for (std::size_t i = 0; i < view.known.size(); ++i)
         {
             KnownEntity& known = view.known[i];
@@ -554,15 +595,18 @@ struct ReplicationServer::Impl
         view.history.push_back(std::move(record));
         while (view.history.size() > config.snapshot_history)
             view.history.pop_front();
+    }
 
+    void count_sent_snapshot(ClientView& view, std::size_t bytes, std::size_t selected)
+    {
         view.last_snapshot_tick = tick;
-        view.allowance -= wire_cost(bytes.size());
+        view.allowance -= wire_cost(bytes);
         ++view.stats.snapshots_sent;
-        view.stats.snapshot_bytes += bytes.size();
+        view.stats.snapshot_bytes += bytes;
         view.stats.entities_sent += selected;
         view.stats.entities_deferred += candidates.size() - selected;
         metrics.snapshots_sent.add();
-        metrics.snapshot_bytes.add(bytes.size());
+        metrics.snapshot_bytes.add(bytes);
         metrics.entities_sent.add(selected);
         metrics.entities_deferred.add(candidates.size() - selected);
     }

@@ -157,9 +157,10 @@ DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentReg
         const auto gap = read_entity_gap(reader);
         if (!gap)
             return DecodeError::Truncated;
-        entity += *gap;
-        if (*gap == 0 || entity > std::numeric_limits<std::uint32_t>::max())
+        // Checked before adding: a gap near 2^64 would wrap `entity` back below the previous id and pass.
+        if (*gap == 0 || *gap > std::numeric_limits<std::uint32_t>::max() - entity)
             return DecodeError::EntityOutOfRange;
+        entity += *gap;
         carry_baseline_until(entity);
         const QuantizedEntity* baseline_entity = nullptr;
         if (next_baseline != baseline->end() && next_baseline->entity == entity)

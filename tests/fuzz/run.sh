@@ -13,7 +13,9 @@ for target in build-fuzz/tests/fuzz/*_fuzz; do
   cp -n tests/fuzz/corpus/"$name"/* "$work/$name/" 2>/dev/null || true
   echo "== $name: ${seconds}s"
   log="$work/$name.log"
-  if "$target" -max_total_time="$seconds" -max_len=2048 -print_final_stats=1 -artifact_prefix="$work/$name-" \
+  dict=()
+  [[ -f tests/fuzz/$name.dict ]] && dict=(-dict="tests/fuzz/$name.dict")
+  if "$target" "${dict[@]}" -max_total_time="$seconds" -max_len=2048 -print_final_stats=1 -artifact_prefix="$work/$name-" \
       "$work/$name" >"$log" 2>&1; then
     grep -E "^stat::(number_of_executed_units|peak_rss_mb)" "$log"
   else

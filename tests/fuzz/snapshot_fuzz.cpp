@@ -29,6 +29,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return sequence % 2 ? &baseline : nullptr;
     };
     if (replication::decode_snapshot(bytes, registry, lookup, snapshot) == replication::DecodeError::None)
+    {
+        // What a snapshot that decodes promises the mirror: ids strictly ascending (so none repeats), every one
+        // nonzero. An id gap that wraps the running id breaks it (snapshot_fuzz.dict has the long varints).
+        for (std::size_t i = 0; i < snapshot.state.size(); ++i)
+            if (snapshot.state[i].entity == 0 || (i > 0 && snapshot.state[i - 1].entity >= snapshot.state[i].entity))
+                __builtin_trap();
+        for (std::size_t i = 1; i < snapshot.written.size(); ++i)
+            if (snapshot.written[i - 1] >= snapshot.written[i])
+                __builtin_trap();
         for (const auto& entry : snapshot.state)
             for (std::size_t i = 0; i < entry.state->components.size(); ++i)
             {
@@ -36,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 (void)replication::materialize_component(registry, entry.state->components[i],
                                                          entry.state->fields_of(i), value, map);
             }
+    }
 
     replication::ActionBatch actions;
     (void)replication::decode_actions(bytes, registry, actions);

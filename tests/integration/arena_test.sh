@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# examples/arena end to end: 8 bots at 100 ms RTT and 2% loss for 12 virtual seconds, with prediction and without.
-# With it, a direction change shows at once, inputs reach the server within the seed's 50 ms (less the link's
-# one-way latency), the server's knockbacks cause rollbacks that are corrected, and remote players are interpolated.
+# examples/arena end to end: 8 bots at 100 ms RTT and 2% loss for 8 virtual seconds, with prediction and without,
+# and once more with a longer input delay. With prediction, a direction change shows at once, inputs reach the
+# server within the seed's 50 ms (less the link's one-way latency), the server's knockbacks cause rollbacks that are
+# corrected, and remote players are interpolated. Tick sync settles within a second of connecting, and three more
+# ticks of ClientConfig::input_delay make inputs reach the server 50 ms earlier than needed. Short enough to run
+# under ASan (`make asan` runs it).
 # Usage: arena_test.sh BUILD_DIR
 set -euo pipefail
 arena=$1/examples/arena/eustress-arena
@@ -15,10 +18,15 @@ check() { # DESCRIPTION EXPRESSION
 }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$arena" --seconds 12 --json > "$work/predicted"
-"$arena" --seconds 12 --json --no-predict > "$work/waiting"
+"$arena" --seconds 8 --warm-up 2 --json > "$work/predicted"
+"$arena" --seconds 8 --warm-up 2 --json --no-predict > "$work/waiting"
+"$arena" --seconds 5 --warm-up 2 --json --input-delay 5 > "$work/delayed"
 failed=0
 check "inputs reach the server in time" "$(value "$work/predicted" input_to_server_median) < 50"
+check "tick sync settles within a second of connecting" "$(value "$work/predicted" tick_sync_settle) < 1000"
+check "three more ticks of input delay: inputs wait 50 ms longer" \
+  "$(value "$work/delayed" input_to_server_median) - $(value "$work/predicted" input_to_server_median) > 42 && \
+   $(value "$work/delayed" input_to_server_median) - $(value "$work/predicted" input_to_server_median) < 58"
 check "a press shows at once with prediction" "$(value "$work/predicted" press_to_visible_median) < 1"
 check "and only after a round trip without" "$(value "$work/waiting" press_to_visible_median) > 100"
 check "knockbacks are rolled back" "$(value "$work/predicted" rollbacks_per_second) > 0.2"

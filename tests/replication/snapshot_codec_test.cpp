@@ -159,6 +159,26 @@ TEST_F(Codec, UnknownComponentsAndEntitiesOutOfRangeAreRefused)
     overflow.write_bool(false);
     EXPECT_EQ(decode(overflow.bytes(), nullptr, decoded), DecodeError::EntityOutOfRange);
 
+    // A gap so large that adding it wraps the 64-bit running id back to a small one (5 + (2^64 - 1) = 4): before
+    // the check moved ahead of the addition, this decoded as entity 4 after entity 5.
+    wire::BitWriter wrapping;
+    for (std::uint64_t value : {1u, 1u, 0u, 0u, 2u})
+        wrapping.write_varint(value);
+    write_entity_gap(wrapping, 5);
+    wrapping.write_bool(false);
+    write_entity_gap(wrapping, ~std::uint64_t{0});
+    wrapping.write_bool(false);
+    EXPECT_EQ(decode(wrapping.bytes(), nullptr, decoded), DecodeError::EntityOutOfRange);
+    // And one that lands exactly on 0 again (2^64 - 5), which a check for a zero gap alone would not see.
+    wire::BitWriter wrapping_to_zero;
+    for (std::uint64_t value : {1u, 1u, 0u, 0u, 2u})
+        wrapping_to_zero.write_varint(value);
+    write_entity_gap(wrapping_to_zero, 5);
+    wrapping_to_zero.write_bool(false);
+    write_entity_gap(wrapping_to_zero, ~std::uint64_t{0} - 4);
+    wrapping_to_zero.write_bool(false);
+    EXPECT_EQ(decode(wrapping_to_zero.bytes(), nullptr, decoded), DecodeError::EntityOutOfRange);
+
     // A count no payload could hold.
     wire::BitWriter hostile_count;
     for (std::uint64_t value : {1ull, 1ull, 0ull, 0ull, 1ull << 40})

@@ -123,9 +123,9 @@ struct ServerConfig
 
 struct ClientConfig
 {
-    /// The seed's knobs. `tick_rate` (Hz) and `input_delay` (ticks) are read by the prediction layer.
-    std::uint32_t tick_rate = 60;
-    std::uint32_t input_delay = 2;
+    /// The seed's knobs, read through TickSyncConfig::from and PredictionConfig::from (eustress/net/prediction.hpp).
+    std::uint32_t tick_rate = 60;   ///< the server's simulation rate, Hz: the client's tick clock runs at it
+    std::uint32_t input_delay = 2;  ///< ticks an input waits at the server before its tick (a jitter cushion)
     /// Probability [0, 1] that the client drops each datagram it sends, through the link conditioner
     /// (seeded by `simulation_seed`). Non-zero enables the conditioner; `link_simulation` gives full control.
     double packet_loss_simulation = 0.0;

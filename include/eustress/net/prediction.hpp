@@ -1,7 +1,7 @@
 // Client-side prediction support, starting with tick synchronisation: the client runs its simulation a little
 // ahead of the server, so that an input it produces for tick T reaches the server before the server simulates T.
 //
-//     TickSync sync({.tick_rate = 60, .input_delay = 2});
+//     TickSync sync(TickSyncConfig::from(client_config));  // ClientConfig::tick_rate and input_delay
 //     // whenever a server message stamped with its tick arrives:
 //     sync.on_server_tick(server_tick, now, status.smoothed_rtt, status.rtt_variance);
 //     // every frame:
@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "eustress/net/config.hpp"
 #include "eustress/net/prediction_metrics.hpp"
 #include "eustress/net/serialize.hpp"
 #include "eustress/net/types.hpp"
@@ -26,19 +27,30 @@ namespace eustress::net {
 
 struct TickSyncConfig
 {
+    /// The server's simulation rate, Hz (ClientConfig::tick_rate).
     std::uint32_t tick_rate = 60;
-    /// Inputs produced at client tick T are stamped for T + input_delay: they reach the server that many ticks
-    /// early, a cushion against jitter bought with that much input latency (ClientConfig::input_delay).
+    /// Inputs produced at client tick T are stamped for T + input_delay, and the client's tick is placed so that
+    /// they wait this many ticks at the server before their tick starts (more only when the jitter needs more):
+    /// a cushion against jitter and loss bought with that much input latency (ClientConfig::input_delay).
     std::uint32_t input_delay = 2;
-    /// Extra lead beyond half the RTT, in RTT standard deviations, so jittery inputs still arrive in time.
+    /// Extra lead beyond half the RTT, in deviations of the one-way delay (the smaller of the connection's RTT
+    /// variance and the spread of the server's tick messages' arrivals), so jittery inputs still arrive in time.
     double jitter_margin = 2.0;
-    /// While converging, the client's tick rate may run this much fast or slow (0.03 = 3%).
-    double max_speed_change = 0.03;
-    /// Further behind than this many ticks (at start, or after a long stall), the client jumps forward at once.
-    /// It never jumps backward: ahead by any amount, it only slows down.
-    double snap_ticks = 30.0;
+    /// The speed change asked for per tick of error (0.08: one tick behind runs 8% fast). The lead approaches its
+    /// target with a time constant of 1 / (steering_gain x tick_rate) seconds (0.21 s at 60 Hz) and never
+    /// overshoots it.
+    double steering_gain = 0.08;
+    /// The client's tick rate runs at most this much fast or slow while converging (0.1 = 10%).
+    double max_speed_change = 0.1;
+    /// Further behind than this many ticks (at start, after a long stall, after the RTT grew), the client jumps
+    /// forward at once: it simulates the missing ticks in one frame. It never jumps backward: ahead by any amount,
+    /// it only slows down.
+    double snap_ticks = 4.0;
     /// Weight of each new sample in the smoothed server clock (0..1].
     double smoothing = 0.1;
+
+    /// The game's ClientConfig::tick_rate and input_delay, and the defaults for everything else.
+    static TickSyncConfig from(const ClientConfig& client);
 };
 
 class TickSync
@@ -57,14 +69,21 @@ class TickSync
     bool synchronized() const noexcept { return m_synchronized; }
     /// The newest tick the client has simulated.
     Tick current_tick() const noexcept { return m_tick; }
+    /// The client's continuous tick as of the last `advance` (current_tick() is its whole part).
+    double position() const noexcept { return m_position; }
     /// The tick inputs produced now are meant for.
     Tick input_tick() const noexcept { return m_tick + m_config.input_delay; }
     /// The server's tick at `now`, as estimated from its messages (fractional).
     double server_tick_estimate(Timestamp now) const;
-    /// How far ahead of the server estimate the client aims to run, in ticks.
+    /// How far ahead of the server estimate the client's tick aims to run, in ticks: half the RTT, plus the
+    /// larger of (1 tick + the jitter margin) and the input delay, less the input delay.
     double target_lead() const noexcept { return m_lead; }
     /// The current tick-rate scale, within 1 +- max_speed_change.
     double speed() const noexcept { return m_speed; }
+    /// How far the client's continuous tick is from where it aims to be at `now` (positive: ahead), in ticks.
+    /// Settled means within 1 of 0.
+    double lead_error(Timestamp now) const;
+    const TickSyncConfig& config() const noexcept { return m_config; }
 
   private:
     double ticks(Duration duration) const;
@@ -74,7 +93,9 @@ class TickSync
     double m_offset = 0.0;  ///< server tick = m_offset + seconds since m_epoch x tick_rate
     Timestamp m_epoch{};
     double m_lead = 0.0;
-    double m_position = 0.0;  ///< the client's continuous tick
+    std::uint32_t m_samples = 0;
+    double m_arrival_deviation = 0.0;  ///< mean |arrival - smoothed clock| of server ticks, in ticks
+    double m_position = 0.0;           ///< the client's continuous tick
     Tick m_tick = 0;
     double m_speed = 1.0;
     Timestamp m_last_advance{};
@@ -299,12 +320,23 @@ template <typename State, typename Input> struct PredictionModel
 
 struct PredictionConfig
 {
+    /// The server's simulation rate, Hz (ClientConfig::tick_rate).
     std::uint32_t tick_rate = 60;
     float rollback_threshold = 0.01f;
     /// Ticks of predicted states and inputs kept: a confirmation older than this can no longer be checked.
     std::size_t history = 128;
     /// A correction's visual offset fades out over this time, so the player sees a slide, not a snap.
     Duration correction_time = std::chrono::milliseconds(150);
+
+    /// For the game's ClientConfig: its tick_rate, and a history of at least two seconds of its ticks (a
+    /// confirmation comes a round trip plus the input delay after its tick).
+    static PredictionConfig from(const ClientConfig& client)
+    {
+        PredictionConfig config;
+        config.tick_rate = std::max<std::uint32_t>(client.tick_rate, 1);
+        config.history = std::max<std::size_t>(config.history, 2 * std::size_t{config.tick_rate} + client.input_delay);
+        return config;
+    }
 };
 
 struct PredictionStats
