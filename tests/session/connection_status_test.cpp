@@ -89,6 +89,26 @@ TEST(ConnectionStatus, BothEndsAreMigratingWhileTheClientsNewPathIsValidated)
     EXPECT_FALSE(server_states.contains(ConnectionState::Closing));
 }
 
+TEST(ConnectionStatus, TheServerIsMigratingAfterANatRebindingUntilItValidatedTheNewPath)
+{
+    Link link(10ms);
+    ASSERT_TRUE(link.world.run_until([&] { return link.client->is_connected(); }));
+    link.world.run_until([] { return false; }, 200ms);
+    // The NAT gives the client a new port; the client itself is not told, so only the server sees a migration.
+    ASSERT_TRUE(link.world.network.rebind(memory_address("10.0.0.2:5000"), memory_address("10.0.0.2:6001")));
+    ASSERT_TRUE(link.client->send(0, as_bytes_of("after rebinding"), link.world.now).ok());
+    std::set<ConnectionState> server_states;
+    ASSERT_TRUE(link.world.run_until(
+        [&] {
+            server_states.insert(link.server_view().state);
+            return link.server_view().remote.to_string() == "10.0.0.2:6001" &&
+                   link.server_view().state == ConnectionState::Connected;
+        },
+        2s));
+    EXPECT_TRUE(server_states.contains(ConnectionState::Migrating));
+    EXPECT_EQ(link.client->status(link.world.now).state, ConnectionState::Connected);
+}
+
 TEST(ConnectionStatus, StateIsClosingOnceEitherEndCloses)
 {
     Link link(10ms);
