@@ -3,10 +3,10 @@
 #include "eustress/net/client.hpp"
 
 #include <cstdio>
-#include <random>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <sys/random.h>
 
 #include "app_config.hpp"
 #include "debug_options.hpp"
@@ -85,7 +85,16 @@ int main(int argc, char** argv)
             return 2;
         }
         if (player == 0)
-            player = 1 + std::random_device{}() % 1000000000u;
+        {
+            // The kernel's CSPRNG: two players started together must not draw the same id.
+            std::uint32_t drawn = 0;
+            if (::getrandom(&drawn, sizeof drawn, 0) != static_cast<ssize_t>(sizeof drawn))
+            {
+                std::fprintf(stderr, "eustress-client: no random source for --player\n");
+                return 2;
+            }
+            player = 1 + drawn % 1000000000u;
+        }
         auto match = forge::find_match(**forge, {ClientId{player}, mode, region, rating}, std::chrono::seconds(60));
         if (!match)
         {

@@ -4,9 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
-#include <random>
 #include <unistd.h>
 
+#include <sys/random.h>
 #include <sys/socket.h>
 
 namespace eustress::net::netprobe {
@@ -82,9 +82,12 @@ Reachability probe_quic_reachability(const SocketAddress& server, Duration timeo
         return result;
     }
     std::array<std::uint8_t, kConnectionIdSize> source_id{};
-    std::random_device random;
-    for (auto& byte : source_id)
-        byte = static_cast<std::uint8_t>(random());
+    if (::getrandom(source_id.data(), source_id.size(), 0) != static_cast<ssize_t>(source_id.size()))
+    {
+        result.outcome = Reachability::Outcome::Error;
+        result.error = "no random source for the connection id";
+        return result;
+    }
     const auto packet = version_probe(source_id);
     const Duration spacing = timeout / std::max(attempts, 1);
     const Timestamp start = MonotonicClock::now();

@@ -54,7 +54,7 @@ void StreamDecoder::take_in_order(std::uint64_t offset, Bytes data)
     m_next_offset = offset + data.size();
 }
 
-void StreamDecoder::fail(std::vector<DecodedRecord>& out, std::string reason)
+bool StreamDecoder::fail(std::vector<DecodedRecord>& out, std::string reason)
 {
     DecodedRecord record;
     record.carrier = Carrier::Stream;
@@ -71,6 +71,7 @@ void StreamDecoder::fail(std::vector<DecodedRecord>& out, std::string reason)
     m_consumed = 0;
     m_held.clear();
     m_held_bytes = 0;
+    return false;
 }
 
 void StreamDecoder::parse(std::vector<DecodedRecord>& out)
@@ -80,77 +81,9 @@ void StreamDecoder::parse(std::vector<DecodedRecord>& out)
         const Bytes pending(m_buffer.data() + m_consumed, m_buffer.size() - m_consumed);
         if (pending.empty())
             break;
-        if (!m_header)
-        {
-            const auto kind = std::to_integer<std::uint8_t>(pending[0]);
-            if (kind > static_cast<std::uint8_t>(session::StreamKind::UnorderedLane))
-                return fail(out, "unknown stream kind " + std::to_string(kind));
-            const auto header = session::parse_stream_header(pending);
-            if (!header)
-            {
-                if (pending.size() >= 2)
-                    return fail(out, "bad stream header: channel " +
-                                         std::to_string(std::to_integer<unsigned>(pending[1])) + " past 63");
-                break;
-            }
-            m_header = header;
-            m_consumed += header->size;
-            if (header->kind == session::StreamKind::Control)
-                continue;
-            if (header->channel >= m_channels.channels.size())
-                return fail(out, "stream for undeclared channel " + std::to_string(header->channel));
-            const ChannelKind kind_of_channel = m_channels.channels[header->channel].kind;
-            const ChannelKind expected = header->kind == session::StreamKind::OrderedChannel
-                                             ? ChannelKind::ReliableOrdered
-                                             : ChannelKind::ReliableUnordered;
-            if (kind_of_channel != expected)
-                return fail(out, std::string(header->kind == session::StreamKind::OrderedChannel ? "ordered stream"
-                                                                                                 : "unordered lane") +
-                                     " on channel " + std::to_string(header->channel) + " of another kind");
-            continue;
-        }
-        const auto record = session::parse_stream_record(m_header->kind, pending);
-        if (!record)
+        const bool progressed = m_header ? cut_record(pending, out) : read_header(pending, out);
+        if (!progressed)
             break;
-        const std::size_t limit = m_header->kind == session::StreamKind::Control
-                                      ? session::kMaxControlPayload
-                                      : m_channels.channels[m_header->channel].max_message_size;
-        if (record->length > limit)
-            return fail(out, "a record of " + std::to_string(record->length) + " bytes, over the limit of " +
-                                 std::to_string(limit));
-        if (!record->complete())
-            break;
-        DecodedRecord decoded;
-        decoded.carrier = Carrier::Stream;
-        decoded.stream_kind = m_header->kind;
-        decoded.message_id = m_records++;
-        decoded.payload.assign(record->payload.begin(), record->payload.end());
-        if (m_header->kind == session::StreamKind::Control)
-        {
-            decoded.control_type = record->type;
-            if (record->type == static_cast<std::uint64_t>(session::ControlType::Hello))
-            {
-                decoded.hello = session::parse_hello(record->payload);
-                if (!decoded.hello)
-                    decoded.error = "malformed hello";
-            }
-            else if (record->type == static_cast<std::uint64_t>(session::ControlType::Welcome))
-            {
-                decoded.welcome = session::parse_welcome(record->payload);
-                if (!decoded.welcome)
-                    decoded.error = "malformed welcome";
-            }
-            else
-            {
-                decoded.error = "unknown control frame type " + std::to_string(record->type);
-            }
-        }
-        else
-        {
-            decoded.channel = m_header->channel;
-        }
-        m_consumed += record->size;
-        out.push_back(std::move(decoded));
     }
     // Keep the buffer proportional to one record.
     if (m_consumed > 4096 && m_consumed * 2 > m_buffer.size())
@@ -158,6 +91,83 @@ void StreamDecoder::parse(std::vector<DecodedRecord>& out)
         m_buffer.erase(m_buffer.begin(), m_buffer.begin() + static_cast<std::ptrdiff_t>(m_consumed));
         m_consumed = 0;
     }
+}
+
+bool StreamDecoder::read_header(Bytes pending, std::vector<DecodedRecord>& out)
+{
+    const auto kind = std::to_integer<std::uint8_t>(pending[0]);
+    if (kind > static_cast<std::uint8_t>(session::StreamKind::UnorderedLane))
+        return fail(out, "unknown stream kind " + std::to_string(kind));
+    const auto header = session::parse_stream_header(pending);
+    if (!header)
+    {
+        if (pending.size() >= 2)
+            fail(out,
+                 "bad stream header: channel " + std::to_string(std::to_integer<unsigned>(pending[1])) + " past 63");
+        return false;
+    }
+    m_header = header;
+    m_consumed += header->size;
+    if (header->kind == session::StreamKind::Control)
+        return true;
+    if (header->channel >= m_channels.channels.size())
+        return fail(out, "stream for undeclared channel " + std::to_string(header->channel));
+    const ChannelKind kind_of_channel = m_channels.channels[header->channel].kind;
+    const bool ordered = header->kind == session::StreamKind::OrderedChannel;
+    if (kind_of_channel != (ordered ? ChannelKind::ReliableOrdered : ChannelKind::ReliableUnordered))
+        return fail(out, std::string(ordered ? "ordered stream" : "unordered lane") + " on channel " +
+                             std::to_string(header->channel) + " of another kind");
+    return true;
+}
+
+bool StreamDecoder::cut_record(Bytes pending, std::vector<DecodedRecord>& out)
+{
+    const auto record = session::parse_stream_record(m_header->kind, pending);
+    if (!record)
+        return false;
+    const std::size_t limit = m_header->kind == session::StreamKind::Control
+                                  ? session::kMaxControlPayload
+                                  : m_channels.channels[m_header->channel].max_message_size;
+    if (record->length > limit)
+        return fail(out, "a record of " + std::to_string(record->length) + " bytes, over the limit of " +
+                             std::to_string(limit));
+    if (!record->complete())
+        return false;
+    out.push_back(decode_record(*record));
+    m_consumed += record->size;
+    return true;
+}
+
+DecodedRecord StreamDecoder::decode_record(const session::StreamRecord& record)
+{
+    DecodedRecord decoded;
+    decoded.carrier = Carrier::Stream;
+    decoded.stream_kind = m_header->kind;
+    decoded.message_id = m_records++;
+    decoded.payload.assign(record.payload.begin(), record.payload.end());
+    if (m_header->kind != session::StreamKind::Control)
+    {
+        decoded.channel = m_header->channel;
+        return decoded;
+    }
+    decoded.control_type = record.type;
+    if (record.type == static_cast<std::uint64_t>(session::ControlType::Hello))
+    {
+        decoded.hello = session::parse_hello(record.payload);
+        if (!decoded.hello)
+            decoded.error = "malformed hello";
+    }
+    else if (record.type == static_cast<std::uint64_t>(session::ControlType::Welcome))
+    {
+        decoded.welcome = session::parse_welcome(record.payload);
+        if (!decoded.welcome)
+            decoded.error = "malformed welcome";
+    }
+    else
+    {
+        decoded.error = "unknown control frame type " + std::to_string(record.type);
+    }
+    return decoded;
 }
 
 }  // namespace eustress::net::inspect

@@ -33,8 +33,15 @@ class StreamDecoder
 
   private:
     void take_in_order(std::uint64_t offset, Bytes data);
+    /// Cuts every whole record the in-order bytes hold: the stream header first, then records.
     void parse(std::vector<DecodedRecord>& out);
-    void fail(std::vector<DecodedRecord>& out, std::string reason);
+    /// Reads and checks the stream header at the front of `pending`; false when it needs more bytes or failed.
+    bool read_header(Bytes pending, std::vector<DecodedRecord>& out);
+    /// Cuts the record at the front of `pending`; false when it is incomplete or broke a limit.
+    bool cut_record(Bytes pending, std::vector<DecodedRecord>& out);
+    DecodedRecord decode_record(const session::StreamRecord& record);
+    /// Reports the stream broken with `reason` and drops what it holds. Always false, so a step can return it.
+    bool fail(std::vector<DecodedRecord>& out, std::string reason);
 
     const ChannelTable& m_channels;
     std::uint64_t m_next_offset = 0;  // stream offset of the byte after the last in-order one

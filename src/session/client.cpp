@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
+
+#include <gnutls/crypto.h>
 
 #include "eustress/net/link_conditioner.hpp"
 #include "session/connection.hpp"
@@ -15,6 +18,16 @@ namespace eustress::net {
 namespace {
 constexpr std::size_t kReceiveBatch = 64;
 constexpr std::size_t kMaxReceiveRoundsPerUpdate = 64;
+
+std::uint64_t jitter_seed(const ReconnectPolicy& policy)
+{
+    if (policy.jitter_seed)
+        return *policy.jitter_seed;
+    std::uint64_t seed = 0;
+    if (gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof seed) != 0)
+        std::abort();  // as for connection ids: no randomness, no safe connection
+    return seed;
+}
 }  // namespace
 
 struct Client::Impl
@@ -35,8 +48,8 @@ struct Client::Impl
     bool closing_on_purpose = false;  ///< `disconnect` was called: never reconnect
     std::uint32_t reconnect_attempts = 0;
     std::optional<Timestamp> reconnect_at;
-    std::minstd_rand jitter_random{std::random_device{}()};
-    std::string alpn_override;  // tests only
+    std::mt19937_64 jitter_random;  // seeded in `create` (ReconnectPolicy::jitter_seed)
+    std::string alpn_override;      // tests only
 
     std::unique_ptr<DatagramSocket> condition(std::unique_ptr<DatagramSocket> raw) const
     {
@@ -80,7 +93,6 @@ struct Client::Impl
         for (std::size_t round = 0; round < kMaxReceiveRoundsPerUpdate; ++round)
         {
             const std::size_t count = socket->receive(slots, now);
-            connection->set_now(now);
             for (std::size_t i = 0; i < count; ++i)
                 connection->quic().receive(local, slots[i].from, slots[i].payload(), now);
             if (count < slots.size())
@@ -209,6 +221,7 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::
     auto impl = std::make_unique<Impl>();
     impl->config = config;
     impl->server = server;
+    impl->jitter_random.seed(jitter_seed(config.reconnect));
     impl->use_socket(std::move(socket));
 
     transport::ClientTlsContext::Settings tls;

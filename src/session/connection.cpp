@@ -305,7 +305,7 @@ Result<std::uint32_t> Connection::send_probe(std::size_t size, std::size_t answe
     return header.id;
 }
 
-void Connection::on_probe(Bytes datagram, bool early)
+void Connection::on_probe(Bytes datagram, bool early, Timestamp now)
 {
     const auto probe = parse_probe(datagram);
     if (!probe)
@@ -317,13 +317,13 @@ void Connection::on_probe(Bytes datagram, bool early)
     {
         // Answers come to clients only, carrying the time we stamped; one from the future was not ours.
         const auto sent = static_cast<std::int64_t>(probe->echo);
-        if (m_settings.role != Role::Client || sent < 0 || sent > m_now.time_since_epoch().count())
+        if (m_settings.role != Role::Client || sent < 0 || sent > now.time_since_epoch().count())
         {
             ++m_input_errors.malformed_datagrams;
             return;
         }
         m_events.emplace_back(
-            ProbeEvent{probe->id, ProbeEvent::Outcome::Answered, datagram.size(), m_now - Timestamp(Duration(sent))});
+            ProbeEvent{probe->id, ProbeEvent::Outcome::Answered, datagram.size(), now - Timestamp(Duration(sent))});
         return;
     }
     if (m_settings.role != Role::Server)
@@ -334,7 +334,7 @@ void Connection::on_probe(Bytes datagram, bool early)
     // Only admitted peers are answered, and never from 0-RTT: a replayed first flight must not buy answers.
     if (!m_probe_answerer || !m_admitted || early || !m_quic)
         return;
-    const auto size = m_probe_answerer->answer_size(datagram.size(), probe->size, m_now);
+    const auto size = m_probe_answerer->answer_size(datagram.size(), probe->size, now);
     if (!size)
         return;
     ProbeHeader answer = *probe;
@@ -343,7 +343,7 @@ void Connection::on_probe(Bytes datagram, bool early)
     std::array<std::byte, kMaxDatagramSize> buffer{};
     const std::size_t written = write_probe(answer, *size, buffer);
     // Its id is in no table: acknowledgement or loss of an answer concerns nobody on this side.
-    (void)m_quic->queue_datagram(std::span(buffer).first(written), m_next_datagram_id++, 0, m_now);
+    (void)m_quic->queue_datagram(std::span(buffer).first(written), m_next_datagram_id++, 0, now);
 }
 
 void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
@@ -383,22 +383,22 @@ void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
     }
 }
 
-void Connection::on_datagram_acked(std::uint64_t datagram_id)
+void Connection::on_datagram_acked(std::uint64_t datagram_id, Timestamp)
 {
     settle_datagram(datagram_id, true);
 }
-void Connection::on_datagram_lost(std::uint64_t datagram_id)
+void Connection::on_datagram_lost(std::uint64_t datagram_id, Timestamp)
 {
     settle_datagram(datagram_id, false);
 }
 
-void Connection::on_connection_id_issued(std::string_view id)
+void Connection::on_connection_id_issued(std::string_view id, Timestamp)
 {
     if (m_settings.connection_id_changed)
         m_settings.connection_id_changed(id, true);
 }
 
-void Connection::on_connection_id_retired(std::string_view id)
+void Connection::on_connection_id_retired(std::string_view id, Timestamp)
 {
     if (m_settings.connection_id_changed)
         m_settings.connection_id_changed(id, false);
@@ -406,7 +406,7 @@ void Connection::on_connection_id_retired(std::string_view id)
 
 // ---- receiving ------------------------------------------------------------------------------------------------
 
-bool Connection::within_rate_limits(ChannelId channel, std::size_t size)
+bool Connection::within_rate_limits(ChannelId channel, std::size_t size, Timestamp now)
 {
     const RateLimits* limits = m_settings.rate_limits;
     if (!limits)
@@ -414,29 +414,28 @@ bool Connection::within_rate_limits(ChannelId channel, std::size_t size)
     // A message refused by a later bucket has spent the earlier ones' allowance: a client over a limit is
     // throttled on all of them, which is the point.
     const double bytes = static_cast<double>(size);
-    bool allowed = m_message_bucket.take(1, m_now);
-    allowed = allowed && m_byte_bucket.take(bytes, m_now);
+    bool allowed = m_message_bucket.take(1, now);
+    allowed = allowed && m_byte_bucket.take(bytes, now);
     if (allowed && channel < m_channel_message_buckets.size())
-        allowed =
-            m_channel_message_buckets[channel].take(1, m_now) && m_channel_byte_buckets[channel].take(bytes, m_now);
+        allowed = m_channel_message_buckets[channel].take(1, now) && m_channel_byte_buckets[channel].take(bytes, now);
     // A flood still gets a message through now and then (the bucket refills), so "over the limit" means "dropping
     // within every second": a second without drops ends the episode, a burst costs only drops.
-    if (m_over_limit_since && m_now - m_last_rate_drop > std::chrono::seconds(1))
+    if (m_over_limit_since && now - m_last_rate_drop > std::chrono::seconds(1))
         m_over_limit_since.reset();
     if (allowed)
         return true;
     ++m_input_errors.rate_limited;
-    m_last_rate_drop = m_now;
+    m_last_rate_drop = now;
     if (!m_over_limit_since)
-        m_over_limit_since = m_now;
-    else if (m_now - *m_over_limit_since > limits->grace)
+        m_over_limit_since = now;
+    else if (now - *m_over_limit_since > limits->grace)
         fail("rate limit exceeded");
     return false;
 }
 
-void Connection::deliver(ChannelId channel_id, Bytes message, bool early)
+void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timestamp now)
 {
-    if (!within_rate_limits(channel_id, message.size()))
+    if (!within_rate_limits(channel_id, message.size(), now))
         return;
     auto& status = m_channels[channel_id].status;
     ++status.messages_received;
@@ -454,10 +453,10 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early)
     m_held_until_admitted.push_back(std::move(event));
 }
 
-void Connection::on_datagram(Bytes data, bool early)
+void Connection::on_datagram(Bytes data, bool early, Timestamp now)
 {
     if (is_probe_datagram(data))
-        return on_probe(data, early);
+        return on_probe(data, early, now);
     auto parsed = parse_datagram(data, [this](ChannelId id) -> std::optional<bool> {
         if (id >= m_channels.size() || is_reliable(m_channels[id].config.kind))
             return std::nullopt;
@@ -496,11 +495,11 @@ void Connection::on_datagram(Bytes data, bool early)
             }
             channel.newest_received = parsed->header.sequence;
         }
-        deliver(parsed->header.channel, parsed->payload, early);
+        deliver(parsed->header.channel, parsed->payload, early, now);
         return;
     }
     const auto malformed_before = m_assembler.stats().malformed;
-    auto whole = m_assembler.add(parsed->header, parsed->payload, channel.config.max_message_size, m_now);
+    auto whole = m_assembler.add(parsed->header, parsed->payload, channel.config.max_message_size, now);
     m_input_errors.malformed_fragments += m_assembler.stats().malformed - malformed_before;
     m_input_errors.evicted_fragments = m_assembler.stats().evicted;
     if (!whole)
@@ -514,25 +513,25 @@ void Connection::on_datagram(Bytes data, bool early)
         }
         channel.newest_received = parsed->header.sequence;
     }
-    deliver(parsed->header.channel, *whole, early);
+    deliver(parsed->header.channel, *whole, early, now);
 }
 
-void Connection::on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early)
+void Connection::on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early, Timestamp now)
 {
     auto& stream = m_incoming[stream_id];
     stream.early = stream.early || early;
     stream.buffer.insert(stream.buffer.end(), data.begin(), data.end());
-    parse_stream(stream_id, stream, fin);
+    parse_stream(stream_id, stream, fin, now);
     if (fin)
         m_incoming.erase(stream_id);
 }
 
-void Connection::on_stream_closed(std::int64_t stream_id)
+void Connection::on_stream_closed(std::int64_t stream_id, Timestamp)
 {
     m_incoming.erase(stream_id);
 }
 
-void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin)
+void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin, Timestamp now)
 {
     for (;;)
     {
@@ -583,7 +582,7 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         if (stream.header->kind == StreamKind::Control)
             handle_control_frame(record->type, record->payload);
         else
-            deliver(stream.header->channel, record->payload, stream.early);
+            deliver(stream.header->channel, record->payload, stream.early, now);
         if (m_protocol_error)
             return;
     }
@@ -600,19 +599,36 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
 
 // ---- status ---------------------------------------------------------------------------------------------------
 
+ConnectionState Connection::state() const noexcept
+{
+    if (m_quic->is_closed())
+        return ConnectionState::Closing;
+    if (!m_admitted)
+        return ConnectionState::Connecting;
+    return m_quic->migrating() ? ConnectionState::Migrating : ConnectionState::Connected;
+}
+
 ConnectionStatus Connection::status(Timestamp now) const
 {
     const auto quic = m_quic->stats();
+    const auto rates = m_quic->rates(now);
     ConnectionStatus status;
     status.client_id = m_settings.role == Role::Server ? m_peer_id : m_own_id;
     status.remote = m_quic->remote_address();
-    status.connected = m_admitted && !m_quic->is_closed();
+    status.state = state();
+    status.connected = status.state == ConnectionState::Connected || status.state == ConnectionState::Migrating;
     status.smoothed_rtt = quic.smoothed_rtt;
     status.min_rtt = quic.min_rtt;
     status.latest_rtt = quic.latest_rtt;
     status.rtt_variance = quic.rtt_variance;
     const auto settled = quic.datagrams_acked + quic.datagrams_lost;
     status.datagram_loss = settled ? static_cast<double>(quic.datagrams_lost) / static_cast<double>(settled) : 0.0;
+    status.recent_datagram_loss = rates.datagram_loss.value_or(0.0);
+    status.quality = connection_quality(status.recent_datagram_loss, quic.smoothed_rtt, quic.rtt_variance);
+    status.send_bytes_per_second = rates.send_bytes_per_second;
+    status.send_packets_per_second = rates.send_packets_per_second;
+    status.receive_bytes_per_second = rates.receive_bytes_per_second;
+    status.receive_packets_per_second = rates.receive_packets_per_second;
     status.packets_sent = quic.packets_sent;
     status.packets_received = quic.packets_received;
     status.bytes_sent = quic.bytes_sent;

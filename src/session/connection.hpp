@@ -103,8 +103,6 @@ class Connection final : public transport::QuicConnectionHandler
     bool has_pending_output() const;
     /// When a channel waiting for its bandwidth share may send again; nullopt when none is waiting.
     std::optional<Timestamp> next_share_refill() const;
-    /// The time callbacks from the QUIC layer happen at; the owner sets it before feeding packets or timers.
-    void set_now(Timestamp now) noexcept { m_now = now; }
     /// Drops fragment reassemblies that waited too long.
     void expire(Timestamp now) { m_assembler.expire(now); }
 
@@ -112,6 +110,9 @@ class Connection final : public transport::QuicConnectionHandler
     const std::optional<std::string>& protocol_error() const noexcept { return m_protocol_error; }
 
     ConnectionStatus status(Timestamp now) const;
+    /// Connecting until admitted (QUIC handshake, then hello and welcome), Migrating while QUIC validates a new
+    /// path, Closing once QUIC is closed.
+    ConnectionState state() const noexcept;
     const InputErrorCounts& input_errors() const noexcept { return m_input_errors; }
     const FragmentAssembler& assembler() const noexcept { return m_assembler; }
     /// Server: probes answered, and left unanswered over the limits.
@@ -119,14 +120,14 @@ class Connection final : public transport::QuicConnectionHandler
     std::uint64_t probes_refused() const noexcept { return m_probe_answerer ? m_probe_answerer->refused() : 0; }
 
     // transport::QuicConnectionHandler
-    void on_handshake_completed() override { m_handshake_completed = true; }
-    void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early) override;
-    void on_stream_closed(std::int64_t stream_id) override;
-    void on_datagram(Bytes data, bool early) override;
-    void on_datagram_acked(std::uint64_t datagram_id) override;
-    void on_datagram_lost(std::uint64_t datagram_id) override;
-    void on_connection_id_issued(std::string_view id) override;
-    void on_connection_id_retired(std::string_view id) override;
+    void on_handshake_completed(Timestamp /*now*/) override { m_handshake_completed = true; }
+    void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early, Timestamp now) override;
+    void on_stream_closed(std::int64_t stream_id, Timestamp now) override;
+    void on_datagram(Bytes data, bool early, Timestamp now) override;
+    void on_datagram_acked(std::uint64_t datagram_id, Timestamp now) override;
+    void on_datagram_lost(std::uint64_t datagram_id, Timestamp now) override;
+    void on_connection_id_issued(std::string_view id, Timestamp now) override;
+    void on_connection_id_retired(std::string_view id, Timestamp now) override;
 
   private:
     struct QueuedMessage
@@ -180,12 +181,12 @@ class Connection final : public transport::QuicConnectionHandler
     bool has_bandwidth_share(const ChannelState& channel) const noexcept;
     void transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
     void transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
-    void parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin);
+    void parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin, Timestamp now);
     void handle_control_frame(std::uint64_t type, Bytes payload);
-    void deliver(ChannelId channel, Bytes message, bool early);
+    void deliver(ChannelId channel, Bytes message, bool early, Timestamp now);
     void fail(std::string reason);
     void settle_datagram(std::uint64_t datagram_id, bool acked);
-    void on_probe(Bytes datagram, bool early);
+    void on_probe(Bytes datagram, bool early, Timestamp now);
 
     Settings m_settings;
     std::deque<NetworkEvent>& m_events;
@@ -208,7 +209,7 @@ class Connection final : public transport::QuicConnectionHandler
 
     std::optional<Hello> m_received_hello;
     /// Rate limiting (server side): connection-wide and per-channel buckets, and since when messages are dropped.
-    bool within_rate_limits(ChannelId channel, std::size_t size);
+    bool within_rate_limits(ChannelId channel, std::size_t size, Timestamp now);
     security::TokenBucket m_message_bucket;
     security::TokenBucket m_byte_bucket;
     std::vector<security::TokenBucket> m_channel_message_buckets;
@@ -223,7 +224,6 @@ class Connection final : public transport::QuicConnectionHandler
     std::vector<MessageEvent> m_held_until_admitted;
     std::size_t m_held_bytes = 0;
     std::optional<std::string> m_protocol_error;
-    Timestamp m_now{};
 };
 
 }  // namespace eustress::net::session

@@ -205,7 +205,6 @@ struct Server::Impl
         peer.counted_as_pending = true;
         ++counters.pending_handshakes;
         ++counters.connections_accepted;
-        peer.connection->set_now(now);
         peer.connection->quic().receive(socket->local_address(), slot.from, slot.payload(), now);
         touch(serial, peer);
     }
@@ -286,7 +285,6 @@ struct Server::Impl
                     found != peer_by_connection_id.end())
                 {
                     auto& peer = peers.at(found->second);
-                    peer.connection->set_now(now);
                     peer.connection->quic().receive(local, slot.from, slot.payload(), now);
                     touch(found->second, peer);
                     continue;
@@ -451,7 +449,6 @@ struct Server::Impl
             if (connection.quic().expiry() > now)
                 continue;  // stale: the deadline moved later, and its newer entry is in the heap
             peer.scheduled = Timestamp::max();
-            connection.set_now(now);
             connection.expire(now);
             connection.quic().handle_expiry(now);
             touch(due.serial, peer);

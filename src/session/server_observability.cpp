@@ -82,6 +82,8 @@ std::string ServerObservability::debug_status(const Server& server, Timestamp no
         connections.push_back({
             {"id", connection.client_id},
             {"peer", m_pseudonyms.pseudonym(connection.remote, now)},
+            {"state", to_string(connection.state)},
+            {"quality", connection.quality},
             {"rtt_ms", milliseconds(connection.smoothed_rtt)},
             {"min_rtt_ms", milliseconds(connection.min_rtt)},
             {"rtt_var_ms", milliseconds(connection.rtt_variance)},

@@ -18,6 +18,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "transport/rate_meter.hpp"
 #include "transport/stream_send_buffer.hpp"
 
 namespace eustress::net::transport {
@@ -121,6 +122,7 @@ struct QuicConnection::Impl
         std::vector<std::byte> bytes;
         Timestamp queued;
     };
+    using DatagramQueues = std::map<std::uint8_t, std::deque<PendingDatagram>, std::greater<>>;
 
     QuicConnectionHandler& handler;
     bool is_client;
@@ -135,10 +137,12 @@ struct QuicConnection::Impl
     std::map<std::int64_t, OutgoingStream> outgoing;  // by our stream handle
     std::unordered_map<std::int64_t, std::int64_t> handle_by_quic_id;
     std::int64_t next_handle = 0;
-    std::map<std::uint8_t, std::deque<PendingDatagram>, std::greater<>> datagrams;  // highest priority first
+    DatagramQueues datagrams;  // highest priority first
     std::size_t pending_datagram_count = 0;
     std::uint64_t unsent_stream_bytes = 0;
-    Timestamp last_now{};                 // the latest time the owner gave us, for bookkeeping between calls
+    /// The `now` of the call in progress (`receive`, `write`, ...): ngtcp2's callbacks carry no time, and the
+    /// handler's events must. Every entry point sets it before calling into ngtcp2.
+    Timestamp call_now{};
     Duration datagram_max_queue_delay{};  // sum over streams, kept current so senders can check it cheaply
     std::vector<std::vector<std::byte>> spare_datagram_buffers;  // reused: no allocation per datagram when warm
 
@@ -151,6 +155,12 @@ struct QuicConnection::Impl
     std::string local_failure;    // why our own TLS refused the peer, if it did
     int pending_error_close = 0;  // an error to report to the peer in the next write
     QuicConnectionStats counters;
+    /// Status figures over a sliding window (`rates`): packets each way, and the fate of our DATAGRAM frames.
+    RateMeter sent{QuicConnection::kRateWindow};
+    RateMeter received{QuicConnection::kRateWindow};
+    RateMeter datagrams_acked_recently{QuicConnection::kLossWindow};
+    RateMeter datagrams_lost_recently{QuicConnection::kLossWindow};
+    bool migrating = false;  // a new path is being validated (we moved, or the peer's address changed)
 
     std::FILE* qlog = nullptr;  // this connection's qlog file while it is open (QuicConfig::qlog_directory)
 
@@ -182,7 +192,7 @@ struct QuicConnection::Impl
         if (self.is_client || ngtcp2_crypto_generate_stateless_reset_token(token, self.reset_secret.data(),
                                                                            self.reset_secret.size(), cid) != 0)
             random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-        self.handler.on_connection_id_issued(id_key(cid->data, cid->datalen));
+        self.handler.on_connection_id_issued(id_key(cid->data, cid->datalen), self.call_now);
         return 0;
     }
 
@@ -194,7 +204,8 @@ struct QuicConnection::Impl
 
     static int on_remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data)
     {
-        from(user_data).handler.on_connection_id_retired(id_key(cid->data, cid->datalen));
+        auto& self = from(user_data);
+        self.handler.on_connection_id_retired(id_key(cid->data, cid->datalen), self.call_now);
         return 0;
     }
 
@@ -221,7 +232,7 @@ struct QuicConnection::Impl
         if (self.keep_alive_interval.count() > 0)
             ngtcp2_conn_set_keep_alive_timeout(connection,
                                                static_cast<ngtcp2_duration>(self.keep_alive_interval.count()));
-        self.handler.on_handshake_completed();
+        self.handler.on_handshake_completed(self.call_now);
         return 0;
     }
 
@@ -252,7 +263,7 @@ struct QuicConnection::Impl
         // Flow-control credit goes back only as the handler consumes (see `consume`): bytes it buffers while a
         // message is incomplete stay counted against the peer's windows, which is what bounds that buffering.
         self.handler.on_stream_data(stream_id, Bytes(reinterpret_cast<const std::byte*>(data), length),
-                                    (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0, early);
+                                    (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0, early, self.call_now);
         return 0;
     }
 
@@ -283,7 +294,7 @@ struct QuicConnection::Impl
             self.outgoing.erase(found->second);
             self.handle_by_quic_id.erase(found);
         }
-        self.handler.on_stream_closed(stream_id);
+        self.handler.on_stream_closed(stream_id, self.call_now);
         return 0;
     }
 
@@ -294,7 +305,7 @@ struct QuicConnection::Impl
         const bool early = (flags & NGTCP2_DATAGRAM_FLAG_EARLY) != 0;
         if (early)
             self.counters.early_data_bytes_received += length;
-        self.handler.on_datagram(Bytes(reinterpret_cast<const std::byte*>(data), length), early);
+        self.handler.on_datagram(Bytes(reinterpret_cast<const std::byte*>(data), length), early, self.call_now);
         return 0;
     }
 
@@ -302,7 +313,8 @@ struct QuicConnection::Impl
     {
         auto& self = from(user_data);
         ++self.counters.datagrams_acked;
-        self.handler.on_datagram_acked(id);
+        self.datagrams_acked_recently.record(self.call_now);
+        self.handler.on_datagram_acked(id, self.call_now);
         return 0;
     }
 
@@ -310,7 +322,16 @@ struct QuicConnection::Impl
     {
         auto& self = from(user_data);
         ++self.counters.datagrams_lost;
-        self.handler.on_datagram_lost(id);
+        self.datagrams_lost_recently.record(self.call_now);
+        self.handler.on_datagram_lost(id, self.call_now);
+        return 0;
+    }
+
+    static int on_path_validation(ngtcp2_conn*, std::uint32_t, const ngtcp2_path*, ngtcp2_path_validation_result,
+                                  void* user_data)
+    {
+        // Validated or not, the migration is over: on failure ngtcp2 has fallen back to the previous path.
+        from(user_data).migrating = false;
         return 0;
     }
 
@@ -327,11 +348,13 @@ struct QuicConnection::Impl
         }
     }
 
-    /// Opens `<directory>/<role>-<original destination id>.sqlog` and points ngtcp2's qlog at it. Both ends name
-    /// their file after the id the client chose first, so the two files of one connection pair up.
+    /// Opens `<directory>/<role>-<original destination id>.sqlog` (no directory: no qlog) and points ngtcp2's qlog at
+    /// it. Both ends name their file after the id the client chose first, so the two files of one connection pair up.
     Result<void> start_qlog(const std::filesystem::path& directory, const ngtcp2_cid& original_dcid,
                             ngtcp2_settings& settings)
     {
+        if (directory.empty())
+            return {};
         constexpr char kDigits[] = "0123456789abcdef";
         std::string name = is_client ? "client-" : "server-";
         for (std::size_t i = 0; i < original_dcid.datalen; ++i)
@@ -449,6 +472,7 @@ struct QuicConnection::Impl
         cb.recv_datagram = on_recv_datagram;
         cb.ack_datagram = on_ack_datagram;
         cb.lost_datagram = on_lost_datagram;
+        cb.path_validation = on_path_validation;
         return cb;
     }
 
@@ -639,12 +663,7 @@ struct QuicConnection::Impl
             ngtcp2_conn_write_connection_close(conn, &path.path, &info, reinterpret_cast<std::uint8_t*>(slot.data()),
                                                kMaxUdpPayload, &error_info, to_ngtcp2(now));
         if (written > 0)
-        {
-            const SocketAddress to(path.path.remote.addr, path.path.remote.addrlen);
-            out.commit(static_cast<std::size_t>(written), to, now);
-            ++counters.packets_sent;
-            counters.bytes_sent += static_cast<std::uint64_t>(written);
-        }
+            commit_packet(path.path, written, out, now);
     }
 
     /// Unreliable data the congestion window held back past its useful life is dropped and reported lost:
@@ -660,7 +679,7 @@ struct QuicConnection::Impl
             {
                 ++counters.datagrams_lost;
                 ++counters.datagrams_expired;
-                handler.on_datagram_lost(pending.front().id);
+                handler.on_datagram_lost(pending.front().id, now);
                 pending.pop_front();
                 --pending_datagram_count;
             }
@@ -697,120 +716,222 @@ struct QuicConnection::Impl
         return best;
     }
 
+    /// One `write` pass: where ngtcp2 puts the path of each packet, and what may go in them.
+    struct WritePass
+    {
+        Timestamp now;
+        ngtcp2_tstamp ts;
+        ngtcp2_path_storage path;
+        ngtcp2_pkt_info info{};
+        bool datagrams_allowed;
+    };
+
     void write(PacketBatch& out, Timestamp now)
     {
         if (closed)
             return;
-        const auto ts = to_ngtcp2(now);
-        last_now = now;
+        call_now = now;
         drop_stale_datagrams(now);
         open_waiting_streams();
         for (auto& [handle, stream] : outgoing)
             stream.blocked = false;
-
-        ngtcp2_path_storage path;
-        ngtcp2_path_storage_zero(&path);
-        ngtcp2_pkt_info info{};
-        std::size_t packets = 0;
         // DATAGRAM frames need the peer's transport parameters: after the handshake, or in 0-RTT when resuming.
-        bool datagrams_allowed = ngtcp2_conn_get_handshake_completed(conn) ||
-                                 (attempted_early_data && remote_params_for_resumption.max_datagram_frame_size > 0);
-        while (packets < kMaxPacketsPerWrite)
+        WritePass pass{now,
+                       to_ngtcp2(now),
+                       {},
+                       {},
+                       ngtcp2_conn_get_handshake_completed(conn) ||
+                           (attempted_early_data && remote_params_for_resumption.max_datagram_frame_size > 0)};
+        ngtcp2_path_storage_zero(&pass.path);
+        for (std::size_t packets = 0; packets < kMaxPacketsPerWrite;)
         {
-            auto slot = out.next_slot();
-            auto* dest = reinterpret_cast<std::uint8_t*>(slot.data());
-            ngtcp2_ssize written = 0;
-
-            OutgoingStream* stream = next_stream_to_send();
-            auto datagram_queue = datagrams.begin();
-            const bool datagram_first = datagrams_allowed && datagram_queue != datagrams.end() &&
-                                        (stream == nullptr || datagram_queue->first >= stream->priority);
-
-            if (datagram_first)
+            // The same slot until a packet is committed: ngtcp2 goes on filling it after WRITE_MORE.
+            auto* dest = reinterpret_cast<std::uint8_t*>(out.next_slot().data());
+            const std::optional<ngtcp2_ssize> written = write_next_frame(pass, dest);
+            if (!written)
+                continue;
+            if (*written < 0)
             {
-                auto& pending = datagram_queue->second.front();
-                const ngtcp2_vec vec{reinterpret_cast<std::uint8_t*>(pending.bytes.data()), pending.bytes.size()};
-                int accepted = 0;
-                written = ngtcp2_conn_writev_datagram(conn, &path.path, &info, dest, kMaxUdpPayload, &accepted,
-                                                      NGTCP2_WRITE_DATAGRAM_FLAG_MORE, pending.id, &vec, 1, ts);
-                if (accepted || written == NGTCP2_ERR_INVALID_ARGUMENT)
-                {
-                    if (!accepted)
-                    {
-                        ++counters.datagrams_lost;
-                        handler.on_datagram_lost(pending.id);
-                    }
-                    constexpr std::size_t kSpareDatagramBuffers = 256;
-                    if (spare_datagram_buffers.size() < kSpareDatagramBuffers)
-                        spare_datagram_buffers.push_back(std::move(pending.bytes));
-                    datagram_queue->second.pop_front();
-                    --pending_datagram_count;
-                    if (datagram_queue->second.empty())
-                        datagrams.erase(datagram_queue);
-                }
-                if (written == NGTCP2_ERR_INVALID_STATE)
-                {
-                    datagrams_allowed = false;  // keys or the peer's DATAGRAM support not there yet: wait
-                    continue;
-                }
-                if (written == NGTCP2_ERR_WRITE_MORE || written == NGTCP2_ERR_INVALID_ARGUMENT)
-                    continue;
-            }
-            else if (stream != nullptr)
-            {
-                std::array<StreamSendBuffer::Chunk, 4> chunks{};
-                const std::size_t count = stream->buffer.unsent_chunks(chunks);
-                std::array<ngtcp2_vec, 4> vecs{};
-                for (std::size_t i = 0; i < count; ++i)
-                    vecs[i] = ngtcp2_vec{reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(chunks[i].data)),
-                                         chunks[i].size};
-                std::uint64_t offered = 0;
-                for (std::size_t i = 0; i < count; ++i)
-                    offered += chunks[i].size;
-                const bool all_data_offered = offered == stream->buffer.unsent();
-                std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-                if (stream->fin_requested && all_data_offered)
-                    flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-                ngtcp2_ssize accepted = -1;
-                written = ngtcp2_conn_writev_stream(conn, &path.path, &info, dest, kMaxUdpPayload, &accepted, flags,
-                                                    stream->quic_id, vecs.data(), count, ts);
-                if (accepted >= 0)
-                {
-                    stream->buffer.mark_sent(static_cast<std::uint64_t>(accepted));
-                    unsent_stream_bytes -= static_cast<std::uint64_t>(accepted);
-                    if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::uint64_t>(accepted) == offered)
-                        stream->fin_sent = true;
-                }
-                if (written == NGTCP2_ERR_WRITE_MORE)
-                    continue;
-                if (written == NGTCP2_ERR_STREAM_DATA_BLOCKED || written == NGTCP2_ERR_STREAM_SHUT_WR ||
-                    written == NGTCP2_ERR_STREAM_NOT_FOUND)
-                {
-                    stream->blocked = true;
-                    continue;
-                }
-            }
-            else
-            {
-                written = ngtcp2_conn_writev_stream(conn, &path.path, &info, dest, kMaxUdpPayload, nullptr,
-                                                    NGTCP2_WRITE_STREAM_FLAG_NONE, -1, nullptr, 0, ts);
-            }
-
-            if (written < 0)
-            {
-                finish(static_cast<int>(written));
-                send_error_close(static_cast<int>(written), out, now);
+                finish(static_cast<int>(*written));
+                send_error_close(static_cast<int>(*written), out, now);
                 return;
             }
-            if (written == 0)
+            if (*written == 0)
                 break;  // congestion-limited, or nothing left
-            const SocketAddress to(path.path.remote.addr, path.path.remote.addrlen);
-            out.commit(static_cast<std::size_t>(written), to, now);
-            ++counters.packets_sent;
-            counters.bytes_sent += static_cast<std::uint64_t>(written);
+            commit_packet(pass.path.path, *written, out, now);
             ++packets;
         }
-        ngtcp2_conn_update_pkt_tx_time(conn, ts);
+        ngtcp2_conn_update_pkt_tx_time(conn, pass.ts);
+    }
+
+    /// Offers ngtcp2 the most urgent frame (datagram or stream data, by priority; else only acks and control).
+    /// Returns a finished packet's size (0: nothing more to send now) or an error; nullopt to offer the next frame
+    /// (the packet has room left, or this source cannot send during this pass).
+    std::optional<ngtcp2_ssize> write_next_frame(WritePass& pass, std::uint8_t* dest)
+    {
+        OutgoingStream* stream = next_stream_to_send();
+        const auto queue = datagrams.begin();
+        if (pass.datagrams_allowed && queue != datagrams.end() &&
+            (stream == nullptr || queue->first >= stream->priority))
+            return write_datagram(pass, queue, dest);
+        if (stream != nullptr)
+            return write_stream(pass, *stream, dest);
+        return ngtcp2_conn_writev_stream(conn, &pass.path.path, &pass.info, dest, kMaxUdpPayload, nullptr,
+                                         NGTCP2_WRITE_STREAM_FLAG_NONE, -1, nullptr, 0, pass.ts);
+    }
+
+    std::optional<ngtcp2_ssize> write_datagram(WritePass& pass, DatagramQueues::iterator queue, std::uint8_t* dest)
+    {
+        auto& pending = queue->second.front();
+        const ngtcp2_vec vec{reinterpret_cast<std::uint8_t*>(pending.bytes.data()), pending.bytes.size()};
+        int accepted = 0;
+        const ngtcp2_ssize written =
+            ngtcp2_conn_writev_datagram(conn, &pass.path.path, &pass.info, dest, kMaxUdpPayload, &accepted,
+                                        NGTCP2_WRITE_DATAGRAM_FLAG_MORE, pending.id, &vec, 1, pass.ts);
+        if (accepted || written == NGTCP2_ERR_INVALID_ARGUMENT)
+            retire_front_datagram(queue, accepted != 0, pass.now);
+        if (written == NGTCP2_ERR_INVALID_STATE)
+        {
+            pass.datagrams_allowed = false;  // keys or the peer's DATAGRAM support not there yet: wait
+            return std::nullopt;
+        }
+        if (written == NGTCP2_ERR_WRITE_MORE || written == NGTCP2_ERR_INVALID_ARGUMENT)
+            return std::nullopt;
+        return written;
+    }
+
+    /// Takes the front datagram off its queue, once it is in a packet or can never be (too large for one: lost).
+    void retire_front_datagram(DatagramQueues::iterator queue, bool sent, Timestamp now)
+    {
+        auto& pending = queue->second.front();
+        if (!sent)
+        {
+            ++counters.datagrams_lost;
+            handler.on_datagram_lost(pending.id, now);
+        }
+        constexpr std::size_t kSpareDatagramBuffers = 256;
+        if (spare_datagram_buffers.size() < kSpareDatagramBuffers)
+            spare_datagram_buffers.push_back(std::move(pending.bytes));
+        queue->second.pop_front();
+        --pending_datagram_count;
+        if (queue->second.empty())
+            datagrams.erase(queue);
+    }
+
+    std::optional<ngtcp2_ssize> write_stream(WritePass& pass, OutgoingStream& stream, std::uint8_t* dest)
+    {
+        std::array<StreamSendBuffer::Chunk, 4> chunks{};
+        const std::size_t count = stream.buffer.unsent_chunks(chunks);
+        std::array<ngtcp2_vec, 4> vecs{};
+        std::uint64_t offered = 0;
+        for (std::size_t i = 0; i < count; ++i)
+        {
+            vecs[i] =
+                ngtcp2_vec{reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(chunks[i].data)), chunks[i].size};
+            offered += chunks[i].size;
+        }
+        std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+        if (stream.fin_requested && offered == stream.buffer.unsent())
+            flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+        ngtcp2_ssize accepted = -1;
+        const ngtcp2_ssize written =
+            ngtcp2_conn_writev_stream(conn, &pass.path.path, &pass.info, dest, kMaxUdpPayload, &accepted, flags,
+                                      stream.quic_id, vecs.data(), count, pass.ts);
+        if (accepted >= 0)
+        {
+            stream.buffer.mark_sent(static_cast<std::uint64_t>(accepted));
+            unsent_stream_bytes -= static_cast<std::uint64_t>(accepted);
+            if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && static_cast<std::uint64_t>(accepted) == offered)
+                stream.fin_sent = true;
+        }
+        if (written == NGTCP2_ERR_WRITE_MORE)
+            return std::nullopt;
+        if (written == NGTCP2_ERR_STREAM_DATA_BLOCKED || written == NGTCP2_ERR_STREAM_SHUT_WR ||
+            written == NGTCP2_ERR_STREAM_NOT_FOUND)
+        {
+            stream.blocked = true;
+            return std::nullopt;
+        }
+        return written;
+    }
+
+    /// Hands a finished packet to the batch, addressed as ngtcp2 chose (the path can change with a migration).
+    void commit_packet(const ngtcp2_path& path, ngtcp2_ssize written, PacketBatch& out, Timestamp now)
+    {
+        const SocketAddress to(path.remote.addr, path.remote.addrlen);
+        out.commit(static_cast<std::size_t>(written), to, now);
+        ++counters.packets_sent;
+        counters.bytes_sent += static_cast<std::uint64_t>(written);
+        sent.record(now, static_cast<std::uint64_t>(written));
+    }
+
+    // ---- creation -----------------------------------------------------------------------------------------
+
+    /// What `ngtcp2_conn_client_new` and `_server_new` both take, filled from our configuration.
+    struct Blueprint
+    {
+        ngtcp2_path path;
+        ngtcp2_callbacks callbacks;
+        ngtcp2_settings settings;
+        ngtcp2_transport_params params;
+    };
+
+    /// The set-up `connect` and `accept` share: an Impl that remembers its configuration's timers.
+    static std::unique_ptr<Impl> create(QuicConnectionHandler& handler, bool client, const QuicConfig& quic,
+                                        Timestamp now)
+    {
+        auto impl = std::make_unique<Impl>(handler, client);
+        impl->call_now = now;
+        impl->datagram_max_queue_delay = quic.datagram_max_queue_delay;
+        impl->keep_alive_interval = quic.keep_alive_interval;
+        return impl;
+    }
+
+    Blueprint blueprint(const QuicConfig& quic, const SocketAddress& local, const SocketAddress& remote,
+                        Timestamp now) const
+    {
+        Blueprint result{ngtcp2_path{make_addr(local), make_addr(remote), nullptr}, callbacks(is_client), {}, {}};
+        fill_settings(result.settings, quic, now);
+        fill_transport_params(result.params, quic);
+        return result;
+    }
+
+    /// Finishes creation once ngtcp2 made the connection (`rv` from `ngtcp2_conn_*_new`): TLS is attached.
+    Result<void> adopt(int rv, ErrorCode error)
+    {
+        if (rv != 0)
+            return make_error(error, std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
+        ngtcp2_conn_set_tls_native_handle(conn, session);
+        return {};
+    }
+
+    /// Server: a client back after our Retry must carry a token that opens for its address; the transport
+    /// parameters then name the ids of both flights (RFC 9000 section 7.3).
+    static Result<void> check_retry_token(const ngtcp2_pkt_hd& header, const ServerSettings& settings,
+                                          ngtcp2_transport_params& params, Timestamp now)
+    {
+        if (header.token.len == 0 || header.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
+            return {};
+        ngtcp2_cid original{};
+        const auto remote = make_addr(settings.remote);
+        if (ngtcp2_crypto_verify_retry_token(&original, header.token.base, header.token.len,
+                                             settings.retry_secret.data(), settings.retry_secret.size(), header.version,
+                                             remote.addr, remote.addrlen, &header.dcid, kRetryTokenLifetime,
+                                             to_ngtcp2(now)) != 0)
+            return make_error(ErrorCode::ProtocolError, "invalid or expired Retry token");
+        params.original_dcid = original;
+        params.retry_scid = header.dcid;
+        params.retry_scid_present = 1;
+        return {};
+    }
+
+    /// Server: the stateless reset token of our first connection id, derived like those issued later.
+    void set_reset_token(ngtcp2_transport_params& params, const ngtcp2_cid& scid)
+    {
+        params.stateless_reset_token_present = 1;
+        if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, reset_secret.data(),
+                                                         reset_secret.size(), &scid) != 0)
+            random_bytes(params.stateless_reset_token, sizeof(params.stateless_reset_token));
     }
 };
 
@@ -822,13 +943,10 @@ QuicConnection::~QuicConnection() = default;
 Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSettings& settings,
                                                                 QuicConnectionHandler& handler, Timestamp now)
 {
-    auto impl = std::make_unique<Impl>(handler, true);
-    impl->last_now = now;
-    impl->datagram_max_queue_delay = settings.quic.datagram_max_queue_delay;
+    auto impl = Impl::create(handler, true, settings.quic, now);
     bool resuming = false;
     if (auto ok = impl->setup_client_tls(settings, resuming); !ok)
         return ok.error();
-
     ngtcp2_cid dcid{};
     ngtcp2_cid scid{};
     dcid.datalen = kConnectionIdLength;
@@ -836,23 +954,15 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSett
     random_bytes(dcid.data, dcid.datalen);
     random_bytes(scid.data, scid.datalen);
 
-    const ngtcp2_path path{make_addr(settings.local), make_addr(settings.remote), nullptr};
-    const ngtcp2_callbacks callbacks = Impl::callbacks(true);
-    ngtcp2_settings quic_settings;
-    Impl::fill_settings(quic_settings, settings.quic, now);
-    ngtcp2_transport_params params;
-    Impl::fill_transport_params(params, settings.quic);
-    if (!settings.quic.qlog_directory.empty())
-        if (auto ok = impl->start_qlog(settings.quic.qlog_directory, dcid, quic_settings); !ok)
-            return ok.error();
-
-    if (int rv = ngtcp2_conn_client_new(&impl->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &callbacks,
-                                        &quic_settings, &params, nullptr, impl.get());
-        rv != 0)
-        return make_error(ErrorCode::InvalidArgument,
-                          std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
-    ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
-    impl->keep_alive_interval = settings.quic.keep_alive_interval;
+    auto plan = impl->blueprint(settings.quic, settings.local, settings.remote, now);
+    if (auto ok = impl->start_qlog(settings.quic.qlog_directory, dcid, plan.settings); !ok)
+        return ok.error();
+    if (auto ok =
+            impl->adopt(ngtcp2_conn_client_new(&impl->conn, &dcid, &scid, &plan.path, NGTCP2_PROTO_VER_V1,
+                                               &plan.callbacks, &plan.settings, &plan.params, nullptr, impl.get()),
+                        ErrorCode::InvalidArgument);
+        !ok)
+        return ok.error();
     if (resuming)
     {
         ngtcp2_conn_set_early_remote_transport_params(impl->conn, &impl->remote_params_for_resumption);
@@ -867,58 +977,31 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
     ngtcp2_pkt_hd header{};
     if (ngtcp2_accept(&header, reinterpret_cast<const std::uint8_t*>(packet.data()), packet.size()) != 0)
         return make_error(ErrorCode::ProtocolError, "not an acceptable QUIC Initial packet");
-
-    auto impl = std::make_unique<Impl>(handler, false);
-    impl->last_now = now;
-    impl->datagram_max_queue_delay = settings.quic.datagram_max_queue_delay;
+    auto impl = Impl::create(handler, false, settings.quic, now);
+    impl->reset_secret = settings.reset_secret;
     if (auto ok = impl->setup_server_tls(settings); !ok)
         return ok.error();
-
     ngtcp2_cid scid{};
     scid.datalen = kConnectionIdLength;
     random_bytes(scid.data, scid.datalen);
 
-    const ngtcp2_path path{make_addr(settings.local), make_addr(settings.remote), nullptr};
-    const ngtcp2_callbacks callbacks = Impl::callbacks(false);
-    ngtcp2_settings quic_settings;
-    Impl::fill_settings(quic_settings, settings.quic, now);
-    quic_settings.token = header.token;
-    ngtcp2_transport_params params;
-    Impl::fill_transport_params(params, settings.quic);
-    params.original_dcid = header.dcid;
-    if (header.token.len > 0 && header.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
-    {
-        // The client came back after our Retry: its address is proven if the token opens for it.
-        ngtcp2_cid original{};
-        const auto remote = make_addr(settings.remote);
-        if (ngtcp2_crypto_verify_retry_token(&original, header.token.base, header.token.len,
-                                             settings.retry_secret.data(), settings.retry_secret.size(), header.version,
-                                             remote.addr, remote.addrlen, &header.dcid, kRetryTokenLifetime,
-                                             to_ngtcp2(now)) != 0)
-            return make_error(ErrorCode::ProtocolError, "invalid or expired Retry token");
-        params.original_dcid = original;
-        params.retry_scid = header.dcid;
-        params.retry_scid_present = 1;
-    }
-    params.stateless_reset_token_present = 1;
-    impl->reset_secret = settings.reset_secret;
-    if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, impl->reset_secret.data(),
-                                                     impl->reset_secret.size(), &scid) != 0)
-        random_bytes(params.stateless_reset_token, sizeof(params.stateless_reset_token));
-    if (!settings.quic.qlog_directory.empty())
-        if (auto ok = impl->start_qlog(settings.quic.qlog_directory, params.original_dcid, quic_settings); !ok)
-            return ok.error();
-
-    if (int rv = ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &path, header.version, &callbacks,
-                                        &quic_settings, &params, nullptr, impl.get());
-        rv != 0)
-        return make_error(ErrorCode::ProtocolError,
-                          std::string("creating the QUIC connection: ") + ngtcp2_strerror(rv));
-    ngtcp2_conn_set_tls_native_handle(impl->conn, impl->session);
-    impl->keep_alive_interval = settings.quic.keep_alive_interval;
+    auto plan = impl->blueprint(settings.quic, settings.local, settings.remote, now);
+    plan.settings.token = header.token;
+    plan.params.original_dcid = header.dcid;
+    if (auto ok = Impl::check_retry_token(header, settings, plan.params, now); !ok)
+        return ok.error();
+    impl->set_reset_token(plan.params, scid);
+    if (auto ok = impl->start_qlog(settings.quic.qlog_directory, plan.params.original_dcid, plan.settings); !ok)
+        return ok.error();
+    if (auto ok =
+            impl->adopt(ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &plan.path, header.version,
+                                               &plan.callbacks, &plan.settings, &plan.params, nullptr, impl.get()),
+                        ErrorCode::ProtocolError);
+        !ok)
+        return ok.error();
     // Route the client's chosen destination id and our own to this connection.
-    handler.on_connection_id_issued(id_key(header.dcid.data, header.dcid.datalen));
-    handler.on_connection_id_issued(id_key(scid.data, scid.datalen));
+    handler.on_connection_id_issued(id_key(header.dcid.data, header.dcid.datalen), now);
+    handler.on_connection_id_issued(id_key(scid.data, scid.datalen), now);
     return std::unique_ptr<QuicConnection>(new QuicConnection(std::move(impl)));
 }
 
@@ -1023,13 +1106,18 @@ bool QuicConnection::receive(const SocketAddress& local, const SocketAddress& re
     auto& self = *m_impl;
     if (self.closed)
         return false;
-    self.last_now = now;
+    self.call_now = now;
     const ngtcp2_path path{make_addr(local), make_addr(remote), nullptr};
     const ngtcp2_pkt_info info{};
     ++self.counters.packets_received;
     self.counters.bytes_received += datagram.size();
+    self.received.record(now, datagram.size());
+    const SocketAddress remote_before = self.is_client ? SocketAddress() : remote_address();
     const int rv = ngtcp2_conn_read_pkt(self.conn, &path, &info, reinterpret_cast<const std::uint8_t*>(datagram.data()),
                                         datagram.size(), to_ngtcp2(now));
+    // A server follows a client that moved (or whose NAT rebound it) at once, and validates the new path.
+    if (!self.is_client && rv == 0 && remote_address() != remote_before)
+        self.migrating = true;
     if (rv == 0 || rv == NGTCP2_ERR_DISCARD_PKT)
         return true;
     self.finish(rv);
@@ -1066,7 +1154,7 @@ bool QuicConnection::handle_expiry(Timestamp now)
     auto& self = *m_impl;
     if (self.closed)
         return false;
-    self.last_now = now;
+    self.call_now = now;
     const int rv = ngtcp2_conn_handle_expiry(self.conn, to_ngtcp2(now));
     if (rv == 0)
         return true;
@@ -1154,6 +1242,7 @@ void QuicConnection::close(std::uint64_t application_code, std::string_view reas
     auto& self = *m_impl;
     if (self.closed)
         return;
+    self.call_now = now;
     ngtcp2_connection_close_error error_info;
     ngtcp2_connection_close_error_set_application_error(
         &error_info, application_code, reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
@@ -1169,14 +1258,38 @@ bool QuicConnection::migrate(const SocketAddress& new_local, Timestamp now)
     auto& self = *m_impl;
     if (self.closed || !self.is_client)
         return false;
+    self.call_now = now;
     const ngtcp2_path* current = ngtcp2_conn_get_path(self.conn);
     const ngtcp2_path path{make_addr(new_local), current->remote, nullptr};
-    return ngtcp2_conn_initiate_immediate_migration(self.conn, &path, to_ngtcp2(now)) == 0;
+    if (ngtcp2_conn_initiate_immediate_migration(self.conn, &path, to_ngtcp2(now)) != 0)
+        return false;
+    self.migrating = true;
+    return true;
 }
 
 bool QuicConnection::handshake_completed() const noexcept
 {
     return !m_impl->closed && ngtcp2_conn_get_handshake_completed(m_impl->conn);
+}
+
+bool QuicConnection::migrating() const noexcept
+{
+    return !m_impl->closed && m_impl->migrating;
+}
+
+QuicConnectionRates QuicConnection::rates(Timestamp now) const
+{
+    const auto& self = *m_impl;
+    QuicConnectionRates rates;
+    rates.send_bytes_per_second = self.sent.bytes_per_second(now);
+    rates.send_packets_per_second = self.sent.events_per_second(now);
+    rates.receive_bytes_per_second = self.received.bytes_per_second(now);
+    rates.receive_packets_per_second = self.received.events_per_second(now);
+    const auto acked = self.datagrams_acked_recently.totals(now).events;
+    const auto lost = self.datagrams_lost_recently.totals(now).events;
+    if (acked + lost > 0)
+        rates.datagram_loss = static_cast<double>(lost) / static_cast<double>(acked + lost);
+    return rates;
 }
 
 bool QuicConnection::is_closed() const noexcept

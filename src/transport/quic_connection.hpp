@@ -22,23 +22,25 @@
 
 namespace eustress::net::transport {
 
-/// Receives a connection's events. Called synchronously from `receive`, `handle_expiry` and `write`; it must not
-/// call back into the connection except for `stream_write`, `queue_datagram` and `consume`.
+/// Receives a connection's events. Called synchronously from `receive`, `handle_expiry`, `write`, `migrate`,
+/// `close`, `connect` and `accept`; every event carries the `now` given to that call, so a handler needs neither a
+/// clock nor a remembered time. It must not call back into the connection except for `stream_write`,
+/// `queue_datagram` and `consume`.
 class QuicConnectionHandler
 {
   public:
     virtual ~QuicConnectionHandler() = default;
-    virtual void on_handshake_completed() {}
+    virtual void on_handshake_completed(Timestamp /*now*/) {}
     /// `early` is true for 0-RTT data (replay-protected by the server's anti-replay record).
-    virtual void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early) = 0;
-    virtual void on_stream_closed(std::int64_t /*stream_id*/) {}
-    virtual void on_datagram(Bytes data, bool early) = 0;
-    virtual void on_datagram_acked(std::uint64_t datagram_id) = 0;
+    virtual void on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early, Timestamp now) = 0;
+    virtual void on_stream_closed(std::int64_t /*stream_id*/, Timestamp /*now*/) {}
+    virtual void on_datagram(Bytes data, bool early, Timestamp now) = 0;
+    virtual void on_datagram_acked(std::uint64_t datagram_id, Timestamp now) = 0;
     /// May be spurious (a late ack after declared loss is not reported again).
-    virtual void on_datagram_lost(std::uint64_t datagram_id) = 0;
+    virtual void on_datagram_lost(std::uint64_t datagram_id, Timestamp now) = 0;
     /// The server routes packets by destination connection id; these keep its table current.
-    virtual void on_connection_id_issued(std::string_view /*id*/) {}
-    virtual void on_connection_id_retired(std::string_view /*id*/) {}
+    virtual void on_connection_id_issued(std::string_view /*id*/, Timestamp /*now*/) {}
+    virtual void on_connection_id_retired(std::string_view /*id*/, Timestamp /*now*/) {}
 };
 
 /// How a connection ended, as both ends see it.
@@ -93,6 +95,18 @@ struct QuicConnectionStats
     bool resumed = false;                        ///< TLS session resumption happened
 };
 
+/// Traffic over a recent window (`QuicConnection::rates`), for status displays and quality figures.
+struct QuicConnectionRates
+{
+    double send_bytes_per_second = 0;  ///< UDP payload bytes, all overheads included
+    double send_packets_per_second = 0;
+    double receive_bytes_per_second = 0;
+    double receive_packets_per_second = 0;
+    /// Of our DATAGRAM frames that QUIC's loss detection settled (acknowledged or declared lost) during the loss
+    /// window, the fraction lost; nullopt when none settled. Datagrams dropped unsent (stale) do not count.
+    std::optional<double> datagram_loss;
+};
+
 /// Where an incoming datagram belongs, decoded without decrypting it.
 struct PacketRoute
 {
@@ -108,6 +122,10 @@ class QuicConnection
     static constexpr std::size_t kMinInitialSize = 1200;
     /// Length of the connection ids we issue; clients and servers alike.
     static constexpr std::size_t kConnectionIdLength = 16;
+    /// The sliding windows of `rates`: traffic rates follow changes within a second; the loss figure needs more
+    /// datagrams to mean something at game rates.
+    static constexpr Duration kRateWindow = std::chrono::seconds(1);
+    static constexpr Duration kLossWindow = std::chrono::seconds(4);
 
     struct ClientSettings
     {
@@ -195,6 +213,11 @@ class QuicConnection
     bool migrate(const SocketAddress& new_local, Timestamp now);
 
     bool handshake_completed() const noexcept;
+    /// A new path is being validated: the client moved (`migrate`), or the server saw the client's address change
+    /// (then it already sends to the new address). Ends when validation succeeds or fails.
+    bool migrating() const noexcept;
+    /// Packets and bytes per second each way over the `kRateWindow` ending at `now`, and the recent datagram loss.
+    QuicConnectionRates rates(Timestamp now) const;
     bool is_closed() const noexcept;
     const CloseInfo& close_info() const noexcept;
     QuicConnectionStats stats() const;

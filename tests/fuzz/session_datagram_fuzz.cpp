@@ -26,10 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t length = std::min<std::size_t>(data[offset], size - offset - 1);
         ++offset;
         const Bytes datagram(reinterpret_cast<const std::byte*>(data + offset), length);
-        connection.set_now(now);
-        connection.on_datagram(datagram, false);
-        server.set_now(now);
-        server.on_datagram(datagram, false);
+        connection.on_datagram(datagram, false, now);
+        server.on_datagram(datagram, false, now);
         offset += length;
         now += std::chrono::milliseconds(100);
     }

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const std::uint8_t control = data[offset++];
             const std::size_t length = std::min<std::size_t>((control >> 3) * 8u + 1u, size - offset);
             connection.on_stream_data(control & 3, Bytes(reinterpret_cast<const std::byte*>(data + offset), length),
-                                      (control & 4) != 0, false);
+                                      (control & 4) != 0, false, Timestamp{});
             offset += length;
         }
     }

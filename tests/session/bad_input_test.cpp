@@ -41,11 +41,11 @@ struct LoneConnection
 TEST(BadInput, DatagramsForUnknownOrReliableChannelsAreCountedAndDropped)
 {
     LoneConnection peer;
-    peer.connection.on_datagram(raw({9, 1, 2, 3}), false);  // channel 9 was never declared
-    peer.connection.on_datagram(raw({0, 1, 2, 3}), false);  // channel 0 is reliable: not in datagrams
-    peer.connection.on_datagram(raw({}), false);            // empty
-    peer.connection.on_datagram(raw({0x41, 1}), false);     // probe bit set, truncated probe
-    peer.connection.on_datagram(raw({2, 7}), false);        // sequenced channel, truncated sequence
+    peer.connection.on_datagram(raw({9, 1, 2, 3}), false, Timestamp{});  // channel 9 was never declared
+    peer.connection.on_datagram(raw({0, 1, 2, 3}), false, Timestamp{});  // channel 0 is reliable: not in datagrams
+    peer.connection.on_datagram(raw({}), false, Timestamp{});            // empty
+    peer.connection.on_datagram(raw({0x41, 1}), false, Timestamp{});     // probe bit set, truncated probe
+    peer.connection.on_datagram(raw({2, 7}), false, Timestamp{});        // sequenced channel, truncated sequence
     EXPECT_EQ(peer.connection.input_errors().malformed_datagrams, 5u);
     EXPECT_TRUE(peer.events.empty());
     EXPECT_FALSE(peer.connection.protocol_error());
@@ -55,15 +55,15 @@ TEST(BadInput, HostileFragmentsAreBoundedAndNeverAssembleGarbage)
 {
     LoneConnection peer;
     // Index beyond count, count of one, and a message claiming 255 fragments that never completes.
-    peer.connection.on_datagram(raw({0x81, 1, 0, 5, 3, 'x'}), false);
-    peer.connection.on_datagram(raw({0x81, 1, 0, 0, 1, 'x'}), false);
+    peer.connection.on_datagram(raw({0x81, 1, 0, 5, 3, 'x'}), false, Timestamp{});
+    peer.connection.on_datagram(raw({0x81, 1, 0, 0, 1, 'x'}), false, Timestamp{});
     for (int group = 0; group < 100; ++group)
-        peer.connection.on_datagram(raw({0x81, group, 0, 0, 255, 'x'}), false);
+        peer.connection.on_datagram(raw({0x81, group, 0, 0, 255, 'x'}), false, Timestamp{});
     EXPECT_EQ(peer.connection.input_errors().malformed_datagrams, 2u);
     EXPECT_LE(peer.connection.assembler().in_progress(), 16u);
     // A duplicate fragment index poisons only its own message.
-    peer.connection.on_datagram(raw({0x81, 200, 0, 0, 2, 'a'}), false);
-    peer.connection.on_datagram(raw({0x81, 200, 0, 0, 2, 'b'}), false);
+    peer.connection.on_datagram(raw({0x81, 200, 0, 0, 2, 'a'}), false, Timestamp{});
+    peer.connection.on_datagram(raw({0x81, 200, 0, 0, 2, 'b'}), false, Timestamp{});
     EXPECT_GE(peer.connection.input_errors().malformed_fragments, 1u);
     EXPECT_TRUE(peer.events.empty());
 }
@@ -71,10 +71,10 @@ TEST(BadInput, HostileFragmentsAreBoundedAndNeverAssembleGarbage)
 TEST(BadInput, StaleSequencedMessagesAreDropped)
 {
     LoneConnection peer;
-    peer.connection.on_datagram(raw({2, 10, 0, 'n'}), false);  // sequence 10
-    peer.connection.on_datagram(raw({2, 9, 0, 'o'}), false);   // older: dropped
-    peer.connection.on_datagram(raw({2, 10, 0, 'd'}), false);  // duplicate: dropped
-    peer.connection.on_datagram(raw({2, 11, 0, 'm'}), false);  // newer: kept
+    peer.connection.on_datagram(raw({2, 10, 0, 'n'}), false, Timestamp{});  // sequence 10
+    peer.connection.on_datagram(raw({2, 9, 0, 'o'}), false, Timestamp{});   // older: dropped
+    peer.connection.on_datagram(raw({2, 10, 0, 'd'}), false, Timestamp{});  // duplicate: dropped
+    peer.connection.on_datagram(raw({2, 11, 0, 'm'}), false, Timestamp{});  // newer: kept
     EXPECT_EQ(peer.connection.input_errors().stale_sequenced, 1u);
     EXPECT_FALSE(peer.connection.protocol_error());
 }
@@ -83,28 +83,28 @@ TEST(BadInput, StreamsThatBreakFramingAreProtocolErrors)
 {
     {
         LoneConnection peer;
-        peer.connection.on_stream_data(3, raw({7}), false, false);  // unknown stream kind
+        peer.connection.on_stream_data(3, raw({7}), false, false, Timestamp{});  // unknown stream kind
         ASSERT_TRUE(peer.connection.protocol_error());
     }
     {
         LoneConnection peer;
-        peer.connection.on_stream_data(3, raw({1, 40}), false, false);  // ordered stream for channel 40
+        peer.connection.on_stream_data(3, raw({1, 40}), false, false, Timestamp{});  // ordered stream for channel 40
         ASSERT_TRUE(peer.connection.protocol_error());
     }
     {
         LoneConnection peer;  // a message announcing 1 GiB on a channel whose limit is 256 KiB
-        peer.connection.on_stream_data(3, raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0}), false, false);
+        peer.connection.on_stream_data(3, raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0}), false, false, Timestamp{});
         ASSERT_TRUE(peer.connection.protocol_error());
         EXPECT_NE(peer.connection.protocol_error()->find("over the limit"), std::string::npos);
     }
     {
         LoneConnection peer;  // a stream that ends inside a message
-        peer.connection.on_stream_data(3, raw({1, 0, 5, 'a', 'b'}), true, false);
+        peer.connection.on_stream_data(3, raw({1, 0, 5, 'a', 'b'}), true, false, Timestamp{});
         ASSERT_TRUE(peer.connection.protocol_error());
     }
     {
         LoneConnection peer;  // an unknown control frame
-        peer.connection.on_stream_data(3, raw({0, 9, 0}), false, false);
+        peer.connection.on_stream_data(3, raw({0, 9, 0}), false, false, Timestamp{});
         ASSERT_TRUE(peer.connection.protocol_error());
     }
 }
@@ -118,7 +118,7 @@ TEST(BadInput, RandomBytesNeverCrashTheParsers)
         std::vector<std::byte> bytes(random() % 64);
         for (auto& b : bytes)
             b = std::byte(random() & 0xff);
-        peer.connection.on_datagram(bytes, false);
+        peer.connection.on_datagram(bytes, false, Timestamp{});
         (void)session::parse_stream_header(bytes);
         (void)session::parse_hello(bytes);
         (void)session::parse_welcome(bytes);
@@ -291,11 +291,11 @@ struct RawQuicClient final : transport::QuicConnectionHandler
         batch->flush(now);
     }
 
-    void on_handshake_completed() override { handshake = true; }
-    void on_stream_data(std::int64_t, Bytes, bool, bool) override {}
-    void on_datagram(Bytes, bool) override {}
-    void on_datagram_acked(std::uint64_t) override {}
-    void on_datagram_lost(std::uint64_t) override {}
+    void on_handshake_completed(Timestamp) override { handshake = true; }
+    void on_stream_data(std::int64_t, Bytes, bool, bool, Timestamp) override {}
+    void on_datagram(Bytes, bool, Timestamp) override {}
+    void on_datagram_acked(std::uint64_t, Timestamp) override {}
+    void on_datagram_lost(std::uint64_t, Timestamp) override {}
 };
 
 TEST(BadInput, IncompleteMessagesAreBoundedByFlowControl)

@@ -55,6 +55,9 @@ TEST(Observability, MetricsAndTheDebugPageShowTheConnections)
     {
         EXPECT_GT(connection["rtt_ms"].get<double>(), 0.0);
         EXPECT_TRUE(connection["peer"].get<std::string>().starts_with("anon-"));
+        EXPECT_EQ(connection["state"], "connected");
+        EXPECT_GT(connection["quality"].get<double>(), 0.0);
+        EXPECT_LE(connection["quality"].get<double>(), 1.0);
     }
     const auto from_alice =
         json["connections"][0]["id"] == alice.id() ? json["connections"][0] : json["connections"][1];

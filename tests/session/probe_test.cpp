@@ -174,19 +174,18 @@ TEST(Probe, MalformedOrMisdirectedProbesAreCountedAndDroppedWithoutEvents)
     settings.channels = &table;
     session::Connection client(settings, events);
     const Timestamp now = timestamp_from(std::chrono::seconds(10));
-    client.set_now(now);
 
     const auto valid_answer = probe_bytes(ProbeKind::Answer, 1'000'000'000, 40, 40);
-    client.on_datagram(Bytes(valid_answer).first(10), false);               // truncated
-    client.on_datagram(probe_bytes(ProbeKind::Request, 1, 40, 40), false);  // a request sent to a client
+    client.on_datagram(Bytes(valid_answer).first(10), false, now);               // truncated
+    client.on_datagram(probe_bytes(ProbeKind::Request, 1, 40, 40), false, now);  // a request sent to a client
     client.on_datagram(
-        probe_bytes(ProbeKind::Answer, static_cast<std::uint64_t>(now.time_since_epoch().count()) + 1, 40, 40),
-        false);  // stamped in the future: not a time we sent
+        probe_bytes(ProbeKind::Answer, static_cast<std::uint64_t>(now.time_since_epoch().count()) + 1, 40, 40), false,
+        now);  // stamped in the future: not a time we sent
     EXPECT_EQ(client.input_errors().malformed_datagrams, 3u);
     EXPECT_TRUE(events.empty());
     EXPECT_FALSE(client.protocol_error()) << "a bad probe never closes a connection";
 
-    client.on_datagram(valid_answer, false);
+    client.on_datagram(valid_answer, false, now);
     ASSERT_EQ(events.size(), 1u);
     const auto& answered = std::get<ProbeEvent>(events.front());
     EXPECT_EQ(answered.outcome, ProbeEvent::Outcome::Answered);

@@ -16,14 +16,26 @@ struct RecordingHandler final : QuicConnectionHandler
     bool handshake = false;
     std::vector<std::byte> stream_bytes;
     std::vector<std::vector<std::byte>> datagrams;
-    void on_handshake_completed() override { handshake = true; }
-    void on_stream_data(std::int64_t, Bytes data, bool, bool) override
+    // The time each kind of event carried, latest first seen.
+    Timestamp handshake_at{};
+    Timestamp datagram_at{};
+    Timestamp acked_at{};
+    void on_handshake_completed(Timestamp now) override
+    {
+        handshake = true;
+        handshake_at = now;
+    }
+    void on_stream_data(std::int64_t, Bytes data, bool, bool, Timestamp) override
     {
         stream_bytes.insert(stream_bytes.end(), data.begin(), data.end());
     }
-    void on_datagram(Bytes data, bool) override { datagrams.emplace_back(data.begin(), data.end()); }
-    void on_datagram_acked(std::uint64_t) override {}
-    void on_datagram_lost(std::uint64_t) override {}
+    void on_datagram(Bytes data, bool, Timestamp now) override
+    {
+        datagrams.emplace_back(data.begin(), data.end());
+        datagram_at = now;
+    }
+    void on_datagram_acked(std::uint64_t, Timestamp now) override { acked_at = now; }
+    void on_datagram_lost(std::uint64_t, Timestamp) override {}
 };
 
 struct Pair
@@ -103,6 +115,29 @@ TEST(QuicConnection, HandshakeNegotiatesTls13WithOurAlpn)
     EXPECT_NE(tls.find("TLS1.3"), std::string::npos) << tls;
     EXPECT_NE(tls.find("X25519"), std::string::npos) << tls;
     EXPECT_NE(tls.find("alpn=eustress/1"), std::string::npos) << tls;
+}
+
+TEST(QuicConnection, EveryEventCarriesTheTimeOfTheCallThatRaisedIt)
+{
+    // Each pump round calls both ends at one `now`, a millisecond after the previous round: an event seen first
+    // after a round must carry that round's time, not an older one or none.
+    Pair pair;
+    for (int round = 0; round < 50 && !pair.client_handler.handshake; ++round)
+        pair.pump(1);
+    ASSERT_TRUE(pair.client_handler.handshake);
+    EXPECT_EQ(pair.client_handler.handshake_at, pair.now);
+    pair.pump(20);
+
+    const std::vector<std::byte> payload(64, std::byte{5});
+    ASSERT_TRUE(pair.client->queue_datagram(payload, 7, 0, pair.now));
+    for (int round = 0; round < 50 && pair.server_handler.datagrams.empty(); ++round)
+        pair.pump(1);
+    ASSERT_EQ(pair.server_handler.datagrams.size(), 1u);
+    EXPECT_EQ(pair.server_handler.datagram_at, pair.now);
+    for (int round = 0; round < 200 && pair.client_handler.acked_at == Timestamp{}; ++round)
+        pair.pump(1);
+    EXPECT_EQ(pair.client_handler.acked_at, pair.now);
+    EXPECT_GE(pair.client_handler.acked_at, pair.server_handler.datagram_at);
 }
 
 TEST(QuicConnection, AnotherAlpnIsRefusedWithNoApplicationProtocol)

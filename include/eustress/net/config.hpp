@@ -44,6 +44,9 @@ struct ReconnectPolicy
     double jitter = 0.5;
     /// Attempts before giving up (a DisconnectedEvent without `reconnecting` then ends it).
     std::uint32_t max_attempts = 10;
+    /// Seeds the jitter's random generator, so that a test can reproduce the delays. Unset (the default), the
+    /// seed comes from the TLS library's cryptographic generator, so clients of one dead server spread out.
+    std::optional<std::uint64_t> jitter_seed;
 };
 
 /// The system clock in seconds since 1970 (ServerConfig::unix_time's default).

@@ -27,17 +27,49 @@ struct ChannelStatus
     std::uint64_t queued_bytes = 0;
 };
 
+/// Where a connection is in its life.
+enum class ConnectionState : std::uint8_t
+{
+    Connecting,  ///< the QUIC handshake, or our hello and welcome, is under way
+    Connected,   ///< admitted: messages flow
+    Migrating,   ///< admitted, and a new path is being validated (the client moved, or its NAT rebound it)
+    Closing,     ///< closed by either end, timed out, or refused: nothing more will flow
+};
+
+const char* to_string(ConnectionState state) noexcept;
+
+/// Connection quality in [0, 1], 1 being a clean path. Loss and jitter each take their share:
+///
+///     quality = (1 - loss) * (1 - 0.5 * min(1, rtt_variance / max(smoothed_rtt, 10 ms)))
+///
+/// where `loss` is `recent_datagram_loss` (0 when no datagram settled recently) and `rtt_variance` is QUIC's mean
+/// deviation of the RTT: jitter as large as the RTT itself halves the figure. The 10 ms floor keeps sub-millisecond
+/// wobble on a LAN, which no game notices, from counting as jitter.
+double connection_quality(double loss, Duration smoothed_rtt, Duration rtt_variance) noexcept;
+
 struct ConnectionStatus
 {
     ClientId client_id{};
     SocketAddress remote;
-    bool connected = false;
+    ConnectionState state = ConnectionState::Connecting;
+    bool connected = false;  ///< state is Connected or Migrating
+    /// See `connection_quality`: a figure to show players (bars) or to alert on, not a measurement to reason from.
+    double quality = 0.0;
     Duration smoothed_rtt{0};
     Duration min_rtt{0};
     Duration latest_rtt{0};
     Duration rtt_variance{0};
     /// Fraction of our unreliable datagrams declared lost (what the game experiences), 0 when none were sent.
     double datagram_loss = 0.0;
+    /// The same over the last 4 s (QuicConnection::kLossWindow), counting only QUIC's loss detection (not
+    /// datagrams dropped unsent as stale); 0 when no datagram was settled in that time.
+    double recent_datagram_loss = 0.0;
+    /// Traffic over the last second (a sliding window of the `now` the owner passes), UDP payloads with all
+    /// overheads; the packets include acknowledgement-only ones.
+    double send_bytes_per_second = 0.0;
+    double send_packets_per_second = 0.0;
+    double receive_bytes_per_second = 0.0;
+    double receive_packets_per_second = 0.0;
     std::uint64_t packets_sent = 0;
     std::uint64_t packets_received = 0;
     std::uint64_t bytes_sent = 0;  ///< UDP payload bytes, all overheads included

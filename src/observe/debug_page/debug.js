@@ -52,7 +52,7 @@ function fixed(value, digits) { return Number(value).toFixed(digits); }
 
 function renderTable(connections) {
   const rows = connections.map(c => "<tr>" + [
-    c.id, c.peer, fixed(c.rtt_ms, 2), fixed(c.min_rtt_ms, 2), fixed(c.rtt_var_ms, 2), fixed(c.loss * 100, 2),
+    c.id, c.peer, c.state, fixed(c.quality, 2), fixed(c.rtt_ms, 2), fixed(c.min_rtt_ms, 2), fixed(c.rtt_var_ms, 2), fixed(c.loss * 100, 2),
     fixed(c.send_bps * 8 / 1000, 1), fixed(c.receive_bps * 8 / 1000, 1), c.send_queue_bytes,
     fixed(c.send_queue_age_ms, 1), c.congestion_window, c.bytes_in_flight, c.tls,
   ].map(cell => "<td>" + String(cell).replace(/[&<>]/g, ch => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[ch])
