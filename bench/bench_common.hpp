@@ -114,6 +114,22 @@ inline long resident_kib(const std::string& pid = "self")
     return -1;
 }
 
+/// The conditions every peer shares, so that a comparison measures the stack and not the harness
+/// (docs/PERFORMANCE.md, "How each peer waits and queues"). Nobody spins: every wait blocks in the stack's own
+/// wait (poll for ours and the raw sockets, enet_host_service with a timeout for ENet) until data or a timer.
+/// A ping-pong client blocks up to this long for the echo.
+constexpr int kReplyWaitMs = 1000;
+/// Senders hand their stack this many messages, then flush them in one call (our `flush`, ENet's
+/// `enet_host_service`, one `writev` for TCP, one `sendmmsg` for UDP).
+constexpr std::size_t kBatch = 64;
+/// Reliable senders stop while more than this many bytes are queued and not yet sent (ours: the channel's
+/// `send_queue_limit`; ENet: counted by the harness, enet_peer.cpp), then wait up to kFullWaitMs in the stack's own
+/// wait and try again. Both checks are O(1) counters.
+constexpr std::size_t kUnsentBound = 4 * 1024 * 1024;
+constexpr int kFullWaitMs = 1;
+/// Send and receive buffer of every UDP socket (ours' default, given to ENet and raw UDP too).
+constexpr int kUdpSocketBuffer = 4 * 1024 * 1024;
+
 /// Payload bytes the server counts before it answers "done" in the throughput benchmark.
 inline std::size_t throughput_total(std::size_t size)
 {

@@ -1,11 +1,13 @@
 // ENet 1.3.17 doing each benchmark, as its documentation recommends using it: one host per endpoint,
-// enet_host_service to pump, enet_host_flush after sending.
-#include <enet/enet.h>
-
+// enet_host_service with a timeout to pump and wait, enet_host_flush after sending.
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <vector>
+
+#include <enet/enet.h>
 
 #include "bench_common.hpp"
 
@@ -22,12 +24,69 @@ std::string text_of(const ENetPacket* packet)
     return std::string(reinterpret_cast<const char*>(packet->data), packet->dataLength);
 }
 
+/// ENet runs its timers (retransmission, pings) only inside enet_host_service and has no "next timer" query, so a
+/// loop that must keep them running services with this timeout: it blocks in poll until a datagram arrives or the
+/// millisecond (ENet's clock resolution) passes. Ours blocks until its next timer the same way.
+constexpr enet_uint32 kServiceMs = 1;
+
+/// enet_host_create with the socket buffers every UDP peer gets (ENet's own default is 256 KiB).
+ENetHost* create_host(const ENetAddress* address, std::size_t peers)
+{
+    ENetHost* host = enet_host_create(address, peers, 2, 0, 0);
+    if (host != nullptr)
+    {
+        enet_socket_set_option(host->socket, ENET_SOCKOPT_RCVBUF, kUdpSocketBuffer);
+        enet_socket_set_option(host->socket, ENET_SOCKOPT_SNDBUF, kUdpSocketBuffer);
+    }
+    return host;
+}
+
+/// What the harness has queued in ENet and ENet has not yet sent, in O(1): bytes handed to enet_peer_send, less
+/// the bytes of packets ENet has released (it frees a reliable packet once every fragment is acknowledged), less
+/// ENet's own count of bytes sent and not yet acknowledged (`reliableDataInTransit`). While a fragmented message
+/// is partly acknowledged this reads high by less than one message.
+struct SendAccount
+{
+    std::size_t handed = 0;
+    std::size_t released = 0;
+    std::size_t unsent(const ENetPeer& peer) const
+    {
+        const std::size_t outstanding = handed - released;
+        return outstanding - std::min<std::size_t>(outstanding, peer.reliableDataInTransit);
+    }
+};
+
+void count_release(ENetPacket* packet)
+{
+    static_cast<SendAccount*>(packet->userData)->released += packet->dataLength;
+}
+
+void send_counted(ENetPeer* peer, SendAccount& account, const std::vector<char>& message)
+{
+    ENetPacket* packet = enet_packet_create(message.data(), message.size(), ENET_PACKET_FLAG_RELIABLE);
+    packet->userData = &account;
+    packet->freeCallback = count_release;
+    account.handed += message.size();
+    enet_peer_send(peer, 0, packet);
+}
+
+/// One enet_host_service call of at most `timeout_ms`; a received packet comes back as text.
+std::optional<std::string> service_once(ENetHost* host, enet_uint32 timeout_ms)
+{
+    ENetEvent event;
+    if (enet_host_service(host, &event, timeout_ms) <= 0 || event.type != ENET_EVENT_TYPE_RECEIVE)
+        return std::nullopt;
+    std::string text = text_of(event.packet);
+    enet_packet_destroy(event.packet);
+    return text;
+}
+
 int server(const Options& options)
 {
     ENetAddress address{};
     enet_address_set_host(&address, "127.0.0.1");
     address.port = 0;
-    ENetHost* host = enet_host_create(&address, 4095, 2, 0, 0);
+    ENetHost* host = create_host(&address, 4095);
     if (host == nullptr)
         return 1;
     ENetAddress bound{};
@@ -42,7 +101,7 @@ int server(const Options& options)
     ENetEvent event;
     while (!finished && Clock::now() < deadline)
     {
-        if (enet_host_service(host, &event, 1) <= 0)
+        if (enet_host_service(host, &event, kServiceMs) <= 0)
             continue;
         do
         {
@@ -53,7 +112,9 @@ int server(const Options& options)
             ENetPacket* packet = event.packet;
             if (options.bench == "pingpong")
             {
-                enet_peer_send(event.peer, event.channelID, enet_packet_create(packet->data, packet->dataLength, packet->flags & ENET_PACKET_FLAG_UNSEQUENCED));
+                enet_peer_send(
+                    event.peer, event.channelID,
+                    enet_packet_create(packet->data, packet->dataLength, packet->flags & ENET_PACKET_FLAG_UNSEQUENCED));
                 enet_host_flush(host);
             }
             else if (event.channelID == 0 && text_of(packet) == "END")
@@ -96,7 +157,7 @@ struct Endpoint
 
 bool connect(Endpoint& endpoint, const Options& options, int port, bool wait_for_it)
 {
-    endpoint.host = enet_host_create(nullptr, 1, 2, 0, 0);
+    endpoint.host = create_host(nullptr, 1);
     ENetAddress address{};
     enet_address_set_host(&address, "127.0.0.1");
     address.port = static_cast<enet_uint16>(port);
@@ -113,19 +174,17 @@ bool connect(Endpoint& endpoint, const Options& options, int port, bool wait_for
     return false;
 }
 
-/// Services until a packet arrives (returned as text) or the limit passes.
-std::optional<std::string> await_packet(ENetHost* host, std::chrono::milliseconds limit, int service_ms = 1)
+/// Services, blocking up to `service_ms` per call, until a packet arrives (returned as text) or the limit passes.
+std::optional<std::string> await_packet(ENetHost* host, std::chrono::milliseconds limit,
+                                        enet_uint32 service_ms = kServiceMs)
 {
-    ENetEvent event;
     const auto deadline = Clock::now() + limit;
     do
     {
-        if (enet_host_service(host, &event, static_cast<enet_uint32>(service_ms)) > 0 && event.type == ENET_EVENT_TYPE_RECEIVE)
-        {
-            std::string text = text_of(event.packet);
-            enet_packet_destroy(event.packet);
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        const auto timeout = std::clamp<long long>(left, 1, service_ms);
+        if (auto text = service_once(host, static_cast<enet_uint32>(timeout)))
             return text;
-        }
     } while (Clock::now() < deadline);
     return std::nullopt;
 }
@@ -149,17 +208,20 @@ int client(const Options& options)
             connect(*endpoints.back(), options, port, false);
         }
         std::size_t connected = 0;
-        Clock::time_point all_connected{};
+        Clock::time_point last_connected = start;  // when the latest handshake completed
         const auto deadline = Clock::now() + std::chrono::seconds(60);
         ENetEvent event;
         while (connected < endpoints.size() && Clock::now() < deadline)
         {
             for (auto& endpoint : endpoints)
                 while (enet_host_service(endpoint->host, &event, 0) > 0)
-                    connected += event.type == ENET_EVENT_TYPE_CONNECT;
+                    if (event.type == ENET_EVENT_TYPE_CONNECT)
+                    {
+                        ++connected;
+                        last_connected = Clock::now();
+                    }
             enet_host_service(probe.host, &event, 0);
             std::this_thread::sleep_for(std::chrono::microseconds(200));
-            all_connected = Clock::now();
         }
         const auto idle_until = Clock::now() + std::chrono::seconds(2);
         while (Clock::now() < idle_until)
@@ -172,12 +234,15 @@ int client(const Options& options)
         const long after = std::stol(await_packet(probe.host, std::chrono::seconds(5)).value_or("0"));
         enet_peer_send(probe.peer, 0, packet_of("BYE", ENET_PACKET_FLAG_RELIABLE));
         enet_host_flush(probe.host);
-        report(options, "enet", "handshakes_per_second", static_cast<double>(connected) / seconds(all_connected - start), "1/s");
+        report(options, "enet", "clients_connected", static_cast<double>(connected), "count");
+        report(options, "enet", "handshakes_per_second",
+               static_cast<double>(connected) / seconds(last_connected - start), "1/s");
         report(options, "enet", "memory_per_idle_connection",
                static_cast<double>(after - before) / static_cast<double>(std::max<std::size_t>(connected, 1)), "KiB");
         return 0;
     }
 
+    SendAccount account;  // outlives the host, whose destruction releases the packets still queued
     Endpoint endpoint;
     if (!connect(endpoint, options, port, true))
         return 1;
@@ -189,26 +254,31 @@ int client(const Options& options)
             enet_peer_send(endpoint.peer, 1,
                            enet_packet_create(message.data(), message.size(), ENET_PACKET_FLAG_UNSEQUENCED));
             enet_host_flush(endpoint.host);
-            return await_packet(endpoint.host, std::chrono::seconds(1), 0).has_value();
+            // Block for the echo as ours and the raw sockets do (a zero timeout here would spin).
+            return await_packet(endpoint.host, std::chrono::milliseconds(kReplyWaitMs), kReplyWaitMs).has_value();
         });
     }
     else if (options.bench == "throughput" || options.bench == "lossy")
     {
-        const std::size_t total = options.bench == "throughput" ? throughput_total(options.size) : options.count * options.size;
+        const std::size_t total =
+            options.bench == "throughput" ? throughput_total(options.size) : options.count * options.size;
         const auto start = Clock::now();
         std::optional<std::string> done;
-        ENetEvent event;
-        for (std::size_t sent = 0; sent < total; sent += message.size())
+        for (std::size_t sent = 0; sent < total && !done;)
         {
-            enet_peer_send(endpoint.peer, 0, enet_packet_create(message.data(), message.size(), ENET_PACKET_FLAG_RELIABLE));
-            // Keep ENet's own queue bounded so memory stays comparable; it sends as its window allows.
-            while (endpoint.peer->outgoingDataTotal > 0 && enet_list_size(&endpoint.peer->outgoingCommands) > 4096)
-                enet_host_service(endpoint.host, &event, 1);
-            if (sent % (64 * options.size) == 0)
-                enet_host_service(endpoint.host, &event, 0);
+            send_counted(endpoint.peer, account, message);
+            sent += message.size();
+            // Over the shared bound of unsent bytes: let ENet send as its window allows and take acknowledgements,
+            // waiting up to kFullWaitMs at a time, as our harness does when `send` says QueueFull.
+            while (!done && account.unsent(*endpoint.peer) > kUnsentBound)
+                done = service_once(endpoint.host, kFullWaitMs);
+            // Every kBatch messages: send them and take in what arrived, without waiting.
+            if (!done && sent % (kBatch * options.size) == 0)
+                done = service_once(endpoint.host, 0);
         }
         enet_host_flush(endpoint.host);
-        done = await_packet(endpoint.host, std::chrono::minutes(3));
+        if (!done)
+            done = await_packet(endpoint.host, std::chrono::minutes(3));
         if (!done)
             return 1;
         const double elapsed = seconds(Clock::now() - start);
@@ -223,26 +293,27 @@ int client(const Options& options)
         const auto start = Clock::now();
         for (std::size_t i = 0; i < options.count; ++i)
         {
-            enet_peer_send(endpoint.peer, 1, enet_packet_create(message.data(), message.size(), ENET_PACKET_FLAG_UNSEQUENCED));
-            if (i % 64 == 63)
+            enet_peer_send(endpoint.peer, 1,
+                           enet_packet_create(message.data(), message.size(), ENET_PACKET_FLAG_UNSEQUENCED));
+            if (i % kBatch == kBatch - 1)
             {
                 enet_host_flush(endpoint.host);
                 while (enet_host_service(endpoint.host, &event, 0) > 0)
-                {
-                }
+                {}
             }
         }
         enet_host_flush(endpoint.host);
         const double send_seconds = seconds(Clock::now() - start);
         const auto settle = Clock::now() + std::chrono::milliseconds(300);
         while (Clock::now() < settle)
-            enet_host_service(endpoint.host, &event, 1);
+            enet_host_service(endpoint.host, &event, kServiceMs);
         enet_peer_send(endpoint.peer, 0, packet_of("END", ENET_PACKET_FLAG_RELIABLE));
         const auto reply = await_packet(endpoint.host, std::chrono::seconds(10));
         if (!reply)
             return 1;
         report(options, "enet", "sent_rate", static_cast<double>(options.count) / send_seconds, "msg/s");
-        report(options, "enet", "delivered_fraction", std::strtod(reply->c_str(), nullptr) / static_cast<double>(options.count), "ratio");
+        report(options, "enet", "delivered_fraction",
+               std::strtod(reply->c_str(), nullptr) / static_cast<double>(options.count), "ratio");
     }
     enet_peer_disconnect(endpoint.peer, 0);
     enet_host_flush(endpoint.host);

@@ -1,11 +1,10 @@
 // Eustress Net doing each benchmark: real QUIC (TLS 1.3) over UDP on loopback, through the public API only.
-#include <poll.h>
-
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <poll.h>
 
 #include "bench_common.hpp"
 #include "eustress/net/client.hpp"
@@ -30,16 +29,23 @@ CongestionControl congestion_of(const Options& options)
 ChannelTable bench_channels()
 {
     ChannelTable table;
-    table.channels.push_back({"reliable", ChannelKind::ReliableOrdered, 128, 0.0, 2 * 1024 * 1024, 64 * 1024 * 1024});
+    // The reliable channel's queue bound is the one every reliable sender in the benchmarks keeps.
+    table.channels.push_back({"reliable", ChannelKind::ReliableOrdered, 128, 0.0, 2 * 1024 * 1024, kUnsentBound});
     table.channels.push_back({"unreliable", ChannelKind::Unreliable, 128, 0.0, 64 * 1024});
     return table;
 }
 
+/// Blocks until the socket is readable or the stack's next timer (at most `longest_ms`). ppoll takes the timeout in
+/// nanoseconds: poll's milliseconds would either spin (a timer less than 1 ms away rounds to 0) or oversleep a
+/// pacing gap of microseconds by up to a millisecond.
 void wait(int fd, Timestamp wake, int longest_ms)
 {
     pollfd descriptor{fd, POLLIN, 0};
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - MonotonicClock::now()).count();
-    ::poll(&descriptor, 1, static_cast<int>(std::clamp<long long>(ms, 0, longest_ms)));
+    const auto left = std::clamp<std::chrono::nanoseconds>(wake - MonotonicClock::now(), std::chrono::nanoseconds(0),
+                                                           std::chrono::milliseconds(longest_ms));
+    const timespec timeout{static_cast<time_t>(left.count() / 1'000'000'000),
+                           static_cast<long>(left.count() % 1'000'000'000)};
+    ::ppoll(&descriptor, 1, &timeout, nullptr);
 }
 
 std::string text_of(const MessageEvent& message)
@@ -166,13 +172,14 @@ bool pump(Client& client, Done&& done, std::chrono::milliseconds limit, int long
 std::optional<std::string> await_message(Client& client, std::chrono::milliseconds limit)
 {
     std::optional<std::string> text;
-    pump(client,
-         [&](const NetworkEvent& event) {
-             if (auto* message = std::get_if<MessageEvent>(&event))
-                 text = text_of(*message);
-             return text.has_value();
-         },
-         limit, 10);
+    pump(
+        client,
+        [&](const NetworkEvent& event) {
+            if (auto* message = std::get_if<MessageEvent>(&event))
+                text = text_of(*message);
+            return text.has_value();
+        },
+        limit, 10);
     return text;
 }
 
@@ -185,8 +192,9 @@ int client(const Options& options)
     {
         // One client to ask with, then `count` more connecting at once.
         auto probe = std::move(Client::create(config, MonotonicClock::now())).value();
-        pump(*probe, [](const NetworkEvent& e) { return std::holds_alternative<ConnectedEvent>(e); },
-             std::chrono::seconds(5));
+        pump(
+            *probe, [](const NetworkEvent& e) { return std::holds_alternative<ConnectedEvent>(e); },
+            std::chrono::seconds(5));
         (void)probe->send(0, as_bytes_of("RSS?"), MonotonicClock::now());
         const long before = std::stol(await_message(*probe, std::chrono::seconds(5)).value_or("0"));
 
@@ -205,7 +213,7 @@ int client(const Options& options)
         std::size_t connected = 0;
         std::vector<bool> is_connected(clients.size(), false);
         const auto deadline = Clock::now() + std::chrono::seconds(60);
-        Clock::time_point all_connected{};
+        Clock::time_point last_connected = start;  // when the latest handshake completed
         while (Clock::now() < deadline && connected < clients.size())
         {
             for (std::size_t i = 0; i < clients.size(); ++i)
@@ -216,12 +224,11 @@ int client(const Options& options)
                     {
                         is_connected[i] = true;
                         ++connected;
+                        last_connected = Clock::now();
                     }
             }
             probe->update(MonotonicClock::now());
             std::this_thread::sleep_for(std::chrono::microseconds(200));
-            if (connected == clients.size())
-                all_connected = Clock::now();
         }
         if (connected < clients.size())
             std::fprintf(stderr, "only %zu of %zu clients connected\n", connected, clients.size());
@@ -233,17 +240,18 @@ int client(const Options& options)
             {
                 c->update(MonotonicClock::now());
                 while (c->poll_event())
-                {
-                }
+                {}
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         (void)probe->send(0, as_bytes_of("RSS?"), MonotonicClock::now());
         const long after = std::stol(await_message(*probe, std::chrono::seconds(5)).value_or("0"));
         (void)probe->send(0, as_bytes_of("BYE"), MonotonicClock::now());
-        pump(*probe, [](const NetworkEvent&) { return false; }, std::chrono::milliseconds(100));
-        report(options, "eustress", "handshakes_per_second", static_cast<double>(connected) / seconds(all_connected - start),
-               "1/s");
+        pump(
+            *probe, [](const NetworkEvent&) { return false; }, std::chrono::milliseconds(100));
+        report(options, "eustress", "clients_connected", static_cast<double>(connected), "count");
+        report(options, "eustress", "handshakes_per_second",
+               static_cast<double>(connected) / seconds(last_connected - start), "1/s");
         report(options, "eustress", "memory_per_idle_connection",
                static_cast<double>(after - before) / static_cast<double>(std::max<std::size_t>(connected, 1)), "KiB");
         return 0;
@@ -256,8 +264,9 @@ int client(const Options& options)
         return 1;
     }
     Client& client = *created.value();
-    if (!pump(client, [](const NetworkEvent& e) { return std::holds_alternative<ConnectedEvent>(e); },
-              std::chrono::seconds(10)))
+    if (!pump(
+            client, [](const NetworkEvent& e) { return std::holds_alternative<ConnectedEvent>(e); },
+            std::chrono::seconds(10)))
         return 1;
     std::vector<std::byte> message(options.size, std::byte{'x'});
 
@@ -266,13 +275,15 @@ int client(const Options& options)
         measure_round_trips(options, "eustress", [&] {
             (void)client.send(1, message, MonotonicClock::now());
             client.flush(MonotonicClock::now());
-            return pump(client, [](const NetworkEvent& e) { return std::holds_alternative<MessageEvent>(e); },
-                        std::chrono::seconds(1), 1000);
+            return pump(
+                client, [](const NetworkEvent& e) { return std::holds_alternative<MessageEvent>(e); },
+                std::chrono::milliseconds(kReplyWaitMs), kReplyWaitMs);
         });
     }
     else if (options.bench == "throughput" || options.bench == "lossy")
     {
-        const std::size_t total = options.bench == "throughput" ? throughput_total(options.size) : options.count * options.size;
+        const std::size_t total =
+            options.bench == "throughput" ? throughput_total(options.size) : options.count * options.size;
         const auto start = Clock::now();
         std::size_t sent = 0;
         bool done = false;
@@ -282,12 +293,15 @@ int client(const Options& options)
             if (result)
             {
                 sent += message.size();
-                if (sent % (64 * options.size) != 0)
+                if (sent % (kBatch * options.size) != 0)
                     continue;
             }
+            // Every kBatch messages: flush and take in what arrived, without waiting. Refused (more than
+            // kUnsentBound unsent): flush and wait up to kFullWaitMs for acknowledgements, as ENet's harness does.
             client.flush(MonotonicClock::now());
-            pump(client, [&](const NetworkEvent& e) { return done = std::holds_alternative<MessageEvent>(e); },
-                 std::chrono::milliseconds(result ? 0 : 5));
+            pump(
+                client, [&](const NetworkEvent& e) { return done = std::holds_alternative<MessageEvent>(e); },
+                std::chrono::milliseconds(result ? 0 : kFullWaitMs), kFullWaitMs);
         }
         client.flush(MonotonicClock::now());
         if (!done && !await_message(client, std::chrono::minutes(3)))
@@ -304,18 +318,18 @@ int client(const Options& options)
         for (std::size_t i = 0; i < options.count; ++i)
         {
             (void)client.send(1, message, MonotonicClock::now());
-            if (i % 64 == 63)
+            if (i % kBatch == kBatch - 1)
             {
                 client.flush(MonotonicClock::now());
                 client.update(MonotonicClock::now());
                 while (client.poll_event())
-                {
-                }
+                {}
             }
         }
         client.flush(MonotonicClock::now());
         const double send_seconds = seconds(Clock::now() - start);
-        pump(client, [](const NetworkEvent&) { return false; }, std::chrono::milliseconds(300));
+        pump(
+            client, [](const NetworkEvent&) { return false; }, std::chrono::milliseconds(300));
         (void)client.send(0, as_bytes_of("END"), MonotonicClock::now());
         const auto reply = await_message(client, std::chrono::seconds(10));
         if (!reply)
@@ -330,6 +344,9 @@ int client(const Options& options)
 
 }  // namespace
 
-int run_eustress(const Options& options) { return options.role == "server" ? server(options) : client(options); }
+int run_eustress(const Options& options)
+{
+    return options.role == "server" ? server(options) : client(options);
+}
 
 }  // namespace eustress::bench

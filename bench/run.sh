@@ -2,6 +2,7 @@
 # Runs every benchmark side by side on loopback, ours and each peer in the same CPU placement: both processes on
 # one core (taskset -c 0), then one core each (-c 0 / -c 1). Results, one JSON object per line, go to
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
+# How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
 # server-cost convergence soak hostile arena rollback metrics forge).
 set -uo pipefail
@@ -14,6 +15,9 @@ mkdir -p "$(dirname "$out")"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
+
+# Prints a section's title with the load average, so a run on a busy machine says so in its log.
+section() { echo "$1 (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2; }
 
 wanted() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
 
@@ -49,13 +53,13 @@ run() {
 placements=("same-core 0 0" "two-cores 0 1")
 
 if wanted pingpong; then
-  echo "1. round trip of a 64-byte unreliable message" >&2
+  section "1. round trip of a 64-byte unreliable message"
   for placement in "${placements[@]}"; do
     for peer in eustress enet udp tcp; do run "$peer" pingpong $placement 64 20000; done
   done
 fi
 if wanted throughput; then
-  echo "2. reliable ordered throughput" >&2
+  section "2. reliable ordered throughput"
   for placement in "${placements[@]}"; do
     for size in 1024 1048576; do
       for peer in eustress enet tcp; do run "$peer" throughput $placement "$size" 0; done
@@ -63,18 +67,18 @@ if wanted throughput; then
   done
 fi
 if wanted rate; then
-  echo "3. small-message rate (32-byte unreliable, 200,000 messages)" >&2
+  section "3. small-message rate (32-byte unreliable, 200,000 messages)"
   for placement in "${placements[@]}"; do
     for peer in eustress enet udp; do run "$peer" rate $placement 32 200000; done
   done
 fi
 if wanted lossy; then
-  echo "4. 10,000 reliable 256-byte messages through 2% loss and 40 ms RTT (conditioning relay)" >&2
+  section "4. 10,000 reliable 256-byte messages through 2% loss and 40 ms RTT (conditioning relay)"
   for peer in eustress enet; do run "$peer" lossy two-cores 0 1 256 10000 2 20; done
   CC=bbr2 run eustress lossy two-cores 0 1 256 10000 2 20
 fi
 if wanted clients; then
-  echo "5. 1,000 concurrent clients on one server" >&2
+  section "5. 1,000 concurrent clients on one server"
   for peer in eustress enet; do run "$peer" clients two-cores 0 1 0 1000; done
   echo "   idle server update with 1,000 clients" >&2
   build-bench/bench/eustress-bench-server-update 1000 >>"$out"
@@ -82,27 +86,27 @@ fi
 
 replication=build-bench/bench/eustress-bench-replication
 if wanted cubes; then
-  echo "6. replication: the cube scene at 60 snapshots/s, 100 ms RTT, 2% loss (virtual time, one core)" >&2
+  section "6. replication: the cube scene at 60 snapshots/s, 100 ms RTT, 2% loss (virtual time, one core)"
   taskset -c 0 "$replication" cubes --seconds 60 --placement one-core >>"$out"
 fi
 if wanted server-cost; then
-  echo "7. replication: server ms per tick, 100 clients, 10,000 entities (clients in a second process)" >&2
+  section "7. replication: server ms per tick, 100 clients, 10,000 entities (clients in a second process)"
   taskset -c 0 "$replication" server-cost --seconds 10 --placement same-core --clients-cpu 0 >>"$out"
   taskset -c 0 "$replication" server-cost --seconds 10 --placement two-cores --clients-cpu 1 >>"$out"
 fi
 if wanted convergence; then
-  echo "8. replication: ticks to converge at 20% loss, 100 ms RTT (20 seeds)" >&2
+  section "8. replication: ticks to converge at 20% loss, 100 ms RTT (20 seeds)"
   taskset -c 0 "$replication" convergence --runs 20 --placement one-core >>"$out"
 fi
 
 if wanted soak; then
-  echo "9. soak: 500 bot clients for 10 minutes against one server (server on CPU 0, bots on CPU 1)" >&2
+  section "9. soak: 500 bot clients for 10 minutes against one server (server on CPU 0, bots on CPU 1)"
   build-bench/bench/eustress-bench-soak --clients 500 --seconds 600 --warm-up 60 \
     --samples build-bench/bench/soak-samples.csv >>"$out"
   python3 bench/plot_soak.py build-bench/bench/soak-samples.csv build-bench/bench/soak.svg
 fi
 if wanted hostile; then
-  echo "10. ten players while eustress-hostile attacks the server (20 s quiet, 20 s attacked; text, not JSON)" >&2
+  section "10. ten players while eustress-hostile attacks the server (20 s quiet, 20 s attacked; text, not JSON)"
   for rate in 3000 30000; do
     echo "   rate $rate, same core" >&2
     EUSTRESS_HOSTILE_SECONDS=20 EUSTRESS_HOSTILE_RATE=$rate taskset -c 0 \
@@ -115,24 +119,25 @@ fi
 
 arena=build-bench/examples/arena/eustress-arena
 if wanted arena; then
-  echo "11. prediction in examples/arena: 8 bots, 100 ms RTT + 2% loss and 30 ms RTT + 1% loss, with and without prediction" >&2
+  section "11. prediction in examples/arena: 8 bots, 100 ms RTT + 2% loss and 30 ms RTT + 1% loss, with and without prediction"
   for link in "--latency-ms 50 --loss 0.02" "--latency-ms 15 --loss 0.01"; do
     taskset -c 0 "$arena" --seconds 30 --json $link >>"$out"
     taskset -c 0 "$arena" --seconds 30 --json --no-predict $link >>"$out"
   done
 fi
 if wanted rollback; then
-  echo "12. rollback cost: 100 entities, 10 ticks each" >&2
+  section "12. rollback cost: 100 entities, 10 ticks each"
   taskset -c 0 build-bench/bench/eustress-bench-prediction --placement one-core >>"$out"
 fi
 if wanted metrics; then
-  echo "13. metrics: ns per update (ours, a plain atomic, a mutex-and-map registry), one core and two" >&2
+  section "13. metrics: ns per update (ours, a plain atomic, a mutex-and-map registry), one core and two"
   taskset -c 0 build-bench/bench/eustress-bench-metrics --placement same-core >>"$out"
   taskset -c 0,1 build-bench/bench/eustress-bench-metrics --placement two-cores >>"$out"
 fi
 if wanted forge; then
-  echo "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking" >&2
+  section "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking"
   python3 bench/forge_bench.py build-bench >>"$out"
 fi
 
+echo "finished (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 python3 bench/summarize.py "$out"

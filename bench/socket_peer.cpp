@@ -1,12 +1,18 @@
 // The floor: plain UDP and TCP sockets doing the same work as the other peers, with nothing on top.
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <poll.h>
+#include <span>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstring>
+#include <sys/uio.h>
 
 #include "bench_common.hpp"
 
@@ -29,9 +35,12 @@ int bound_socket(int type, int& port)
     const int fd = ::socket(AF_INET, type, 0);
     const int yes = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    const int buffer = 4 * 1024 * 1024;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    if (type == SOCK_DGRAM)
+    {
+        // The buffers every UDP peer gets; TCP keeps the kernel's autotuning, as TCP applications normally do.
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kUdpSocketBuffer, sizeof kUdpSocketBuffer);
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kUdpSocketBuffer, sizeof kUdpSocketBuffer);
+    }
     sockaddr_in address = loopback(0);
     ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
     socklen_t length = sizeof address;
@@ -46,66 +55,178 @@ bool readable(int fd, int timeout_ms)
     return ::poll(&descriptor, 1, timeout_ms) > 0;
 }
 
-bool read_exact(int fd, char* buffer, std::size_t size)
+/// Length-prefixed messages read from a stream through a buffer, as a real framing layer reads them: each `read`
+/// takes whatever the kernel holds (up to the buffer's size) and messages are cut from it.
+class FrameReader
 {
-    std::size_t got = 0;
-    while (got < size)
+  public:
+    explicit FrameReader(int fd) : m_fd(fd), m_buffer(256 * 1024) {}
+
+    /// The next message's payload (valid until the next call), or nothing at the end of the stream.
+    std::optional<std::span<const char>> next()
     {
-        const ssize_t n = ::read(fd, buffer + got, size - got);
+        std::uint32_t length = 0;
+        if (!fill(sizeof length))
+            return std::nullopt;
+        std::memcpy(&length, m_buffer.data() + m_begin, sizeof length);
+        if (!fill(sizeof length + length))
+            return std::nullopt;
+        const std::span<const char> payload(m_buffer.data() + m_begin + sizeof length, length);
+        m_begin += sizeof length + length;
+        return payload;
+    }
+
+  private:
+    /// Makes at least `need` bytes available from m_begin, reading as much as fits each time.
+    bool fill(std::size_t need)
+    {
+        if (m_end - m_begin >= need)
+            return true;
+        if (m_begin + need > m_buffer.size())
+        {
+            std::memmove(m_buffer.data(), m_buffer.data() + m_begin, m_end - m_begin);
+            m_end -= m_begin;
+            m_begin = 0;
+            if (need > m_buffer.size())
+                m_buffer.resize(need);
+        }
+        while (m_end - m_begin < need)
+        {
+            const ssize_t n = ::read(m_fd, m_buffer.data() + m_end, m_buffer.size() - m_end);
+            if (n <= 0)
+                return false;
+            m_end += static_cast<std::size_t>(n);
+        }
+        return true;
+    }
+
+    int m_fd;
+    std::vector<char> m_buffer;
+    std::size_t m_begin = 0;
+    std::size_t m_end = 0;
+};
+
+/// Writes every byte of `parts` with as few `writev` calls as the kernel allows (one, unless it takes less).
+bool write_all(int fd, std::vector<iovec> parts)
+{
+    std::size_t first = 0;
+    while (first < parts.size())
+    {
+        const ssize_t n = ::writev(fd, parts.data() + first, static_cast<int>(parts.size() - first));
         if (n <= 0)
             return false;
-        got += static_cast<std::size_t>(n);
+        auto left = static_cast<std::size_t>(n);
+        while (first < parts.size() && left >= parts[first].iov_len)
+            left -= parts[first++].iov_len;
+        if (first < parts.size())
+        {
+            parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
+            parts[first].iov_len -= left;
+        }
     }
     return true;
 }
 
-bool write_exact(int fd, const char* buffer, std::size_t size)
+/// `count` messages of `payload`, each behind its 4-byte length, as one iovec list (one `writev`).
+std::vector<iovec> framed(const std::uint32_t& length, std::span<const char> payload, std::size_t count)
 {
-    std::size_t sent = 0;
-    while (sent < size)
+    std::vector<iovec> parts;
+    parts.reserve(2 * count);
+    for (std::size_t i = 0; i < count; ++i)
     {
-        const ssize_t n = ::write(fd, buffer + sent, size - sent);
-        if (n <= 0)
-            return false;
-        sent += static_cast<std::size_t>(n);
+        parts.push_back({const_cast<std::uint32_t*>(&length), sizeof length});
+        parts.push_back({const_cast<char*>(payload.data()), payload.size()});
     }
-    return true;
+    return parts;
 }
+
+/// Up to kBatch datagrams per `recvmmsg`, each into its own slot of `buffer`.
+struct DatagramBatch
+{
+    explicit DatagramBatch(std::size_t slot_size)
+        : buffer(kBatch * slot_size), headers(kBatch), parts(kBatch), from(kBatch)
+    {
+        for (std::size_t i = 0; i < kBatch; ++i)
+        {
+            parts[i] = {buffer.data() + i * slot_size, slot_size};
+            headers[i].msg_hdr.msg_iov = &parts[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+        }
+    }
+    int receive(int fd)
+    {
+        for (std::size_t i = 0; i < kBatch; ++i)
+        {
+            headers[i].msg_hdr.msg_name = &from[i];
+            headers[i].msg_hdr.msg_namelen = sizeof from[i];
+        }
+        return ::recvmmsg(fd, headers.data(), static_cast<unsigned>(kBatch), MSG_DONTWAIT, nullptr);
+    }
+    std::span<const char> payload(std::size_t i) const
+    {
+        return {static_cast<const char*>(parts[i].iov_base), headers[i].msg_len};
+    }
+
+    std::vector<char> buffer;
+    std::vector<mmsghdr> headers;
+    std::vector<iovec> parts;
+    std::vector<sockaddr_in> from;
+};
 
 int udp_server(const Options& options)
 {
     int port = 0;
     const int fd = bound_socket(SOCK_DGRAM, port);
     publish(options, port);
-    std::vector<char> buffer(65536);
-    sockaddr_in peer{};
-    socklen_t length = sizeof peer;
+    DatagramBatch batch(2048);
     std::size_t received = 0;
     Clock::time_point first{}, last{};
-    while (readable(fd, 10000))
+    bool finished = false;
+    while (!finished && readable(fd, 10000))
     {
-        length = sizeof peer;
-        const ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&peer), &length);
-        if (n <= 0)
-            continue;
-        if (options.bench == "pingpong")
+        const int n = batch.receive(fd);
+        for (int i = 0; i < n && !finished; ++i)
         {
-            ::sendto(fd, buffer.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&peer), length);
-            continue;
+            const auto payload = batch.payload(static_cast<std::size_t>(i));
+            const auto* peer = reinterpret_cast<const sockaddr*>(&batch.from[static_cast<std::size_t>(i)]);
+            if (options.bench == "pingpong")
+            {
+                ::sendto(fd, payload.data(), payload.size(), 0, peer, sizeof(sockaddr_in));
+                continue;
+            }
+            if (payload.size() == sizeof kEnd && std::memcmp(payload.data(), kEnd, sizeof kEnd) == 0)
+            {
+                const std::string reply = std::to_string(received) + " " + std::to_string(microseconds(last - first));
+                for (int copy = 0; copy < 5; ++copy)
+                    ::sendto(fd, reply.c_str(), reply.size() + 1, 0, peer, sizeof(sockaddr_in));
+                finished = true;
+                continue;
+            }
+            if (received++ == 0)
+                first = Clock::now();
+            last = Clock::now();
         }
-        if (n == sizeof kEnd && std::memcmp(buffer.data(), kEnd, sizeof kEnd) == 0)
-        {
-            const std::string reply = std::to_string(received) + " " + std::to_string(microseconds(last - first));
-            for (int i = 0; i < 5; ++i)
-                ::sendto(fd, reply.c_str(), reply.size() + 1, 0, reinterpret_cast<sockaddr*>(&peer), length);
-            break;
-        }
-        if (received++ == 0)
-            first = Clock::now();
-        last = Clock::now();
     }
     ::close(fd);
     return 0;
+}
+
+/// Sends `count` copies of `message` on a connected socket, kBatch per `sendmmsg`.
+void send_batched(int fd, const std::vector<char>& message, std::size_t count)
+{
+    iovec part{const_cast<char*>(message.data()), message.size()};
+    std::vector<mmsghdr> headers(kBatch);
+    for (auto& header : headers)
+    {
+        header.msg_hdr.msg_iov = &part;
+        header.msg_hdr.msg_iovlen = 1;
+    }
+    for (std::size_t sent = 0; sent < count;)
+    {
+        const auto want = static_cast<unsigned>(std::min(kBatch, count - sent));
+        const int n = ::sendmmsg(fd, headers.data(), want, 0);
+        sent += n > 0 ? static_cast<std::size_t>(n) : want;  // a refused batch counts as sent and lost
+    }
 }
 
 int udp_client(const Options& options)
@@ -120,16 +241,15 @@ int udp_client(const Options& options)
     {
         measure_round_trips(options, "udp", [&] {
             ::send(fd, message.data(), message.size(), 0);
-            if (!readable(fd, 1000))
-                return false;   // lost on loopback: rare
+            if (!readable(fd, kReplyWaitMs))
+                return false;  // lost on loopback: rare
             return ::recv(fd, buffer.data(), buffer.size(), 0) > 0;
         });
         return 0;
     }
-    // rate: send as fast as the socket takes them, then ask how many arrived.
+    // rate: send as fast as the socket takes them, kBatch per system call, then ask how many arrived.
     const auto start = Clock::now();
-    for (std::size_t i = 0; i < options.count; ++i)
-        ::send(fd, message.data(), message.size(), 0);
+    send_batched(fd, message, options.count);
     const double send_seconds = seconds(Clock::now() - start);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     for (int i = 0; i < 5 && !readable(fd, 0); ++i)
@@ -152,25 +272,29 @@ int tcp_server(const Options& options)
     const int fd = ::accept(listener, nullptr, nullptr);
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    std::vector<char> buffer(std::max<std::size_t>(options.size, 65536));
+    FrameReader reader(fd);
     if (options.bench == "pingpong")
     {
-        while (read_exact(fd, buffer.data(), options.size))
-            write_exact(fd, buffer.data(), options.size);
+        while (auto message = reader.next())
+        {
+            const auto length = static_cast<std::uint32_t>(message->size());
+            if (!write_all(fd, framed(length, *message, 1)))
+                break;
+        }
     }
     else
     {
-        // throughput: count payload bytes (length-prefixed messages, as a message protocol over TCP must be).
+        // throughput: count payload bytes of length-prefixed messages, as a message protocol over TCP must.
         std::size_t received = 0;
         const std::size_t total = throughput_total(options.size);
         while (received < total)
         {
-            std::uint32_t length = 0;
-            if (!read_exact(fd, reinterpret_cast<char*>(&length), sizeof length) || !read_exact(fd, buffer.data(), length))
+            const auto message = reader.next();
+            if (!message)
                 break;
-            received += length;
+            received += message->size();
         }
-        write_exact(fd, "d", 1);
+        ::write(fd, "d", 1);
     }
     ::close(fd);
     ::close(listener);
@@ -186,26 +310,30 @@ int tcp_client(const Options& options)
         return 1;
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    std::vector<char> message(options.size, 'x');
+    const std::vector<char> message(options.size, 'x');
+    const auto length = static_cast<std::uint32_t>(options.size);
+    FrameReader reader(fd);
     if (options.bench == "pingpong")
     {
-        measure_round_trips(options, "tcp", [&] {
-            return write_exact(fd, message.data(), message.size()) && read_exact(fd, message.data(), message.size());
-        });
+        measure_round_trips(options, "tcp",
+                            [&] { return write_all(fd, framed(length, message, 1)) && reader.next().has_value(); });
     }
     else
     {
+        // kBatch messages per writev, as the other peers flush kBatch messages at a time.
         const std::size_t total = throughput_total(options.size);
         const auto start = Clock::now();
-        for (std::size_t sent = 0; sent < total; sent += options.size)
+        for (std::size_t sent = 0; sent < total;)
         {
-            const auto length = static_cast<std::uint32_t>(options.size);
-            write_exact(fd, reinterpret_cast<const char*>(&length), sizeof length);
-            write_exact(fd, message.data(), message.size());
+            const std::size_t count = std::min(kBatch, (total - sent) / options.size);
+            write_all(fd, framed(length, message, count));
+            sent += count * options.size;
         }
         char done = 0;
-        read_exact(fd, &done, 1);
+        const bool answered = ::read(fd, &done, 1) == 1;
         report(options, "tcp", "throughput", static_cast<double>(total) / 1e6 / seconds(Clock::now() - start), "MB/s");
+        if (!answered)
+            return 1;
     }
     ::close(fd);
     return 0;
@@ -213,7 +341,13 @@ int tcp_client(const Options& options)
 
 }  // namespace
 
-int run_udp(const Options& options) { return options.role == "server" ? udp_server(options) : udp_client(options); }
-int run_tcp(const Options& options) { return options.role == "server" ? tcp_server(options) : tcp_client(options); }
+int run_udp(const Options& options)
+{
+    return options.role == "server" ? udp_server(options) : udp_client(options);
+}
+int run_tcp(const Options& options)
+{
+    return options.role == "server" ? tcp_server(options) : tcp_client(options);
+}
 
 }  // namespace eustress::bench
