@@ -77,8 +77,7 @@ TEST(Admission, SpoofedInitialsDoNotLockOutTheVictim)
         spoofer.send_as(memory_address(("10.0.0.2:" + std::to_string(6000 + i)).c_str()));
     spoofer.send_as(memory_address("10.0.0.2:5000"));
     world.step();
-    ASSERT_GT(retries_for(world.server->stats(), session::RetryReason::AddressBudget), 0u)
-        << "the victim's address budget is spent";
+    ASSERT_EQ(world.server->stats().connections_accepted, 2u) << "the spoofer spent the burst of the victim's host";
 
     Client& victim = world.add_delayed_client("10.0.0.2:5000");
     int step = 0;
@@ -138,7 +137,7 @@ TEST(Admission, ASpoofedFloodAtTheRetryThresholdLeavesRoomForRealClients)
         if (++step % 50 == 0)  // 20 a second
             flood();
     };
-    for (int i = 0; i < 500; ++i)
+    for (int i = 0; i < 1500; ++i)  // long enough for the flood to have filled the whole cap if it could
     {
         flood_at_threshold();
         world.step(kStep);
