@@ -4,6 +4,7 @@
 // room validated clients need. Handshake times are measured in virtual time against the same world unattacked.
 #include <gtest/gtest.h>
 
+#include "eustress/net/server_metrics.hpp"
 #include "security/spoofing.hpp"
 #include "session/initial_admission.hpp"
 
@@ -94,6 +95,12 @@ TEST(Admission, SpoofedInitialsDoNotLockOutTheVictim)
     EXPECT_GT(retries_for(stats, session::RetryReason::AddressBudget), 10u);
     EXPECT_EQ(stats.refused_connection_rate, 0u) << "a validated address was refused for what the spoofer spent";
     EXPECT_EQ(stats.handshakes_refused_full, 0u);
+    MetricsRegistry registry;
+    ServerMetrics metrics(registry);
+    metrics.collect(*world.server, world.now);
+    const std::string exported = "eustress_retries_total{reason=\"address_budget\"} " +
+                                 std::to_string(retries_for(stats, session::RetryReason::AddressBudget));
+    EXPECT_NE(registry.prometheus_text().find(exported), std::string::npos) << "not in the metrics: " << exported;
 
     // The limit still binds validated addresses: of its burst of two the victim's host has one left, and three
     // more clients from it get exactly one more connection.
