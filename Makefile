@@ -3,9 +3,24 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo forge-demo cubes arena asan bench fuzz install format clean
+.PHONY: all help deps build test demo forge-demo cubes arena asan bench fuzz install format clean
 
 all: build
+
+help:
+	@echo "make demo         install missing Debian packages, build, run a server and 4 clients on loopback"
+	@echo "make test         install missing Debian packages, build, run every test (ctest)"
+	@echo "make build        dependencies, configure (cmake --preset default) and build into build/"
+	@echo "make cubes        the replication example (build/examples/cubes/eustress-cubes --seconds 20)"
+	@echo "make arena        the prediction example (build/examples/arena/eustress-arena --seconds 10)"
+	@echo "make forge-demo   Forge scaling a fleet while real clients are matched (40 s)"
+	@echo "make asan         the whole suite under ASan + UBSan in build-asan/"
+	@echo "make fuzz         every libFuzzer target for FUZZ_SECONDS (default 60) in build-fuzz/"
+	@echo "make bench        the benchmarks against ENet and raw sockets (docs/PERFORMANCE.md) in build-bench/"
+	@echo "make install      PREFIX=... the library, headers, CMake package and apps"
+	@echo "make format       clang-format over the tree"
+	@echo "make clean        remove every build folder"
+	@echo "JOBS=N sets build parallelism (default 2); docs/README.md says what to read first"
 
 deps:
 	@scripts/install-deps.sh
@@ -53,4 +68,4 @@ format:
 	find src include tests apps bench examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf build build-debug build-asan build-bench
+	rm -rf build build-debug build-asan build-bench build-fuzz

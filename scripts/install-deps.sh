@@ -3,6 +3,10 @@
 #   scripts/install-deps.sh          build and test dependencies
 #   scripts/install-deps.sh bench    + the benchmark peers
 #   scripts/install-deps.sh fuzz     + clang and libFuzzer
+#   scripts/install-deps.sh dev      + ccache (optional, for people who rebuild often)
+#   scripts/install-deps.sh --list [GROUP...]   prints the packages, one a line, and installs nothing
+# Every program a test, app or benchmark runs is listed with its package in scripts/programs.txt, and
+# scripts/check-programs.py (run by `make test`) fails when this script does not install it.
 set -euo pipefail
 
 core=(
@@ -14,20 +18,33 @@ core=(
   libboost-dev nlohmann-json3-dev                          # HTTP endpoints (Beast) and their JSON
   libgtest-dev libgmock-dev                                # tests
   libode-dev                                               # examples/cubes: the physics of the replication demo
-  python3 prometheus chromium tshark                       # debug-tool tests: scrape, dashboard, /debug page, capture
-  etcd-server                                              # Forge: service discovery (tests start real clusters)
+  python3 procps                                           # integration tests and benchmark summaries; pgrep
+  prometheus chromium                                      # debug-tool tests: scrape, dashboard, /debug page
+  tshark wireshark-common                                  # capture test and eustress-inspect (tshark, dumpcap)
+  etcd-server etcd-client                                  # Forge: real etcd clusters (etcd) read from outside (etcdctl)
 )
 bench=(libenet-dev python3)               # the ENet peer; python3 prints the summary
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
+dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
 
+list_only=false
+if [[ "${1:-}" == --list ]]; then
+  list_only=true
+  shift
+fi
 wanted=("${core[@]}")
 for group in "$@"; do
   case "$group" in
     bench) wanted+=("${bench[@]}") ;;
     fuzz) wanted+=("${fuzz[@]}") ;;
-    *) echo "install-deps.sh: unknown group '$group' (bench, fuzz)" >&2; exit 2 ;;
+    dev) wanted+=("${dev[@]}") ;;
+    *) echo "install-deps.sh: unknown group '$group' (bench, fuzz, dev)" >&2; exit 2 ;;
   esac
 done
+if $list_only; then
+  printf '%s\n' "${wanted[@]}"
+  exit 0
+fi
 
 missing=()
 for package in "${wanted[@]}"; do

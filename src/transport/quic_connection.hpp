@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "eustress/net/config.hpp"
+#include "eustress/net/quic_config.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/socket_address.hpp"
 #include "eustress/net/types.hpp"

@@ -5,24 +5,29 @@ set -euo pipefail
 build=$1
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$(dirname "$0")/chat_clients.sh"
 cd "$work"
+fail() { echo "FAILED: $1"; shift; for file in "$@"; do echo "--- $file"; cat "$file"; done; exit 1; }
 
-"$build/apps/eustress-server" --bind 127.0.0.1 --port 0 --duration 20 > server.out 2>&1 &
-for _ in $(seq 100); do [[ -s server.out ]] && break; sleep 0.05; done
+"$build/apps/eustress-server" --bind 127.0.0.1 --port 0 --duration 60 > server.out 2>&1 &
+chat_wait_for server.out " pin " "the server's banner"
 read -r _ _ address _ pin < server.out
-[[ -n "$pin" ]] || { echo "server printed no address/pin"; cat server.out; exit 1; }
+[[ -n "$pin" ]] || fail "server printed no address/pin" server.out
 
-(sleep 0.5; echo "hello from alice"; sleep 1.5) | timeout 10 "$build/apps/eustress-client" -s "$address" --pin "$pin" > alice.out 2>&1 &
-(sleep 0.2; echo "hi from bob"; sleep 1.8) | timeout 10 "$build/apps/eustress-client" -s "$address" --pin "$pin" > bob.out 2>&1
-wait %2 || true
-
-grep -q "hello from alice" bob.out || { echo "bob did not hear alice"; cat bob.out server.out; exit 1; }
-grep -q "hi from bob" alice.out || { echo "alice did not hear bob"; cat alice.out server.out; exit 1; }
+client=("$build/apps/eustress-client" -s "$address" --pin "$pin")
+chat_start alice "${client[@]}"
+chat_start bob "${client[@]}"
+chat_wait_connected alice bob
+chat_say alice "hello from alice"
+chat_say bob "hi from bob"
+chat_wait_heard bob "hello from alice"
+chat_wait_heard alice "hi from bob"
+chat_end alice bob
 
 # A client with the wrong pin is refused during the handshake and says why.
 wrong=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 if echo "nope" | timeout 10 "$build/apps/eustress-client" -s "$address" --pin "$wrong" > mallory.out 2>&1; then
-  echo "a wrong pin was accepted"; cat mallory.out; exit 1
+  fail "a wrong pin was accepted" mallory.out
 fi
-grep -q "pin mismatch" mallory.out || { echo "no pin refusal reason"; cat mallory.out; exit 1; }
+grep -q "pin mismatch" mallory.out || fail "no pin refusal reason" mallory.out
 echo "chat relayed both ways; wrong pin refused"

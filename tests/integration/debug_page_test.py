@@ -4,17 +4,14 @@ charts hold non-zero data, and a screenshot is saved (BUILD_DIR/debug-page.png).
 Usage: debug_page_test.py BUILD_DIR"""
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fail, http_json, start_chatty_client, start_server, wait_for, work_directory
+from harness import fail, http_json, require, start_chatty_client, start_server, wait_for, work_directory
 
 build = os.path.abspath(sys.argv[1])
-chromium = shutil.which("chromium")
-if not chromium:
-    fail("chromium is not installed (scripts/install-deps.sh installs it)")
+chromium = require("chromium")
 work_directory()
 
 address, pin, http_port = start_server(build)

@@ -10,7 +10,6 @@ import concurrent.futures
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,11 +18,11 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fail, free_port, http_json, start, wait_for, work_directory
+from harness import fail, free_port, http_json, require, start, wait_for, work_directory
 
 build = os.path.abspath(sys.argv[1])
-if not shutil.which("etcd"):
-    fail("etcd is not installed (scripts/install-deps.sh installs etcd-server)")
+require("etcd")
+require("etcdctl")
 work = work_directory()
 LEASE_TTL = 3
 

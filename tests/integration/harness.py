@@ -24,6 +24,25 @@ def fail(message):
     sys.exit(1)
 
 
+def package_of(program):
+    """The Debian package scripts/programs.txt names for `program` (the one scripts/install-deps.sh installs)."""
+    listing = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "programs.txt")
+    with open(listing) as rows:
+        for row in rows:
+            fields = row.split("#", 1)[0].split()
+            if len(fields) >= 2 and fields[0] == program:
+                return fields[1]
+    fail(f"{program} is not listed in scripts/programs.txt: list it with its package")
+
+
+def require(program):
+    """The path of an outside program this test runs, or a failure that names the package to install."""
+    path = shutil.which(program)
+    if not path:
+        fail(f"{program} is not installed: install Debian package {package_of(program)} (make deps does)")
+    return path
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -64,6 +83,30 @@ def wait_for(what, predicate, seconds):
             return value
         time.sleep(0.1)
     fail("timed out waiting for " + what)
+
+
+def wait_for_text(path, text, seconds, what=None):
+    """Until the file at `path` (a process's output) holds `text`."""
+
+    def holds():
+        try:
+            with open(path, errors="replace") as output:
+                return text in output.read()
+        except FileNotFoundError:
+            return False
+
+    return wait_for(what or f"{text!r} in {path}", holds, seconds)
+
+
+def start_typing_client(command, log_path):
+    """A client whose stdin this test types into (`process.stdin.write`), so lines go out once the test saw what it
+    waits for, never after a guessed pause. Close its stdin to end it."""
+    return start(command, log_path, stdin=subprocess.PIPE)
+
+
+def type_line(process, line):
+    process.stdin.write((line + "\n").encode())
+    process.stdin.flush()
 
 
 def work_directory():

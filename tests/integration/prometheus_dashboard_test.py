@@ -6,19 +6,16 @@ Usage: prometheus_dashboard_test.py BUILD_DIR"""
 import json
 import os
 import re
-import shutil
 import sys
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fail, free_port, http_json, start, start_chatty_client, start_server, wait_for, work_directory
+from harness import fail, free_port, http_json, require, start, start_chatty_client, start_server, wait_for, work_directory
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 build = os.path.abspath(sys.argv[1])
-prometheus_binary = shutil.which("prometheus")
-if not prometheus_binary:
-    fail("prometheus is not installed (scripts/install-deps.sh installs it)")
+prometheus_binary = require("prometheus")
 work_directory()
 
 address, pin, http_port = start_server(build)

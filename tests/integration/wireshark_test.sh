@@ -7,8 +7,9 @@ set -euo pipefail
 build=$(cd "$1" && pwd)
 source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 dissector=$source_dir/tools/wireshark/eustress.lua
-fail() { echo "FAIL: $*"; exit 1; }
-command -v tshark > /dev/null || fail "tshark is not on PATH (Debian: apt-get install tshark)"
+fail() { echo "FAIL: $1"; shift; for file in "$@"; do echo "--- $file"; cat "$file"; done; exit 1; }
+source "$(dirname "$0")/chat_clients.sh"
+command -v tshark > /dev/null || fail "tshark is not installed: install Debian package tshark (make deps does)"
 
 work=$(mktemp -d)
 cleanup() {
@@ -30,7 +31,7 @@ udp_gso = false
 qlog_directory = "qlog"
 TOML
 "$build/apps/eustress-server" --config server.toml --bind 127.0.0.1 --port 0 --duration 20 > server.out 2> server.err &
-for _ in $(seq 100); do [[ -s server.out ]] && break; sleep 0.05; done
+chat_wait_for server.out " pin " "the server's banner"
 read -r _ _ address _ pin < server.out || true
 [[ -n "${pin:-}" ]] || { cat server.out server.err; fail "server printed no address/pin"; }
 port=${address##*:}
@@ -49,19 +50,27 @@ done
 [[ -s tshark.out ]] ||
   { cat tshark.err; fail "tshark cannot capture on lo (run as root, or give dumpcap cap_net_raw,cap_net_admin)"; }
 
-client() {  # client NAME CHANNEL LINES: sends LINES on CHANNEL, stays a little to hear the others
-  (sleep 0.6; printf '%s\n' "$3"; sleep 1.6) | timeout 10 "$build/apps/eustress-client" -s "$address" --pin "$pin" \
-    --channel "$2" --key-log keys.log --no-gso --qlog-dir qlog > "$1.out" 2> "$1.err"
+client() {  # client NAME CHANNEL: a chat client on CHANNEL writing the key log and qlog, with GSO off
+  chat_start "$1" "$build/apps/eustress-client" -s "$address" --pin "$pin" --channel "$2" --key-log keys.log \
+    --no-gso --qlog-dir qlog
 }
 # A message of 30,000 bytes spans many packets, sent in batches: the dissector and the inspector must put it back
 # together, and without GSO every packet must be captured as itself.
 long_line="long:$(head -c 29995 /dev/zero | tr '\0' x)"
-clients=()
-client alice 0 "hello from alice"$'\n'"$long_line" & clients+=($!)
-client bob 0 "hi from bob" & clients+=($!)
-client carol 1 "unreliable from carol" & clients+=($!)
-client dave 2 "sequenced from dave" & clients+=($!)
-wait "${clients[@]}" || true
+client alice 0
+client bob 0
+client carol 1
+client dave 2
+chat_wait_connected alice bob carol dave
+chat_say alice "hello from alice" "$long_line"
+chat_say bob "hi from bob"
+chat_say carol "unreliable from carol"
+chat_say dave "sequenced from dave"
+chat_wait_heard bob "hello from alice"
+chat_wait_heard alice "hi from bob"
+chat_end alice bob carol dave
+# The clients have closed; tshark writes what it caught a moment later. Nothing above depends on this pause: it
+# only lets the capture file hold the closing packets too.
 sleep 0.3
 kill -INT "$tshark_pid"
 wait "$tshark_pid" || true

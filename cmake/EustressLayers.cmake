@@ -1,0 +1,92 @@
+# eustress_layer(NAME [BELOW LAYER...] [HEADERS HEADER...] [PACKAGES TARGET...] [STATIC])
+#
+# Builds src/NAME/*.cpp as the target eustress_layer_NAME (an object library, or a static one with STATIC), whose
+# include path is only this layer's view and the views of every layer below it (BELOW, followed transitively).
+# A view is a folder of symbolic links under the build folder:
+#   layers/NAME/NAME                   -> src/NAME                        (the layer's private headers)
+#   layers/NAME/eustress/net/H.hpp     -> include/eustress/net/H.hpp       (each public header in HEADERS)
+# so `#include "session/connection.hpp"` or `"eustress/net/server.hpp"` from a layer below the session finds no
+# file, and the upward include fails to compile. PACKAGES are third-party targets the layer's code uses; a layer
+# also gets those of the layers below it, whose private headers may include them.
+set(EUSTRESS_LAYER_VIEWS ${PROJECT_BINARY_DIR}/layers)
+set_property(GLOBAL PROPERTY EUSTRESS_CLAIMED_HEADERS "")
+set(EUSTRESS_LIBRARY_LAYERS "")
+# One line per layer, "name|layers below|public headers|include folders", for tests/layers/upward_include_test.sh.
+file(WRITE ${EUSTRESS_LAYER_VIEWS}/manifest.txt "")
+
+function(eustress_layer_link link target)
+  if(NOT EXISTS ${link})
+    get_filename_component(parent ${link} DIRECTORY)
+    file(MAKE_DIRECTORY ${parent})
+    file(CREATE_LINK ${target} ${link} SYMBOLIC)
+  endif()
+endfunction()
+
+function(eustress_layer name)
+  cmake_parse_arguments(PARSE_ARGV 1 layer "STATIC" "" "BELOW;HEADERS;PACKAGES")
+  set(view ${EUSTRESS_LAYER_VIEWS}/${name})
+  if(EXISTS ${PROJECT_SOURCE_DIR}/src/${name})
+    eustress_layer_link(${view}/${name} ${PROJECT_SOURCE_DIR}/src/${name})
+  endif()
+  get_property(claimed GLOBAL PROPERTY EUSTRESS_CLAIMED_HEADERS)
+  foreach(header ${layer_HEADERS})
+    set(file ${PROJECT_SOURCE_DIR}/include/eustress/net/${header}.hpp)
+    if(NOT EXISTS ${file})
+      message(FATAL_ERROR "layer ${name}: no public header include/eustress/net/${header}.hpp")
+    endif()
+    if(header IN_LIST claimed)
+      message(FATAL_ERROR "layer ${name}: eustress/net/${header}.hpp already belongs to another layer")
+    endif()
+    eustress_layer_link(${view}/eustress/net/${header}.hpp ${file})
+  endforeach()
+  set_property(GLOBAL APPEND PROPERTY EUSTRESS_CLAIMED_HEADERS ${layer_HEADERS})
+
+  # Everything below, transitively: the views to see and the packages their headers need.
+  set(views ${view})
+  set(packages ${layer_PACKAGES})
+  set(below ${layer_BELOW})
+  foreach(lower ${layer_BELOW})
+    get_property(lower_below GLOBAL PROPERTY EUSTRESS_LAYER_BELOW_${lower})
+    get_property(lower_packages GLOBAL PROPERTY EUSTRESS_LAYER_PACKAGES_${lower})
+    if(NOT TARGET eustress_layer_${lower})
+      message(FATAL_ERROR "layer ${name}: layer ${lower} must be declared before the layers above it")
+    endif()
+    list(APPEND below ${lower_below})
+    list(APPEND packages ${lower_packages})
+  endforeach()
+  list(REMOVE_DUPLICATES below)
+  list(REMOVE_DUPLICATES packages)
+  foreach(lower ${below})
+    list(APPEND views ${EUSTRESS_LAYER_VIEWS}/${lower})
+  endforeach()
+  string(REPLACE ";" " " manifest_line "${name}|${below}|${layer_HEADERS}|${views}")
+  file(APPEND ${EUSTRESS_LAYER_VIEWS}/manifest.txt "${manifest_line}\n")
+  set_property(GLOBAL PROPERTY EUSTRESS_LAYER_BELOW_${name} ${below})
+  set_property(GLOBAL PROPERTY EUSTRESS_LAYER_PACKAGES_${name} ${packages})
+
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cpp)
+  if(layer_STATIC)
+    add_library(eustress_layer_${name} STATIC ${sources})
+  else()
+    add_library(eustress_layer_${name} OBJECT ${sources})
+    set(EUSTRESS_LIBRARY_LAYERS ${EUSTRESS_LIBRARY_LAYERS} ${name} PARENT_SCOPE)
+  endif()
+  eustress_warnings(eustress_layer_${name})
+  target_include_directories(eustress_layer_${name} PUBLIC ${views})
+  target_link_libraries(eustress_layer_${name} PRIVATE ${packages} Threads::Threads)
+  set_target_properties(eustress_layer_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()
+
+# Every public header belongs to exactly one layer: a new header must say where it stands.
+function(eustress_check_every_header_has_a_layer)
+  get_property(claimed GLOBAL PROPERTY EUSTRESS_CLAIMED_HEADERS)
+  file(GLOB headers RELATIVE ${PROJECT_SOURCE_DIR}/include/eustress/net CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/include/eustress/net/*.hpp)
+  foreach(header ${headers})
+    string(REGEX REPLACE "\\.hpp$" "" header ${header})
+    if(NOT header IN_LIST claimed)
+      message(FATAL_ERROR "include/eustress/net/${header}.hpp belongs to no layer: add it to the HEADERS of one "
+                          "eustress_layer() in src/CMakeLists.txt")
+    endif()
+  endforeach()
+endfunction()
