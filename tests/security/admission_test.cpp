@@ -2,6 +2,8 @@
 // sees the answers, so it can never come back with a Retry token. What it sends may cost the owner of the forged
 // address one Retry, one extra round trip, and nothing more: it never locks a victim out, and it never fills the
 // room validated clients need. Handshake times are measured in virtual time against the same world unattacked.
+#include <iostream>
+
 #include <gtest/gtest.h>
 
 #include "eustress/net/server_metrics.hpp"
@@ -88,9 +90,8 @@ TEST(Admission, SpoofedInitialsDoNotLockOutTheVictim)
     });
     ASSERT_TRUE(victim.is_connected());
     const auto stats = world.server->stats();
-    std::printf("victim connected in %lld ms unattacked, %lld ms under %zu spoofed Initials (round trip %lld ms)\n",
-                static_cast<long long>(unattacked / 1ms), static_cast<long long>(attacked / 1ms), spoofer.sent(),
-                static_cast<long long>(kRoundTrip / 1ms));
+    std::cout << "victim connected in " << unattacked / 1ms << " ms unattacked, " << attacked / 1ms << " ms under "
+              << spoofer.sent() << " spoofed Initials (round trip " << kRoundTrip / 1ms << " ms)\n";
     EXPECT_LE(attacked, unattacked + kRoundTrip + kStep) << "more than one extra round trip";
     EXPECT_GT(retries_for(stats, session::RetryReason::AddressBudget), 10u);
     EXPECT_EQ(stats.refused_connection_rate, 0u) << "a validated address was refused for what the spoofer spent";
@@ -161,8 +162,8 @@ TEST(Admission, ASpoofedFloodAtTheRetryThresholdLeavesRoomForRealClients)
         slowest = std::max(slowest, time_to_connect(world, real, flood_at_threshold));
     }
     const auto stats = world.server->stats();
-    std::printf("a real client connected in %lld ms unattacked, at most %lld ms under %zu spoofed Initials\n",
-                static_cast<long long>(unattacked / 1ms), static_cast<long long>(slowest / 1ms), spoofer.sent());
+    std::cout << "a real client connected in " << unattacked / 1ms << " ms unattacked, at most " << slowest / 1ms
+              << " ms under " << spoofer.sent() << " spoofed Initials\n";
     EXPECT_LE(slowest, unattacked + kRoundTrip + kStep) << "more than one extra round trip";
     EXPECT_EQ(world.server->clients().size(), 4u);
     EXPECT_EQ(stats.handshakes_refused_full, 0u);
