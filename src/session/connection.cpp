@@ -332,7 +332,7 @@ void Connection::on_probe(Bytes datagram, bool early, Timestamp now)
         return;
     }
     // Only admitted peers are answered, and never from 0-RTT: a replayed first flight must not buy answers.
-    if (!m_probe_answerer || !m_admitted || early || !m_quic)
+    if (!m_probe_answerer || !m_quic || !m_probe_answerer->may_answer(m_admitted, early))
         return;
     const auto size = m_probe_answerer->answer_size(datagram.size(), probe->size, now);
     if (!size)

@@ -118,6 +118,8 @@ class Connection final : public transport::QuicConnectionHandler
     /// Server: probes answered, and left unanswered over the limits.
     std::uint64_t probes_answered() const noexcept { return m_probe_answerer ? m_probe_answerer->answered() : 0; }
     std::uint64_t probes_refused() const noexcept { return m_probe_answerer ? m_probe_answerer->refused() : 0; }
+    /// Server: the probe answerer (its refusals by reason), when this peer's probes may be answered.
+    const ProbeAnswerer* probe_answerer() const noexcept { return m_probe_answerer ? &*m_probe_answerer : nullptr; }
 
     // transport::QuicConnectionHandler
     void on_handshake_completed(Timestamp /*now*/) override { m_handshake_completed = true; }

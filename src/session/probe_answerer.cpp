@@ -4,6 +4,15 @@
 
 namespace eustress::net::session {
 
+bool ProbeAnswerer::may_answer(bool peer_admitted, bool early)
+{
+    if (early)
+        ++m_refused_early;
+    else if (!peer_admitted)
+        ++m_refused_not_admitted;
+    return peer_admitted && !early;
+}
+
 std::optional<std::size_t> ProbeAnswerer::answer_size(std::size_t probe_size, std::size_t requested, Timestamp now)
 {
     if (requested == 0 || probe_size < kProbeHeaderSize)

@@ -14,6 +14,7 @@
 #include "security/fingerprint_census.hpp"
 #include "security/token_replay_cache.hpp"
 #include "session/connection.hpp"
+#include "session/initial_admission.hpp"
 #include "session/server_observability.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
@@ -30,7 +31,8 @@ struct Peer
 {
     std::unique_ptr<session::Connection> connection;
     std::unordered_set<std::string> connection_ids;
-    bool counted_as_pending = false;  // in ServerStats::pending_handshakes until its handshake ends
+    bool counted_as_pending = false;      // in ServerStats::pending_handshakes until its handshake ends
+    bool counted_as_unvalidated = false;  // and in unvalidated_handshakes: no Retry proved its address
     bool disconnect_reported = false;
     bool active = false;  // in the active list: needs settling and writing this update
     std::uint64_t messages_rejected = 0;
@@ -62,12 +64,11 @@ struct Server::Impl
     std::unordered_map<std::string, std::uint64_t> peer_by_connection_id;
     std::unordered_map<ClientId, std::uint64_t> peer_by_client;
     security::TokenReplayCache replay_cache;
-    std::unordered_map<SocketAddress, security::TokenBucket, SocketAddressHash> connection_buckets;  ///< by source IP
+    session::InitialAdmission admission;
     std::array<std::uint8_t, 32> reset_secret{};
-    std::array<std::uint8_t, 32> retry_secret{};  ///< Retry tokens live seconds: a fresh secret per Server
-    security::TokenBucket retry_bucket;
-    security::TokenBucket reset_bucket{RateLimit{1000, 100}};   ///< stateless resets sent, per second
-    std::string token_address;                                  ///< how connect tokens must name this server
+    std::array<std::uint8_t, 32> retry_secret{};               ///< Retry tokens live seconds: a fresh secret per Server
+    security::TokenBucket reset_bucket{RateLimit{1000, 100}};  ///< stateless resets sent, per second
+    std::string token_address;                                 ///< how connect tokens must name this server
     std::unordered_map<ClientId, ConnectTokenContents> tokens;  ///< the admitted clients' tokens (user data)
     std::vector<MessageValidator> validators;                   ///< by channel
     BehaviourMonitor behaviour;
@@ -88,6 +89,7 @@ struct Server::Impl
 
     Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
+          admission(c.rate_limits, c.max_pending_handshakes),
           token_address(c.connect_token_address.empty() ? socket->local_address().to_string()
                                                         : c.connect_token_address),
           behaviour(c.behaviour), census(fingerprint_salt_of(c), c.max_fingerprints, c.max_accounts_per_fingerprint),
@@ -99,7 +101,6 @@ struct Server::Impl
         else
             gnutls_rnd(GNUTLS_RND_KEY, reset_secret.data(), reset_secret.size());
         gnutls_rnd(GNUTLS_RND_KEY, retry_secret.data(), retry_secret.size());
-        retry_bucket = security::TokenBucket(c.rate_limits.handshakes_before_retry);
     }
 
     session::Connection::Settings connection_settings(std::uint64_t serial)
@@ -128,27 +129,6 @@ struct Server::Impl
         return settings;
     }
 
-    /// The per-address connection limit; past `max_tracked_addresses`, addresses whose buckets refilled are
-    /// forgotten (they would be allowed anyway), so tracking stays bounded under a flood from many addresses.
-    bool connection_allowed(const SocketAddress& from, Timestamp now)
-    {
-        const RateLimit& limit = config.rate_limits.new_connections_per_address;
-        if (!limit.enabled())
-            return true;
-        SocketAddress address = from;
-        address.set_port(0);  // the limit is per host: a flood from many ports of one address is one source
-        auto found = connection_buckets.find(address);
-        if (found == connection_buckets.end())
-        {
-            if (connection_buckets.size() >= config.rate_limits.max_tracked_addresses)
-                std::erase_if(connection_buckets, [now](auto& entry) { return entry.second.full(now); });
-            if (connection_buckets.size() >= config.rate_limits.max_tracked_addresses)
-                return false;
-            found = connection_buckets.emplace(address, security::TokenBucket(limit)).first;
-        }
-        return found->second.take(1, now);
-    }
-
     /// A packet for a connection we do not hold (forgotten, or from before a restart): tell its sender at once.
     /// Resets are rate-limited, so a spoofed flood cannot turn this server into a reflector.
     void answer_with_stateless_reset(const ReceiveSlot& slot, Timestamp now)
@@ -163,29 +143,58 @@ struct Server::Impl
         }
     }
 
+    session::RetryToken retry_token_of(const ReceiveSlot& slot, Timestamp now) const
+    {
+        using transport::QuicConnection;
+        if (!QuicConnection::carries_retry_token(slot.payload()))
+            return session::RetryToken::None;
+        return QuicConnection::carries_valid_retry_token(slot.payload(), slot.from, retry_secret, now)
+                   ? session::RetryToken::Valid
+                   : session::RetryToken::Invalid;
+    }
+
+    /// A client Initial for no connection we hold: start a handshake, ask for a Retry, or drop it, in the order
+    /// docs/SECURITY.md ("Admission") gives; every answer but a handshake is counted by reason.
     void accept(const ReceiveSlot& slot, Timestamp now)
     {
-        if (counters.pending_handshakes >= config.max_pending_handshakes)
+        const session::PendingHandshakes pending{counters.pending_handshakes, counters.unvalidated_handshakes};
+        const auto verdict = admission.decide(slot.from, retry_token_of(slot, now), pending, now);
+        if (const auto* reason = std::get_if<session::RetryReason>(&verdict))
+            return send_retry(slot, *reason, now);
+        if (const auto* refusal = std::get_if<session::InitialRefusal>(&verdict))
+            return count_refusal(*refusal);
+        start_handshake(slot, std::get<session::StartHandshake>(verdict).validated, now);
+    }
+
+    void send_retry(const ReceiveSlot& slot, session::RetryReason reason, Timestamp now)
+    {
+        auto out = batch.next_slot();
+        if (auto size = transport::QuicConnection::write_retry(slot.payload(), slot.from, retry_secret, now, out))
         {
-            ++counters.handshakes_refused_full;
-            return;
+            batch.commit(size, slot.from, now);
+            ++counters.retries_sent;
+            ++counters.retries_by_reason[static_cast<std::size_t>(reason)];
         }
-        if (!connection_allowed(slot.from, now))
+    }
+
+    void count_refusal(session::InitialRefusal refusal)
+    {
+        switch (refusal)
         {
+        case session::InitialRefusal::InvalidRetryToken:
+            ++counters.invalid_retry_tokens;
+            break;
+        case session::InitialRefusal::ConnectionRate:
             ++counters.refused_connection_rate;
-            return;
+            break;
+        case session::InitialRefusal::PendingFull:
+            ++counters.handshakes_refused_full;
+            break;
         }
-        if (config.rate_limits.handshakes_before_retry.enabled() &&
-            !transport::QuicConnection::carries_retry_token(slot.payload()) && !retry_bucket.take(1, now))
-        {
-            auto out = batch.next_slot();
-            if (auto size = transport::QuicConnection::write_retry(slot.payload(), slot.from, retry_secret, now, out))
-            {
-                batch.commit(size, slot.from, now);
-                ++counters.retries_sent;
-            }
-            return;
-        }
+    }
+
+    void start_handshake(const ReceiveSlot& slot, bool validated, Timestamp now)
+    {
         const std::uint64_t serial = next_serial++;
         Peer& peer = peers[serial];
         peer.connection = std::make_unique<session::Connection>(connection_settings(serial), events);
@@ -195,18 +204,28 @@ struct Server::Impl
         if (!quic)
         {
             forget(serial);
-            if (transport::QuicConnection::carries_retry_token(slot.payload()))
-                ++counters.invalid_retry_tokens;
-            else
-                ++counters.garbage_datagrams;
+            ++counters.garbage_datagrams;
             return;
         }
         peer.connection->attach(std::move(quic).value());
         peer.counted_as_pending = true;
         ++counters.pending_handshakes;
+        peer.counted_as_unvalidated = !validated;
+        counters.unvalidated_handshakes += validated ? 0 : 1;
         ++counters.connections_accepted;
         peer.connection->quic().receive(socket->local_address(), slot.from, slot.payload(), now);
         touch(serial, peer);
+    }
+
+    /// Its handshake ended (completed or not): it no longer holds a pending slot.
+    void release_pending(Peer& peer)
+    {
+        if (peer.counted_as_pending)
+            --counters.pending_handshakes;
+        if (peer.counted_as_unvalidated)
+            --counters.unvalidated_handshakes;
+        peer.counted_as_pending = false;
+        peer.counted_as_unvalidated = false;
     }
 
     void forget(std::uint64_t serial)
@@ -221,8 +240,7 @@ struct Server::Impl
             peer_by_client.erase(peer->second.connection->peer_id());
             tokens.erase(peer->second.connection->peer_id());
         }
-        if (peer->second.counted_as_pending)
-            --counters.pending_handshakes;
+        release_pending(peer->second);
         peers.erase(peer);
     }
 
@@ -399,10 +417,7 @@ struct Server::Impl
                 refuse(connection, session::CloseCode::ProtocolError, *connection.protocol_error(), now);
             }
             if (peer.counted_as_pending && (connection.quic().handshake_completed() || connection.quic().is_closed()))
-            {
-                peer.counted_as_pending = false;
-                --counters.pending_handshakes;
-            }
+                release_pending(peer);
             if (connection.quic().is_closed())
             {
                 connection.quic().write(batch, now);  // an error close still owed to the peer
@@ -422,9 +437,19 @@ struct Server::Impl
             counters.malformed_datagrams += input.malformed_datagrams;
             counters.malformed_fragments += input.malformed_fragments;
             counters.rate_limited_messages += input.rate_limited;
-            counters.probes_answered += peers.at(serial).connection->probes_answered();
-            counters.probes_refused += peers.at(serial).connection->probes_refused();
+            add_probe_counts(counters, *peers.at(serial).connection);
             forget(serial);
+        }
+    }
+
+    static void add_probe_counts(ServerStats& stats, const session::Connection& connection)
+    {
+        if (const auto* answerer = connection.probe_answerer())
+        {
+            stats.probes_answered += answerer->answered();
+            stats.probes_refused += answerer->refused();
+            stats.probes_refused_not_admitted += answerer->refused_not_admitted();
+            stats.probes_refused_early += answerer->refused_early();
         }
     }
 
@@ -709,9 +734,7 @@ void Server::forget_player(ClientId client, Timestamp now)
 {
     if (Peer* peer = m_impl->find(client))
     {
-        SocketAddress host = peer->connection->quic().remote_address();
-        host.set_port(0);
-        m_impl->connection_buckets.erase(host);
+        m_impl->admission.forget(peer->connection->quic().remote_address());
         disconnect(client, "forgotten at the player's request", now);  // closes and forgets the connection
     }
     m_impl->tokens.erase(client);
@@ -734,11 +757,7 @@ PlayerRecords Server::records_about(ClientId client) const
     records.behaviour = m_impl->behaviour.features(client).has_value();
     records.fingerprint_census = m_impl->census.knows(client);
     if (peer)
-    {
-        SocketAddress host = peer->connection->quic().remote_address();
-        host.set_port(0);
-        records.address_rate_limit = m_impl->connection_buckets.contains(host);
-    }
+        records.address_rate_limit = m_impl->admission.remembers(peer->connection->quic().remote_address());
     return records;
 }
 
@@ -777,8 +796,7 @@ ServerStats Server::stats() const
         stats.malformed_datagrams += peer.connection->input_errors().malformed_datagrams;
         stats.malformed_fragments += peer.connection->input_errors().malformed_fragments;
         stats.rate_limited_messages += peer.connection->input_errors().rate_limited;
-        stats.probes_answered += peer.connection->probes_answered();
-        stats.probes_refused += peer.connection->probes_refused();
+        Impl::add_probe_counts(stats, *peer.connection);
     }
     stats.anti_replay_refusals = m_impl->tls->anti_replay_record().replays_refused();
     return stats;

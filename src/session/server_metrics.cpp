@@ -7,9 +7,13 @@ namespace eustress::net {
 namespace {
 
 constexpr const char* kRefusals[] = {
-    "token_missing",    "token_forged",      "token_expired",        "token_wrong_server", "token_replayed",
-    "token_cache_full", "already_connected", "server_full",          "channel_mismatch",   "connection_rate",
-    "handshakes_full",  "rate_limited",      "rate_limit_disconnect"};
+    "token_missing",      "token_forged",      "token_expired",         "token_wrong_server",  "token_replayed",
+    "token_cache_full",   "already_connected", "server_full",           "channel_mismatch",    "connection_rate",
+    "handshakes_full",    "rate_limited",      "rate_limit_disconnect", "invalid_retry_token", "probe_over_limit",
+    "probe_not_admitted", "probe_early"};
+
+/// Why an address was asked to validate with a Retry (session::RetryReason order).
+constexpr const char* kRetryReasons[] = {"handshake_rate", "address_budget", "unvalidated_budget"};
 
 void add_into(std::vector<std::uint64_t>& into, std::size_t index, std::uint64_t value)
 {
@@ -41,6 +45,12 @@ void ServerMetrics::ChannelTotals::add(const ChannelTotals& other)
 ServerMetrics::ServerMetrics(MetricsRegistry& registry)
     : m_connected(registry.gauge("eustress_connected_clients", "Clients connected now").with({})),
       m_pending(registry.gauge("eustress_pending_handshakes", "Handshakes in progress now").with({})),
+      m_unvalidated(
+          registry
+              .gauge("eustress_unvalidated_handshakes", "Handshakes in progress now from addresses no Retry validated")
+              .with({})),
+      m_retries(registry.counter("eustress_retries_total",
+                                 "Initials answered with a QUIC Retry (address validation), by reason", {"reason"})),
       m_refusals(
           registry.counter("eustress_refusals_total", "Connections and messages refused, by reason", {"reason"})),
       m_accepted(
@@ -64,6 +74,9 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
     const ServerStats stats = server.stats();
     m_connected.set(static_cast<double>(stats.connected_clients));
     m_pending.set(static_cast<double>(stats.pending_handshakes));
+    m_unvalidated.set(static_cast<double>(stats.unvalidated_handshakes));
+    for (std::size_t i = 0; i < std::size(kRetryReasons); ++i)
+        m_retries.with({kRetryReasons[i]}).advance_to(stats.retries_by_reason[i]);
     m_accepted.advance_to(stats.connections_accepted);
     m_datagrams.advance_to(stats.datagrams_received);
     m_messages_rejected.advance_to(stats.messages_rejected);
@@ -79,7 +92,12 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
                                       stats.refused_connection_rate,
                                       stats.handshakes_refused_full,
                                       stats.rate_limited_messages,
-                                      stats.rate_limit_disconnects};
+                                      stats.rate_limit_disconnects,
+                                      stats.invalid_retry_tokens,
+                                      stats.probes_refused,
+                                      stats.probes_refused_not_admitted,
+                                      stats.probes_refused_early};
+    static_assert(sizeof refusals / sizeof refusals[0] == std::size(kRefusals));
     for (std::size_t i = 0; i < std::size(refusals); ++i)
         m_refusals.with({kRefusals[i]}).advance_to(refusals[i]);
 

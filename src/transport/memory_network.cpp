@@ -238,6 +238,21 @@ bool MemoryNetwork::rebind(const SocketAddress& from, const SocketAddress& to)
     return true;
 }
 
+bool MemoryNetwork::inject_spoofed(const SocketAddress& from, const SocketAddress& to, Bytes payload)
+{
+    auto target = m_impl->by_visible.find(to);
+    if (target == m_impl->by_visible.end() || payload.size() > kMaxUdpPayload)
+    {
+        ++m_impl->undeliverable;
+        return false;
+    }
+    Impl::Endpoint& receiver = *target->second;
+    if (receiver.inbox.push(from, payload))
+        return true;
+    ++receiver.stats.receive_dropped;
+    return false;
+}
+
 std::uint64_t MemoryNetwork::undeliverable() const noexcept
 {
     return m_impl->undeliverable;

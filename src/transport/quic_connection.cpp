@@ -1052,6 +1052,20 @@ bool QuicConnection::carries_retry_token(Bytes initial)
            header.token.len > 0 && header.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY;
 }
 
+bool QuicConnection::carries_valid_retry_token(Bytes initial, const SocketAddress& remote,
+                                               const std::array<std::uint8_t, 32>& secret, Timestamp now)
+{
+    ngtcp2_pkt_hd header{};
+    if (ngtcp2_accept(&header, reinterpret_cast<const std::uint8_t*>(initial.data()), initial.size()) != 0 ||
+        header.token.len == 0 || header.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
+        return false;
+    ngtcp2_cid original{};
+    const auto address = make_addr(remote);
+    return ngtcp2_crypto_verify_retry_token(&original, header.token.base, header.token.len, secret.data(),
+                                            secret.size(), header.version, address.addr, address.addrlen, &header.dcid,
+                                            kRetryTokenLifetime, to_ngtcp2(now)) == 0;
+}
+
 std::size_t QuicConnection::write_retry(Bytes initial, const SocketAddress& remote,
                                         const std::array<std::uint8_t, 32>& secret, Timestamp now, MutableBytes out)
 {

@@ -165,6 +165,10 @@ class QuicConnection
                                    const std::array<std::uint8_t, 32>& secret, Timestamp now, MutableBytes out);
     /// Whether a client Initial carries a Retry token (valid or not: `accept` verifies it).
     static bool carries_retry_token(Bytes initial);
+    /// Whether a client Initial carries a Retry token that `write_retry` issued with `secret` to `remote` and that
+    /// has not expired: its sender receives at `remote`. Lets the server charge limits only to proven addresses.
+    static bool carries_valid_retry_token(Bytes initial, const SocketAddress& remote,
+                                          const std::array<std::uint8_t, 32>& secret, Timestamp now);
     /// Writes a Stateless Reset answering a short-header `datagram` for a connection we do not hold, smaller than
     /// the datagram (so resets cannot loop or amplify); 0 when the datagram is too short to answer.
     static std::size_t write_stateless_reset(Bytes datagram, const std::array<std::uint8_t, 32>& secret,

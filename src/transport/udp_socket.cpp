@@ -177,7 +177,11 @@ std::size_t UdpSocket::send(std::span<const OutgoingDatagram> batch, Timestamp)
             for (std::size_t i = 0; i < static_cast<std::size_t>(sent); ++i)
             {
                 if (m_datagrams_in_message[i] > 1)
+                {
                     m_gso = Gso::Works;
+                    ++m_stats.gso_sends;
+                    m_stats.gso_datagrams += m_datagrams_in_message[i];
+                }
                 m_stats.datagrams_sent += m_datagrams_in_message[i];
                 m_stats.bytes_sent += m_bytes_in_message[i];
                 taken += m_datagrams_in_message[i];

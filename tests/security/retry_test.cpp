@@ -2,36 +2,12 @@
 // client until it proves it receives at its address. A flood of spoofed Initials then costs one Retry each.
 #include <gtest/gtest.h>
 
-#include "session/session_harness.hpp"
+#include "security/spoofing.hpp"
 
 namespace eustress::net::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// Real clients' first Initials (each with its own connection id), captured on a network of their own where no
-/// server answers.
-std::vector<std::vector<std::byte>> captured_initials(int count)
-{
-    MemoryNetwork network;
-    auto listener = std::move(network.bind(memory_address("10.0.0.1:7777"))).value();
-    ClientConfig config;
-    config.server_host = "localhost";
-    config.pinned_keys = {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
-    std::vector<std::vector<std::byte>> initials;
-    for (int i = 0; i < count; ++i)
-    {
-        auto socket = std::move(network.bind(memory_address("10.0.0.2:5000"))).value();
-        auto client =
-            std::move(Client::create(config, std::move(socket), memory_address("10.0.0.1:7777"), timestamp_from(1s)))
-                .value();
-        client->update(timestamp_from(1s));
-        ReceiveSlot slot;
-        EXPECT_EQ(listener->receive(std::span(&slot, 1), timestamp_from(1s)), 1u);
-        initials.emplace_back(slot.buffer.begin(), slot.buffer.begin() + static_cast<std::ptrdiff_t>(slot.size));
-    }
-    return initials;
-}
 
 /// Sends the initials to the world's server from addresses that never answer (as a spoofing attacker would).
 void spoofed_flood(SessionWorld& world, const std::vector<std::vector<std::byte>>& initials)

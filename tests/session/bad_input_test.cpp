@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "session/connection.hpp"
+#include "session/probe_format.hpp"
 #include "session/wire_format.hpp"
 #include "session_harness.hpp"
 #include "transport/packet_batch.hpp"
@@ -109,21 +110,69 @@ TEST(BadInput, StreamsThatBreakFramingAreProtocolErrors)
     }
 }
 
-TEST(BadInput, RandomBytesNeverCrashTheParsers)
+/// What a client connection must make of a datagram whose header does not parse, judged from the wire format
+/// alone (no connection involved): a probe that is not a past answer, or a header the channel table refuses.
+bool must_be_malformed(Bytes bytes, const ChannelTable& table)
+{
+    if (session::is_probe_datagram(bytes))
+    {
+        const auto probe = session::parse_probe(bytes);
+        // Requests are never sent to a client; an answer must carry a time we stamped, and a connection whose
+        // clock was never set (time zero) stamped none after it.
+        return !probe || probe->kind != session::ProbeKind::Answer || probe->echo != 0;
+    }
+    const auto parsed = session::parse_datagram(bytes, [&table](ChannelId id) -> std::optional<bool> {
+        if (id >= table.channels.size() || is_reliable(table.channels[id].kind))
+            return std::nullopt;
+        return table.channels[id].kind == ChannelKind::UnreliableSequenced;
+    });
+    return !parsed;
+}
+
+TEST(BadInput, RandomBytesNeverCrashTheParsersAndEveryDropIsCountedByReason)
 {
     std::mt19937_64 random(42);
     LoneConnection peer;
-    for (int round = 0; round < 20000; ++round)
+    constexpr int kRounds = 20000;
+    std::uint64_t unparseable = 0;
+    for (int round = 0; round < kRounds; ++round)
     {
         std::vector<std::byte> bytes(random() % 64);
         for (auto& b : bytes)
             b = std::byte(random() & 0xff);
+        unparseable += must_be_malformed(bytes, peer.table) ? 1 : 0;
+        const auto before = peer.connection.input_errors();
+        const auto events_before = peer.events.size();
         peer.connection.on_datagram(bytes, false, Timestamp{});
+        const auto after = peer.connection.input_errors();
+        // One datagram, at most one reason: no drop counted twice.
+        const auto reasons = (after.malformed_datagrams - before.malformed_datagrams) +
+                             (after.stale_sequenced - before.stale_sequenced) +
+                             (after.malformed_fragments - before.malformed_fragments);
+        ASSERT_LE(reasons, 1u) << "round " << round;
+        ASSERT_LE(peer.events.size() - events_before, 1u) << "round " << round;
         (void)session::parse_stream_header(bytes);
         (void)session::parse_hello(bytes);
         (void)session::parse_welcome(bytes);
     }
-    SUCCEED() << peer.connection.input_errors().malformed_datagrams << " malformed datagrams dropped";
+    const auto& errors = peer.connection.input_errors();
+    std::printf("%d random datagrams: %llu malformed, %llu stale, %llu bad fragments, %llu evicted, %zu delivered\n",
+                kRounds, static_cast<unsigned long long>(errors.malformed_datagrams),
+                static_cast<unsigned long long>(errors.stale_sequenced),
+                static_cast<unsigned long long>(errors.malformed_fragments),
+                static_cast<unsigned long long>(errors.evicted_fragments), peer.events.size());
+    // Every datagram the wire format refuses is counted as malformed, and nothing else is (random bytes never make
+    // a payload over a channel's size limit, the one other reason for that counter).
+    EXPECT_EQ(errors.malformed_datagrams, unparseable);
+    EXPECT_GT(unparseable, static_cast<std::uint64_t>(kRounds / 4)) << "the oracle refuses too little to mean much";
+    // The few that parse are counted by what became of them: random headers hit sequenced channels out of order
+    // (stale), and start fragmented messages that never complete, which the bounded reassembly table evicts.
+    EXPECT_GT(errors.stale_sequenced, 0u);
+    EXPECT_GT(errors.evicted_fragments, 0u);
+    EXPECT_LE(peer.connection.assembler().in_progress(), 16u);
+    EXPECT_LE(errors.malformed_datagrams + errors.stale_sequenced + errors.malformed_fragments + peer.events.size(),
+              static_cast<std::uint64_t>(kRounds));
+    EXPECT_FALSE(peer.connection.protocol_error()) << "bad datagrams are drops, never a reason to close";
 }
 
 TEST(BadInput, OversizedMessagesAreRefusedAtSend)

@@ -6,6 +6,9 @@
 #include "session/probe_answerer.hpp"
 #include "session/probe_format.hpp"
 #include "session_harness.hpp"
+#include "transport/packet_batch.hpp"
+#include "transport/quic_connection.hpp"
+#include "transport/tls_context.hpp"
 
 namespace eustress::net::testing {
 namespace {
@@ -190,6 +193,134 @@ TEST(Probe, MalformedOrMisdirectedProbesAreCountedAndDroppedWithoutEvents)
     const auto& answered = std::get<ProbeEvent>(events.front());
     EXPECT_EQ(answered.outcome, ProbeEvent::Outcome::Answered);
     EXPECT_EQ(answered.round_trip, std::chrono::seconds(9));
+}
+
+/// A client that speaks real QUIC to the server but drives the session layer by hand, to send what a Client never
+/// would: a probe before the server admitted it, or one in 0-RTT. Its TLS context outlives its connections, so a
+/// second `connect` resumes with the first one's ticket and sends 0-RTT.
+struct HandDrivenClient
+{
+    SessionWorld& world;
+    ChannelTable table = ChannelTable::defaults();
+    std::deque<NetworkEvent> events;
+    std::unique_ptr<DatagramSocket> socket;
+    std::unique_ptr<transport::PacketBatch> batch;
+    std::unique_ptr<transport::ClientTlsContext> tls;
+    std::unique_ptr<session::Connection> connection;
+    std::uint64_t next_datagram_id = 1'000'000;
+
+    HandDrivenClient(SessionWorld& w, const char* address) : world(w)
+    {
+        socket = std::move(world.network.bind(memory_address(address))).value();
+        batch = std::make_unique<transport::PacketBatch>(*socket);
+        transport::ClientTlsContext::Settings settings;
+        settings.server_name = "localhost";
+        settings.pins = {world.server->certificate_pin()};
+        tls = std::move(transport::ClientTlsContext::create(settings)).value();
+    }
+
+    void connect()
+    {
+        session::Connection::Settings settings;
+        settings.role = session::Connection::Role::Client;
+        settings.channels = &table;
+        connection = std::make_unique<session::Connection>(settings, events);
+        const transport::QuicConnection::ClientSettings quic{
+            tls.get(), {}, socket->local_address(), world.server_address};
+        connection->attach(std::move(transport::QuicConnection::connect(quic, *connection, world.now)).value());
+    }
+
+    /// A probe request of 100 bytes asking for a 100-byte answer, stamped with now (as Client::send_probe does).
+    void queue_probe()
+    {
+        std::vector<std::byte> probe(100);
+        const auto stamp = static_cast<std::uint64_t>(world.now.time_since_epoch().count());
+        ASSERT_EQ(session::write_probe(ProbeHeader{ProbeKind::Request, 1, stamp, 100}, probe.size(), probe), 100u);
+        ASSERT_TRUE(connection->quic().queue_datagram(probe, next_datagram_id++, 0, world.now));
+    }
+
+    void pump()
+    {
+        const Timestamp now = world.now;
+        connection->set_now(now);
+        std::vector<ReceiveSlot> slots(16);
+        for (std::size_t n; (n = socket->receive(slots, now)) > 0;)
+            for (std::size_t i = 0; i < n; ++i)
+                connection->quic().receive(socket->local_address(), slots[i].from, slots[i].payload(), now);
+        if (connection->quic().expiry() <= now)
+            connection->quic().handle_expiry(now);
+        connection->quic().write(*batch, now);
+        batch->flush(now);
+    }
+
+    bool run_until(const std::function<bool()>& done, Duration limit = std::chrono::seconds(2))
+    {
+        for (const Timestamp deadline = world.now + limit; world.now < deadline && !done();)
+        {
+            pump();
+            world.step();
+        }
+        return done();
+    }
+
+    std::size_t answers() const
+    {
+        std::size_t count = 0;
+        for (const auto& event : events)
+            if (const auto* probe = std::get_if<ProbeEvent>(&event))
+                count += probe->outcome == ProbeEvent::Outcome::Answered ? 1 : 0;
+        return count;
+    }
+};
+
+TEST(Probe, AProbeFromAClientNotYetAdmittedGetsNoAnswerAndIsCounted)
+{
+    SessionWorld world;
+    HandDrivenClient client(world, "10.0.0.2:5000");
+    client.connect();
+    ASSERT_TRUE(client.run_until([&] { return client.connection->quic().handshake_completed(); }));
+
+    // QUIC is up, but no hello was sent, so the server has admitted nobody.
+    client.queue_probe();
+    client.run_until([] { return false; }, std::chrono::milliseconds(100));
+    EXPECT_EQ(client.answers(), 0u);
+    EXPECT_EQ(world.server->stats().probes_refused_not_admitted, 1u);
+    EXPECT_EQ(world.server->stats().probes_answered, 0u);
+
+    // The same probe once admitted is answered: the silence above was the guard, not a broken client.
+    client.connection->send_hello(world.now);
+    ASSERT_TRUE(client.run_until([&] { return client.connection->admitted(); }));
+    client.queue_probe();
+    EXPECT_TRUE(client.run_until([&] { return client.answers() == 1; }));
+    EXPECT_EQ(world.server->stats().probes_answered, 1u);
+    EXPECT_EQ(world.server->stats().probes_refused_not_admitted, 1u);
+}
+
+TEST(Probe, AProbeInZeroRttGetsNoAnswerAndIsCounted)
+{
+    SessionWorld world;
+    HandDrivenClient client(world, "10.0.0.2:5000");
+    client.connect();
+    client.connection->send_hello(world.now);
+    ASSERT_TRUE(client.run_until([&] { return client.connection->admitted(); }));
+    client.run_until([] { return false; }, std::chrono::milliseconds(50));  // the session ticket arrives
+    client.connection->quic().close(0, "again", *client.batch, world.now);
+    client.batch->flush(world.now);
+
+    // Resume: the hello and the probe leave in 0-RTT, with the ClientHello.
+    client.connect();
+    client.connection->send_hello(world.now);
+    client.queue_probe();
+    ASSERT_TRUE(client.run_until([&] { return client.connection->admitted(); }));
+    client.run_until([] { return false; }, std::chrono::milliseconds(100));
+    ASSERT_TRUE(client.connection->quic().stats().early_data_accepted) << "the probe did not go in 0-RTT";
+    EXPECT_EQ(client.answers(), 0u);
+    EXPECT_EQ(world.server->stats().probes_refused_early, 1u);
+    EXPECT_EQ(world.server->stats().probes_answered, 0u);
+
+    client.queue_probe();  // in 1-RTT now: answered
+    EXPECT_TRUE(client.run_until([&] { return client.answers() == 1; }));
+    EXPECT_EQ(world.server->stats().probes_refused_early, 1u);
 }
 
 }  // namespace

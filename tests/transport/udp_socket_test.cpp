@@ -140,6 +140,18 @@ void expect_segments_arrive_separately(bool use_gso)
     EXPECT_EQ(sender->send(batch, Timestamp{}), batch.size());
     EXPECT_EQ(sender->stats().datagrams_sent, batch.size());
     EXPECT_EQ(sender->stats().send_errors, 0u);
+    if (use_gso)
+    {
+        // One system call for the whole run. Loopback GSO works on every kernel we support: zero here means the
+        // kernel refused it and the socket fell back to plain sends, which this test must not pass for.
+        EXPECT_EQ(sender->stats().gso_sends, 1u) << "UDP GSO did not work on loopback (the socket fell back)";
+        EXPECT_EQ(sender->stats().gso_datagrams, batch.size());
+    }
+    else
+    {
+        EXPECT_EQ(sender->stats().gso_sends, 0u);
+        EXPECT_EQ(sender->stats().gso_datagrams, 0u);
+    }
 
     const auto received = receive_all(*receiver, payloads.size());
     ASSERT_EQ(received.size(), payloads.size());
@@ -251,6 +263,8 @@ TEST(UdpSocket, ARefusedGsoRunDoesNotLoseTheRest)
     EXPECT_EQ(sender->send(batch, Timestamp{}), 8u);
     EXPECT_EQ(sender->stats().send_errors, 4u);
     EXPECT_EQ(sender->stats().datagrams_sent, 4u);
+    EXPECT_EQ(sender->stats().gso_sends, 1u) << "the good run should still go as one GSO send";
+    EXPECT_EQ(sender->stats().gso_datagrams, 4u);
     const auto received = receive_all(*receiver, 4);
     ASSERT_EQ(received.size(), 4u);
     for (std::size_t i = 0; i < 4; ++i)

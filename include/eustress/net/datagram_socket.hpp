@@ -44,6 +44,10 @@ struct DatagramSocketStats
     std::uint64_t send_would_block = 0;   ///< datagrams not sent because the socket buffer was full
     std::uint64_t receive_truncated = 0;  ///< datagrams larger than kMaxDatagramSize, dropped
     std::uint64_t receive_dropped = 0;    ///< datagrams dropped because the receive buffer was full
+    /// UDP GSO: system calls that sent several datagrams as one (UDP_SEGMENT, more than one segment), and the
+    /// datagrams they carried (counted in datagrams_sent too). Zero when GSO is off or the kernel refused it.
+    std::uint64_t gso_sends = 0;
+    std::uint64_t gso_datagrams = 0;
 };
 
 /// Non-blocking. All calls take `now` so decorators (the link conditioner) can hold packets on a virtual clock;

@@ -29,6 +29,12 @@ class MemoryNetwork
     /// Returns false if `from` is not bound, or `to` is taken or has port 0.
     bool rebind(const SocketAddress& from, const SocketAddress& to);
 
+    /// For tests of defences against spoofing only: delivers `payload` to `to` as though `from` had sent it, as an
+    /// attacker forges a source address. Sockets always send from their own address; this is the only way to
+    /// forge one, and replies go to `from` (its real owner, or nobody), never to the forger. Returns false when
+    /// nobody is bound to `to` (counted in `undeliverable`) or its inbox is full (counted there).
+    bool inject_spoofed(const SocketAddress& from, const SocketAddress& to, Bytes payload);
+
     /// Datagrams sent to an address nobody is bound to, dropped.
     std::uint64_t undeliverable() const noexcept;
 

@@ -31,11 +31,13 @@ struct ServerStats
 {
     std::size_t connected_clients = 0;
     std::size_t pending_handshakes = 0;
+    std::size_t unvalidated_handshakes = 0;  ///< of pending_handshakes, from addresses no Retry validated
     std::uint64_t connections_accepted = 0;
     std::uint64_t datagrams_received = 0;
     std::uint64_t garbage_datagrams = 0;  ///< not QUIC at all, or truncated headers
     std::uint64_t unknown_connection_datagrams = 0;
-    std::uint64_t handshakes_refused_full = 0;  ///< Initials dropped at max_pending_handshakes
+    /// Initials dropped at max_pending_handshakes: validated ones, or any when Retry is off.
+    std::uint64_t handshakes_refused_full = 0;
     std::uint64_t version_negotiations = 0;
     std::uint64_t refused_channel_mismatch = 0;
     std::uint64_t refused_server_full = 0;
@@ -47,15 +49,21 @@ struct ServerStats
     /// Replayed, ReplayCacheFull).
     std::array<std::uint64_t, 6> refused_tokens{};
     std::uint64_t refused_client_already_connected = 0;  ///< a valid token for a client id already playing
-    std::uint64_t refused_connection_rate = 0;  ///< Initials dropped over RateLimits::new_connections_per_address
-    std::uint64_t rate_limited_messages = 0;    ///< messages dropped over a message or byte rate limit
-    std::uint64_t rate_limit_disconnects = 0;   ///< clients disconnected for staying over a limit past the grace
-    std::uint64_t stateless_resets_sent = 0;    ///< answers to packets for connections we do not hold
-    std::uint64_t retries_sent = 0;             ///< Initials answered with a Retry (address validation)
-    std::uint64_t invalid_retry_tokens = 0;     ///< Initials whose Retry token did not verify (dropped)
-    std::uint64_t messages_rejected = 0;        ///< client messages a validator refused (never delivered)
-    std::uint64_t probes_answered = 0;          ///< connection probes answered (ServerConfig::answer_probes)
-    std::uint64_t probes_refused = 0;           ///< probes left unanswered over ServerConfig::probe_limits
+    /// Initials dropped over RateLimits::new_connections_per_address: validated ones, or any when Retry is off.
+    std::uint64_t refused_connection_rate = 0;
+    std::uint64_t rate_limited_messages = 0;   ///< messages dropped over a message or byte rate limit
+    std::uint64_t rate_limit_disconnects = 0;  ///< clients disconnected for staying over a limit past the grace
+    std::uint64_t stateless_resets_sent = 0;   ///< answers to packets for connections we do not hold
+    std::uint64_t retries_sent = 0;            ///< Initials answered with a Retry (address validation)
+    /// retries_sent by why the address had to be validated: over the rate of handshakes started unvalidated, over
+    /// its address's unvalidated budget, unvalidated-handshake room full (session::RetryReason order).
+    std::array<std::uint64_t, 3> retries_by_reason{};
+    std::uint64_t invalid_retry_tokens = 0;         ///< Initials whose Retry token did not verify (dropped)
+    std::uint64_t messages_rejected = 0;            ///< client messages a validator refused (never delivered)
+    std::uint64_t probes_answered = 0;              ///< connection probes answered (ServerConfig::answer_probes)
+    std::uint64_t probes_refused = 0;               ///< probes left unanswered over ServerConfig::probe_limits
+    std::uint64_t probes_refused_not_admitted = 0;  ///< probes from a peer the server has not admitted (yet)
+    std::uint64_t probes_refused_early = 0;         ///< probes in 0-RTT data, which anyone can replay
 };
 
 /// Why a validator refused a message; an empty optional accepts it.

@@ -29,6 +29,8 @@ class ServerMetrics
   private:
     Gauge& m_connected;
     Gauge& m_pending;
+    Gauge& m_unvalidated;
+    MetricFamily<Counter>& m_retries;
     MetricFamily<Counter>& m_refusals;
     Counter& m_accepted;
     Counter& m_datagrams;
