@@ -1,8 +1,10 @@
 #include "forge/allocator.hpp"
 
 #include <algorithm>
+#include <sodium.h>
 
 #include "forge/base64.hpp"
+#include "security/sodium_global.hpp"
 
 namespace eustress::net::forge {
 
@@ -51,6 +53,20 @@ Allocator::Allocator(KeyValueStore& store, ConnectTokenKey token_key, std::vecto
     : m_store(store), m_token_key(token_key), m_modes(std::move(modes)), m_token_lifetime(token_lifetime),
       m_unix_time(std::move(unix_time))
 {}
+
+std::uint64_t csprng_seed()
+{
+    security::ensure_sodium_initialized();
+    std::uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof seed);
+    return seed;
+}
+
+void Allocator::seed(std::uint64_t seed)
+{
+    std::lock_guard lock(m_mutex);
+    m_random.seed(seed);
+}
 
 const GameMode* Allocator::mode(std::string_view name) const noexcept
 {

@@ -21,6 +21,8 @@ inline constexpr const char* kServersPrefix = "/eustress/forge/servers/";
 inline constexpr const char* kAgentsPrefix = "/eustress/forge/agents/";
 inline constexpr const char* kDesiredPrefix = "/eustress/forge/desired/";
 inline constexpr const char* kTicketsPrefix = "/eustress/forge/tickets/";
+/// A player's queued ticket id, under the ticket's lease: one queued ticket per player.
+inline constexpr const char* kPlayersPrefix = "/eustress/forge/players/";
 inline constexpr const char* kLeaderKey = "/eustress/forge/leader";
 
 /// Agones' life cycle: a server starts, reports ready, is allocated to a match, and ends; Draining is a Ready server

@@ -22,11 +22,28 @@ std::string message_of(const HttpClientResponse& response)
 
 }  // namespace
 
-Result<MatchAssignment> find_match(HttpClient& forge, const MatchRequest& request, std::chrono::milliseconds limit,
+Result<std::string> demo_login(HttpClient& backend, ClientId player, double rating)
+{
+    json body = {{"rating", rating}};
+    if (player != ClientId{})
+        body["player"] = player;
+    auto answer = backend.post("/v1/demo/login", body.dump());
+    if (!answer)
+        return answer.error();
+    if (answer->status != 200)
+        return make_error(ErrorCode::InvalidArgument, "the account backend refused the login: " + message_of(*answer));
+    auto parsed = json::parse(answer->body, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("token") || !parsed["token"].is_string())
+        return make_error(ErrorCode::ProtocolError, "the account backend answered without a token");
+    return parsed["token"].get<std::string>();
+}
+
+Result<MatchAssignment> find_match(HttpClient& forge, const std::string& player_token, const std::string& mode,
+                                   const std::string& region, std::chrono::milliseconds limit,
                                    std::chrono::milliseconds poll_every)
 {
-    const json body = {
-        {"player", request.player}, {"mode", request.mode}, {"region", request.region}, {"rating", request.rating}};
+    forge.set_authorization("Bearer " + player_token);
+    const json body = {{"mode", mode}, {"region", region}};
     auto queued = forge.post("/v1/match", body.dump());
     if (!queued)
         return queued.error();
@@ -53,6 +70,7 @@ Result<MatchAssignment> find_match(HttpClient& forge, const MatchRequest& reques
             assignment.server_id = state.value("server_id", "");
             assignment.address = state.value("address", "");
             assignment.pin = state.value("pin", "");
+            assignment.player = ClientId{state.value("player", std::uint64_t{0})};
             auto token = bytes_from_base64(state.value("token", ""));
             if (!token || assignment.address.empty())
                 return make_error(ErrorCode::ProtocolError, "Forge's assignment is malformed");

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <sodium.h>
 
 #include <nlohmann/json.hpp>
+
+#include "security/sodium_global.hpp"
 
 namespace eustress::net::forge {
 
@@ -17,6 +20,17 @@ struct Queued
     KeyValue entry;
     Ticket ticket;
 };
+
+/// 128 bits from the CSPRNG, hexadecimal: a ticket id is the only thing naming a ticket in a URL.
+std::string random_ticket_id()
+{
+    security::ensure_sodium_initialized();
+    unsigned char bytes[16];
+    randombytes_buf(bytes, sizeof bytes);
+    char hex[2 * sizeof bytes + 1];
+    sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+    return std::string(hex, 2 * sizeof bytes);
+}
 
 }  // namespace
 
@@ -77,6 +91,16 @@ Result<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64
         return make_error(ErrorCode::InvalidArgument, "player ids must not be 0");
     if (!std::isfinite(request.rating))
         return make_error(ErrorCode::InvalidArgument, "rating must be a finite number");
+    const std::string player_key = kPlayersPrefix + std::to_string(static_cast<std::uint64_t>(request.player));
+    auto previous = m_store.get(player_key);
+    if (!previous)
+        return previous.error();
+    if (*previous)
+    {
+        auto earlier = ticket((*previous)->value);
+        if (earlier && *earlier && (**earlier).state == Ticket::State::Queued)
+            return (**earlier).id;  // asked again: the same ticket, not a second place in the queue
+    }
     auto queued = m_store.list(kTicketsPrefix);
     if (!queued)
         return queued.error();
@@ -86,15 +110,22 @@ Result<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64
     if (!lease)
         return lease.error();
     Ticket ticket;
-    static constexpr char kHex[] = "0123456789abcdef";
-    ticket.id.resize(24);
-    for (char& digit : ticket.id)
-        digit = kHex[m_random() & 0xf];
+    ticket.id = random_ticket_id();
     ticket.request = request;
     ticket.created_ms = now_ms;
     if (auto stored = m_store.put(kTicketsPrefix + ticket.id, ticket.to_json(), *lease); !stored)
         return stored.error();
-    return ticket.id;
+    // Two requests of one player racing: one index write wins, the other's ticket is withdrawn for the winner's.
+    auto claimed = m_store.compare_and_put(player_key, ticket.id, *previous ? (*previous)->revision : 0, *lease);
+    if (claimed && *claimed)
+        return ticket.id;
+    (void)m_store.revoke(*lease);
+    if (!claimed)
+        return claimed.error();
+    auto winner = m_store.get(player_key);
+    if (!winner || !*winner)
+        return make_error(ErrorCode::Unavailable, "the player's ticket changed meanwhile; retry");
+    return (*winner)->value;
 }
 
 Result<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)

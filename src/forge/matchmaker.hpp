@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "forge/allocator.hpp"
@@ -59,6 +58,8 @@ class Matchmaker
   public:
     Matchmaker(KeyValueStore& store, Allocator& allocator, MatchmakingPolicy policy = {});
 
+    /// A player has one queued ticket at a time: asking again answers the same ticket id. Ticket ids are 128 bits
+    /// from the CSPRNG (32 hex digits), so one cannot be guessed.
     /// Errors: InvalidArgument (unknown mode, zero player), QueueFull (max_tickets), Unavailable.
     Result<std::string> enqueue(const MatchRequest& request, std::uint64_t now_ms);
     Result<std::optional<Ticket>> ticket(const std::string& id);
@@ -69,7 +70,6 @@ class Matchmaker
     KeyValueStore& m_store;
     Allocator& m_allocator;
     MatchmakingPolicy m_policy;
-    std::mt19937_64 m_random{std::random_device{}()};
 };
 
 }  // namespace eustress::net::forge
