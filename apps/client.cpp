@@ -32,7 +32,10 @@ Result<std::string> obtain_player_token(const std::string& file, const std::stri
     auto backend = HttpClient::create(login_url, std::chrono::seconds(5));
     if (!backend)
         return backend.error();
-    return forge::demo_login(**backend, player, rating);
+    auto token = forge::demo_login(**backend, player, rating);
+    if (!token)
+        return make_error(ErrorCode::InvalidArgument, token.error().message);
+    return std::move(token).value();
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ struct Agent::Impl
 
     std::string key_of(const std::string& server) const { return kServersPrefix + server; }
 
-    Result<void> register_agent()
+    ForgeResult<void> register_agent()
     {
         auto granted = store.grant_lease(config.lease_ttl);
         if (!granted)
@@ -101,7 +101,7 @@ struct Agent::Impl
             next_keep_alive = Clock::now() + config.lease_ttl / 3;
             return;
         }
-        if (alive.error().code == ErrorCode::NotFound)
+        if (alive.error().code == ForgeErrc::LeaseExpired)
             (void)register_agent();  // we were cut off longer than the lease: our records are gone, put them back
         else
             next_keep_alive = Clock::now() + std::chrono::milliseconds(200);  // the store is away: try again soon
@@ -425,18 +425,18 @@ std::vector<std::string> eustress_server_command(const std::filesystem::path& bi
 
 Agent::Agent(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
-Result<std::unique_ptr<Agent>> Agent::start(KeyValueStore& store, AgentConfig config)
+ForgeResult<std::unique_ptr<Agent>> Agent::start(KeyValueStore& store, AgentConfig config)
 {
     if (config.id.empty() || config.id.find('/') != std::string::npos)
-        return make_error(ErrorCode::InvalidArgument, "an agent needs an id without '/'");
+        return forge_error(ForgeErrc::Invalid, "an agent needs an id without '/'");
     if (config.command.empty())
-        return make_error(ErrorCode::InvalidArgument, "no game-server command configured");
+        return forge_error(ForgeErrc::Invalid, "no game-server command configured");
     for (const auto& argument : config.command)
         if (argument.find("{token_key}") != std::string::npos)
-            return make_error(ErrorCode::InvalidArgument,
-                              "{token_key} is no longer substituted: a secret on a command line is readable by anyone "
-                              "on the host; the server gets the key in the environment variable " +
-                                  std::string(kConnectTokenKeyVariable));
+            return forge_error(ForgeErrc::Invalid,
+                               "{token_key} is no longer substituted: a secret on a command line is readable by anyone "
+                               "on the host; the server gets the key in the environment variable " +
+                                   std::string(kConnectTokenKeyVariable));
     auto impl = std::make_unique<Impl>(store, std::move(config));
     const bool uses_certificate =
         std::any_of(impl->config.command.begin(), impl->config.command.end(),
@@ -445,7 +445,7 @@ Result<std::unique_ptr<Agent>> Agent::start(KeyValueStore& store, AgentConfig co
     {
         auto certificate = load_or_create_development_certificate(impl->config.certificate_directory);
         if (!certificate)
-            return certificate.error();
+            return forge_error(certificate.error());
         impl->pin = certificate->pin.to_base64();
     }
     if (auto registered = impl->register_agent(); !registered)

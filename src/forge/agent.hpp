@@ -68,7 +68,7 @@ class Agent
 {
   public:
     /// Creates the development certificate (if the command needs one) and registers the agent under a new lease.
-    static Result<std::unique_ptr<Agent>> start(KeyValueStore& store, AgentConfig config);
+    static ForgeResult<std::unique_ptr<Agent>> start(KeyValueStore& store, AgentConfig config);
     /// Stops every server it runs and revokes its lease.
     ~Agent();
 

@@ -67,7 +67,7 @@ struct ListedServer
 std::uint64_t csprng_seed();
 
 /// Every server record in the store, parsed (records that do not parse are left out: another version's).
-Result<std::vector<ListedServer>> list_servers(KeyValueStore& store);
+ForgeResult<std::vector<ListedServer>> list_servers(KeyValueStore& store);
 
 class Allocator
 {
@@ -83,7 +83,7 @@ class Allocator
     /// Lists the fleet into the cache. A process serving allocations calls it a few times a second off the request
     /// path, so no request waits for a listing; without it, a request lists when the cache is older than twice
     /// `cache_lifetime`.
-    Result<void> refresh();
+    ForgeResult<void> refresh();
     /// The same over server records the caller listed (list_servers): a matcher placing many matches in one pass
     /// lists and parses the fleet once. The taken server leaves `servers`; the swap still guards each one.
     std::variant<Allocation, AllocationError> allocate_from(const AllocationRequest& request,

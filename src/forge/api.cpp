@@ -242,9 +242,9 @@ struct ForgeApi::Impl
         auto ticket = matchmaker.enqueue(wanted, unix_milliseconds());
         if (!ticket)
         {
-            if (ticket.error().code == ErrorCode::InvalidArgument)
+            if (ticket.error().code == ForgeErrc::Invalid)
                 return error_response(400, "malformed_request", ticket.error().message);
-            return error_response(503, ticket.error().code == ErrorCode::QueueFull ? "queue_full" : "unavailable",
+            return error_response(503, ticket.error().code == ForgeErrc::QueueFull ? "queue_full" : "unavailable",
                                   ticket.error().message);
         }
         tickets.add();

@@ -30,7 +30,7 @@ std::string_view trimmed(std::string_view text)
 
 }  // namespace
 
-Result<ApiKeys> ApiKeys::parse(std::string_view text)
+ForgeResult<ApiKeys> ApiKeys::parse(std::string_view text)
 {
     security::ensure_sodium_initialized();
     ApiKeys keys;
@@ -42,7 +42,7 @@ Result<ApiKeys> ApiKeys::parse(std::string_view text)
         if (key.empty() || key.front() == '#')
             continue;
         if (key.size() < kMinKeyLength)
-            return make_error(ErrorCode::InvalidArgument, "an API key has at least 16 characters");
+            return forge_error(ForgeErrc::Invalid, "an API key has at least 16 characters");
         keys.m_hashes.push_back(hash_of(key));
     }
     return keys;

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "eustress/net/result.hpp"
+#include "forge/forge_error.hpp"
 
 namespace eustress::net::forge {
 
@@ -15,8 +15,8 @@ class ApiKeys
 {
   public:
     /// One key per line (or separated by commas); blank lines and lines starting with '#' are skipped.
-    /// Errors: InvalidArgument (a key shorter than 16 characters).
-    static Result<ApiKeys> parse(std::string_view text);
+    /// Errors: Invalid (a key shorter than 16 characters).
+    static ForgeResult<ApiKeys> parse(std::string_view text);
 
     /// Whether `presented` is one of the keys; the time taken does not depend on which key, or how much of one,
     /// matched.

@@ -51,11 +51,11 @@ std::string Ticket::to_json() const
         .dump();
 }
 
-Result<Ticket> Ticket::from_json(std::string_view text)
+ForgeResult<Ticket> Ticket::from_json(std::string_view text)
 {
     auto object = json::parse(text, nullptr, false);
     if (object.is_discarded() || !object.is_object())
-        return make_error(ErrorCode::ProtocolError, "ticket is not a JSON object");
+        return forge_error(ForgeErrc::Corrupt, "ticket is not a JSON object");
     try
     {
         Ticket ticket;
@@ -75,7 +75,7 @@ Result<Ticket> Ticket::from_json(std::string_view text)
     }
     catch (const json::exception& error)
     {
-        return make_error(ErrorCode::ProtocolError, std::string("ticket: ") + error.what());
+        return forge_error(ForgeErrc::Corrupt, std::string("ticket: ") + error.what());
     }
 }
 
@@ -83,14 +83,14 @@ Matchmaker::Matchmaker(KeyValueStore& store, Allocator& allocator, MatchmakingPo
     : m_store(store), m_allocator(allocator), m_policy(policy)
 {}
 
-Result<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64_t now_ms)
+ForgeResult<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64_t now_ms)
 {
     if (!m_allocator.mode(request.mode))
-        return make_error(ErrorCode::InvalidArgument, "unknown mode '" + request.mode + "'");
+        return forge_error(ForgeErrc::Invalid, "unknown mode '" + request.mode + "'");
     if (request.player == ClientId{})
-        return make_error(ErrorCode::InvalidArgument, "player ids must not be 0");
+        return forge_error(ForgeErrc::Invalid, "player ids must not be 0");
     if (!std::isfinite(request.rating))
-        return make_error(ErrorCode::InvalidArgument, "rating must be a finite number");
+        return forge_error(ForgeErrc::Invalid, "rating must be a finite number");
     const std::string player_key = kPlayersPrefix + std::to_string(static_cast<std::uint64_t>(request.player));
     auto previous = m_store.get(player_key);
     if (!previous)
@@ -105,7 +105,7 @@ Result<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64
     if (!queued)
         return queued.error();
     if (queued->size() >= m_policy.max_tickets)
-        return make_error(ErrorCode::QueueFull, "the matchmaking queue is full; retry later");
+        return forge_error(ForgeErrc::QueueFull, "the matchmaking queue is full; retry later");
     auto lease = m_store.grant_lease(m_policy.ticket_lifetime);
     if (!lease)
         return lease.error();
@@ -124,11 +124,11 @@ Result<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64
         return claimed.error();
     auto winner = m_store.get(player_key);
     if (!winner || !*winner)
-        return make_error(ErrorCode::Unavailable, "the player's ticket changed meanwhile; retry");
+        return forge_error(ForgeErrc::Unavailable, "the player's ticket changed meanwhile; retry");
     return (*winner)->value;
 }
 
-Result<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)
+ForgeResult<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)
 {
     auto entry = m_store.get(kTicketsPrefix + id);
     if (!entry)
@@ -141,7 +141,7 @@ Result<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)
     return std::optional<Ticket>{std::move(ticket).value()};
 }
 
-Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
+ForgeResult<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
 {
     auto entries = m_store.list(kTicketsPrefix);
     if (!entries)
@@ -198,7 +198,7 @@ Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
             if (auto* error = std::get_if<AllocationError>(&allocated))
             {
                 if (error->failure == AllocationFailure::Unavailable)
-                    return make_error(ErrorCode::Unavailable, error->message);
+                    return forge_error(ForgeErrc::Unavailable, error->message);
                 round.waiting_for_capacity += group.size();
                 out_of_capacity = true;  // this pool waits for the autoscaler; its tickets stay queued
                 continue;

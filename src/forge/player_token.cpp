@@ -40,12 +40,13 @@ std::vector<unsigned char> signed_message(Bytes signed_part)
     return message;
 }
 
-template <std::size_t N> Result<std::array<std::byte, N>> fixed_from_base64(std::string_view text, const char* what)
+template <std::size_t N>
+ForgeResult<std::array<std::byte, N>> fixed_from_base64(std::string_view text, const char* what)
 {
     auto bytes = bytes_from_base64(text);
     if (!bytes || bytes->size() != N)
-        return make_error(ErrorCode::InvalidArgument,
-                          std::string(what) + " must be base64 of " + std::to_string(N) + " bytes");
+        return forge_error(ForgeErrc::Invalid,
+                           std::string(what) + " must be base64 of " + std::to_string(N) + " bytes");
     std::array<std::byte, N> out{};
     std::memcpy(out.data(), bytes->data(), N);
     sodium_memzero(bytes->data(), bytes->size());
@@ -54,7 +55,7 @@ template <std::size_t N> Result<std::array<std::byte, N>> fixed_from_base64(std:
 
 }  // namespace
 
-Result<PlayerTokenPublicKey> PlayerTokenPublicKey::from_base64(std::string_view text)
+ForgeResult<PlayerTokenPublicKey> PlayerTokenPublicKey::from_base64(std::string_view text)
 {
     auto bytes = fixed_from_base64<32>(text, "a player-token public key");
     if (!bytes)
@@ -76,7 +77,7 @@ PlayerTokenSigningKey PlayerTokenSigningKey::generate()
     return key;
 }
 
-Result<PlayerTokenSigningKey> PlayerTokenSigningKey::from_base64(std::string_view text)
+ForgeResult<PlayerTokenSigningKey> PlayerTokenSigningKey::from_base64(std::string_view text)
 {
     security::ensure_sodium_initialized();
     auto bytes = bytes_from_base64(text);
@@ -90,7 +91,7 @@ Result<PlayerTokenSigningKey> PlayerTokenSigningKey::from_base64(std::string_vie
     else if (bytes && bytes->size() == crypto_sign_SECRETKEYBYTES)
         std::memcpy(key.bytes.data(), bytes->data(), key.bytes.size());
     else
-        return make_error(ErrorCode::InvalidArgument, "a player-token signing key must be base64 of 32 or 64 bytes");
+        return forge_error(ForgeErrc::Invalid, "a player-token signing key must be base64 of 32 or 64 bytes");
     sodium_memzero(bytes->data(), bytes->size());
     return key;
 }
@@ -108,16 +109,16 @@ PlayerTokenPublicKey PlayerTokenSigningKey::public_key() const
     return key;
 }
 
-Result<std::string> issue_player_token(const PlayerTokenClaims& claims, const PlayerTokenSigningKey& key,
-                                       std::uint64_t now_unix)
+ForgeResult<std::string> issue_player_token(const PlayerTokenClaims& claims, const PlayerTokenSigningKey& key,
+                                            std::uint64_t now_unix)
 {
     security::ensure_sodium_initialized();
     if (claims.player == ClientId{} || !std::isfinite(claims.rating))
-        return make_error(ErrorCode::InvalidArgument, "a player token needs a player id and a finite rating");
+        return forge_error(ForgeErrc::Invalid, "a player token needs a player id and a finite rating");
     if (claims.claims.size() > kMaxPlayerTokenClaims)
-        return make_error(ErrorCode::InvalidArgument, "player-token claims are at most 256 bytes");
+        return forge_error(ForgeErrc::Invalid, "player-token claims are at most 256 bytes");
     if (claims.expires_unix <= now_unix || claims.expires_unix - now_unix > kMaxPlayerTokenLifetimeSeconds)
-        return make_error(ErrorCode::InvalidArgument, "a player token lives between 1 s and 24 h");
+        return forge_error(ForgeErrc::Invalid, "a player token lives between 1 s and 24 h");
     std::vector<std::byte> token;
     token.reserve(kMaxPlayerTokenSize);
     token.push_back(std::byte{kVersion});

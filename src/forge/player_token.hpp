@@ -21,8 +21,8 @@
 #include <variant>
 #include <vector>
 
-#include "eustress/net/result.hpp"
 #include "eustress/net/types.hpp"
+#include "forge/forge_error.hpp"
 
 namespace eustress::net::forge {
 
@@ -52,8 +52,8 @@ struct PlayerTokenPublicKey
 {
     std::array<std::byte, 32> bytes{};
 
-    /// Errors: InvalidArgument (not base64 of 32 bytes).
-    static Result<PlayerTokenPublicKey> from_base64(std::string_view text);
+    /// Errors: Invalid (not base64 of 32 bytes).
+    static ForgeResult<PlayerTokenPublicKey> from_base64(std::string_view text);
     std::string to_base64() const;
 };
 
@@ -63,16 +63,16 @@ struct PlayerTokenSigningKey
     std::array<std::byte, 64> bytes{};
 
     static PlayerTokenSigningKey generate();
-    /// Errors: InvalidArgument (not base64 of 64 bytes, or of a 32-byte seed).
-    static Result<PlayerTokenSigningKey> from_base64(std::string_view text);
+    /// Errors: Invalid (not base64 of 64 bytes, or of a 32-byte seed).
+    static ForgeResult<PlayerTokenSigningKey> from_base64(std::string_view text);
     std::string to_base64() const;
     PlayerTokenPublicKey public_key() const;
 };
 
-/// Errors: InvalidArgument (player 0, a rating that is not finite, claims too long, already expired, or a
+/// Errors: Invalid (player 0, a rating that is not finite, claims too long, already expired, or a
 /// lifetime over kMaxPlayerTokenLifetimeSeconds).
-Result<std::string> issue_player_token(const PlayerTokenClaims& claims, const PlayerTokenSigningKey& key,
-                                       std::uint64_t now_unix);
+ForgeResult<std::string> issue_player_token(const PlayerTokenClaims& claims, const PlayerTokenSigningKey& key,
+                                            std::uint64_t now_unix);
 
 /// Why a request's player token was refused; the API counts each (eustress_forge_refused_total{reason}).
 enum class PlayerTokenRefusal : std::uint8_t
