@@ -232,6 +232,58 @@ Result<void> load_secrets(ForgeSettings& settings, ApiCredentials& credentials,
     return {};
 }
 
+/// Refreshes the allocator's listing, steps the agent and the leader, and prints changes, until a stop signal or
+/// `duration_s` (0: no limit).
+void run_until_stopped(Allocator& allocator, Agent* agent, Leader& leader, double duration_s)
+{
+    const auto start = std::chrono::steady_clock::now();
+    std::map<ServerState, std::size_t> last_census;
+    bool was_leading = false;
+    auto next_refresh = std::chrono::steady_clock::now();
+    while (!apps::stop_requested())
+    {
+        if (duration_s > 0 && std::chrono::steady_clock::now() - start > std::chrono::duration<double>(duration_s))
+            break;
+        if (std::chrono::steady_clock::now() >= next_refresh)
+        {
+            next_refresh += std::chrono::milliseconds(250);  // keeps the allocator's listing off the request path
+            (void)allocator.refresh();
+        }
+        if (agent)
+        {
+            agent->step();
+            const auto round = leader.step(agent->lease(), unix_milliseconds());
+            if (round.leading != was_leading)
+                std::printf("%s the leader\n", round.leading ? "became" : "is no longer");
+            was_leading = round.leading;
+            if (auto census = agent->census(); census != last_census)
+            {
+                last_census = census;  // before printing: census[state] below adds zero entries
+                std::printf("servers:");
+                for (auto state :
+                     {ServerState::Starting, ServerState::Ready, ServerState::Allocated, ServerState::Draining})
+                    std::printf(" %s %zu", to_string(state), census[state]);
+                std::printf("\n");
+            }
+            std::fflush(stdout);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+std::unique_ptr<KeyValueStore> open_store(const ForgeSettings& settings)
+{
+    if (settings.etcd.empty())
+        return make_memory_store();
+    auto etcd = make_etcd_store(settings.etcd);
+    if (!etcd)
+    {
+        std::fprintf(stderr, "eustress-forge: etcd: %s\n", etcd.error().message.c_str());
+        return nullptr;
+    }
+    return std::move(etcd).value();
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -287,19 +339,9 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "eustress-forge: no player-token keys ([forge] player_token_keys, or --demo-backend): "
                              "every match request will be refused\n");
 
-    std::unique_ptr<KeyValueStore> store;
-    if (settings.etcd.empty())
-        store = make_memory_store();
-    else
-    {
-        auto etcd = make_etcd_store(settings.etcd);
-        if (!etcd)
-        {
-            std::fprintf(stderr, "eustress-forge: etcd: %s\n", etcd.error().message.c_str());
-            return 2;
-        }
-        store = std::move(etcd).value();
-    }
+    auto store = open_store(settings);
+    if (!store)
+        return 2;
     Allocator allocator(*store, settings.agent.token_key, settings.agent.modes);
     Matchmaker matchmaker(*store, allocator, settings.matchmaking);
     ForgeApi api(*store, allocator, matchmaker, std::move(credentials));
@@ -334,38 +376,6 @@ int main(int argc, char** argv)
     Leader leader(*store, settings.agent.id, matchmaker, settings.agent.modes, settings.policies);
 
     apps::install_stop_signals();
-    const auto start = std::chrono::steady_clock::now();
-    std::map<ServerState, std::size_t> last_census;
-    bool was_leading = false;
-    auto next_refresh = std::chrono::steady_clock::now();
-    while (!apps::stop_requested())
-    {
-        if (duration_s > 0 && std::chrono::steady_clock::now() - start > std::chrono::duration<double>(duration_s))
-            break;
-        if (std::chrono::steady_clock::now() >= next_refresh)
-        {
-            next_refresh += std::chrono::milliseconds(250);  // keeps the allocator's listing off the request path
-            (void)allocator.refresh();
-        }
-        if (agent)
-        {
-            agent->step();
-            const auto round = leader.step(agent->lease(), unix_milliseconds());
-            if (round.leading != was_leading)
-                std::printf("%s the leader\n", round.leading ? "became" : "is no longer");
-            was_leading = round.leading;
-            if (auto census = agent->census(); census != last_census)
-            {
-                last_census = census;  // before printing: census[state] below adds zero entries
-                std::printf("servers:");
-                for (auto state :
-                     {ServerState::Starting, ServerState::Ready, ServerState::Allocated, ServerState::Draining})
-                    std::printf(" %s %zu", to_string(state), census[state]);
-                std::printf("\n");
-            }
-            std::fflush(stdout);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    run_until_stopped(allocator, agent.get(), leader, duration_s);
     return 0;
 }
