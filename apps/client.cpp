@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <sys/random.h>
 
 #include "app_config.hpp"
 #include "debug_options.hpp"
@@ -15,6 +14,31 @@
 #include "forge/match_client.hpp"
 
 using namespace eustress::net;
+
+namespace {
+
+/// The player's credential for Forge: from a file, the environment, or a demo account backend's login.
+Result<std::string> obtain_player_token(const std::string& file, const std::string& login_url, ClientId player,
+                                        double rating)
+{
+    if (!file.empty())
+        return apps::read_secret_file(file);
+    if (auto from_environment = apps::take_secret_from_environment("EUSTRESS_PLAYER_TOKEN"))
+        return *from_environment;
+    if (login_url.empty())
+        return make_error(ErrorCode::InvalidArgument,
+                          "Forge needs a player token: --player-token-file, EUSTRESS_PLAYER_TOKEN, or --login URL of "
+                          "a demo account backend");
+    auto backend = HttpClient::create(login_url, std::chrono::seconds(5));
+    if (!backend)
+        return backend.error();
+    auto token = forge::demo_login(**backend, player, rating);
+    if (!token)
+        return make_error(ErrorCode::InvalidArgument, token.error().message);
+    return std::move(token).value();
+}
+
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -40,14 +64,19 @@ int main(int argc, char** argv)
                    "2 sequenced, 3 reliable unordered; the server relays only channel 0)")
         ->check(CLI::Range(0, 63));
     apps::DebugOptions debug;
-    std::string forge_url, mode, region = "local";
+    std::string forge_url, mode, region = "local", login_url, player_token_file;
     std::uint64_t player = 0;
     double rating = 1000;
     app.add_option("--forge", forge_url, "ask this Forge (http://host:port) for a match instead of --server");
     app.add_option("--mode", mode, "with --forge: the game mode to play");
     app.add_option("--region", region, "with --forge: the region (default local)");
-    app.add_option("--player", player, "with --forge: this player's id (default: random)");
-    app.add_option("--rating", rating, "with --forge: this player's rating (default 1000)");
+    app.add_option("--player-token-file", player_token_file,
+                   "with --forge: the player token your account backend gave you (a 0600 file; or set "
+                   "EUSTRESS_PLAYER_TOKEN)");
+    app.add_option("--login", login_url,
+                   "with --forge: get a player token from this demo account backend (eustress-forge --demo-backend)");
+    app.add_option("--player", player, "with --login: the player id to log in as (default: the backend picks)");
+    app.add_option("--rating", rating, "with --login: the rating the demo backend signs (default 1000)");
     apps::add_debug_options(app, debug);
     CLI11_PARSE(app, argc, argv);
 
@@ -78,29 +107,25 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "eustress-client: --forge needs --mode\n");
             return 2;
         }
+        auto player_token = obtain_player_token(player_token_file, login_url, ClientId{player}, rating);
+        if (!player_token)
+        {
+            std::fprintf(stderr, "eustress-client: --forge: %s\n", player_token.error().message.c_str());
+            return 2;
+        }
         auto forge = HttpClient::create(forge_url, std::chrono::seconds(5));
         if (!forge)
         {
             std::fprintf(stderr, "eustress-client: --forge: %s\n", forge.error().message.c_str());
             return 2;
         }
-        if (player == 0)
-        {
-            // The kernel's CSPRNG: two players started together must not draw the same id.
-            std::uint32_t drawn = 0;
-            if (::getrandom(&drawn, sizeof drawn, 0) != static_cast<ssize_t>(sizeof drawn))
-            {
-                std::fprintf(stderr, "eustress-client: no random source for --player\n");
-                return 2;
-            }
-            player = 1 + drawn % 1000000000u;
-        }
-        auto match = forge::find_match(**forge, {ClientId{player}, mode, region, rating}, std::chrono::seconds(60));
+        auto match = forge::find_match(**forge, *player_token, mode, region, std::chrono::seconds(60));
         if (!match)
         {
             std::fprintf(stderr, "eustress-client: no match: %s\n", match.error().message.c_str());
             return 1;
         }
+        player = static_cast<std::uint64_t>(match->player);
         std::printf("matched on %s (%s) as player %llu\n", match->address.c_str(), match->server_id.c_str(),
                     static_cast<unsigned long long>(player));
         std::fflush(stdout);

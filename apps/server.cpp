@@ -13,6 +13,29 @@
 
 using namespace eustress::net;
 
+namespace {
+
+/// The connect-token key from --connect-token-key-file, else from the environment (removed from it once read).
+Result<std::optional<ConnectTokenKey>> connect_token_key(const std::string& file)
+{
+    std::optional<std::string> text = apps::take_secret_from_environment("EUSTRESS_CONNECT_TOKEN_KEY");
+    if (!file.empty())
+    {
+        auto read = apps::read_secret_file(file);
+        if (!read)
+            return make_error(read.error().code, "--connect-token-key-file: " + read.error().message);
+        text = std::move(read).value();
+    }
+    if (!text)
+        return std::optional<ConnectTokenKey>{};
+    auto key = ConnectTokenKey::from_base64(*text);
+    if (!key)
+        return make_error(ErrorCode::InvalidArgument, "connect-token key: " + key.error().message);
+    return std::optional<ConnectTokenKey>{*key};
+}
+
+}  // namespace
+
 int main(int argc, char** argv)
 {
     CLI::App app{"eustress-server: the Eustress Net relay server (QUIC, TLS 1.3)"};
@@ -28,7 +51,7 @@ int main(int argc, char** argv)
     double status_every_s = 0.0;
     std::string congestion;
     std::string http_address = "127.0.0.1:9464";
-    std::string token_key;
+    std::string token_key_file;
     std::string token_address;
     bool no_http = false;
     app.add_option("-c,--config", config_file, "TOML file with [server], [quic] and [link_simulation] tables")
@@ -41,8 +64,10 @@ int main(int argc, char** argv)
     app.add_option("--http", http_address,
                    "serve /metrics (Prometheus) and the /debug live page here (default 127.0.0.1:9464; port 0 picks)");
     app.add_flag("--no-http", no_http, "serve no HTTP endpoints");
-    app.add_option("--connect-token-key", token_key,
-                   "admit only clients with a connect token sealed with this key (base64; Forge gives it)");
+    app.add_option("--connect-token-key-file", token_key_file,
+                   "admit only clients with a connect token sealed with the key in this file (base64, mode 0600); "
+                   "or set EUSTRESS_CONNECT_TOKEN_KEY, as Forge does. Never on the command line: anyone on the host "
+                   "can read it there");
     app.add_option("--token-address", token_address, "how connect tokens name this server (HOST:PORT)");
     app.add_option("--congestion", congestion, "reno, cubic (default), bbr or bbr2");
     app.add_option("--simulate-loss", loss, "drop this fraction of sent datagrams (testing)")
@@ -63,16 +88,13 @@ int main(int argc, char** argv)
         }
     if (!bind.empty())
         config.bind_address = bind;
-    if (!token_key.empty())
+    if (auto key = connect_token_key(token_key_file); !key)
     {
-        auto key = ConnectTokenKey::from_base64(token_key);
-        if (!key)
-        {
-            std::fprintf(stderr, "eustress-server: --connect-token-key: %s\n", key.error().message.c_str());
-            return 2;
-        }
-        config.connect_token_key = *key;
+        std::fprintf(stderr, "eustress-server: %s\n", key.error().message.c_str());
+        return 2;
     }
+    else if (*key)
+        config.connect_token_key = **key;
     if (!token_address.empty())
         config.connect_token_address = token_address;
     // The default address is a convenience: when another server on this host holds it, take a free port instead

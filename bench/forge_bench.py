@@ -74,8 +74,22 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
+API_KEY = base64.b64encode(os.urandom(24)).decode()  # the game backend's key for /v1/allocate
+AUTHORIZATION = {"Authorization": "Bearer " + API_KEY}
+
+
+def secret_file(path, text):
+    """Secrets reach Forge in 0600 files, never on a command line."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text + "\n")
+    return path
+
+
 def forge_config(name, endpoints, api, first_port, token_key, extra=""):
     etcd = f"etcd = {json.dumps(endpoints)}" if endpoints else ""
+    token_key_file = secret_file(f"{WORK}/{name}-token.key", token_key)
+    api_keys_file = secret_file(f"{WORK}/{name}-api.keys", API_KEY)
     with open(f"{name}.toml", "w") as config:
         config.write(f"""[forge]
 id = "{name}"
@@ -86,7 +100,8 @@ first_port = {first_port}
 max_servers = 6
 lease_ttl_s = 3
 empty_allocation_timeout_s = 5
-token_key = "{token_key}"
+token_key_file = "{token_key_file}"
+api_keys_file = "{api_keys_file}"
 certificate_directory = "{WORK}/certs-{name}"
 log_directory = "{WORK}/logs-{name}"
 {extra}
@@ -128,7 +143,7 @@ def allocation_latency(endpoints, placement):
             time.sleep(pause)
         body = json.dumps({"region": "eu", "mode": "duel", "players": [i + 1]})
         sent = time.perf_counter()
-        connection.request("POST", "/v1/allocate", body, {"Content-Type": "application/json"})
+        connection.request("POST", "/v1/allocate", body, {"Content-Type": "application/json", **AUTHORIZATION})
         response = connection.getresponse()
         response.read()
         latencies.append((time.perf_counter() - sent) * 1000)
@@ -164,7 +179,7 @@ def host_death_and_scale_up(endpoints):
         wait_for("a full buffer", lambda: len([s for s in fleet(api_a)["servers"] if s["state"] == "Ready"]) >= 2, 60)
         known = {s["id"] for s in fleet(api_a)["servers"]}
         request = urllib.request.Request(api_a + "/v1/allocate", method="POST", data=json.dumps(
-            {"region": "eu", "mode": "duel", "players": [100 + trial]}).encode())
+            {"region": "eu", "mode": "duel", "players": [100 + trial]}).encode(), headers=AUTHORIZATION)
         with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
         decided = time.monotonic()  # the buffer is short by one from here: the leader plans, an agent starts one

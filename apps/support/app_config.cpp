@@ -1,7 +1,13 @@
 #include "app_config.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <set>
+#include <unistd.h>
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 namespace eustress::net::apps {
@@ -194,6 +200,50 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config)
     if (auto ok = read_quic(path, root, config.quic); !ok)
         return ok;
     return read_link(path, root, config.link_simulation);
+}
+
+Result<std::string> read_secret_file(const std::string& path)
+{
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return make_error(ErrorCode::IoError, "cannot open '" + path + "': " + std::strerror(errno));
+    struct stat status
+    {};
+    if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode))
+    {
+        ::close(fd);
+        return make_error(ErrorCode::InvalidArgument, "'" + path + "' is not a regular file");
+    }
+    if ((status.st_mode & 077) != 0)
+    {
+        ::close(fd);
+        return make_error(ErrorCode::InvalidArgument,
+                          "'" + path + "' holds a secret but others may read it: chmod 600 '" + path + "'");
+    }
+    std::string text;
+    char buffer[4096];
+    for (ssize_t got = 1; got > 0 && text.size() <= 64 * 1024;)
+    {
+        got = ::read(fd, buffer, sizeof buffer);
+        if (got > 0)
+            text.append(buffer, static_cast<std::size_t>(got));
+    }
+    ::close(fd);
+    if (text.size() > 64 * 1024)
+        return make_error(ErrorCode::InvalidArgument, "'" + path + "' is larger than a secret");
+    const auto first = text.find_first_not_of(" \t\r\n");
+    const auto last = text.find_last_not_of(" \t\r\n");
+    return first == std::string::npos ? std::string{} : text.substr(first, last - first + 1);
+}
+
+std::optional<std::string> take_secret_from_environment(const char* name)
+{
+    const char* value = std::getenv(name);
+    if (!value)
+        return std::nullopt;
+    std::string secret(value);
+    ::unsetenv(name);
+    return secret;
 }
 
 }  // namespace eustress::net::apps

@@ -17,4 +17,12 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config);
 
 std::optional<CongestionControl> parse_congestion_control(std::string_view name);
 
+/// A secret from a file only its owner can read (mode 0600 or 0400; anything readable or writable by group or
+/// others is refused, naming the fix), trimmed of surrounding whitespace. Errors: IoError, InvalidArgument.
+Result<std::string> read_secret_file(const std::string& path);
+
+/// A secret from the environment variable `name`, which is then removed from our environment so that processes
+/// we start do not inherit it; nullopt when it is not set.
+std::optional<std::string> take_secret_from_environment(const char* name);
+
 }  // namespace eustress::net::apps

@@ -6,11 +6,12 @@
 #include <charconv>
 #include <fcntl.h>
 #include <fstream>
-#include <random>
 #include <signal.h>
+#include <sodium.h>
 #include <spawn.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "eustress/net/certificate.hpp"
@@ -69,13 +70,12 @@ struct Agent::Impl
     };
     std::map<std::string, Watch> watches;  ///< by server id
     std::uint64_t next_serial = 1;
-    std::mt19937_64 random{std::random_device{}()};
 
     Impl(KeyValueStore& s, AgentConfig c) : store(s), config(std::move(c)) {}
 
     std::string key_of(const std::string& server) const { return kServersPrefix + server; }
 
-    Result<void> register_agent()
+    ForgeResult<void> register_agent()
     {
         auto granted = store.grant_lease(config.lease_ttl);
         if (!granted)
@@ -101,7 +101,7 @@ struct Agent::Impl
             next_keep_alive = Clock::now() + config.lease_ttl / 3;
             return;
         }
-        if (alive.error().code == ErrorCode::NotFound)
+        if (alive.error().code == ForgeErrc::LeaseExpired)
             (void)register_agent();  // we were cut off longer than the lease: our records are gone, put them back
         else
             next_keep_alive = Clock::now() + std::chrono::milliseconds(200);  // the store is away: try again soon
@@ -143,6 +143,36 @@ struct Agent::Impl
         return std::nullopt;
     }
 
+    /// The server's log, opened here (not by the spawn) so its mode is 0600 even when the file already existed.
+    int open_log(const std::string& server_id) const
+    {
+        std::error_code ignored;
+        std::filesystem::create_directories(config.log_directory, ignored);
+        ::chmod(config.log_directory.c_str(), 0700);
+        const std::string path = (config.log_directory / (server_id + ".log")).string();
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0 && ::fchmod(fd, 0600) != 0)
+        {
+            ::close(fd);
+            return -1;
+        }
+        return fd;
+    }
+
+    /// Ours, without Forge's own secrets, plus the fleet's connect-token key for the server.
+    std::vector<std::string> child_environment() const
+    {
+        std::vector<std::string> variables;
+        for (char** variable = environ; *variable; ++variable)
+        {
+            const std::string_view text(*variable);
+            if (!text.starts_with("EUSTRESS_FORGE_") && !text.starts_with(kConnectTokenKeyVariable))
+                variables.emplace_back(text);
+        }
+        variables.push_back(std::string(kConnectTokenKeyVariable) + "=" + config.token_key.to_base64());
+        return variables;
+    }
+
     void start_server(const std::string& mode)
     {
         const auto port = free_slot();
@@ -173,7 +203,6 @@ struct Agent::Impl
             value = replace_all(value, "{http_port}", std::to_string(server.http_port));
             value = replace_all(value, "{host}", config.host);
             value = replace_all(value, "{address}", server.record.address);
-            value = replace_all(value, "{token_key}", config.token_key.to_base64());
             value = replace_all(value, "{cert_dir}", config.certificate_directory.string());
             value = replace_all(value, "{mode}", mode);
             value = replace_all(value, "{id}", server.record.id);
@@ -184,20 +213,29 @@ struct Agent::Impl
             argv.push_back(argument.data());
         argv.push_back(nullptr);
 
-        std::filesystem::create_directories(config.log_directory);
-        const std::string log = (config.log_directory / (server.record.id + ".log")).string();
+        const int log = open_log(server.record.id);
+        if (log < 0)
+            return;
+        auto environment = child_environment();
+        std::vector<char*> envp;
+        for (auto& variable : environment)
+            envp.push_back(variable.data());
+        envp.push_back(nullptr);
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+        posix_spawn_file_actions_adddup2(&actions, log, STDOUT_FILENO);
+        posix_spawn_file_actions_adddup2(&actions, log, STDERR_FILENO);
         posix_spawnattr_t attributes;
         posix_spawnattr_init(&attributes);
         posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);  // its own group: signals to us skip it
         posix_spawnattr_setpgroup(&attributes, 0);
         pid_t pid = 0;
-        const int failed = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), environ);
+        const int failed = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
         posix_spawn_file_actions_destroy(&actions);
         posix_spawnattr_destroy(&attributes);
+        ::close(log);
+        for (auto& variable : environment)
+            sodium_memzero(variable.data(), variable.size());
         if (failed != 0)
             return;
         server.pid = pid;
@@ -381,29 +419,24 @@ struct Agent::Impl
 
 std::vector<std::string> eustress_server_command(const std::filesystem::path& binary)
 {
-    return {binary.string(),
-            "--bind",
-            "{host}",
-            "--port",
-            "{port}",
-            "--http",
-            "127.0.0.1:{http_port}",
-            "--dev-cert-dir",
-            "{cert_dir}",
-            "--connect-token-key",
-            "{token_key}",
-            "--token-address",
-            "{address}"};
+    return {binary.string(),         "--bind",         "{host}",     "--port",          "{port}",   "--http",
+            "127.0.0.1:{http_port}", "--dev-cert-dir", "{cert_dir}", "--token-address", "{address}"};
 }
 
 Agent::Agent(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
-Result<std::unique_ptr<Agent>> Agent::start(KeyValueStore& store, AgentConfig config)
+ForgeResult<std::unique_ptr<Agent>> Agent::start(KeyValueStore& store, AgentConfig config)
 {
     if (config.id.empty() || config.id.find('/') != std::string::npos)
-        return make_error(ErrorCode::InvalidArgument, "an agent needs an id without '/'");
+        return forge_error(ForgeErrc::Invalid, "an agent needs an id without '/'");
     if (config.command.empty())
-        return make_error(ErrorCode::InvalidArgument, "no game-server command configured");
+        return forge_error(ForgeErrc::Invalid, "no game-server command configured");
+    for (const auto& argument : config.command)
+        if (argument.find("{token_key}") != std::string::npos)
+            return forge_error(ForgeErrc::Invalid,
+                               "{token_key} is no longer substituted: a secret on a command line is readable by anyone "
+                               "on the host; the server gets the key in the environment variable " +
+                                   std::string(kConnectTokenKeyVariable));
     auto impl = std::make_unique<Impl>(store, std::move(config));
     const bool uses_certificate =
         std::any_of(impl->config.command.begin(), impl->config.command.end(),
@@ -412,7 +445,7 @@ Result<std::unique_ptr<Agent>> Agent::start(KeyValueStore& store, AgentConfig co
     {
         auto certificate = load_or_create_development_certificate(impl->config.certificate_directory);
         if (!certificate)
-            return certificate.error();
+            return forge_error(certificate.error());
         impl->pin = certificate->pin.to_base64();
     }
     if (auto registered = impl->register_agent(); !registered)

@@ -30,7 +30,9 @@ struct AgentConfig
     std::string region = "local";
     std::string api;  ///< this agent's HTTP API, for AgentRecord ("http://127.0.0.1:8700")
     /// The command that starts a game server, one argument per element, where these names are substituted: {port}
-    /// (UDP), {http_port}, {host}, {address} ("host:port"), {token_key} (base64), {cert_dir}, {mode}, {id}.
+    /// (UDP), {http_port}, {host}, {address} ("host:port"), {cert_dir}, {mode}, {id}. The fleet's connect-token
+    /// key is a secret, so it never goes on the command line (anyone on the host can read /proc/<pid>/cmdline):
+    /// the server finds it, base64, in the environment variable kConnectTokenKeyVariable.
     std::vector<std::string> command;
     std::string host = "127.0.0.1";    ///< the address clients reach this host's servers at
     std::uint16_t first_port = 30000;  ///< UDP ports handed out: [first_port, first_port + 2 * max_servers)
@@ -39,7 +41,8 @@ struct AgentConfig
     ConnectTokenKey token_key;
     /// Where servers keep their self-signed development certificate; the agent reads its pin from it for clients.
     std::filesystem::path certificate_directory = ".eustress";
-    std::filesystem::path log_directory = "forge-logs";
+    /// Each server's output, in <id>.log, mode 0600 (the directory 0700): servers may log what players send.
+    std::filesystem::path log_directory = ".eustress/forge-logs";
     std::chrono::seconds lease_ttl{5};
     std::chrono::seconds start_timeout{15};             ///< Starting for longer: killed and replaced
     std::chrono::milliseconds unhealthy_after{3000};    ///< no /healthz answer for this long: replaced
@@ -47,8 +50,11 @@ struct AgentConfig
     std::chrono::seconds drain_timeout{30};
 };
 
+/// The environment variable a game server started by an agent reads the fleet's connect-token key from.
+inline constexpr const char* kConnectTokenKeyVariable = "EUSTRESS_CONNECT_TOKEN_KEY";
+
 /// The command line that runs `eustress-server` (at `binary`) under an agent: its ports, HTTP endpoints,
-/// development certificate and the fleet's connect-token key.
+/// development certificate and the address connect tokens name it by (the key comes in the environment).
 std::vector<std::string> eustress_server_command(const std::filesystem::path& binary);
 
 struct LocalServer
@@ -62,7 +68,7 @@ class Agent
 {
   public:
     /// Creates the development certificate (if the command needs one) and registers the agent under a new lease.
-    static Result<std::unique_ptr<Agent>> start(KeyValueStore& store, AgentConfig config);
+    static ForgeResult<std::unique_ptr<Agent>> start(KeyValueStore& store, AgentConfig config);
     /// Stops every server it runs and revokes its lease.
     ~Agent();
 

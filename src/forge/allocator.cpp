@@ -1,8 +1,10 @@
 #include "forge/allocator.hpp"
 
 #include <algorithm>
+#include <sodium.h>
 
 #include "forge/base64.hpp"
+#include "security/sodium_global.hpp"
 
 namespace eustress::net::forge {
 
@@ -52,13 +54,27 @@ Allocator::Allocator(KeyValueStore& store, ConnectTokenKey token_key, std::vecto
       m_unix_time(std::move(unix_time))
 {}
 
+std::uint64_t csprng_seed()
+{
+    security::ensure_sodium_initialized();
+    std::uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof seed);
+    return seed;
+}
+
+void Allocator::seed(std::uint64_t seed)
+{
+    std::lock_guard lock(m_mutex);
+    m_random.seed(seed);
+}
+
 const GameMode* Allocator::mode(std::string_view name) const noexcept
 {
     const auto found = std::find_if(m_modes.begin(), m_modes.end(), [&](const GameMode& m) { return m.name == name; });
     return found == m_modes.end() ? nullptr : &*found;
 }
 
-Result<std::vector<ListedServer>> list_servers(KeyValueStore& store)
+ForgeResult<std::vector<ListedServer>> list_servers(KeyValueStore& store)
 {
     auto entries = store.list(kServersPrefix);
     if (!entries)
@@ -71,7 +87,7 @@ Result<std::vector<ListedServer>> list_servers(KeyValueStore& store)
     return servers;
 }
 
-Result<void> Allocator::refresh()
+ForgeResult<void> Allocator::refresh()
 {
     const Timestamp listed = MonotonicClock::now();
     auto servers = list_servers(m_store);  // outside the lock: requests go on meanwhile
@@ -161,14 +177,14 @@ std::variant<Allocation, AllocationError> Allocator::allocate_from_locked(const 
         taken.allocated_unix = now;
         taken.players = static_cast<std::uint32_t>(request.players.size());
         auto won = m_store.compare_and_put(entry.key, taken.to_json(), entry.revision, entry.lease);
-        if (!won && won.error().code == ErrorCode::Unavailable)
+        if (!won && won.error().code == ForgeErrc::Unavailable)
             return failure(AllocationFailure::Unavailable, won.error().message);
         if (!won || !*won)
         {
             // Lost the race, or won it with an answer that got lost on the way (a retried request): the record says.
             auto current = m_store.get(entry.key);
             auto record = current && *current ? ServerRecord::from_json((*current)->value)
-                                              : Result<ServerRecord>(make_error(ErrorCode::NotFound, "gone"));
+                                              : ForgeResult<ServerRecord>(forge_error(ForgeErrc::NotFound, "gone"));
             if (!record || record->allocation != allocation_id)
             {
                 servers[index].record.state = ServerState::Allocated;  // taken by someone else: not a candidate now

@@ -63,8 +63,11 @@ struct ListedServer
     ServerRecord record;
 };
 
+/// 64 bits from libsodium's CSPRNG, for generators a test may seed instead.
+std::uint64_t csprng_seed();
+
 /// Every server record in the store, parsed (records that do not parse are left out: another version's).
-Result<std::vector<ListedServer>> list_servers(KeyValueStore& store);
+ForgeResult<std::vector<ListedServer>> list_servers(KeyValueStore& store);
 
 class Allocator
 {
@@ -80,13 +83,16 @@ class Allocator
     /// Lists the fleet into the cache. A process serving allocations calls it a few times a second off the request
     /// path, so no request waits for a listing; without it, a request lists when the cache is older than twice
     /// `cache_lifetime`.
-    Result<void> refresh();
+    ForgeResult<void> refresh();
     /// The same over server records the caller listed (list_servers): a matcher placing many matches in one pass
     /// lists and parses the fleet once. The taken server leaves `servers`; the swap still guards each one.
     std::variant<Allocation, AllocationError> allocate_from(const AllocationRequest& request,
                                                             std::vector<ListedServer>& servers);
     const std::vector<GameMode>& modes() const noexcept { return m_modes; }
     const GameMode* mode(std::string_view name) const noexcept;
+    /// Seeds the generator that orders Ready servers and names allocations (from the CSPRNG by default), so a
+    /// test can replay the same choices.
+    void seed(std::uint64_t seed);
 
   private:
     std::variant<Allocation, AllocationError> allocate_from_locked(const AllocationRequest& request,
@@ -98,7 +104,7 @@ class Allocator
     std::chrono::seconds m_token_lifetime;
     std::function<std::uint64_t()> m_unix_time;
     std::mutex m_mutex;  ///< the API's thread and the leader's matcher share an allocator
-    std::mt19937_64 m_random{std::random_device{}()};
+    std::mt19937_64 m_random{csprng_seed()};
     std::vector<ListedServer> m_cache;
     Timestamp m_cache_listed{};
     bool m_cache_valid = false;

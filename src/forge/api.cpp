@@ -2,9 +2,11 @@
 
 #include <mutex>
 #include <set>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
+#include "forge/keyed_rate_limiter.hpp"
 #include "security/token_bucket.hpp"
 
 namespace eustress::net::forge {
@@ -62,6 +64,34 @@ bool read_player(const json& value, ClientId& out)
     return true;
 }
 
+/// The credential of "Authorization: Bearer <credential>"; empty for anything else.
+std::string_view bearer_credential(std::string_view authorization)
+{
+    constexpr std::string_view kScheme = "Bearer ";
+    if (authorization.size() <= kScheme.size() || !authorization.starts_with(kScheme))
+        return {};
+    return authorization.substr(kScheme.size());
+}
+
+HttpResponse unauthorized(std::string_view reason, std::string_view message)
+{
+    auto response = json_response(401, {{"error", "unauthorized"}, {"reason", reason}, {"message", message}});
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return response;
+}
+
+HttpResponse too_many(std::string_view message)
+{
+    auto response = error_response(429, "too_many_requests", message);
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
+}
+
+bool is_ticket_id(std::string_view id)
+{
+    return id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 std::uint64_t unix_milliseconds()
 {
     return static_cast<std::uint64_t>(
@@ -76,17 +106,22 @@ struct ForgeApi::Impl
     KeyValueStore& store;
     Allocator& allocator;
     Matchmaker& matchmaker;
-    std::mutex mutex;  ///< the allocator and the bucket are one caller's at a time
+    ApiCredentials credentials;
+    std::mutex mutex;  ///< the allocator and the buckets are one caller's at a time
     security::TokenBucket requests;
+    KeyedRateLimiter<ClientId> per_player;
+    KeyedRateLimiter<std::string> per_address;
     MetricsRegistry metrics;
     MetricFamily<Counter>& allocations;
     Histogram& allocation_seconds;
     Counter& tickets;
     Counter& throttled;
+    MetricFamily<Counter>& refused;
     MetricFamily<Gauge>& servers_by_state;
 
-    Impl(KeyValueStore& s, Allocator& a, Matchmaker& m, ApiLimits limits)
-        : store(s), allocator(a), matchmaker(m), requests(limits.requests),
+    Impl(KeyValueStore& s, Allocator& a, Matchmaker& m, ApiCredentials c, ApiLimits limits)
+        : store(s), allocator(a), matchmaker(m), credentials(std::move(c)), requests(limits.requests),
+          per_player(limits.per_player, limits.max_tracked), per_address(limits.per_address, limits.max_tracked),
           allocations(metrics.counter("eustress_forge_allocations_total", "Allocation requests by result", {"result"})),
           allocation_seconds(metrics
                                  .histogram("eustress_forge_allocation_seconds", "Time to answer an allocation",
@@ -94,6 +129,9 @@ struct ForgeApi::Impl
                                  .with({})),
           tickets(metrics.counter("eustress_forge_tickets_total", "Matchmaking tickets queued").with({})),
           throttled(metrics.counter("eustress_forge_throttled_total", "Requests refused over the rate limit").with({})),
+          refused(metrics.counter("eustress_forge_refused_total",
+                                  "Requests refused for who asked: credentials, rate limits, another's ticket",
+                                  {"reason"})),
           servers_by_state(metrics.gauge("eustress_forge_servers", "Game servers in the fleet by state", {"state"}))
     {}
 
@@ -160,22 +198,42 @@ struct ForgeApi::Impl
                                    {"tokens", tokens}});
     }
 
-    HttpResponse match(const HttpRequest& request)
+    /// The player a request's token names, or the response refusing it.
+    std::variant<PlayerTokenClaims, HttpResponse> authenticate_player(const HttpRequest& request, Timestamp now)
+    {
+        auto verified = verify_player_token(bearer_credential(request.authorization), credentials.player_token_keys,
+                                            credentials.unix_time());
+        if (const auto* refusal = std::get_if<PlayerTokenRefusal>(&verified))
+        {
+            refused.with({to_string(*refusal)}).add();
+            return unauthorized(to_string(*refusal), "this needs a valid player token from the account backend");
+        }
+        auto& claims = std::get<PlayerTokenClaims>(verified);
+        if (!per_player.take(claims.player, now))
+        {
+            refused.with({"player_rate"}).add();
+            return too_many("over this player's request rate; retry shortly");
+        }
+        return std::move(claims);
+    }
+
+    HttpResponse match(const HttpRequest& request, const PlayerTokenClaims& player)
     {
         std::string problem;
-        auto body = parse_request(request.body, {"player", "mode", "region", "rating"}, problem);
-        MatchRequest wanted;
+        auto body = parse_request(request.body, {"player", "mode", "region"}, problem);
+        MatchRequest wanted{player.player, {}, {}, player.rating};
         if (body && read_string(*body, "mode", wanted.mode, problem) &&
             read_string(*body, "region", wanted.region, problem))
         {
-            const auto player = body->find("player");
-            const auto rating = body->find("rating");
-            if (player == body->end() || !read_player(*player, wanted.player))
+            ClientId named{};
+            const auto field = body->find("player");
+            if (field != body->end() && !read_player(*field, named))
                 problem = "'player' must be a positive integer";
-            else if (rating != body->end() && !rating->is_number())
-                problem = "'rating' must be a number";
-            else if (rating != body->end())
-                wanted.rating = rating->get<double>();
+            else if (field != body->end() && named != player.player)
+            {
+                refused.with({"not_own_player"}).add();
+                return error_response(403, "forbidden", "a player token names the only player it can queue");
+            }
         }
         if (!problem.empty())
             return error_response(400, "malformed_request", problem);
@@ -184,23 +242,25 @@ struct ForgeApi::Impl
         auto ticket = matchmaker.enqueue(wanted, unix_milliseconds());
         if (!ticket)
         {
-            if (ticket.error().code == ErrorCode::InvalidArgument)
+            if (ticket.error().code == ForgeErrc::Invalid)
                 return error_response(400, "malformed_request", ticket.error().message);
-            return error_response(503, ticket.error().code == ErrorCode::QueueFull ? "queue_full" : "unavailable",
+            return error_response(503, ticket.error().code == ForgeErrc::QueueFull ? "queue_full" : "unavailable",
                                   ticket.error().message);
         }
         tickets.add();
         return json_response(202, {{"ticket", *ticket}});
     }
 
-    HttpResponse ticket(std::string_view id)
+    HttpResponse ticket(std::string_view id, const PlayerTokenClaims& player)
     {
-        if (id.empty() || id.size() > 64 || id.find_first_not_of("0123456789abcdef") != std::string_view::npos)
-            return error_response(400, "malformed_request", "a ticket id is hexadecimal");
+        if (!is_ticket_id(id))
+            return error_response(400, "malformed_request", "a ticket id is 32 hexadecimal digits");
         auto found = matchmaker.ticket(std::string(id));
         if (!found)
             return error_response(503, "unavailable", found.error().message);
-        if (!*found)
+        if (*found && (**found).request.player != player.player)
+            refused.with({"not_own_ticket"}).add();  // answered as unknown: whose tickets exist is nobody's business
+        if (!*found || (**found).request.player != player.player)
             return error_response(404, "unknown_ticket", "no such ticket (it may have expired)");
         const Ticket& ticket = **found;
         if (ticket.state == Ticket::State::Queued)
@@ -212,6 +272,16 @@ struct ForgeApi::Impl
                                    {"pin", ticket.pin},
                                    {"player", ticket.request.player},
                                    {"token", ticket.token}});
+    }
+
+    /// Nullopt when the request carries one of the services' API keys, else the refusal (counted).
+    std::optional<HttpResponse> refuse_unless_service(const HttpRequest& request)
+    {
+        if (credentials.service_keys.accepts(bearer_credential(request.authorization)))
+            return std::nullopt;
+        const char* reason = request.authorization.empty() ? "missing_api_key" : "bad_api_key";
+        refused.with({reason}).add();
+        return unauthorized(reason, "allocation is for services: send one of Forge's API keys");
     }
 
     HttpResponse fleet()
@@ -237,8 +307,9 @@ struct ForgeApi::Impl
     }
 };
 
-ForgeApi::ForgeApi(KeyValueStore& store, Allocator& allocator, Matchmaker& matchmaker, ApiLimits limits)
-    : m_impl(std::make_unique<Impl>(store, allocator, matchmaker, limits))
+ForgeApi::ForgeApi(KeyValueStore& store, Allocator& allocator, Matchmaker& matchmaker, ApiCredentials credentials,
+                   ApiLimits limits)
+    : m_impl(std::make_unique<Impl>(store, allocator, matchmaker, std::move(credentials), limits))
 {}
 
 ForgeApi::~ForgeApi() = default;
@@ -252,23 +323,37 @@ HttpResponse ForgeApi::handle(const HttpRequest& request)
 {
     Impl& impl = *m_impl;
     std::lock_guard lock(impl.mutex);
-    if (!impl.requests.take(1, MonotonicClock::now()))
+    const Timestamp now = MonotonicClock::now();
+    if (!impl.requests.take(1, now))
     {
         impl.throttled.add();
-        auto response = error_response(429, "too_many_requests", "over the API's request rate; retry shortly");
-        response.headers.emplace_back("Retry-After", "1");
-        return response;
+        return too_many("over the API's request rate; retry shortly");
+    }
+    if (!request.remote_address.empty() && !impl.per_address.take(request.remote_address, now))
+    {
+        impl.refused.with({"address_rate"}).add();
+        return too_many("over this address's request rate; retry shortly");
     }
     const std::string_view path = request.path;
     if (path == "/v1/allocate")
-        return request.method == "POST" ? impl.allocate(request)
-                                        : error_response(405, "method_not_allowed", "POST /v1/allocate");
-    if (path == "/v1/match")
-        return request.method == "POST" ? impl.match(request)
-                                        : error_response(405, "method_not_allowed", "POST /v1/match");
-    if (path.starts_with("/v1/match/"))
-        return request.method == "GET" ? impl.ticket(path.substr(10))
-                                       : error_response(405, "method_not_allowed", "GET /v1/match/<ticket>");
+    {
+        if (request.method != "POST")
+            return error_response(405, "method_not_allowed", "POST /v1/allocate");
+        if (auto refusal = impl.refuse_unless_service(request))
+            return std::move(*refusal);
+        return impl.allocate(request);
+    }
+    const bool queue = path == "/v1/match", poll = path.starts_with("/v1/match/");
+    if (queue || poll)
+    {
+        if (request.method != (queue ? "POST" : "GET"))
+            return error_response(405, "method_not_allowed", queue ? "POST /v1/match" : "GET /v1/match/<ticket>");
+        auto player = impl.authenticate_player(request, now);
+        if (auto* refusal = std::get_if<HttpResponse>(&player))
+            return std::move(*refusal);
+        const auto& claims = std::get<PlayerTokenClaims>(player);
+        return queue ? impl.match(request, claims) : impl.ticket(path.substr(10), claims);
+    }
     if (path == "/v1/fleet" && request.method == "GET")
         return impl.fleet();
     if (path == "/metrics" && request.method == "GET")

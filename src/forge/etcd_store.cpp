@@ -46,36 +46,36 @@ class EtcdStore final : public KeyValueStore
   public:
     explicit EtcdStore(std::vector<std::unique_ptr<HttpClient>> members) : m_members(std::move(members)) {}
 
-    Result<LeaseId> grant_lease(std::chrono::seconds ttl) override
+    ForgeResult<LeaseId> grant_lease(std::chrono::seconds ttl) override
     {
         auto answer = call("/v3/lease/grant", {{"TTL", ttl.count()}});
         if (!answer)
             return answer.error();
         if (const LeaseId id = number(*answer, "ID"); id != 0)
             return id;
-        return make_error(ErrorCode::Unavailable, "etcd granted no lease: " + answer->dump());
+        return forge_error(ForgeErrc::Unavailable, "etcd granted no lease: " + answer->dump());
     }
 
-    Result<void> keep_alive(LeaseId lease) override
+    ForgeResult<void> keep_alive(LeaseId lease) override
     {
         auto answer = call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}});
         if (!answer)
             return answer.error();
         const json& result = answer->contains("result") ? (*answer)["result"] : *answer;
         if (number(result, "TTL") <= 0)
-            return make_error(ErrorCode::NotFound, "lease " + std::to_string(lease) + " expired");
+            return forge_error(ForgeErrc::LeaseExpired, "lease " + std::to_string(lease) + " expired");
         return {};
     }
 
-    Result<void> revoke(LeaseId lease) override
+    ForgeResult<void> revoke(LeaseId lease) override
     {
         auto answer = call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
-        if (!answer && answer.error().code != ErrorCode::NotFound)
+        if (!answer && answer.error().code != ForgeErrc::LeaseExpired)
             return answer.error();
         return {};
     }
 
-    Result<void> put(const std::string& key, const std::string& value, LeaseId lease) override
+    ForgeResult<void> put(const std::string& key, const std::string& value, LeaseId lease) override
     {
         auto answer = call("/v3/kv/put", put_request(key, value, lease));
         if (!answer)
@@ -83,7 +83,7 @@ class EtcdStore final : public KeyValueStore
         return {};
     }
 
-    Result<std::optional<KeyValue>> get(const std::string& key) override
+    ForgeResult<std::optional<KeyValue>> get(const std::string& key) override
     {
         auto answer = call("/v3/kv/range", {{"key", to_base64(key)}});
         if (!answer)
@@ -96,7 +96,7 @@ class EtcdStore final : public KeyValueStore
         return std::optional<KeyValue>{std::move(entries->front())};
     }
 
-    Result<std::vector<KeyValue>> list(const std::string& prefix) override
+    ForgeResult<std::vector<KeyValue>> list(const std::string& prefix) override
     {
         auto answer = call("/v3/kv/range", {{"key", to_base64(prefix)}, {"range_end", to_base64(prefix_end(prefix))}});
         if (!answer)
@@ -104,20 +104,20 @@ class EtcdStore final : public KeyValueStore
         return entries_of(*answer);
     }
 
-    Result<bool> compare_and_put(const std::string& key, const std::string& value, std::int64_t expected_revision,
-                                 LeaseId lease) override
+    ForgeResult<bool> compare_and_put(const std::string& key, const std::string& value, std::int64_t expected_revision,
+                                      LeaseId lease) override
     {
         return transaction(key, expected_revision, {{"requestPut", put_request(key, value, lease)}});
     }
 
-    Result<bool> compare_and_remove(const std::string& key, std::int64_t expected_revision) override
+    ForgeResult<bool> compare_and_remove(const std::string& key, std::int64_t expected_revision) override
     {
         if (expected_revision == 0)
             return false;
         return transaction(key, expected_revision, {{"requestDeleteRange", {{"key", to_base64(key)}}}});
     }
 
-    Result<void> remove(const std::string& key) override
+    ForgeResult<void> remove(const std::string& key) override
     {
         auto answer = call("/v3/kv/deleterange", {{"key", to_base64(key)}});
         if (!answer)
@@ -134,7 +134,7 @@ class EtcdStore final : public KeyValueStore
         return request;
     }
 
-    Result<bool> transaction(const std::string& key, std::int64_t expected_revision, json operation)
+    ForgeResult<bool> transaction(const std::string& key, std::int64_t expected_revision, json operation)
     {
         const json request = {{"compare", json::array({{{"key", to_base64(key)},
                                                         {"result", "EQUAL"},
@@ -147,7 +147,7 @@ class EtcdStore final : public KeyValueStore
         return answer->value("succeeded", false);
     }
 
-    static Result<std::vector<KeyValue>> entries_of(const json& answer)
+    static ForgeResult<std::vector<KeyValue>> entries_of(const json& answer)
     {
         std::vector<KeyValue> entries;
         if (!answer.contains("kvs"))
@@ -157,7 +157,7 @@ class EtcdStore final : public KeyValueStore
             auto key = text_from_base64(entry.value("key", ""));
             auto value = text_from_base64(entry.value("value", ""));
             if (!key || !value)
-                return make_error(ErrorCode::ProtocolError, "etcd sent a key or value that is not base64");
+                return forge_error(ForgeErrc::Corrupt, "etcd sent a key or value that is not base64");
             entries.push_back(
                 KeyValue{std::move(*key), std::move(*value), number(entry, "mod_revision"), number(entry, "lease")});
         }
@@ -166,11 +166,11 @@ class EtcdStore final : public KeyValueStore
 
     /// One request, to the member that answered last, moving on to the others when it cannot be reached or has no
     /// leader; etcd's own errors (a lease not found) are answers, not reasons to move.
-    Result<json> call(const char* path, const json& request)
+    ForgeResult<json> call(const char* path, const json& request)
     {
         std::lock_guard lock(m_mutex);
         const std::string body = request.dump();
-        Error last{ErrorCode::Unavailable, "no etcd member"};
+        ForgeError last{ForgeErrc::Unavailable, "no etcd member"};
         for (std::size_t attempt = 0; attempt < m_members.size(); ++attempt)
         {
             HttpClient& member = *m_members[m_current];
@@ -179,7 +179,7 @@ class EtcdStore final : public KeyValueStore
             {
                 auto parsed = json::parse(response->body, nullptr, false);
                 if (parsed.is_discarded() || !parsed.is_object())
-                    return make_error(ErrorCode::ProtocolError, member.base() + " answered with something not JSON");
+                    return forge_error(ForgeErrc::Corrupt, member.base() + " answered with something not JSON");
                 return parsed;
             }
             if (response)
@@ -189,15 +189,15 @@ class EtcdStore final : public KeyValueStore
                                                 ? parsed.value("error", parsed.value("message", response->body))
                                                 : response->body;
                 if (message.find("lease not found") != std::string::npos)
-                    return make_error(ErrorCode::NotFound, "etcd: " + message);
-                last = make_error(ErrorCode::Unavailable, member.base() + ": " + message);
+                    return forge_error(ForgeErrc::LeaseExpired, "etcd: " + message);
+                last = forge_error(ForgeErrc::Unavailable, member.base() + ": " + message);
                 const bool member_trouble = response->status >= 500 || message.find("leader") != std::string::npos;
                 if (!member_trouble)
-                    return make_error(ErrorCode::InvalidArgument, "etcd refused " + std::string(path) + ": " + message);
+                    return forge_error(ForgeErrc::Invalid, "etcd refused " + std::string(path) + ": " + message);
             }
             else
             {
-                last = response.error();
+                last = forge_error(response.error());
             }
             m_current = (m_current + 1) % m_members.size();
         }
@@ -211,17 +211,17 @@ class EtcdStore final : public KeyValueStore
 
 }  // namespace
 
-Result<std::unique_ptr<KeyValueStore>> make_etcd_store(const std::vector<std::string>& endpoints,
-                                                       std::chrono::milliseconds timeout)
+ForgeResult<std::unique_ptr<KeyValueStore>> make_etcd_store(const std::vector<std::string>& endpoints,
+                                                            std::chrono::milliseconds timeout)
 {
     if (endpoints.empty())
-        return make_error(ErrorCode::InvalidArgument, "no etcd endpoints");
+        return forge_error(ForgeErrc::Invalid, "no etcd endpoints");
     std::vector<std::unique_ptr<HttpClient>> members;
     for (const auto& endpoint : endpoints)
     {
         auto client = HttpClient::create(endpoint, timeout);
         if (!client)
-            return client.error();
+            return forge_error(client.error());
         members.push_back(std::move(client).value());
     }
     return std::unique_ptr<KeyValueStore>(std::make_unique<EtcdStore>(std::move(members)));

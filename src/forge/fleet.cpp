@@ -10,26 +10,26 @@ using nlohmann::json;
 
 constexpr const char* kStates[] = {"Starting", "Ready", "Allocated", "Draining", "Shutdown"};
 
-Result<json> parse_object(std::string_view text, const char* what)
+ForgeResult<json> parse_object(std::string_view text, const char* what)
 {
     auto parsed = json::parse(text, nullptr, false);
     if (parsed.is_discarded() || !parsed.is_object())
-        return make_error(ErrorCode::ProtocolError, std::string(what) + " is not a JSON object");
+        return forge_error(ForgeErrc::Corrupt, std::string(what) + " is not a JSON object");
     return parsed;
 }
 
-template <typename T> Result<void> read(const json& object, const char* field, T& out, const char* what)
+template <typename T> ForgeResult<void> read(const json& object, const char* field, T& out, const char* what)
 {
     const auto found = object.find(field);
     if (found == object.end())
-        return make_error(ErrorCode::ProtocolError, std::string(what) + " has no " + field);
+        return forge_error(ForgeErrc::Corrupt, std::string(what) + " has no " + field);
     try
     {
         out = found->get<T>();
     }
     catch (const json::exception&)
     {
-        return make_error(ErrorCode::ProtocolError, std::string(what) + "." + field + " has the wrong type");
+        return forge_error(ForgeErrc::Corrupt, std::string(what) + "." + field + " has the wrong type");
     }
     return {};
 }
@@ -65,7 +65,7 @@ std::string ServerRecord::to_json() const
         .dump();
 }
 
-Result<ServerRecord> ServerRecord::from_json(std::string_view text)
+ForgeResult<ServerRecord> ServerRecord::from_json(std::string_view text)
 {
     auto object = parse_object(text, "server record");
     if (!object)
@@ -84,7 +84,7 @@ Result<ServerRecord> ServerRecord::from_json(std::string_view text)
             return result.error();
     const auto parsed_state = server_state_from(state);
     if (!parsed_state)
-        return make_error(ErrorCode::ProtocolError, "server record has an unknown state '" + state + "'");
+        return forge_error(ForgeErrc::Corrupt, "server record has an unknown state '" + state + "'");
     record.state = *parsed_state;
     return record;
 }
@@ -94,7 +94,7 @@ std::string AgentRecord::to_json() const
     return json{{"id", id}, {"region", region}, {"api", api}, {"max_servers", max_servers}}.dump();
 }
 
-Result<AgentRecord> AgentRecord::from_json(std::string_view text)
+ForgeResult<AgentRecord> AgentRecord::from_json(std::string_view text)
 {
     auto object = parse_object(text, "agent record");
     if (!object)
@@ -114,7 +114,7 @@ std::string DesiredServers::to_json() const
     return json(by_mode).dump();
 }
 
-Result<DesiredServers> DesiredServers::from_json(std::string_view text)
+ForgeResult<DesiredServers> DesiredServers::from_json(std::string_view text)
 {
     auto object = parse_object(text, "desired servers");
     if (!object)
@@ -123,7 +123,7 @@ Result<DesiredServers> DesiredServers::from_json(std::string_view text)
     for (const auto& [mode, count] : object->items())
     {
         if (!count.is_number_unsigned())
-            return make_error(ErrorCode::ProtocolError, "desired servers of '" + mode + "' is not a count");
+            return forge_error(ForgeErrc::Corrupt, "desired servers of '" + mode + "' is not a count");
         desired.by_mode[mode] = count.get<std::uint32_t>();
     }
     return desired;

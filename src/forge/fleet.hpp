@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "eustress/net/result.hpp"
+#include "forge/forge_error.hpp"
 
 namespace eustress::net::forge {
 
@@ -21,6 +22,8 @@ inline constexpr const char* kServersPrefix = "/eustress/forge/servers/";
 inline constexpr const char* kAgentsPrefix = "/eustress/forge/agents/";
 inline constexpr const char* kDesiredPrefix = "/eustress/forge/desired/";
 inline constexpr const char* kTicketsPrefix = "/eustress/forge/tickets/";
+/// A player's queued ticket id, under the ticket's lease: one queued ticket per player.
+inline constexpr const char* kPlayersPrefix = "/eustress/forge/players/";
 inline constexpr const char* kLeaderKey = "/eustress/forge/leader";
 
 /// Agones' life cycle: a server starts, reports ready, is allocated to a match, and ends; Draining is a Ready server
@@ -52,7 +55,7 @@ struct ServerRecord
     std::uint64_t allocated_unix = 0;
 
     std::string to_json() const;
-    static Result<ServerRecord> from_json(std::string_view text);
+    static ForgeResult<ServerRecord> from_json(std::string_view text);
 };
 
 struct AgentRecord
@@ -63,7 +66,7 @@ struct AgentRecord
     std::uint32_t max_servers = 0;
 
     std::string to_json() const;
-    static Result<AgentRecord> from_json(std::string_view text);
+    static ForgeResult<AgentRecord> from_json(std::string_view text);
 };
 
 /// The autoscaler's word to one agent: servers to keep per mode.
@@ -72,7 +75,7 @@ struct DesiredServers
     std::map<std::string, std::uint32_t> by_mode;
 
     std::string to_json() const;
-    static Result<DesiredServers> from_json(std::string_view text);
+    static ForgeResult<DesiredServers> from_json(std::string_view text);
 };
 
 /// A game mode: players per match and the servers that host it.

@@ -14,6 +14,7 @@
 
 #include "eustress/net/result.hpp"
 #include "eustress/net/types.hpp"
+#include "forge/forge_error.hpp"
 
 namespace eustress::net::forge {
 
@@ -35,22 +36,22 @@ class KeyValueStore
 
     /// A lease expires `ttl` after its last keep-alive, and every key written under it disappears with it: a host
     /// that dies leaves no server behind in discovery.
-    virtual Result<LeaseId> grant_lease(std::chrono::seconds ttl) = 0;
-    /// Errors: NotFound when the lease already expired (its keys are gone: register again).
-    virtual Result<void> keep_alive(LeaseId lease) = 0;
-    virtual Result<void> revoke(LeaseId lease) = 0;
+    virtual ForgeResult<LeaseId> grant_lease(std::chrono::seconds ttl) = 0;
+    /// Errors: LeaseExpired when the lease already expired (its keys are gone: register again); Unavailable.
+    virtual ForgeResult<void> keep_alive(LeaseId lease) = 0;
+    virtual ForgeResult<void> revoke(LeaseId lease) = 0;
 
-    virtual Result<void> put(const std::string& key, const std::string& value, LeaseId lease = 0) = 0;
-    virtual Result<std::optional<KeyValue>> get(const std::string& key) = 0;
+    virtual ForgeResult<void> put(const std::string& key, const std::string& value, LeaseId lease = 0) = 0;
+    virtual ForgeResult<std::optional<KeyValue>> get(const std::string& key) = 0;
     /// Every key starting with `prefix`, in key order.
-    virtual Result<std::vector<KeyValue>> list(const std::string& prefix) = 0;
+    virtual ForgeResult<std::vector<KeyValue>> list(const std::string& prefix) = 0;
     /// Writes only if the key's revision is still `expected_revision` (0: only if the key does not exist), in one
     /// atomic step; returns whether it wrote. Two writers racing for one key: exactly one wins.
-    virtual Result<bool> compare_and_put(const std::string& key, const std::string& value,
-                                         std::int64_t expected_revision, LeaseId lease = 0) = 0;
+    virtual ForgeResult<bool> compare_and_put(const std::string& key, const std::string& value,
+                                              std::int64_t expected_revision, LeaseId lease = 0) = 0;
     /// Removes only if the revision is still `expected_revision`; returns whether it removed.
-    virtual Result<bool> compare_and_remove(const std::string& key, std::int64_t expected_revision) = 0;
-    virtual Result<void> remove(const std::string& key) = 0;
+    virtual ForgeResult<bool> compare_and_remove(const std::string& key, std::int64_t expected_revision) = 0;
+    virtual ForgeResult<void> remove(const std::string& key) = 0;
 };
 
 /// The embedded store: one process, no persistence, leases timed by `clock` (steady time by default).
@@ -58,8 +59,8 @@ std::unique_ptr<KeyValueStore> make_memory_store(std::function<Timestamp()> cloc
 
 /// etcd v3 through its JSON gateway. `endpoints` are the cluster members' client URLs ("http://127.0.0.1:2379");
 /// a request goes to the member that answered last and moves to the next when one cannot be reached.
-/// Errors: InvalidArgument (no endpoints, a bad URL).
-Result<std::unique_ptr<KeyValueStore>> make_etcd_store(const std::vector<std::string>& endpoints,
-                                                       std::chrono::milliseconds timeout = std::chrono::seconds(2));
+/// Errors: Invalid (no endpoints, a bad URL).
+ForgeResult<std::unique_ptr<KeyValueStore>>
+make_etcd_store(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
 }  // namespace eustress::net::forge

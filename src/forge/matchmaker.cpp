@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <sodium.h>
 
 #include <nlohmann/json.hpp>
+
+#include "security/sodium_global.hpp"
 
 namespace eustress::net::forge {
 
@@ -17,6 +20,17 @@ struct Queued
     KeyValue entry;
     Ticket ticket;
 };
+
+/// 128 bits from the CSPRNG, hexadecimal: a ticket id is the only thing naming a ticket in a URL.
+std::string random_ticket_id()
+{
+    security::ensure_sodium_initialized();
+    unsigned char bytes[16];
+    randombytes_buf(bytes, sizeof bytes);
+    char hex[2 * sizeof bytes + 1];
+    sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+    return std::string(hex, 2 * sizeof bytes);
+}
 
 }  // namespace
 
@@ -37,11 +51,11 @@ std::string Ticket::to_json() const
         .dump();
 }
 
-Result<Ticket> Ticket::from_json(std::string_view text)
+ForgeResult<Ticket> Ticket::from_json(std::string_view text)
 {
     auto object = json::parse(text, nullptr, false);
     if (object.is_discarded() || !object.is_object())
-        return make_error(ErrorCode::ProtocolError, "ticket is not a JSON object");
+        return forge_error(ForgeErrc::Corrupt, "ticket is not a JSON object");
     try
     {
         Ticket ticket;
@@ -61,7 +75,7 @@ Result<Ticket> Ticket::from_json(std::string_view text)
     }
     catch (const json::exception& error)
     {
-        return make_error(ErrorCode::ProtocolError, std::string("ticket: ") + error.what());
+        return forge_error(ForgeErrc::Corrupt, std::string("ticket: ") + error.what());
     }
 }
 
@@ -69,35 +83,52 @@ Matchmaker::Matchmaker(KeyValueStore& store, Allocator& allocator, MatchmakingPo
     : m_store(store), m_allocator(allocator), m_policy(policy)
 {}
 
-Result<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64_t now_ms)
+ForgeResult<std::string> Matchmaker::enqueue(const MatchRequest& request, std::uint64_t now_ms)
 {
     if (!m_allocator.mode(request.mode))
-        return make_error(ErrorCode::InvalidArgument, "unknown mode '" + request.mode + "'");
+        return forge_error(ForgeErrc::Invalid, "unknown mode '" + request.mode + "'");
     if (request.player == ClientId{})
-        return make_error(ErrorCode::InvalidArgument, "player ids must not be 0");
+        return forge_error(ForgeErrc::Invalid, "player ids must not be 0");
     if (!std::isfinite(request.rating))
-        return make_error(ErrorCode::InvalidArgument, "rating must be a finite number");
+        return forge_error(ForgeErrc::Invalid, "rating must be a finite number");
+    const std::string player_key = kPlayersPrefix + std::to_string(static_cast<std::uint64_t>(request.player));
+    auto previous = m_store.get(player_key);
+    if (!previous)
+        return previous.error();
+    if (*previous)
+    {
+        auto earlier = ticket((*previous)->value);
+        if (earlier && *earlier && (**earlier).state == Ticket::State::Queued)
+            return (**earlier).id;  // asked again: the same ticket, not a second place in the queue
+    }
     auto queued = m_store.list(kTicketsPrefix);
     if (!queued)
         return queued.error();
     if (queued->size() >= m_policy.max_tickets)
-        return make_error(ErrorCode::QueueFull, "the matchmaking queue is full; retry later");
+        return forge_error(ForgeErrc::QueueFull, "the matchmaking queue is full; retry later");
     auto lease = m_store.grant_lease(m_policy.ticket_lifetime);
     if (!lease)
         return lease.error();
     Ticket ticket;
-    static constexpr char kHex[] = "0123456789abcdef";
-    ticket.id.resize(24);
-    for (char& digit : ticket.id)
-        digit = kHex[m_random() & 0xf];
+    ticket.id = random_ticket_id();
     ticket.request = request;
     ticket.created_ms = now_ms;
     if (auto stored = m_store.put(kTicketsPrefix + ticket.id, ticket.to_json(), *lease); !stored)
         return stored.error();
-    return ticket.id;
+    // Two requests of one player racing: one index write wins, the other's ticket is withdrawn for the winner's.
+    auto claimed = m_store.compare_and_put(player_key, ticket.id, *previous ? (*previous)->revision : 0, *lease);
+    if (claimed && *claimed)
+        return ticket.id;
+    (void)m_store.revoke(*lease);
+    if (!claimed)
+        return claimed.error();
+    auto winner = m_store.get(player_key);
+    if (!winner || !*winner)
+        return forge_error(ForgeErrc::Unavailable, "the player's ticket changed meanwhile; retry");
+    return (*winner)->value;
 }
 
-Result<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)
+ForgeResult<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)
 {
     auto entry = m_store.get(kTicketsPrefix + id);
     if (!entry)
@@ -110,7 +141,7 @@ Result<std::optional<Ticket>> Matchmaker::ticket(const std::string& id)
     return std::optional<Ticket>{std::move(ticket).value()};
 }
 
-Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
+ForgeResult<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
 {
     auto entries = m_store.list(kTicketsPrefix);
     if (!entries)
@@ -167,7 +198,7 @@ Result<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
             if (auto* error = std::get_if<AllocationError>(&allocated))
             {
                 if (error->failure == AllocationFailure::Unavailable)
-                    return make_error(ErrorCode::Unavailable, error->message);
+                    return forge_error(ForgeErrc::Unavailable, error->message);
                 round.waiting_for_capacity += group.size();
                 out_of_capacity = true;  // this pool waits for the autoscaler; its tickets stay queued
                 continue;

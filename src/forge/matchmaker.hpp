@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "forge/allocator.hpp"
@@ -44,7 +43,7 @@ struct Ticket
     std::uint64_t matched_ms = 0;
 
     std::string to_json() const;
-    static Result<Ticket> from_json(std::string_view text);
+    static ForgeResult<Ticket> from_json(std::string_view text);
 };
 
 struct MatchRound
@@ -59,17 +58,18 @@ class Matchmaker
   public:
     Matchmaker(KeyValueStore& store, Allocator& allocator, MatchmakingPolicy policy = {});
 
-    /// Errors: InvalidArgument (unknown mode, zero player), QueueFull (max_tickets), Unavailable.
-    Result<std::string> enqueue(const MatchRequest& request, std::uint64_t now_ms);
-    Result<std::optional<Ticket>> ticket(const std::string& id);
+    /// A player has one queued ticket at a time: asking again answers the same ticket id. Ticket ids are 128 bits
+    /// from the CSPRNG (32 hex digits), so one cannot be guessed.
+    /// Errors: Invalid (unknown mode, zero player), QueueFull (max_tickets), Unavailable.
+    ForgeResult<std::string> enqueue(const MatchRequest& request, std::uint64_t now_ms);
+    ForgeResult<std::optional<Ticket>> ticket(const std::string& id);
     /// One matching pass over every queued ticket (the leader calls it a few times a second).
-    Result<MatchRound> run_once(std::uint64_t now_ms);
+    ForgeResult<MatchRound> run_once(std::uint64_t now_ms);
 
   private:
     KeyValueStore& m_store;
     Allocator& m_allocator;
     MatchmakingPolicy m_policy;
-    std::mt19937_64 m_random{std::random_device{}()};
 };
 
 }  // namespace eustress::net::forge

@@ -21,7 +21,7 @@ class MemoryStore final : public KeyValueStore
             };
     }
 
-    Result<LeaseId> grant_lease(std::chrono::seconds ttl) override
+    ForgeResult<LeaseId> grant_lease(std::chrono::seconds ttl) override
     {
         std::lock_guard lock(m_mutex);
         expire_leases();
@@ -30,35 +30,35 @@ class MemoryStore final : public KeyValueStore
         return id;
     }
 
-    Result<void> keep_alive(LeaseId lease) override
+    ForgeResult<void> keep_alive(LeaseId lease) override
     {
         std::lock_guard lock(m_mutex);
         expire_leases();
         auto found = m_leases.find(lease);
         if (found == m_leases.end())
-            return make_error(ErrorCode::NotFound, "lease " + std::to_string(lease) + " expired");
+            return forge_error(ForgeErrc::LeaseExpired, "lease " + std::to_string(lease) + " expired");
         found->second.expires = m_clock() + found->second.ttl;
         return {};
     }
 
-    Result<void> revoke(LeaseId lease) override
+    ForgeResult<void> revoke(LeaseId lease) override
     {
         std::lock_guard lock(m_mutex);
         drop_lease(lease);
         return {};
     }
 
-    Result<void> put(const std::string& key, const std::string& value, LeaseId lease) override
+    ForgeResult<void> put(const std::string& key, const std::string& value, LeaseId lease) override
     {
         std::lock_guard lock(m_mutex);
         expire_leases();
         if (lease != 0 && !m_leases.contains(lease))
-            return make_error(ErrorCode::NotFound, "lease " + std::to_string(lease) + " expired");
+            return forge_error(ForgeErrc::LeaseExpired, "lease " + std::to_string(lease) + " expired");
         write(key, value, lease);
         return {};
     }
 
-    Result<std::optional<KeyValue>> get(const std::string& key) override
+    ForgeResult<std::optional<KeyValue>> get(const std::string& key) override
     {
         std::lock_guard lock(m_mutex);
         expire_leases();
@@ -68,7 +68,7 @@ class MemoryStore final : public KeyValueStore
         return std::optional<KeyValue>{found->second};
     }
 
-    Result<std::vector<KeyValue>> list(const std::string& prefix) override
+    ForgeResult<std::vector<KeyValue>> list(const std::string& prefix) override
     {
         std::lock_guard lock(m_mutex);
         expire_leases();
@@ -78,20 +78,20 @@ class MemoryStore final : public KeyValueStore
         return found;
     }
 
-    Result<bool> compare_and_put(const std::string& key, const std::string& value, std::int64_t expected_revision,
-                                 LeaseId lease) override
+    ForgeResult<bool> compare_and_put(const std::string& key, const std::string& value, std::int64_t expected_revision,
+                                      LeaseId lease) override
     {
         std::lock_guard lock(m_mutex);
         expire_leases();
         if (revision_of(key) != expected_revision)
             return false;
         if (lease != 0 && !m_leases.contains(lease))
-            return make_error(ErrorCode::NotFound, "lease " + std::to_string(lease) + " expired");
+            return forge_error(ForgeErrc::LeaseExpired, "lease " + std::to_string(lease) + " expired");
         write(key, value, lease);
         return true;
     }
 
-    Result<bool> compare_and_remove(const std::string& key, std::int64_t expected_revision) override
+    ForgeResult<bool> compare_and_remove(const std::string& key, std::int64_t expected_revision) override
     {
         std::lock_guard lock(m_mutex);
         expire_leases();
@@ -101,7 +101,7 @@ class MemoryStore final : public KeyValueStore
         return true;
     }
 
-    Result<void> remove(const std::string& key) override
+    ForgeResult<void> remove(const std::string& key) override
     {
         std::lock_guard lock(m_mutex);
         m_entries.erase(key);

@@ -19,6 +19,7 @@ struct HttpClient::Impl
     std::string host;
     std::string port;
     std::chrono::milliseconds timeout;
+    std::string authorization;  ///< sent with every request when set
     asio::io_context io;
     std::optional<beast::tcp_stream> stream;
     beast::flat_buffer buffer;
@@ -49,6 +50,8 @@ struct HttpClient::Impl
                                                  beast::string_view(target.data(), target.size()), 11);
         request.set(http::field::host, host + ":" + port);
         request.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+        if (!authorization.empty())
+            request.set(http::field::authorization, authorization);
         request.keep_alive(true);
         request.body() = std::string(body);
         request.prepare_payload();
@@ -118,6 +121,11 @@ Result<HttpClientResponse> HttpClient::request(std::string_view method, std::str
 const std::string& HttpClient::base() const noexcept
 {
     return m_impl->base;
+}
+
+void HttpClient::set_authorization(std::string value)
+{
+    m_impl->authorization = std::move(value);
 }
 
 }  // namespace eustress::net

@@ -66,6 +66,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>
         if (question != std::string_view::npos)
             plain.query = std::string(target.substr(question + 1));
         plain.body = request.body();
+        plain.authorization = std::string(request[http::field::authorization]);
+        beast::error_code no_peer;
+        if (const auto peer = m_stream.socket().remote_endpoint(no_peer); !no_peer)
+            plain.remote_address = peer.address().to_string();
         HttpResponse answer;
         try
         {

@@ -7,6 +7,8 @@
 #include <string>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 namespace eustress::net::transport {
 namespace {
 
@@ -25,10 +27,19 @@ void append_hex(std::string& out, Bytes bytes)
 
 Result<std::unique_ptr<KeyLogFile>> KeyLogFile::open(const std::filesystem::path& path)
 {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return make_error(ErrorCode::IoError,
                           "cannot open TLS key log '" + path.string() + "': " + std::strerror(errno));
+    // The mode given to open(2) applies only to a file it creates: one that already existed (made by another
+    // tool, or left world-readable) is narrowed here before any secret is written to it.
+    if (::fchmod(fd, 0600) != 0)
+    {
+        const int error = errno;
+        ::close(fd);
+        return make_error(ErrorCode::IoError,
+                          "cannot make TLS key log '" + path.string() + "' private: " + std::strerror(error));
+    }
     std::fprintf(stderr,
                  "eustress: WARNING: writing TLS secrets to the key log '%s'. Anyone holding this file can decrypt "
                  "the traffic of these connections; use it for debugging only and delete it afterwards.\n",

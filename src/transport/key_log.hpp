@@ -14,7 +14,8 @@ namespace eustress::net::transport {
 class KeyLogFile
 {
   public:
-    /// Opens `path` for appending (created with mode 0600) and warns on stderr that secrets are being written.
+    /// Opens `path` for appending, mode 0600 (created so, or narrowed to it when the file already existed; a
+    /// symbolic link is refused), and warns on stderr that secrets are being written. Errors: IoError.
     static Result<std::unique_ptr<KeyLogFile>> open(const std::filesystem::path& path);
     ~KeyLogFile();
     KeyLogFile(const KeyLogFile&) = delete;

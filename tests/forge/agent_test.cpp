@@ -1,8 +1,12 @@
 // An agent running real eustress-server processes over the in-process store: it follows the autoscaler's wanted
-// count up and down (draining the surplus), and ends an allocated server nobody joined.
+// count up and down (draining the surplus), ends an allocated server nobody joined, and keeps the fleet's secret
+// off the servers' command lines and their logs private.
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "forge/agent.hpp"
 #include "forge/allocator.hpp"
@@ -19,8 +23,9 @@ struct AgentWorld
     std::filesystem::path directory =
         std::filesystem::temp_directory_path() / ("eustress-agent-test-" + std::to_string(::getpid()));
     std::unique_ptr<Agent> agent;
+    ConnectTokenKey token_key = ConnectTokenKey::generate();
 
-    AgentWorld()
+    explicit AgentWorld(const std::function<void()>& before_start = {})
     {
         AgentConfig config;
         config.id = "host";
@@ -32,6 +37,9 @@ struct AgentWorld
         config.certificate_directory = directory / "certs";
         config.log_directory = directory / "logs";
         config.empty_allocation_timeout = 1s;
+        config.token_key = token_key;
+        if (before_start)
+            before_start();
         agent = std::move(Agent::start(*store, config).value());
     }
 
@@ -99,6 +107,58 @@ TEST(Agent, AnAllocatedServerNobodyJoinsIsEndedAndReplaced)
         return world.in(ServerState::Allocated) == 0 && world.in(ServerState::Ready) == 1 &&
                !world.store->get(kServersPrefix + taken)->has_value();
     }));
+}
+
+std::string read_all(const std::filesystem::path& path)
+{
+    std::ifstream file(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+unsigned mode_of(const std::filesystem::path& path)
+{
+    struct stat status
+    {};
+    return ::stat(path.c_str(), &status) == 0 ? status.st_mode & 0777 : 0;
+}
+
+TEST(Agent, TheTokenKeyIsOffTheCommandLineAndLogsArePrivate)
+{
+    // A log left world-readable by an earlier run: the agent narrows it before the server writes.
+    const auto logs =
+        std::filesystem::temp_directory_path() / ("eustress-agent-test-" + std::to_string(::getpid())) / "logs";
+    AgentWorld world([&] {
+        std::filesystem::create_directories(logs);
+        std::ofstream(logs / "host-1.log") << "old\n";
+        ::chmod((logs / "host-1.log").c_str(), 0644);
+        ::chmod(logs.c_str(), 0755);
+    });
+    world.want(1);
+    ASSERT_TRUE(world.run_until([&] { return world.in(ServerState::Ready) == 1; }));
+    const LocalServer& server = world.agent->servers().front();
+    ASSERT_EQ(server.record.id, "host-1");
+    const std::string cmdline = read_all("/proc/" + std::to_string(server.pid) + "/cmdline");
+    ASSERT_NE(cmdline.find("eustress-server"), std::string::npos);  // it is the server's, and readable
+    EXPECT_EQ(cmdline.find(world.token_key.to_base64()), std::string::npos) << cmdline;
+    // It reached the server through its environment (readable by its owner only).
+    EXPECT_NE(read_all("/proc/" + std::to_string(server.pid) + "/environ")
+                  .find(std::string(kConnectTokenKeyVariable) + "=" + world.token_key.to_base64()),
+              std::string::npos);
+    EXPECT_EQ(mode_of("/proc/" + std::to_string(server.pid) + "/environ") & 077, 0u);
+    EXPECT_EQ(mode_of(logs / "host-1.log"), 0600u);
+    EXPECT_EQ(mode_of(logs), 0700u);
+}
+
+TEST(Agent, ACommandAskingForTheKeyOnItsCommandLineIsRefused)
+{
+    auto store = make_memory_store();
+    AgentConfig config;
+    config.id = "host";
+    config.command = {"/bin/true", "--connect-token-key", "{token_key}"};
+    config.modes = {GameMode{"duel", 2, 2}};
+    const auto started = Agent::start(*store, config);
+    ASSERT_FALSE(started);
+    EXPECT_NE(started.error().message.find("environment"), std::string::npos);
 }
 
 }  // namespace

@@ -98,8 +98,8 @@ TEST_P(StoreContract, KeysLeaveWithTheirExpiredLease)
     EXPECT_FALSE(store().get("/leased")->has_value());
     auto late = store().keep_alive(*lease);
     ASSERT_FALSE(late.ok());
-    EXPECT_EQ(late.error().code, ErrorCode::NotFound);
-    EXPECT_EQ(store().put("/after", "y", *lease).error().code, ErrorCode::NotFound);
+    EXPECT_EQ(late.error().code, ForgeErrc::LeaseExpired);
+    EXPECT_EQ(store().put("/after", "y", *lease).error().code, ForgeErrc::LeaseExpired);
 }
 
 TEST_P(StoreContract, RevokingALeaseRemovesItsKeysAtOnce)
@@ -130,8 +130,8 @@ TEST(EtcdStore, FailsOverToAnotherMemberAndSaysWhenNoneAnswers)
     auto nowhere = make_etcd_store({"http://127.0.0.1:" + std::to_string(free_tcp_port())}, 300ms);
     auto failed = (*nowhere)->get("/k");
     ASSERT_FALSE(failed.ok());
-    EXPECT_EQ(failed.error().code, ErrorCode::Unavailable);
-    EXPECT_EQ(make_etcd_store({}).error().code, ErrorCode::InvalidArgument);
+    EXPECT_EQ(failed.error().code, ForgeErrc::Unavailable);
+    EXPECT_EQ(make_etcd_store({}).error().code, ForgeErrc::Invalid);
 }
 
 }  // namespace

@@ -75,13 +75,12 @@ TEST(Matchmaker, BadRequestsAreRefusedAndTheQueueIsBounded)
     FleetFixture fleet;
     Allocator allocator(*fleet.store, fleet.key, fleet.modes);
     Matchmaker matchmaker(*fleet.store, allocator, MatchmakingPolicy{100, 50, 1000, std::chrono::seconds(60), 3});
-    EXPECT_EQ(matchmaker.enqueue({ClientId{1}, "chess", "eu", 1}, 0).error().code, ErrorCode::InvalidArgument);
-    EXPECT_EQ(matchmaker.enqueue({ClientId{0}, "duel", "eu", 1}, 0).error().code, ErrorCode::InvalidArgument);
-    EXPECT_EQ(matchmaker.enqueue({ClientId{1}, "duel", "eu", std::nan("")}, 0).error().code,
-              ErrorCode::InvalidArgument);
+    EXPECT_EQ(matchmaker.enqueue({ClientId{1}, "chess", "eu", 1}, 0).error().code, ForgeErrc::Invalid);
+    EXPECT_EQ(matchmaker.enqueue({ClientId{0}, "duel", "eu", 1}, 0).error().code, ForgeErrc::Invalid);
+    EXPECT_EQ(matchmaker.enqueue({ClientId{1}, "duel", "eu", std::nan("")}, 0).error().code, ForgeErrc::Invalid);
     for (std::uint64_t p = 1; p <= 3; ++p)
         EXPECT_TRUE(matchmaker.enqueue({ClientId{p}, "duel", "eu", 1}, 0).ok());
-    EXPECT_EQ(matchmaker.enqueue({ClientId{4}, "duel", "eu", 1}, 0).error().code, ErrorCode::QueueFull);
+    EXPECT_EQ(matchmaker.enqueue({ClientId{4}, "duel", "eu", 1}, 0).error().code, ForgeErrc::QueueFull);
     EXPECT_FALSE(matchmaker.ticket("0123")->has_value());
 }
 

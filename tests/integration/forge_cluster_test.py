@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Forge with real processes: a 3-member etcd cluster on 127.0.0.1 and three eustress-forge agents standing for
 three hosts, each running real eustress-server processes. Checks that the buffer is spread over the hosts,
-concurrent allocations through all three APIs never share a server, two eustress-client processes get matched and
-play on their server with Forge's tokens, a host that dies leaves discovery within the lease TTL and allocations go
-elsewhere, and the fleet keeps working with an etcd member stopped, which then rejoins.
+concurrent allocations (with the game backend's API key) through all three APIs never share a server, two
+eustress-client processes log in at the demo account backend, get matched with their player tokens and play on their
+server with Forge's connect tokens, no secret is on any command line and the servers' logs are private, a host that
+dies leaves discovery within the lease TTL and allocations go elsewhere, and the fleet keeps working with an etcd
+member stopped, which then rejoins.
 Usage: forge_cluster_test.py BUILD_DIR"""
 import base64
 import concurrent.futures
@@ -54,8 +56,21 @@ for member in members:
     start_member(member, "new")
 wait_for("a healthy 3-member etcd cluster", lambda: all(healthy(e) for e in endpoints), 30)
 
-# --- three agents, one per "host"
+# --- three agents, one per "host"; secrets in 0600 files, never on a command line
 token_key = base64.b64encode(os.urandom(32)).decode()
+api_key = base64.b64encode(os.urandom(24)).decode()
+
+
+def secret_file(name, text):
+    descriptor = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text + "\n")
+    return os.path.abspath(name)
+
+
+token_key_file = secret_file("token.key", token_key)
+api_keys_file = secret_file("api.keys", api_key)
+demo_key_file = secret_file("demo-signing.key", base64.b64encode(os.urandom(32)).decode())  # shared: any agent logs in
 agents = {}
 base_port = random.randrange(20000, 50000, 100)
 for i, name in enumerate(["host-a", "host-b", "host-c"]):
@@ -69,7 +84,9 @@ etcd = {json.dumps(endpoints)}
 first_port = {base_port + 20 * i}
 max_servers = 4
 lease_ttl_s = {LEASE_TTL}
-token_key = "{token_key}"
+token_key_file = "{token_key_file}"
+api_keys_file = "{api_keys_file}"
+demo_signing_key_file = "{demo_key_file}"
 certificate_directory = "{work}/certs-{name}"
 log_directory = "{work}/logs-{name}"
 empty_allocation_timeout_s = 30
@@ -82,7 +99,7 @@ buffer = 3
 min = 1
 max = 9
 """)
-    process = start([f"{build}/apps/eustress-forge", "-c", f"{name}.toml"], f"{name}.out")
+    process = start([f"{build}/apps/eustress-forge", "-c", f"{name}.toml", "--demo-backend"], f"{name}.out")
     agents[name] = {"process": process, "api": f"http://127.0.0.1:{api}"}
 
 
@@ -113,10 +130,10 @@ if len(hosts) < 2:
     fail(f"the buffer is not spread over the hosts: {ready}")
 
 
-def allocate(api, players):
+def allocate(api, players, key=None):
     request = urllib.request.Request(api + "/v1/allocate", data=json.dumps(
         {"region": "eu", "mode": "duel", "players": players}).encode(), method="POST",
-        headers={"Content-Type": "application/json"})
+        headers={"Content-Type": "application/json", "Authorization": "Bearer " + (key or api_key)})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -138,6 +155,8 @@ if len(ids) != len(set(ids)):
 if not won or any(status not in (200, 503) for status in statuses):
     fail(f"unexpected answers: {results}")
 allocated_on = {s["agent"] for s in fleet(api_a)["servers"] if s["id"] in ids}
+if allocate(apis[0], [999], key="not-the-backends-key")[0] != 401:
+    fail("an allocation without the API key was not refused")
 print(f"allocated {len(ids)} servers on {sorted(allocated_on)}")
 
 # --- matchmaking end to end: two players, one server, chat between them
@@ -146,8 +165,8 @@ players = []
 for player, line in ((501, "hello from 501"), (502, "hello from 502")):
     feeder = subprocess.Popen(["bash", "-c", f"sleep 4; echo '{line}'; sleep 4"], stdout=subprocess.PIPE)
     players.append(start([f"{build}/apps/eustress-client", "--forge", apis[player % 3], "--mode", "duel",
-                          "--region", "eu", "--player", str(player), "--rating", "1500"], f"player{player}.out",
-                         stdin=feeder.stdout))
+                          "--region", "eu", "--login", apis[(player + 1) % 3], "--player", str(player),
+                          "--rating", "1500"], f"player{player}.out", stdin=feeder.stdout))
 for process in players:
     try:
         process.wait(timeout=40)
@@ -159,7 +178,20 @@ for output in outputs:
         fail("a player was not matched and connected:\n" + "\n---\n".join(outputs))
 if "hello from 502" not in outputs[0] or "hello from 501" not in outputs[1]:
     fail("the matched players did not play on one server:\n" + "\n---\n".join(outputs))
-print("two players matched, connected with Forge's tokens, and chatted on their server")
+print("two players logged in, were matched with their player tokens, connected with Forge's tokens, and chatted")
+
+# --- secrets: on no command line (/proc/<pid>/cmdline is world-readable); the servers' logs are private
+for name, agent in agents.items():
+    for pid in [agent["process"].pid] + [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(agent["process"].pid)], capture_output=True, text=True).stdout.split()]:
+        cmdline = open(f"/proc/{pid}/cmdline").read()
+        if token_key in cmdline or api_key in cmdline:
+            fail(f"a secret is on the command line of {pid}: {cmdline!r}")
+    logs = f"{work}/logs-{name}"
+    modes = {entry: os.stat(os.path.join(logs, entry)).st_mode & 0o777 for entry in os.listdir(logs)}
+    if not modes or any(mode != 0o600 for mode in modes.values()) or os.stat(logs).st_mode & 0o777 != 0o700:
+        fail(f"{name}'s server logs are not private: {oct(os.stat(logs).st_mode)} {modes}")
+print("no secret on any agent's or server's command line; server logs 0600 in 0700 directories")
 
 # --- a game server dies: its record leaves discovery and its agent starts a replacement
 wait_for("the buffer refilled", lambda: len(ready_servers(api_a)) >= 3, 45)

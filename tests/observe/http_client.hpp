@@ -19,7 +19,7 @@ struct HttpReply
 };
 
 inline HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                              const std::string& body = {})
+                              const std::string& body = {}, const std::string& authorization = {})
 {
     namespace beast = boost::beast;
     namespace http = beast::http;
@@ -29,6 +29,8 @@ inline HttpReply http_request(std::uint16_t port, const std::string& method, con
     stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
     http::request<http::string_body> request(http::string_to_verb(method), target, 11);
     request.set(http::field::host, "127.0.0.1");
+    if (!authorization.empty())
+        request.set(http::field::authorization, authorization);
     request.body() = body;
     request.prepare_payload();
     http::write(stream, request);

@@ -35,6 +35,8 @@ class HttpClient
     }
 
     const std::string& base() const noexcept;
+    /// Sent as the Authorization header of every later request ("Bearer <credential>"); empty sends none.
+    void set_authorization(std::string value);
 
   private:
     struct Impl;

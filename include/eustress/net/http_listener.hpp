@@ -25,6 +25,10 @@ struct HttpRequest
     std::string path;    ///< the target without its query, e.g. "/metrics"
     std::string query;   ///< after '?', undecoded; empty when there is none
     std::string body;
+    /// The Authorization header's value (e.g. "Bearer <credential>"); empty when there is none.
+    std::string authorization;
+    /// The peer's IP address, for per-address limits; empty when unknown (a request built in process).
+    std::string remote_address;
 };
 
 struct HttpResponse
