@@ -32,6 +32,111 @@ std::string random_ticket_id()
     return std::string(hex, 2 * sizeof bytes);
 }
 
+using Pools = std::map<std::pair<std::string, std::string>, std::vector<Queued>>;  // by (region, mode)
+
+/// The queued tickets, by pool, oldest first.
+Pools queued_pools(std::vector<KeyValue>& entries)
+{
+    Pools pools;
+    for (auto& entry : entries)
+    {
+        auto ticket = Ticket::from_json(entry.value);
+        if (ticket && ticket->state == Ticket::State::Queued)
+            pools[{ticket->request.region, ticket->request.mode}].push_back(Queued{entry, std::move(ticket).value()});
+    }
+    for (auto& pool : pools)
+        std::sort(pool.second.begin(), pool.second.end(),
+                  [](const Queued& a, const Queued& b) { return a.ticket.created_ms < b.ticket.created_ms; });
+    return pools;
+}
+
+/// The group the ticket at `anchor` would play in: itself and the `match_size - 1` untaken tickets nearest its
+/// rating within `window`; empty when there are not enough.
+std::vector<std::size_t> group_around(const std::vector<Queued>& pool, const std::vector<bool>& taken,
+                                      std::size_t anchor, double window, std::size_t match_size)
+{
+    const double rating = pool[anchor].ticket.request.rating;
+    std::vector<std::size_t> near;
+    for (std::size_t other = anchor + 1; other < pool.size(); ++other)
+        if (!taken[other] && std::abs(pool[other].ticket.request.rating - rating) <= window)
+            near.push_back(other);
+    if (near.size() + 1 < match_size)
+        return {};
+    std::sort(near.begin(), near.end(), [&pool, rating](std::size_t a, std::size_t b) {
+        return std::abs(pool[a].ticket.request.rating - rating) < std::abs(pool[b].ticket.request.rating - rating);
+    });
+    std::vector<std::size_t> group{anchor};
+    group.insert(group.end(), near.begin(), near.begin() + static_cast<std::ptrdiff_t>(match_size - 1));
+    return group;
+}
+
+/// One matching pass over one pool (region and mode): the matchmaker's state it needs, and the pass's time.
+struct PoolMatcher
+{
+    Allocator& allocator;
+    KeyValueStore& store;
+    const MatchmakingPolicy& policy;
+    std::uint64_t now_ms;
+
+    ForgeResult<void> match(const std::string& region, const std::string& mode_name, std::vector<Queued>& pool,
+                            std::vector<ListedServer>& servers, MatchRound& round);
+    void record_match(std::vector<Queued>& pool, const std::vector<std::size_t>& group, const Allocation& allocation);
+};
+
+ForgeResult<void> PoolMatcher::match(const std::string& region, const std::string& mode_name, std::vector<Queued>& pool,
+                                     std::vector<ListedServer>& servers, MatchRound& round)
+{
+    const GameMode* mode = allocator.mode(mode_name);
+    if (!mode)
+        return {};
+    std::vector<bool> taken(pool.size(), false);
+    for (std::size_t oldest = 0; oldest < pool.size(); ++oldest)
+    {
+        if (taken[oldest])
+            continue;
+        // The window widens with the oldest ticket's wait, so nobody waits forever for a close rating.
+        const double waited = static_cast<double>(now_ms - std::min(now_ms, pool[oldest].ticket.created_ms)) / 1000.0;
+        const double window = std::min(policy.max_window, policy.initial_window + policy.widen_per_second * waited);
+        const auto group = group_around(pool, taken, oldest, window, mode->match_size);
+        if (group.empty())
+            continue;
+        AllocationRequest request{region, mode_name, {}};
+        for (std::size_t member : group)
+            request.players.push_back(pool[member].ticket.request.player);
+        auto allocated = allocator.allocate_from(request, servers);
+        if (auto* error = std::get_if<AllocationError>(&allocated))
+        {
+            if (error->failure == AllocationFailure::Unavailable)
+                return forge_error(ForgeErrc::Unavailable, error->message);
+            round.waiting_for_capacity += group.size();
+            return {};  // this pool waits for the autoscaler; its tickets stay queued
+        }
+        record_match(pool, group, std::get<Allocation>(allocated));
+        for (std::size_t member : group)
+            taken[member] = true;
+        ++round.matches;
+        round.players_matched += group.size();
+    }
+    return {};
+}
+
+void PoolMatcher::record_match(std::vector<Queued>& pool, const std::vector<std::size_t>& group,
+                               const Allocation& allocation)
+{
+    for (std::size_t i = 0; i < group.size(); ++i)
+    {
+        Queued& member = pool[group[i]];
+        Ticket matched = member.ticket;
+        matched.state = Ticket::State::Matched;
+        matched.server_id = allocation.server_id;
+        matched.address = allocation.address;
+        matched.pin = allocation.pin;
+        matched.token = allocation.tokens[i].token;
+        matched.matched_ms = now_ms;
+        (void)store.compare_and_put(member.entry.key, matched.to_json(), member.entry.revision, member.entry.lease);
+    }
+}
+
 }  // namespace
 
 std::string Ticket::to_json() const
@@ -146,82 +251,17 @@ ForgeResult<MatchRound> Matchmaker::run_once(std::uint64_t now_ms)
     auto entries = m_store.list(kTicketsPrefix);
     if (!entries)
         return entries.error();
-    std::map<std::pair<std::string, std::string>, std::vector<Queued>> pools;  // by (region, mode)
-    for (auto& entry : *entries)
-    {
-        auto ticket = Ticket::from_json(entry.value);
-        if (ticket && ticket->state == Ticket::State::Queued)
-            pools[{ticket->request.region, ticket->request.mode}].push_back(Queued{entry, std::move(ticket).value()});
-    }
+    Pools pools = queued_pools(*entries);
     if (pools.empty())
         return MatchRound{};
     auto servers = list_servers(m_store);  // once per pass: each placement takes its server out of it
     if (!servers)
         return servers.error();
     MatchRound round;
-    for (auto& entry : pools)
-    {
-        const auto& pool_key = entry.first;
-        auto& pool = entry.second;  // not a structured binding: lambdas below capture it (clang 14)
-        const GameMode* mode = m_allocator.mode(pool_key.second);
-        if (!mode)
-            continue;
-        std::sort(pool.begin(), pool.end(),
-                  [](const Queued& a, const Queued& b) { return a.ticket.created_ms < b.ticket.created_ms; });
-        std::vector<bool> taken(pool.size(), false);
-        bool out_of_capacity = false;
-        for (std::size_t oldest = 0; oldest < pool.size() && !out_of_capacity; ++oldest)
-        {
-            if (taken[oldest])
-                continue;
-            const Ticket& anchor = pool[oldest].ticket;
-            const double waited = static_cast<double>(now_ms - std::min(now_ms, anchor.created_ms)) / 1000.0;
-            const double window =
-                std::min(m_policy.max_window, m_policy.initial_window + m_policy.widen_per_second * waited);
-            std::vector<std::size_t> group{oldest};
-            std::vector<std::size_t> near;
-            for (std::size_t other = oldest + 1; other < pool.size(); ++other)
-                if (!taken[other] && std::abs(pool[other].ticket.request.rating - anchor.request.rating) <= window)
-                    near.push_back(other);
-            if (near.size() + 1 < mode->match_size)
-                continue;
-            std::sort(near.begin(), near.end(), [&](std::size_t a, std::size_t b) {
-                return std::abs(pool[a].ticket.request.rating - anchor.request.rating) <
-                       std::abs(pool[b].ticket.request.rating - anchor.request.rating);
-            });
-            group.insert(group.end(), near.begin(), near.begin() + (mode->match_size - 1));
-
-            AllocationRequest request{pool_key.first, pool_key.second, {}};
-            for (std::size_t member : group)
-                request.players.push_back(pool[member].ticket.request.player);
-            auto allocated = m_allocator.allocate_from(request, *servers);
-            if (auto* error = std::get_if<AllocationError>(&allocated))
-            {
-                if (error->failure == AllocationFailure::Unavailable)
-                    return forge_error(ForgeErrc::Unavailable, error->message);
-                round.waiting_for_capacity += group.size();
-                out_of_capacity = true;  // this pool waits for the autoscaler; its tickets stay queued
-                continue;
-            }
-            const Allocation& allocation = std::get<Allocation>(allocated);
-            for (std::size_t i = 0; i < group.size(); ++i)
-            {
-                Queued& member = pool[group[i]];
-                taken[group[i]] = true;
-                Ticket matched = member.ticket;
-                matched.state = Ticket::State::Matched;
-                matched.server_id = allocation.server_id;
-                matched.address = allocation.address;
-                matched.pin = allocation.pin;
-                matched.token = allocation.tokens[i].token;
-                matched.matched_ms = now_ms;
-                (void)m_store.compare_and_put(member.entry.key, matched.to_json(), member.entry.revision,
-                                              member.entry.lease);
-            }
-            ++round.matches;
-            round.players_matched += group.size();
-        }
-    }
+    PoolMatcher matcher{m_allocator, m_store, m_policy, now_ms};
+    for (auto& [key, pool] : pools)
+        if (auto matched = matcher.match(key.first, key.second, pool, *servers, round); !matched)
+            return matched.error();
     return round;
 }
 
