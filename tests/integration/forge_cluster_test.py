@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fail, free_port, http_json, require, start, wait_for, work_directory
+from harness import fail, free_port, http_json, require, start, start_typing_client, type_line, wait_for, wait_for_text, work_directory
 
 build = os.path.abspath(sys.argv[1])
 require("etcd")
@@ -161,17 +161,25 @@ print(f"allocated {len(ids)} servers on {sorted(allocated_on)}")
 
 # --- matchmaking end to end: two players, one server, chat between them
 wait_for("the buffer refilled", lambda: len(ready_servers(api_a)) >= 3, 45)
-players = []
-for player, line in ((501, "hello from 501"), (502, "hello from 502")):
-    feeder = subprocess.Popen(["bash", "-c", f"sleep 4; echo '{line}'; sleep 4"], stdout=subprocess.PIPE)
-    players.append(start([f"{build}/apps/eustress-client", "--forge", apis[player % 3], "--mode", "duel",
-                          "--region", "eu", "--login", apis[(player + 1) % 3], "--player", str(player),
-                          "--rating", "1500"], f"player{player}.out", stdin=feeder.stdout))
-for process in players:
+players = {}
+for player in (501, 502):
+    players[player] = start_typing_client(
+        [f"{build}/apps/eustress-client", "--forge", apis[player % 3], "--mode", "duel", "--region", "eu",
+         "--login", apis[(player + 1) % 3], "--player", str(player), "--rating", "1500"], f"player{player}.out")
+# Each says its line once both are on the server, and leaves once it heard the other: no guessed pauses.
+for player in players:
+    wait_for_text(f"player{player}.out", "connected as client", 40, f"player {player} matched and connected")
+for player, process in players.items():
+    type_line(process, f"hello from {player}")
+wait_for_text("player501.out", "hello from 502", 20, "player 501 to hear 502")
+wait_for_text("player502.out", "hello from 501", 20, "player 502 to hear 501")
+for process in players.values():
+    process.stdin.close()
+for process in players.values():
     try:
-        process.wait(timeout=40)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        fail("a matched client did not finish")
+        fail("a matched client did not leave when its input ended")
 outputs = [open(f"player{p}.out").read() for p in (501, 502)]
 for output in outputs:
     if "matched on" not in output or "connected as client" not in output:

@@ -242,7 +242,6 @@ struct HandDrivenClient
     void pump()
     {
         const Timestamp now = world.now;
-        connection->set_now(now);
         std::vector<ReceiveSlot> slots(16);
         for (std::size_t n; (n = socket->receive(slots, now)) > 0;)
             for (std::size_t i = 0; i < n; ++i)
