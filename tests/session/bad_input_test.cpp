@@ -3,13 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include "hand_driven_ends.hpp"
 #include "session/connection.hpp"
 #include "session/probe_format.hpp"
 #include "session/wire_format.hpp"
 #include "session_harness.hpp"
-#include "transport/packet_batch.hpp"
-#include "transport/quic_connection.hpp"
-#include "transport/tls_context.hpp"
 
 namespace eustress::net::testing {
 namespace {
@@ -307,38 +305,19 @@ TEST(BadInput, AConnectedPeerThatFloodsDoesNotStopTheOthers)
 }
 
 /// A bare QUIC client (no session layer) that can write whatever bytes it likes on its streams.
-struct RawQuicClient final : transport::QuicConnectionHandler
+struct RawQuicClient final : HandDrivenEnds, transport::QuicConnectionHandler
 {
-    std::unique_ptr<DatagramSocket> socket;
-    std::unique_ptr<transport::ClientTlsContext> tls;
     std::unique_ptr<transport::QuicConnection> quic;
-    std::unique_ptr<transport::PacketBatch> batch;
     bool handshake = false;
 
-    RawQuicClient(SessionWorld& world, const char* address)
+    RawQuicClient(SessionWorld& world, const char* address) : HandDrivenEnds(world, address)
     {
-        socket = std::move(world.network.bind(memory_address(address))).value();
-        batch = std::make_unique<transport::PacketBatch>(*socket);
-        transport::ClientTlsContext::Settings settings;
-        settings.server_name = "localhost";
-        settings.pins = {world.server->certificate_pin()};
-        tls = std::move(transport::ClientTlsContext::create(settings)).value();
         transport::QuicConnection::ClientSettings client{
             tls.get(), {}, socket->local_address(), world.server_address, std::string(transport::kAlpn)};
         quic = std::move(transport::QuicConnection::connect(client, *this, world.now)).value();
     }
 
-    void pump(Timestamp now)
-    {
-        std::vector<ReceiveSlot> slots(32);
-        for (std::size_t n; (n = socket->receive(slots, now)) > 0;)
-            for (std::size_t i = 0; i < n; ++i)
-                quic->receive(socket->local_address(), slots[i].from, slots[i].payload(), now);
-        if (quic->expiry() <= now)
-            quic->handle_expiry(now);
-        quic->write(*batch, now);
-        batch->flush(now);
-    }
+    void pump(Timestamp now) { HandDrivenEnds::pump(*quic, now); }
 
     void on_handshake_completed(Timestamp) override { handshake = true; }
     void on_stream_data(std::int64_t, Bytes, bool, bool, Timestamp) override {}

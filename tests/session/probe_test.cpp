@@ -2,13 +2,10 @@
 // larger than the probe, off when the server says so, and malformed ones dropped and counted.
 #include <gtest/gtest.h>
 
+#include "hand_driven_ends.hpp"
 #include "session/connection.hpp"
 #include "session/probe_answerer.hpp"
 #include "session/probe_format.hpp"
-#include "session_harness.hpp"
-#include "transport/packet_batch.hpp"
-#include "transport/quic_connection.hpp"
-#include "transport/tls_context.hpp"
 
 namespace eustress::net::testing {
 namespace {
@@ -196,28 +193,16 @@ TEST(Probe, MalformedOrMisdirectedProbesAreCountedAndDroppedWithoutEvents)
 }
 
 /// A client that speaks real QUIC to the server but drives the session layer by hand, to send what a Client never
-/// would: a probe before the server admitted it, or one in 0-RTT. Its TLS context outlives its connections, so a
-/// second `connect` resumes with the first one's ticket and sends 0-RTT.
-struct HandDrivenClient
+/// would: a probe before the server admitted it, or one in 0-RTT (a second `connect` resumes and sends 0-RTT).
+struct HandDrivenClient : HandDrivenEnds
 {
     SessionWorld& world;
     ChannelTable table = ChannelTable::defaults();
     std::deque<NetworkEvent> events;
-    std::unique_ptr<DatagramSocket> socket;
-    std::unique_ptr<transport::PacketBatch> batch;
-    std::unique_ptr<transport::ClientTlsContext> tls;
     std::unique_ptr<session::Connection> connection;
     std::uint64_t next_datagram_id = 1'000'000;
 
-    HandDrivenClient(SessionWorld& w, const char* address) : world(w)
-    {
-        socket = std::move(world.network.bind(memory_address(address))).value();
-        batch = std::make_unique<transport::PacketBatch>(*socket);
-        transport::ClientTlsContext::Settings settings;
-        settings.server_name = "localhost";
-        settings.pins = {world.server->certificate_pin()};
-        tls = std::move(transport::ClientTlsContext::create(settings)).value();
-    }
+    HandDrivenClient(SessionWorld& w, const char* address) : HandDrivenEnds(w, address), world(w) {}
 
     void connect()
     {
@@ -239,18 +224,7 @@ struct HandDrivenClient
         ASSERT_TRUE(connection->quic().queue_datagram(probe, next_datagram_id++, 0, world.now));
     }
 
-    void pump()
-    {
-        const Timestamp now = world.now;
-        std::vector<ReceiveSlot> slots(16);
-        for (std::size_t n; (n = socket->receive(slots, now)) > 0;)
-            for (std::size_t i = 0; i < n; ++i)
-                connection->quic().receive(socket->local_address(), slots[i].from, slots[i].payload(), now);
-        if (connection->quic().expiry() <= now)
-            connection->quic().handle_expiry(now);
-        connection->quic().write(*batch, now);
-        batch->flush(now);
-    }
+    void pump() { HandDrivenEnds::pump(connection->quic(), world.now); }
 
     bool run_until(const std::function<bool()>& done, Duration limit = std::chrono::seconds(2))
     {
