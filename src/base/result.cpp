@@ -28,8 +28,6 @@ const char* to_string(ErrorCode code) noexcept
         return "I/O error";
     case ErrorCode::Unavailable:
         return "unavailable";
-    case ErrorCode::NotFound:
-        return "not found";
     }
     return "unknown error";
 }

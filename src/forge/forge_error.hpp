@@ -3,11 +3,9 @@
 // QueueFull), register again (LeaseExpired), give up on a ticket (NotFound), or report a refusal (Refused, Invalid).
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <string>
 #include <utility>
-#include <variant>
 
 #include "eustress/net/result.hpp"
 
@@ -41,62 +39,7 @@ inline ForgeError forge_error(ForgeErrc code, std::string message)
 /// Forge reports it.
 ForgeError forge_error(const Error& error);
 
-/// Result<T>'s shape, with a ForgeError.
-template <typename T> class [[nodiscard]] ForgeResult
-{
-  public:
-    ForgeResult(T value) : m_state(std::in_place_index<0>, std::move(value)) {}
-    ForgeResult(ForgeError error) : m_state(std::in_place_index<1>, std::move(error)) {}
-
-    bool ok() const noexcept { return m_state.index() == 0; }
-    explicit operator bool() const noexcept { return ok(); }
-    T& value() &
-    {
-        assert(ok());
-        return std::get<0>(m_state);
-    }
-    const T& value() const&
-    {
-        assert(ok());
-        return std::get<0>(m_state);
-    }
-    T&& value() &&
-    {
-        assert(ok());
-        return std::get<0>(std::move(m_state));
-    }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-    T&& operator*() && { return std::move(*this).value(); }
-    const ForgeError& error() const&
-    {
-        assert(!ok());
-        return std::get<1>(m_state);
-    }
-
-  private:
-    std::variant<T, ForgeError> m_state;
-};
-
-template <> class [[nodiscard]] ForgeResult<void>
-{
-  public:
-    ForgeResult() = default;
-    ForgeResult(ForgeError error) : m_error(std::move(error)), m_ok(false) {}
-
-    bool ok() const noexcept { return m_ok; }
-    explicit operator bool() const noexcept { return ok(); }
-    const ForgeError& error() const&
-    {
-        assert(!ok());
-        return m_error;
-    }
-
-  private:
-    ForgeError m_error{};
-    bool m_ok = true;
-};
+/// Forge's results: the library's Result, with Forge's own error.
+template <typename T> using ForgeResult = Result<T, ForgeError>;
 
 }  // namespace eustress::net::forge

@@ -20,8 +20,7 @@ enum class ErrorCode
     TlsError,         ///< Certificate, key or TLS configuration could not be used.
     ProtocolError,    ///< The peer broke the protocol; the connection is closed.
     IoError,          ///< A file could not be read or written.
-    Unavailable,      ///< A service we depend on (etcd, an HTTP endpoint) could not be reached or did not answer.
-    NotFound,         ///< No such key, lease, server or ticket.
+    Unavailable,      ///< An HTTP endpoint could not be reached or did not answer (HttpClient).
 };
 
 struct Error
@@ -32,11 +31,13 @@ struct Error
 
 const char* to_string(ErrorCode code) noexcept;
 
-template <typename T> class [[nodiscard]] Result
+/// A value or the error that prevented it. `E` is the error type: the library's `Error`, or a layer's own (Forge's
+/// `ForgeError`), so a layer with its own codes shares this one implementation.
+template <typename T, typename E = Error> class [[nodiscard]] Result
 {
   public:
     Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}
-    Result(Error error) : m_state(std::in_place_index<1>, std::move(error)) {}
+    Result(E error) : m_state(std::in_place_index<1>, std::move(error)) {}
 
     bool ok() const noexcept { return m_state.index() == 0; }
     explicit operator bool() const noexcept { return ok(); }
@@ -62,32 +63,32 @@ template <typename T> class [[nodiscard]] Result
     const T& operator*() const& { return value(); }
     T&& operator*() && { return std::move(*this).value(); }
 
-    const Error& error() const&
+    const E& error() const&
     {
         assert(!ok());
         return std::get<1>(m_state);
     }
 
   private:
-    std::variant<T, Error> m_state;
+    std::variant<T, E> m_state;
 };
 
-template <> class [[nodiscard]] Result<void>
+template <typename E> class [[nodiscard]] Result<void, E>
 {
   public:
     Result() = default;
-    Result(Error error) : m_error(std::move(error)), m_ok(false) {}
+    Result(E error) : m_error(std::move(error)), m_ok(false) {}
 
     bool ok() const noexcept { return m_ok; }
     explicit operator bool() const noexcept { return ok(); }
-    const Error& error() const&
+    const E& error() const&
     {
         assert(!ok());
         return m_error;
     }
 
   private:
-    Error m_error{};
+    E m_error{};
     bool m_ok = true;
 };
 
