@@ -9,6 +9,7 @@
 #include "bench_common.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
+#include "event_loop.hpp"
 
 namespace eustress::bench {
 namespace {
@@ -35,17 +36,12 @@ ChannelTable bench_channels()
     return table;
 }
 
-/// Blocks until the socket is readable or the stack's next timer (at most `longest_ms`). ppoll takes the timeout in
-/// nanoseconds: poll's milliseconds would either spin (a timer less than 1 ms away rounds to 0) or oversleep a
-/// pacing gap of microseconds by up to a millisecond.
+/// Blocks until the socket is readable or the stack's next timer (at most `longest_ms`), as the apps wait:
+/// ppoll to the nanosecond, so a timer under 1 ms away neither spins nor oversleeps a pacing gap.
 void wait(int fd, Timestamp wake, int longest_ms)
 {
     pollfd descriptor{fd, POLLIN, 0};
-    const auto left = std::clamp<std::chrono::nanoseconds>(wake - MonotonicClock::now(), std::chrono::nanoseconds(0),
-                                                           std::chrono::milliseconds(longest_ms));
-    const timespec timeout{static_cast<time_t>(left.count() / 1'000'000'000),
-                           static_cast<long>(left.count() % 1'000'000'000)};
-    ::ppoll(&descriptor, 1, &timeout, nullptr);
+    apps::wait_for_io(std::span(&descriptor, 1), wake, std::chrono::milliseconds(longest_ms));
 }
 
 std::string text_of(const MessageEvent& message)
