@@ -563,7 +563,9 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::
     if (auto valid = validate_channels_against_windows(config.channels, config.quic); !valid)
         return valid.error();
     CertificateAndKey certificate;
-    if (!config.certificate_file.empty() || !config.private_key_file.empty())
+    if (config.certificate)
+        certificate = *config.certificate;
+    else if (!config.certificate_file.empty() || !config.private_key_file.empty())
     {
         auto loaded = load_certificate(config.certificate_file, config.private_key_file);
         if (!loaded)

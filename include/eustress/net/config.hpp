@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "eustress/net/behaviour.hpp"
+#include "eustress/net/certificate.hpp"
 #include "eustress/net/channel.hpp"
 #include "eustress/net/connect_token.hpp"
 #include "eustress/net/link_conditioner.hpp"
@@ -83,6 +84,8 @@ struct ServerConfig
     std::filesystem::path certificate_file;
     std::filesystem::path private_key_file;
     std::filesystem::path development_certificate_directory = ".eustress";
+    /// A certificate and key held in memory (a peer's per-mesh key, a secret store's); used instead of the files.
+    std::optional<CertificateAndKey> certificate;
 
     std::size_t max_clients = 256;
     /// Connections still in their handshake; past this, new Initials are dropped (and counted), so a flood of
