@@ -32,6 +32,7 @@ enum class CandidateKind : std::uint8_t
     PeerReflexive,    ///< our address as the peer saw it during checks
     Relayed,          ///< an address on a TURN server that relays for us
 };
+/// The SDP `typ` names: "host", "srflx", "prflx", "relay".
 const char* to_string(CandidateKind kind) noexcept;
 
 struct TurnServer

@@ -355,6 +355,10 @@ SocketAddress Client::local_address() const
 {
     return m_impl->socket->local_address();
 }
+const ChannelTable& Client::channels() const
+{
+    return m_impl->config.channels;
+}
 MetricsRegistry& Client::metrics()
 {
     return m_impl->metrics;

@@ -808,6 +808,10 @@ SocketAddress Server::local_address() const
 {
     return m_impl->socket->local_address();
 }
+const ChannelTable& Server::channels() const
+{
+    return m_impl->config.channels;
+}
 const SpkiPin& Server::certificate_pin() const
 {
     return m_impl->pin;

@@ -63,6 +63,8 @@ class Client
     /// if you want (`prometheus_text()`, HttpListener); nothing is exposed by default.
     MetricsRegistry& metrics();
     SocketAddress local_address() const;
+    /// The channels declared in ClientConfig.
+    const ChannelTable& channels() const;
     int native_handle() const;
     Timestamp next_wakeup() const;
 

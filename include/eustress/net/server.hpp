@@ -146,6 +146,8 @@ class Server
     ServerStats stats() const;
 
     SocketAddress local_address() const;
+    /// The channels declared in ServerConfig (layers above check theirs are declared with the kind they need).
+    const ChannelTable& channels() const;
     const SpkiPin& certificate_pin() const;
     /// The registry /metrics exposes (ObservabilityConfig). The server registers its own figures; higher layers
     /// (replication, the game) register theirs here too. Always present, served only when configured.
