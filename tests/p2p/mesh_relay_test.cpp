@@ -75,6 +75,59 @@ TEST(Mesh, reliable_peer_messages_arrive_complete_and_in_order_through_the_relay
                   "line " + std::to_string(i));
 }
 
+// The server relays peer sessions' QUIC packets, which it cannot read: the chat is encrypted end to end with keys
+// only the two players hold. Searched in every relayed datagram, as the server received it.
+TEST(Mesh, the_server_relay_sees_only_ciphertext_of_peer_messages)
+{
+    MeshWorld mesh_world;
+    mesh_world.add_player("10.0.1.1:5000");
+    mesh_world.add_player("10.0.1.2:5000");
+    admit_all(mesh_world, kParty);
+    ASSERT_TRUE(mesh_world.run_until([&] { return everyone_joined(mesh_world); }));
+    auto& a = mesh_world.players[0];
+    auto& b = mesh_world.players[1];
+    const std::string secret = "the-plaintext-marker-4f1d";
+    ASSERT_TRUE(a.mesh->send(b.client->id(), kPeerChat, as_bytes_of(secret), mesh_world.world.now).ok());
+    ASSERT_TRUE(mesh_world.run_until([&] { return b.has_message(a.client->id(), secret); }));
+    ASSERT_GT(mesh_world.relayed.size(), 5u);
+    const std::string needle = secret.substr(0, 12);
+    for (const auto& datagram : mesh_world.relayed)
+    {
+        std::string_view seen(reinterpret_cast<const char*>(datagram.data()), datagram.size());
+        EXPECT_EQ(seen.find(needle), std::string_view::npos) << "plaintext in a relayed datagram";
+    }
+}
+
+TEST(SignalFormat, every_message_round_trips_and_every_truncation_is_refused)
+{
+    std::vector<p2p::Signal> messages = {
+        p2p::SignalHello{},
+        p2p::SignalWelcome{3, ClientId{9}, ConnectTokenKey::generate(), "203.0.113.1:3478", "", "u", "p"},
+        p2p::SignalPeerAdded{ClientId{4}, {}, std::vector<std::byte>(100, std::byte{7})},
+        p2p::SignalPeerRemoved{ClientId{4}},
+        p2p::SignalCredentials{ClientId{4}, p2p::AgentSlot::StandbyTurn, 2, "ufrg", "0123456789012345678901"},
+        p2p::SignalCandidate{ClientId{4}, p2p::AgentSlot::Primary, 2, "candidate:1 1 UDP 1 10.0.0.2 9 typ host"},
+        p2p::SignalTokenRequest{ClientId{4}},
+        p2p::SignalPeerToken{ClientId{4}, std::vector<std::byte>(10)},
+    };
+    for (const auto& message : messages)
+    {
+        const auto bytes = p2p::encode_signal(message);
+        ASSERT_FALSE(bytes.empty());
+        auto decoded = p2p::decode_signal(bytes);
+        ASSERT_TRUE(decoded);
+        EXPECT_EQ(decoded->index(), message.index());
+        EXPECT_EQ(p2p::encode_signal(*decoded), bytes);
+        for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+            EXPECT_FALSE(p2p::decode_signal(Bytes(bytes).first(cut))) << "type " << message.index() << " cut " << cut;
+        auto longer = bytes;
+        longer.push_back(std::byte{0});
+        EXPECT_FALSE(p2p::decode_signal(longer)) << "trailing bytes accepted";
+    }
+    EXPECT_TRUE(p2p::encode_signal(p2p::SignalCandidate{ClientId{1}, {}, 1, std::string(300, 'c')}).empty())
+        << "an over-long candidate was encoded";
+}
+
 TEST(Mesh, a_player_who_leaves_is_reported_to_the_others_and_can_no_longer_be_sent_to)
 {
     MeshWorld mesh_world;

@@ -56,6 +56,8 @@ struct MeshWorld
     SessionWorld world;
     std::unique_ptr<MeshService> service;
     std::vector<Player> players;
+    /// Every datagram members asked the server to relay, as the server (or anyone holding its keys) sees them.
+    std::vector<std::vector<std::byte>> relayed;
 
     static ServerConfig server_config()
     {
@@ -113,6 +115,8 @@ struct MeshWorld
         world.server->update(now);
         while (auto event = world.server->poll_event())
         {
+            if (auto* message = std::get_if<MessageEvent>(&*event); message && message->channel == kMeshRelay)
+                relayed.push_back(message->data);
             if (!service->handle(*event, now))
                 world.server_events.push_back(std::move(*event));
         }
