@@ -2,12 +2,15 @@
 // comes and goes, and each connection's status on a timer and at exit.
 #include "eustress/net/server.hpp"
 
+#include <memory>
+
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
 
 #include "app_config.hpp"
 #include "debug_options.hpp"
+#include "eustress/net/mesh.hpp"
 #include "eustress/net/privacy.hpp"
 #include "event_loop.hpp"
 
@@ -32,6 +35,58 @@ Result<std::optional<ConnectTokenKey>> connect_token_key(const std::string& file
     if (!key)
         return make_error(ErrorCode::InvalidArgument, "connect-token key: " + key.error().message);
     return std::optional<ConnectTokenKey>{*key};
+}
+
+struct MeshOptions
+{
+    std::int64_t id = -1;
+    std::string stun;
+    std::string turn;
+    std::string turn_secret_file;
+};
+
+void add_mesh_options(CLI::App& app, MeshOptions& options)
+{
+    app.add_option("--mesh", options.id,
+                   "put every client into this P2P mesh: eustress-peer clients then talk directly, or through TURN or "
+                   "this server when they cannot")
+        ->check(CLI::Range(0LL, 4294967295LL));
+    app.add_option("--stun", options.stun, "with --mesh: the STUN server (HOST:PORT) members use");
+    app.add_option("--turn", options.turn, "with --mesh: a TURN server (HOST:PORT, coturn with use-auth-secret)");
+    app.add_option("--turn-secret-file", options.turn_secret_file,
+                   "with --turn: coturn's static-auth-secret, in a 0600 file; or set EUSTRESS_TURN_SECRET");
+}
+
+/// The mesh service --mesh asks for, on the server's mesh channels (add_mesh_channels was called on its table).
+Result<std::unique_ptr<MeshService>> start_mesh_service(Server& server, const MeshOptions& options,
+                                                        MeshChannels channels)
+{
+    MeshServiceConfig config;
+    config.signal_channel = channels.signal;
+    config.relay_channel = channels.relay;
+    if (!options.stun.empty())
+    {
+        config.stun = SocketAddress::parse(options.stun);
+        if (!config.stun)
+            return make_error(ErrorCode::InvalidArgument, "--stun needs HOST:PORT with a numeric host");
+    }
+    if (!options.turn.empty())
+    {
+        auto address = SocketAddress::parse(options.turn);
+        std::optional<std::string> secret = apps::take_secret_from_environment("EUSTRESS_TURN_SECRET");
+        if (!options.turn_secret_file.empty())
+        {
+            auto read = apps::read_secret_file(options.turn_secret_file);
+            if (!read)
+                return make_error(read.error().code, "--turn-secret-file: " + read.error().message);
+            secret = std::move(read).value();
+        }
+        if (!address || !secret)
+            return make_error(ErrorCode::InvalidArgument,
+                              "--turn needs HOST:PORT with a numeric host, and --turn-secret-file or EUSTRESS_TURN_SECRET");
+        config.turn = TurnServerSettings{*address, *secret};
+    }
+    return MeshService::create(server, std::move(config));
 }
 
 }  // namespace
@@ -75,6 +130,8 @@ int main(int argc, char** argv)
     app.add_option("--simulate-latency-ms", latency_ms, "delay every sent datagram (testing)");
     app.add_option("--duration", duration_s, "exit after this many seconds (0 = until SIGINT/SIGTERM)");
     app.add_option("--status-every", status_every_s, "print the status table every N seconds");
+    MeshOptions mesh_options;
+    add_mesh_options(app, mesh_options);
     apps::DebugOptions debug;
     apps::add_debug_options(app, debug);
     CLI11_PARSE(app, argc, argv);
@@ -131,6 +188,9 @@ int main(int argc, char** argv)
             std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(latency_ms));
     }
 
+    std::optional<MeshChannels> mesh_channels;
+    if (mesh_options.id >= 0)
+        mesh_channels = add_mesh_channels(config.channels);
     auto created = Server::create(config, MonotonicClock::now());
     if (!created && default_http && !no_http && created.error().message.starts_with("HTTP listener"))
     {
@@ -143,6 +203,17 @@ int main(int argc, char** argv)
         return 1;
     }
     Server& server = *created.value();
+    std::unique_ptr<MeshService> mesh;
+    if (mesh_channels)
+    {
+        auto started = start_mesh_service(server, mesh_options, *mesh_channels);
+        if (!started)
+        {
+            std::fprintf(stderr, "eustress-server: %s\n", started.error().message.c_str());
+            return 2;
+        }
+        mesh = std::move(started).value();
+    }
     Pseudonymizer pseudonyms;  // status tables name peers by pseudonym, never by address
     std::printf("listening on %s pin %s\n", server.local_address().to_string().c_str(),
                 server.certificate_pin().to_base64().c_str());
@@ -166,8 +237,18 @@ int main(int argc, char** argv)
         server.update(now);
         while (auto event = server.poll_event())
         {
+            if (mesh && mesh->handle(*event, now))
+                continue;
             if (auto* connected = std::get_if<ConnectedEvent>(&*event))
+            {
                 std::printf("client %llu connected\n", static_cast<unsigned long long>(connected->client_id));
+                if (mesh)
+                    if (auto admitted = mesh->admit(connected->client_id, static_cast<MeshId>(mesh_options.id), now);
+                        !admitted)
+                        std::printf("client %llu not admitted to the mesh: %s\n",
+                                    static_cast<unsigned long long>(connected->client_id),
+                                    admitted.error().message.c_str());
+            }
             else if (auto* gone = std::get_if<DisconnectedEvent>(&*event))
                 std::printf("client %llu disconnected: %s\n", static_cast<unsigned long long>(gone->client_id),
                             gone->reason.c_str());
@@ -203,6 +284,19 @@ int main(int argc, char** argv)
                 static_cast<unsigned long long>(stats.unknown_connection_datagrams),
                 static_cast<unsigned long long>(stats.protocol_errors),
                 static_cast<unsigned long long>(stats.malformed_datagrams));
+    if (mesh)
+    {
+        const auto m = mesh->stats();
+        std::printf("mesh: members %zu, signals forwarded %llu, relayed %llu datagrams, refused: not-member %llu, "
+                    "other-mesh %llu, malformed %llu, rate %llu, candidates %llu, relay-rate %llu\n",
+                    m.members, static_cast<unsigned long long>(m.signals_forwarded),
+                    static_cast<unsigned long long>(m.relay_datagrams),
+                    static_cast<unsigned long long>(m.refused_not_member),
+                    static_cast<unsigned long long>(m.refused_other_mesh),
+                    static_cast<unsigned long long>(m.refused_malformed), static_cast<unsigned long long>(m.refused_rate),
+                    static_cast<unsigned long long>(m.refused_too_many_candidates),
+                    static_cast<unsigned long long>(m.refused_relay_rate));
+    }
     server.shutdown(end);
     return 0;
 }

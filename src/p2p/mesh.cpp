@@ -8,7 +8,7 @@
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
-#include "p2p/channel_check.hpp"
+#include "p2p/mesh_channels.hpp"
 #include "p2p/ice_link.hpp"
 #include "p2p/path_endpoints.hpp"
 #include "p2p/peer_sockets.hpp"

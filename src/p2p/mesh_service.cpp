@@ -8,7 +8,7 @@
 #include "eustress/net/connect_token.hpp"
 #include "eustress/net/mesh.hpp"
 #include "eustress/net/server.hpp"
-#include "p2p/channel_check.hpp"
+#include "p2p/mesh_channels.hpp"
 #include "p2p/signal_format.hpp"
 #include "p2p/turn_credentials.hpp"
 #include "security/token_bucket.hpp"

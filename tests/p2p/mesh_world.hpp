@@ -16,8 +16,9 @@ inline constexpr ChannelId kPeerChat = 0;
 inline ChannelTable game_channels_with_mesh()
 {
     ChannelTable table = ChannelTable::defaults();
-    table.channels.push_back({"mesh-signal", ChannelKind::ReliableOrdered, 200, 0.0, 4096});
-    table.channels.push_back({"mesh-relay", ChannelKind::Unreliable, 100, 0.0, 2048});
+    const auto channels = add_mesh_channels(table);
+    EXPECT_EQ(channels.signal, kMeshSignal);
+    EXPECT_EQ(channels.relay, kMeshRelay);
     return table;
 }
 

@@ -52,6 +52,16 @@ enum class PeerPathKind : std::uint8_t
 };
 const char* to_string(PeerPathKind kind) noexcept;
 
+/// The two channels of the game-server session the mesh uses (MeshServiceConfig and MeshConfig name them).
+struct MeshChannels
+{
+    ChannelId signal = 0;
+    ChannelId relay = 0;
+};
+/// Appends the mesh's channels to a game's table, with the kinds and sizes the mesh needs, and returns their ids.
+/// Server and clients must call it on the same table, so both declare the same channels.
+MeshChannels add_mesh_channels(ChannelTable& table);
+
 /// A TURN server that accepts coturn's REST-API credentials (`use-auth-secret` with `static-auth-secret`): the game
 /// server derives a short-lived username and password per member from the shared secret, so no player ever holds a
 /// long-lived TURN password. The secret never leaves the game server.

@@ -1,4 +1,5 @@
-// Both ends of the mesh need the game-server session's two mesh channels declared with the right kinds and sizes.
+// Both ends of the mesh need the game-server session's two mesh channels declared with the right kinds and sizes
+// (add_mesh_channels in mesh.hpp declares them).
 #pragma once
 
 #include "eustress/net/channel.hpp"

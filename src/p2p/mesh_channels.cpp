@@ -1,4 +1,4 @@
-#include "p2p/channel_check.hpp"
+#include "p2p/mesh_channels.hpp"
 
 #include <string>
 
@@ -23,6 +23,23 @@ Result<void> check_one(const ChannelTable& table, ChannelId id, ChannelKind kind
 }
 
 }  // namespace
+
+}  // namespace eustress::net::p2p
+
+namespace eustress::net {
+
+MeshChannels add_mesh_channels(ChannelTable& table)
+{
+    const auto signal = static_cast<ChannelId>(table.channels.size());
+    table.channels.push_back({"mesh-signal", ChannelKind::ReliableOrdered, 200, 0.0, p2p::kMaxSignalSize});
+    table.channels.push_back(
+        {"mesh-relay", ChannelKind::Unreliable, 100, 0.0, p2p::kRelayHeaderSize + kMaxDatagramSize});
+    return {signal, static_cast<ChannelId>(signal + 1)};
+}
+
+}  // namespace eustress::net
+
+namespace eustress::net::p2p {
 
 Result<void> check_mesh_channels(const ChannelTable& table, ChannelId signal, ChannelId relay)
 {
