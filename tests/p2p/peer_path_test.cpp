@@ -73,7 +73,14 @@ struct PathWorld
     std::vector<std::pair<Timestamp, p2p::PathChange>> changes_b;
     std::string disconnect_reason;
 
-    explicit PathWorld(std::optional<CertificateAndKey> impostor = std::nullopt)
+    struct Tokens
+    {
+        ConnectTokenKey acceptor_key;  // the key the game server gave the accepting peer
+        std::vector<std::byte> presented;
+    };
+
+    explicit PathWorld(std::optional<CertificateAndKey> impostor = std::nullopt,
+                       std::optional<Tokens> tokens = std::nullopt)
     {
         path_a->set_endpoint(PathSlot::Primary, std::make_unique<FakeEndpoint>(direct, true, PeerPathKind::Direct));
         path_b->set_endpoint(PathSlot::Primary, std::make_unique<FakeEndpoint>(direct, false, PeerPathKind::Direct));
@@ -85,6 +92,11 @@ struct PathWorld
         ServerConfig server_config;
         // A relay that answers with its own key in the peer's place: the connecting peer still pins the real one.
         server_config.certificate = impostor ? *impostor : identity;
+        if (tokens)
+        {
+            server_config.connect_token_key = tokens->acceptor_key;
+            server_config.connect_token_address = "mesh-peer:1";
+        }
         auto socket = std::make_unique<p2p::AcceptSocket>(kA);
         socket->add(path_a);
         server = Server::create(server_config, std::move(socket), now).value();
@@ -92,6 +104,8 @@ struct PathWorld
         client_config.pinned_keys = {spki_pin_of_pem(identity.certificate_pem)->to_base64()};
         client_config.server_name = "eustress-peer";
         client_config.reconnect.enabled = false;
+        if (tokens)
+            client_config.connect_token = tokens->presented;
         client = Client::create(client_config, std::make_unique<p2p::PeerSocket>(kB, path_b),
                                 p2p::peer_session_address(kA), now)
                      .value();
@@ -167,6 +181,32 @@ TEST(PeerPath, a_relay_that_answers_with_its_own_key_is_refused_by_the_pin)
     EXPECT_FALSE(world.client->is_connected());
     EXPECT_NE(world.disconnect_reason.find("pin"), std::string::npos) << world.disconnect_reason;
     EXPECT_TRUE(world.server->clients().empty());
+}
+
+// The accepting peer admits only a token the game server sealed with its key: one sealed with another member's key
+// (a member replaying the token it got for someone else) or none at all is refused.
+TEST(PeerPath, the_accepting_peer_refuses_a_connecting_peer_without_a_token_sealed_with_its_key)
+{
+    const ConnectTokenKey acceptor_key = ConnectTokenKey::generate();
+    ConnectTokenContents contents;
+    contents.client_id = kB;
+    contents.servers = {"mesh-peer:1"};
+    contents.expires_unix = default_unix_time() + 300;
+    const auto other_key_token = seal_connect_token(contents, ConnectTokenKey::generate(), default_unix_time()).value();
+    const auto good_token = seal_connect_token(contents, acceptor_key, default_unix_time()).value();
+
+    PathWorld forged(std::nullopt, PathWorld::Tokens{acceptor_key, other_key_token});
+    ASSERT_TRUE(forged.run_until([&] { return forged.client->is_disconnected(); }, 5s));
+    EXPECT_TRUE(forged.server->clients().empty());
+    EXPECT_EQ(forged.server->stats().refused_tokens[static_cast<std::size_t>(TokenRefusal::Forged)], 1u);
+
+    PathWorld missing(std::nullopt, PathWorld::Tokens{acceptor_key, {}});
+    ASSERT_TRUE(missing.run_until([&] { return missing.client->is_disconnected(); }, 5s));
+    EXPECT_EQ(missing.server->stats().refused_tokens[static_cast<std::size_t>(TokenRefusal::Missing)], 1u);
+
+    PathWorld admitted(std::nullopt, PathWorld::Tokens{acceptor_key, good_token});
+    ASSERT_TRUE(admitted.run_until([&] { return admitted.client->is_connected(); }, 5s));
+    EXPECT_EQ(admitted.server->clients(), std::vector<ClientId>{kB});
 }
 
 TEST(PeerPath, heartbeats_never_reach_the_session_and_every_datagram_on_a_path_counts_as_life)
