@@ -146,7 +146,7 @@ struct Mesh::Impl
                                                                 kRelayInboxLimit);
         peer.relay = relay.get();
         peer.path->set_endpoint(p2p::PathSlot::ServerRelay, std::move(relay));
-        if (config.direct && loop)
+        if (config.direct && loop && message.direct)
             start_ice(message.peer, peer);
         if (we_accept(message.peer))
             accept_socket->add(peer.path);
@@ -485,6 +485,7 @@ std::vector<PeerStatus> Mesh::peers(Timestamp now) const
             status.remote_candidate = peer.path->endpoint(*slot)->remote_candidate();
         }
         status.connected = peer.session_up;
+        status.tries_direct = peer.ice != nullptr;
         if (peer.session)
             status.session = peer.session->status(now);
         else if (auto accepted = m_impl->peer_server ? m_impl->peer_server->status(id, now) : std::nullopt)

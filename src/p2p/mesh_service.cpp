@@ -21,6 +21,7 @@ using p2p::Signal;
 struct Member
 {
     MeshId mesh = 0;
+    std::uint64_t admitted_order = 0;  ///< place in the mesh's order of admission (full-mesh membership)
     ConnectTokenKey token_key;
     bool announced = false;  ///< welcomed, and the others told about it
     security::TokenBucket signals;
@@ -40,6 +41,7 @@ struct MeshService::Impl
     std::unordered_map<ClientId, SpkiPin> pins;  ///< from each client's hello, admitted or not
     std::unordered_map<ClientId, Member> members;
     std::map<MeshId, std::set<ClientId>> meshes;
+    std::uint64_t admissions = 0;
     MeshServiceStats stats;
 
     Impl(Server& s, MeshServiceConfig c) : server(s), config(std::move(c)) {}
@@ -81,6 +83,16 @@ struct MeshService::Impl
         return welcome;
     }
 
+    // Whether a member is among the first `full_mesh_size` of its mesh still in it.
+    bool in_full_mesh(ClientId client) const
+    {
+        const auto& member = members.at(client);
+        std::size_t earlier = 0;
+        for (ClientId other : meshes.at(member.mesh))
+            earlier += members.at(other).admitted_order < member.admitted_order ? 1 : 0;
+        return earlier < config.full_mesh_size;
+    }
+
     // Tells a member it is in, and every announced member of its mesh and it about each other. The higher id of a
     // pair connects to the lower, so it gets a token sealed with the lower's key.
     void announce(ClientId client, Timestamp now)
@@ -93,11 +105,14 @@ struct MeshService::Impl
             if (other == client || !members.at(other).announced)
                 continue;
             const bool client_connects = client > other;
-            send(client, p2p::SignalPeerAdded{other, pins.at(other), client_connects ? token_for(client, other)
-                                                                                      : std::vector<std::byte>{}},
+            const bool direct = in_full_mesh(client) && in_full_mesh(other);
+            send(client,
+                 p2p::SignalPeerAdded{other, pins.at(other),
+                                      client_connects ? token_for(client, other) : std::vector<std::byte>{}, direct},
                  now);
-            send(other, p2p::SignalPeerAdded{client, pins.at(client), client_connects ? std::vector<std::byte>{}
-                                                                                       : token_for(other, client)},
+            send(other,
+                 p2p::SignalPeerAdded{client, pins.at(client),
+                                      client_connects ? std::vector<std::byte>{} : token_for(other, client), direct},
                  now);
         }
     }
@@ -279,6 +294,7 @@ Result<void> MeshService::admit(ClientId client, MeshId mesh, Timestamp now)
         return make_error(ErrorCode::QueueFull, "mesh: full");
     Member member;
     member.mesh = mesh;
+    member.admitted_order = impl.admissions++;
     member.token_key = ConnectTokenKey::generate();
     member.signals = security::TokenBucket(
         RateLimit{impl.config.signal_messages_per_second, impl.config.signal_burst});

@@ -86,6 +86,14 @@ class Reader
             out.assign(bytes->begin(), bytes->end());
         return bytes.has_value();
     }
+    bool flag(bool& out)
+    {
+        std::uint8_t value = 0;
+        if (!u8(value) || value > 1)
+            return false;
+        out = value == 1;
+        return true;
+    }
     bool slot(AgentSlot& out)
     {
         std::uint8_t value = 0;
@@ -124,7 +132,7 @@ bool fields(auto& s, SignalWelcome& m)
 }
 bool fields(auto& s, SignalPeerAdded& m)
 {
-    return s.id(m.peer) && s.raw(m.pin.sha256) && s.blob(m.token, kMaxConnectTokenSize);
+    return s.id(m.peer) && s.raw(m.pin.sha256) && s.blob(m.token, kMaxConnectTokenSize) && s.flag(m.direct);
 }
 bool fields(auto& s, SignalPeerRemoved& m) { return s.id(m.peer); }
 bool fields(auto& s, SignalCredentials& m)
@@ -150,6 +158,7 @@ struct WriteAdapter
     bool text(const std::string& s, std::size_t limit) { return w.text(s, limit), true; }
     bool blob(const std::vector<std::byte>& b, std::size_t limit) { return w.blob(b, limit), true; }
     bool slot(AgentSlot v) { return u8(static_cast<std::uint8_t>(v)); }
+    bool flag(bool v) { return u8(v ? 1 : 0); }
 };
 
 template <std::size_t I = 0> std::optional<Signal> decode_as(std::uint8_t type, Reader& reader)

@@ -50,12 +50,14 @@ struct SignalWelcome
     std::string turn_password;
 };
 /// Server → member: `peer` is in the mesh, its key's pin is `pin`. `token` is set when we connect to it (our id is
-/// the higher): a connect token sealed with the peer's key naming us.
+/// the higher): a connect token sealed with the peer's key naming us. `direct` says whether the pair tries ICE or
+/// stays on the server relay (past the mesh's full-mesh size).
 struct SignalPeerAdded
 {
     ClientId peer{};
     SpkiPin pin;
     std::vector<std::byte> token;
+    bool direct = true;
 };
 struct SignalPeerRemoved
 {

@@ -103,7 +103,7 @@ TEST(SignalFormat, every_message_round_trips_and_every_truncation_is_refused)
     std::vector<p2p::Signal> messages = {
         p2p::SignalHello{},
         p2p::SignalWelcome{3, ClientId{9}, ConnectTokenKey::generate(), "203.0.113.1:3478", "", "u", "p"},
-        p2p::SignalPeerAdded{ClientId{4}, {}, std::vector<std::byte>(100, std::byte{7})},
+        p2p::SignalPeerAdded{ClientId{4}, {}, std::vector<std::byte>(100, std::byte{7}), false},
         p2p::SignalPeerRemoved{ClientId{4}},
         p2p::SignalCredentials{ClientId{4}, p2p::AgentSlot::StandbyTurn, 2, "ufrg", "0123456789012345678901"},
         p2p::SignalCandidate{ClientId{4}, p2p::AgentSlot::Primary, 2, "candidate:1 1 UDP 1 10.0.0.2 9 typ host"},
@@ -145,6 +145,33 @@ TEST(Mesh, a_player_who_leaves_is_reported_to_the_others_and_can_no_longer_be_se
     EXPECT_EQ(players[0].mesh->send(leaver, kPeerChat, as_bytes_of("x"), mesh_world.world.now).error().code,
               ErrorCode::UnknownClient);
     EXPECT_EQ(mesh_world.service->members(kParty).size(), 2u);
+}
+
+// Past the full-mesh size, pairs with a later member skip ICE and stay on the server relay: a big mesh is a star.
+TEST(MeshService, members_past_the_full_mesh_size_reach_the_others_through_the_server_only)
+{
+    MeshServiceConfig config;
+    config.full_mesh_size = 2;
+    MeshWorld mesh_world(config);
+    MeshConfig direct = MeshWorld::mesh_config();
+    direct.direct = true;
+    direct.local_addresses = {*SocketAddress::parse("127.0.0.1", 0)};
+    for (const char* address : {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"})
+        mesh_world.add_player(address, direct);
+    admit_all(mesh_world, kParty);
+    ASSERT_TRUE(mesh_world.run_until([&] { return everyone_joined(mesh_world); }));
+    auto& players = mesh_world.players;
+    auto tries_direct = [&](std::size_t from, std::size_t to) {
+        for (const auto& status : players[from].mesh->peers(mesh_world.world.now))
+            if (status.peer == players[to].client->id())
+                return status.tries_direct;
+        ADD_FAILURE() << "no status for the peer";
+        return false;
+    };
+    EXPECT_TRUE(tries_direct(0, 1));
+    EXPECT_TRUE(tries_direct(1, 0));
+    EXPECT_FALSE(tries_direct(0, 2));
+    EXPECT_FALSE(tries_direct(2, 1));
 }
 
 TEST(MeshService, players_in_different_meshes_never_learn_of_each_other)

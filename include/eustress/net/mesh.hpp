@@ -83,6 +83,10 @@ struct MeshServiceConfig
     std::optional<TurnServerSettings> turn;
     /// Members per mesh; `admit` refuses more. Every pair holds a session, so a mesh of n costs n-1 per member.
     std::size_t max_members = 16;
+    /// The first `full_mesh_size` members of a mesh try direct paths (ICE) to each other; pairs with a later member
+    /// go through the server relay from the start, so a big mesh becomes a star around the server instead of
+    /// n² ICE sessions and TURN allocations.
+    std::size_t full_mesh_size = 8;
     /// Per member: signalling messages and candidates it may send (a token bucket refilled at the rate), and
     /// bytes per second it may push through the server relay. Over the limit, messages are dropped and counted.
     double signal_messages_per_second = 50;
@@ -201,6 +205,7 @@ struct PeerStatus
     std::string local_candidate;
     std::string remote_candidate;
     bool connected = false;          ///< the QUIC session is established
+    bool tries_direct = false;       ///< ICE runs for this pair (off past the mesh's full-mesh size, or `direct`)
     ConnectionStatus session;        ///< RTT, loss, rates and queues of the peer session
     std::uint32_t path_changes = 0;
 };
