@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 
 #include <CLI/CLI.hpp>
 
@@ -34,7 +35,11 @@ void print_status(const Mesh& mesh, Timestamp now)
                     milliseconds(peer.session.smoothed_rtt), peer.connected ? "up" : "down", peer.path_changes);
 }
 
-void print_event(const Mesh& mesh, const MeshEvent& event, Timestamp start, Timestamp now)
+/// When each peer was first seen (its first path event, in the update that added it): path changes are timed from
+/// there, so "at N ms" reads as the time ICE took.
+using FirstSeen = std::map<ClientId, Timestamp>;
+
+void print_event(const Mesh& mesh, const MeshEvent& event, FirstSeen& first_seen, Timestamp now)
 {
     if (auto* joined = std::get_if<MeshJoinedEvent>(&event))
         std::printf("mesh %u joined as %llu pin %s\n", joined->mesh, id_of(joined->self), mesh.pin().c_str());
@@ -51,8 +56,9 @@ void print_event(const Mesh& mesh, const MeshEvent& event, Timestamp start, Time
         for (const auto& status : mesh.peers(now))
             if (status.peer == path->peer && !status.local_candidate.empty())
                 candidates = " (local " + status.local_candidate + ", remote " + status.remote_candidate + ")";
-        std::printf("peer %llu path %s -> %s%s at %.0f ms\n", id_of(path->peer), to_string(path->from),
-                    to_string(path->to), candidates.c_str(), milliseconds(now - start));
+        const Timestamp seen = first_seen.try_emplace(path->peer, now).first->second;
+        std::printf("peer %llu path %s -> %s%s at %.1f ms\n", id_of(path->peer), to_string(path->from),
+                    to_string(path->to), candidates.c_str(), milliseconds(now - seen));
     }
 }
 
@@ -141,6 +147,7 @@ int main(int argc, char** argv)
         return 1;
     }
     apps::install_stop_signals();
+    FirstSeen first_seen;
     std::string pending_input;
     bool input_open = true;
     Timestamp leave_by = Timestamp::max();
@@ -160,7 +167,7 @@ int main(int argc, char** argv)
         }
         (*mesh)->update(now);
         while (auto event = (*mesh)->poll_event())
-            print_event(**mesh, *event, start, now);
+            print_event(**mesh, *event, first_seen, now);
         if (status_every_s > 0 && now >= next_status)
         {
             print_status(**mesh, now);
