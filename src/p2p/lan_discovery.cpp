@@ -105,6 +105,7 @@ struct LanDiscovery::Impl
     std::unique_ptr<DatagramSocket> socket;
     SocketAddress destination;
     p2p::LanGameTag game_tag = 0;
+    std::uint64_t asker = random_lan_party_id();  ///< in our queries, to know them when they loop back
 
     std::optional<LanAnnouncement> announcing;
     Timestamp next_announcement{};
@@ -184,7 +185,7 @@ struct LanDiscovery::Impl
         if (last_query && now - *last_query < config.min_query_interval)
             return false;
         last_query = now;
-        const std::size_t size = p2p::write_lan_query(game_tag, out);
+        const std::size_t size = p2p::write_lan_query(game_tag, asker, out);
         if (send(Bytes(out.data(), size), now))
             ++stats.queries_sent;
         return true;
@@ -220,7 +221,12 @@ struct LanDiscovery::Impl
             return;
         }
         if (parsed->type == p2p::LanPacketType::Query)
-            handle_query(from, now);
+        {
+            if (parsed->asker == asker)
+                ++stats.own_datagrams;
+            else
+                handle_query(from, now);
+        }
         else
             handle_announcement(datagram, *parsed, from, now);
     }
@@ -245,7 +251,7 @@ struct LanDiscovery::Impl
         const LanAnnouncement& announcement = packet.announcement;
         if (announcing && announcement.party_id == announcing->party_id)
         {
-            ++stats.own_announcements;
+            ++stats.own_datagrams;
             return;
         }
         LanParty party;

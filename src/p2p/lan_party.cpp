@@ -29,12 +29,17 @@ std::string host_of(const SocketAddress& address)
     return text;
 }
 
+/// Random, below 2^62: the server's welcome carries the id as a QUIC varint, which holds no more (a token with a
+/// larger id is accepted by seal_connect_token, and its connection then never completes).
 ClientId random_client_id()
 {
     security::ensure_sodium_initialized();
     std::uint64_t id = 0;
     while (id == 0)
+    {
         randombytes_buf(&id, sizeof id);
+        id &= (std::uint64_t{1} << 62) - 1;
+    }
     return ClientId{id};
 }
 

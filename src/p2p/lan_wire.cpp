@@ -212,12 +212,18 @@ Result<LanPacket, LanRefusal> parse_lan_packet(Bytes datagram)
     switch (*type)
     {
     case static_cast<std::uint8_t>(LanPacketType::Query):
+    {
         if (*flags != 0)
             return LanRefusal::ReservedFlags;
+        const auto asker = reader.read_u64();
+        if (!asker)
+            return LanRefusal::Truncated;
         if (reader.remaining() != 0)
             return LanRefusal::TrailingBytes;
         packet.type = LanPacketType::Query;
+        packet.asker = *asker;
         return packet;
+    }
     case static_cast<std::uint8_t>(LanPacketType::Announcement):
         if ((*flags & ~kLanFlagTagged) != 0)
             return LanRefusal::ReservedFlags;
@@ -251,10 +257,10 @@ bool write_header(wire::ByteWriter& writer, LanPacketType type, std::uint8_t fla
 
 }  // namespace
 
-std::size_t write_lan_query(LanGameTag game_tag, std::span<std::byte, kMaxLanPacketSize> out)
+std::size_t write_lan_query(LanGameTag game_tag, std::uint64_t asker, std::span<std::byte, kMaxLanPacketSize> out)
 {
     wire::ByteWriter writer(out);
-    return write_header(writer, LanPacketType::Query, 0, game_tag) ? writer.size() : 0;
+    return write_header(writer, LanPacketType::Query, 0, game_tag) && writer.write_u64(asker) ? writer.size() : 0;
 }
 
 std::size_t write_lan_announcement(LanGameTag game_tag, const LanAnnouncement& announcement, std::uint16_t interval_ms,

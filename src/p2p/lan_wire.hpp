@@ -30,6 +30,7 @@ namespace eustress::net::p2p {
 inline constexpr std::array<std::byte, 4> kLanMagic{std::byte{'E'}, std::byte{'u'}, std::byte{'L'}, std::byte{'P'}};
 inline constexpr std::uint8_t kLanVersion = 1;
 inline constexpr std::size_t kLanHeaderSize = 4 + 1 + 1 + 1 + 8;
+inline constexpr std::size_t kLanQuerySize = kLanHeaderSize + 8;
 inline constexpr std::size_t kLanTagSize = 16;
 inline constexpr std::size_t kLanAnnouncementFixedSize = kLanHeaderSize + 8 + 2 + 32 + 2 + 8 + 1 + 1 + 1 + 1;
 inline constexpr std::size_t kMaxLanPacketSize =
@@ -53,6 +54,7 @@ struct LanPacket
 {
     LanPacketType type = LanPacketType::Query;
     LanGameTag game_tag = 0;
+    std::uint64_t asker = 0;  ///< queries only
     // Announcements only:
     LanAnnouncement announcement;
     std::uint16_t interval_ms = 0;
@@ -70,8 +72,8 @@ Result<LanPacket, LanRefusal> parse_lan_packet(Bytes datagram);
 /// Whether a tagged announcement's tag verifies with `key` (constant time). False for untagged ones.
 bool verify_lan_tag(Bytes datagram, const LanPacket& packet, const std::array<std::byte, 32>& key);
 
-/// Writes a query; returns its size (kLanHeaderSize).
-std::size_t write_lan_query(LanGameTag game_tag, std::span<std::byte, kMaxLanPacketSize> out);
+/// Writes a query; returns its size (kLanQuerySize).
+std::size_t write_lan_query(LanGameTag game_tag, std::uint64_t asker, std::span<std::byte, kMaxLanPacketSize> out);
 
 /// Writes an announcement, tagged when `key` is given; returns its size, or 0 when a field is out of bounds (names
 /// too long or invalid, port 0). The caller validated the announcement already (validate_lan_announcement).

@@ -212,7 +212,7 @@ struct LanDiscoveryStats
     std::size_t parties = 0;  ///< in the table now
     std::uint64_t datagrams_received = 0;
     std::uint64_t announcements_received = 0;  ///< accepted, ours excluded
-    std::uint64_t own_announcements = 0;       ///< our own, looped back
+    std::uint64_t own_datagrams = 0;           ///< our own announcements and queries, looped back
     std::uint64_t other_games = 0;             ///< well-formed, for another game id: ignored
     std::uint64_t queries_received = 0;
     std::uint64_t queries_unanswered = 0;  ///< while announcing: over answers_per_source or answers
