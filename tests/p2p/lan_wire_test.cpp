@@ -1,5 +1,8 @@
 // The LAN discovery wire format: what is written parses back field for field, and every cut, flip or out-of-range
 // field of an announcement is refused with the reason that names it. Also the party code's keys.
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 
 #include "lan_fixture.hpp"
@@ -210,6 +213,51 @@ TEST(LanWire, WritingRefusesWhatItCouldNotParse)
     EXPECT_EQ(p2p::write_lan_announcement(tag, test_announcement("bell\a", 1), 1000, 0, nullptr, out), 0u);
     EXPECT_EQ(p2p::write_lan_announcement(tag, test_announcement("ok", 0), 1000, 0, nullptr, out), 0u);
     EXPECT_EQ(p2p::write_lan_announcement(tag, test_announcement("ok", 1), 99, 0, nullptr, out), 0u);
+}
+
+std::vector<std::byte> seed(const char* name)
+{
+    std::ifstream file(std::string(EUSTRESS_SOURCE_DIR) + "/tests/fuzz/corpus/lan_announcement_fuzz/" + name,
+                       std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_FALSE(bytes.empty()) << name;
+    const auto* data = reinterpret_cast<const std::byte*>(bytes.data());
+    return {data, data + bytes.size()};
+}
+
+TEST(LanWire, PacketsWrittenFromTheLayoutInTheHeaderParse)
+{
+    // The fuzz seeds were written in Python from the layout comment in lan_wire.hpp: the comment and the code agree.
+    const auto tag = p2p::lan_game_tag("eustress-lan-fuzz");
+    const auto open = seed("open_announcement");
+    auto parsed = p2p::parse_lan_packet(open);
+    ASSERT_TRUE(parsed.ok()) << to_string(parsed.error());
+    EXPECT_EQ(parsed->game_tag, tag);
+    EXPECT_EQ(parsed->announcement.party_name, "Friday night");
+    EXPECT_EQ(parsed->announcement.host_name, "alice");
+    EXPECT_EQ(parsed->announcement.party_id, 0x1122334455667788u);
+    EXPECT_EQ(parsed->announcement.port, 7777);
+    EXPECT_EQ(parsed->announcement.pin.sha256[31], 32);
+    EXPECT_EQ(parsed->interval_ms, 1000);
+    EXPECT_EQ(parsed->unix_time, 1'700'000'000u);
+    EXPECT_EQ(parsed->announcement.players, 2);
+    EXPECT_EQ(parsed->announcement.capacity, 8);
+    EXPECT_FALSE(parsed->tagged);
+
+    std::array<std::byte, 32> key{};
+    key.fill(std::byte{0x42});
+    const auto tagged = seed("tagged_announcement");
+    parsed = p2p::parse_lan_packet(tagged);
+    ASSERT_TRUE(parsed.ok()) << to_string(parsed.error());
+    EXPECT_EQ(parsed->announcement.party_name, "Ünïcødé 🎮");
+    EXPECT_TRUE(parsed->tagged);
+    EXPECT_TRUE(p2p::verify_lan_tag(tagged, *parsed, key));
+
+    parsed = p2p::parse_lan_packet(seed("query"));
+    ASSERT_TRUE(parsed.ok()) << to_string(parsed.error());
+    EXPECT_EQ(parsed->type, p2p::LanPacketType::Query);
+    EXPECT_EQ(parsed->asker, 0xfeedfaceu);
+    EXPECT_EQ(parsed->game_tag, tag);
 }
 
 TEST(LanWire, GamesGetDifferentTags)
