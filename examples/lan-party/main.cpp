@@ -46,6 +46,7 @@ struct Options
     std::uint16_t game_port = 0;
     std::string broadcast;  ///< broadcast to this address instead of multicasting
     std::string trust_file;
+    std::string identity;  ///< with --host: a folder keeping the host's key across runs
 };
 
 void say(const char* format, auto... arguments)
@@ -138,6 +139,17 @@ int run_host(const Options& options, LanDiscovery& discovery, const std::optiona
     const std::uint64_t party_id = random_lan_party_id();
     ServerConfig base;
     base.port = options.game_port;
+    if (!options.identity.empty())
+    {
+        // One key across runs: guests who trusted this party's key on first use keep trusting it.
+        auto kept = load_or_create_development_certificate(options.identity);
+        if (!kept)
+        {
+            std::fprintf(stderr, "lan-party: %s\n", kept.error().message.c_str());
+            return 1;
+        }
+        base.certificate = kept->certificate;
+    }
     auto config = make_lan_host_config(base, party_id, secret);
     if (!config)
     {
@@ -360,6 +372,8 @@ int main(int argc, char** argv)
                    "broadcast announcements to this address (\"10.0.0.255\") instead of multicasting them");
     app.add_option("--trust", options.trust_file,
                    "remember the keys of open parties joined in this file (trust on first use across runs)");
+    app.add_option("--identity", options.identity,
+                   "with --host: keep the host's key in this folder, so guests who trusted it keep trusting it");
     CLI11_PARSE(app, argc, argv);
 
     std::optional<LanPartySecret> secret;

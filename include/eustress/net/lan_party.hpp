@@ -67,8 +67,8 @@ struct LanPartySecret
 /// How hard turning a code into keys is (Argon2id). Paid once per peer when the party starts, never per packet.
 enum class LanCodeCost : std::uint8_t
 {
-    /// libsodium's interactive limits (64 MiB, about a tenth of a second): each guess at a code costs an attacker
-    /// who captured an announcement as much. The only setting for games.
+    /// libsodium's interactive limits (64 MiB; 0.1 to 1 s depending on the machine): each guess at a code costs an
+    /// attacker who captured an announcement as much. The only setting for games.
     Interactive,
     /// The smallest limits Argon2id accepts: for tests only, where a guess costs next to nothing.
     Minimal,
