@@ -91,6 +91,16 @@ bool same_host(const SocketAddress& a, const SocketAddress& b)
     return x == y;
 }
 
+/// The host's clock minus ours, in seconds, within ±2^40 s (35,000 years): the host's time is the sender's word, and
+/// an absurd one must not overflow what guests compute from it (it only makes their tokens useless).
+std::int64_t clock_offset(std::uint64_t host, std::uint64_t ours)
+{
+    constexpr std::uint64_t kLimit = std::uint64_t{1} << 40;
+    if (host >= ours)
+        return static_cast<std::int64_t>(std::min(host - ours, kLimit));
+    return -static_cast<std::int64_t>(std::min(ours - host, kLimit));
+}
+
 struct PartyEntry
 {
     LanParty party;
@@ -268,8 +278,7 @@ struct LanDiscovery::Impl
         party.announcement = announcement;
         party.address = from;
         party.address.set_port(announcement.port);
-        party.clock_offset_seconds =
-            static_cast<std::int64_t>(packet.unix_time) - static_cast<std::int64_t>(config.unix_time());
+        party.clock_offset_seconds = clock_offset(packet.unix_time, config.unix_time());
         party.announce_interval = std::chrono::milliseconds(packet.interval_ms);
         party.first_seen = now;
         party.last_seen = now;

@@ -47,7 +47,9 @@ ClientId random_client_id()
 /// reconnecting while the host still holds its old connection is not refused as already connected.
 std::vector<std::byte> guest_token(const ConnectTokenKey& key, std::uint64_t party_id, std::int64_t clock_offset)
 {
-    const auto host_now = static_cast<std::uint64_t>(static_cast<std::int64_t>(default_unix_time()) + clock_offset);
+    // clock_offset is within ±2^40 (LanDiscovery bounds it), so this neither overflows nor goes below 1970 unseen.
+    const std::int64_t host_time = static_cast<std::int64_t>(default_unix_time()) + clock_offset;
+    const auto host_now = static_cast<std::uint64_t>(std::max<std::int64_t>(host_time, 0));
     ConnectTokenContents contents;
     contents.client_id = random_client_id();
     contents.servers = {lan_party_token_address(party_id)};

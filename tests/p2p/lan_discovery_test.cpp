@@ -54,10 +54,10 @@ struct LanWorld
 };
 
 std::vector<std::byte> announcement_bytes(const LanAnnouncement& announcement, const LanPartySecret* secret = nullptr,
-                                          const char* game = kTestGame)
+                                          const char* game = kTestGame, std::uint64_t unix_time = 0)
 {
     std::array<std::byte, p2p::kMaxLanPacketSize> out{};
-    const std::size_t size = p2p::write_lan_announcement(p2p::lan_game_tag(game), announcement, 1000, 0,
+    const std::size_t size = p2p::write_lan_announcement(p2p::lan_game_tag(game), announcement, 1000, unix_time,
                                                          secret ? &secret->announcement_key : nullptr, out);
     EXPECT_NE(size, 0u);
     return {out.begin(), out.begin() + static_cast<std::ptrdiff_t>(size)};
@@ -358,6 +358,25 @@ TEST(LanDiscovery, MalformedDatagramsAndOtherGamesAreCountedNeverListed)
     EXPECT_EQ(stats.other_games, 1u);
     EXPECT_EQ(stats.refused_total(), 3u);
     EXPECT_TRUE(guest.events.empty()) << "malformed datagrams are counted, not reported one by one";
+}
+
+TEST(LanDiscovery, AnAbsurdHostClockIsBoundedNotOverflowed)
+{
+    LanWorld world;
+    const auto secret = test_secret("tangerine");
+    auto& guest = world.add("10.0.0.2:47777", test_discovery_config(secret));
+    world.lan.inject("10.0.0.1:47777",
+                     announcement_bytes(test_announcement("Future", 42), &secret, kTestGame, UINT64_MAX));
+    world.lan.inject("10.0.0.3:47777", announcement_bytes(test_announcement("Past", 43), &secret, kTestGame, 0));
+    world.settle();
+    ASSERT_EQ(guest.discovery->parties().size(), 2u);
+    for (const LanParty& party : guest.discovery->parties())
+    {
+        EXPECT_LE(std::abs(party.clock_offset_seconds), std::int64_t{1} << 40);
+        // A token dated in so absurd a clock is useless to the host, but sealing it is no undefined behaviour.
+        auto config = make_lan_guest_config({}, party, secret);
+        EXPECT_TRUE(config.ok() || config.error().code == ErrorCode::InvalidArgument);
+    }
 }
 
 TEST(LanDiscovery, QueriesAreNotSentMoreOftenThanTheMinimumInterval)
