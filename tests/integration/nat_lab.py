@@ -502,6 +502,9 @@ class Lab:
         for address in INTERNET_ADDRESSES:
             _ip("address", "add", f"{address}/24", "dev", "br0", ns=self.internet)
         _ip("link", "set", "br0", "up", ns=self.internet)
+        # Services started here with port 0 (the game server) take ports below coturn's relay range, so the blocking
+        # helpers can tell them from TURN by port (block_turn).
+        run(self.internet, ["sysctl", "-q", "-w", f"net.ipv4.ip_local_port_range=32768 {RELAY_PORTS[0] - 1}"])
 
     def __enter__(self):
         return self
@@ -624,6 +627,48 @@ class Lab:
         host = host or site.host
         return tuple(_natdiscovery(host.ns, flag, self.turn) for flag in ("-m", "-f"))
 
+    def quick_classify(self, site, host=None, timeout=1.0):
+        """classify() in a second or two: RFC 5780's mapping tests (section 4.3) and filtering tests (4.4) with the
+        lab's own Binding requests against coturn, waiting `timeout` seconds for an answer that may not come instead of
+        natdiscovery's long timeouts. The self-test checks that it agrees with classify() on every kind."""
+        if not self.turn:
+            raise LabError("quick_classify() needs start_coturn() first")
+        host = host or site.host
+        primary = (self.turn.addresses[0], self.turn.port)
+
+        def ask(sock, server, change=0):
+            found = binding(sock, server, change, timeout)
+            if not found and not change:
+                raise LabError(f"no STUN answer from {server} to {host.ns}")
+            return found
+
+        sock = udp_socket(host.ns)
+        try:
+            mapped, _, other = ask(sock, primary)
+            if not other:
+                raise LabError("coturn sent no OTHER-ADDRESS: it needs two listening addresses")
+            if mapped[0] != site.public and mapped[0] != host.address:
+                raise LabError(f"{host.ns} is mapped to {mapped}, not to its site's public address {site.public}")
+            mapped_other_address = ask(sock, (other[0], primary[1]))[0]
+            if mapped_other_address == mapped:
+                mapping = EI
+            else:
+                mapping = AD if ask(sock, other)[0] == mapped_other_address else APD
+        finally:
+            sock.close()
+        # A fresh mapping for filtering: the one above has written to the other address, which address-dependent
+        # filtering would then let answer.
+        sock = udp_socket(host.ns)
+        try:
+            ask(sock, primary)
+            if ask(sock, primary, CHANGE_IP | CHANGE_PORT):
+                filtering = EI
+            else:
+                filtering = AD if ask(sock, primary, CHANGE_PORT) else APD
+        finally:
+            sock.close()
+        return mapping, filtering
+
     # --- breaking paths, for failover tests
 
     def block_udp_between(self, site_a, site_b):
@@ -638,6 +683,15 @@ class Lab:
         """Drops all of the site's UDP to and from the internet except with address:port (the game server)."""
         return self._gate_rules(site, f"meta l4proto udp ip daddr . udp dport != {{ {address} . {port} }} drop",
                                 f"meta l4proto udp ip saddr . udp sport != {{ {address} . {port} }} drop")
+
+    def block_turn(self, site):
+        """Drops the site's UDP to and from coturn: its STUN/TURN port and RFC 5780's alternative port, and the relay
+        ports, on both internet addresses. Other services there (the game server, on an ephemeral port below the relay
+        range) still pass, and so does UDP to other sites."""
+        addresses = ", ".join(INTERNET_ADDRESSES)
+        ports = f"{self.turn.port}, {self.turn.port + 1}, {RELAY_PORTS[0]}-{RELAY_PORTS[1]}"
+        return self._gate_rules(site, f"meta l4proto udp ip daddr {{ {addresses} }} udp dport {{ {ports} }} drop",
+                                f"meta l4proto udp ip saddr {{ {addresses} }} udp sport {{ {ports} }} drop")
 
     def unblock(self, block):
         """Removes exactly the rules `block` added."""
@@ -724,6 +778,7 @@ class Packet:
     sport: int | None
     dport: int | None
     payload: bytes  # the UDP or TCP payload (the IP payload for other protocols)
+    time: float = 0.0  # time.monotonic() when the capture read it
 
 
 _ETH_P_ALL, _ETH_P_IP, _PACKET_OUTGOING = 0x0003, 0x0800, 4
@@ -764,6 +819,8 @@ class Capture:
             except (socket.timeout, OSError):
                 continue
             packet = _parse_frame(frame, pkttype)
+            if packet:
+                packet.time = time.monotonic()
             if packet and (self.keep is None or self.keep(packet)):
                 with self._changed:
                     self.packets.append(packet)
