@@ -1,8 +1,8 @@
 // ICE (RFC 8445) through libnice, driven by the owner's loop. libnice is GLib code: it runs its sockets and timers
 // on a GMainContext. We give every agent one private context (IceLoop) that nobody else iterates, and iterate it
-// ourselves from `update(now)`, so the game's loop stays the only loop and no thread is hidden. Its descriptors are
-// gathered into one epoll set (`native_handle`) and its next timer into `next_wakeup`, which the mesh folds into
-// its own.
+// ourselves from `IceLoop::run_ready(now)`, so the game's loop stays the only loop and no thread is hidden. Its
+// descriptors are gathered into one epoll set (`native_handle`) and its next timer into `next_wakeup`, which the mesh
+// folds into its own.
 //
 // One IceAgent is one path to one peer: one libnice agent with one stream of one component. Roles differ per pair
 // (one end controls), and libnice sets the role per agent, hence an agent per peer rather than a stream per peer.
@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "eustress/net/datagram_socket.hpp"
 #include "eustress/net/result.hpp"
@@ -48,7 +49,8 @@ struct IceServers
     std::optional<TurnServer> turn;  ///< TURN over UDP
 };
 
-/// The private GLib context every agent of one owner runs on.
+/// The private GLib context every agent of one owner runs on. It must outlive its agents. Destroying it waits (at
+/// most 1.5 s, on GLib's timers) for agents that are still releasing their TURN allocations.
 class IceLoop
 {
   public:
@@ -60,9 +62,13 @@ class IceLoop
     /// Dispatches everything that is ready (readable sockets, due timers) without blocking; agents' callbacks run
     /// here and nowhere else. Bounded: at most a fixed number of dispatch rounds per call.
     void run_ready(Timestamp now);
-    /// One descriptor (an epoll set holding GLib's descriptors) that is readable when the loop has input.
+    /// One descriptor (an epoll set holding GLib's descriptors) that is readable when the loop has input. The set
+    /// is brought up to date by `run_ready` and `next_wakeup`; a descriptor libnice adds in between wakes it too
+    /// (GLib signals its wake-up descriptor, which is in the set).
     int native_handle() const;
-    /// When GLib's next timer is due (connectivity checks, keepalives, consent), or nullopt when none is armed.
+    /// When GLib's next timer is due (connectivity checks, keepalives, consent), `now` when something is ready
+    /// already, or nullopt when no timer is armed. Asked afresh each call: call it after the agents' calls, just
+    /// before blocking.
     std::optional<Timestamp> next_wakeup(Timestamp now) const;
 
     GMainContext* context() const noexcept;
@@ -134,35 +140,51 @@ struct IceAgentStats
 class IceAgent
 {
   public:
-    /// Errors: InvalidArgument (a server address libnice cannot use), SocketError.
+    /// Errors: InvalidArgument (a server or local address libnice cannot use, relay_only without a TURN server,
+    /// an inbox_limit of 0), SocketError (libnice refused the stream).
     static Result<std::unique_ptr<IceAgent>> create(IceLoop& loop, const IceAgentConfig& config);
+    /// Releases the agent's sockets at the loop's next `run_ready`. An agent with a TURN server first releases its
+    /// allocation on the server (a few round trips at most, inside later `run_ready`s or the loop's destructor).
     ~IceAgent();
     IceAgent(const IceAgent&) = delete;
     IceAgent& operator=(const IceAgent&) = delete;
 
     IceCredentials local_credentials() const;
-    /// Starts gathering. Candidates trickle out through `take_local_candidate` as libnice finds them.
+    /// Starts gathering. Candidates trickle out through `take_local_candidate` as libnice finds them (host
+    /// candidates at once, server-reflexive and relayed ones from later `run_ready`s). A second call does nothing.
+    /// Errors: SocketError (no host candidate could be bound).
     Result<void> start_gathering();
     /// The next local candidate as an SDP attribute value ("candidate:1 1 UDP 2013266431 10.0.0.2 40000 typ host"),
     /// in the order found; nullopt when none is waiting.
     std::optional<std::string> take_local_candidate();
     bool gathering_done() const;
 
+    /// The peer's credentials of the current generation. Candidates that arrived before them wait (they count
+    /// towards max_remote_candidates) and are handed to libnice now. Errors: InvalidArgument (a ufrag that is not
+    /// 4 to 256 ice-chars, a password that is not 22 to 256).
     Result<void> set_remote_credentials(const IceCredentials& credentials);
-    /// Adds one remote candidate in the form `take_local_candidate` produces. Errors: InvalidArgument (not a
-    /// candidate libnice parses), QueueFull (max_remote_candidates reached); both are counted.
+    /// Adds one remote candidate in the form `take_local_candidate` produces ("a=candidate:..." is accepted too).
+    /// Errors: InvalidArgument (not a UDP candidate of component 1 with a numeric unicast address and a host,
+    /// srflx or relay type: see p2p/ice_candidate.hpp; or libnice refused it), QueueFull (max_remote_candidates
+    /// reached in this generation); both are counted in remote_candidates_refused. The caller drops the candidate.
     Result<void> add_remote_candidate(std::string_view candidate);
 
+    /// After a restart the state is Gathering, then Checking, until a pair of the new generation is selected.
     IceState state() const;
+    /// The pair datagrams go on; during a restart the previous pair, which keeps carrying them (libnice sends on
+    /// it until a new one is selected). nullopt before the first selection and once Failed.
     std::optional<IcePath> selected_path() const;
 
-    /// Sends one datagram on the selected pair; false (counted) when there is none or libnice refused it.
+    /// Sends one datagram on the selected pair; false (counted) when there is none, when the datagram is empty
+    /// or larger than kMaxDatagramSize, or when libnice refused it (consent lost, socket error).
     bool send(Bytes datagram);
     /// Moves received datagrams into `slots`; `from` is the remote address of the selected pair.
     std::size_t receive(std::span<ReceiveSlot> slots);
 
-    /// ICE restart (RFC 8445 section 9): new local credentials, candidates gathered again, checks from scratch.
-    /// The remote side must restart too and both exchange credentials and candidates again.
+    /// ICE restart (RFC 8445 section 9): new local credentials, checks from scratch. libnice keeps its sockets, so
+    /// the local candidates are the ones already gathered: they are queued again for `take_local_candidate`. The
+    /// remote side must restart too and both exchange credentials and candidates again; until the new remote
+    /// credentials arrive, remote candidates wait. Errors: InvalidArgument (before `start_gathering`).
     Result<void> restart();
     IceAgentStats stats() const;
 
