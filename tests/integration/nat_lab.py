@@ -778,7 +778,7 @@ class Packet:
     sport: int | None
     dport: int | None
     payload: bytes  # the UDP or TCP payload (the IP payload for other protocols)
-    time: float = 0.0  # time.monotonic() when the capture read it
+    time: float = 0.0  # when it crossed the interface (the kernel's timestamp), on the time.monotonic() clock
 
 
 _ETH_P_ALL, _ETH_P_IP, _PACKET_OUTGOING = 0x0003, 0x0800, 4
@@ -815,12 +815,12 @@ class Capture:
     def _read(self):
         while self._running:
             try:
-                frame, (_, _, pkttype, _, _) = self._sock.recvfrom(65535)
+                frame, ancillary, _, (_, _, pkttype, _, _) = self._sock.recvmsg(65535, socket.CMSG_SPACE(16))
             except (socket.timeout, OSError):
                 continue
             packet = _parse_frame(frame, pkttype)
             if packet:
-                packet.time = time.monotonic()
+                packet.time = _arrival(ancillary)
             if packet and (self.keep is None or self.keep(packet)):
                 with self._changed:
                     self.packets.append(packet)
@@ -855,8 +855,22 @@ class Capture:
 _captures = []
 
 
+_SO_TIMESTAMPNS = 35  # also the type of its control message (SCM_TIMESTAMPNS)
+
+
+def _arrival(ancillary):
+    """The kernel's receive time of a frame (SO_TIMESTAMPNS, on the realtime clock) as a time.monotonic() value, so
+    a busy capture thread does not make packets look later than they were; the read time when there is none."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9 - (time.time() - time.monotonic())
+    return time.monotonic()
+
+
 def _packet_socket(iface):
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
+    raw.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
     raw.bind((iface, _ETH_P_ALL))
     raw.settimeout(0.1)  # so stop() is noticed
     return raw
