@@ -745,6 +745,12 @@ userdb={directory}/turndb
 # coturn 4.6 denies loopback peers (allow-loopback-peers is off) and 0.0.0.0/8, nothing else by default; the lab's
 # peers are all in 203.0.113.0/24, allowed explicitly so that a packaged default or a later version cannot deny them.
 allowed-peer-ip=203.0.113.0-203.0.113.255
+# Private peers are refused, as docs/P2P.md tells production servers to do. It matters here too: ICE asks for
+# permissions towards the other peer's host candidates (10.x), and relaying there from a namespace with no route
+# fails with ENETUNREACH, on which coturn closes the whole allocation, so every relayed pair of that agent failed.
+denied-peer-ip=10.0.0.0-10.255.255.255
+denied-peer-ip=172.16.0.0-172.31.255.255
+denied-peer-ip=192.168.0.0-192.168.255.255
 no-multicast-peers
 """
 
