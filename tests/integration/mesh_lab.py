@@ -216,12 +216,25 @@ class Peer(Process):
             check(time.monotonic() < deadline, f"{self.name}: the /status table has {len(rows)} rows, not {peers}")
             time.sleep(0.01)
 
-    def stop(self, seconds=5):
+    def leave(self):
+        """Ends the peer's input: it leaves the mesh a second later (time for its last lines to arrive)."""
         try:
-            self.process.stdin.close()  # the peer leaves a second after its input ends
+            self.process.stdin.close()
         except OSError:
             pass
+
+    def stop(self, seconds=5):
+        self.leave()
         super().stop(seconds)
+
+
+def stop_all(processes, seconds=5):
+    """Peers are told to leave all at once, then everything is stopped."""
+    for process in processes:
+        if isinstance(process, Peer):
+            process.leave()
+    for process in processes:
+        process.stop(seconds)
 
 
 def chat_both_ways(a, b, text, seconds=10):
@@ -282,6 +295,5 @@ def run(main, build):
                 print("    " + line, file=sys.stderr)
         harness.fail(str(error))
     finally:
-        for process in reversed(_everything):
-            process.stop(2)
+        stop_all(list(reversed(_everything)), 2)
     progress(f"PASS in {time.monotonic() - began:.1f} s")

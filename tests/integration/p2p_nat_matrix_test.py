@@ -66,8 +66,7 @@ def run_pair(lab, build, turn, number, kind_a, kind_b, host_a, host_b):
                  f"{'/'.join(result['candidates']['a'])}, chat both ways")
         return result
     finally:
-        for process in (a, b, server):
-            process.stop(3)
+        mesh_lab.stop_all((a, b, server), 3)
 
 
 def print_matrix(results):

@@ -45,7 +45,8 @@ def cone_mappings(site, host, ports):
     """{external port: internal port} of the full-cone router's map entries for `host`'s `ports`."""
     listing = nat_lab.run(site.router, ["nft", "list", "map", "ip", "nat_lab", "cone"]).stdout
     found = {}
-    for external, address, internal in re.findall(r"(\d+)(?: timeout \S+)?(?: expires \S+)? : ([\d.]+) \. (\d+)", listing):
+    entries = re.findall(r"(\d+)(?: timeout \S+)?(?: expires \S+)? : ([\d.]+) \. (\d+)", listing)
+    for external, address, internal in entries:
         if address == host.address and int(internal) in ports:
             found[int(external)] = int(internal)
     return found

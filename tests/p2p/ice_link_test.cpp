@@ -25,14 +25,22 @@ using p2p::AgentSlot;
 std::map<AgentSlot, std::vector<std::string>> gathered(const TurnServerProcess& server, bool standby_turn)
 {
     auto loop = p2p::IceLoop::create();
-    EXPECT_TRUE(loop);
-    const auto credentials = p2p::make_turn_credentials(server.secret(), "link",
-                                                        static_cast<std::uint64_t>(std::time(nullptr)) + 600);
+    if (!loop)
+    {
+        ADD_FAILURE() << loop.error().message;
+        return {};
+    }
+    const auto credentials =
+        p2p::make_turn_credentials(server.secret(), "link", static_cast<std::uint64_t>(std::time(nullptr)) + 600);
     p2p::IceServers servers;
     servers.turn = p2p::TurnServer{server.address(), credentials.username, credentials.password};
-    auto link = p2p::IceLink::create(**loop, ClientId{2}, true, servers, standby_turn,
-                                     {SocketAddress::ipv4_loopback(0)});
-    EXPECT_TRUE(link);
+    auto link =
+        p2p::IceLink::create(**loop, ClientId{2}, true, servers, standby_turn, {SocketAddress::ipv4_loopback(0)});
+    if (!link)
+    {
+        ADD_FAILURE() << link.error().message;
+        return {};
+    }
     std::map<AgentSlot, std::vector<std::string>> candidates;
     const auto all_gathered = [&] {
         for (auto slot : {AgentSlot::Primary, AgentSlot::StandbyTurn})
