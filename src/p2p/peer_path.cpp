@@ -21,7 +21,7 @@ struct Heartbeat
 
 std::optional<Heartbeat> parse_heartbeat(Bytes datagram)
 {
-    if (datagram.size() != kHeartbeatSize || datagram[1] != kHeartbeatMagic)
+    if (datagram.size() != kHeartbeatSize || datagram[0] != kHeartbeatMarker || datagram[1] != kHeartbeatMagic)
         return std::nullopt;
     Heartbeat heartbeat{std::to_integer<std::uint8_t>(datagram[2]), 0};
     std::memcpy(&heartbeat.sequence, datagram.data() + 3, sizeof(heartbeat.sequence));
@@ -71,13 +71,11 @@ std::size_t PeerPath::receive_from(Slot& slot, std::span<ReceiveSlot> slots, Tim
     for (std::size_t i = 0; i < received; ++i)
     {
         slot.last_heard = now;
-        Bytes datagram = slots[i].payload();
-        if (!datagram.empty() && datagram[0] == kHeartbeatMarker)
+        if (auto heartbeat = parse_heartbeat(slots[i].payload()))
         {
-            auto heartbeat = parse_heartbeat(datagram);
-            if (heartbeat && heartbeat->type == kPing)
+            if (heartbeat->type == kPing)
                 send_heartbeat(slot, kPong, heartbeat->sequence, now);
-            else if (heartbeat)
+            else
                 ++m_stats.heartbeats_answered;
             continue;
         }

@@ -5,8 +5,9 @@
 //
 // Liveness is our own: every ICE endpoint is pinged every heartbeat interval and answers pings, and an endpoint
 // that nothing arrived on for `path_timeout` is dead. ICE's consent freshness (RFC 7675) takes 30 s to give up;
-// a game wants to be elsewhere within a second. Heartbeats start with a zero byte, which no QUIC packet does (the
-// fixed bit 0x40 is set in every version-1 packet), so they share the path with the session without framing.
+// a game wants to be elsewhere within a second. A heartbeat is 7 bytes, shorter than any QUIC packet (a short-header
+// packet carries a 16-byte AEAD tag), so heartbeats share the path with the session without framing. Their first
+// byte cannot tell them apart: peers that grease the QUIC bit (RFC 9287) send packets whose first byte is anything.
 #pragma once
 
 #include <array>

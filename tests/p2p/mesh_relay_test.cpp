@@ -24,7 +24,7 @@ bool everyone_joined(MeshWorld& mesh_world)
     return true;
 }
 
-TEST(Mesh, three_players_in_one_mesh_join_each_other_and_chat_through_the_server_relay)
+TEST(Mesh, ThreePlayersInOneMeshJoinEachOtherAndChatThroughTheServerRelay)
 {
     MeshWorld mesh_world;
     for (const char* address : {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"})
@@ -54,7 +54,7 @@ TEST(Mesh, three_players_in_one_mesh_join_each_other_and_chat_through_the_server
     EXPECT_GT(mesh_world.service->stats().relay_datagrams, 0u);
 }
 
-TEST(Mesh, reliable_peer_messages_arrive_complete_and_in_order_through_the_relay)
+TEST(Mesh, ReliablePeerMessagesArriveCompleteAndInOrderThroughTheRelay)
 {
     MeshWorld mesh_world;
     mesh_world.add_player("10.0.1.1:5000");
@@ -77,7 +77,7 @@ TEST(Mesh, reliable_peer_messages_arrive_complete_and_in_order_through_the_relay
 
 // The server relays peer sessions' QUIC packets, which it cannot read: the chat is encrypted end to end with keys
 // only the two players hold. Searched in every relayed datagram, as the server received it.
-TEST(Mesh, the_server_relay_sees_only_ciphertext_of_peer_messages)
+TEST(Mesh, TheServerRelaySeesOnlyCiphertextOfPeerMessages)
 {
     MeshWorld mesh_world;
     mesh_world.add_player("10.0.1.1:5000");
@@ -98,7 +98,7 @@ TEST(Mesh, the_server_relay_sees_only_ciphertext_of_peer_messages)
     }
 }
 
-TEST(SignalFormat, every_message_round_trips_and_every_truncation_is_refused)
+TEST(SignalFormat, EveryMessageRoundTripsAndEveryTruncationIsRefused)
 {
     std::vector<p2p::Signal> messages = {
         p2p::SignalHello{},
@@ -128,7 +128,7 @@ TEST(SignalFormat, every_message_round_trips_and_every_truncation_is_refused)
         << "an over-long candidate was encoded";
 }
 
-TEST(Mesh, a_player_who_leaves_is_reported_to_the_others_and_can_no_longer_be_sent_to)
+TEST(Mesh, APlayerWhoLeavesIsReportedToTheOthersAndCanNoLongerBeSentTo)
 {
     MeshWorld mesh_world;
     for (const char* address : {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"})
@@ -148,7 +148,7 @@ TEST(Mesh, a_player_who_leaves_is_reported_to_the_others_and_can_no_longer_be_se
 }
 
 // Past the full-mesh size, pairs with a later member skip ICE and stay on the server relay: a big mesh is a star.
-TEST(MeshService, members_past_the_full_mesh_size_reach_the_others_through_the_server_only)
+TEST(MeshService, MembersPastTheFullMeshSizeReachTheOthersThroughTheServerOnly)
 {
     MeshServiceConfig config;
     config.full_mesh_size = 2;
@@ -174,7 +174,7 @@ TEST(MeshService, members_past_the_full_mesh_size_reach_the_others_through_the_s
     EXPECT_FALSE(tries_direct(2, 1));
 }
 
-TEST(MeshService, players_in_different_meshes_never_learn_of_each_other)
+TEST(MeshService, PlayersInDifferentMeshesNeverLearnOfEachOther)
 {
     MeshWorld mesh_world;
     for (const char* address : {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"})
@@ -194,7 +194,7 @@ TEST(MeshService, players_in_different_meshes_never_learn_of_each_other)
 // A member forging signalling: naming itself as another, addressing another mesh, flooding candidates, sending
 // messages only the server may send, or bytes that do not parse. Each is refused and counted; nothing reaches the
 // others.
-TEST(MeshService, forged_misaddressed_flooded_and_malformed_signalling_is_refused_and_counted)
+TEST(MeshService, ForgedMisaddressedFloodedAndMalformedSignallingIsRefusedAndCounted)
 {
     MeshServiceConfig config;
     config.max_candidates_per_peer = 5;
@@ -238,7 +238,7 @@ TEST(MeshService, forged_misaddressed_flooded_and_malformed_signalling_is_refuse
     EXPECT_EQ(players[1].mesh->peers(now).size(), 1u);
 }
 
-TEST(MeshService, a_mesh_refuses_members_past_its_size_and_channels_of_the_wrong_kind)
+TEST(MeshService, AMeshRefusesMembersPastItsSizeAndChannelsOfTheWrongKind)
 {
     MeshServiceConfig config;
     config.max_members = 2;
