@@ -1,10 +1,9 @@
 // eustress-peer: joins an eustress-server started with --mesh, then chats with the other members directly (ICE
 // through their NATs), through TURN, or through the server when nothing else works. Lines typed on stdin go to
 // every peer; "/to ID text" to one; "/status" prints the peers with their path and RTT. End of input leaves.
-#include <unistd.h>
-
 #include <cstdio>
 #include <map>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -20,9 +19,15 @@ namespace {
 
 constexpr ChannelId kChat = 0;  // the peers' reliable ordered channel of the default table
 
-unsigned long long id_of(ClientId id) { return static_cast<unsigned long long>(id); }
+unsigned long long id_of(ClientId id)
+{
+    return static_cast<unsigned long long>(id);
+}
 
-double milliseconds(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double milliseconds(Duration d)
+{
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 void print_status(const Mesh& mesh, Timestamp now)
 {

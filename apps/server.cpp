@@ -2,9 +2,8 @@
 // comes and goes, and each connection's status on a timer and at exit.
 #include "eustress/net/server.hpp"
 
-#include <memory>
-
 #include <cstdio>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 
@@ -82,8 +81,9 @@ Result<std::unique_ptr<MeshService>> start_mesh_service(Server& server, const Me
             secret = std::move(read).value();
         }
         if (!address || !secret)
-            return make_error(ErrorCode::InvalidArgument,
-                              "--turn needs HOST:PORT with a numeric host, and --turn-secret-file or EUSTRESS_TURN_SECRET");
+            return make_error(
+                ErrorCode::InvalidArgument,
+                "--turn needs HOST:PORT with a numeric host, and --turn-secret-file or EUSTRESS_TURN_SECRET");
         config.turn = TurnServerSettings{*address, *secret};
     }
     return MeshService::create(server, std::move(config));
@@ -287,15 +287,15 @@ int main(int argc, char** argv)
     if (mesh)
     {
         const auto m = mesh->stats();
-        std::printf("mesh: members %zu, signals forwarded %llu, relayed %llu datagrams, refused: not-member %llu, "
-                    "other-mesh %llu, malformed %llu, rate %llu, candidates %llu, relay-rate %llu\n",
-                    m.members, static_cast<unsigned long long>(m.signals_forwarded),
-                    static_cast<unsigned long long>(m.relay_datagrams),
-                    static_cast<unsigned long long>(m.refused_not_member),
-                    static_cast<unsigned long long>(m.refused_other_mesh),
-                    static_cast<unsigned long long>(m.refused_malformed), static_cast<unsigned long long>(m.refused_rate),
-                    static_cast<unsigned long long>(m.refused_too_many_candidates),
-                    static_cast<unsigned long long>(m.refused_relay_rate));
+        std::printf(
+            "mesh: members %zu, signals forwarded %llu, relayed %llu datagrams, refused: not-member %llu, "
+            "other-mesh %llu, malformed %llu, rate %llu, candidates %llu, relay-rate %llu\n",
+            m.members, static_cast<unsigned long long>(m.signals_forwarded),
+            static_cast<unsigned long long>(m.relay_datagrams), static_cast<unsigned long long>(m.refused_not_member),
+            static_cast<unsigned long long>(m.refused_other_mesh), static_cast<unsigned long long>(m.refused_malformed),
+            static_cast<unsigned long long>(m.refused_rate),
+            static_cast<unsigned long long>(m.refused_too_many_candidates),
+            static_cast<unsigned long long>(m.refused_relay_rate));
     }
     server.shutdown(end);
     return 0;

@@ -8,8 +8,8 @@
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
-#include "p2p/mesh_channels.hpp"
 #include "p2p/ice_link.hpp"
+#include "p2p/mesh_channels.hpp"
 #include "p2p/path_endpoints.hpp"
 #include "p2p/peer_sockets.hpp"
 #include "p2p/signal_format.hpp"
@@ -142,8 +142,8 @@ struct Mesh::Impl
         peer.token = std::move(message.token);
         peer.path = std::make_shared<p2p::PeerPath>(
             message.peer, p2p::PeerPathConfig{config.heartbeat_interval, config.path_timeout});
-        auto relay = std::make_unique<p2p::ServerRelayEndpoint>(client, config.relay_channel, message.peer,
-                                                                kRelayInboxLimit);
+        auto relay =
+            std::make_unique<p2p::ServerRelayEndpoint>(client, config.relay_channel, message.peer, kRelayInboxLimit);
         peer.relay = relay.get();
         peer.path->set_endpoint(p2p::PathSlot::ServerRelay, std::move(relay));
         if (config.direct && loop && message.direct)
@@ -157,8 +157,8 @@ struct Mesh::Impl
     void start_ice(ClientId id, Peer& peer)
     {
         // The lower id controls ICE, as it accepts the session: one rule decides both roles.
-        auto link = p2p::IceLink::create(*loop, id, we_accept(id), ice_servers, config.standby_turn,
-                                         config.local_addresses);
+        auto link =
+            p2p::IceLink::create(*loop, id, we_accept(id), ice_servers, config.standby_turn, config.local_addresses);
         if (!link)
             return;  // the pair still has the server relay
         peer.ice = std::move(link).value();
@@ -332,8 +332,7 @@ struct Mesh::Impl
             // A token names the member; its packets must also come through that member's own path.
             auto status = peer_server->status(connected->client_id, now);
             auto found = peers.find(connected->client_id);
-            if (!status || found == peers.end() ||
-                !(status->remote == p2p::peer_session_address(connected->client_id)))
+            if (!status || found == peers.end() || !(status->remote == p2p::peer_session_address(connected->client_id)))
             {
                 peer_server->disconnect(connected->client_id, "not a member of this mesh", now);
                 return;
@@ -372,8 +371,7 @@ struct Mesh::Impl
 
 Result<std::unique_ptr<Mesh>> Mesh::create(Client& client, MeshConfig config, Timestamp now)
 {
-    if (auto valid = p2p::check_mesh_channels(client.channels(), config.signal_channel, config.relay_channel);
-        !valid)
+    if (auto valid = p2p::check_mesh_channels(client.channels(), config.signal_channel, config.relay_channel); !valid)
         return valid.error();
     if (auto valid = config.channels.validate(); !valid)
         return valid.error();
@@ -496,9 +494,18 @@ std::vector<PeerStatus> Mesh::peers(Timestamp now) const
     return out;
 }
 
-MeshStats Mesh::stats() const { return m_impl->stats; }
-std::string Mesh::pin() const { return m_impl->pin.to_base64(); }
-int Mesh::native_handle() const { return m_impl->loop ? m_impl->loop->native_handle() : -1; }
+MeshStats Mesh::stats() const
+{
+    return m_impl->stats;
+}
+std::string Mesh::pin() const
+{
+    return m_impl->pin.to_base64();
+}
+int Mesh::native_handle() const
+{
+    return m_impl->loop ? m_impl->loop->native_handle() : -1;
+}
 
 Timestamp Mesh::next_wakeup() const
 {

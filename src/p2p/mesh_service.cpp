@@ -30,7 +30,10 @@ struct Member
     std::map<ClientId, std::size_t> candidates_to;
 };
 
-std::string peer_server_name(ClientId member) { return "mesh-peer:" + std::to_string(static_cast<std::uint64_t>(member)); }
+std::string peer_server_name(ClientId member)
+{
+    return "mesh-peer:" + std::to_string(static_cast<std::uint64_t>(member));
+}
 
 }  // namespace
 
@@ -265,11 +268,11 @@ struct MeshService::Impl
 
 Result<std::unique_ptr<MeshService>> MeshService::create(Server& server, MeshServiceConfig config)
 {
-    if (auto valid = p2p::check_mesh_channels(server.channels(), config.signal_channel, config.relay_channel);
-        !valid)
+    if (auto valid = p2p::check_mesh_channels(server.channels(), config.signal_channel, config.relay_channel); !valid)
         return valid.error();
     if (config.max_members < 2 || config.signal_messages_per_second <= 0 || config.relay_bytes_per_second == 0)
-        return make_error(ErrorCode::InvalidArgument, "mesh service: max_members must be at least 2 and rates positive");
+        return make_error(ErrorCode::InvalidArgument,
+                          "mesh service: max_members must be at least 2 and rates positive");
     if (config.turn && config.turn->shared_secret.empty())
         return make_error(ErrorCode::InvalidArgument, "mesh service: TURN needs the server's shared secret");
     return std::unique_ptr<MeshService>(new MeshService(std::make_unique<Impl>(server, std::move(config))));
@@ -296,8 +299,7 @@ Result<void> MeshService::admit(ClientId client, MeshId mesh, Timestamp now)
     member.mesh = mesh;
     member.admitted_order = impl.admissions++;
     member.token_key = ConnectTokenKey::generate();
-    member.signals = security::TokenBucket(
-        RateLimit{impl.config.signal_messages_per_second, impl.config.signal_burst});
+    member.signals = security::TokenBucket(RateLimit{impl.config.signal_messages_per_second, impl.config.signal_burst});
     member.relay_bytes = security::TokenBucket(RateLimit{static_cast<double>(impl.config.relay_bytes_per_second),
                                                          static_cast<double>(impl.config.relay_bytes_per_second)});
     impl.members.emplace(client, std::move(member));
@@ -307,7 +309,10 @@ Result<void> MeshService::admit(ClientId client, MeshId mesh, Timestamp now)
     return {};
 }
 
-void MeshService::remove(ClientId client, Timestamp now) { m_impl->remove(client, now); }
+void MeshService::remove(ClientId client, Timestamp now)
+{
+    m_impl->remove(client, now);
+}
 
 std::optional<MeshId> MeshService::mesh_of(ClientId client) const
 {

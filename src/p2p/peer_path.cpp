@@ -1,8 +1,8 @@
 #include "p2p/peer_path.hpp"
 
-#include <netinet/in.h>
-
 #include <cstring>
+
+#include <netinet/in.h>
 
 namespace eustress::net::p2p {
 namespace {

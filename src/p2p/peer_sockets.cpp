@@ -1,8 +1,8 @@
 #include "p2p/peer_sockets.hpp"
 
-#include <netinet/in.h>
-
 #include <cstring>
+
+#include <netinet/in.h>
 
 namespace eustress::net::p2p {
 namespace {
@@ -62,7 +62,10 @@ void AcceptSocket::add(std::shared_ptr<PeerPath> path)
     m_paths[peer] = std::move(path);
 }
 
-void AcceptSocket::remove(ClientId peer) { m_paths.erase(peer); }
+void AcceptSocket::remove(ClientId peer)
+{
+    m_paths.erase(peer);
+}
 
 std::size_t AcceptSocket::send(std::span<const OutgoingDatagram> batch, Timestamp now)
 {

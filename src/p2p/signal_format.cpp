@@ -10,7 +10,10 @@ namespace eustress::net::p2p {
 namespace {
 
 // One type byte per message; the order of the Signal variant plus one, so 0 is never a valid type.
-constexpr std::uint8_t type_of(const Signal& signal) noexcept { return static_cast<std::uint8_t>(signal.index() + 1); }
+constexpr std::uint8_t type_of(const Signal& signal) noexcept
+{
+    return static_cast<std::uint8_t>(signal.index() + 1);
+}
 
 class Writer
 {
@@ -123,7 +126,10 @@ class Reader
 
 // One function per message, used in both directions through overloads on Writer and Reader: the encoder and the
 // parser cannot drift apart.
-bool fields(auto& s, SignalHello& m) { return s.raw(m.pin.sha256); }
+bool fields(auto& s, SignalHello& m)
+{
+    return s.raw(m.pin.sha256);
+}
 bool fields(auto& s, SignalWelcome& m)
 {
     return s.u32(m.mesh) && s.id(m.self) && s.raw(m.token_key.bytes) && s.text(m.stun, kMaxServerTextLength) &&
@@ -134,7 +140,10 @@ bool fields(auto& s, SignalPeerAdded& m)
 {
     return s.id(m.peer) && s.raw(m.pin.sha256) && s.blob(m.token, kMaxConnectTokenSize) && s.flag(m.direct);
 }
-bool fields(auto& s, SignalPeerRemoved& m) { return s.id(m.peer); }
+bool fields(auto& s, SignalPeerRemoved& m)
+{
+    return s.id(m.peer);
+}
 bool fields(auto& s, SignalCredentials& m)
 {
     return s.id(m.peer) && s.slot(m.slot) && s.u32(m.generation) && s.text(m.ufrag, kMaxIceCredentialLength) &&
@@ -144,8 +153,14 @@ bool fields(auto& s, SignalCandidate& m)
 {
     return s.id(m.peer) && s.slot(m.slot) && s.u32(m.generation) && s.text(m.candidate, kMaxCandidateLength);
 }
-bool fields(auto& s, SignalTokenRequest& m) { return s.id(m.peer); }
-bool fields(auto& s, SignalPeerToken& m) { return s.id(m.peer) && s.blob(m.token, kMaxConnectTokenSize); }
+bool fields(auto& s, SignalTokenRequest& m)
+{
+    return s.id(m.peer);
+}
+bool fields(auto& s, SignalPeerToken& m)
+{
+    return s.id(m.peer) && s.blob(m.token, kMaxConnectTokenSize);
+}
 
 // The writer's side of `fields`: every call writes and says yes; a field over its bound poisons the Writer.
 struct WriteAdapter

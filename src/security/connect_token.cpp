@@ -157,8 +157,7 @@ Result<OpenedConnectToken> open_connect_token(Bytes token, const ConnectTokenKey
     const auto timeout = reader.read_u32();
     const auto server_count = reader.read_u8();
     if (!client_id || !created || !timeout || !server_count || *client_id == 0 || *client_id > kMaxClientId ||
-        *server_count == 0 ||
-        *server_count > kMaxConnectTokenServers)
+        *server_count == 0 || *server_count > kMaxConnectTokenServers)
         return refuse(TokenRefusal::Forged, "connect token contents malformed");
     contents.client_id = ClientId{*client_id};
     contents.timeout_seconds = *timeout;

@@ -237,6 +237,13 @@ def stop_all(processes, seconds=5):
         process.stop(seconds)
 
 
+def wait_pair(a, b, path, seconds=20):
+    """Both peers see `path` ("direct", "turn", "server-relay") to each other, with the session up."""
+    for me, other in ((a, b), (b, a)):
+        me.wait_path(other.id, {path}, seconds)
+        me.wait_session(other.id, seconds)
+
+
 def chat_both_ways(a, b, text, seconds=10):
     """A line from `a` reaches `b` and one from `b` reaches `a`."""
     a.type(f"{text} from {a.name}")

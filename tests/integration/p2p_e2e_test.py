@@ -55,9 +55,8 @@ def main(build):
         d = mesh_lab.Peer(build, relay_hosts[1], relay_game, "d-relay", ["--no-direct"])
         for peer in (a, b, c, d):
             peer.wait_joined()
-        for me, other, path in ((a, b, "turn"), (b, a, "turn"), (c, d, "server-relay"), (d, c, "server-relay")):
-            me.wait_path(other.id, {path}, 20)
-            me.wait_session(other.id, 20)
+        mesh_lab.wait_pair(a, b, "turn")
+        mesh_lab.wait_pair(c, d, "server-relay")
         progress("A-B (symmetric x symmetric) are on TURN, C-D (--no-direct) on the server relay")
 
         marker = "e2e-" + secrets.token_hex(12)

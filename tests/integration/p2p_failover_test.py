@@ -107,9 +107,7 @@ def main(build):
         b = mesh_lab.Peer(build, site_b.host, server, "b")
         a.wait_joined()
         b.wait_joined()
-        for me, other in ((a, b), (b, a)):
-            me.wait_path(other.id, {"direct"}, 20)
-            me.wait_session(other.id, 20)
+        mesh_lab.wait_pair(a, b, "direct")
         progress(f"A (member {a.id}, full cone) and B (member {b.id}, port-restricted) are direct")
 
         # What reaches each peer's host, stamped on arrival: the last datagram of a path that was cut is the moment

@@ -155,9 +155,7 @@ def main(build):
         b = mesh_lab.Peer(build, cone.host, server, "b-cone")
         a.wait_joined()
         b.wait_joined()
-        for me, other in ((a, b), (b, a)):
-            me.wait_path(other.id, {"direct"}, 20)
-            me.wait_session(other.id, 20)
+        mesh_lab.wait_pair(a, b, "direct")
         progress(f"A (public host) and B (full cone) are direct")
 
         a_ports, b_ports = udp_ports(a), udp_ports(b)

@@ -12,6 +12,7 @@
 
 #include "eustress/net/datagram_socket.hpp"
 #include "eustress/net/lan_party.hpp"
+#include "session/session_harness.hpp"
 
 namespace eustress::net::testing {
 
@@ -144,14 +145,7 @@ struct LanPeer
             events.push_back(std::move(*event));
     }
 
-    template <typename Event> std::vector<Event> events_of() const
-    {
-        std::vector<Event> found;
-        for (const auto& event : events)
-            if (auto* typed = std::get_if<Event>(&event))
-                found.push_back(*typed);
-        return found;
-    }
+    template <typename Event> std::vector<Event> events_of() const { return testing::events_of<Event>(events); }
 };
 
 inline LanAnnouncement test_announcement(std::string party_name, std::uint64_t party_id, std::uint8_t pin_byte = 7)

@@ -215,7 +215,8 @@ TEST(MeshService, ForgedMisaddressedFloodedAndMalformedSignallingIsRefusedAndCou
         ASSERT_TRUE(from.send(kMeshSignal, p2p::encode_signal(message), now).ok());
     };
     const auto before = mesh_world.service->stats();
-    signal(attacker, p2p::SignalCandidate{other, p2p::AgentSlot::Primary, 1, "candidate:1 1 UDP 1 10.9.9.9 9 typ host"});
+    signal(attacker,
+           p2p::SignalCandidate{other, p2p::AgentSlot::Primary, 1, "candidate:1 1 UDP 1 10.9.9.9 9 typ host"});
     signal(attacker, p2p::SignalCandidate{a, p2p::AgentSlot::Primary, 1, "candidate:to myself"});
     signal(outsider, p2p::SignalCandidate{b, p2p::AgentSlot::Primary, 1, "candidate:from outside"});
     for (int i = 0; i < 10; ++i)
@@ -249,8 +250,7 @@ TEST(MeshService, AMeshRefusesMembersPastItsSizeAndChannelsOfTheWrongKind)
     auto& now = mesh_world.world.now;
     EXPECT_TRUE(mesh_world.service->admit(mesh_world.players[0].client->id(), 1, now).ok());
     EXPECT_TRUE(mesh_world.service->admit(mesh_world.players[1].client->id(), 1, now).ok());
-    EXPECT_EQ(mesh_world.service->admit(mesh_world.players[2].client->id(), 1, now).error().code,
-              ErrorCode::QueueFull);
+    EXPECT_EQ(mesh_world.service->admit(mesh_world.players[2].client->id(), 1, now).error().code, ErrorCode::QueueFull);
 
     MeshServiceConfig swapped;
     swapped.signal_channel = kMeshRelay;

@@ -28,14 +28,7 @@ struct Player
     std::unique_ptr<Mesh> mesh;
     std::vector<MeshEvent> events;
 
-    template <typename Event> std::vector<Event> events_of() const
-    {
-        std::vector<Event> found;
-        for (const auto& event : events)
-            if (auto* typed = std::get_if<Event>(&event))
-                found.push_back(*typed);
-        return found;
-    }
+    template <typename Event> std::vector<Event> events_of() const { return testing::events_of<Event>(events); }
     bool has_message(ClientId from, std::string_view text) const
     {
         for (const auto& message : events_of<PeerMessageEvent>())

@@ -158,8 +158,8 @@ TEST(PeerPath, CuttingTheDirectPathMovesTheSessionToTheRelayWithinTheTimeoutAndL
     world.run_until([&] { return send_due(), sent == 60; }, 2s);
     const Timestamp cut_at = world.now;
     world.direct.cut = true;
-    ASSERT_TRUE(world.run_until([&] { return send_due(), world.path_b->active_kind() == PeerPathKind::ServerRelay; },
-                                2s));
+    ASSERT_TRUE(
+        world.run_until([&] { return send_due(), world.path_b->active_kind() == PeerPathKind::ServerRelay; }, 2s));
     const Duration failover = world.now - cut_at;
     EXPECT_LE(failover, 400ms + 100ms + 5ms) << "path_timeout plus one heartbeat";
     const std::size_t delivered_before_cut = 60;

@@ -51,14 +51,7 @@ struct ReplicatedGame
         std::vector<NetworkEvent> game_events;
 
         const World& mirror() const { return replication->world(); }
-        template <typename Event> std::vector<Event> events_of() const
-        {
-            std::vector<Event> found;
-            for (const auto& event : events)
-                if (auto* typed = std::get_if<Event>(&event))
-                    found.push_back(*typed);
-            return found;
-        }
+        template <typename Event> std::vector<Event> events_of() const { return testing::events_of<Event>(events); }
     };
 
     std::function<void(ComponentRegistry&)> register_components;

@@ -38,13 +38,12 @@ TEST(ServerClient, ConnectsAndExchangesMessagesOnEveryChannelKind)
     EXPECT_NE(status->tls.find("alpn=eustress/1"), std::string::npos) << status->tls;
 }
 
-
 TEST(ServerClient, ReceiveProducesEventsWithoutSendingAndFlushSendsTheReplyWithTheAck)
 {
     SessionWorld world;
     Client& client = world.add_client("10.0.0.2:5000");
     ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
-    world.run_until([] { return false; }, std::chrono::milliseconds(100));   // let everything settle
+    world.run_until([] { return false; }, std::chrono::milliseconds(100));  // let everything settle
     const ClientId id = client.id();
 
     ASSERT_TRUE(client.send(1, as_bytes_of("ping"), world.now).ok());
@@ -80,7 +79,8 @@ TEST(ServerClient, AClientUpdatedWithAnEarlierTimeThanItWasCreatedWithStillConne
     }();
     ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }, std::chrono::seconds(2)));
     ASSERT_TRUE(client.send(0, as_bytes_of("late clock"), world.now).ok());
-    ASSERT_TRUE(world.run_until([&] { return has_message(world.server_events, "late clock"); }, std::chrono::seconds(2)));
+    ASSERT_TRUE(
+        world.run_until([&] { return has_message(world.server_events, "late clock"); }, std::chrono::seconds(2)));
 }
 
 }  // namespace

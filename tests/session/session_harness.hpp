@@ -42,6 +42,16 @@ inline bool has_message(const std::vector<NetworkEvent>& events, std::string_vie
     return false;
 }
 
+/// The events of one type among a log of variants (network, mesh, replication, discovery events).
+template <typename Event, typename Variant> std::vector<Event> events_of(const std::vector<Variant>& events)
+{
+    std::vector<Event> found;
+    for (const auto& event : events)
+        if (auto* typed = std::get_if<Event>(&event))
+            found.push_back(*typed);
+    return found;
+}
+
 struct SessionWorld
 {
     MemoryNetwork network;
@@ -125,22 +135,11 @@ struct SessionWorld
         return done();
     }
 
-    template <typename Event> std::vector<Event> server_events_of() const
-    {
-        std::vector<Event> found;
-        for (const auto& event : server_events)
-            if (auto* typed = std::get_if<Event>(&event))
-                found.push_back(*typed);
-        return found;
-    }
+    template <typename Event> std::vector<Event> server_events_of() const { return events_of<Event>(server_events); }
 
     template <typename Event> std::vector<Event> client_events_of(std::size_t client) const
     {
-        std::vector<Event> found;
-        for (const auto& event : client_events[client])
-            if (auto* typed = std::get_if<Event>(&event))
-                found.push_back(*typed);
-        return found;
+        return events_of<Event>(client_events[client]);
     }
 };
 

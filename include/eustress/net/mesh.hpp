@@ -105,12 +105,12 @@ struct MeshServiceStats
     std::uint64_t signals_forwarded = 0;
     std::uint64_t relay_datagrams = 0;
     std::uint64_t relay_bytes = 0;
-    std::uint64_t refused_not_member = 0;        ///< signalling or relay from a client no mesh admitted
-    std::uint64_t refused_other_mesh = 0;        ///< addressed to a member of another mesh, or to nobody
-    std::uint64_t refused_malformed = 0;         ///< bytes that do not parse
-    std::uint64_t refused_rate = 0;              ///< over the signalling rate
+    std::uint64_t refused_not_member = 0;  ///< signalling or relay from a client no mesh admitted
+    std::uint64_t refused_other_mesh = 0;  ///< addressed to a member of another mesh, or to nobody
+    std::uint64_t refused_malformed = 0;   ///< bytes that do not parse
+    std::uint64_t refused_rate = 0;        ///< over the signalling rate
     std::uint64_t refused_too_many_candidates = 0;
-    std::uint64_t refused_relay_rate = 0;        ///< relay bytes over the member's rate
+    std::uint64_t refused_relay_rate = 0;  ///< relay bytes over the member's rate
 };
 
 class MeshService
@@ -206,9 +206,9 @@ struct PeerStatus
     /// The candidate types of the ICE pair in use ("host", "srflx", "prflx", "relay"), empty off ICE.
     std::string local_candidate;
     std::string remote_candidate;
-    bool connected = false;          ///< the QUIC session is established
-    bool tries_direct = false;       ///< ICE runs for this pair (off past the mesh's full-mesh size, or `direct`)
-    ConnectionStatus session;        ///< RTT, loss, rates and queues of the peer session
+    bool connected = false;     ///< the QUIC session is established
+    bool tries_direct = false;  ///< ICE runs for this pair (off past the mesh's full-mesh size, or `direct`)
+    ConnectionStatus session;   ///< RTT, loss, rates and queues of the peer session
     std::uint32_t path_changes = 0;
 };
 
