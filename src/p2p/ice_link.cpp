@@ -26,10 +26,10 @@ Result<std::unique_ptr<IceLink>> IceLink::create(IceLoop& loop, ClientId peer, b
     {
         config.servers.turn = servers.turn;
         config.relay_only = true;
-        auto standby = IceAgent::create(loop, config);
-        if (!standby)
-            return standby.error();
-        link->m_agents[1].agent = std::move(standby).value();
+        auto relay_agent = IceAgent::create(loop, config);
+        if (!relay_agent)
+            return relay_agent.error();
+        link->m_agents[1].agent = std::move(relay_agent).value();
     }
     for (auto& slot : link->m_agents)
     {
