@@ -8,39 +8,14 @@
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
-#include "p2p/ice_link.hpp"
 #include "p2p/mesh_channels.hpp"
-#include "p2p/path_endpoints.hpp"
+#include "p2p/mesh_peer.hpp"
 #include "p2p/peer_sockets.hpp"
 #include "p2p/signal_format.hpp"
 
 namespace eustress::net {
-namespace {
 
-// The name every peer certificate carries and every peer checks: identity is the pin, not the name.
-constexpr const char* kPeerCertificateName = "eustress-peer";
-// Datagrams the server relay holds for a peer between two updates.
-constexpr std::size_t kRelayInboxLimit = 256;
-
-std::string peer_server_name(ClientId member)
-{
-    return "mesh-peer:" + std::to_string(static_cast<std::uint64_t>(member));
-}
-
-struct Peer
-{
-    SpkiPin pin;
-    std::shared_ptr<p2p::PeerPath> path;
-    p2p::ServerRelayEndpoint* relay = nullptr;  // owned by `path`
-    std::unique_ptr<p2p::IceLink> ice;
-    std::unique_ptr<Client> session;  // when we connect (our id is the higher)
-    std::vector<std::byte> token;     // unused connect token for `session`
-    bool token_requested = false;
-    bool session_up = false;
-    Timestamp next_ice_restart{};
-};
-
-}  // namespace
+using p2p::MeshPeer;
 
 struct Mesh::Impl
 {
@@ -54,7 +29,7 @@ struct Mesh::Impl
     p2p::IceServers ice_servers;
     std::unique_ptr<Server> peer_server;
     p2p::AcceptSocket* accept_socket = nullptr;  // owned by peer_server
-    std::map<ClientId, Peer> peers;
+    std::map<ClientId, MeshPeer> peers;
     std::deque<MeshEvent> events;
     MeshStats stats;
     bool hello_sent = false;
@@ -112,7 +87,7 @@ struct Mesh::Impl
         server_config.quic = config.quic;
         server_config.certificate = certificate;
         server_config.connect_token_key = welcome->token_key;
-        server_config.connect_token_address = peer_server_name(self());
+        server_config.connect_token_address = p2p::peer_server_name(self());
         server_config.max_clients = config.max_peers;
         server_config.max_pending_handshakes = config.max_peers;
         server_config.enable_early_data = false;
@@ -137,35 +112,13 @@ struct Mesh::Impl
             ++stats.peers_ignored;
             return;
         }
-        Peer peer;
-        peer.pin = message.pin;
-        peer.token = std::move(message.token);
-        peer.path = std::make_shared<p2p::PeerPath>(
-            message.peer, p2p::PeerPathConfig{config.heartbeat_interval, config.path_timeout});
-        auto relay =
-            std::make_unique<p2p::ServerRelayEndpoint>(client, config.relay_channel, message.peer, kRelayInboxLimit);
-        peer.relay = relay.get();
-        peer.path->set_endpoint(p2p::PathSlot::ServerRelay, std::move(relay));
+        auto [entry, added] =
+            peers.try_emplace(message.peer, message.peer, message.pin, std::move(message.token), client, config, now);
+        MeshPeer& peer = entry->second;
         if (config.direct && loop && message.direct)
-            start_ice(message.peer, peer);
+            peer.start_ice(*loop, we_accept(message.peer), ice_servers);
         if (we_accept(message.peer))
-            accept_socket->add(peer.path);
-        peer.next_ice_restart = now + config.ice_restart_interval;
-        peers.emplace(message.peer, std::move(peer));
-    }
-
-    void start_ice(ClientId id, Peer& peer)
-    {
-        // The lower id controls ICE, as it accepts the session: one rule decides both roles.
-        auto link =
-            p2p::IceLink::create(*loop, id, we_accept(id), ice_servers, config.standby_turn, config.local_addresses);
-        if (!link)
-            return;  // the pair still has the server relay
-        peer.ice = std::move(link).value();
-        if (auto* primary = peer.ice->agent(p2p::AgentSlot::Primary))
-            peer.path->set_endpoint(p2p::PathSlot::Primary, std::make_unique<p2p::IceEndpoint>(*primary));
-        if (auto* standby = peer.ice->agent(p2p::AgentSlot::StandbyTurn))
-            peer.path->set_endpoint(p2p::PathSlot::StandbyTurn, std::make_unique<p2p::IceEndpoint>(*standby));
+            accept_socket->add(peer.path());
     }
 
     void remove_peer(ClientId id, const std::string& reason, Timestamp now)
@@ -173,8 +126,8 @@ struct Mesh::Impl
         auto found = peers.find(id);
         if (found == peers.end())
             return;
-        if (found->second.session)
-            found->second.session->disconnect(reason, now);
+        if (found->second.connects())
+            found->second.close(reason, now);
         else if (peer_server)
             peer_server->disconnect(id, reason, now);
         if (accept_socket)
@@ -185,7 +138,7 @@ struct Mesh::Impl
 
     // --- signalling ---------------------------------------------------------------------------------------------
 
-    Peer* peer_of(ClientId id)
+    MeshPeer* peer_of(ClientId id)
     {
         auto found = peers.find(id);
         if (found == peers.end())
@@ -212,21 +165,18 @@ struct Mesh::Impl
     void on(p2p::SignalPeerRemoved m, Timestamp now) { remove_peer(m.peer, "left the mesh", now); }
     void on(p2p::SignalCredentials m, Timestamp)
     {
-        if (auto* peer = peer_of(m.peer); peer && peer->ice)
-            peer->ice->on_credentials(m);
+        if (auto* peer = peer_of(m.peer); peer && peer->ice())
+            peer->ice()->on_credentials(m);
     }
     void on(p2p::SignalCandidate m, Timestamp)
     {
-        if (auto* peer = peer_of(m.peer); peer && peer->ice)
-            peer->ice->on_candidate(m);
+        if (auto* peer = peer_of(m.peer); peer && peer->ice())
+            peer->ice()->on_candidate(m);
     }
     void on(p2p::SignalPeerToken m, Timestamp)
     {
         if (auto* peer = peer_of(m.peer))
-        {
-            peer->token = std::move(m.token);
-            peer->token_requested = false;
-        }
+            peer->set_token(std::move(m.token));
     }
     void on(p2p::SignalHello, Timestamp) {}         // never from the server (is_server_signal)
     void on(p2p::SignalTokenRequest, Timestamp) {}  // never from the server
@@ -235,7 +185,7 @@ struct Mesh::Impl
     {
         auto datagram = p2p::decode_relay(bytes);
         auto found = datagram ? peers.find(datagram->member) : peers.end();
-        if (found == peers.end() || !found->second.relay->push(datagram->payload))
+        if (found == peers.end() || !found->second.push_relayed(datagram->payload))
             ++stats.relay_refused;
     }
 
@@ -243,14 +193,12 @@ struct Mesh::Impl
 
     void update_paths(Timestamp now)
     {
+        const auto sink = [&](const p2p::Signal& message) {
+            signal(message, now);
+        };
         for (auto& [id, peer] : peers)
         {
-            if (peer.ice)
-            {
-                peer.ice->pump([&](const p2p::Signal& message) { signal(message, now); });
-                restart_dead_ice(peer, now);
-            }
-            if (auto change = peer.path->tick(now))
+            if (auto change = peer.tick(we_accept(id), sink, stats, now))
             {
                 ++stats.path_changes;
                 events.push_back(PeerPathEvent{id, change->from, change->to});
@@ -258,52 +206,11 @@ struct Mesh::Impl
         }
     }
 
-    // A direct path that died is retried with an ICE restart now and then, so play moves back when it heals. The
-    // controlling side decides, so the two do not restart each other in turn.
-    void restart_dead_ice(Peer& peer, Timestamp now)
-    {
-        auto* primary = peer.ice->agent(p2p::AgentSlot::Primary);
-        if (!primary || !we_accept(peer.path->peer()) || now < peer.next_ice_restart)
-            return;
-        const auto dead = peer.path->dead_since(p2p::PathSlot::Primary, now);
-        if (primary->state() == p2p::IceState::Failed || (dead && now - *dead >= config.ice_restart_interval))
-        {
-            peer.ice->restart(p2p::AgentSlot::Primary);
-            ++stats.ice_restarts;
-            peer.next_ice_restart = now + config.ice_restart_interval;
-        }
-    }
-
-    void connect_sessions(Timestamp now)
-    {
-        for (auto& [id, peer] : peers)
-        {
-            if (we_accept(id) || peer.session || peer.path->active_kind() == PeerPathKind::None)
-                continue;
-            if (peer.token.empty())
-            {
-                if (!peer.token_requested)
-                    signal(p2p::SignalTokenRequest{id}, now);
-                peer.token_requested = true;
-                continue;
-            }
-            ClientConfig session_config;
-            session_config.channels = config.channels;
-            session_config.quic = config.quic;
-            session_config.pinned_keys = {peer.pin.to_base64()};
-            session_config.server_name = kPeerCertificateName;
-            session_config.connect_token = std::exchange(peer.token, {});
-            session_config.enable_early_data = false;
-            session_config.reconnect.enabled = false;
-            auto session = Client::create(session_config, std::make_unique<p2p::PeerSocket>(self(), peer.path),
-                                          p2p::peer_session_address(id), now);
-            if (session)
-                peer.session = std::move(session).value();
-        }
-    }
-
     void update_sessions(Timestamp now)
     {
+        const auto sink = [&](const p2p::Signal& message) {
+            signal(message, now);
+        };
         if (peer_server)
         {
             peer_server->update(now);
@@ -312,16 +219,10 @@ struct Mesh::Impl
         }
         for (auto& [id, peer] : peers)
         {
-            if (!peer.session)
+            if (we_accept(id))
                 continue;
-            peer.session->update(now);
-            while (auto event = peer.session->poll_event())
-                on_session_event(id, peer, std::move(*event));
-            if (peer.session->is_disconnected())
-            {
-                peer.session.reset();  // the next path makes a new one, with a fresh token
-                peer.session_up = false;
-            }
+            peer.connect(self(), sink, now);
+            peer.update_session(events, now);
         }
     }
 
@@ -337,7 +238,7 @@ struct Mesh::Impl
                 peer_server->disconnect(connected->client_id, "not a member of this mesh", now);
                 return;
             }
-            found->second.session_up = true;
+            found->second.set_session_up(true);
             events.push_back(PeerJoinedEvent{connected->client_id});
         }
         else if (auto* message = std::get_if<MessageEvent>(&event))
@@ -347,24 +248,7 @@ struct Mesh::Impl
         else if (auto* disconnected = std::get_if<DisconnectedEvent>(&event))
         {
             if (auto found = peers.find(disconnected->client_id); found != peers.end())
-                found->second.session_up = false;
-        }
-    }
-
-    void on_session_event(ClientId id, Peer& peer, NetworkEvent event)
-    {
-        if (std::holds_alternative<ConnectedEvent>(event))
-        {
-            peer.session_up = true;
-            events.push_back(PeerJoinedEvent{id});
-        }
-        else if (auto* message = std::get_if<MessageEvent>(&event))
-        {
-            events.push_back(PeerMessageEvent{id, message->channel, std::move(message->data)});
-        }
-        else if (std::holds_alternative<DisconnectedEvent>(event))
-        {
-            peer.session_up = false;
+                found->second.set_session_up(false);
         }
     }
 };
@@ -375,7 +259,7 @@ Result<std::unique_ptr<Mesh>> Mesh::create(Client& client, MeshConfig config, Ti
         return valid.error();
     if (auto valid = config.channels.validate(); !valid)
         return valid.error();
-    auto certificate = generate_self_signed_certificate({kPeerCertificateName}, std::chrono::hours(24));
+    auto certificate = generate_self_signed_certificate({p2p::kPeerCertificateName}, std::chrono::hours(24));
     if (!certificate)
         return certificate.error();
     auto pin = spki_pin_of_pem(certificate->certificate_pem);
@@ -425,7 +309,6 @@ void Mesh::update(Timestamp now)
     if (impl.loop)
         impl.loop->run_ready(now);
     impl.update_paths(now);
-    impl.connect_sessions(now);
     impl.update_sessions(now);
     // Signalling and relayed packets queued above leave now rather than at the game's next client update.
     impl.client.flush(now);
@@ -449,10 +332,10 @@ Result<MessageId> Mesh::send(ClientId peer, ChannelId channel, Bytes message, Ti
     auto found = impl.peers.find(peer);
     if (found == impl.peers.end())
         return make_error(ErrorCode::UnknownClient, "not a peer in this mesh");
-    if (!found->second.session_up)
+    if (!found->second.session_up())
         return make_error(ErrorCode::NotConnected, "the peer session is not up yet");
-    if (found->second.session)
-        return found->second.session->send(channel, message, now);
+    if (found->second.connects())
+        return found->second.send(channel, message, now);
     return impl.peer_server->send(peer, channel, message, now);
 }
 
@@ -474,22 +357,8 @@ std::vector<PeerStatus> Mesh::peers(Timestamp now) const
     std::vector<PeerStatus> out;
     for (const auto& [id, peer] : m_impl->peers)
     {
-        PeerStatus status;
-        status.peer = id;
-        status.path = peer.path->active_kind();
-        if (auto slot = peer.path->active_slot(); slot && *slot != p2p::PathSlot::ServerRelay)
-        {
-            status.local_candidate = peer.path->endpoint(*slot)->local_candidate();
-            status.remote_candidate = peer.path->endpoint(*slot)->remote_candidate();
-        }
-        status.connected = peer.session_up;
-        status.tries_direct = peer.ice != nullptr;
-        if (peer.session)
-            status.session = peer.session->status(now);
-        else if (auto accepted = m_impl->peer_server ? m_impl->peer_server->status(id, now) : std::nullopt)
-            status.session = *accepted;
-        status.path_changes = peer.path->stats().changes;
-        out.push_back(std::move(status));
+        const auto& server = m_impl->peer_server;
+        out.push_back(peer.status(server && !peer.connects() ? server->status(id, now) : std::nullopt, now));
     }
     return out;
 }
@@ -514,11 +383,7 @@ Timestamp Mesh::next_wakeup() const
     if (impl.peer_server)
         wake = std::min(wake, impl.peer_server->next_wakeup());
     for (const auto& [id, peer] : impl.peers)
-    {
-        wake = std::min(wake, peer.path->next_tick());
-        if (peer.session)
-            wake = std::min(wake, peer.session->next_wakeup());
-    }
+        wake = std::min(wake, peer.next_wakeup());
     if (impl.ice_wakeup)
         wake = std::min(wake, *impl.ice_wakeup);
     return wake;

@@ -30,11 +30,6 @@ struct Member
     std::map<ClientId, std::size_t> candidates_to;
 };
 
-std::string peer_server_name(ClientId member)
-{
-    return "mesh-peer:" + std::to_string(static_cast<std::uint64_t>(member));
-}
-
 }  // namespace
 
 struct MeshService::Impl
@@ -58,7 +53,7 @@ struct MeshService::Impl
     {
         ConnectTokenContents contents;
         contents.client_id = connector;
-        contents.servers = {peer_server_name(acceptor)};
+        contents.servers = {p2p::peer_server_name(acceptor)};
         const auto now_unix = default_unix_time();
         contents.expires_unix =
             now_unix + static_cast<std::uint64_t>(

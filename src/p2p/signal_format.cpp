@@ -227,6 +227,11 @@ std::optional<Signal> decode_signal(Bytes bytes)
     return decode_as(type, reader);
 }
 
+std::string peer_server_name(ClientId member)
+{
+    return "mesh-peer:" + std::to_string(static_cast<std::uint64_t>(member));
+}
+
 std::vector<std::byte> encode_relay(ClientId member, Bytes payload)
 {
     std::vector<std::byte> out(kRelayHeaderSize + payload.size());

@@ -103,6 +103,9 @@ std::vector<std::byte> encode_signal(const Signal& signal);
 /// nullopt for anything malformed: unknown type, truncated, an over-long field, trailing bytes.
 std::optional<Signal> decode_signal(Bytes bytes);
 
+/// How a member's peer server names itself in the connect tokens the game server seals for it.
+std::string peer_server_name(ClientId member);
+
 /// Relay datagrams: an 8-byte member id (the recipient from a member, the sender from the server), then the peer
 /// session's QUIC packet.
 inline constexpr std::size_t kRelayHeaderSize = 8;
