@@ -69,7 +69,9 @@ struct TurnServerSettings
 {
     SocketAddress address;  ///< as members reach it
     std::string shared_secret;
-    Duration credential_lifetime = std::chrono::minutes(10);
+    /// coturn checks the expiry on every allocation refresh too, so a relayed path lives no longer than its
+    /// credentials: keep it longer than a play session. A member that rejoins gets fresh ones.
+    Duration credential_lifetime = std::chrono::hours(12);
 };
 
 /// The game server's side. The two channels must be declared in the server's and clients' ChannelTable:
@@ -231,7 +233,8 @@ class Mesh
 
     /// Consumes the mesh's messages from the game server (true); other events are the game's.
     bool handle(const NetworkEvent& event, Timestamp now);
-    /// Runs ICE, the peer sessions and path liveness; call every frame, after the client's update.
+    /// Runs ICE, the peer sessions and path liveness; call every frame, after the client's update. It flushes the
+    /// client too, so signalling and relayed packets leave in this frame rather than the next.
     void update(Timestamp now);
     std::optional<MeshEvent> poll_event();
 
