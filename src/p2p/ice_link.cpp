@@ -7,16 +7,24 @@ Result<std::unique_ptr<IceLink>> IceLink::create(IceLoop& loop, ClientId peer, b
                                                  const std::vector<SocketAddress>& local_addresses)
 {
     std::unique_ptr<IceLink> link(new IceLink(peer));
+    const bool standby = standby_turn && servers.turn;
     IceAgentConfig config;
     config.controlling = controlling;
     config.servers = servers;
     config.local_addresses = local_addresses;
+    // With a standby, TURN is the standby's: the primary gathers host and server-reflexive candidates only. With
+    // relayed candidates of its own, an ICE restart while the direct path is cut (the controlling side restarts a
+    // dead primary every ice_restart_interval) selects one of its relayed pairs; the primary is then alive again,
+    // through the relay, so it is never restarted again and the pair stays on TURN after the direct path heals.
+    if (standby)
+        config.servers.turn.reset();
     auto primary = IceAgent::create(loop, config);
     if (!primary)
         return primary.error();
     link->m_agents[0].agent = std::move(primary).value();
-    if (standby_turn && servers.turn)
+    if (standby)
     {
+        config.servers.turn = servers.turn;
         config.relay_only = true;
         auto standby = IceAgent::create(loop, config);
         if (!standby)

@@ -28,7 +28,9 @@ class IceLink
   public:
     using SignalSink = std::function<void(const Signal&)>;
 
-    /// Creates the agents and starts gathering. With `standby_turn` and a TURN server, a relay-only agent too.
+    /// Creates the agents and starts gathering. With `standby_turn` and a TURN server, a relay-only agent too, and the
+    /// primary agent then gathers no relayed candidates: it is the direct path only, so while it is dead it keeps
+    /// being restarted and finds the direct path again when it heals, instead of settling on a relayed pair.
     static Result<std::unique_ptr<IceLink>> create(IceLoop& loop, ClientId peer, bool controlling,
                                                    const IceServers& servers, bool standby_turn,
                                                    const std::vector<SocketAddress>& local_addresses);

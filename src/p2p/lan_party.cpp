@@ -29,8 +29,7 @@ std::string host_of(const SocketAddress& address)
     return text;
 }
 
-/// Random, below 2^62: the server's welcome carries the id as a QUIC varint, which holds no more (a token with a
-/// larger id is accepted by seal_connect_token, and its connection then never completes).
+/// Random, up to kMaxClientId (what a token may carry).
 ClientId random_client_id()
 {
     security::ensure_sodium_initialized();
@@ -38,7 +37,7 @@ ClientId random_client_id()
     while (id == 0)
     {
         randombytes_buf(&id, sizeof id);
-        id &= (std::uint64_t{1} << 62) - 1;
+        id &= kMaxClientId;
     }
     return ClientId{id};
 }

@@ -44,7 +44,7 @@ class PathEndpoint
 
 enum class PathSlot : std::uint8_t
 {
-    Primary,      ///< ICE with every candidate type: direct when the NATs allow, else through TURN
+    Primary,      ///< ICE on host and server-reflexive candidates (direct); also relayed ones when no standby
     StandbyTurn,  ///< relay-only ICE kept warm for failover
     ServerRelay,  ///< the game server
 };

@@ -76,6 +76,9 @@ Result<std::vector<std::byte>> seal_connect_token(const ConnectTokenContents& co
     security::ensure_sodium_initialized();
     if (contents.client_id == ClientId{0})
         return make_error(ErrorCode::InvalidArgument, "connect token: client id 0 is reserved for the server");
+    if (static_cast<std::uint64_t>(contents.client_id) > kMaxClientId)
+        return make_error(ErrorCode::InvalidArgument,
+                          "connect token: client ids stop at 2^62 - 1 (the welcome carries them as QUIC varints)");
     if (contents.servers.empty() || contents.servers.size() > kMaxConnectTokenServers)
         return make_error(ErrorCode::InvalidArgument, "connect token: name 1 to 8 servers");
     for (const auto& server : contents.servers)
@@ -153,7 +156,8 @@ Result<OpenedConnectToken> open_connect_token(Bytes token, const ConnectTokenKey
     const auto created = reader.read_u64();
     const auto timeout = reader.read_u32();
     const auto server_count = reader.read_u8();
-    if (!client_id || !created || !timeout || !server_count || *client_id == 0 || *server_count == 0 ||
+    if (!client_id || !created || !timeout || !server_count || *client_id == 0 || *client_id > kMaxClientId ||
+        *server_count == 0 ||
         *server_count > kMaxConnectTokenServers)
         return refuse(TokenRefusal::Forged, "connect token contents malformed");
     contents.client_id = ClientId{*client_id};

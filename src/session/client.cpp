@@ -50,6 +50,15 @@ struct Client::Impl
     std::optional<Timestamp> reconnect_at;
     std::mt19937_64 jitter_random;  // seeded in `create` (ReconnectPolicy::jitter_seed)
     std::string alpn_override;      // tests only
+    /// The latest `now` seen. A caller whose clock reading runs behind the one it created us with (two reads of
+    /// the clock, the earlier passed later) must not move QUIC's timers backwards: they would double away.
+    Timestamp latest_now{};
+
+    Timestamp monotonic(Timestamp now)
+    {
+        latest_now = std::max(latest_now, now);
+        return latest_now;
+    }
 
     std::unique_ptr<DatagramSocket> condition(std::unique_ptr<DatagramSocket> raw) const
     {
@@ -240,6 +249,7 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::
     if (!context)
         return context.error();
     impl->tls = std::move(context).value();
+    impl->latest_now = now;
     if (auto started = impl->start(now); !started)
         return started.error();
     return std::unique_ptr<Client>(new Client(std::move(impl)));
@@ -253,6 +263,7 @@ void Client::update(Timestamp now)
 
 void Client::receive(Timestamp now)
 {
+    now = m_impl->monotonic(now);
     m_impl->reconnect_if_due(now);
     m_impl->receive(now);
     auto& quic = m_impl->connection->quic();
@@ -264,6 +275,7 @@ void Client::receive(Timestamp now)
 
 void Client::flush(Timestamp now)
 {
+    now = m_impl->monotonic(now);
     if (!m_impl->connection->quic().is_closed())
         m_impl->write(now);
 }
@@ -279,7 +291,7 @@ std::optional<NetworkEvent> Client::poll_event()
 
 Result<MessageId> Client::send(ChannelId channel, Bytes message, Timestamp now)
 {
-    return m_impl->connection->send(channel, message, now);
+    return m_impl->connection->send(channel, message, m_impl->monotonic(now));
 }
 
 Result<std::uint32_t> Client::send_probe(std::size_t size, std::size_t answer_size, Timestamp now)

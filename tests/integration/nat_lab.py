@@ -502,6 +502,9 @@ class Lab:
         for address in INTERNET_ADDRESSES:
             _ip("address", "add", f"{address}/24", "dev", "br0", ns=self.internet)
         _ip("link", "set", "br0", "up", ns=self.internet)
+        # Services started here with port 0 (the game server) take ports below coturn's relay range, so the blocking
+        # helpers can tell them from TURN by port (block_turn).
+        run(self.internet, ["sysctl", "-q", "-w", f"net.ipv4.ip_local_port_range=32768 {RELAY_PORTS[0] - 1}"])
 
     def __enter__(self):
         return self
@@ -624,6 +627,48 @@ class Lab:
         host = host or site.host
         return tuple(_natdiscovery(host.ns, flag, self.turn) for flag in ("-m", "-f"))
 
+    def quick_classify(self, site, host=None, timeout=1.0):
+        """classify() in a second or two: RFC 5780's mapping tests (section 4.3) and filtering tests (4.4) with the
+        lab's own Binding requests against coturn, waiting `timeout` seconds for an answer that may not come instead of
+        natdiscovery's long timeouts. The self-test checks that it agrees with classify() on every kind."""
+        if not self.turn:
+            raise LabError("quick_classify() needs start_coturn() first")
+        host = host or site.host
+        primary = (self.turn.addresses[0], self.turn.port)
+
+        def ask(sock, server, change=0):
+            found = binding(sock, server, change, timeout)
+            if not found and not change:
+                raise LabError(f"no STUN answer from {server} to {host.ns}")
+            return found
+
+        sock = udp_socket(host.ns)
+        try:
+            mapped, _, other = ask(sock, primary)
+            if not other:
+                raise LabError("coturn sent no OTHER-ADDRESS: it needs two listening addresses")
+            if mapped[0] != site.public and mapped[0] != host.address:
+                raise LabError(f"{host.ns} is mapped to {mapped}, not to its site's public address {site.public}")
+            mapped_other_address = ask(sock, (other[0], primary[1]))[0]
+            if mapped_other_address == mapped:
+                mapping = EI
+            else:
+                mapping = AD if ask(sock, other)[0] == mapped_other_address else APD
+        finally:
+            sock.close()
+        # A fresh mapping for filtering: the one above has written to the other address, which address-dependent
+        # filtering would then let answer.
+        sock = udp_socket(host.ns)
+        try:
+            ask(sock, primary)
+            if ask(sock, primary, CHANGE_IP | CHANGE_PORT):
+                filtering = EI
+            else:
+                filtering = AD if ask(sock, primary, CHANGE_PORT) else APD
+        finally:
+            sock.close()
+        return mapping, filtering
+
     # --- breaking paths, for failover tests
 
     def block_udp_between(self, site_a, site_b):
@@ -638,6 +683,15 @@ class Lab:
         """Drops all of the site's UDP to and from the internet except with address:port (the game server)."""
         return self._gate_rules(site, f"meta l4proto udp ip daddr . udp dport != {{ {address} . {port} }} drop",
                                 f"meta l4proto udp ip saddr . udp sport != {{ {address} . {port} }} drop")
+
+    def block_turn(self, site):
+        """Drops the site's UDP to and from coturn: its STUN/TURN port and RFC 5780's alternative port, and the relay
+        ports, on both internet addresses. Other services there (the game server, on an ephemeral port below the relay
+        range) still pass, and so does UDP to other sites."""
+        addresses = ", ".join(INTERNET_ADDRESSES)
+        ports = f"{self.turn.port}, {self.turn.port + 1}, {RELAY_PORTS[0]}-{RELAY_PORTS[1]}"
+        return self._gate_rules(site, f"meta l4proto udp ip daddr {{ {addresses} }} udp dport {{ {ports} }} drop",
+                                f"meta l4proto udp ip saddr {{ {addresses} }} udp sport {{ {ports} }} drop")
 
     def unblock(self, block):
         """Removes exactly the rules `block` added."""
@@ -691,6 +745,12 @@ userdb={directory}/turndb
 # coturn 4.6 denies loopback peers (allow-loopback-peers is off) and 0.0.0.0/8, nothing else by default; the lab's
 # peers are all in 203.0.113.0/24, allowed explicitly so that a packaged default or a later version cannot deny them.
 allowed-peer-ip=203.0.113.0-203.0.113.255
+# Private peers are refused, as docs/P2P.md tells production servers to do. It matters here too: ICE asks for
+# permissions towards the other peer's host candidates (10.x), and relaying there from a namespace with no route
+# fails with ENETUNREACH, on which coturn closes the whole allocation, so every relayed pair of that agent failed.
+denied-peer-ip=10.0.0.0-10.255.255.255
+denied-peer-ip=172.16.0.0-172.31.255.255
+denied-peer-ip=192.168.0.0-192.168.255.255
 no-multicast-peers
 """
 
@@ -724,6 +784,7 @@ class Packet:
     sport: int | None
     dport: int | None
     payload: bytes  # the UDP or TCP payload (the IP payload for other protocols)
+    time: float = 0.0  # when it crossed the interface (the kernel's timestamp), on the time.monotonic() clock
 
 
 _ETH_P_ALL, _ETH_P_IP, _PACKET_OUTGOING = 0x0003, 0x0800, 4
@@ -760,10 +821,12 @@ class Capture:
     def _read(self):
         while self._running:
             try:
-                frame, (_, _, pkttype, _, _) = self._sock.recvfrom(65535)
+                frame, ancillary, _, (_, _, pkttype, _, _) = self._sock.recvmsg(65535, socket.CMSG_SPACE(16))
             except (socket.timeout, OSError):
                 continue
             packet = _parse_frame(frame, pkttype)
+            if packet:
+                packet.time = _arrival(ancillary)
             if packet and (self.keep is None or self.keep(packet)):
                 with self._changed:
                     self.packets.append(packet)
@@ -798,8 +861,22 @@ class Capture:
 _captures = []
 
 
+_SO_TIMESTAMPNS = 35  # also the type of its control message (SCM_TIMESTAMPNS)
+
+
+def _arrival(ancillary):
+    """The kernel's receive time of a frame (SO_TIMESTAMPNS, on the realtime clock) as a time.monotonic() value, so
+    a busy capture thread does not make packets look later than they were; the read time when there is none."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9 - (time.time() - time.monotonic())
+    return time.monotonic()
+
+
 def _packet_socket(iface):
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
+    raw.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
     raw.bind((iface, _ETH_P_ALL))
     raw.settimeout(0.1)  # so stop() is noticed
     return raw

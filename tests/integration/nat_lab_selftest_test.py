@@ -171,6 +171,14 @@ def check_blocking(lab, turn, sender_site, receiver_site):
         lab.unblock(block)
         if not path.delivers(2):
             fail("UDP did not pass again after unblocking block_all_udp_except")
+        block = lab.block_turn(sender_site)
+        if any(nat_lab.binding(path.sender, (address, turn.port), timeout=0.5) for address in turn.addresses):
+            fail("block_turn let a STUN request reach coturn")
+        if not path.delivers(2):
+            fail("block_turn dropped UDP to another site")
+        lab.unblock(block)
+        if not nat_lab.binding(path.sender, server):
+            fail("coturn did not answer again after unblocking block_turn")
     finally:
         path.close()
 
@@ -203,13 +211,18 @@ def run_lab():
             if verdict != "ok":
                 fail(f"{host.site.nat} classified as ({mapping}, {filtering}); expected mapping in "
                      f"{sorted(allowed_mapping)} and filtering in {sorted(allowed_filtering)}")
+        with concurrent.futures.ThreadPoolExecutor(len(hosts)) as pool:
+            quick = dict(zip((host.ns for host in hosts), pool.map(lambda h: lab.quick_classify(h.site, h), hosts)))
+        if quick != found:
+            fail(f"quick_classify disagrees with classify: {quick} against {found}")
+        progress("quick_classify (the P2P tests' check of their sites) agrees with classify on every host")
 
         # Every two kinds, and port-restricted against itself: it fails if the routers answer unsolicited input.
         check_direct_paths(turn, [*itertools.combinations(sites.values(), 2), (sites["port_restricted"], second)])
         relayed = check_relay(lab, turn, sites["port_restricted"], sites["none"])
         progress(f"TURN relays both ways through {relayed[0]}:{relayed[1]}; the capture saw it")
         check_blocking(lab, turn, sites["port_restricted"], shared)
-        progress("block_udp_between (either router) and block_all_udp_except drop, unblock restores")
+        progress("block_udp_between (either router), block_all_udp_except and block_turn drop, unblock restores")
         return lab.prefix
 
 

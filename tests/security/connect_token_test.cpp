@@ -74,6 +74,10 @@ TEST(ConnectToken, ContentsOutsideTheLimitsAreNotSealed)
     auto contents = sample();
     contents.client_id = ClientId{0};
     EXPECT_FALSE(seal_connect_token(contents, key, kNow).ok());
+    contents.client_id = ClientId{kMaxClientId + 1};  // past what the welcome's varint carries
+    EXPECT_FALSE(seal_connect_token(contents, key, kNow).ok());
+    contents.client_id = ClientId{kMaxClientId};
+    EXPECT_TRUE(seal_connect_token(contents, key, kNow).ok());
     contents = sample();
     contents.servers.clear();
     EXPECT_FALSE(seal_connect_token(contents, key, kNow).ok());

@@ -64,5 +64,24 @@ TEST(ServerClient, ReceiveProducesEventsWithoutSendingAndFlushSendsTheReplyWithT
     ASSERT_TRUE(world.run_until([&] { return !world.client_events_of<MessageEvent>(0).empty(); }));
 }
 
+// Two reads of a real clock can come back in either order (one taken before creating the client, one after): a
+// `now` earlier than the client has seen must not stall it.
+TEST(ServerClient, AClientUpdatedWithAnEarlierTimeThanItWasCreatedWithStillConnectsAndDelivers)
+{
+    SessionWorld world;
+    const Timestamp created_at = world.now;
+    world.now -= std::chrono::milliseconds(5);  // every update of this world now runs 5 ms behind the creation time
+    auto& client = [&]() -> Client& {
+        const Timestamp earlier = world.now;
+        world.now = created_at;
+        auto& made = world.add_client("10.0.0.2:5000");
+        world.now = earlier;
+        return made;
+    }();
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }, std::chrono::seconds(2)));
+    ASSERT_TRUE(client.send(0, as_bytes_of("late clock"), world.now).ok());
+    ASSERT_TRUE(world.run_until([&] { return has_message(world.server_events, "late clock"); }, std::chrono::seconds(2)));
+}
+
 }  // namespace
 }  // namespace eustress::net::testing

@@ -33,6 +33,8 @@ struct ConnectTokenKey
     std::string to_base64() const;
 };
 
+/// The largest client id a token can carry: the session's welcome sends ids as QUIC varints (62 bits).
+inline constexpr std::uint64_t kMaxClientId = (std::uint64_t{1} << 62) - 1;
 inline constexpr std::size_t kMaxConnectTokenServers = 8;
 inline constexpr std::size_t kMaxConnectTokenUserData = 256;
 inline constexpr std::size_t kMaxConnectTokenAddress = 64;
@@ -53,7 +55,8 @@ struct ConnectTokenContents
     friend bool operator==(const ConnectTokenContents&, const ConnectTokenContents&) = default;
 };
 
-/// Errors: InvalidArgument (no servers, too many, address or user data too long, client id 0, already expired).
+/// Errors: InvalidArgument (no servers, too many, address or user data too long, client id 0 or past kMaxClientId,
+/// already expired).
 Result<std::vector<std::byte>> seal_connect_token(const ConnectTokenContents& contents, const ConnectTokenKey& key,
                                                   std::uint64_t now_unix);
 

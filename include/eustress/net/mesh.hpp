@@ -152,7 +152,9 @@ struct MeshConfig
     /// Try ICE at all (false: every pair goes through the game server).
     bool direct = true;
     /// When the server hands out TURN, keep a relay-only ICE path warm beside the direct one, so failover to TURN
-    /// costs no new checks.
+    /// costs no new checks; the direct agent then gathers no relayed candidates. Without the standby, the one agent
+    /// gathers relayed candidates too, and a pair that an ICE restart during an outage moved onto one of them stays
+    /// on TURN after the direct path heals (until that agent fails or goes silent).
     bool standby_turn = true;
     /// Host candidates only on these addresses (empty: every interface libnice finds).
     std::vector<SocketAddress> local_addresses;
