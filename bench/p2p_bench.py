@@ -10,7 +10,7 @@ bench/p2p/ice_bench.mjs, which bench/run.sh runs itself):
             captures on the internet bridge of the same pings direct and through TURN
   failover  a direct pair (full cone x port-restricted) with TURN warm beside it, its direct path cut again and again
             (nat_lab.block_udp_between): cut to the path-change line, and the last packet of the dead path to the
-            first session packet on TURN, from captures in the two hosts' namespaces
+            first session packet on TURN, from captures in the two hosts' namespaces (the kernel's timestamps)
   mesh      8 peers and their server on loopback (no lab): sessions per peer, RSS and CPU per peer idle and while
             every peer chats 20 lines/s, beside a lone eustress-client on the same server, and the server's
 
@@ -460,29 +460,6 @@ class Stream:
         return self.sent
 
 
-class StampedCapture:
-    """A nat_lab capture whose packets are stamped with time.monotonic() as its reader thread takes them."""
-
-    def __init__(self, ns, iface, keep):
-        self.packets = []
-        self._lock = threading.Lock()
-
-        def stamp(packet):
-            if keep(packet):
-                with self._lock:
-                    self.packets.append((time.monotonic(), packet))
-            return False
-
-        self._capture = nat_lab.capture(ns, iface, keep=stamp)
-
-    def since(self, start):
-        with self._lock:
-            return [(t, p) for t, p in self.packets if t >= start]
-
-    def stop(self):
-        self._capture.stop()
-
-
 def bench_failover(build, lab, sites, turn, cuts):
     print(f"failover: the direct path of a full cone x port-restricted pair cut {cuts} times, TURN warm beside it",
           file=sys.stderr, flush=True)
@@ -491,7 +468,9 @@ def bench_failover(build, lab, sites, turn, cuts):
     a, b, _ = start_pair(build, server, cone.host, port.host, ["direct"])
     public = {"a": port.public, "b": cone.public}  # where the other's direct packets come from
     inbound = lambda p: p.protocol == 17 and p.direction == "in"  # noqa: E731
-    captures = {"a": StampedCapture(cone.host.ns, "eth0", inbound), "b": StampedCapture(port.host.ns, "eth0", inbound)}
+    # What reaches each host, stamped by the kernel on arrival (packet.time, on the time.monotonic() clock).
+    captures = {"a": nat_lab.capture(cone.host.ns, "eth0", inbound),
+                "b": nat_lab.capture(port.host.ns, "eth0", inbound)}
     stream = None
     to_line, gaps, back = [], [], []
     try:
@@ -508,9 +487,9 @@ def bench_failover(build, lab, sites, turn, cuts):
             time.sleep(0.3)  # session packets on TURN reach both hosts
             line = []
             for me in (a, b):
-                packets = captures[me.name].since(cut_at - 1.0)
-                dead = [t for t, p in packets if p.src == public[me.name] and t <= moved[me.name]]
-                new = [t for t, p in packets if p.src == COTURN_ADDRESS and t >= cut_at and
+                packets = [p for p in list(captures[me.name].packets) if p.time >= cut_at - 1.0]
+                dead = [p.time for p in packets if p.src == public[me.name] and p.time <= moved[me.name]]
+                new = [p.time for p in packets if p.src == COTURN_ADDRESS and p.time >= cut_at and
                        session_packet(turn_framing(p.payload)[1])]
                 to_line.append(1000 * (moved[me.name] - cut_at))
                 if dead and new:
@@ -569,6 +548,23 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime (fields 14 and 15)
 
 
+def wakeups(pid):
+    """Times the process (all its threads) blocked and was woken: voluntary context switches."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/status") as status:
+            total += sum(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches:"))
+    return total
+
+
+def usage(processes, seconds):
+    """{name: (CPU % of one core, wakeups per second)} of each process over the next `seconds`."""
+    before = {name: (cpu_seconds(p.pid), wakeups(p.pid)) for name, p in processes.items()}
+    time.sleep(seconds)
+    return {name: (100 * (cpu_seconds(p.pid) - before[name][0]) / seconds,
+                   (wakeups(p.pid) - before[name][1]) / seconds) for name, p in processes.items()}
+
+
 def bench_mesh(build, members, seconds, lines_per_second):
     print(f"mesh of {members} peers on loopback: {seconds} s idle, then {seconds} s with every peer chatting "
           f"{lines_per_second} lines/s", file=sys.stderr, flush=True)
@@ -592,9 +588,7 @@ def bench_mesh(build, members, seconds, lines_per_second):
         time.sleep(6)  # past libnice's idle timeout (5 s), during which its check timer still ticks every Ta
         everyone = {"server": server, "client": client, **{p.name: p for p in peers}}
         rss_idle = {name: rss_kib(p.pid) for name, p in everyone.items()}
-        before = {name: cpu_seconds(p.pid) for name, p in everyone.items()}
-        time.sleep(seconds)
-        idle = {name: 100 * (cpu_seconds(p.pid) - before[name]) / seconds for name, p in everyone.items()}
+        idle = usage(everyone, seconds)
         rows = {}
         for peer in peers:
             start = peer.count()
@@ -615,11 +609,9 @@ def bench_mesh(build, members, seconds, lines_per_second):
                     peer.type(f"line {n} from {peer.name}")
                 due += 1 / lines_per_second
                 time.sleep(max(0.0, due - time.monotonic()))
-        before = {name: cpu_seconds(p.pid) for name, p in everyone.items()}
         chatter = threading.Thread(target=chat, daemon=True)
         chatter.start()
-        time.sleep(seconds)
-        busy = {name: 100 * (cpu_seconds(p.pid) - before[name]) / seconds for name, p in everyone.items()}
+        busy = usage(everyone, seconds)
         stop_chat.set()
         chatter.join()
         rss_busy = {name: rss_kib(p.pid) for name, p in everyone.items()}
@@ -629,14 +621,17 @@ def bench_mesh(build, members, seconds, lines_per_second):
         stop_all(*peers, *([client] if client else []), server)
         work.cleanup()
     peer_names = [p.name for p in peers]
-    for label, values, unit in (("RSS idle", rss_idle, "KiB"), ("RSS after chat", rss_busy, "KiB"),
-                                ("CPU idle", idle, "%"), ("CPU chatting", busy, "%")):
+    figures = (("rss_idle", "RSS idle", rss_idle, "KiB"), ("rss_chat", "RSS after chat", rss_busy, "KiB"),
+               ("cpu_idle", "CPU idle", {n: v[0] for n, v in idle.items()}, "%"),
+               ("cpu_chat", "CPU chatting", {n: v[0] for n, v in busy.items()}, "%"),
+               ("wakeups_idle", "wakeups idle", {n: v[1] for n, v in idle.items()}, "/s"),
+               ("wakeups_chat", "wakeups chatting", {n: v[1] for n, v in busy.items()}, "/s"))
+    for _, label, values, unit in figures:
         per_peer = [values[n] for n in peer_names]
         progress(f"{label}: peers median {statistics.median(per_peer):.1f} {unit} (min {min(per_peer):.1f}, max "
                  f"{max(per_peer):.1f}); lone client {values['client']:.1f}; server {values['server']:.1f}")
     progress(f"chat lines received per peer: {received} (of {members - 1} x {lines_per_second} x ~{seconds})")
-    for metric, values, unit in (("rss_idle", rss_idle, "KiB"), ("rss_chat", rss_busy, "KiB"),
-                                 ("cpu_idle", idle, "%"), ("cpu_chat", busy, "%")):
+    for metric, _, values, unit in figures:
         report("p2p-mesh8", f"peer_{metric}_median", statistics.median(values[n] for n in peer_names), unit,
                "loopback")
         report("p2p-mesh8", f"client_{metric}", values["client"], unit, "loopback")
