@@ -18,7 +18,8 @@ The lab stays up across the runs of a part; only the peers restart. Every proces
 the lab's routers, coturn, the server and both peers share them). Progress goes to stderr, one JSON object per result
 to stdout (bench/run.sh's format: bench, metric, value, unit, peer, placement).
 
-Usage: p2p_bench.py BUILD_DIR [--only paths,sessions,failover,mesh] [--runs 20] [--cuts 10] [--seconds 30]
+Usage: p2p_bench.py BUILD_DIR [--only paths,sessions,failover,mesh] [--runs 20] [--cuts 20] [--seconds 30]
+                   [--logs DIR]
 The lab parts need root (network namespaces) and coturn (scripts/install-deps.sh installs it).
 """
 import argparse
@@ -45,6 +46,7 @@ PING_LINE = re.compile(r"^ping peer (\d+): (\d+) round trips of (\d+) bytes, rtt
 BULK_IN_LINE = re.compile(r"^bulk from peer (\d+): ([\d.]+) MiB in ([\d.]+) ms, ([\d.]+) MB/s")
 BULK_OUT_LINE = re.compile(r"^bulk to peer (\d+): ([\d.]+) MiB in ([\d.]+) ms, ([\d.]+) MB/s")
 began = time.monotonic()
+log_directory = None  # --logs: every process's output is written there when it stops
 
 
 class BenchError(Exception):
@@ -113,7 +115,7 @@ class Process:
                         return stamp, found
                 left = deadline - time.monotonic()
                 if left <= 0 or self.ended:
-                    tail = "\n    ".join(text for _, text in self.lines[-15:])
+                    tail = "\n    ".join([text for _, text in self.lines if not text.startswith("sent to ")][-15:])
                     raise BenchError(f"{self.name}: no line matching {pattern!r} within {seconds} s"
                                      f"{' (its output ended)' if self.ended else ''}; last lines:\n    {tail}")
                 self._changed.wait(left)
@@ -137,6 +139,9 @@ class Process:
             self.process.kill()
             self.process.wait()
         self._thread.join(timeout=2)
+        if log_directory:
+            with open(os.path.join(log_directory, f"{self.name}-{self.pid}.log"), "w") as log:
+                log.writelines(f"{stamp - began:9.3f} {text}\n" for stamp, text in self.lines)
 
 
 class Server(Process):
@@ -460,6 +465,12 @@ class Stream:
         return self.sent
 
 
+def current_path(peer, other):
+    """The path `peer` last reported for `other` ("direct", "turn", ...), or None."""
+    changes = peer.find(rf"^peer {other.id} path \S+ -> (\S+)")
+    return changes[-1][1].group(1) if changes else None
+
+
 def bench_failover(build, lab, sites, turn, cuts):
     print(f"failover: the direct path of a full cone x port-restricted pair cut {cuts} times, TURN warm beside it",
           file=sys.stderr, flush=True)
@@ -472,7 +483,7 @@ def bench_failover(build, lab, sites, turn, cuts):
     captures = {"a": nat_lab.capture(cone.host.ns, "eth0", inbound),
                 "b": nat_lab.capture(port.host.ns, "eth0", inbound)}
     stream = None
-    to_line, gaps, back = [], [], []
+    to_line, gaps, back, odd, stuck = [], [], [], [], []
     try:
         time.sleep(2)  # the standby TURN agent connects and carries heartbeats
         stream = Stream(a)
@@ -481,12 +492,24 @@ def bench_failover(build, lab, sites, turn, cuts):
             start = {p.name: p.count() for p in (a, b)}
             cut_at = time.monotonic()
             block = lab.block_udp_between(cone, port)
-            moved = {}
+            moved, line = {}, []
             for me, other in ((a, b), (b, a)):
-                moved[me.name], _ = me.wait_path(other.id, ["turn"], 10, start[me.name])
+                try:
+                    at, change = me.wait(rf"^peer {other.id} path direct -> ", 5, start[me.name])
+                except BenchError:
+                    paths = [m.string for _, m in me.find(r"^peer \d+ path ")][-3:]
+                    line.append(f"{me.name} NO PATH CHANGE within 5 s (its last path lines: {paths})")
+                    odd.append(cut + 1)
+                    continue
+                if not change.string.startswith(f"peer {other.id} path direct -> turn"):
+                    line.append(f"{me.name} MOVED ELSEWHERE: {change.string!r}")
+                    odd.append(cut + 1)
+                    continue
+                moved[me.name] = at
             time.sleep(0.3)  # session packets on TURN reach both hosts
-            line = []
             for me in (a, b):
+                if me.name not in moved:
+                    continue
                 packets = [p for p in list(captures[me.name].packets) if p.time >= cut_at - 1.0]
                 dead = [p.time for p in packets if p.src == public[me.name] and p.time <= moved[me.name]]
                 new = [p.time for p in packets if p.src == COTURN_ADDRESS and p.time >= cut_at and
@@ -502,12 +525,27 @@ def bench_failover(build, lab, sites, turn, cuts):
             start = {p.name: p.count() for p in (a, b)}
             lifted = time.monotonic()
             lab.unblock(block)
+            returned = []
             for me, other in ((a, b), (b, a)):
-                at, _ = me.wait_path(other.id, ["direct"], 20, start[me.name])
-                back.append(1000 * (at - lifted))
-            progress(f"cut {cut + 1}: " + "; ".join(line) + f"; back to direct {back[-2]:.0f} and {back[-1]:.0f} ms "
-                     "after the cut was lifted")
+                if me.name in moved:
+                    at, _ = me.wait_path(other.id, ["direct"], 20, start[me.name])
+                    back.append(1000 * (at - lifted))
+                    returned.append(f"{back[-1]:.0f}")
             time.sleep(0.5)  # settled on direct again before the next cut
+            for me, other in ((a, b), (b, a)):
+                if current_path(me, other) != "direct":  # it went back to direct, and left it again
+                    since = time.monotonic()
+                    try:
+                        me.wait_path(other.id, ["direct"], 60, me.count())
+                        line.append(f"{me.name} LEFT DIRECT AGAIN after the cut was lifted and came back only "
+                                    f"{time.monotonic() - since + 0.5:.1f} s later")
+                    except BenchError:
+                        line.append(f"{me.name} LEFT DIRECT AGAIN after the cut was lifted, not back within 60 s")
+                    stuck.append(cut + 1)
+            progress(f"cut {cut + 1}: " + "; ".join(line) + f"; back to direct {' and '.join(returned)} ms after "
+                     "the cut was lifted")
+            if stuck and stuck[-1] == cut + 1 and any(current_path(p, o) != "direct" for p, o in ((a, b), (b, a))):
+                break  # still not direct: further cuts would measure nothing
         sent = stream.stop()
         stream = None
         b.wait(rf"^\[peer {a.id}\] seq {sent}$", 10)
@@ -521,6 +559,12 @@ def bench_failover(build, lab, sites, turn, cuts):
         for capture in captures.values():
             capture.stop()
         stop_all(a, b, server)
+    if odd:
+        progress(f"cuts where a peer did not move from direct to TURN: {odd} (left out of the figures below)")
+    report("p2p-failover", "cuts_not_to_turn", len(odd), "peers")
+    if stuck:
+        progress(f"cuts after which a peer went back to direct and left it again: {stuck}")
+    report("p2p-failover", "left_direct_again", len(stuck), "peers")
     progress(f"cut -> path-change line: {summary(to_line)}")
     report("p2p-failover", "cut_to_path_change_median", statistics.median(to_line), "ms")
     report("p2p-failover", "cut_to_path_change_p95", percentile(to_line, 0.95), "ms")
@@ -644,9 +688,14 @@ def main():
     parser.add_argument("build")
     parser.add_argument("--only", default="paths,sessions,failover,mesh")
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--cuts", type=int, default=10)
+    parser.add_argument("--cuts", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--logs", help="write every process's output, stamped, into this directory")
     arguments = parser.parse_args()
+    if arguments.logs:
+        global log_directory
+        os.makedirs(arguments.logs, exist_ok=True)
+        log_directory = arguments.logs
     build, parts = os.path.abspath(arguments.build), set(arguments.only.split(","))
     for program in ("eustress-server", "eustress-peer", "eustress-client"):
         if not os.access(f"{build}/apps/{program}", os.X_OK):
