@@ -158,7 +158,7 @@ fi
 if wanted p2p; then
   section "16. P2P: paths per NAT pair, direct/TURN/server relay, failover (NAT lab, root), a mesh of 8 on loopback"
   if [[ $(id -u) -eq 0 ]]; then
-    python3 bench/p2p_bench.py build-bench >>"$out" || echo "   (p2p_bench.py failed)" >&2
+    python3 bench/p2p_bench.py build-bench --logs build-bench/bench/p2p-logs >>"$out" || echo "   (p2p_bench.py failed)" >&2
   else
     echo "   (the NAT lab needs root: only the mesh of 8 on loopback)" >&2
     python3 bench/p2p_bench.py build-bench --only mesh >>"$out" || echo "   (p2p_bench.py failed)" >&2
