@@ -7,12 +7,12 @@ bench/p2p/ice_bench.mjs, which bench/run.sh runs itself):
             peer's "peer N path ... -> direct|turn ... at X ms" (from the update that added the other peer)
   sessions  RTT (/ping) and throughput (/bulk) of the peer session direct (full cone x port-restricted), through TURN
             (symmetric x symmetric) and through the game server (--no-direct); and TURN's bytes per packet, from
-            captures on the internet bridge of the same pings direct and through TURN
+            captures on the internet bridge's ports of the same pings direct and through TURN
   failover  a direct pair (full cone x port-restricted) with TURN warm beside it, its direct path cut again and again
             (nat_lab.block_udp_between): cut to the path-change line, and the last packet of the dead path to the
             first session packet on TURN, from captures in the two hosts' namespaces (the kernel's timestamps)
-  mesh      8 peers and their server on loopback (no lab): sessions per peer, RSS and CPU per peer idle and while
-            every peer chats 20 lines/s, beside a lone eustress-client on the same server, and the server's
+  mesh      8 peers and their server on loopback (no lab): sessions per peer, RSS, CPU and wakeups per peer idle and
+            while every peer chats 20 lines/s, beside a lone eustress-client on the same server, and the server's
 
 The lab stays up across the runs of a part; only the peers restart. Every process runs on both cores (no taskset:
 the lab's routers, coturn, the server and both peers share them). Progress goes to stderr, one JSON object per result
@@ -72,7 +72,8 @@ def summary(values, unit="ms"):
             f"min {min(values):.1f}, max {max(values):.1f} (n={len(values)})")
 
 
-# --- processes with timestamped output
+# --- processes with timestamped output (tests/integration/mesh_lab.py does the same for the tests, inside the lab
+# only and with log files in the working directory; these also run on loopback and write files only with --logs)
 
 class Process:
     """A program whose output lines are read by a thread and stamped with time.monotonic() on arrival."""
