@@ -10,6 +10,7 @@
 #include "app_config.hpp"
 #include "debug_options.hpp"
 #include "eustress/net/http_client.hpp"
+#include "eustress/net/mesh.hpp"
 #include "event_loop.hpp"
 #include "forge/match_client.hpp"
 
@@ -50,6 +51,7 @@ int main(int argc, char** argv)
     std::string server_name;
     double loss = -1.0;
     int channel = 0;
+    bool mesh_channels = false;
     app.add_option("-c,--config", config_file, "TOML file with [client], [quic] and [link_simulation] tables")
         ->check(CLI::ExistingFile);
     app.add_option("-s,--server", server_address, "HOST:PORT of the server (default 127.0.0.1:7777)");
@@ -63,6 +65,9 @@ int main(int argc, char** argv)
                    "send the lines on this channel of the default table (0 reliable chat, the default; 1 unreliable, "
                    "2 sequenced, 3 reliable unordered; the server relays only channel 0)")
         ->check(CLI::Range(0, 63));
+    app.add_flag("--mesh-channels", mesh_channels,
+                 "declare the P2P mesh's channels as eustress-peer does, to connect to an eustress-server started with "
+                 "--mesh without joining its mesh (the server announces only members that say hello)");
     apps::DebugOptions debug;
     std::string forge_url, mode, region = "local", login_url, player_token_file;
     std::uint64_t player = 0;
@@ -87,6 +92,8 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "eustress-client: %s\n", loaded.error().message.c_str());
             return 2;
         }
+    if (mesh_channels)
+        (void)add_mesh_channels(config.channels);
     if (!server_address.empty())
     {
         const auto colon = server_address.rfind(':');

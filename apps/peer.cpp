@@ -1,6 +1,7 @@
 // eustress-peer: joins an eustress-server started with --mesh, then chats with the other members directly (ICE
 // through their NATs), through TURN, or through the server when nothing else works. Lines typed on stdin go to
-// every peer; "/to ID text" to one; "/status" prints the peers with their path and RTT. End of input leaves.
+// every peer; "/to ID text" to one; "/status" prints the peers with their path and RTT; "/ping" and "/bulk" measure
+// a peer session (apps/peer/measurements.hpp). End of input leaves.
 #include <cstdio>
 #include <map>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "eustress/net/client.hpp"
 #include "eustress/net/mesh.hpp"
 #include "event_loop.hpp"
+#include "measurements.hpp"
 
 using namespace eustress::net;
 
@@ -67,8 +69,10 @@ void print_event(const Mesh& mesh, const MeshEvent& event, FirstSeen& first_seen
     }
 }
 
-void handle_line(Mesh& mesh, const std::string& line, Timestamp now)
+void handle_line(Mesh& mesh, apps::Measurements& measurements, const std::string& line, Timestamp now)
 {
+    if (measurements.command(line, now))
+        return;
     if (line == "/status")
     {
         print_status(mesh, now);
@@ -152,6 +156,7 @@ int main(int argc, char** argv)
         return 1;
     }
     apps::install_stop_signals();
+    apps::Measurements measurements(**mesh, kChat);
     FirstSeen first_seen;
     std::string pending_input;
     bool input_open = true;
@@ -172,7 +177,12 @@ int main(int argc, char** argv)
         }
         (*mesh)->update(now);
         while (auto event = (*mesh)->poll_event())
-            print_event(**mesh, *event, first_seen, now);
+        {
+            const auto* message = std::get_if<PeerMessageEvent>(&*event);
+            if (!message || !measurements.on_message(*message, now))
+                print_event(**mesh, *event, first_seen, now);
+        }
+        measurements.pump(now);
         if (status_every_s > 0 && now >= next_status)
         {
             print_status(**mesh, now);
@@ -183,7 +193,10 @@ int main(int argc, char** argv)
         pollfd fds[3] = {{(*client)->native_handle(), POLLIN, 0},
                          {(*mesh)->native_handle(), POLLIN, 0},
                          {input_open ? STDIN_FILENO : -1, POLLIN, 0}};
-        apps::wait_for_io(fds, std::min((*client)->next_wakeup(), (*mesh)->next_wakeup()));
+        // What a measurement just sent leaves at the next update, without sleeping first.
+        const Timestamp wake = measurements.take_sent() ? MonotonicClock::now()
+                                                        : std::min((*client)->next_wakeup(), (*mesh)->next_wakeup());
+        apps::wait_for_io(fds, wake);
         if (!input_open || !(fds[2].revents & (POLLIN | POLLHUP)))
             continue;
         char buffer[4096];
@@ -200,7 +213,7 @@ int main(int argc, char** argv)
             const std::string line = pending_input.substr(0, newline);
             pending_input.erase(0, newline + 1);
             if (!line.empty())
-                handle_line(**mesh, line, MonotonicClock::now());
+                handle_line(**mesh, measurements, line, MonotonicClock::now());
         }
     }
     print_status(**mesh, MonotonicClock::now());

@@ -4,7 +4,7 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -137,6 +137,32 @@ fi
 if wanted forge; then
   section "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking"
   python3 bench/forge_bench.py build-bench >>"$out"
+fi
+
+if wanted ice; then
+  section "15. P2P: ICE alone on loopback, 20 runs each: libnice (ours; its default Ta of 20 ms, then 10 and 5) and libjuice (node-datachannel)"
+  if [[ ! -d bench/p2p/node_modules/node-datachannel ]]; then
+    (cd bench/p2p && npm ci --no-audit --no-fund >&2) || echo "   (npm ci failed: no libjuice figures)" >&2
+  fi
+  for placement in "same-core 0" "two-cores 0,1"; do
+    read -r label cpus <<<"$placement"
+    echo "   $label (taskset -c $cpus)" >&2
+    for ta in 0 10 5; do
+      suffix=""; [[ $ta != 0 ]] && suffix="+ta${ta}ms"
+      taskset -c "$cpus" build-bench/bench/eustress-bench-ice --runs 20 --check-pacing-ms "$ta" \
+        --placement "$label$suffix" >>"$out"
+    done
+    taskset -c "$cpus" node bench/p2p/ice_bench.mjs --runs 20 --placement "$label" >>"$out"
+  done
+fi
+if wanted p2p; then
+  section "16. P2P: paths per NAT pair, direct/TURN/server relay, failover (NAT lab, root), a mesh of 8 on loopback"
+  if [[ $(id -u) -eq 0 ]]; then
+    python3 bench/p2p_bench.py build-bench --logs build-bench/bench/p2p-logs >>"$out" || echo "   (p2p_bench.py failed)" >&2
+  else
+    echo "   (the NAT lab needs root: only the mesh of 8 on loopback)" >&2
+    python3 bench/p2p_bench.py build-bench --only mesh >>"$out" || echo "   (p2p_bench.py failed)" >&2
+  fi
 fi
 
 echo "finished (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2

@@ -24,7 +24,7 @@ core=(
   etcd-server etcd-client                                  # Forge: real etcd clusters (etcd) read from outside (etcdctl)
   libnice-dev coturn nftables iproute2                     # P2P: ICE, STUN/TURN server for tests, NAT routers in namespaces
 )
-bench=(libenet-dev python3)               # the ENet peer; python3 prints the summary
+bench=(libenet-dev python3 nodejs npm)   # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p)
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
 
@@ -47,10 +47,14 @@ if $list_only; then
   exit 0
 fi
 
+# A package also counts as present when an installed one provides it: NodeSource's nodejs provides (and conflicts
+# with) Debian's npm, and installing npm there would replace that nodejs.
+provided=" $(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null | sed -n 's/^install ok installed|//p' |
+  tr ',' '\n' | sed -E 's/\(.*\)//; s/ //g' | tr '\n' ' ') "
 missing=()
 for package in "${wanted[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$package")
+  [[ "$status" == "install ok installed" || "$provided" == *" $package "* ]] || missing+=("$package")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 

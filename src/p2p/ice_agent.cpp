@@ -93,6 +93,9 @@ Result<void> validate(const IceAgentConfig& config)
         return make_error(ErrorCode::InvalidArgument, "relay_only needs a TURN server");
     if (config.inbox_limit == 0)
         return make_error(ErrorCode::InvalidArgument, "inbox_limit must be at least 1");
+    if (config.check_pacing.count() != 0 &&
+        (config.check_pacing < std::chrono::milliseconds(5) || config.check_pacing > std::chrono::seconds(1)))
+        return make_error(ErrorCode::InvalidArgument, "check_pacing must be 0 (libnice's 20 ms) or 5 ms to 1 s");
     if (config.servers.stun && !is_server_address(*config.servers.stun))
         return make_error(ErrorCode::InvalidArgument, "the STUN server needs an IPv4 or IPv6 address and a port");
     if (config.servers.turn && !is_server_address(config.servers.turn->address))
@@ -159,6 +162,8 @@ Result<void> IceAgent::Impl::configure()
         static_cast<NiceAgentOption>(NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS));
     g_object_set(agent, "controlling-mode", static_cast<gboolean>(config.controlling), "upnp", FALSE, "ice-tcp", FALSE,
                  "force-relay", static_cast<gboolean>(config.relay_only), nullptr);
+    if (config.check_pacing.count() > 0)
+        g_object_set(agent, "stun-pacing-timer", static_cast<guint>(config.check_pacing.count()), nullptr);
     if (config.servers.stun)
         g_object_set(agent, "stun-server", host_of(*nice_address_of(*config.servers.stun)).c_str(), "stun-server-port",
                      static_cast<guint>(config.servers.stun->port()), nullptr);

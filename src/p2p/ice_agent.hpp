@@ -8,6 +8,7 @@
 // (one end controls), and libnice sets the role per agent, hence an agent per peer rather than a stream per peer.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -99,6 +100,10 @@ struct IceAgentConfig
     std::size_t max_remote_candidates = 32;
     /// Datagrams held between `IceLoop::run_ready` and `receive`; more are dropped and counted.
     std::size_t inbox_limit = 512;
+    /// libnice's Ta (its `stun-pacing-timer`): the agent sends one connectivity check or gathering request per
+    /// interval, the first one a whole interval after checks can start. Zero keeps libnice's 20 ms; otherwise 5 ms
+    /// (RFC 8445's floor) to 1 s. docs/PERFORMANCE.md ("P2P") has what it changes and why the default stays.
+    std::chrono::milliseconds check_pacing{0};
 };
 
 enum class IceState : std::uint8_t

@@ -81,6 +81,19 @@ TEST(IceAgent, ReceivedDatagramsComeFromTheSelectedPairsRemoteAddress)
     EXPECT_EQ(slots[0].from, pair.b().selected_path()->remote);
 }
 
+// libnice sends its first check one pacing interval (Ta) after checks can start: a slow pacing shows as a floor
+// under the time to connect, which no load on the machine can lower.
+TEST(IceAgent, CheckPacingReachesLibnice)
+{
+    auto slow_a = loopback_ice_config(true);
+    auto slow_b = loopback_ice_config(false);
+    slow_a.check_pacing = slow_b.check_pacing = 150ms;
+    IcePair pair(slow_a, slow_b);
+    const auto started = MonotonicClock::now();
+    ASSERT_TRUE(pair.connect(3s)) << "a: " << to_string(pair.a().state()) << ", b: " << to_string(pair.b().state());
+    EXPECT_GE(milliseconds_since(started), 140.0);
+}
+
 TEST(IceAgent, CandidatesThatArriveBeforeTheCredentialsWaitForThem)
 {
     IcePair pair(loopback_ice_config(true), loopback_ice_config(false));
@@ -327,7 +340,12 @@ TEST(IceAgent, ConfigurationsThatCannotWorkAreRefused)
     stun_without_port.servers.stun = SocketAddress::ipv4_loopback(0);
     auto turn_without_address = loopback_ice_config(true);
     turn_without_address.servers.turn = p2p::TurnServer{SocketAddress{}, "user", "password"};
-    for (const auto& config : {relay_without_turn, no_inbox, stun_without_port, turn_without_address})
+    auto pacing_under_rfc_floor = loopback_ice_config(true);
+    pacing_under_rfc_floor.check_pacing = 4ms;
+    auto pacing_over_a_second = loopback_ice_config(true);
+    pacing_over_a_second.check_pacing = 1001ms;
+    for (const auto& config : {relay_without_turn, no_inbox, stun_without_port, turn_without_address,
+                               pacing_under_rfc_floor, pacing_over_a_second})
     {
         const auto created = p2p::IceAgent::create(*loop, config);
         ASSERT_FALSE(created);
