@@ -52,15 +52,26 @@ std::optional<PathChange> MeshPeer::tick(bool controlling, const SignalSink& sin
     return m_path->tick(now);
 }
 
-// A direct path that died is retried with an ICE restart now and then, so play moves back when it heals. Only the
-// controlling side decides, so the two ends do not restart each other in turn.
+// A direct path that died is retried with an ICE restart every ice_restart_interval while it stays down, so play
+// moves back when it heals. "Down" starts when the path was last alive, not when ICE last reported Connected: a
+// restart made while the path was still cut leaves the agent checking, never Failed (with trickle, libnice fails
+// nothing until told the peer's candidates are complete), and must be followed by another. Only the controlling
+// side restarts, so the two ends do not restart each other in turn.
 void MeshPeer::restart_dead_ice(MeshStats& stats, Timestamp now)
 {
     auto* primary = m_ice->agent(AgentSlot::Primary);
-    if (!primary || now < m_next_ice_restart)
+    if (!primary)
         return;
-    const auto dead = m_path->dead_since(PathSlot::Primary, now);
-    if (primary->state() == IceState::Failed || (dead && now - *dead >= m_config.ice_restart_interval))
+    if (m_path->alive(PathSlot::Primary, now))
+    {
+        m_primary_down_since.reset();
+        return;
+    }
+    const bool was_up = m_path->dead_since(PathSlot::Primary, now).has_value();
+    if (was_up && !m_primary_down_since)
+        m_primary_down_since = *m_path->dead_since(PathSlot::Primary, now);
+    const bool long_down = m_primary_down_since && now - *m_primary_down_since >= m_config.ice_restart_interval;
+    if (now >= m_next_ice_restart && (primary->state() == IceState::Failed || long_down))
     {
         m_ice->restart(AgentSlot::Primary);
         ++stats.ice_restarts;

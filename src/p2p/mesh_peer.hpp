@@ -71,6 +71,8 @@ class MeshPeer
     bool m_token_requested = false;
     bool m_session_up = false;
     Timestamp m_next_ice_restart{};
+    /// Since when the direct path, once up, has been down: kept across restarts that did not bring it back.
+    std::optional<Timestamp> m_primary_down_since;
 };
 
 }  // namespace eustress::net::p2p
