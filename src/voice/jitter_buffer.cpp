@@ -17,7 +17,7 @@ bool before(std::uint32_t a, std::uint32_t b) noexcept
 
 }  // namespace
 
-struct JitterBuffer::SpeexState
+struct SpeexJitterBuffer::SpeexState
 {
     ::JitterBuffer* buffer = nullptr;
     ~SpeexState()
@@ -27,7 +27,7 @@ struct JitterBuffer::SpeexState
     }
 };
 
-JitterBuffer::JitterBuffer(std::uint32_t frame_samples, std::uint32_t, const VoiceJitterConfig& config)
+SpeexJitterBuffer::SpeexJitterBuffer(std::uint32_t frame_samples, const VoiceJitterConfig& config)
     : m_speex(std::make_unique<SpeexState>()), m_frame_samples(frame_samples), m_scratch(kMaxVoicePayload)
 {
     m_speex->buffer = jitter_buffer_init(static_cast<int>(frame_samples));
@@ -42,10 +42,19 @@ JitterBuffer::JitterBuffer(std::uint32_t frame_samples, std::uint32_t, const Voi
     }
 }
 
-JitterBuffer::~JitterBuffer() = default;
+SpeexJitterBuffer::~SpeexJitterBuffer() = default;
 
-bool JitterBuffer::put(std::uint32_t timestamp, std::span<const std::uint8_t> frame, Timestamp now)
+bool SpeexJitterBuffer::put(std::uint32_t timestamp, std::span<const std::uint8_t> frame, bool last, Timestamp now)
 {
+    if (!m_active)
+    {
+        // A new talk spurt: speexdsp restarts at the first packet it holds (and forgets its history).
+        jitter_buffer_reset(m_speex->buffer);
+        m_held.clear();
+        m_playing = false;
+        m_active = true;
+        m_missing_in_row = 0;
+    }
     const bool late =
         m_playing &&
         before(timestamp, static_cast<std::uint32_t>(jitter_buffer_get_pointer_timestamp(m_speex->buffer)));
@@ -55,6 +64,7 @@ bool JitterBuffer::put(std::uint32_t timestamp, std::span<const std::uint8_t> fr
     packet.timestamp = timestamp;
     packet.span = m_frame_samples;
     packet.sequence = 0;
+    packet.user_data = last ? 1 : 0;
     jitter_buffer_put(m_speex->buffer, &packet);
     if (late)
         return false;
@@ -64,9 +74,11 @@ bool JitterBuffer::put(std::uint32_t timestamp, std::span<const std::uint8_t> fr
     return true;
 }
 
-JitterBuffer::Slot JitterBuffer::get(Timestamp now)
+JitterBuffer::Slot SpeexJitterBuffer::get(Timestamp now)
 {
     Slot slot;
+    if (!m_active)
+        return slot;
     JitterBufferPacket packet{};
     packet.data = m_scratch.data();
     packet.len = static_cast<spx_uint32_t>(m_scratch.size());
@@ -76,6 +88,10 @@ JitterBuffer::Slot JitterBuffer::get(Timestamp now)
     if (status == JITTER_BUFFER_OK)
     {
         slot.status = Status::Frame;
+        slot.last = packet.user_data != 0;
+        m_missing_in_row = 0;
+        if (slot.last)
+            m_active = false;
         m_playing = true;
         slot.timestamp = packet.timestamp;
         const auto* bytes = reinterpret_cast<const std::uint8_t*>(packet.data);
@@ -88,6 +104,11 @@ JitterBuffer::Slot JitterBuffer::get(Timestamp now)
     {
         slot.status = status == JITTER_BUFFER_INSERTION ? Status::Insertion : Status::Missing;
         slot.timestamp = pointer;
+        if (slot.status == Status::Missing && ++m_missing_in_row > kIdleAfterMissing && m_held.empty())
+        {
+            m_active = false;  // the talk spurt's end was lost: stop concealing
+            slot.status = Status::Idle;
+        }
     }
     jitter_buffer_tick(m_speex->buffer);
     const auto played_to = static_cast<std::uint32_t>(jitter_buffer_get_pointer_timestamp(m_speex->buffer));
@@ -96,26 +117,20 @@ JitterBuffer::Slot JitterBuffer::get(Timestamp now)
     return slot;
 }
 
-const std::vector<std::uint8_t>* JitterBuffer::held(std::uint32_t timestamp) const
+std::unique_ptr<JitterBuffer> JitterBuffer::create(std::uint32_t frame_samples, std::uint32_t sample_rate,
+                                                   const VoiceJitterConfig& config)
+{
+    if (config.algorithm == JitterAlgorithm::Speex)
+        return std::make_unique<SpeexJitterBuffer>(frame_samples, config);
+    return std::make_unique<AdaptiveJitterBuffer>(frame_samples, sample_rate, config);
+}
+
+const std::vector<std::uint8_t>* SpeexJitterBuffer::held(std::uint32_t timestamp) const
 {
     for (const Held& held : m_held)
         if (held.timestamp == timestamp)
             return &held.frame;
     return nullptr;
-}
-
-void JitterBuffer::reset()
-{
-    jitter_buffer_reset(m_speex->buffer);
-    m_held.clear();
-    m_playing = false;
-}
-
-std::size_t JitterBuffer::available() const
-{
-    spx_int32_t count = 0;
-    jitter_buffer_ctl(m_speex->buffer, JITTER_BUFFER_GET_AVAILABLE_COUNT, &count);
-    return static_cast<std::size_t>(std::max<spx_int32_t>(count, 0));
 }
 
 }  // namespace eustress::net::voice

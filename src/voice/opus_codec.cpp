@@ -153,8 +153,25 @@ bool opus_packet_has_fec(std::span<const std::uint8_t> packet) noexcept
 {
     if (packet.empty())
         return false;
-    // SILK and hybrid packets (TOC config < 16) may carry LBRR; CELT-only packets never do.
-    return (packet[0] >> 3) < 16;
+    // CELT-only packets (TOC config 16..31) never carry LBRR. In SILK and hybrid ones, the range coder's first
+    // symbols are equiprobable bits, so they are the first frame's top bits: one VAD flag per 20 ms SILK frame,
+    // then the LBRR flag (RFC 6716 section 4.2.3; libopus 1.5's opus_packet_has_lbrr reads it the same way).
+    if ((packet[0] >> 3) >= 16)
+        return false;
+    const unsigned char* frames[48];
+    opus_int16 sizes[48];
+    unsigned char toc = 0;
+    int offset = 0;
+    if (opus_packet_parse(packet.data(), static_cast<opus_int32>(packet.size()), &toc, frames, sizes, &offset) <= 0 ||
+        sizes[0] == 0)
+        return false;
+    const int frame_ms = opus_packet_get_samples_per_frame(packet.data(), 48000) / 48;
+    const int silk_frames = frame_ms <= 20 ? 1 : frame_ms / 20;
+    const bool stereo = (packet[0] & 0x04) != 0;
+    bool lbrr = (frames[0][0] >> (7 - silk_frames)) & 1;
+    if (stereo)
+        lbrr = lbrr || ((frames[0][0] >> (6 - 2 * silk_frames)) & 1);
+    return lbrr;
 }
 
 }  // namespace eustress::net::voice

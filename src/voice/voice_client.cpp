@@ -17,20 +17,15 @@ using voice::VoicePacket;
 
 namespace {
 
-/// A speaker whose buffer ran dry this many frames in a row is idle: nothing is played or concealed for it until
-/// its next talk spurt, which restarts its buffer.
-constexpr std::uint32_t kIdleAfterMissing = 10;
-
 struct Speaker
 {
     ClientId id{};
     OpusDecoderHandle decoder;
-    std::unique_ptr<JitterBuffer> buffer;
+    std::unique_ptr<JitterBuffer> buffer;  ///< says when a talk spurt starts and ends
     voice::VoiceStreamTracker tracker;
     VoiceSpeakerStats stats;
     std::uint32_t frame_samples = 0;
-    std::uint32_t missing_in_row = 0;
-    bool playing = false;
+    bool playing = false;  ///< the last pull played something
     Timestamp last_packet{};
 };
 
@@ -92,7 +87,8 @@ struct VoiceClient::Impl
         timestamp += static_cast<std::uint32_t>(frame.size());
         const bool was_transmitting = transmitting;
         transmitting = false;
-        if (!wants_to_send(frame, dbfs))
+        const bool wanted = wants_to_send(frame, dbfs);
+        if (!wanted && !was_transmitting)
         {
             ++stats.frames_suppressed;
             return {};
@@ -100,8 +96,10 @@ struct VoiceClient::Impl
         auto size = encoder.encode(frame, encoded);
         if (!size)
             return size.error();
-        // DTX: the encoder says "nothing worth sending" with a packet of at most two bytes.
-        if (*size <= 2)
+        // DTX: the encoder says "nothing worth sending" with a packet of at most two bytes. The first frame not
+        // worth sending still goes, marked as the talk spurt's end, so the listener goes quiet without concealing.
+        const bool ending = !wanted || *size <= 2;
+        if (ending && !was_transmitting)
         {
             ++stats.frames_suppressed;
             return {};
@@ -110,12 +108,13 @@ struct VoiceClient::Impl
         packet.sample_rate = config.codec.sample_rate;
         packet.frame_ms = config.codec.frame_ms;
         packet.talk_start = !was_transmitting;
+        packet.talk_end = ending;
         packet.level = voice::level_of(dbfs);
         packet.sequence = sequence++;
         packet.timestamp = stamp;
         packet.payload = std::span<const std::uint8_t>(encoded.data(), *size);
         const std::size_t length = voice::write_voice_packet(packet, message);
-        transmitting = true;
+        transmitting = !ending;
         auto sent = client.send(config.channel, Bytes(reinterpret_cast<const std::byte*>(message.data()), length), now);
         if (!sent)
         {
@@ -141,9 +140,9 @@ struct VoiceClient::Impl
         auto decoder = OpusDecoderHandle::create(config.codec.sample_rate);
         if (!decoder)
             return nullptr;
-        Speaker speaker{ClientId{packet.speaker}, std::move(*decoder), nullptr, {}, {}, 0, 0, false, now};
+        Speaker speaker{ClientId{packet.speaker}, std::move(*decoder), nullptr, {}, {}, 0, false, now};
         speaker.frame_samples = static_cast<std::uint32_t>(packet.frame_samples());
-        speaker.buffer = std::make_unique<JitterBuffer>(speaker.frame_samples, packet.sample_rate, config.jitter);
+        speaker.buffer = JitterBuffer::create(speaker.frame_samples, packet.sample_rate, config.jitter);
         speaker.stats.speaker = speaker.id;
         return &speakers.emplace(packet.speaker, std::move(speaker)).first->second;
     }
@@ -177,11 +176,7 @@ struct VoiceClient::Impl
         ++speaker->stats.packets_received;
         speaker->last_packet = now;
         speaker->stats.gain = static_cast<float>(packet.gain) / 255.0f;
-        if (!speaker->playing && packet.talk_start)
-            speaker->buffer->reset();
-        speaker->playing = true;
-        speaker->missing_in_row = 0;
-        if (!speaker->buffer->put(packet.timestamp, packet.payload, now))
+        if (!speaker->buffer->put(packet.timestamp, packet.payload, packet.talk_end, now))
             ++speaker->stats.frames_late;
         return true;
     }
@@ -189,15 +184,15 @@ struct VoiceClient::Impl
     /// One frame of `speaker` into `frame`; false when the speaker is idle.
     bool play(Speaker& speaker, Timestamp now, VoiceSpeakerFrame& frame)
     {
+        JitterBuffer::Slot slot = speaker.buffer->get(now);
+        speaker.playing = slot.status != JitterBuffer::Status::Idle;
         if (!speaker.playing)
             return false;
         frame.pcm.assign(config.codec.frame_samples(), 0);
-        JitterBuffer::Slot slot = speaker.buffer->get(now);
         frame.speaker = speaker.id;
         frame.timestamp = slot.timestamp;
         if (slot.status == JitterBuffer::Status::Frame)
         {
-            speaker.missing_in_row = 0;
             speaker.stats.buffer_delay = slot.waited;
             frame.kind = VoiceSpeakerFrame::Kind::Decoded;
             if (auto decoded = speaker.decoder.decode(slot.frame, frame.pcm); !decoded)
@@ -210,11 +205,6 @@ struct VoiceClient::Impl
             else
                 ++speaker.stats.frames_decoded;
             return true;
-        }
-        if (slot.status == JitterBuffer::Status::Missing && ++speaker.missing_in_row > kIdleAfterMissing)
-        {
-            speaker.playing = false;  // talk spurt over (or the speaker vanished): stop concealing
-            return false;
         }
         if (slot.status == JitterBuffer::Status::Insertion)
         {

@@ -24,7 +24,7 @@ std::variant<VoicePacket, VoiceDrop> parse_voice_packet(Bytes bytes) noexcept
         return VoiceDrop::Truncated;
     VoicePacket packet;
     const std::uint8_t head = data[0];
-    if ((head >> 6) != kVoiceVersion || (head & 0x03) != 0 || (data[1] & 0x80) != 0)
+    if ((head >> 6) != kVoiceVersion || (head & 0x01) != 0 || (data[1] & 0x80) != 0)
         return VoiceDrop::BadVersion;
     const std::uint8_t rate_code = (head >> 4) & 0x03;
     if (rate_code == 3)
@@ -32,6 +32,7 @@ std::variant<VoicePacket, VoiceDrop> parse_voice_packet(Bytes bytes) noexcept
     packet.sample_rate = rate_code == 0 ? 48000 : rate_code == 1 ? 24000 : 16000;
     packet.frame_ms = (head & 0x08) ? 20 : 10;
     packet.talk_start = (head & 0x04) != 0;
+    packet.talk_end = (head & 0x02) != 0;
     packet.level = data[1];
     packet.gain = data[2];
     std::size_t at = 3;
@@ -68,7 +69,7 @@ std::size_t write_voice_packet(const VoicePacket& packet, std::span<std::uint8_t
     if (out.size() < size)
         return 0;
     out[0] = static_cast<std::uint8_t>((kVoiceVersion << 6) | (rate_code << 4) | (packet.frame_ms == 20 ? 0x08 : 0) |
-                                       (packet.talk_start ? 0x04 : 0));
+                                       (packet.talk_start ? 0x04 : 0) | (packet.talk_end ? 0x02 : 0));
     out[1] = packet.level;
     out[2] = packet.gain;
     std::size_t at = 3;

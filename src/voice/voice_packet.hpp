@@ -1,7 +1,9 @@
 // The voice packet, one per Opus frame, on the voice channel (docs/VOICE.md, "Wire format"):
 //
-//   byte 0   vv rr f s 00   version 1, rate code (0 = 48, 1 = 24, 2 = 16 kHz), frame (0 = 10 ms, 1 = 20 ms),
-//                           talk start (first frame after the sender stopped sending), two reserved zero bits
+//   byte 0   vv rr f s e 0  version 1, rate code (0 = 48, 1 = 24, 2 = 16 kHz), frame (0 = 10 ms, 1 = 20 ms),
+//                           talk start (first frame after the sender stopped sending), talk end (the last frame
+//                           before it stops: the listener plays it and then goes quiet instead of concealing),
+//                           one reserved zero bit
 //   byte 1   0 lllllll      speech level, -dBov 0..127 (RFC 6464's scale): the server's loudest-N choice
 //   byte 2   gain           0..255 = 0..1: distance attenuation, set by the server (senders write 255)
 //   varint   speaker        QUIC varint: the client id, written by the server (senders write 0)
@@ -30,6 +32,7 @@ struct VoicePacket
     std::uint32_t sample_rate = 48000;
     std::uint32_t frame_ms = 10;
     bool talk_start = false;
+    bool talk_end = false;
     std::uint8_t level = 127;  ///< -dBov
     std::uint8_t gain = 255;
     std::uint64_t speaker = 0;

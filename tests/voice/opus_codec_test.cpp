@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "voice/opus_codec.hpp"
+#include "voice/speech.hpp"
 #include "voice/voice_packet.hpp"
 
 namespace eustress::net::voice {
@@ -98,27 +99,36 @@ TEST(OpusCodec, ConcealmentContinuesALostFrameInsteadOfSilence)
 
 TEST(OpusCodec, VoipWithFecRecoversALostFrameFromTheNextPacket)
 {
+    // SILK codes FEC (LBRR) only for frames its voice detector calls speech: use real speech.
+    const auto speech = testing::test_speech(std::filesystem::path(EUSTRESS_BINARY_DIR) / "voice", 48000);
+    ASSERT_TRUE(speech && speech->size() > 48000);
     VoiceCodecConfig config;
     config.application = VoiceApplication::Voip;
     config.fec = true;
     config.expected_loss_percent = 20;
-    config.bitrate = 32000;
+    config.bitrate = 24000;  // SILK or hybrid: CELT-only packets carry no FEC
     auto encoder = OpusEncoderHandle::create(config);
     ASSERT_TRUE(encoder.ok());
     std::vector<std::uint8_t> packet(kMaxVoicePayload);
     std::vector<std::vector<std::uint8_t>> packets;
-    for (std::size_t f = 0; f < 60; ++f)
+    for (std::size_t at = 0; at + 480 <= speech->size(); at += 480)
     {
-        auto size = encoder->encode(tone(480, 48000, 300, 6000, f * 480), packet);
+        auto size = encoder->encode(std::span(speech->data() + at, 480), packet);
         packets.emplace_back(packet.begin(), packet.begin() + static_cast<std::ptrdiff_t>(*size));
     }
-    EXPECT_TRUE(opus_packet_has_fec(packets.back()));
+    // Lose the frame before the first loud packet carrying FEC; decode everything else in order.
+    std::size_t lost = 0;
+    for (std::size_t i = 1; i < packets.size() && lost == 0; ++i)
+        if (opus_packet_has_fec(packets[i]) && frame_dbfs(std::span(speech->data() + (i - 1) * 480, 480)) > -30)
+            lost = i - 1;
+    ASSERT_GT(lost, 0u) << "no packet carried FEC";
     auto decoder = OpusDecoderHandle::create(48000);
     std::vector<std::int16_t> out(480);
-    for (std::size_t f = 0; f < 50; ++f)
-        ASSERT_TRUE(decoder->decode(packets[f], out).ok());
-    ASSERT_TRUE(decoder->decode_fec(packets[51], out).ok());  // packet 50 lost, 51 arrived
-    EXPECT_GT(frame_dbfs(out), -30.0f);
+    for (std::size_t i = 0; i < lost; ++i)
+        ASSERT_TRUE(decoder->decode(packets[i], out).ok());
+    ASSERT_TRUE(decoder->decode_fec(packets[lost + 1], out).ok());
+    EXPECT_GT(frame_dbfs(out), -40.0f);                                        // the lost frame's speech, not silence
+    EXPECT_FALSE(opus_packet_has_fec(std::vector<std::uint8_t>{0xf0, 0x00}));  // CELT-only: never
 }
 
 TEST(OpusCodec, ConfigurationsOutsideTheSupportedSetAreRefused)

@@ -198,8 +198,10 @@ inline std::size_t best_lag(const std::vector<std::int16_t>& x, const std::vecto
 /// content). Each frame's spectra are floored 60 dB under the input's strongest bin, so a silent output frame
 /// costs a bounded amount rather than infinity. Phase-blind: it measures what a listener hears of the spectrum,
 /// not waveform match (which Opus does not attempt).
+/// `only`, when given, restricts the measure to the frames whose first sample's flag is set (for example the
+/// frames that were concealed).
 inline double log_spectral_distance(const std::vector<std::int16_t>& x, const std::vector<double>& y, std::size_t lag,
-                                    std::uint32_t rate, double top_hz = 10000)
+                                    std::uint32_t rate, double top_hz = 10000, const std::vector<bool>* only = nullptr)
 {
     const std::size_t frame = rate / 50, size = 1024;  // 20 ms, zero-padded
     const std::size_t low = std::size_t(50.0 * size / rate), high = std::size_t(top_hz * size / rate);
@@ -207,6 +209,14 @@ inline double log_spectral_distance(const std::vector<std::int16_t>& x, const st
     std::size_t frames = 0;
     for (std::size_t start = 0; start + frame < x.size() && start + lag + frame < y.size(); start += frame)
     {
+        if (only)
+        {
+            bool any = false;
+            for (std::size_t i = start + lag; i < start + lag + frame && i < only->size() && !any; ++i)
+                any = (*only)[i];
+            if (!any)
+                continue;
+        }
         double energy = 0;
         for (std::size_t i = 0; i < frame; ++i)
             energy += double(x[start + i]) * x[start + i];

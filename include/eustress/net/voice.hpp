@@ -58,14 +58,21 @@ struct VoiceCodecConfig
     Result<void> validate() const;
 };
 
-/// How a listener's jitter buffer trades delay against late frames (speexdsp's, as Mumble uses; docs/VOICE.md).
+enum class JitterAlgorithm : std::uint8_t
+{
+    Adaptive,  ///< ours: the delay all but max_late_percent of recent frames met, kept across silences (default)
+    Speex,     ///< speexdsp's jitter_buffer_* (as Mumble uses); it re-learns the jitter after every silence
+};
+
+/// How a listener's jitter buffer trades delay against late frames (docs/VOICE.md, "Jitter buffer").
 struct VoiceJitterConfig
 {
-    /// Extra delay kept beyond what the measured jitter asks for, in frames (JITTER_BUFFER_SET_MARGIN).
+    JitterAlgorithm algorithm = JitterAlgorithm::Adaptive;
+    /// Extra delay kept beyond what the measured jitter asks for, in frames (speex: JITTER_BUFFER_SET_MARGIN).
     std::uint32_t margin_frames = 0;
-    /// Late frames the buffer tolerates, in percent, when it picks its delay (JITTER_BUFFER_SET_MAX_LATE_RATE).
+    /// Late frames the buffer tolerates, in percent, when it picks its delay (speex: JITTER_BUFFER_SET_MAX_LATE_RATE).
     std::uint32_t max_late_percent = 4;
-    /// How much a late frame costs against delay in the buffer's choice (JITTER_BUFFER_SET_LATE_COST).
+    /// Speex only: how much a late frame costs against delay in its choice (JITTER_BUFFER_SET_LATE_COST).
     std::uint32_t late_cost = 0;
 };
 
