@@ -38,6 +38,7 @@ struct VoiceServer::Impl
     Server& server;
     VoiceServerConfig config;
     std::unordered_map<std::uint64_t, Member> members;
+    std::vector<std::uint64_t> talking;  ///< members that sent a packet within talk_hold (the loudest-N candidates)
     VoiceServerStats stats;
     std::vector<std::uint8_t> out = std::vector<std::uint8_t>(kMaxVoiceMessage);
 
@@ -89,8 +90,12 @@ struct VoiceServer::Impl
     {
         const float mine = heard_level(speaker, listener);
         std::size_t louder = 0;
-        for (const auto& [id, other] : members)
+        for (const std::uint64_t id : talking)
         {
+            const auto found = members.find(id);
+            if (found == members.end())
+                continue;
+            const Member& other = found->second;
             if (id == speaker_id || id == listener_id || other.muted || other.room != listener.room ||
                 !other.last_talk || now - *other.last_talk > config.talk_hold || !in_range(other, listener))
                 continue;
@@ -131,6 +136,12 @@ struct VoiceServer::Impl
         }
         speaker.last_talk = now;
         speaker.level = packet.level;
+        std::erase_if(talking, [&](std::uint64_t id) {
+            const auto found = members.find(id);
+            return id == from || found == members.end() || !found->second.last_talk ||
+                   now - *found->second.last_talk > config.talk_hold;
+        });
+        talking.push_back(from);
         packet.speaker = from;  // never the sender's claim: listeners learn who spoke from us
         for (auto& [id, listener] : members)
         {

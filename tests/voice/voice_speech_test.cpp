@@ -56,6 +56,7 @@ struct SpeechResult
     VoiceSpeakerStats listener;
     std::uint64_t frames = 0;
     double payload_kbps = 0, message_kbps = 0;
+    double wire_kbps = 0, packets_per_second = 0;  ///< the speaker's uplink: UDP payload + 28 bytes IPv4/UDP
     double max_buffer_ms = 0;
 };
 
@@ -123,6 +124,7 @@ SpeechResult run_speech(const SpeechRun& run)
             }
         }
     };
+    const auto uplink_before = voice.world->clients[0]->status(start);
     const Timestamp end = start + frame_time * frames + 500ms;
     while (voice.now() < end)
         voice.step();
@@ -142,6 +144,10 @@ SpeechResult run_speech(const SpeechRun& run)
     const double seconds = double(frames) * run.codec.frame_ms / 1000.0;
     result.payload_kbps = double(sent.payload_bytes_sent) * 8 / seconds / 1000;
     result.message_kbps = double(sent.message_bytes_sent) * 8 / seconds / 1000;
+    const auto uplink = voice.world->clients[0]->status(voice.now());
+    const double packets = double(uplink.packets_sent - uplink_before.packets_sent);
+    result.packets_per_second = packets / seconds;
+    result.wire_kbps = (double(uplink.bytes_sent - uplink_before.bytes_sent) + 28 * packets) * 8 / seconds / 1000;
 
     auto to_pcm = [](const std::vector<double>& from) {
         std::vector<std::int16_t> out(from.size());
@@ -155,12 +161,12 @@ SpeechResult run_speech(const SpeechRun& run)
     std::printf(
         "[voice] %-26s loss %4.1f%% jitter %2lld ms | added median %5.1f p95 %5.1f ms | LSD all %5.2f dB "
         "(silence %5.2f), concealed %5.2f (silence %5.2f) lag %zu | decoded %llu concealed %llu fec %llu "
-        "late %llu inserted %llu | payload %.1f kbit/s, messages %.1f kbit/s\n",
+        "late %llu inserted %llu | payload %.1f kbit/s, messages %.1f kbit/s, wire %.1f kbit/s in %.0f packets/s\n",
         run.name, run.loss * 100, (long long)std::chrono::duration_cast<std::chrono::milliseconds>(run.jitter).count(),
         result.median_ms, result.p95_ms, result.lsd, result.lsd_silence, result.lost, result.lost_silence, result.lag,
         (unsigned long long)result.listener.frames_decoded, (unsigned long long)result.listener.frames_concealed,
         (unsigned long long)result.listener.frames_fec, (unsigned long long)result.listener.frames_late,
-        (unsigned long long)result.listener.frames_inserted, result.payload_kbps, result.message_kbps);
+        (unsigned long long)result.listener.frames_inserted, result.payload_kbps, result.message_kbps, result.wire_kbps, result.packets_per_second);
     return result;
 }
 
