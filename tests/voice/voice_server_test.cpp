@@ -35,25 +35,23 @@ void talk(VoiceWorld& voice, const std::vector<std::pair<std::size_t, double>>& 
     std::size_t tick = 0;
     const Timestamp end = voice.now() + duration;
     std::vector<std::int16_t> out(480);
-    while (voice.now() < end)
-    {
-        voice.on_capture = [&](Timestamp now) {
-            if (tick % 10 == 0)
-            {
-                for (const auto& [who, amplitude] : speakers)
-                    ASSERT_TRUE(voice.voices[who]->push(tone_frame(480, tick / 10, amplitude), now).ok());
-            }
-        };
-        voice.on_playout = [&](Timestamp now) {
-            if (tick % 10 == 5)
-            {
-                for (auto& listener : voice.voices)
-                    ASSERT_TRUE(listener->pull(out, now).ok());
-            }
-        };
+    voice.on_capture = [&](Timestamp now) {
+        if (tick % 10 != 0)
+            return;
+        for (const auto& [who, amplitude] : speakers)
+            EXPECT_TRUE(voice.voices[who]->push(tone_frame(480, tick / 10, amplitude), now).ok());
+    };
+    voice.on_playout = [&](Timestamp now) {
+        if (tick % 10 != 5)
+            return;
+        for (auto& listener : voice.voices)
+            EXPECT_TRUE(listener->pull(out, now).ok());
+    };
+    for (; voice.now() < end; ++tick)
         voice.step();
-        ++tick;
-    }
+    // The hooks refer to this function's locals: later steps must not call them.
+    voice.on_capture = nullptr;
+    voice.on_playout = nullptr;
 }
 
 std::uint64_t packets_from(const VoiceClient& listener, ClientId speaker)
