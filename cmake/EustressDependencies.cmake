@@ -5,3 +5,5 @@ pkg_check_modules(NGTCP2 REQUIRED IMPORTED_TARGET libngtcp2>=0.12 libngtcp2_cryp
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls>=3.7)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
 pkg_check_modules(NICE REQUIRED IMPORTED_TARGET nice>=0.1.18)
+pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus>=1.3)          # voice: the codec
+pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp>=1.2)  # voice: the adaptive jitter buffer
