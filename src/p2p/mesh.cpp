@@ -32,7 +32,6 @@ struct Mesh::Impl
     std::map<ClientId, MeshPeer> peers;
     std::deque<MeshEvent> events;
     MeshStats stats;
-    bool hello_sent = false;
 
     Impl(Client& c, MeshConfig cfg) : client(c), config(std::move(cfg)) {}
 
@@ -44,11 +43,14 @@ struct Mesh::Impl
         (void)client.send(config.signal_channel, p2p::encode_signal(message), now);
     }
 
-    void send_hello(Timestamp now)
+    MeshPeer::SignalSink signal_sink(Timestamp now)
     {
-        signal(p2p::SignalHello{pin}, now);
-        hello_sent = true;
+        return [this, now](const p2p::Signal& message) {
+            signal(message, now);
+        };
     }
+
+    void send_hello(Timestamp now) { signal(p2p::SignalHello{pin}, now); }
 
     // --- membership -------------------------------------------------------------------------------------------
 
@@ -112,9 +114,9 @@ struct Mesh::Impl
             ++stats.peers_ignored;
             return;
         }
-        auto [entry, added] =
-            peers.try_emplace(message.peer, message.peer, message.pin, std::move(message.token), client, config, now);
-        MeshPeer& peer = entry->second;
+        MeshPeer& peer =
+            peers.try_emplace(message.peer, message.peer, message.pin, std::move(message.token), client, config, now)
+                .first->second;
         if (config.direct && loop && message.direct)
             peer.start_ice(*loop, we_accept(message.peer), ice_servers);
         if (we_accept(message.peer))
@@ -193,9 +195,7 @@ struct Mesh::Impl
 
     void update_paths(Timestamp now)
     {
-        const auto sink = [&](const p2p::Signal& message) {
-            signal(message, now);
-        };
+        const auto sink = signal_sink(now);
         for (auto& [id, peer] : peers)
         {
             if (auto change = peer.tick(we_accept(id), sink, stats, now))
@@ -208,9 +208,7 @@ struct Mesh::Impl
 
     void update_sessions(Timestamp now)
     {
-        const auto sink = [&](const p2p::Signal& message) {
-            signal(message, now);
-        };
+        const auto sink = signal_sink(now);
         if (peer_server)
         {
             peer_server->update(now);
@@ -259,7 +257,7 @@ Result<std::unique_ptr<Mesh>> Mesh::create(Client& client, MeshConfig config, Ti
         return valid.error();
     if (auto valid = config.channels.validate(); !valid)
         return valid.error();
-    auto certificate = generate_self_signed_certificate({p2p::kPeerCertificateName}, std::chrono::hours(24));
+    auto certificate = generate_self_signed_certificate({p2p::kPeerCertificateName}, std::chrono::hours(24 * 30));
     if (!certificate)
         return certificate.error();
     auto pin = spki_pin_of_pem(certificate->certificate_pem);
