@@ -176,6 +176,8 @@ struct MeshJoinedEvent
     MeshId mesh = 0;
     ClientId self{};
 };
+/// The session with a peer is up (on whichever path works first): `send` to it works from now on. Also after a
+/// lost session came back.
 struct PeerJoinedEvent
 {
     ClientId peer{};
