@@ -21,7 +21,12 @@ struct Options
     std::string placement;   ///< same-core, two-cores: only echoed into the results
     std::string rendezvous;  ///< file the server writes "port pin" into
     std::string relay;       ///< lossy: HOST:PORT of the conditioning relay the client talks to
-    std::size_t size = 64;   ///< message size
+    /// Numeric IPv4 addresses, so the peers run across network namespaces or machines: the address the server
+    /// listens on and a client sends from (`--bind`), and the server's address a client connects to (`--connect`;
+    /// the port comes from the rendezvous file).
+    std::string bind_host = "127.0.0.1";
+    std::string server_host = "127.0.0.1";
+    std::size_t size = 64;  ///< message size
     std::size_t count = 10000;
     std::string congestion = "cubic";  ///< eustress: reno, cubic, bbr, bbr2
 };

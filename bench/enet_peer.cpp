@@ -84,7 +84,7 @@ std::optional<std::string> service_once(ENetHost* host, enet_uint32 timeout_ms)
 int server(const Options& options)
 {
     ENetAddress address{};
-    enet_address_set_host(&address, "127.0.0.1");
+    enet_address_set_host_ip(&address, options.bind_host.c_str());
     address.port = 0;
     ENetHost* host = create_host(&address, 4095);
     if (host == nullptr)
@@ -157,12 +157,18 @@ struct Endpoint
 
 bool connect(Endpoint& endpoint, const Options& options, int port, bool wait_for_it)
 {
-    endpoint.host = create_host(nullptr, 1);
+    ENetAddress local{};
+    enet_address_set_host_ip(&local, options.bind_host.c_str());
+    endpoint.host = create_host(&local, 1);
     ENetAddress address{};
-    enet_address_set_host(&address, "127.0.0.1");
+    enet_address_set_host_ip(&address, options.server_host.c_str());
     address.port = static_cast<enet_uint16>(port);
     if (!options.relay.empty())
-        address.port = static_cast<enet_uint16>(std::stoi(options.relay.substr(options.relay.rfind(':') + 1)));
+    {
+        const auto colon = options.relay.rfind(':');
+        enet_address_set_host_ip(&address, options.relay.substr(0, colon).c_str());
+        address.port = static_cast<enet_uint16>(std::stoi(options.relay.substr(colon + 1)));
+    }
     endpoint.peer = enet_host_connect(endpoint.host, &address, 2, 0);
     if (!wait_for_it)
         return endpoint.peer != nullptr;

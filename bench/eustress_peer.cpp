@@ -52,7 +52,7 @@ std::string text_of(const MessageEvent& message)
 int server(const Options& options)
 {
     ServerConfig config;
-    config.bind_address = "127.0.0.1";
+    config.bind_address = options.bind_host;
     config.port = 0;
     config.channels = bench_channels();
     config.development_certificate_directory = options.rendezvous + ".certs";
@@ -129,9 +129,9 @@ struct Connected
 ClientConfig client_config(const Options& options, int port, const std::string& pin)
 {
     ClientConfig config;
-    config.server_host = "127.0.0.1";
+    config.server_host = options.server_host;
     config.server_port = static_cast<std::uint16_t>(port);
-    config.bind_address = "127.0.0.1";
+    config.bind_address = options.bind_host;
     config.pinned_keys = {pin};
     config.channels = bench_channels();
     config.quic.congestion_control = congestion_of(options);

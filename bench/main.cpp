@@ -1,4 +1,5 @@
 // eustress-bench PEER --bench B --role R [--size N] [--count N] [--placement P] --rendezvous FILE [--relay H:P]
+//                     [--bind ADDRESS] [--connect SERVER_ADDRESS]   (IPv4; both 127.0.0.1 by default)
 // Each peer implements the same benchmarks; bench/run.sh pins the two processes and collects the JSON lines.
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +30,10 @@ int main(int argc, char** argv)
             options.rendezvous = value;
         else if (key == "--relay")
             options.relay = value;
+        else if (key == "--bind")
+            options.bind_host = value;
+        else if (key == "--connect")
+            options.server_host = value;
         else if (key == "--cc")
             options.congestion = value;
         else if (key == "--size")

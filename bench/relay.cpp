@@ -1,9 +1,8 @@
 // A UDP relay between one client and a server that impairs both directions with Eustress Net's link
 // conditioner, so every UDP-based peer (ours and ENet) crosses the same bad network.
 //   eustress-bench relay --rendezvous SERVER_FILE --relay RELAY_FILE --count LOSS_PERCENT --size ONE_WAY_MS
-#include <poll.h>
-
 #include <fstream>
+#include <poll.h>
 
 #include "bench_common.hpp"
 #include "eustress/net/datagram_socket.hpp"
@@ -15,7 +14,7 @@ int run_relay(const Options& options)
 {
     using namespace eustress::net;
     const int server_port = await_server(options).first;
-    const auto server = SocketAddress::ipv4_loopback(static_cast<std::uint16_t>(server_port));
+    const auto server = *SocketAddress::parse(options.server_host, static_cast<std::uint16_t>(server_port));
 
     LinkConditionerConfig link;
     link.latency = std::chrono::milliseconds(options.size);
@@ -23,8 +22,9 @@ int run_relay(const Options& options)
     link.queue_limit_bytes = 16 * 1024 * 1024;
     auto to_client_link = link;
     to_client_link.seed = 2;
-    LinkConditioner toward_client(std::move(open_udp_socket(*SocketAddress::parse("127.0.0.1", 0))).value(), to_client_link);
-    LinkConditioner toward_server(std::move(open_udp_socket(*SocketAddress::parse("127.0.0.1", 0))).value(), link);
+    const auto local = *SocketAddress::parse(options.bind_host, 0);
+    LinkConditioner toward_client(std::move(open_udp_socket(local)).value(), to_client_link);
+    LinkConditioner toward_server(std::move(open_udp_socket(local)).value(), link);
     {
         const std::string temporary = options.relay + ".tmp";
         std::ofstream(temporary) << toward_client.local_address().port() << '\n';
@@ -41,7 +41,8 @@ int run_relay(const Options& options)
             wake = std::min(wake, *due);
         if (auto due = toward_server.next_wakeup())
             wake = std::min(wake, *due);
-        pollfd descriptors[2] = {{toward_client.native_handle(), POLLIN, 0}, {toward_server.native_handle(), POLLIN, 0}};
+        pollfd descriptors[2] = {{toward_client.native_handle(), POLLIN, 0},
+                                 {toward_server.native_handle(), POLLIN, 0}};
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - MonotonicClock::now()).count();
         ::poll(descriptors, 2, static_cast<int>(std::clamp<long long>(ms, 0, 5)));
         const Timestamp now = MonotonicClock::now();

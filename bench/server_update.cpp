@@ -21,7 +21,8 @@ int main(int argc, char** argv)
     server_config.max_pending_handshakes = 5000;
     server_config.development_certificate_directory = std::filesystem::temp_directory_path() / "eustress-bench-certs";
     const auto server_address = *SocketAddress::parse("10.0.0.1:1");
-    auto server = std::move(Server::create(server_config, std::move(network.bind(server_address)).value(), now)).value();
+    auto server =
+        std::move(Server::create(server_config, std::move(network.bind(server_address)).value(), now)).value();
     ClientConfig client_config;
     client_config.server_host = "localhost";
     client_config.pinned_keys = {server->certificate_pin().to_base64()};
@@ -39,12 +40,10 @@ int main(int argc, char** argv)
             client->update(now);
         server->update(now);
         while (server->poll_event())
-        {
-        }
+        {}
         for (auto& client : clients)
             while (client->poll_event())
-            {
-            }
+            {}
     }
     constexpr int kUpdates = 10000;
     const auto start = eustress::bench::Clock::now();

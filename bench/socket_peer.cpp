@@ -21,16 +21,17 @@ namespace {
 
 constexpr char kEnd[] = "END";
 
-sockaddr_in loopback(int port)
+// `host` is a numeric IPv4 address (Options::bind_host or server_host).
+sockaddr_in ipv4(const std::string& host, int port)
 {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<std::uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::inet_pton(AF_INET, host.c_str(), &address.sin_addr);
     return address;
 }
 
-int bound_socket(int type, int& port)
+int bound_socket(int type, const std::string& host, int& port)
 {
     const int fd = ::socket(AF_INET, type, 0);
     const int yes = 1;
@@ -41,7 +42,7 @@ int bound_socket(int type, int& port)
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kUdpSocketBuffer, sizeof kUdpSocketBuffer);
         ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kUdpSocketBuffer, sizeof kUdpSocketBuffer);
     }
-    sockaddr_in address = loopback(0);
+    sockaddr_in address = ipv4(host, 0);
     ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
     socklen_t length = sizeof address;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -176,7 +177,7 @@ struct DatagramBatch
 int udp_server(const Options& options)
 {
     int port = 0;
-    const int fd = bound_socket(SOCK_DGRAM, port);
+    const int fd = bound_socket(SOCK_DGRAM, options.bind_host, port);
     publish(options, port);
     DatagramBatch batch(2048);
     std::size_t received = 0;
@@ -233,8 +234,8 @@ int udp_client(const Options& options)
 {
     const int port = await_server(options).first;
     int local = 0;
-    const int fd = bound_socket(SOCK_DGRAM, local);
-    sockaddr_in server = loopback(port);
+    const int fd = bound_socket(SOCK_DGRAM, options.bind_host, local);
+    sockaddr_in server = ipv4(options.server_host, port);
     ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server);
     std::vector<char> message(options.size, 'x'), buffer(65536);
     if (options.bench == "pingpong")
@@ -266,7 +267,7 @@ int udp_client(const Options& options)
 int tcp_server(const Options& options)
 {
     int port = 0;
-    const int listener = bound_socket(SOCK_STREAM, port);
+    const int listener = bound_socket(SOCK_STREAM, options.bind_host, port);
     ::listen(listener, 4);
     publish(options, port);
     const int fd = ::accept(listener, nullptr, nullptr);
@@ -305,7 +306,7 @@ int tcp_client(const Options& options)
 {
     const int port = await_server(options).first;
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in server = loopback(port);
+    sockaddr_in server = ipv4(options.server_host, port);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0)
         return 1;
     const int yes = 1;
