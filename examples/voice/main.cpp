@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <thread>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <eustress/net/client.hpp>
