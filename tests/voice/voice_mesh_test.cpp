@@ -197,6 +197,14 @@ std::size_t readable(const std::vector<std::vector<std::byte>>& messages,
     return found;
 }
 
+/// The game-server connection's UDP payloads plus 28 bytes of IPv4/UDP per packet (on the server relay, the peer
+/// session's packets travel inside it).
+double wire_kbps(const ConnectionStatus& before, const ConnectionStatus& after, double seconds)
+{
+    const double packets = double(after.packets_sent - before.packets_sent);
+    return (double(after.bytes_sent - before.bytes_sent) + 28 * packets) * 8 / 1000 / seconds;
+}
+
 TEST(VoiceMesh, SpeechGoesOnThePeerSessionsEndToEndEncryptedAndTheServerCannotReadIt)
 {
     const auto input = test_speech(std::filesystem::path(EUSTRESS_BINARY_DIR) / "voice", 48000);
@@ -207,7 +215,10 @@ TEST(VoiceMesh, SpeechGoesOnThePeerSessionsEndToEndEncryptedAndTheServerCannotRe
     // The server path, for comparison: the same speech, the same world, no mesh given to the VoiceClients.
     MeshVoiceWorld server_path(2, false, config);
     ASSERT_TRUE(server_path.form_party());
+    const auto server_uplink_before = server_path.world->players[0].client->status(server_path.now());
     auto server_added = speak(server_path, 4s, &*input);
+    const double server_wire =
+        wire_kbps(server_uplink_before, server_path.world->players[0].client->status(server_path.now()), 4.0);
     const auto through_server = server_path.voices[0]->stats();
     EXPECT_GT(through_server.server_frames_sent, 300u);
     EXPECT_EQ(through_server.mesh_copies_sent, 0u);
@@ -218,7 +229,10 @@ TEST(VoiceMesh, SpeechGoesOnThePeerSessionsEndToEndEncryptedAndTheServerCannotRe
     MeshVoiceWorld mesh_path(2, true, config);
     ASSERT_TRUE(mesh_path.form_party());
     const std::size_t relayed_before = mesh_path.world->relayed.size();
+    const auto mesh_uplink_before = mesh_path.world->players[0].client->status(mesh_path.now());
     auto mesh_added = speak(mesh_path, 4s, &*input);
+    const double mesh_wire =
+        wire_kbps(mesh_uplink_before, mesh_path.world->players[0].client->status(mesh_path.now()), 4.0);
     const auto sent = mesh_path.voices[0]->stats();
     EXPECT_GT(sent.mesh_copies_sent, 300u);
     EXPECT_EQ(sent.server_frames_sent, 0u);
@@ -237,10 +251,12 @@ TEST(VoiceMesh, SpeechGoesOnThePeerSessionsEndToEndEncryptedAndTheServerCannotRe
     EXPECT_GT(readable(mesh_path.peer_voice, mesh_path.peer_voice), 300u);  // the search itself finds payloads
 
     const double mesh_median = percentile(mesh_added, 0.5), server_median = percentile(server_added, 0.5);
-    std::printf("[voice] mesh path (server relay, e2e)  added median %5.1f p95 %5.1f ms | %zu frames decoded\n",
-                mesh_median, percentile(mesh_added, 0.95), mesh_added.size());
-    std::printf("[voice] server path (hop by hop)       added median %5.1f p95 %5.1f ms | %zu frames decoded\n",
-                server_median, percentile(server_added, 0.95), server_added.size());
+    std::printf("[voice] mesh path (server relay, e2e)  added median %5.1f p95 %5.1f ms | %zu frames decoded | "
+                "speaker's uplink %.1f kbit/s on the wire\n",
+                mesh_median, percentile(mesh_added, 0.95), mesh_added.size(), mesh_wire);
+    std::printf("[voice] server path (hop by hop)       added median %5.1f p95 %5.1f ms | %zu frames decoded | "
+                "speaker's uplink %.1f kbit/s on the wire\n",
+                server_median, percentile(server_added, 0.95), server_added.size(), server_wire);
     EXPECT_LT(mesh_median, 30.0);
     EXPECT_LT(server_median, 30.0);
 }
