@@ -21,6 +21,7 @@
 
 #include <CLI/CLI.hpp>
 #include <eustress/net/client.hpp>
+#include <eustress/net/mesh.hpp>
 #include <eustress/net/server.hpp>
 #include <eustress/net/voice.hpp>
 
@@ -82,6 +83,7 @@ std::vector<std::int16_t> speak(const std::filesystem::path& folder, std::size_t
 struct Bot
 {
     std::unique_ptr<Client> client;
+    std::unique_ptr<Mesh> mesh;  ///< --mesh only
     std::unique_ptr<VoiceClient> voice;
     std::vector<std::int16_t> speech;
     std::size_t position = 0;  ///< next sample of the speech, past its end: pausing
@@ -117,6 +119,10 @@ int main(int argc, char** argv)
         ->check(CLI::Range(0, 200));
     app.add_option("--latency-ms", latency_ms, "base one-way latency of the server's sends")->check(CLI::Range(0, 500));
     app.add_option("--seed", seed, "the conditioner's seed");
+    bool over_mesh = false;
+    app.add_flag("--mesh", over_mesh,
+                 "voice over the P2P mesh: every pair of bots on a direct (ICE) path on loopback, end to end "
+                 "encrypted; the conditioner applies to the server's sends only, so not to the direct paths");
     CLI11_PARSE(app, argc, argv);
 
     const auto folder = std::filesystem::temp_directory_path() / ("eustress-voice-" + std::to_string(::getpid()));
@@ -140,6 +146,7 @@ int main(int argc, char** argv)
     server_config.development_certificate_directory = folder / "certificate";
     server_config.channels = ChannelTable::defaults();
     const ChannelId channel = add_voice_channel(server_config.channels);
+    const MeshChannels mesh_channels = add_mesh_channels(server_config.channels);
     server_config.link_simulation.enabled = true;
     server_config.link_simulation.link.latency = std::chrono::milliseconds(latency_ms);
     server_config.link_simulation.link.jitter = std::chrono::milliseconds(jitter_ms);
@@ -152,10 +159,23 @@ int main(int argc, char** argv)
         return 1;
     }
     auto voice_server = std::move(VoiceServer::create(**server, {.channel = channel})).value();
+    std::unique_ptr<MeshService> mesh_service;
+    if (over_mesh)
+    {
+        MeshServiceConfig service_config;
+        service_config.signal_channel = mesh_channels.signal;
+        service_config.relay_channel = mesh_channels.relay;
+        mesh_service = std::move(MeshService::create(**server, service_config)).value();
+    }
+    MeshConfig mesh_config;
+    mesh_config.signal_channel = mesh_channels.signal;
+    mesh_config.relay_channel = mesh_channels.relay;
+    mesh_config.local_addresses = {*SocketAddress::parse("127.0.0.1", 0)};
 
     VoiceClientConfig voice_config;
     voice_config.channel = channel;
     voice_config.transmit = TransmitMode::VoiceActivity;
+    voice_config.mesh_channel = add_voice_channel(mesh_config);
     for (auto& bot : crowd)
     {
         ClientConfig config;
@@ -171,30 +191,69 @@ int main(int argc, char** argv)
             return 1;
         }
         bot.client = std::move(client).value();
-        bot.voice = std::move(VoiceClient::create(*bot.client, voice_config)).value();
+        if (over_mesh)
+        {
+            auto mesh = Mesh::create(*bot.client, mesh_config, MonotonicClock::now());
+            if (!mesh)
+            {
+                std::fprintf(stderr, "mesh: %s\n", mesh.error().message.c_str());
+                return 1;
+            }
+            bot.mesh = std::move(mesh).value();
+        }
+        bot.voice = std::move(VoiceClient::create(*bot.client, voice_config, bot.mesh.get())).value();
     }
 
     auto pump = [&](Timestamp now) {
         (*server)->update(now);
         while (auto event = (*server)->poll_event())
+        {
+            if (mesh_service && mesh_service->handle(*event, now))
+                continue;
+            if (auto* connected = std::get_if<ConnectedEvent>(&*event); connected && mesh_service)
+                (void)mesh_service->admit(connected->client_id, 1, now);
             voice_server->handle(*event, now);
+        }
         for (auto& bot : crowd)
         {
             bot.client->update(now);
             while (auto event = bot.client->poll_event())
+                if (!bot.mesh || !bot.mesh->handle(*event, now))
+                    bot.voice->handle(*event, now);
+            if (!bot.mesh)
+                continue;
+            bot.mesh->update(now);
+            while (auto event = bot.mesh->poll_event())
                 bot.voice->handle(*event, now);
         }
     };
-    const auto connect_deadline = MonotonicClock::now() + 5s;
-    while (MonotonicClock::now() < connect_deadline &&
-           !std::all_of(crowd.begin(), crowd.end(), [](const Bot& bot) { return bot.client->is_connected(); }))
+    // --mesh: every pair's session up on a direct path before anyone speaks.
+    auto paths_up = [&] {
+        for (auto& bot : crowd)
+        {
+            if (!bot.client->is_connected())
+                return false;
+            if (!bot.mesh)
+                continue;
+            const auto peers = bot.mesh->peers(MonotonicClock::now());
+            if (peers.size() + 1 != crowd.size())
+                return false;
+            for (const auto& peer : peers)
+                if (!peer.connected || peer.path != PeerPathKind::Direct)
+                    return false;
+        }
+        return true;
+    };
+    const auto connect_deadline = MonotonicClock::now() + (over_mesh ? 15s : 5s);
+    while (MonotonicClock::now() < connect_deadline && !paths_up())
     {
         pump(MonotonicClock::now());
         std::this_thread::sleep_for(1ms);
     }
-    if (!std::all_of(crowd.begin(), crowd.end(), [](const Bot& bot) { return bot.client->is_connected(); }))
+    if (!paths_up())
     {
-        std::fprintf(stderr, "the bots did not connect\n");
+        std::fprintf(stderr, over_mesh ? "the bots did not connect, or not every pair on a direct path\n"
+                                       : "the bots did not connect\n");
         return 1;
     }
     std::map<std::uint64_t, Bot*> by_id;
@@ -202,9 +261,17 @@ int main(int argc, char** argv)
         by_id[static_cast<std::uint64_t>(bot.client->id())] = &bot;
 
     const double lookahead_ms = 2.5;  // restricted low delay (CELT): 120 samples at 48 kHz
-    std::printf("voice: %zu bots through a server on loopback UDP, real time; the server's sends: loss %.1f%%, "
-                "latency %d ms + jitter uniform [0, %d] ms\n",
-                bots, loss * 100, latency_ms, jitter_ms);
+    if (over_mesh)
+    {
+        std::printf("voice: %zu bots over the mesh, every pair on a direct path on loopback UDP, real time, "
+                    "unconditioned\n",
+                    bots);
+        latency_ms = 0;  // nothing to subtract: the conditioner is on the server's sends only
+    }
+    else
+        std::printf("voice: %zu bots through a server on loopback UDP, real time; the server's sends: loss %.1f%%, "
+                    "latency %d ms + jitter uniform [0, %d] ms\n",
+                    bots, loss * 100, latency_ms, jitter_ms);
     std::printf("%4s %7s %8s %11s %8s %10s %9s %5s %14s %11s\n", "sec", "talking", "decoded", "latency med", "p95 ms",
                 "buffer ms", "concealed", "late", "payload/talker", "uplink/bot");
 
@@ -229,6 +296,9 @@ int main(int argc, char** argv)
             payload += bot.voice->stats().payload_bytes_sent;
             const auto status = bot.client->status(now);
             wire += status.bytes_sent + 28 * status.packets_sent;
+            if (bot.mesh)  // the peer sessions' QUIC packets (ICE checks and path heartbeats are not counted)
+                for (const auto& peer : bot.mesh->peers(now))
+                    wire += peer.session.bytes_sent + 28 * peer.session.packets_sent;
         }
     };
     sent(payload_before, wire_before, start);
@@ -314,6 +384,17 @@ int main(int argc, char** argv)
         now = MonotonicClock::now();
         if (wake > now)
             std::this_thread::sleep_for(std::min<Duration>(wake - now, 1ms));
+    }
+    if (over_mesh)
+    {
+        std::uint64_t copies = 0, via_server = 0;
+        for (auto& bot : crowd)
+        {
+            copies += bot.voice->stats().mesh_copies_sent;
+            via_server += bot.voice->stats().server_frames_sent;
+        }
+        std::printf("mesh: %llu copies sent to peers, %llu frames through the server\n", (unsigned long long)copies,
+                    (unsigned long long)via_server);
     }
     const auto stats = voice_server->stats();
     std::printf("server: %llu voice packets received, %llu forwarded, %llu refused\n",
