@@ -3,7 +3,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all help deps build test demo forge-demo cubes arena asan bench fuzz install format clean
+.PHONY: all help deps build test demo forge-demo cubes arena voice asan bench fuzz install format clean
 
 all: build
 
@@ -13,6 +13,7 @@ help:
 	@echo "make build        dependencies, configure (cmake --preset default) and build into build/"
 	@echo "make cubes        the replication example (build/examples/cubes/eustress-cubes --seconds 20)"
 	@echo "make arena        the prediction example (build/examples/arena/eustress-arena --seconds 10)"
+	@echo "make voice        the voice example (build/examples/voice/eustress-voice --seconds 10)"
 	@echo "make forge-demo   Forge scaling a fleet while real clients are matched (40 s)"
 	@echo "make asan         the whole suite under ASan + UBSan in build-asan/"
 	@echo "make fuzz         every libFuzzer target for FUZZ_SECONDS (default 60) in build-fuzz/"
@@ -43,6 +44,9 @@ cubes: build
 
 arena: build
 	./build/examples/arena/eustress-arena --seconds 10
+
+voice: build
+	./build/examples/voice/eustress-voice --seconds 10
 
 asan: deps
 	@cmake --preset asan >/dev/null

@@ -369,6 +369,10 @@ std::string Mesh::pin() const
 {
     return m_impl->pin.to_base64();
 }
+const ChannelTable& Mesh::channels() const noexcept
+{
+    return m_impl->config.channels;
+}
 int Mesh::native_handle() const
 {
     return m_impl->loop ? m_impl->loop->native_handle() : -1;

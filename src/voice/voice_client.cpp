@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/voice.hpp"
@@ -34,6 +35,7 @@ struct Speaker
 struct VoiceClient::Impl
 {
     Client& client;
+    Mesh* mesh = nullptr;
     VoiceClientConfig config;
     OpusEncoderHandle encoder;
     std::map<std::uint64_t, Speaker> speakers;
@@ -49,10 +51,50 @@ struct VoiceClient::Impl
     bool push_to_talk = false;
     bool muted = false;
     bool transmitting = false;
+    // The mesh path: which peers have a session up (refreshed at most once per timestamp), and proximity.
+    std::vector<ClientId> peers_up;
+    bool peers_down = false;  ///< some peer has no session up (or the mesh has no peers)
+    std::optional<Timestamp> peers_checked;
+    std::optional<Vec3> listener_position;
+    std::map<std::uint64_t, Vec3> speaker_positions;
 
-    Impl(Client& c, const VoiceClientConfig& cfg, OpusEncoderHandle enc)
-        : client(c), config(cfg), encoder(std::move(enc))
+    Impl(Client& c, Mesh* m, const VoiceClientConfig& cfg, OpusEncoderHandle enc)
+        : client(c), mesh(m), config(cfg), encoder(std::move(enc))
     {}
+
+    void refresh_peers(Timestamp now)
+    {
+        if (!mesh || peers_checked == now)
+            return;
+        peers_checked = now;
+        peers_up.clear();
+        peers_down = false;
+        const auto statuses = mesh->peers(now);
+        for (const auto& peer : statuses)
+        {
+            if (peer.connected && peer.path != PeerPathKind::None)
+                peers_up.push_back(peer.peer);
+            else
+                peers_down = true;
+        }
+        peers_down = peers_down || statuses.empty();
+    }
+
+    bool session_up(ClientId peer) const { return std::find(peers_up.begin(), peers_up.end(), peer) != peers_up.end(); }
+
+    /// The listener's gain for a mesh speaker (0 when out of hearing distance), as VoiceServer computes it.
+    float mesh_gain(ClientId speaker) const
+    {
+        auto found = speaker_positions.find(static_cast<std::uint64_t>(speaker));
+        if (!listener_position || found == speaker_positions.end())
+            return 1.0f;
+        const Vec3 d{found->second.x - listener_position->x, found->second.y - listener_position->y,
+                     found->second.z - listener_position->z};
+        const float apart = std::sqrt(d.x * d.x + d.y * d.y + d.z * d.z);
+        if (apart > config.hearing_distance)
+            return 0.0f;
+        return apart <= config.reference_distance ? 1.0f : config.reference_distance / apart;
+    }
 
     void count(VoiceDrop reason) { ++stats.dropped.by_reason[static_cast<std::size_t>(reason)]; }
 
@@ -115,12 +157,36 @@ struct VoiceClient::Impl
         packet.payload = std::span<const std::uint8_t>(encoded.data(), *size);
         const std::size_t length = voice::write_voice_packet(packet, message);
         transmitting = !ending;
-        auto sent = client.send(config.channel, Bytes(reinterpret_cast<const std::byte*>(message.data()), length), now);
-        if (!sent)
+        const Bytes bytes(reinterpret_cast<const std::byte*>(message.data()), length);
+        bool through_server = true;
+        bool any_sent = false;
+        if (mesh)
         {
-            ++stats.send_errors;
-            return {};
+            refresh_peers(now);
+            through_server = peers_down;
+            for (const ClientId peer : peers_up)
+            {
+                if (mesh->send(peer, config.mesh_channel, bytes, now))
+                {
+                    ++stats.mesh_copies_sent;
+                    any_sent = true;
+                }
+                else
+                    ++stats.send_errors;
+            }
         }
+        if (through_server)
+        {
+            if (client.send(config.channel, bytes, now))
+            {
+                ++stats.server_frames_sent;
+                any_sent = true;
+            }
+            else
+                ++stats.send_errors;
+        }
+        if (!any_sent)
+            return {};
         ++stats.frames_sent;
         stats.payload_bytes_sent += *size;
         stats.message_bytes_sent += length;
@@ -147,15 +213,39 @@ struct VoiceClient::Impl
         return &speakers.emplace(packet.speaker, std::move(speaker)).first->second;
     }
 
-    bool handle(const MessageEvent& message, Timestamp now)
+    /// A voice packet from the server (`from_peer` empty: the server wrote the speaker and gain) or from a peer
+    /// session (the speaker is the peer, the gain ours).
+    bool handle(std::span<const std::byte> data, std::optional<ClientId> from_peer, Timestamp now)
     {
-        auto parsed = voice::parse_voice_packet(message.data);
+        auto parsed = voice::parse_voice_packet(data);
         if (auto* reason = std::get_if<VoiceDrop>(&parsed))
         {
             count(*reason);
             return true;
         }
-        const VoicePacket& packet = std::get<VoicePacket>(parsed);
+        VoicePacket& packet = std::get<VoicePacket>(parsed);
+        if (from_peer)
+        {
+            packet.speaker = static_cast<std::uint64_t>(*from_peer);
+            const float gain = mesh_gain(*from_peer);
+            if (gain <= 0.0f)
+            {
+                ++stats.not_heard_distance;
+                if (auto found = speakers.find(packet.speaker); found != speakers.end())
+                    found->second.stats.gain = 0.0f;
+                return true;
+            }
+            packet.gain = static_cast<std::uint8_t>(std::lround(255.0f * gain));
+        }
+        else if (mesh)
+        {
+            refresh_peers(now);
+            if (session_up(ClientId{packet.speaker}))
+            {
+                ++stats.server_copies_ignored;
+                return true;
+            }
+        }
         // The listener plays at its own frame length: a stream of another length is not mixed.
         if (packet.frame_ms != config.codec.frame_ms)
         {
@@ -174,6 +264,7 @@ struct VoiceClient::Impl
             return true;
         }
         ++speaker->stats.packets_received;
+        speaker->stats.via_mesh = from_peer.has_value();
         speaker->last_packet = now;
         speaker->stats.gain = static_cast<float>(packet.gain) / 255.0f;
         if (!speaker->buffer->put(packet.timestamp, packet.payload, packet.talk_end, now))
@@ -262,16 +353,31 @@ struct VoiceClient::Impl
 VoiceClient::VoiceClient(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 VoiceClient::~VoiceClient() = default;
 
-Result<std::unique_ptr<VoiceClient>> VoiceClient::create(Client& client, const VoiceClientConfig& config)
+namespace {
+
+bool is_voice_channel(const ChannelTable& table, ChannelId channel)
 {
-    const auto& channels = client.channels().channels;
-    if (config.channel >= channels.size() || channels[config.channel].kind != ChannelKind::Unreliable ||
-        channels[config.channel].max_message_size < kMaxVoiceMessage)
+    const auto& channels = table.channels;
+    return channel < channels.size() && channels[channel].kind == ChannelKind::Unreliable &&
+           channels[channel].max_message_size >= kMaxVoiceMessage;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VoiceClient>> VoiceClient::create(Client& client, const VoiceClientConfig& config, Mesh* mesh)
+{
+    if (!is_voice_channel(client.channels(), config.channel))
         return Error{ErrorCode::InvalidArgument, "voice: the channel must be Unreliable (add_voice_channel)"};
+    if (mesh && !is_voice_channel(mesh->channels(), config.mesh_channel))
+        return Error{ErrorCode::InvalidArgument,
+                     "voice: mesh_channel must be Unreliable on the peer sessions (add_voice_channel(MeshConfig&))"};
+    if (!(config.hearing_distance > 0) || !(config.reference_distance > 0))
+        return Error{ErrorCode::InvalidArgument, "voice: hearing and reference distances must be positive"};
     auto encoder = OpusEncoderHandle::create(config.codec);
     if (!encoder)
         return encoder.error();
-    return std::unique_ptr<VoiceClient>(new VoiceClient(std::make_unique<Impl>(client, config, std::move(*encoder))));
+    return std::unique_ptr<VoiceClient>(
+        new VoiceClient(std::make_unique<Impl>(client, mesh, config, std::move(*encoder))));
 }
 
 bool VoiceClient::handle(const NetworkEvent& event, Timestamp now)
@@ -279,7 +385,22 @@ bool VoiceClient::handle(const NetworkEvent& event, Timestamp now)
     const auto* message = std::get_if<MessageEvent>(&event);
     if (!message || message->channel != m_impl->config.channel)
         return false;
-    return m_impl->handle(*message, now);
+    return m_impl->handle(message->data, std::nullopt, now);
+}
+
+bool VoiceClient::handle(const MeshEvent& event, Timestamp now)
+{
+    if (!m_impl->mesh)
+        return false;
+    if (std::holds_alternative<PeerPathEvent>(event) || std::holds_alternative<PeerLeftEvent>(event))
+    {
+        m_impl->peers_checked.reset();  // a session came up or went down: look again at the next frame
+        return false;
+    }
+    const auto* message = std::get_if<PeerMessageEvent>(&event);
+    if (!message || message->channel != m_impl->config.mesh_channel)
+        return false;
+    return m_impl->handle(message->data, message->peer, now);
 }
 
 Result<void> VoiceClient::push(std::span<const std::int16_t> frame, Timestamp now)
@@ -310,6 +431,21 @@ void VoiceClient::set_muted(bool muted)
 void VoiceClient::set_volume(ClientId speaker, float volume)
 {
     m_impl->volumes[static_cast<std::uint64_t>(speaker)] = std::max(volume, 0.0f);
+}
+
+void VoiceClient::set_listener_position(Vec3 position)
+{
+    m_impl->listener_position = position;
+}
+
+void VoiceClient::set_speaker_position(ClientId speaker, Vec3 position)
+{
+    m_impl->speaker_positions[static_cast<std::uint64_t>(speaker)] = position;
+}
+
+void VoiceClient::clear_speaker_position(ClientId speaker)
+{
+    m_impl->speaker_positions.erase(static_cast<std::uint64_t>(speaker));
 }
 
 bool VoiceClient::is_transmitting() const noexcept

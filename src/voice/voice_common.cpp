@@ -10,6 +10,11 @@ ChannelId add_voice_channel(ChannelTable& table)
     return id;
 }
 
+ChannelId add_voice_channel(MeshConfig& config)
+{
+    return add_voice_channel(config.channels);
+}
+
 Result<void> VoiceCodecConfig::validate() const
 {
     if (sample_rate != 48000 && sample_rate != 24000 && sample_rate != 16000)

@@ -2,6 +2,8 @@
 // signalling, sessions and server relay as a deterministic simulation (no ICE: `direct` is off).
 #pragma once
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "eustress/net/mesh.hpp"
@@ -53,14 +55,21 @@ struct MeshWorld
     /// Every datagram members asked the server to relay, as the server (or anyone holding its keys) sees them.
     std::vector<std::vector<std::byte>> relayed;
 
-    static ServerConfig server_config()
+    /// Optional: offered each event before it is stored (true: consumed), e.g. by a voice layer above the mesh.
+    std::function<bool(std::size_t player, const NetworkEvent&)> client_hook;
+    std::function<bool(std::size_t player, const MeshEvent&)> mesh_hook;
+    std::function<bool(const NetworkEvent&)> server_hook;
+
+    static ServerConfig server_config(ChannelTable channels)
     {
         ServerConfig config;
-        config.channels = game_channels_with_mesh();
+        config.channels = std::move(channels);
         return config;
     }
 
-    explicit MeshWorld(MeshServiceConfig service_config = {}) : world(server_config())
+    /// `channels`: the game server's table, game_channels_with_mesh() with more appended if the game needs them.
+    explicit MeshWorld(MeshServiceConfig service_config = {}, ChannelTable channels = game_channels_with_mesh())
+        : world(server_config(std::move(channels)))
     {
         service_config.signal_channel = kMeshSignal;
         service_config.relay_channel = kMeshRelay;
@@ -99,19 +108,20 @@ struct MeshWorld
             players[i].client->update(now);
             while (auto event = players[i].client->poll_event())
             {
-                if (!players[i].mesh->handle(*event, now))
+                if (!players[i].mesh->handle(*event, now) && !(client_hook && client_hook(i, *event)))
                     world.client_events[i].push_back(std::move(*event));
             }
             players[i].mesh->update(now);
             while (auto event = players[i].mesh->poll_event())
-                players[i].events.push_back(std::move(*event));
+                if (!(mesh_hook && mesh_hook(i, *event)))
+                    players[i].events.push_back(std::move(*event));
         }
         world.server->update(now);
         while (auto event = world.server->poll_event())
         {
             if (auto* message = std::get_if<MessageEvent>(&*event); message && message->channel == kMeshRelay)
                 relayed.push_back(message->data);
-            if (!service->handle(*event, now))
+            if (!service->handle(*event, now) && !(server_hook && server_hook(*event)))
                 world.server_events.push_back(std::move(*event));
         }
     }

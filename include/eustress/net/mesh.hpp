@@ -250,6 +250,8 @@ class Mesh
     MeshStats stats() const;
     /// Our key's pin, as the server vouches for it to the others.
     std::string pin() const;
+    /// The channels of the peer sessions (MeshConfig::channels).
+    const ChannelTable& channels() const noexcept;
 
     /// For event loops: one descriptor covering ICE and every peer session, and the latest time to call `update`.
     int native_handle() const;

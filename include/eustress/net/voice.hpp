@@ -1,5 +1,6 @@
 // Voice chat: Opus frames on an unreliable channel, forwarded by the game server (never decoded there) to the
-// listeners that should hear them, played out through an adaptive jitter buffer. Capture-agnostic: the game pushes
+// listeners that should hear them, or sent to each peer of a P2P mesh on its end-to-end encrypted peer session,
+// played out through an adaptive jitter buffer. Capture-agnostic: the game pushes
 // PCM frames in and pulls mixed PCM out; no audio device is involved. docs/VOICE.md has the design and figures.
 //
 //     ChannelTable table = ChannelTable::defaults();
@@ -8,6 +9,8 @@
 //     //          voice_server.set_position(client, {x, y, z});  each event: if (!voice_server.handle(e, now)) game(e);
 //     // client:  VoiceClient voice_client(*client, {.channel = voice});
 //     //          every 10 ms: voice_client.push(captured, now); voice_client.pull(speaker_out, now);
+//     // over a mesh: mesh_config.channels gets add_voice_channel(mesh_config) as `.mesh_channel` (every member),
+//     //          VoiceClient::create(*client, config, mesh.get()); each mesh event: voice_client.handle(e, now)
 #pragma once
 
 #include <array>
@@ -20,6 +23,7 @@
 #include "eustress/net/channel.hpp"
 #include "eustress/net/events.hpp"
 #include "eustress/net/math.hpp"
+#include "eustress/net/mesh.hpp"
 #include "eustress/net/rate_limit.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/types.hpp"
@@ -36,6 +40,9 @@ inline constexpr std::size_t kMaxVoiceMessage = 32 + kMaxVoicePayload;
 /// Appends the voice channel (Unreliable, high priority) to `table` and returns its id. Call it identically on both
 /// ends.
 ChannelId add_voice_channel(ChannelTable& table);
+/// The same on the peer sessions' table (`config.channels`): the channel VoiceClientConfig::mesh_channel names.
+/// Every mesh member must declare it identically.
+ChannelId add_voice_channel(MeshConfig& config);
 
 enum class VoiceApplication : std::uint8_t
 {
@@ -104,6 +111,14 @@ struct VoiceClientConfig
     std::size_t max_speakers = 16;
     /// A speaker silent this long has its decoder and buffer released.
     Duration speaker_timeout = std::chrono::seconds(5);
+    /// With a mesh (VoiceClient::create's `mesh`): the voice channel of the peer sessions, as
+    /// add_voice_channel(MeshConfig&) returned it.
+    ChannelId mesh_channel = 0;
+    /// Proximity on the mesh path, applied by the listener from the positions the game sets
+    /// (set_listener_position, set_speaker_position): the server's rules (VoiceServerConfig), without its
+    /// loudest-N choice. Speakers or listeners without a position are heard at full gain.
+    float hearing_distance = 30.0f;
+    float reference_distance = 2.0f;
 };
 
 /// Why a voice packet was refused, by the server or a client. Each is counted.
@@ -144,6 +159,7 @@ struct VoiceSpeakerStats
     Duration buffer_delay{0};            ///< how long the last played frame waited in the buffer
     float gain = 1.0f;                   ///< distance attenuation the server set (0..1)
     bool speaking = false;               ///< in a talk spurt (its buffer has not run dry)
+    bool via_mesh = false;               ///< the last packet came on the peer session (else: from the server)
 };
 
 struct VoiceClientStats
@@ -154,6 +170,10 @@ struct VoiceClientStats
     std::uint64_t payload_bytes_sent = 0;  ///< Opus payload only
     std::uint64_t message_bytes_sent = 0;  ///< voice packets (header + payload), before QUIC framing
     std::uint64_t send_errors = 0;
+    std::uint64_t mesh_copies_sent = 0;       ///< one per frame and peer with a session up
+    std::uint64_t server_frames_sent = 0;     ///< frames sent through the game server
+    std::uint64_t server_copies_ignored = 0;  ///< from the server, by a speaker whose peer session is up
+    std::uint64_t not_heard_distance = 0;     ///< mesh packets from a speaker beyond hearing distance
     VoiceDropCounts dropped;
     std::vector<VoiceSpeakerStats> speakers;
 };
@@ -178,11 +198,20 @@ class VoiceClient
 {
   public:
     /// Errors: InvalidArgument (a bad codec configuration, or a channel that is not Unreliable).
-    static Result<std::unique_ptr<VoiceClient>> create(Client& client, const VoiceClientConfig& config);
+    ///
+    /// With a `mesh` (which must outlive the VoiceClient), every frame goes to each peer whose session is up on
+    /// `config.mesh_channel`, end to end encrypted, and through the game server only while the mesh has no peers or
+    /// some peer has no session up (the server then forwards it by its own rules; a listener drops server copies
+    /// from a speaker whose peer session it has up). Voice over the mesh reaches the mesh's members only.
+    static Result<std::unique_ptr<VoiceClient>> create(Client& client, const VoiceClientConfig& config,
+                                                       Mesh* mesh = nullptr);
     ~VoiceClient();
 
     /// Offer every client event; returns true when it was a voice packet (consumed).
     bool handle(const NetworkEvent& event, Timestamp now);
+    /// Offer every mesh event; returns true for voice on the mesh channel (consumed). The speaker is the peer the
+    /// session belongs to, whatever the packet says.
+    bool handle(const MeshEvent& event, Timestamp now);
     /// One captured frame of `codec.frame_samples()` samples. Encodes and sends it if the transmit mode says so.
     /// Errors: InvalidArgument (wrong length); a send error is counted, not returned (voice is fire and forget).
     Result<void> push(std::span<const std::int16_t> frame, Timestamp now);
@@ -195,6 +224,10 @@ class VoiceClient
     void set_push_to_talk(bool pressed);
     void set_muted(bool muted);  ///< nothing is sent while muted
     void set_volume(ClientId speaker, float volume);
+    /// Mesh-path proximity (the server does it on the server path): our position and each speaker's.
+    void set_listener_position(Vec3 position);
+    void set_speaker_position(ClientId speaker, Vec3 position);
+    void clear_speaker_position(ClientId speaker);
     bool is_transmitting() const noexcept;  ///< the last pushed frame was sent
     VoiceClientStats stats() const;
     const VoiceClientConfig& config() const noexcept;
