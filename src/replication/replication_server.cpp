@@ -586,10 +586,14 @@ struct ReplicationServer::Impl
             const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
             if (written[i])
             {
-                record.state.push_back({known.id, *meta[known.id].state});
+                record.state.push_back({known.id, *meta[known.id].state, tick});
                 known.accumulated = 0;
             }
             else if (in_base)
+                // Held back (or unchanged): the baseline's entry, with its old tick. Not the current state: the
+                // client decodes this snapshot as the baseline plus what was written, and the next delta is coded
+                // against this record, so both ends must hold the same bytes here. The client skips such an entry
+                // when it already shows something newer (replication_client.cpp).
                 record.state.push_back(*base_entry);
         }
         view.history.push_back(std::move(record));
