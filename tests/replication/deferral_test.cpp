@@ -29,11 +29,17 @@ struct Regressions
     std::size_t checked = 0;
 };
 
-Regressions run_deferring_scene(std::optional<LinkConditionerConfig> link)
+/// `link` conditions both directions (each with its own seed).
+Regressions run_deferring_scene(LinkConditionerConfig link)
 {
-    ReplicatedGame game(register_progress, [](ReplicationConfig& config) {
-        config.budget.tiers = {{std::numeric_limits<std::size_t>::max(), 96'000, 128'000}};  // ~200 bytes a tick
-    });
+    LinkConditionerConfig server_link = link;
+    server_link.seed = link.seed + 1;
+    ReplicatedGame game(
+        register_progress,
+        [](ReplicationConfig& config) {
+            config.budget.tiers = {{std::numeric_limits<std::size_t>::max(), 96'000, 128'000}};  // ~200 bytes a tick
+        },
+        server_link);
     auto& peer = game.add_client("10.0.0.2:4000", link);
     EXPECT_TRUE(game.run_until([&] { return game.all_connected(); }, 1200));
 
@@ -73,7 +79,7 @@ Regressions run_deferring_scene(std::optional<LinkConditionerConfig> link)
 TEST(Deferral, TheMirrorNeverGoesBackInTime)
 {
     LinkConditionerConfig link;
-    link.latency = std::chrono::milliseconds(50);  // acknowledgements lag ~6 snapshots: baselines are older
+    link.latency = std::chrono::milliseconds(25);  // 50 ms RTT: acknowledgements lag ~3 snapshots
     const Regressions result = run_deferring_scene(link);
     std::printf("deferred %llu entity updates; %zu regressions in %zu checks, deepest %u ticks back\n",
                 static_cast<unsigned long long>(result.deferred), result.count, result.checked, result.deepest);
@@ -85,7 +91,7 @@ TEST(Deferral, TheMirrorNeverGoesBackInTime)
 TEST(Deferral, TheMirrorNeverGoesBackInTimeUnderLoss)
 {
     LinkConditionerConfig link;
-    link.latency = std::chrono::milliseconds(50);
+    link.latency = std::chrono::milliseconds(25);
     link.jitter = std::chrono::milliseconds(10);
     link.loss = 0.05;
     const Regressions result = run_deferring_scene(link);
