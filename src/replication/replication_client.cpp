@@ -25,8 +25,14 @@ struct ReplicationClient::Impl
     World mirror;
     std::unordered_map<std::uint32_t, std::uint32_t> to_local;
     std::unordered_map<std::uint32_t, std::uint32_t> to_server;
-    /// Per mirror entity: the quantized state last written into it, to tell which components a snapshot changes.
-    std::unordered_map<std::uint32_t, QuantizedEntityPtr> applied;
+    /// Per mirror entity: the quantized state last written into it, to tell which components a snapshot changes,
+    /// and the server tick that state is from, so an older one is never applied over it.
+    struct Applied
+    {
+        QuantizedEntityPtr state;
+        Tick tick = 0;
+    };
+    std::unordered_map<std::uint32_t, Applied> applied;
     std::map<std::uint32_t, SnapshotState> received;  ///< by sequence: possible baselines
     std::optional<SnapshotHeader> pending;            ///< newest decoded snapshot not yet applied
     std::uint32_t newest_received = 0;
@@ -104,7 +110,7 @@ struct ReplicationClient::Impl
                 for (std::size_t i = 0; i < action.state->components.size(); ++i)
                     if (!materialize(local, action.state->components[i], action.state->fields_of(i), batch.tick))
                         return false;
-                applied[local] = action.state;
+                applied[local] = Applied{action.state, batch.tick};
                 events.push_back(EntitySpawnedEvent{EntityId{local}, action.owned});
                 spawned_or_despawned = true;
                 break;
@@ -243,9 +249,13 @@ struct ReplicationClient::Impl
             const auto local = to_local.find(entry.entity);
             if (local == to_local.end())
                 continue;  // left our interest since; its despawn was applied
-            QuantizedEntityPtr& previous = applied[local->second];
-            if (previous == entry.state)
+            Applied& shown = applied[local->second];
+            // A snapshot carries every entity of its baseline, also those the budget held back: their entries
+            // are as old as the baseline, possibly older than what a newer snapshot already showed. Applying them
+            // would move the entity back in time, stamped with this snapshot's tick.
+            if (shown.state == entry.state || entry.tick <= shown.tick)
                 continue;
+            const QuantizedEntityPtr& previous = shown.state;
             std::vector<ComponentId> changed;
             for (std::size_t i = 0; i < entry.state->components.size(); ++i)
             {
@@ -260,10 +270,10 @@ struct ReplicationClient::Impl
                         if (std::equal(fields.begin(), fields.end(), before.begin(), before.end()))
                             continue;
                     }
-                if (materialize(local->second, component, fields, header.tick))
+                if (materialize(local->second, component, fields, entry.tick))
                     changed.push_back(component);
             }
-            previous = entry.state;
+            shown = Applied{entry.state, entry.tick};
             if (!changed.empty())
                 events.push_back(EntityUpdateEvent{EntityId{local->second}, std::move(changed)});
         }

@@ -5,6 +5,7 @@
 #include <deque>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "eustress/net/replication.hpp"
 #include "eustress/net/server.hpp"
@@ -90,6 +91,10 @@ struct ClientView
     std::size_t stagger = 0;
     std::vector<KnownEntity> known;  ///< ascending id
     std::deque<SentSnapshot> history;
+    /// Snapshots sent and not yet reported acknowledged or lost, for the statistics. Kept apart from `history`:
+    /// an acknowledgement forgets every older snapshot there, and QUIC declares a loss only after later packets
+    /// were acknowledged, so a lost snapshot was always gone from `history` by the time its loss was reported.
+    std::unordered_set<MessageId> in_flight;
     std::uint32_t next_sequence = 1;
     std::uint64_t action_messages = 0;
     bool fingerprint_sent = false;
@@ -503,6 +508,7 @@ struct ReplicationServer::Impl
         const auto sent = server.send(view.client, config.channels.snapshots, bytes, now);
         if (!sent)
             return;
+        view.in_flight.insert(*sent);
         record_sent_snapshot(view, base, *sent, selected);
         count_sent_snapshot(view, bytes.size(), selected);
     }
@@ -586,10 +592,14 @@ struct ReplicationServer::Impl
             const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
             if (written[i])
             {
-                record.state.push_back({known.id, *meta[known.id].state});
+                record.state.push_back({known.id, *meta[known.id].state, tick});
                 known.accumulated = 0;
             }
             else if (in_base)
+                // Held back (or unchanged): the baseline's entry, with its old tick. Not the current state: the
+                // client decodes this snapshot as the baseline plus what was written, and the next delta is coded
+                // against this record, so both ends must hold the same bytes here. The client skips such an entry
+                // when it already shows something newer (replication_client.cpp).
                 record.state.push_back(*base_entry);
         }
         view.history.push_back(std::move(record));
@@ -617,19 +627,27 @@ struct ReplicationServer::Impl
         if (found == clients.end())
             return;
         ClientView& view = found->second;
-        const auto snapshot = std::find_if(view.history.begin(), view.history.end(),
-                                           [&](const SentSnapshot& sent) { return sent.message == delivery.message; });
-        if (snapshot == view.history.end())
-            return;
-        if (!delivery.acked)
+        if (view.in_flight.erase(delivery.message) == 0)
+            return;  // not a snapshot (each message is reported once)
+        if (delivery.acked)
+        {
+            ++view.stats.snapshots_acked;
+            metrics.snapshots_acked.add();
+        }
+        else
         {
             ++view.stats.snapshots_lost;
             metrics.snapshots_lost.add();
+        }
+        const auto snapshot = std::find_if(view.history.begin(), view.history.end(),
+                                           [&](const SentSnapshot& sent) { return sent.message == delivery.message; });
+        if (snapshot == view.history.end())
+            return;  // already forgotten: older than an acknowledged one, or past `snapshot_history`
+        if (!delivery.acked)
+        {
             view.history.erase(snapshot);
             return;
         }
-        ++view.stats.snapshots_acked;
-        metrics.snapshots_acked.add();
         snapshot->acked = true;
         // Only the newest acknowledged snapshot can be a baseline from now on: forget everything older.
         const std::uint32_t sequence = snapshot->sequence;
@@ -793,6 +811,7 @@ std::optional<ReplicationClientStats> ReplicationServer::stats(ClientId client) 
         return std::nullopt;
     ReplicationClientStats stats = found->second.stats;
     stats.known_entities = found->second.known.size();
+    stats.snapshots_in_flight = found->second.in_flight.size();
     stats.history_bytes = found->second.known.capacity() * sizeof(KnownEntity);
     for (const SentSnapshot& sent : found->second.history)
         stats.history_bytes += sizeof(SentSnapshot) + state_bytes(sent.state);

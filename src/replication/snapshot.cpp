@@ -176,7 +176,7 @@ DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentReg
                                                   : read_entity_full(reader, registry, *decoded);
         if (error != DecodeError::None)
             return error;
-        out.state.push_back({static_cast<std::uint32_t>(entity), std::move(decoded)});
+        out.state.push_back({static_cast<std::uint32_t>(entity), std::move(decoded), out.header.tick});
         out.written.push_back(static_cast<std::uint32_t>(entity));
     }
     carry_baseline_until(std::numeric_limits<std::uint64_t>::max());

@@ -9,6 +9,11 @@
 //
 // Entities that did not change since the baseline are not written at all. The snapshot's state is the baseline's,
 // with the entries applied: both ends compute it the same way, which is what makes it the next baseline.
+//
+// An entity the budget held back is not written either, so the state carries its baseline entry: older data than
+// the snapshot's tick, and older than a newer snapshot the client may have received but the server did not yet
+// know to be acknowledged. Each entry therefore keeps the tick its data is from (the snapshot that wrote it), and
+// the client applies an entry only when it is newer than what the entity shows (docs/REPLICATION.md).
 #pragma once
 
 #include <functional>
@@ -22,6 +27,7 @@ struct SnapshotEntry
 {
     std::uint32_t entity = 0;
     QuantizedEntityPtr state;
+    Tick tick = 0;  ///< the server tick `state` is from: the tick of the snapshot that wrote it (not sent)
 };
 /// Ascending by entity.
 using SnapshotState = std::vector<SnapshotEntry>;

@@ -111,9 +111,12 @@ using ReplicationEvent =
 /// Per client, on the server.
 struct ReplicationClientStats
 {
+    /// Every snapshot sent is reported once, acknowledged or lost (by QUIC's loss detection):
+    /// sent = acked + lost + in flight.
     std::uint64_t snapshots_sent = 0;
     std::uint64_t snapshots_acked = 0;
     std::uint64_t snapshots_lost = 0;
+    std::size_t snapshots_in_flight = 0;
     std::uint64_t snapshot_bytes = 0;
     std::uint64_t action_messages = 0;
     std::uint64_t action_bytes = 0;
