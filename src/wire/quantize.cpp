@@ -31,17 +31,45 @@ unsigned bits_required(std::uint64_t max_value) noexcept
     return max_value == 0 ? 1 : static_cast<unsigned>(std::bit_width(max_value));
 }
 
+namespace {
+
+/// The grid's largest step that keeps the decoded float within resolution / 2 of the value. When the resolution is
+/// a power of two and the range's ends are multiples of it, every grid point is a float and the step is the
+/// resolution. Otherwise a decoded grid point is rounded to the nearest float, which adds up to half the float
+/// spacing at the range's largest magnitude (at ±1024, 0.031 mm): the step leaves that room. Only when the floats
+/// there are coarser than the resolution can the bound not be met, and the step is the resolution.
+double grid_step(float min, float max, float resolution) noexcept
+{
+    const float magnitude = std::max(std::fabs(min), std::fabs(max));
+    const double spacing = static_cast<double>(magnitude) - static_cast<double>(std::nextafter(magnitude, 0.0f));
+    int exponent = 0;
+    const bool power_of_two = std::frexp(resolution, &exponent) == 0.5f;
+    const bool exact_grid = power_of_two && spacing <= resolution && std::fmod(min, resolution) == 0.0f &&
+                            std::fmod(max, resolution) == 0.0f;
+    if (exact_grid || spacing >= resolution)
+        return resolution;
+    return static_cast<double>(resolution) - spacing;
+}
+
+/// In double: `max - min` and `value - min` in float would round (by 0.061 mm at 1 km).
+double span(float from, float to) noexcept
+{
+    return static_cast<double>(to) - static_cast<double>(from);
+}
+
+}  // namespace
+
 std::uint32_t FloatQuantization::steps() const noexcept
 {
     if (!valid())
         return 0;
-    return static_cast<std::uint32_t>(std::ceil(static_cast<double>(max - min) / resolution));
+    return static_cast<std::uint32_t>(std::ceil(span(min, max) / grid_step(min, max, resolution)));
 }
 
 bool FloatQuantization::valid() const noexcept
 {
     return std::isfinite(min) && std::isfinite(max) && min < max && resolution > 0 &&
-           static_cast<double>(max - min) / resolution < 4294967295.0;
+           span(min, max) / grid_step(min, max, resolution) < 4294967295.0;
 }
 
 std::uint32_t FloatQuantization::quantize(float value) const noexcept
@@ -51,7 +79,7 @@ std::uint32_t FloatQuantization::quantize(float value) const noexcept
         return 0;
     if (value >= max)
         return step_count;
-    const double position = static_cast<double>(value - min) / static_cast<double>(max - min) * step_count;
+    const double position = span(min, value) / span(min, max) * step_count;
     return static_cast<std::uint32_t>(std::llround(position));
 }
 
@@ -61,7 +89,7 @@ float FloatQuantization::dequantize(std::uint32_t quantized) const noexcept
     if (step_count == 0)
         return min;
     const double fraction = static_cast<double>(std::min(quantized, step_count)) / step_count;
-    return static_cast<float>(min + fraction * static_cast<double>(max - min));
+    return static_cast<float>(static_cast<double>(min) + fraction * span(min, max));
 }
 
 QuantizedQuaternion quantize_quaternion(const Quat& rotation, unsigned component_bits) noexcept

@@ -12,8 +12,12 @@ namespace eustress::net::wire {
 /// Bits needed to represent every integer in [0, max_value].
 unsigned bits_required(std::uint64_t max_value) noexcept;
 
-/// Floats in [min, max] on a grid of step at most `resolution`: the error is at most resolution / 2, and values
-/// outside the range are clamped (NaN becomes `min`).
+/// Floats in [min, max] on a grid of step at most `resolution`: the decoded float is within resolution / 2 of the
+/// value, and values outside the range are clamped (NaN becomes `min`). A power-of-two resolution whose multiples
+/// include min and max keeps its grid (every grid point is a float); any other step is made smaller than the
+/// resolution by the float spacing at the range's ends, so the float rounding of the decoded value fits inside the
+/// bound (at ±1024 m and 1 mm that takes 22 bits, not 21). The bound cannot hold where floats are coarser than the
+/// resolution.
 struct FloatQuantization
 {
     float min = 0;

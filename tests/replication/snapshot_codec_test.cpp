@@ -83,6 +83,7 @@ void expect_same_state(const SnapshotState& decoded, const SnapshotState& expect
 TEST_F(Codec, RandomSnapshotsRoundTripAgainstRandomBaselines)
 {
     std::mt19937_64 random(5);
+    std::size_t delta_bytes = 0, full_bytes = 0;
     for (int round = 0; round < 300; ++round)
     {
         const SnapshotState baseline = random_state(registry, random, 1 + random() % 80);
@@ -100,8 +101,14 @@ TEST_F(Codec, RandomSnapshotsRoundTripAgainstRandomBaselines)
         const auto full = encode(current, nullptr, {11, 1235, 7, 0});
         ASSERT_EQ(decode(full, nullptr, decoded), DecodeError::None);
         expect_same_state(decoded.state, current);
-        EXPECT_LE(bytes.size(), full.size());
+        // A moved entity's delta can take a few bits more than its full form (the changed flags and each field's
+        // size prefix), so a small snapshot of mostly moved entities may come out a byte larger.
+        EXPECT_LE(bytes.size(), full.size() + 1);
+        delta_bytes += bytes.size();
+        full_bytes += full.size();
     }
+    EXPECT_LT(delta_bytes, full_bytes * 3 / 4);
+    std::printf("delta %zu bytes, full %zu bytes over 300 rounds\n", delta_bytes, full_bytes);
 }
 
 TEST_F(Codec, AnUnchangedWorldCostsOnlyTheHeader)

@@ -87,7 +87,8 @@ struct NetworkTransform
 };
 
 /// How NetworkTransform is quantized: per-axis ranges (values outside are clamped) and smallest-three bits.
-/// The defaults cover ±1 km at 1 mm resolution (error ≤ 0.5 mm) and rotations within about 0.03 degrees.
+/// The defaults cover ±1 km at 1 mm resolution (error ≤ 0.5 mm per axis, float rounding included: 22 bits per
+/// axis) and rotations within about 0.03 degrees.
 struct TransformQuantization
 {
     FloatRange x{-1024, 1024, 0.001f};
