@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numbers>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -169,12 +170,13 @@ std::vector<double> speak(MeshVoiceWorld& voice, Duration duration, const std::v
     return added;
 }
 
-const VoiceSpeakerStats* heard_from(const VoiceClientStats& stats, ClientId speaker)
+// A copy: stats() returns a value, so a pointer into it would dangle (ASan caught one).
+std::optional<VoiceSpeakerStats> heard_from(const VoiceClientStats& stats, ClientId speaker)
 {
     for (const auto& heard : stats.speakers)
         if (heard.speaker == speaker)
-            return &heard;
-    return nullptr;
+            return heard;
+    return std::nullopt;
 }
 
 bool contains(const std::vector<std::byte>& haystack, std::span<const std::byte> needle)
@@ -236,8 +238,8 @@ TEST(VoiceMesh, SpeechGoesOnThePeerSessionsEndToEndEncryptedAndTheServerCannotRe
     const auto sent = mesh_path.voices[0]->stats();
     EXPECT_GT(sent.mesh_copies_sent, 300u);
     EXPECT_EQ(sent.server_frames_sent, 0u);
-    const auto* heard = heard_from(mesh_path.voices[1]->stats(), mesh_path.ids[0]);
-    ASSERT_NE(heard, nullptr);
+    const auto heard = heard_from(mesh_path.voices[1]->stats(), mesh_path.ids[0]);
+    ASSERT_TRUE(heard.has_value());
     EXPECT_TRUE(heard->via_mesh);
     EXPECT_GE(heard->frames_decoded + 2, sent.frames_sent);
     EXPECT_EQ(heard->frames_concealed, 0u);
@@ -273,8 +275,8 @@ TEST(VoiceMesh, WithoutASessionUpVoiceGoesThroughTheServerAndMovesToTheMeshOnceI
     EXPECT_EQ(before.mesh_copies_sent, 0u);
     for (std::size_t listener : {1u, 2u})
     {
-        const auto* heard = heard_from(voice.voices[listener]->stats(), voice.ids[0]);
-        ASSERT_NE(heard, nullptr);
+        const auto heard = heard_from(voice.voices[listener]->stats(), voice.ids[0]);
+        ASSERT_TRUE(heard.has_value());
         EXPECT_FALSE(heard->via_mesh);
         EXPECT_GT(heard->frames_decoded, 80u);
     }
@@ -286,8 +288,8 @@ TEST(VoiceMesh, WithoutASessionUpVoiceGoesThroughTheServerAndMovesToTheMeshOnceI
     EXPECT_LT(after.server_frames_sent - before.server_frames_sent, 5u);
     for (std::size_t listener : {1u, 2u})
     {
-        const auto* heard = heard_from(voice.voices[listener]->stats(), voice.ids[0]);
-        ASSERT_NE(heard, nullptr);
+        const auto heard = heard_from(voice.voices[listener]->stats(), voice.ids[0]);
+        ASSERT_TRUE(heard.has_value());
         EXPECT_TRUE(heard->via_mesh);
         EXPECT_GT(heard->frames_decoded, 80u + 180u);
     }
@@ -317,8 +319,8 @@ TEST(VoiceMesh, TheSpeakerIsThePeerSessionsAndProximityIsTheListeners)
                            Bytes(reinterpret_cast<const std::byte*>(message.data()), length), voice.now())
                     .ok());
     ASSERT_TRUE(
-        voice.world->run_until([&] { return heard_from(voice.voices[1]->stats(), voice.ids[0]) != nullptr; }, 1s));
-    EXPECT_EQ(heard_from(voice.voices[1]->stats(), voice.ids[2]), nullptr);
+        voice.world->run_until([&] { return heard_from(voice.voices[1]->stats(), voice.ids[0]).has_value(); }, 1s));
+    EXPECT_FALSE(heard_from(voice.voices[1]->stats(), voice.ids[2]).has_value());
 
     // Proximity: player 1 stands 5 m from player 0 and hears it at 2/5; player 2 stands 100 m away and does not.
     voice.voices[1]->set_listener_position({5, 0, 0});
@@ -327,13 +329,13 @@ TEST(VoiceMesh, TheSpeakerIsThePeerSessionsAndProximityIsTheListeners)
     voice.voices[2]->set_speaker_position(voice.ids[0], {0, 0, 0});
     speak(voice, 1s);
     const auto near = voice.voices[1]->stats();
-    const auto* heard = heard_from(near, voice.ids[0]);
-    ASSERT_NE(heard, nullptr);
+    const auto heard = heard_from(near, voice.ids[0]);
+    ASSERT_TRUE(heard.has_value());
     EXPECT_NEAR(heard->gain, 0.4f, 0.01f);
     EXPECT_GT(heard->frames_decoded, 80u);
     const auto far = voice.voices[2]->stats();
     EXPECT_GT(far.not_heard_distance, 80u);
-    EXPECT_EQ(heard_from(far, voice.ids[0]), nullptr);
+    EXPECT_FALSE(heard_from(far, voice.ids[0]).has_value());
 }
 
 TEST(VoiceMesh, AMeshChannelThatIsNotDeclaredUnreliableIsRefused)
