@@ -36,6 +36,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+import mesh_lab  # noqa: E402
 import nat_lab  # noqa: E402
 
 SERVER_ADDRESS, COTURN_ADDRESS = nat_lab.INTERNET_ADDRESSES
@@ -444,28 +445,6 @@ def turn_overhead(direct, relayed):
 
 # --- failover
 
-class Stream:
-    """Types "seq N" into a peer every `every` seconds until stopped, so the session always has packets in flight."""
-
-    def __init__(self, peer, every=0.02):
-        self.peer, self.every, self.sent, self._running = peer, every, 0, True
-        self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        due = time.monotonic()
-        while self._running:
-            self.sent += 1
-            self.peer.type(f"seq {self.sent}")
-            due += self.every
-            time.sleep(max(0.0, due - time.monotonic()))  # pacing the sender
-
-    def stop(self):
-        self._running = False
-        self._thread.join()
-        return self.sent
-
-
 def current_path(peer, other):
     """The path `peer` last reported for `other` ("direct", "turn", ...), or None."""
     changes = peer.find(rf"^peer {other.id} path \S+ -> (\S+)")
@@ -487,7 +466,7 @@ def bench_failover(build, lab, sites, turn, cuts):
     to_line, gaps, back, odd, stuck = [], [], [], [], []
     try:
         time.sleep(2)  # the standby TURN agent connects and carries heartbeats
-        stream = Stream(a)
+        stream = mesh_lab.LineStream(a)
         b.wait(rf"^\[peer {a.id}\] seq 10$", 10)
         for cut in range(cuts):
             start = {p.name: p.count() for p in (a, b)}

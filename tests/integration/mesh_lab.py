@@ -237,6 +237,32 @@ def stop_all(processes, seconds=5):
         process.stop(seconds)
 
 
+class LineStream:
+    """Types "seq N" (N = 1, 2, ...) into a peer every `every` seconds until stopped, so its session always has
+    packets in flight: what a failover must not lose."""
+
+    def __init__(self, peer, every=0.02):
+        self.peer, self.every, self.sent, self._running = peer, every, 0, True
+        self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        due = time.monotonic()
+        while self._running:
+            self.sent += 1
+            try:
+                self.peer.type(f"seq {self.sent}")
+            except OSError:  # the peer is gone (its test is failing): its output says why
+                return
+            due += self.every
+            time.sleep(max(0.0, due - time.monotonic()))  # pacing the sender, not waiting for an event
+
+    def stop(self):
+        self._running = False
+        self._thread.join()
+        return self.sent
+
+
 def wait_pair(a, b, path, seconds=20):
     """Both peers see `path` ("direct", "turn", "server-relay") to each other, with the session up."""
     for me, other in ((a, b), (b, a)):

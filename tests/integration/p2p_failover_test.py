@@ -9,7 +9,6 @@ second. Every numbered line must reach B exactly once and in order. Prints the f
 in the stream. Needs root. Usage: p2p_failover_test.py BUILD_DIR"""
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,32 +20,6 @@ LINE_EVERY = 0.02
 FAILOVER_BOUND = 1.0  # seconds from the cut to the path change (the issue's target; heartbeats give ~0.4-0.5 s)
 HOLD = 3.0  # seconds the first cut lasts, past the 2 s ICE restart interval
 RETURN_BOUND = 15.0  # seconds from lifting the cut to direct again (an ICE restart every 2 s, then its checks)
-
-
-class Stream:
-    """Types "seq N" into the sender every LINE_EVERY seconds, N = 1, 2, ... until stopped."""
-
-    def __init__(self, sender):
-        self.sender, self.sent = sender, 0
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        due = time.monotonic()
-        while self._running:
-            self.sent += 1
-            try:
-                self.sender.type(f"seq {self.sent}")
-            except OSError:  # the sender is gone (the test is failing): its output says why
-                return
-            due += LINE_EVERY
-            time.sleep(max(0.0, due - time.monotonic()))  # pacing the sender, not waiting for an event
-
-    def stop(self):
-        self._running = False
-        self._thread.join()
-        return self.sent
 
 
 def received(receiver, sender):
@@ -126,7 +99,7 @@ def main(build):
                 check(found, f"no heartbeat came through TURN to {peer.name}: the standby TURN path is not up")
             progress("the standby TURN path carries heartbeats to both peers")
 
-            stream = Stream(a)
+            stream = mesh_lab.LineStream(a, LINE_EVERY)
             wait_received(b, a, 10, 10, "the stream")
             progress("the stream of numbered lines flows from A to B")
 

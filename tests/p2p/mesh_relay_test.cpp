@@ -24,13 +24,20 @@ bool everyone_joined(MeshWorld& mesh_world)
     return true;
 }
 
-TEST(Mesh, ThreePlayersInOneMeshJoinEachOtherAndChatThroughTheServerRelay)
+// Players at `addresses`, all admitted to one mesh, until every one has a session with every other.
+void join_party(MeshWorld& mesh_world, std::initializer_list<const char*> addresses)
 {
-    MeshWorld mesh_world;
-    for (const char* address : {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"})
+    for (const char* address : addresses)
         mesh_world.add_player(address);
     admit_all(mesh_world, kParty);
     ASSERT_TRUE(mesh_world.run_until([&] { return everyone_joined(mesh_world); }));
+}
+
+TEST(Mesh, ThreePlayersInOneMeshJoinEachOtherAndChatThroughTheServerRelay)
+{
+    MeshWorld mesh_world;
+    join_party(mesh_world, {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"});
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
 
     auto& players = mesh_world.players;
     auto& now = mesh_world.world.now;
@@ -57,10 +64,8 @@ TEST(Mesh, ThreePlayersInOneMeshJoinEachOtherAndChatThroughTheServerRelay)
 TEST(Mesh, ReliablePeerMessagesArriveCompleteAndInOrderThroughTheRelay)
 {
     MeshWorld mesh_world;
-    mesh_world.add_player("10.0.1.1:5000");
-    mesh_world.add_player("10.0.1.2:5000");
-    admit_all(mesh_world, kParty);
-    ASSERT_TRUE(mesh_world.run_until([&] { return everyone_joined(mesh_world); }));
+    join_party(mesh_world, {"10.0.1.1:5000", "10.0.1.2:5000"});
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
     auto& a = mesh_world.players[0];
     auto& b = mesh_world.players[1];
     for (int i = 0; i < 200; ++i)
@@ -80,10 +85,8 @@ TEST(Mesh, ReliablePeerMessagesArriveCompleteAndInOrderThroughTheRelay)
 TEST(Mesh, TheServerRelaySeesOnlyCiphertextOfPeerMessages)
 {
     MeshWorld mesh_world;
-    mesh_world.add_player("10.0.1.1:5000");
-    mesh_world.add_player("10.0.1.2:5000");
-    admit_all(mesh_world, kParty);
-    ASSERT_TRUE(mesh_world.run_until([&] { return everyone_joined(mesh_world); }));
+    join_party(mesh_world, {"10.0.1.1:5000", "10.0.1.2:5000"});
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
     auto& a = mesh_world.players[0];
     auto& b = mesh_world.players[1];
     const std::string secret = "the-plaintext-marker-4f1d";
@@ -131,10 +134,8 @@ TEST(SignalFormat, EveryMessageRoundTripsAndEveryTruncationIsRefused)
 TEST(Mesh, APlayerWhoLeavesIsReportedToTheOthersAndCanNoLongerBeSentTo)
 {
     MeshWorld mesh_world;
-    for (const char* address : {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"})
-        mesh_world.add_player(address);
-    admit_all(mesh_world, kParty);
-    ASSERT_TRUE(mesh_world.run_until([&] { return everyone_joined(mesh_world); }));
+    join_party(mesh_world, {"10.0.1.1:5000", "10.0.1.2:5000", "10.0.1.3:5000"});
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
     auto& players = mesh_world.players;
     const ClientId leaver = players[2].client->id();
     mesh_world.service->remove(leaver, mesh_world.world.now);
