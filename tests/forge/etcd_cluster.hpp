@@ -15,20 +15,13 @@
 #include <sys/wait.h>
 
 #include "eustress/net/http_client.hpp"
+#include "free_port.hpp"
 
 namespace eustress::net::testing {
 
 inline std::uint16_t free_tcp_port()
 {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
+    return free_loopback_port(SOCK_STREAM);
 }
 
 class EtcdCluster

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 
 #include "eustress/net/socket_address.hpp"
+#include "free_port.hpp"
 
 namespace eustress::net::testing {
 
@@ -91,19 +92,6 @@ class TurnServerProcess
 
     TurnServerProcess() = default;
 
-    static std::uint16_t free_udp_port()
-    {
-        const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-        socklen_t length = sizeof address;
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-        ::close(fd);
-        return ntohs(address.sin_port);
-    }
-
     std::string launch()
     {
         char pattern[] = "/tmp/eustress-turn-XXXXXX";  // mkdtemp makes it 0700
@@ -115,7 +103,7 @@ class TurnServerProcess
         for (int i = 0; i < 4; ++i)
             secret << std::hex << entropy();
         m_secret = secret.str();
-        m_port = free_udp_port();
+        m_port = free_loopback_port(SOCK_DGRAM);
         // A relay range of its own in the upper half of the dynamic ports, away from the kernel's ephemeral range
         // (32768-60999 by default) as far as it goes; coturn skips ports that are taken.
         m_min_relay_port =
