@@ -270,6 +270,16 @@ def wait_pair(a, b, path, seconds=20):
         me.wait_session(other.id, seconds)
 
 
+def direct_pair(build, server, host_a, host_b, name_a, name_b):
+    """Two peers on `server`, joined and direct to each other."""
+    a = Peer(build, host_a, server, name_a)
+    b = Peer(build, host_b, server, name_b)
+    a.wait_joined()
+    b.wait_joined()
+    wait_pair(a, b, "direct")
+    return a, b
+
+
 def chat_both_ways(a, b, text, seconds=10):
     """A line from `a` reaches `b` and one from `b` reaches `a`."""
     a.type(f"{text} from {a.name}")

@@ -76,11 +76,7 @@ def main(build):
         turn = lab.start_coturn()
         mesh_lab.check_sites(lab, [site_a, site_b])
         server = mesh_lab.MeshServer(lab, build, "game", turn)
-        a = mesh_lab.Peer(build, site_a.host, server, "a")
-        b = mesh_lab.Peer(build, site_b.host, server, "b")
-        a.wait_joined()
-        b.wait_joined()
-        mesh_lab.wait_pair(a, b, "direct")
+        a, b = mesh_lab.direct_pair(build, server, site_a.host, site_b.host, "a", "b")
         progress(f"A (member {a.id}, full cone) and B (member {b.id}, port-restricted) are direct")
 
         # What reaches each peer's host, stamped on arrival: the last datagram of a path that was cut is the moment

@@ -151,11 +151,7 @@ def main(build):
         turn = lab.start_coturn()
         mesh_lab.check_sites(lab, [public, cone, far])
         server = mesh_lab.MeshServer(lab, build, "game", turn)
-        a = mesh_lab.Peer(build, public.host, server, "a-public")
-        b = mesh_lab.Peer(build, cone.host, server, "b-cone")
-        a.wait_joined()
-        b.wait_joined()
-        mesh_lab.wait_pair(a, b, "direct")
+        a, b = mesh_lab.direct_pair(build, server, public.host, cone.host, "a-public", "b-cone")
         progress(f"A (public host) and B (full cone) are direct")
 
         a_ports, b_ports = udp_ports(a), udp_ports(b)
