@@ -7,6 +7,7 @@
 #include "eustress/net/voice.hpp"
 #include "voice/jitter_buffer.hpp"
 #include "voice/opus_codec.hpp"
+#include "voice/voice_metrics.hpp"
 #include "voice/voice_packet.hpp"
 
 namespace eustress::net {
@@ -42,6 +43,7 @@ struct VoiceClient::Impl
     std::map<std::uint64_t, float> volumes;
     std::vector<VoiceSpeakerFrame> last_frames;
     VoiceClientStats stats;
+    voice::VoiceClientMetrics metrics;
     std::vector<std::uint8_t> encoded = std::vector<std::uint8_t>(kMaxVoicePayload);
     std::vector<std::uint8_t> message = std::vector<std::uint8_t>(kMaxVoiceMessage);
     std::vector<float> mix;
@@ -59,7 +61,7 @@ struct VoiceClient::Impl
     std::map<std::uint64_t, Vec3> speaker_positions;
 
     Impl(Client& c, Mesh* m, const VoiceClientConfig& cfg, OpusEncoderHandle enc)
-        : client(c), mesh(m), config(cfg), encoder(std::move(enc))
+        : client(c), mesh(m), config(cfg), encoder(std::move(enc)), metrics(c.metrics())
     {}
 
     void refresh_peers(Timestamp now)
@@ -96,7 +98,11 @@ struct VoiceClient::Impl
         return apart <= config.reference_distance ? 1.0f : config.reference_distance / apart;
     }
 
-    void count(VoiceDrop reason) { ++stats.dropped.by_reason[static_cast<std::size_t>(reason)]; }
+    void count(VoiceDrop reason)
+    {
+        ++stats.dropped.by_reason[static_cast<std::size_t>(reason)];
+        metrics.dropped[static_cast<std::size_t>(reason)]->add();
+    }
 
     bool wants_to_send(std::span<const std::int16_t> frame, float dbfs)
     {
@@ -133,6 +139,7 @@ struct VoiceClient::Impl
         if (!wanted && !was_transmitting)
         {
             ++stats.frames_suppressed;
+            metrics.frames_suppressed.add();
             return {};
         }
         auto size = encoder.encode(frame, encoded);
@@ -144,6 +151,7 @@ struct VoiceClient::Impl
         if (ending && !was_transmitting)
         {
             ++stats.frames_suppressed;
+            metrics.frames_suppressed.add();
             return {};
         }
         VoicePacket packet;
@@ -189,6 +197,8 @@ struct VoiceClient::Impl
             return {};
         ++stats.frames_sent;
         stats.payload_bytes_sent += *size;
+        metrics.frames_sent.add();
+        metrics.payload_bytes_sent.add(*size);
         stats.message_bytes_sent += length;
         return {};
     }
@@ -268,7 +278,10 @@ struct VoiceClient::Impl
         speaker->last_packet = now;
         speaker->stats.gain = static_cast<float>(packet.gain) / 255.0f;
         if (!speaker->buffer->put(packet.timestamp, packet.payload, packet.talk_end, now))
+        {
             ++speaker->stats.frames_late;
+            metrics.frames_late.add();
+        }
         return true;
     }
 
@@ -285,6 +298,7 @@ struct VoiceClient::Impl
         if (slot.status == JitterBuffer::Status::Frame)
         {
             speaker.stats.buffer_delay = slot.waited;
+            metrics.buffer_delay_seconds.observe(std::chrono::duration<double>(slot.waited).count());
             frame.kind = VoiceSpeakerFrame::Kind::Decoded;
             if (auto decoded = speaker.decoder.decode(slot.frame, frame.pcm); !decoded)
             {
@@ -337,6 +351,7 @@ struct VoiceClient::Impl
             VoiceSpeakerFrame& frame = last_frames[used];
             if (!play(speaker, now, frame))
                 continue;
+            metrics.frames_played[static_cast<std::size_t>(frame.kind)]->add();
             ++used;
             auto volume = volumes.find(id);
             const float scale = speaker.stats.gain * (volume == volumes.end() ? 1.0f : volume->second);
