@@ -5,6 +5,7 @@
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/voice.hpp"
+#include "voice/capture_processor.hpp"
 #include "voice/jitter_buffer.hpp"
 #include "voice/opus_codec.hpp"
 #include "voice/voice_metrics.hpp"
@@ -39,6 +40,9 @@ struct VoiceClient::Impl
     Mesh* mesh = nullptr;
     VoiceClientConfig config;
     OpusEncoderHandle encoder;
+    std::unique_ptr<voice::CaptureProcessor> processor;  ///< echo cancellation, noise suppression: when asked for
+    std::vector<std::int16_t> processed;
+    bool game_reference = false;  ///< the game hands its own echo reference (echo_reference), not pull's mix
     std::map<std::uint64_t, Speaker> speakers;
     std::map<std::uint64_t, float> volumes;
     std::vector<VoiceSpeakerFrame> last_frames;
@@ -130,6 +134,12 @@ struct VoiceClient::Impl
         if (frame.size() != config.codec.frame_samples())
             return Error{ErrorCode::InvalidArgument, "voice: push takes exactly codec.frame_samples() samples"};
         ++stats.frames_pushed;
+        if (processor)
+        {
+            processed.assign(frame.begin(), frame.end());
+            processor->process(processed);
+            frame = processed;
+        }
         const float dbfs = voice::frame_dbfs(frame);
         const std::uint32_t stamp = timestamp;
         timestamp += static_cast<std::uint32_t>(frame.size());
@@ -391,8 +401,16 @@ Result<std::unique_ptr<VoiceClient>> VoiceClient::create(Client& client, const V
     auto encoder = OpusEncoderHandle::create(config.codec);
     if (!encoder)
         return encoder.error();
-    return std::unique_ptr<VoiceClient>(
-        new VoiceClient(std::make_unique<Impl>(client, mesh, config, std::move(*encoder))));
+    auto impl = std::make_unique<Impl>(client, mesh, config, std::move(*encoder));
+    if (config.processing.echo_cancellation || config.processing.noise_suppression)
+    {
+        auto processor =
+            voice::CaptureProcessor::create(config.processing, config.codec.sample_rate, config.codec.frame_samples());
+        if (!processor)
+            return processor.error();
+        impl->processor = std::move(processor).value();
+    }
+    return std::unique_ptr<VoiceClient>(new VoiceClient(std::move(impl)));
 }
 
 bool VoiceClient::handle(const NetworkEvent& event, Timestamp now)
@@ -425,7 +443,20 @@ Result<void> VoiceClient::push(std::span<const std::int16_t> frame, Timestamp no
 
 Result<void> VoiceClient::pull(std::span<std::int16_t> out, Timestamp now)
 {
-    return m_impl->pull(out, now);
+    auto pulled = m_impl->pull(out, now);
+    if (pulled && m_impl->processor && !m_impl->game_reference)
+        m_impl->processor->played(out);
+    return pulled;
+}
+
+Result<void> VoiceClient::echo_reference(std::span<const std::int16_t> played)
+{
+    if (played.size() != m_impl->config.codec.frame_samples())
+        return Error{ErrorCode::InvalidArgument, "voice: echo_reference takes exactly codec.frame_samples() samples"};
+    m_impl->game_reference = true;
+    if (m_impl->processor)
+        m_impl->processor->played(played);
+    return {};
 }
 
 const std::vector<VoiceSpeakerFrame>& VoiceClient::last_frames() const noexcept
