@@ -6,6 +6,7 @@
 // kernel TCP, our QUIC, ENet, ping.
 //
 //   eustress-delay-line --a wanA --b wanB --both delay=20ms,jitter=2ms [--a-to-b loss=2%] [--b-to-a ...] [--seed N]
+//                       [--realtime]
 //
 // It prints "ready" once both devices exist. On stdin it takes one command a line: "a2b SPEC", "b2a SPEC" or
 // "both SPEC" change the named directions (only the keys given), "stats" prints each direction's counters as JSON,
@@ -13,8 +14,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <poll.h>
+#include <sched.h>
 #include <string>
 #include <unistd.h>
 
@@ -150,6 +153,9 @@ int main(int argc, char** argv)
     app.add_option("--a-to-b", a_to_b, "settings for A to B only, after --both");
     app.add_option("--b-to-a", b_to_a, "settings for B to A only, after --both");
     app.add_option("--seed", seed, "random seed (loss, bursts, jitter)");
+    bool realtime = false;
+    app.add_flag("--realtime", realtime,
+                 "run under SCHED_FIFO (root): on a busy machine a line that waits for the CPU adds delay of its own");
     CLI11_PARSE(app, argc, argv);
 
     LinkConfig configs[2];
@@ -177,6 +183,15 @@ int main(int argc, char** argv)
         return 1;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    if (realtime)
+    {
+        const sched_param priority{.sched_priority = 50};
+        if (::sched_setscheduler(0, SCHED_FIFO, &priority) != 0)
+        {
+            std::fprintf(stderr, "delay-line: SCHED_FIFO refused (%s)\n", std::strerror(errno));
+            return 1;
+        }
+    }
     sigset_t blocked;
     sigemptyset(&blocked);
     sigaddset(&blocked, SIGTERM);

@@ -29,7 +29,8 @@ class Wan:
         middle = lab._namespace(f"{name}-m")
         self.a, self.b = lab._namespace(f"{name}-a"), lab._namespace(f"{name}-b")
         self.a_address, self.b_address = A_ADDRESS, B_ADDRESS
-        argv = [program, "--a", "dla", "--b", "dlb", "--seed", str(seed)]
+        # Real-time priority: on a busy 2-core machine a line waiting for the CPU would add delay and drops of its own.
+        argv = [program, "--a", "dla", "--b", "dlb", "--seed", str(seed), "--realtime"]
         for flag, spec in (("--both", both), ("--a-to-b", a_to_b), ("--b-to-a", b_to_a)):
             if spec:
                 argv += [flag, spec]
@@ -41,7 +42,8 @@ class Wan:
         for device, ns, address, peer in (("dla", self.a, A_ADDRESS, B_ADDRESS), ("dlb", self.b, B_ADDRESS, A_ADDRESS)):
             nat_lab._ip("link", "set", device, "netns", ns, ns=middle)
             nat_lab._ip("address", "add", f"{address}/32", "peer", f"{peer}/32", "dev", device, ns=ns)
-            nat_lab._ip("link", "set", device, "mtu", "1500", "up", ns=ns)
+            # A long device queue: packets the kernel hands the line while it is briefly descheduled wait, not drop.
+            nat_lab._ip("link", "set", device, "mtu", "1500", "txqueuelen", "10000", "up", ns=ns)
 
     def _command(self, text, replies):
         self.process.stdin.write(text + "\n")
