@@ -131,8 +131,8 @@ int server(const Options& options)
                     first = Clock::now();
                 last = Clock::now();
                 bytes += packet->dataLength;
-                const bool throughput_done = options.bench == "throughput" && bytes >= throughput_total(options.size);
-                const bool lossy_done = options.bench == "lossy" && messages == options.count;
+                const bool throughput_done = options.bench == "throughput" && bytes >= bulk_total(options);
+                const bool lossy_done = options.bench == "lossy" && bytes >= bulk_total(options);
                 if (throughput_done || lossy_done)
                     enet_peer_send(event.peer, 0, packet_of("d", ENET_PACKET_FLAG_RELIABLE));
             }
@@ -267,7 +267,7 @@ int client(const Options& options)
     else if (options.bench == "throughput" || options.bench == "lossy")
     {
         const std::size_t total =
-            options.bench == "throughput" ? throughput_total(options.size) : options.count * options.size;
+            bulk_total(options);
         const auto start = Clock::now();
         std::optional<std::string> done;
         for (std::size_t sent = 0; sent < total && !done;)

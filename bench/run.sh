@@ -179,5 +179,12 @@ if wanted wan; then
   fi
 fi
 
+if wanted wan; then
+  section "19. the seed's QUIC-vs-TCP claims on the WAN: bulk and 10,000 messages, ours (cubic, bbr2) vs kernel TCP (cubic, bbr) vs ENet at 40 ms RTT with 0 and 2% loss, and 100 ms with 2% loss and a 20 Mbit/s cap (root)"
+  if [[ $(id -u) -eq 0 ]]; then
+    python3 bench/wan_bench.py build-bench >>"$out" || echo "   (wan_bench.py failed)" >&2
+  fi
+fi
+
 echo "finished (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 python3 bench/summarize.py "$out"

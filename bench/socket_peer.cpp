@@ -264,6 +264,17 @@ int udp_client(const Options& options)
     return 0;
 }
 
+/// The kernel's congestion controller for this connection (--cc: cubic, bbr, reno), as the sender picks it.
+bool use_congestion_control(int fd, const Options& options)
+{
+    const std::string& name = options.congestion;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())) == 0)
+        return true;
+    std::fprintf(stderr, "tcp: congestion control '%s' refused (see /proc/sys/net/ipv4/tcp_available_congestion_control)\n",
+                 name.c_str());
+    return false;
+}
+
 int tcp_server(const Options& options)
 {
     int port = 0;
@@ -287,7 +298,7 @@ int tcp_server(const Options& options)
     {
         // throughput: count payload bytes of length-prefixed messages, as a message protocol over TCP must.
         std::size_t received = 0;
-        const std::size_t total = throughput_total(options.size);
+        const std::size_t total = bulk_total(options);
         while (received < total)
         {
             const auto message = reader.next();
@@ -311,6 +322,8 @@ int tcp_client(const Options& options)
         return 1;
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    if (!use_congestion_control(fd, options))
+        return 1;
     const std::vector<char> message(options.size, 'x');
     const auto length = static_cast<std::uint32_t>(options.size);
     FrameReader reader(fd);
@@ -322,7 +335,7 @@ int tcp_client(const Options& options)
     else
     {
         // kBatch messages per writev, as the other peers flush kBatch messages at a time.
-        const std::size_t total = throughput_total(options.size);
+        const std::size_t total = bulk_total(options);
         const auto start = Clock::now();
         for (std::size_t sent = 0; sent < total;)
         {
@@ -332,7 +345,11 @@ int tcp_client(const Options& options)
         }
         char done = 0;
         const bool answered = ::read(fd, &done, 1) == 1;
-        report(options, "tcp", "throughput", static_cast<double>(total) / 1e6 / seconds(Clock::now() - start), "MB/s");
+        const double elapsed = seconds(Clock::now() - start);
+        if (options.bench == "lossy")
+            report(options, "tcp", "time_to_deliver", elapsed, "s");
+        else
+            report(options, "tcp", "throughput", static_cast<double>(total) / 1e6 / elapsed, "MB/s");
         if (!answered)
             return 1;
     }
