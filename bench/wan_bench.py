@@ -7,6 +7,11 @@ writev per batch of messages) and ENet run the same benchmark peers (eustress-be
   bulk      time to move a bulk transfer of 64 KiB messages (64 MiB without loss; less with loss, where cubic TCP
             needs minutes for 64 MiB): MB/s
   messages  time to deliver 10,000 reliable 256-byte messages, sent as fast as each peer's API takes them
+  hol       the bulk transfer again, with a 60 Hz stream of 32-byte reliable ticks beside it (bench/head_of_line.hpp):
+            each tick's latency from its scheduled send time to its arrival, minus the one-way delay. Ours and ENet
+            send ticks on a channel of their own; TCP on its one stream (TCP_NOTSENT_LOWAT 16 KiB, ticks between
+            bulk messages: the best a TCP game can do)
+  unreliable  the same with unreliable ticks (ours and ENet; TCP has none): latency and the share delivered
 
 Conditions (loss on both directions, so acknowledgements are lost too):
   rtt40          40 ms RTT, 100 Mbit/s cap, one bandwidth-delay product of queue
@@ -39,6 +44,8 @@ CONDITIONS = {
 }
 # Messages of 64 KiB in the bulk transfer, and how many: 64 MiB without loss, less where loss-based TCP crawls.
 BULK_COUNT = {"rtt40": 1024, "rtt40-loss2": 128, "rtt100-loss2": 64}
+ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0}
+BENCHES = {"bulk": "throughput", "messages": "lossy", "hol": "hol", "unreliable": "hol-unreliable"}
 PEERS = [("eustress", "cubic"), ("eustress", "bbr2"), ("tcp", "cubic"), ("tcp", "bbr"), ("enet", "enet")]
 began = time.monotonic()
 
@@ -72,7 +79,7 @@ def run_pair(wan, program, peer, cc, bench, size, count, condition, work):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("build")
-    parser.add_argument("--only", default="bulk,messages")
+    parser.add_argument("--only", default="bulk,messages,hol,unreliable")
     parser.add_argument("--conditions", default=",".join(CONDITIONS))
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
@@ -86,33 +93,43 @@ def main():
             wan.set("both", CONDITIONS[condition])
             progress(f"{condition}: {CONDITIONS[condition]}")
             for bench in args.only.split(","):
-                name, size, count = (("throughput", 65536, BULK_COUNT[condition]) if bench == "bulk"
-                                     else ("lossy", 256, 10000))
+                name = BENCHES[bench]
+                size, count = (256, 10000) if bench == "messages" else (65536, BULK_COUNT[condition])
                 for run in range(args.runs):
                     for peer, cc in PEERS:
+                        if bench == "unreliable" and peer == "tcp":
+                            continue
                         for line in run_pair(wan, program, peer, cc, name, size, count, condition, work):
                             line.update({"bench": f"wan-{bench}", "peer": f"{peer}-{cc}" if peer != "enet" else peer})
+                            if line["metric"].startswith("tick_latency"):
+                                line["value"] = round(line["value"] - ONE_WAY_MS[condition], 3)
+                                line["metric"] += "_added"
                             print(json.dumps(line), flush=True)
-                            results.setdefault((condition, bench, line["peer"]), []).append(line["value"])
-                            progress(f"  {bench} {line['peer']}: {line['value']:.3f} {line['unit']}")
+                            key = (condition, bench, line["metric"], line["peer"])
+                            results.setdefault(key, []).append(line["value"])
+                            progress(f"  {bench} {line['peer']} {line['metric']}: {line['value']:.3f} {line['unit']}")
         wan.close()
     table(results)
 
 
+ROWS = [("bulk", "throughput", "MB/s"), ("messages", "time_to_deliver", "s"),
+        ("hol", "tick_latency_p50_added", "ms"), ("hol", "tick_latency_p99_added", "ms"),
+        ("hol", "tick_latency_max_added", "ms"), ("hol", "throughput", "MB/s"),
+        ("unreliable", "tick_latency_p50_added", "ms"), ("unreliable", "tick_latency_p99_added", "ms"),
+        ("unreliable", "tick_delivered_fraction", "share")]
+
+
 def table(results):
-    """Medians per condition and benchmark, with each peer's ratio to our best."""
-    print("\n| condition | benchmark | " + " | ".join(f"{p}-{c}" if p != "enet" else p for p, c in PEERS) + " |",
-          file=sys.stderr)
+    """Medians per condition and row, one column per peer."""
+    names = [f"{p}-{c}" if p != "enet" else p for p, c in PEERS]
+    print("\n| condition | figure | " + " | ".join(names) + " |", file=sys.stderr)
     print("|---" * (2 + len(PEERS)) + "|", file=sys.stderr)
     for condition in CONDITIONS:
-        for bench in ("bulk", "messages"):
-            cells = []
-            for peer, cc in PEERS:
-                values = results.get((condition, bench, f"{peer}-{cc}" if peer != "enet" else peer))
-                cells.append(f"{statistics.median(values):.2f}" if values else "-")
-            if any(cell != "-" for cell in cells):
-                unit = "MB/s" if bench == "bulk" else "s"
-                print(f"| {condition} | {bench} ({unit}) | " + " | ".join(cells) + " |", file=sys.stderr)
+        for bench, metric, unit in ROWS:
+            cells = [results.get((condition, bench, metric, name)) for name in names]
+            if any(cells):
+                text = [f"{statistics.median(values):.2f}" if values else "-" for values in cells]
+                print(f"| {condition} | {bench} {metric} ({unit}) | " + " | ".join(text) + " |", file=sys.stderr)
 
 
 if __name__ == "__main__":
