@@ -7,10 +7,10 @@
 #include <poll.h>
 
 #include "bench_common.hpp"
-#include "head_of_line.hpp"
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
 #include "event_loop.hpp"
+#include "head_of_line.hpp"
 
 namespace eustress::bench {
 namespace {

@@ -86,8 +86,7 @@ class TickLatencies
 };
 
 /// The client's report of the server's summary: tick latency percentiles, and the share of ticks that arrived.
-inline void report_ticks(const Options& options, const std::string& peer, const std::string& summary,
-                         std::size_t sent)
+inline void report_ticks(const Options& options, const std::string& peer, const std::string& summary, std::size_t sent)
 {
     std::istringstream fields(summary);
     for (std::string field; fields >> field;)

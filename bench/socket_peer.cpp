@@ -1,8 +1,8 @@
 // The floor: plain UDP and TCP sockets doing the same work as the other peers, with nothing on top.
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <fcntl.h>
+#include <optional>
 #include <poll.h>
 #include <span>
 #include <string>
@@ -272,7 +272,8 @@ bool use_congestion_control(int fd, const Options& options)
     const std::string& name = options.congestion;
     if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())) == 0)
         return true;
-    std::fprintf(stderr, "tcp: congestion control '%s' refused (see /proc/sys/net/ipv4/tcp_available_congestion_control)\n",
+    std::fprintf(stderr,
+                 "tcp: congestion control '%s' refused (see /proc/sys/net/ipv4/tcp_available_congestion_control)\n",
                  name.c_str());
     return false;
 }
@@ -369,8 +370,8 @@ int tcp_head_of_line(int fd, const Options& options)
     }
     if (reply.find('\n') == std::string::npos)
         return 1;
-    report(options, "tcp", "throughput",
-           static_cast<double>(bulk_total(options)) / 1e6 / seconds(Clock::now() - start), "MB/s");
+    report(options, "tcp", "throughput", static_cast<double>(bulk_total(options)) / 1e6 / seconds(Clock::now() - start),
+           "MB/s");
     report_ticks(options, "tcp", reply.substr(2, reply.find('\n') - 2), ticks.sent());
     return 0;
 }
