@@ -82,6 +82,34 @@ struct Bandwidth
     double payload_kbps = 0, message_kbps = 0, wire_kbps = 0, packets_per_second = 0, sent_fraction = 0;
 };
 
+/// Client 0 says the test speech once, 10 ms at a time (each step is 1 ms), while client `listener` pulls every
+/// 10 ms; returns the wall-clock microseconds spent inside `push`, summed.
+double speak_once(VoiceWorld& voice, const std::vector<std::int16_t>& speech, std::size_t listener)
+{
+    std::vector<std::int16_t> pcm(480), out(480);
+    const std::size_t frames = speech.size() / 480;
+    double push_us = 0;
+    std::size_t pushed = 0, tick = 0;
+    voice.on_capture = [&](Timestamp now) {
+        if (tick++ % 10 != 0 || pushed >= frames)
+            return;
+        std::copy_n(speech.begin() + std::ptrdiff_t(pushed * 480), 480, pcm.begin());
+        const auto start = eustress::bench::Clock::now();
+        (void)voice.voices[0]->push(pcm, now);
+        push_us += eustress::bench::microseconds(eustress::bench::Clock::now() - start);
+        ++pushed;
+    };
+    voice.on_playout = [&](Timestamp now) {
+        if (tick % 10 == 5)
+            (void)voice.voices[listener]->pull(out, now);
+    };
+    while (pushed < frames)
+        voice.step();
+    voice.on_capture = nullptr;
+    voice.on_playout = nullptr;
+    return push_us;
+}
+
 /// One speaker says the test speech once (open microphone, DTX on or off) to one listener.
 Bandwidth run_bandwidth(bool dtx, const std::vector<std::int16_t>& speech)
 {
@@ -89,26 +117,9 @@ Bandwidth run_bandwidth(bool dtx, const std::vector<std::int16_t>& speech)
     client.transmit = TransmitMode::Continuous;
     client.codec.dtx = dtx;
     VoiceWorld voice(2, client);
-    std::vector<std::int16_t> pcm(480), out(480);
     const std::size_t frames = speech.size() / 480;
     const auto before = voice.world->clients[0]->status(voice.now());
-    std::size_t pushed = 0, tick = 0;
-    voice.on_capture = [&](Timestamp now) {
-        if (tick++ % 10 == 0 && pushed < frames)
-        {
-            std::copy_n(speech.begin() + std::ptrdiff_t(pushed * 480), 480, pcm.begin());
-            (void)voice.voices[0]->push(pcm, now);
-            ++pushed;
-        }
-    };
-    voice.on_playout = [&](Timestamp now) {
-        if (tick % 10 == 5)
-            (void)voice.voices[1]->pull(out, now);
-    };
-    while (pushed < frames)
-        voice.step();
-    voice.on_capture = nullptr;
-    voice.on_playout = nullptr;
+    (void)speak_once(voice, speech, 1);
     for (int i = 0; i < 100; ++i)
         voice.step();
     const double seconds = double(frames) / 100.0;
@@ -125,36 +136,15 @@ Bandwidth run_bandwidth(bool dtx, const std::vector<std::int16_t>& speech)
 }
 
 /// The player's CPU per pushed frame (encoding and sending, plus echo cancellation and noise suppression when
-/// asked for): the speech pushed once, each `push` timed with the wall clock, the mix pulled every period (the echo
-/// canceller's reference). Microseconds per 10 ms frame.
+/// asked for): the speaker pulls its own mix every period, the echo canceller's reference. Microseconds per 10 ms
+/// frame.
 double push_us_per_frame(const VoiceProcessingConfig& processing, const std::vector<std::int16_t>& speech)
 {
     VoiceClientConfig client;
     client.transmit = TransmitMode::Continuous;
     client.processing = processing;
     VoiceWorld voice(2, client);
-    std::vector<std::int16_t> pcm(480), out(480);
-    const std::size_t frames = speech.size() / 480;
-    double total_us = 0;
-    std::size_t pushed = 0, tick = 0;
-    voice.on_capture = [&](Timestamp now) {
-        if (tick++ % 10 != 0 || pushed >= frames)
-            return;
-        std::copy_n(speech.begin() + std::ptrdiff_t(pushed * 480), 480, pcm.begin());
-        const auto start = eustress::bench::Clock::now();
-        (void)voice.voices[0]->push(pcm, now);
-        total_us += eustress::bench::microseconds(eustress::bench::Clock::now() - start);
-        ++pushed;
-    };
-    voice.on_playout = [&](Timestamp now) {
-        if (tick % 10 == 5)
-            (void)voice.voices[0]->pull(out, now);
-    };
-    while (pushed < frames)
-        voice.step();
-    voice.on_capture = nullptr;
-    voice.on_playout = nullptr;
-    return total_us / double(frames);
+    return speak_once(voice, speech, 0) / double(speech.size() / 480);
 }
 
 }  // namespace
