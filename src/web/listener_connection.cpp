@@ -1,7 +1,9 @@
 #include "web/listener_connection.hpp"
 
 #include <boost/asio/buffer.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/websocket.hpp>
 #include <sys/socket.h>
 
@@ -28,11 +30,9 @@ ListenerConnection::ListenerConnection(boost::asio::ip::tcp::socket socket, cons
 
 void ListenerConnection::start()
 {
-    m_parser.emplace();
-    m_parser->header_limit(static_cast<std::uint32_t>(m_shared.config.max_header_bytes));
-    m_parser->body_limit(0);
-    http::async_read(
-        m_stream.next_layer(), m_buffer, *m_parser,
+    boost::asio::async_read_until(
+        m_stream.next_layer(), boost::asio::dynamic_buffer(m_request_bytes, m_shared.config.max_header_bytes),
+        "\r\n\r\n",
         [self = shared_from_this()](boost::system::error_code error, std::size_t) { self->on_request(error); });
 }
 
@@ -41,8 +41,13 @@ void ListenerConnection::on_request(boost::system::error_code error)
     if (m_state == State::Closed)
         return;
     if (error)
-        return close(WebSocketRefusal::BadUpgrade);
-    const auto& request = m_parser->get();
+        return close(WebSocketRefusal::BadUpgrade);  // closed early, garbage, or no end within max_header_bytes
+    http::request_parser<http::empty_body> parser;
+    parser.eager(false);
+    parser.put(boost::asio::buffer(m_request_bytes), error);
+    if (error || !parser.is_header_done())
+        return refuse_upgrade(WebSocketRefusal::BadUpgrade);
+    const auto& request = parser.get();
     UpgradeRequest view;
     view.is_websocket_upgrade = websocket::is_upgrade(request);
     view.target = std::string_view(request.target().data(), request.target().size());
@@ -63,9 +68,9 @@ void ListenerConnection::on_request(boost::system::error_code error)
     m_stream.set_option(none);
     m_stream.read_message_max(std::min(m_shared.config.max_message_size, kMaxDatagramSize));
     m_stream.binary(true);
-    m_stream.async_accept(m_parser->release(), [self = shared_from_this()](boost::system::error_code accepted) {
-        self->on_accepted(accepted);
-    });
+    m_stream.async_accept(
+        boost::asio::buffer(m_request_bytes),
+        [self = shared_from_this()](boost::system::error_code accepted) { self->on_accepted(accepted); });
 }
 
 void ListenerConnection::refuse_upgrade(WebSocketRefusal reason)
@@ -85,7 +90,8 @@ void ListenerConnection::on_accepted(boost::system::error_code error)
     m_state = State::Open;
     m_last_received = m_shared.now;
     ++m_shared.stats.upgrades;
-    m_buffer.clear();
+    m_shared.deadline_at(m_shared.now + m_shared.config.idle_timeout);
+    m_request_bytes = std::string();
     read_next();
     if (!m_outgoing.empty() && !m_writing)
         write_next();
@@ -145,7 +151,10 @@ void ListenerConnection::enqueue(Bytes payload)
     {
         ++m_shared.stats.outgoing_dropped;
         if (!m_full_since)
+        {
             m_full_since = m_shared.now;
+            m_shared.deadline_at(m_shared.now + m_shared.config.slow_reader_timeout);
+        }
         return;
     }
     m_outgoing.emplace_back(payload.begin(), payload.end());

@@ -4,15 +4,15 @@
 // closed, with the reason, and the listener sweeps it away.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include "eustress/net/websocket.hpp"
@@ -36,6 +36,11 @@ struct ListenerShared
     PollSet poll;
     Timestamp now{};             ///< the time of the owner's current call: handlers run inside it
     std::uint64_t closures = 0;  ///< connections closed so far: the listener sweeps when it moves
+    /// When the listener must next check deadlines; a connection entering a state with an earlier deadline
+    /// (upgraded, queue full) brings it forward.
+    Timestamp next_deadline = Timestamp::max();
+
+    void deadline_at(Timestamp at) { next_deadline = std::min(next_deadline, at); }
 };
 
 class ListenerConnection : public std::enable_shared_from_this<ListenerConnection>
@@ -65,8 +70,6 @@ class ListenerConnection : public std::enable_shared_from_this<ListenerConnectio
         Open,
         Closed
     };
-    using Parser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
-
     void on_request(boost::system::error_code error);
     void refuse_upgrade(WebSocketRefusal reason);
     void on_accepted(boost::system::error_code error);
@@ -85,7 +88,9 @@ class ListenerConnection : public std::enable_shared_from_this<ListenerConnectio
     Timestamp m_accepted_at;
     Timestamp m_last_received;
     boost::beast::flat_buffer m_buffer;
-    std::optional<Parser> m_parser;
+    /// The upgrade request as received, and whatever followed it (the first frames): all handed to the WebSocket
+    /// stream once the request passes, so that frames sent right behind the request are not lost.
+    std::string m_request_bytes;
     std::deque<std::vector<std::byte>> m_outgoing;
     std::size_t m_queued_bytes = 0;
     bool m_writing = false;

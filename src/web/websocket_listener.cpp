@@ -81,9 +81,9 @@ class Listener final : public WebSocketListener
 
     std::optional<Timestamp> next_wakeup() const override
     {
-        if (m_next_deadline == Timestamp::max())
+        if (m_shared.next_deadline == Timestamp::max())
             return std::nullopt;
-        return m_next_deadline;
+        return m_shared.next_deadline;
     }
 
     std::size_t send(std::span<const OutgoingDatagram> batch, Timestamp now) override
@@ -159,7 +159,7 @@ class Listener final : public WebSocketListener
         m_connections.emplace(address, connection);
         ++m_per_host[host];
         connection->start();
-        m_next_deadline = std::min(m_next_deadline, m_shared.now + m_shared.config.handshake_timeout);
+        m_shared.deadline_at(m_shared.now + m_shared.config.handshake_timeout);
     }
 
     void pump(Timestamp now)
@@ -169,21 +169,21 @@ class Listener final : public WebSocketListener
             m_io.restart();
         for (std::size_t handled = 0; handled < kMaxHandlersPerPoll && m_io.poll_one() > 0; ++handled)
         {}
-        if (now >= m_next_deadline || m_shared.closures != m_swept_closures)
+        if (now >= m_shared.next_deadline || m_shared.closures != m_swept_closures)
             sweep(now);
     }
 
     /// Closes connections past a deadline, drops the closed ones, and finds the next deadline.
     void sweep(Timestamp now)
     {
-        m_next_deadline = Timestamp::max();
+        Timestamp next_deadline = Timestamp::max();
         for (auto it = m_connections.begin(); it != m_connections.end();)
         {
             auto& connection = *it->second;
             const Timestamp next = connection.check_deadlines(now);
             if (!connection.is_closed())
             {
-                m_next_deadline = std::min(m_next_deadline, next);
+                next_deadline = std::min(next_deadline, next);
                 ++it;
                 continue;
             }
@@ -192,6 +192,7 @@ class Listener final : public WebSocketListener
             it = m_connections.erase(it);
         }
         m_swept_closures = m_shared.closures;
+        m_shared.next_deadline = next_deadline;
     }
 
     boost::asio::io_context m_io{1};
@@ -199,7 +200,6 @@ class Listener final : public WebSocketListener
     tcp::acceptor m_acceptor;
     std::unordered_map<SocketAddress, std::shared_ptr<ListenerConnection>, SocketAddressHash> m_connections;
     std::unordered_map<SocketAddress, std::size_t, SocketAddressHash> m_per_host;
-    Timestamp m_next_deadline = Timestamp::max();
     std::uint64_t m_swept_closures = 0;  ///< ListenerShared::closures at the last sweep
 };
 

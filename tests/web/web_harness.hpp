@@ -2,15 +2,16 @@
 // (never a bare sleep): what these tests prove about readiness is also what makes them fast.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <memory>
-#include <vector>
-
 #include <poll.h>
+#include <vector>
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
 #include "eustress/net/websocket.hpp"
+#include "free_port.hpp"
 #include "session/session_harness.hpp"
 
 namespace eustress::net::testing {
@@ -49,9 +50,9 @@ struct WebWorld
         return config;
     }
 
-    Client& add_client(const ClientConfig& config)
+    Client& add_client(const ClientConfig& config, Timestamp now = MonotonicClock::now())
     {
-        auto created = Client::create(config, MonotonicClock::now());
+        auto created = Client::create(config, now);
         if (!created)
             throw std::runtime_error(created.error().message);
         clients.push_back(std::move(created).value());
