@@ -94,6 +94,43 @@ Result<void> read_link(const std::string& path, const toml::table& root, LinkSim
     return {};
 }
 
+/// [websocket]: the TCP listener for QUIC over WebSocket (docs/WEB.md); the table's presence turns it on.
+Result<void> read_websocket(const std::string& path, const toml::table& root,
+                            std::optional<WebSocketListenerConfig>& websocket)
+{
+    const auto* table = root["websocket"].as_table();
+    if (!table)
+        return {};
+    if (auto key = unknown_key(*table, {"bind", "port", "path", "allowed_origins", "max_connections",
+                                        "max_connections_per_address", "max_message_size", "max_header_bytes",
+                                        "handshake_timeout_ms", "idle_timeout_ms", "max_queued_bytes",
+                                        "slow_reader_timeout_ms"}))
+        return config_error(path, "unknown key websocket." + *key);
+    WebSocketListenerConfig config = websocket.value_or(WebSocketListenerConfig{});
+    read(*table, "bind", config.bind_address);
+    if (auto port = (*table)["port"].value<std::int64_t>())
+    {
+        if (*port < 0 || *port > 65535)
+            return config_error(path, "websocket.port must be 0..65535");
+        config.port = static_cast<std::uint16_t>(*port);
+    }
+    read(*table, "path", config.path);
+    if (const auto* origins = (*table)["allowed_origins"].as_array())
+        for (const auto& origin : *origins)
+            if (auto text = origin.value<std::string>())
+                config.allowed_origins.push_back(*text);
+    read(*table, "max_connections", config.max_connections);
+    read(*table, "max_connections_per_address", config.max_connections_per_address);
+    read(*table, "max_message_size", config.max_message_size);
+    read(*table, "max_header_bytes", config.max_header_bytes);
+    read_ms(*table, "handshake_timeout_ms", config.handshake_timeout);
+    read_ms(*table, "idle_timeout_ms", config.idle_timeout);
+    read(*table, "max_queued_bytes", config.max_queued_bytes);
+    read_ms(*table, "slow_reader_timeout_ms", config.slow_reader_timeout);
+    websocket = config;
+    return {};
+}
+
 Result<toml::table> parse_file(const std::string& path)
 {
     try
@@ -128,7 +165,7 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
     if (!parsed)
         return parsed.error();
     const toml::table& root = *parsed;
-    if (auto key = unknown_key(root, {"server", "quic", "link_simulation"}))
+    if (auto key = unknown_key(root, {"server", "quic", "link_simulation", "websocket"}))
         return config_error(path, "unknown table or key '" + *key + "'");
     if (const auto* server = root["server"].as_table())
     {
@@ -156,6 +193,8 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
         read(*server, "enable_early_data", config.enable_early_data);
         read(*server, "send_rate_limit", config.send_rate_limit);
     }
+    if (auto ok = read_websocket(path, root, config.websocket); !ok)
+        return ok;
     if (auto ok = read_quic(path, root, config.quic); !ok)
         return ok;
     return read_link(path, root, config.link_simulation);
@@ -171,10 +210,16 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config)
         return config_error(path, "unknown table or key '" + *key + "'");
     if (const auto* client = root["client"].as_table())
     {
-        if (auto key = unknown_key(*client, {"server_host", "server_port", "server_name", "bind", "tick_rate",
-                                             "input_delay", "packet_loss_simulation", "simulation_seed", "pinned_keys",
-                                             "ca_file", "enable_early_data", "send_rate_limit"}))
+        if (auto key =
+                unknown_key(*client, {"server_host", "server_port", "server_name", "bind", "tick_rate", "input_delay",
+                                      "packet_loss_simulation", "simulation_seed", "pinned_keys", "ca_file",
+                                      "enable_early_data", "send_rate_limit", "routes", "route_timeout_ms"}))
             return config_error(path, "unknown key client." + *key);
+        if (const auto* routes = (*client)["routes"].as_array())
+            for (const auto& route : *routes)
+                if (auto text = route.value<std::string>())
+                    config.routes.push_back(*text);
+        read_ms(*client, "route_timeout_ms", config.route_timeout);
         read(*client, "server_host", config.server_host);
         if (auto port = (*client)["server_port"].value<std::int64_t>())
         {

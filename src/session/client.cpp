@@ -182,6 +182,7 @@ struct Client::Impl
             fallbacks->add();
             if (open_route(next, now))
                 break;
+            route = next;  // cannot even open (no such host): never tried again; the last failure ends in a timeout
         }
         show_route();
     }

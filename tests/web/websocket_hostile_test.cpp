@@ -2,6 +2,7 @@
 // player connected over WebSocket beside it keeps chatting both ways.
 #include <gtest/gtest.h>
 
+#include "eustress/net/server_metrics.hpp"
 #include "web/raw_tcp.hpp"
 #include "web/web_harness.hpp"
 
@@ -209,6 +210,10 @@ TEST(WebSocketHostile, ABrowserOriginNotAllowedIsAnswered403AndAnAllowedOneUpgra
     ASSERT_TRUE(world.pump([&] { return good.closed_by_server() || !good.received().empty(); }));
     EXPECT_TRUE(good.received().starts_with("HTTP/1.1 101")) << good.received();
     world.expect_player_unaffected();
+    MetricsRegistry registry;  // operators see the refusal by reason
+    ServerMetrics(registry).collect(*world.server, MonotonicClock::now());
+    EXPECT_NE(registry.prometheus_text().find("eustress_websocket_refusals_total{reason=\"origin_not_allowed\"} 1"),
+              std::string::npos);
 }
 
 TEST(WebSocketHostile, WrongPathAndWrongSubprotocolAreRefusedByReason)
