@@ -35,6 +35,15 @@ template <typename T> void read(const toml::table& table, const char* key, T& ou
         out = *value;
 }
 
+/// Appends the strings of the array at `key` (other values are skipped).
+void read_strings(const toml::table& table, const char* key, std::vector<std::string>& out)
+{
+    if (const auto* values = table[key].as_array())
+        for (const auto& value : *values)
+            if (auto text = value.value<std::string>())
+                out.push_back(*text);
+}
+
 void read_ms(const toml::table& table, const char* key, Duration& out)
 {
     if (auto value = table[key].value<double>())
@@ -115,10 +124,7 @@ Result<void> read_websocket(const std::string& path, const toml::table& root,
         config.port = static_cast<std::uint16_t>(*port);
     }
     read(*table, "path", config.path);
-    if (const auto* origins = (*table)["allowed_origins"].as_array())
-        for (const auto& origin : *origins)
-            if (auto text = origin.value<std::string>())
-                config.allowed_origins.push_back(*text);
+    read_strings(*table, "allowed_origins", config.allowed_origins);
     read(*table, "max_connections", config.max_connections);
     read(*table, "max_connections_per_address", config.max_connections_per_address);
     read(*table, "max_message_size", config.max_message_size);
@@ -215,10 +221,7 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config)
                                       "packet_loss_simulation", "simulation_seed", "pinned_keys", "ca_file",
                                       "enable_early_data", "send_rate_limit", "routes", "route_timeout_ms"}))
             return config_error(path, "unknown key client." + *key);
-        if (const auto* routes = (*client)["routes"].as_array())
-            for (const auto& route : *routes)
-                if (auto text = route.value<std::string>())
-                    config.routes.push_back(*text);
+        read_strings(*client, "routes", config.routes);
         read_ms(*client, "route_timeout_ms", config.route_timeout);
         read(*client, "server_host", config.server_host);
         if (auto port = (*client)["server_port"].value<std::int64_t>())
@@ -237,10 +240,7 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config)
             config.ca_file = *file;
         read(*client, "enable_early_data", config.enable_early_data);
         read(*client, "send_rate_limit", config.send_rate_limit);
-        if (const auto* pins = (*client)["pinned_keys"].as_array())
-            for (const auto& pin : *pins)
-                if (auto text = pin.value<std::string>())
-                    config.pinned_keys.push_back(*text);
+        read_strings(*client, "pinned_keys", config.pinned_keys);
     }
     if (auto ok = read_quic(path, root, config.quic); !ok)
         return ok;

@@ -54,6 +54,9 @@ Result<std::vector<ClientRoute>> parse_client_routes(const ClientConfig& config)
         if (!url)
             return make_error(ErrorCode::InvalidArgument,
                               "bad route '" + text + "': udp://HOST:PORT or ws://HOST:PORT/PATH expected");
+        if (url->secure)  // refused here, not when the fallback comes to it: the player learns at start
+            return make_error(ErrorCode::InvalidArgument,
+                              "route '" + text + "': wss:// is not built into the client yet (docs/WEB.md)");
         routes.push_back({true, text, {}, 0, *url});
     }
     return routes;

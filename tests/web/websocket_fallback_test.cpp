@@ -86,6 +86,10 @@ TEST(WebSocketFallback, BadRoutesAreRefusedAtCreateNamingTheRoute)
     EXPECT_NE(client.error().message.find("http://example.test/"), std::string::npos);
     config.routes = {"udp://127.0.0.1"};
     EXPECT_FALSE(Client::create(config, MonotonicClock::now()).ok());
+    config.routes = {"udp://127.0.0.1:7777", "wss://127.0.0.1:443/"};  // not built yet: said at start, not later
+    client = Client::create(config, MonotonicClock::now());
+    ASSERT_FALSE(client.ok());
+    EXPECT_NE(client.error().message.find("wss://"), std::string::npos);
 }
 
 }  // namespace
