@@ -44,6 +44,19 @@ void read_strings(const toml::table& table, const char* key, std::vector<std::st
                 out.push_back(*text);
 }
 
+/// The port at `key` of the table `name`, when set: `lowest`..65535, or an error naming it.
+Result<void> read_port(const std::string& path, const toml::table& table, const std::string& name, const char* key,
+                       std::int64_t lowest, std::uint16_t& out)
+{
+    auto port = table[key].value<std::int64_t>();
+    if (!port)
+        return {};
+    if (*port < lowest || *port > 65535)
+        return config_error(path, name + "." + key + " must be " + std::to_string(lowest) + "..65535");
+    out = static_cast<std::uint16_t>(*port);
+    return {};
+}
+
 void read_ms(const toml::table& table, const char* key, Duration& out)
 {
     if (auto value = table[key].value<double>())
@@ -117,12 +130,8 @@ Result<void> read_websocket(const std::string& path, const toml::table& root,
         return config_error(path, "unknown key websocket." + *key);
     WebSocketListenerConfig config = websocket.value_or(WebSocketListenerConfig{});
     read(*table, "bind", config.bind_address);
-    if (auto port = (*table)["port"].value<std::int64_t>())
-    {
-        if (*port < 0 || *port > 65535)
-            return config_error(path, "websocket.port must be 0..65535");
-        config.port = static_cast<std::uint16_t>(*port);
-    }
+    if (auto ok = read_port(path, *table, "websocket", "port", 0, config.port); !ok)
+        return ok;
     read(*table, "path", config.path);
     read_strings(*table, "allowed_origins", config.allowed_origins);
     read(*table, "max_connections", config.max_connections);
@@ -182,12 +191,8 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
             return config_error(path, "unknown key server." + *key);
         read(*server, "bind", config.bind_address);
         read(*server, "http_address", config.observability.http_address);
-        if (auto port = (*server)["port"].value<std::int64_t>())
-        {
-            if (*port < 0 || *port > 65535)
-                return config_error(path, "server.port must be 0..65535");
-            config.port = static_cast<std::uint16_t>(*port);
-        }
+        if (auto ok = read_port(path, *server, "server", "port", 0, config.port); !ok)
+            return ok;
         if (auto file = (*server)["certificate"].value<std::string>())
             config.certificate_file = *file;
         if (auto file = (*server)["private_key"].value<std::string>())
@@ -224,12 +229,8 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config)
         read_strings(*client, "routes", config.routes);
         read_ms(*client, "route_timeout_ms", config.route_timeout);
         read(*client, "server_host", config.server_host);
-        if (auto port = (*client)["server_port"].value<std::int64_t>())
-        {
-            if (*port <= 0 || *port > 65535)
-                return config_error(path, "client.server_port must be 1..65535");
-            config.server_port = static_cast<std::uint16_t>(*port);
-        }
+        if (auto ok = read_port(path, *client, "client", "server_port", 1, config.server_port); !ok)
+            return ok;
         read(*client, "server_name", config.server_name);
         read(*client, "bind", config.bind_address);
         read(*client, "tick_rate", config.tick_rate);
