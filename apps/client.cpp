@@ -52,9 +52,17 @@ int main(int argc, char** argv)
     double loss = -1.0;
     int channel = 0;
     bool mesh_channels = false;
+    std::vector<std::string> websocket_urls;
+    double route_timeout = -1.0;
     app.add_option("-c,--config", config_file, "TOML file with [client], [quic] and [link_simulation] tables")
         ->check(CLI::ExistingFile);
     app.add_option("-s,--server", server_address, "HOST:PORT of the server (default 127.0.0.1:7777)");
+    app.add_option("--websocket", websocket_urls,
+                   "ws://HOST:PORT/PATH to fall back to when UDP gets no answer (the server's --websocket); "
+                   "repeatable, tried in order after UDP");
+    app.add_option("--route-timeout", route_timeout,
+                   "seconds a way to the server may stay silent before the next is tried (default 1)")
+        ->check(CLI::Range(0.05, 30.0));
     app.add_option("--pin", pins,
                    "accepted server key pin (base64 SPKI SHA-256, as eustress-server prints); repeatable");
     app.add_option("--ca", ca_file, "CA bundle to verify the server with, when no pin is given");
@@ -144,6 +152,18 @@ int main(int argc, char** argv)
         config.server_host = server_address.substr(0, colon);
         config.server_port = static_cast<std::uint16_t>(std::stoi(server_address.substr(colon + 1)));
     }
+    if (!websocket_urls.empty())
+    {
+        if (config.routes.empty())
+            config.routes.push_back("udp://" +
+                                    (config.server_host.find(':') != std::string::npos ? "[" + config.server_host + "]"
+                                                                                       : config.server_host) +
+                                    ":" + std::to_string(config.server_port));
+        for (const auto& url : websocket_urls)
+            config.routes.push_back(url);
+    }
+    if (route_timeout > 0)
+        config.route_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(route_timeout));
     if (!pins.empty())
         config.pinned_keys = pins;
     if (!ca_file.empty())
@@ -177,7 +197,8 @@ int main(int argc, char** argv)
             if (auto* connected = std::get_if<ConnectedEvent>(&*event))
             {
                 was_connected = true;
-                std::printf("connected as client %llu\n", static_cast<unsigned long long>(connected->client_id));
+                std::printf("connected as client %llu over %s\n", static_cast<unsigned long long>(connected->client_id),
+                            client.status(now).transport.c_str());
             }
             else if (auto* gone = std::get_if<DisconnectedEvent>(&*event))
             {

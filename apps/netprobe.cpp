@@ -29,6 +29,7 @@ struct Options
     double seconds = 3.0;
     double timeout = 3.0;
     bool json = false;
+    std::string websocket;
 };
 
 Duration seconds_of(double value)
@@ -77,6 +78,56 @@ HandshakeOutcome connect(ClientPump& pump, Timestamp start, Duration timeout)
     return outcome;
 }
 
+ClientConfig probe_config(const Options& options, const std::string& host, std::uint16_t port)
+{
+    ClientConfig config;
+    config.server_host = host;
+    config.server_port = port;
+    config.server_name = options.server_name;
+    config.pinned_keys = options.pins;
+    config.ca_file = options.ca_file;
+    config.quic.handshake_timeout = seconds_of(options.timeout);
+    config.reconnect.enabled = false;  // a tester reports a drop; it does not hide it
+    config.build_id = "eustress-netprobe";
+    return config;
+}
+
+/// A session over the WebSocket URL alone, whatever UDP did: what a player whose network drops UDP would get.
+FallbackOutcome probe_fallback(const Options& options, const std::string& host, std::uint16_t port)
+{
+    FallbackOutcome outcome;
+    outcome.configured = !options.websocket.empty();
+    outcome.url = options.websocket;
+    if (!outcome.configured)
+        return outcome;
+    ClientConfig config = probe_config(options, host, port);
+    config.routes = {options.websocket};
+    const Timestamp start = MonotonicClock::now();
+    auto created = Client::create(config, start);
+    if (!created)
+    {
+        outcome.reason = created.error().message;
+        return outcome;
+    }
+    ClientPump pump(*created.value());
+    const HandshakeOutcome handshake = connect(pump, start, seconds_of(options.timeout));
+    outcome.admitted = handshake.admitted;
+    outcome.milliseconds = handshake.milliseconds;
+    outcome.reason = handshake.reason;
+    if (outcome.admitted)
+    {
+        // A few ping-pongs of QUIC's own for its RTT estimate: probes answered by the server.
+        const RoundTrips round_trips = measure_round_trips(pump, std::chrono::milliseconds(300), 50.0);
+        outcome.rtt_milliseconds =
+            round_trips.samples.empty()
+                ? std::chrono::duration<double, std::milli>(created.value()->status(MonotonicClock::now()).smoothed_rtt)
+                      .count()
+                : std::chrono::duration<double, std::milli>(round_trips.quantile(0.5)).count();
+        created.value()->disconnect("netprobe done", MonotonicClock::now());
+    }
+    return outcome;
+}
+
 Report run(const Options& options, const std::string& host, std::uint16_t port)
 {
     Report report;
@@ -91,7 +142,7 @@ Report run(const Options& options, const std::string& host, std::uint16_t port)
             if (!already)
                 report.checks.push_back(skipped(name, why));
         }
-        report.checks.push_back(fallback_check());
+        report.checks.push_back(fallback_check(probe_fallback(options, host, port)));
     };
 
     Timestamp start = MonotonicClock::now();
@@ -115,15 +166,7 @@ Report run(const Options& options, const std::string& host, std::uint16_t port)
         return report;
     }
 
-    ClientConfig config;
-    config.server_host = host;
-    config.server_port = port;
-    config.server_name = options.server_name;
-    config.pinned_keys = options.pins;
-    config.ca_file = options.ca_file;
-    config.quic.handshake_timeout = timeout;
-    config.reconnect.enabled = false;  // a tester reports a drop; it does not hide it
-    config.build_id = "eustress-netprobe";
+    const ClientConfig config = probe_config(options, host, port);
     start = MonotonicClock::now();
     auto created = Client::create(config, start);
     if (!created)
@@ -188,8 +231,8 @@ Report run(const Options& options, const std::string& host, std::uint16_t port)
         reconnect.early_data_accepted = second.status.early_data_accepted;
     }
     report.checks.push_back(zero_rtt_check(reconnect));
-    report.checks.push_back(fallback_check());
     client.disconnect("netprobe done", MonotonicClock::now());
+    report.checks.push_back(fallback_check(probe_fallback(options, host, port)));
     return report;
 }
 
@@ -210,6 +253,8 @@ int main(int argc, char** argv)
     app.add_option("--timeout", options.timeout, "seconds to wait for the handshake (default 3)")
         ->check(CLI::Range(0.5, 30.0));
     app.add_flag("--json", options.json, "print one JSON object instead of the report");
+    app.add_option("--websocket", options.websocket,
+                   "also test the WebSocket fallback at this ws://HOST:PORT/PATH (the server's --websocket)");
     try
     {
         app.parse(argc, argv);

@@ -109,6 +109,8 @@ int main(int argc, char** argv)
     std::string token_key_file;
     std::string token_address;
     bool no_http = false;
+    int websocket_port = -1;
+    std::vector<std::string> allowed_origins;
     app.add_option("-c,--config", config_file, "TOML file with [server], [quic] and [link_simulation] tables")
         ->check(CLI::ExistingFile);
     app.add_option("--bind", bind, "address to bind (default 0.0.0.0)");
@@ -116,6 +118,12 @@ int main(int argc, char** argv)
     app.add_option("--cert", certificate, "certificate chain (PEM)");
     app.add_option("--key", key, "private key (PEM)");
     app.add_option("--dev-cert-dir", dev_directory, "where the self-signed development certificate lives");
+    app.add_option("--websocket", websocket_port,
+                   "also accept QUIC over WebSocket on this TCP port (0 picks one), for players whose network drops "
+                   "UDP (docs/WEB.md); bounds in the TOML's [websocket] table")
+        ->check(CLI::Range(0, 65535));
+    app.add_option("--allow-origin", allowed_origins,
+                   "with --websocket: a browser Origin allowed to connect (\"*\" for any); repeatable");
     app.add_option("--http", http_address,
                    "serve /metrics (Prometheus) and the /debug live page here (default 127.0.0.1:9464; port 0 picks)");
     app.add_flag("--no-http", no_http, "serve no HTTP endpoints");
@@ -145,6 +153,17 @@ int main(int argc, char** argv)
         }
     if (!bind.empty())
         config.bind_address = bind;
+    if (websocket_port >= 0 || !allowed_origins.empty())
+    {
+        WebSocketListenerConfig websocket = config.websocket.value_or(WebSocketListenerConfig{});
+        if (!bind.empty() || !config.websocket)
+            websocket.bind_address = config.bind_address;
+        if (websocket_port >= 0)
+            websocket.port = static_cast<std::uint16_t>(websocket_port);
+        for (const auto& origin : allowed_origins)
+            websocket.allowed_origins.push_back(origin);
+        config.websocket = websocket;
+    }
     if (auto key = connect_token_key(token_key_file); !key)
     {
         std::fprintf(stderr, "eustress-server: %s\n", key.error().message.c_str());
@@ -217,6 +236,9 @@ int main(int argc, char** argv)
     Pseudonymizer pseudonyms;  // status tables name peers by pseudonym, never by address
     std::printf("listening on %s pin %s\n", server.local_address().to_string().c_str(),
                 server.certificate_pin().to_base64().c_str());
+    if (auto websocket_port = server.websocket_port())
+        std::printf("websocket on %s port %u path %s\n", config.websocket->bind_address.c_str(),
+                    unsigned{*websocket_port}, config.websocket->path.c_str());
     if (auto http_port = server.observability_port())
     {
         const std::string& address = config.observability.http_address;
@@ -284,6 +306,15 @@ int main(int argc, char** argv)
                 static_cast<unsigned long long>(stats.unknown_connection_datagrams),
                 static_cast<unsigned long long>(stats.protocol_errors),
                 static_cast<unsigned long long>(stats.malformed_datagrams));
+    if (auto websocket = server.websocket_stats())
+    {
+        std::printf("websocket: upgrades %llu, open %zu, refused:",
+                    static_cast<unsigned long long>(websocket->upgrades), websocket->open_connections);
+        for (std::size_t i = 0; i < kWebSocketRefusalCount; ++i)
+            std::printf(" %s %llu", to_string(static_cast<WebSocketRefusal>(i)),
+                        static_cast<unsigned long long>(websocket->refused[i]));
+        std::printf("\n");
+    }
     if (mesh)
     {
         const auto m = mesh->stats();

@@ -322,9 +322,20 @@ Check stability_check(const std::string& dropped_reason, double seconds)
                 "restarting or kicking us");
 }
 
-Check fallback_check()
+Check fallback_check(const FallbackOutcome& outcome)
 {
-    return make("fallback", Verdict::Skip, "not configured (Eustress Net has no WebSocket fallback yet)");
+    if (!outcome.configured)
+        return make("fallback", Verdict::Skip,
+                    "not configured: give --websocket ws://HOST:PORT/PATH (the server's --websocket) to test it");
+    if (!outcome.admitted)
+        return make("fallback", Verdict::Fail, "no session over WebSocket at " + outcome.url + ": " + outcome.reason,
+                    "the server was started without --websocket, its TCP port is closed or filtered, the path is "
+                    "wrong, or a proxy in front refuses the upgrade");
+    Check check = make("fallback", Verdict::Pass,
+                       "admitted over WebSocket (" + outcome.url + ") in " + fixed(outcome.milliseconds) +
+                           " ms, round trip " + fixed(outcome.rtt_milliseconds) + " ms");
+    check.figures = {{"fallback_handshake_ms", outcome.milliseconds}, {"fallback_rtt_ms", outcome.rtt_milliseconds}};
+    return check;
 }
 
 }  // namespace eustress::net::netprobe

@@ -69,7 +69,17 @@ struct ReconnectOutcome
 Check zero_rtt_check(const ReconnectOutcome& outcome);
 /// Whether the connection survived the measurements (`dropped_reason` empty) over `seconds`.
 Check stability_check(const std::string& dropped_reason, double seconds);
-Check fallback_check();
+/// The WebSocket fallback (docs/WEB.md), tried on its own when --websocket gives its URL.
+struct FallbackOutcome
+{
+    bool configured = false;
+    std::string url;
+    bool admitted = false;
+    double milliseconds = 0;  ///< from start to admitted over WebSocket
+    double rtt_milliseconds = 0;
+    std::string reason;  ///< why it was not admitted
+};
+Check fallback_check(const FallbackOutcome& outcome);
 
 /// The checks an earlier failure made impossible, each saying why.
 Check skipped(std::string name, std::string why);

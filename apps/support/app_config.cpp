@@ -35,6 +35,28 @@ template <typename T> void read(const toml::table& table, const char* key, T& ou
         out = *value;
 }
 
+/// Appends the strings of the array at `key` (other values are skipped).
+void read_strings(const toml::table& table, const char* key, std::vector<std::string>& out)
+{
+    if (const auto* values = table[key].as_array())
+        for (const auto& value : *values)
+            if (auto text = value.value<std::string>())
+                out.push_back(*text);
+}
+
+/// The port at `key` of the table `name`, when set: `lowest`..65535, or an error naming it.
+Result<void> read_port(const std::string& path, const toml::table& table, const std::string& name, const char* key,
+                       std::int64_t lowest, std::uint16_t& out)
+{
+    auto port = table[key].value<std::int64_t>();
+    if (!port)
+        return {};
+    if (*port < lowest || *port > 65535)
+        return config_error(path, name + "." + key + " must be " + std::to_string(lowest) + "..65535");
+    out = static_cast<std::uint16_t>(*port);
+    return {};
+}
+
 void read_ms(const toml::table& table, const char* key, Duration& out)
 {
     if (auto value = table[key].value<double>())
@@ -94,6 +116,36 @@ Result<void> read_link(const std::string& path, const toml::table& root, LinkSim
     return {};
 }
 
+/// [websocket]: the TCP listener for QUIC over WebSocket (docs/WEB.md); the table's presence turns it on.
+Result<void> read_websocket(const std::string& path, const toml::table& root,
+                            std::optional<WebSocketListenerConfig>& websocket)
+{
+    const auto* table = root["websocket"].as_table();
+    if (!table)
+        return {};
+    if (auto key = unknown_key(*table, {"bind", "port", "path", "allowed_origins", "max_connections",
+                                        "max_connections_per_address", "max_message_size", "max_header_bytes",
+                                        "handshake_timeout_ms", "idle_timeout_ms", "max_queued_bytes",
+                                        "slow_reader_timeout_ms"}))
+        return config_error(path, "unknown key websocket." + *key);
+    WebSocketListenerConfig config = websocket.value_or(WebSocketListenerConfig{});
+    read(*table, "bind", config.bind_address);
+    if (auto ok = read_port(path, *table, "websocket", "port", 0, config.port); !ok)
+        return ok;
+    read(*table, "path", config.path);
+    read_strings(*table, "allowed_origins", config.allowed_origins);
+    read(*table, "max_connections", config.max_connections);
+    read(*table, "max_connections_per_address", config.max_connections_per_address);
+    read(*table, "max_message_size", config.max_message_size);
+    read(*table, "max_header_bytes", config.max_header_bytes);
+    read_ms(*table, "handshake_timeout_ms", config.handshake_timeout);
+    read_ms(*table, "idle_timeout_ms", config.idle_timeout);
+    read(*table, "max_queued_bytes", config.max_queued_bytes);
+    read_ms(*table, "slow_reader_timeout_ms", config.slow_reader_timeout);
+    websocket = config;
+    return {};
+}
+
 Result<toml::table> parse_file(const std::string& path)
 {
     try
@@ -128,7 +180,7 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
     if (!parsed)
         return parsed.error();
     const toml::table& root = *parsed;
-    if (auto key = unknown_key(root, {"server", "quic", "link_simulation"}))
+    if (auto key = unknown_key(root, {"server", "quic", "link_simulation", "websocket"}))
         return config_error(path, "unknown table or key '" + *key + "'");
     if (const auto* server = root["server"].as_table())
     {
@@ -139,12 +191,8 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
             return config_error(path, "unknown key server." + *key);
         read(*server, "bind", config.bind_address);
         read(*server, "http_address", config.observability.http_address);
-        if (auto port = (*server)["port"].value<std::int64_t>())
-        {
-            if (*port < 0 || *port > 65535)
-                return config_error(path, "server.port must be 0..65535");
-            config.port = static_cast<std::uint16_t>(*port);
-        }
+        if (auto ok = read_port(path, *server, "server", "port", 0, config.port); !ok)
+            return ok;
         if (auto file = (*server)["certificate"].value<std::string>())
             config.certificate_file = *file;
         if (auto file = (*server)["private_key"].value<std::string>())
@@ -156,6 +204,8 @@ Result<void> load_server_config(const std::string& path, ServerConfig& config)
         read(*server, "enable_early_data", config.enable_early_data);
         read(*server, "send_rate_limit", config.send_rate_limit);
     }
+    if (auto ok = read_websocket(path, root, config.websocket); !ok)
+        return ok;
     if (auto ok = read_quic(path, root, config.quic); !ok)
         return ok;
     return read_link(path, root, config.link_simulation);
@@ -171,17 +221,16 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config)
         return config_error(path, "unknown table or key '" + *key + "'");
     if (const auto* client = root["client"].as_table())
     {
-        if (auto key = unknown_key(*client, {"server_host", "server_port", "server_name", "bind", "tick_rate",
-                                             "input_delay", "packet_loss_simulation", "simulation_seed", "pinned_keys",
-                                             "ca_file", "enable_early_data", "send_rate_limit"}))
+        if (auto key =
+                unknown_key(*client, {"server_host", "server_port", "server_name", "bind", "tick_rate", "input_delay",
+                                      "packet_loss_simulation", "simulation_seed", "pinned_keys", "ca_file",
+                                      "enable_early_data", "send_rate_limit", "routes", "route_timeout_ms"}))
             return config_error(path, "unknown key client." + *key);
+        read_strings(*client, "routes", config.routes);
+        read_ms(*client, "route_timeout_ms", config.route_timeout);
         read(*client, "server_host", config.server_host);
-        if (auto port = (*client)["server_port"].value<std::int64_t>())
-        {
-            if (*port <= 0 || *port > 65535)
-                return config_error(path, "client.server_port must be 1..65535");
-            config.server_port = static_cast<std::uint16_t>(*port);
-        }
+        if (auto ok = read_port(path, *client, "client", "server_port", 1, config.server_port); !ok)
+            return ok;
         read(*client, "server_name", config.server_name);
         read(*client, "bind", config.bind_address);
         read(*client, "tick_rate", config.tick_rate);
@@ -192,10 +241,7 @@ Result<void> load_client_config(const std::string& path, ClientConfig& config)
             config.ca_file = *file;
         read(*client, "enable_early_data", config.enable_early_data);
         read(*client, "send_rate_limit", config.send_rate_limit);
-        if (const auto* pins = (*client)["pinned_keys"].as_array())
-            for (const auto& pin : *pins)
-                if (auto text = pin.value<std::string>())
-                    config.pinned_keys.push_back(*text);
+        read_strings(*client, "pinned_keys", config.pinned_keys);
     }
     if (auto ok = read_quic(path, root, config.quic); !ok)
         return ok;

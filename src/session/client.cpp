@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <random>
+#include <utility>
 
 #include <gnutls/crypto.h>
 
 #include "eustress/net/link_conditioner.hpp"
+#include "session/client_routes.hpp"
 #include "session/connection.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
@@ -50,6 +52,15 @@ struct Client::Impl
     std::optional<Timestamp> reconnect_at;
     std::mt19937_64 jitter_random;  // seeded in `create` (ReconnectPolicy::jitter_seed)
     std::string alpn_override;      // tests only
+    /// The ways to the server (ClientConfig::routes) and the one in use. Until the server answers on it, a way
+    /// that stays silent for route_timeout, or whose WebSocket fails, gives way to the next.
+    std::vector<session::ClientRoute> routes;
+    std::size_t route = 0;
+    bool route_answered = true;  ///< true on a socket the caller made: nothing to fall back to
+    Timestamp route_started{};
+    WebSocketClientSocket* websocket = nullptr;   ///< the socket in use, when it is a WebSocket
+    Gauge* route_gauges[2] = {nullptr, nullptr};  ///< eustress_client_transport{transport="udp"|"websocket"}
+    Counter* fallbacks = nullptr;
     /// The latest `now` seen. A caller whose clock reading runs behind the one it created us with (two reads of
     /// the clock, the earlier passed later) must not move QUIC's timers backwards: they would double away.
     Timestamp latest_now{};
@@ -102,11 +113,78 @@ struct Client::Impl
         for (std::size_t round = 0; round < kMaxReceiveRoundsPerUpdate; ++round)
         {
             const std::size_t count = socket->receive(slots, now);
+            route_answered = route_answered || count > 0;
             for (std::size_t i = 0; i < count; ++i)
                 connection->quic().receive(local, slots[i].from, slots[i].payload(), now);
             if (count < slots.size())
                 break;
         }
+    }
+
+    const char* transport() const { return websocket ? "websocket" : "udp"; }
+
+    void register_route_metrics()
+    {
+        auto& family = metrics.gauge("eustress_client_transport", "1 for what carries the connection", {"transport"});
+        route_gauges[0] = &family.with({"udp"});
+        route_gauges[1] = &family.with({"websocket"});
+        fallbacks =
+            &metrics.counter("eustress_client_route_fallbacks_total", "Ways to the server given up for the next")
+                 .with({});
+        show_route();
+    }
+
+    void show_route()
+    {
+        route_gauges[0]->set(websocket ? 0.0 : 1.0);
+        route_gauges[1]->set(websocket ? 1.0 : 0.0);
+    }
+
+    /// Opens `routes[index]` and starts a fresh handshake on it.
+    Result<void> open_route(std::size_t index, Timestamp now)
+    {
+        auto opened = session::open_client_route(routes[index], config);
+        if (!opened)
+            return opened.error();
+        use_socket(std::move(opened->socket));
+        websocket = opened->websocket;
+        server = opened->server;
+        route = index;
+        route_started = now;
+        route_answered = false;
+        return start(now);
+    }
+
+    /// A WebSocket the server closed cannot carry a new connection: a reconnection opens a new one.
+    void reopen_failed_websocket()
+    {
+        if (websocket == nullptr || websocket->failure().empty() || routes.empty())
+            return;
+        if (auto opened = session::open_client_route(routes[route], config))
+        {
+            use_socket(std::move(opened->socket));
+            websocket = opened->websocket;
+            server = opened->server;
+        }
+    }
+
+    /// Before the server has answered: moves to the next way when this one stayed silent past route_timeout, or
+    /// when its WebSocket failed. A way that cannot even open is skipped.
+    void fall_back_if_silent(Timestamp now)
+    {
+        if (route_answered || route + 1 >= routes.size())
+            return;
+        const bool failed = websocket != nullptr && !websocket->failure().empty();
+        if (!failed && now - route_started < config.route_timeout)
+            return;
+        for (std::size_t next = route + 1; next < routes.size(); ++next)
+        {
+            fallbacks->add();
+            if (open_route(next, now))
+                break;
+            route = next;  // cannot even open (no such host): never tried again; the last failure ends in a timeout
+        }
+        show_route();
     }
 
     void write(Timestamp now)
@@ -192,6 +270,7 @@ struct Client::Impl
         reconnect_at.reset();
         if (config.refresh_connect_token)
             config.connect_token = config.refresh_connect_token();
+        reopen_failed_websocket();
         if (auto started = start(now); !started)
         {
             disconnect_reported = true;  // start left no connection to report on: give up with the reason
@@ -206,20 +285,23 @@ Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, Timestamp now)
 {
-    auto server = SocketAddress::resolve(config.server_host, config.server_port);
-    if (!server)
-        return make_error(ErrorCode::InvalidArgument, "cannot resolve server '" + config.server_host + "'");
-    auto bind = SocketAddress::parse(config.bind_address, 0);
-    if (!bind)
-        return make_error(ErrorCode::InvalidArgument, "bad bind address '" + config.bind_address + "'");
-    if (bind->family() != server->family())
-        bind = server->family() == AF_INET6 ? SocketAddress::parse("::", 0) : SocketAddress::parse("0.0.0.0", 0);
-    UdpSocketOptions options;
-    options.use_gso = config.quic.udp_gso;
-    auto socket = open_udp_socket(*bind, options);
-    if (!socket)
-        return socket.error();
-    return create(config, std::move(socket).value(), *server, now);
+    auto routes = session::parse_client_routes(config);
+    if (!routes)
+        return routes.error();
+    auto first = session::open_client_route(routes->front(), config);
+    if (!first)
+        return first.error();
+    WebSocketClientSocket* websocket = first->websocket;
+    auto client = create(config, std::move(first->socket), first->server, now);
+    if (!client)
+        return client;
+    Impl& impl = *client.value()->m_impl;
+    impl.routes = std::move(routes).value();
+    impl.websocket = websocket;
+    impl.route_started = now;
+    impl.route_answered = false;
+    impl.show_route();
+    return client;
 }
 
 Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::unique_ptr<DatagramSocket> socket,
@@ -250,6 +332,7 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::
         return context.error();
     impl->tls = std::move(context).value();
     impl->latest_now = now;
+    impl->register_route_metrics();
     if (auto started = impl->start(now); !started)
         return started.error();
     return std::unique_ptr<Client>(new Client(std::move(impl)));
@@ -266,6 +349,7 @@ void Client::receive(Timestamp now)
     now = m_impl->monotonic(now);
     m_impl->reconnect_if_due(now);
     m_impl->receive(now);
+    m_impl->fall_back_if_silent(now);
     auto& quic = m_impl->connection->quic();
     m_impl->connection->expire(now);
     if (quic.expiry() <= now)
@@ -328,11 +412,13 @@ Result<void> Client::migrate(std::unique_ptr<DatagramSocket> socket, Timestamp n
 {
     auto old_socket = std::move(m_impl->socket);
     auto old_batch = std::move(m_impl->batch);
+    auto* old_websocket = std::exchange(m_impl->websocket, nullptr);  // a socket of the caller's: not ours to read
     m_impl->use_socket(std::move(socket));
     if (!m_impl->connection->quic().migrate(m_impl->socket->local_address(), now))
     {
         m_impl->socket = std::move(old_socket);
         m_impl->batch = std::move(old_batch);
+        m_impl->websocket = old_websocket;
         return make_error(ErrorCode::NotConnected, "the connection cannot migrate now");
     }
     m_impl->write(now);
@@ -361,7 +447,9 @@ ClientId Client::id() const
 }
 ConnectionStatus Client::status(Timestamp now) const
 {
-    return m_impl->connection->status(now);
+    ConnectionStatus status = m_impl->connection->status(now);
+    status.transport = m_impl->transport();
+    return status;
 }
 SocketAddress Client::local_address() const
 {
@@ -390,6 +478,8 @@ Timestamp Client::next_wakeup() const
         earliest = std::min(earliest, *socket_wakeup);
     if (m_impl->reconnect_at)
         earliest = std::min(earliest, *m_impl->reconnect_at);
+    if (!m_impl->route_answered && m_impl->route + 1 < m_impl->routes.size())
+        earliest = std::min(earliest, m_impl->route_started + m_impl->config.route_timeout);
     return earliest;
 }
 

@@ -86,6 +86,7 @@ struct Server::Impl
     Histogram& receive_seconds;
     Histogram& flush_seconds;
     std::unique_ptr<session::ServerObservability> observability;  ///< only with ObservabilityConfig::http_address
+    WebSocketListener* websocket = nullptr;  ///< inside `socket` (combined with UDP), with ServerConfig::websocket
 
     Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
@@ -554,7 +555,19 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Times
     auto socket = open_udp_socket(*address, options);
     if (!socket)
         return socket.error();
-    return create(config, std::move(socket).value(), now);
+    if (!config.websocket)
+        return create(config, std::move(socket).value(), now);
+    auto listener = open_websocket_listener(*config.websocket);
+    if (!listener)
+        return listener.error();
+    WebSocketListener* websocket = listener->get();
+    auto combined = combine_udp_and_websocket(std::move(socket).value(), std::move(listener).value());
+    if (!combined)
+        return combined.error();
+    auto server = create(config, std::move(combined).value(), now);
+    if (server)
+        server.value()->m_impl->websocket = websocket;
+    return server;
 }
 
 Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::unique_ptr<DatagramSocket> socket,
@@ -719,6 +732,7 @@ std::optional<ConnectionStatus> Server::status(ClientId client, Timestamp now) c
     if (peer == nullptr)
         return std::nullopt;
     auto status = peer->connection->status(now);
+    status.transport = is_websocket_peer(status.remote) ? "websocket" : "udp";
     status.messages_rejected = peer->messages_rejected;
     status.last_rejection = peer->last_rejection;
     return status;
@@ -807,6 +821,18 @@ ServerStats Server::stats() const
 SocketAddress Server::local_address() const
 {
     return m_impl->socket->local_address();
+}
+std::optional<std::uint16_t> Server::websocket_port() const
+{
+    if (!m_impl->websocket)
+        return std::nullopt;
+    return m_impl->websocket->port();
+}
+std::optional<WebSocketStats> Server::websocket_stats() const
+{
+    if (!m_impl->websocket)
+        return std::nullopt;
+    return m_impl->websocket->websocket_stats();
 }
 const ChannelTable& Server::channels() const
 {

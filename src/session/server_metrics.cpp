@@ -66,7 +66,11 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
       m_rtt(registry.gauge("eustress_rtt_seconds", "Smoothed RTT over connected clients", {"quantile"})),
       m_loss(registry.gauge("eustress_datagram_loss_ratio", "Mean unreliable datagram loss over connected clients")
                  .with({})),
-      m_send_queue(registry.gauge("eustress_send_queue_bytes", "Bytes queued to send, all connections").with({}))
+      m_send_queue(registry.gauge("eustress_send_queue_bytes", "Bytes queued to send, all connections").with({})),
+      m_websocket_refusals(registry.counter("eustress_websocket_refusals_total",
+                                            "WebSocket connections refused or closed, by reason", {"reason"})),
+      m_websocket_connections(
+          registry.gauge("eustress_websocket_connections", "WebSocket connections held, by state", {"state"}))
 {}
 
 void ServerMetrics::collect(const Server& server, Timestamp now)
@@ -151,6 +155,18 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
     m_rtt.with({"0.99"}).set(quantile(0.99));
     m_loss.set(statuses.empty() ? 0.0 : loss / static_cast<double>(statuses.size()));
     m_send_queue.set(queued);
+    collect_websocket(server);
+}
+
+void ServerMetrics::collect_websocket(const Server& server)
+{
+    const auto websocket = server.websocket_stats();
+    if (!websocket)
+        return;
+    for (std::size_t i = 0; i < kWebSocketRefusalCount; ++i)
+        m_websocket_refusals.with({to_string(static_cast<WebSocketRefusal>(i))}).advance_to(websocket->refused[i]);
+    m_websocket_connections.with({"open"}).set(static_cast<double>(websocket->open_connections));
+    m_websocket_connections.with({"upgrading"}).set(static_cast<double>(websocket->pending_upgrades));
 }
 
 }  // namespace eustress::net

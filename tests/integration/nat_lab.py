@@ -684,6 +684,10 @@ class Lab:
         return self._gate_rules(site, f"meta l4proto udp ip daddr . udp dport != {{ {address} . {port} }} drop",
                                 f"meta l4proto udp ip saddr . udp sport != {{ {address} . {port} }} drop")
 
+    def block_all_udp(self, site):
+        """Drops all of the site's UDP to and from the internet (a network that lets only TCP out)."""
+        return self._gate_rules(site, "meta l4proto udp drop", "meta l4proto udp drop")
+
     def block_turn(self, site):
         """Drops the site's UDP to and from coturn: its STUN/TURN port and RFC 5780's alternative port, and the relay
         ports, on both internet addresses. Other services there (the game server, on an ephemeral port below the relay

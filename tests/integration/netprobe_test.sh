@@ -112,9 +112,30 @@ check_json lossy.json \
   "report['exit_code'] == (1 if any(c['verdict'] == 'FAIL' for c in report['checks']) else 0)|lossy server: the JSON exit code disagrees with the verdicts" \
   "report['exit_code'] == $status|lossy server: exit $status differs from the report's"
 
+# (e) A server with --websocket: the fallback check connects over WebSocket alone and passes with its figures; the
+# silent UDP port from (c') with the same WebSocket URL still reports the fallback as working.
+start_server websocket.out --websocket 0
+ws_port=$(awk '/^websocket on/ { print $5 }' websocket.out)
+[[ -n "$ws_port" ]] || fail "server printed no websocket port" websocket.out
+status=0; timeout 20 "$probe" "$address" --pin "$pin" --seconds 0.5 --websocket "ws://127.0.0.1:$ws_port/" --json \
+  > websocket.json || status=$?
+[[ $status -eq 0 ]] || fail "websocket server: exit $status, expected 0" websocket.json
+check_json websocket.json \
+  "checks['fallback']['verdict'] == 'PASS' and 'WebSocket' in checks['fallback']['detail']|websocket: the fallback did not pass" \
+  "0 < figures['fallback_handshake_ms'] < 3000 and 0 < figures['fallback_rtt_ms'] < 1000|websocket: fallback figures missing"
+status=0; timeout 20 "$probe" "127.0.0.1:$closed" --pin "$pin" --timeout 1 --websocket "ws://127.0.0.1:$ws_port/" \
+  --json > udp_closed_websocket_open.json || status=$?
+check_json udp_closed_websocket_open.json \
+  "checks['reachability']['verdict'] == 'FAIL' and checks['fallback']['verdict'] == 'PASS'|UDP closed, WebSocket open: the fallback should still pass"
+status=0; timeout 20 "$probe" "$address" --pin "$pin" --seconds 0.5 --websocket "ws://127.0.0.1:$closed/" --json \
+  > websocket_closed.json || status=$?
+[[ $status -eq 1 ]] || fail "closed WebSocket port: exit $status, expected 1" websocket_closed.json
+check_json websocket_closed.json \
+  "checks['fallback']['verdict'] == 'FAIL' and 'without --websocket' in checks['fallback']['hint']|closed WebSocket port: no fallback failure with its hint"
+
 # Usage errors: exit 2.
 for arguments in "" "no-port" "127.0.0.1:99999" "127.0.0.1:7777 --pin not-a-pin" "127.0.0.1:7777 --seconds 0"; do
   status=0; timeout 10 "$probe" $arguments > usage.out 2>&1 || status=$?
   [[ $status -eq 2 ]] || fail "'$arguments': exit $status, expected 2 (usage)" usage.out
 done
-echo "netprobe: healthy passes, wrong pin and closed port fail with their hints, loss seen, usage errors exit 2"
+echo "netprobe: healthy passes, wrong pin and closed port fail with their hints, loss seen, the WebSocket fallback tested, usage errors exit 2"

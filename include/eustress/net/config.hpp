@@ -19,6 +19,7 @@
 #include "eustress/net/quic_config.hpp"
 #include "eustress/net/rate_limit.hpp"
 #include "eustress/net/types.hpp"
+#include "eustress/net/websocket.hpp"
 
 namespace eustress::net {
 
@@ -125,6 +126,9 @@ struct ServerConfig
     bool answer_probes = true;
     ProbeLimits probe_limits;
     ObservabilityConfig observability;
+    /// Also accept QUIC over WebSocket on this TCP listener (docs/WEB.md), for players whose network drops UDP.
+    /// Its peers pass the same admission, tokens and limits as UDP ones. Unset, the default: UDP only.
+    std::optional<WebSocketListenerConfig> websocket;
 };
 
 struct ClientConfig
@@ -140,6 +144,13 @@ struct ClientConfig
 
     std::string server_host = "127.0.0.1";
     std::uint16_t server_port = 7777;
+    /// Ways to reach the server, tried in order: "udp://host:port" or "ws://host:port/path" (docs/WEB.md). A way
+    /// that brings no answer from the server within `route_timeout` is left for the next one, for good; the one
+    /// that answers carries the session (and its reconnections). Empty, the default: UDP to server_host:server_port.
+    std::vector<std::string> routes;
+    /// How long a way may stay silent before the next is tried. Under the QUIC handshake timeout, so that a client
+    /// whose network drops UDP plays over WebSocket within about this plus a handshake.
+    Duration route_timeout = std::chrono::milliseconds(1000);
     /// Local address to bind (port 0 = any).
     std::string bind_address = "0.0.0.0";
     /// Name checked against the certificate and sent as SNI; defaults to `server_host` when empty.

@@ -23,6 +23,7 @@
 #include "eustress/net/metrics.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
+#include "eustress/net/websocket.hpp"
 
 namespace eustress::net {
 
@@ -146,6 +147,9 @@ class Server
     ServerStats stats() const;
 
     SocketAddress local_address() const;
+    /// The WebSocket listener's TCP port and figures, when ServerConfig::websocket is set.
+    std::optional<std::uint16_t> websocket_port() const;
+    std::optional<WebSocketStats> websocket_stats() const;
     /// The channels declared in ServerConfig (layers above check theirs are declared with the kind they need).
     const ChannelTable& channels() const;
     const SpkiPin& certificate_pin() const;

@@ -27,6 +27,8 @@ class ServerMetrics
     void collect(const Server& server, Timestamp now);
 
   private:
+    void collect_websocket(const Server& server);
+
     Gauge& m_connected;
     Gauge& m_pending;
     Gauge& m_unvalidated;
@@ -40,6 +42,8 @@ class ServerMetrics
     MetricFamily<Gauge>& m_rtt;
     Gauge& m_loss;
     Gauge& m_send_queue;
+    MetricFamily<Counter>& m_websocket_refusals;   ///< by WebSocketRefusal, with ServerConfig::websocket
+    MetricFamily<Gauge>& m_websocket_connections;  ///< open and upgrading
     /// Channel counters are sums over live connections plus what connections that have since closed had reached
     /// at the last collection, so they never go backwards when a client leaves.
     struct ChannelTotals

@@ -51,6 +51,8 @@ struct ConnectionStatus
 {
     ClientId client_id{};
     SocketAddress remote;
+    /// What carries the connection: "udp", or "websocket" (the fallback, docs/WEB.md).
+    std::string transport = "udp";
     ConnectionState state = ConnectionState::Connecting;
     bool connected = false;  ///< state is Connected or Migrating
     /// See `connection_quality`: a figure to show players (bars) or to alert on, not a measurement to reason from.

@@ -1,0 +1,236 @@
+#include "web/listener_connection.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/websocket.hpp>
+#include <sys/socket.h>
+
+#include "web/upgrade_policy.hpp"
+
+namespace eustress::net::web {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+
+const boost::beast::string_view kProtocol(kQuicOverWebSocketProtocol.data(), kQuicOverWebSocketProtocol.size());
+
+ListenerConnection::ListenerConnection(boost::asio::ip::tcp::socket socket, const SocketAddress& host,
+                                       const SocketAddress& address, ListenerShared& shared)
+    : m_stream(std::move(socket)), m_host(host), m_address(address), m_shared(shared), m_accepted_at(shared.now),
+      m_last_received(shared.now)
+{
+    m_fd = m_stream.next_layer().native_handle();
+    boost::system::error_code ignored;
+    m_stream.next_layer().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    m_shared.poll.watch(m_fd);
+}
+
+void ListenerConnection::start()
+{
+    boost::asio::async_read_until(
+        m_stream.next_layer(), boost::asio::dynamic_buffer(m_request_bytes, m_shared.config.max_header_bytes),
+        "\r\n\r\n",
+        [self = shared_from_this()](boost::system::error_code error, std::size_t) { self->on_request(error); });
+}
+
+void ListenerConnection::on_request(boost::system::error_code error)
+{
+    if (m_state == State::Closed)
+        return;
+    if (error)
+        return close(WebSocketRefusal::BadUpgrade);  // closed early, garbage, or no end within max_header_bytes
+    http::request_parser<http::empty_body> parser;
+    parser.eager(false);
+    parser.put(boost::asio::buffer(m_request_bytes), error);
+    if (error || !parser.is_header_done())
+        return refuse_upgrade(WebSocketRefusal::BadUpgrade);
+    const auto& request = parser.get();
+    UpgradeRequest view;
+    view.is_websocket_upgrade = websocket::is_upgrade(request);
+    view.target = std::string_view(request.target().data(), request.target().size());
+    if (auto origin = request.find(http::field::origin); origin != request.end())
+        view.origin = std::string_view(origin->value().data(), origin->value().size());
+    const auto protocols = request[http::field::sec_websocket_protocol];
+    view.subprotocols = std::string_view(protocols.data(), protocols.size());
+    if (auto refusal = check_upgrade(view, m_shared.config))
+        return refuse_upgrade(*refusal);
+
+    m_stream.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::sec_websocket_protocol, kProtocol); }));
+    // Our own deadlines apply (check_deadlines, with the caller's `now`): Beast's timers would read the clock.
+    websocket::stream_base::timeout none{};
+    none.handshake_timeout = websocket::stream_base::none();
+    none.idle_timeout = websocket::stream_base::none();
+    none.keep_alive_pings = false;
+    m_stream.set_option(none);
+    m_stream.read_message_max(std::min(m_shared.config.max_message_size, kMaxDatagramSize));
+    m_stream.binary(true);
+    m_stream.async_accept(
+        boost::asio::buffer(m_request_bytes),
+        [self = shared_from_this()](boost::system::error_code accepted) { self->on_accepted(accepted); });
+}
+
+void ListenerConnection::refuse_upgrade(WebSocketRefusal reason)
+{
+    // A short answer, best effort: the socket is non-blocking and its buffer empty, so it fits or is lost.
+    const auto response = refusal_response(reason);
+    [[maybe_unused]] const auto sent = ::send(m_fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(reason);
+}
+
+void ListenerConnection::on_accepted(boost::system::error_code error)
+{
+    if (m_state == State::Closed)
+        return;
+    if (error)
+        return close(WebSocketRefusal::BadUpgrade);
+    m_state = State::Open;
+    m_last_received = m_shared.now;
+    ++m_shared.stats.upgrades;
+    m_shared.deadline_at(m_shared.now + m_shared.config.idle_timeout);
+    m_request_bytes = std::string();
+    read_next();
+    if (!m_outgoing.empty() && !m_writing)
+        write_next();
+}
+
+void ListenerConnection::read_next()
+{
+    m_stream.async_read(
+        m_buffer, [self = shared_from_this()](boost::system::error_code error, std::size_t) { self->on_read(error); });
+}
+
+void ListenerConnection::on_read(boost::system::error_code error)
+{
+    if (m_state == State::Closed)
+        return;
+    if (error)
+        return fail(error);
+    if (!m_stream.got_binary())
+        return close(WebSocketRefusal::ProtocolError);  // QUIC packets are binary; text is someone else's protocol
+    m_last_received = m_shared.now;
+    const auto data = m_buffer.cdata();
+    if (m_shared.inbox.size() < m_shared.config.max_queued_incoming)
+    {
+        const auto* bytes = static_cast<const std::byte*>(data.data());
+        m_shared.inbox.push_back({m_address, std::vector<std::byte>(bytes, bytes + data.size())});
+    }
+    else
+        ++m_shared.stats.incoming_dropped;
+    m_buffer.consume(m_buffer.size());
+    read_next();
+}
+
+void ListenerConnection::fail(boost::system::error_code error)
+{
+    if (error == boost::asio::error::operation_aborted)
+        return;
+    if (error == websocket::error::message_too_big)
+        return close(WebSocketRefusal::MessageTooLarge);
+    if (error == websocket::error::closed || error == boost::asio::error::eof ||
+        error == boost::asio::error::connection_reset || error == boost::asio::error::broken_pipe ||
+        error == beast::error::timeout)
+    {
+        ++m_shared.stats.closed_by_peer;
+        return close(std::nullopt);
+    }
+    close(WebSocketRefusal::ProtocolError);
+}
+
+void ListenerConnection::enqueue(Bytes payload)
+{
+    if (m_state == State::Closed)
+    {
+        ++m_shared.stats.undeliverable;
+        return;
+    }
+    if (m_queued_bytes + payload.size() > m_shared.config.max_queued_bytes)
+    {
+        ++m_shared.stats.outgoing_dropped;
+        if (!m_full_since)
+        {
+            m_full_since = m_shared.now;
+            m_shared.deadline_at(m_shared.now + m_shared.config.slow_reader_timeout);
+        }
+        return;
+    }
+    m_outgoing.emplace_back(payload.begin(), payload.end());
+    m_queued_bytes += payload.size();
+    ++m_shared.socket_stats.datagrams_sent;
+    m_shared.socket_stats.bytes_sent += payload.size();
+    if (m_state == State::Open && !m_writing)
+        write_next();
+}
+
+void ListenerConnection::write_next()
+{
+    m_writing = true;
+    m_shared.poll.watch(m_fd, true);  // wake the owner when the write can go on (or its completion is due)
+    const auto& front = m_outgoing.front();
+    m_stream.async_write(
+        boost::asio::buffer(front.data(), front.size()),
+        [self = shared_from_this()](boost::system::error_code error, std::size_t) { self->on_written(error); });
+}
+
+void ListenerConnection::on_written(boost::system::error_code error)
+{
+    m_writing = false;
+    if (m_state == State::Closed)
+        return;
+    if (error)
+        return fail(error);
+    m_queued_bytes -= m_outgoing.front().size();
+    m_outgoing.pop_front();
+    m_full_since.reset();
+    if (!m_outgoing.empty())
+        return write_next();
+    m_shared.poll.watch(m_fd, false);
+}
+
+Timestamp ListenerConnection::check_deadlines(Timestamp now)
+{
+    const auto& config = m_shared.config;
+    if (m_state == State::Upgrading)
+    {
+        if (now - m_accepted_at >= config.handshake_timeout)
+            close(WebSocketRefusal::HandshakeTimeout);
+        return m_accepted_at + config.handshake_timeout;
+    }
+    if (m_state != State::Open)
+        return Timestamp::max();
+    if (now - m_last_received >= config.idle_timeout)
+    {
+        close(WebSocketRefusal::IdleTimeout);
+        return Timestamp::max();
+    }
+    if (m_full_since && now - *m_full_since >= config.slow_reader_timeout)
+    {
+        close(WebSocketRefusal::SlowReader);
+        return Timestamp::max();
+    }
+    Timestamp next = m_last_received + config.idle_timeout;
+    if (m_full_since)
+        next = std::min(next, *m_full_since + config.slow_reader_timeout);
+    return next;
+}
+
+void ListenerConnection::close(std::optional<WebSocketRefusal> reason)
+{
+    if (m_state == State::Closed)
+        return;
+    m_state = State::Closed;
+    ++m_shared.closures;
+    if (reason)
+        ++m_shared.stats.refused[static_cast<std::size_t>(*reason)];
+    m_shared.poll.forget(m_fd);
+    boost::system::error_code ignored;
+    m_stream.next_layer().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    m_stream.next_layer().close(ignored);
+    m_outgoing.clear();
+    m_queued_bytes = 0;
+}
+
+}  // namespace eustress::net::web
