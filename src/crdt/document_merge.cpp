@@ -164,6 +164,9 @@ void apply_fragment(Document::Impl& impl, const Fragment& fragment, const Causal
                 EntityView{fragment.stamp, fragment.dots, fragment.covered, fragment.removals, snapshot_context},
                 impl.context);
         });
+        // The events it saw removed are seen here too: should one arrive later, it must stay removed.
+        for (const Dot& dot : fragment.covered)
+            impl.context.add(dot);
         break;
     case FragmentKind::Register:
         join_register(record, fragment.component, fragment.stamp, fragment.bytes);
