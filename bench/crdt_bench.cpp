@@ -4,16 +4,21 @@
 //  partition: replica 3 cut off for 10 s of ticks while all keep writing; then the time to converge, by replaying
 //             the held deltas and by exchanging snapshots
 //  churn:     100,000 spawns and despawns with 1,000 live across 3 replicas, collecting garbage as it goes
+//  durable:   SQLite store latency of one committed write and of one tick's delta, under both sync policies;
+//             restart time of the 10,000-entity world from snapshot plus deltas
 //
 //   eustress-bench-crdt [--placement LABEL] [--ticks N]      (JSON lines, bench/run.sh's format)
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdlib.h>
 #include <string>
 #include <vector>
 
 #include "bench_common.hpp"
 #include "eustress/net/crdt.hpp"
+#include "eustress/net/crdt_store.hpp"
 
 using namespace eustress::net;
 using namespace eustress::net::crdt;
@@ -247,6 +252,79 @@ void churn_workload(bench::Options& options)
     bench::report(options, "eustress", "churn_snapshot_bytes", double(replicas[0].snapshot().size()), "bytes");
 }
 
+std::string temporary_directory()
+{
+    std::string pattern = (std::filesystem::temp_directory_path() / "eustress-crdt-bench-XXXXXX").string();
+    return mkdtemp(pattern.data()) ? pattern : std::string("/tmp");
+}
+
+/// Milliseconds per Store::append: single small writes, then whole ticks of the world workload.
+void durable_latency(bench::Options& options, SyncPolicy sync, const std::string& label, const std::string& path)
+{
+    std::string error;
+    auto store = Store::open(StoreConfig{path, sync, 64u << 20}, error);
+    if (!store)
+        return;
+    std::vector<EntityKey> keys;
+    auto replicas = make_world(keys);
+    std::vector<std::byte> bytes;
+    Delta delta;
+    std::vector<double> single, tick;
+    for (std::size_t i = 0; i < 200; ++i)
+    {
+        const float position[3] = {static_cast<float>(i), 0, 0};
+        replicas[0].set(keys[i], kPosition, bytes_of(position), kStart, delta);
+        replicas[0].encode(delta, bytes);
+        delta.clear();
+        const auto start = bench::Clock::now();
+        store->append(bytes);
+        single.push_back(bench::microseconds(bench::Clock::now() - start) / 1000.0);
+    }
+    for (std::size_t t = 0; t < 100; ++t)
+    {
+        write_tick(replicas[0], keys, t, 0, kStart + kTick * static_cast<std::int64_t>(t), delta);
+        replicas[0].encode(delta, bytes);
+        delta.clear();
+        const auto start = bench::Clock::now();
+        store->append(bytes);
+        tick.push_back(bench::microseconds(bench::Clock::now() - start) / 1000.0);
+    }
+    options.size = bytes.size();
+    bench::report(options, "eustress", "durable_write_ms_median_" + label, bench::percentile(single, 0.5), "ms");
+    bench::report(options, "eustress", "durable_write_ms_p99_" + label, bench::percentile(single, 0.99), "ms");
+    bench::report(options, "eustress", "durable_tick_ms_median_" + label, bench::percentile(tick, 0.5), "ms");
+    bench::report(options, "eustress", "durable_tick_ms_p99_" + label, bench::percentile(tick, 0.99), "ms");
+    // Restart: a snapshot of the world, then the 300 deltas appended above replayed over it.
+    store->compact(replicas[0]);
+    for (std::size_t t = 100; t < 400; ++t)
+    {
+        write_tick(replicas[0], keys, t, 0, kStart + kTick * static_cast<std::int64_t>(t), delta);
+        replicas[0].encode(delta, bytes);
+        delta.clear();
+        store->append(bytes);
+    }
+    store.reset();
+    const auto start = bench::Clock::now();
+    auto reopened = Store::open(StoreConfig{path, sync}, error);
+    Document restarted(replicas[0].config());
+    const bool loaded = reopened && !reopened->load(restarted, kStart + kTick * 400);
+    const double seconds = bench::seconds(bench::Clock::now() - start);
+    options.size = kEntities;
+    if (loaded && restarted.canonical_state() == replicas[0].canonical_state())
+        bench::report(options, "eustress", "restart_ms_snapshot_plus_300_deltas_" + label, seconds * 1000, "ms");
+    bench::report(options, "eustress", "store_file_bytes_" + label, double(reopened ? reopened->file_bytes() : 0),
+                  "bytes");
+}
+
+void durable_workload(bench::Options& options)
+{
+    const std::string directory = temporary_directory();
+    durable_latency(options, SyncPolicy::EveryCommit, "full", directory + "/full.db");
+    durable_latency(options, SyncPolicy::Checkpoint, "normal", directory + "/normal.db");
+    std::error_code ignored;
+    std::filesystem::remove_all(directory, ignored);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -265,5 +343,6 @@ int main(int argc, char** argv)
     world_workload(options, ticks);
     partition_workload(options);
     churn_workload(options);
+    durable_workload(options);
     return 0;
 }
