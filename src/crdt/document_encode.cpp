@@ -48,7 +48,7 @@ void write_record(std::vector<std::byte>& out, std::uint64_t& last_hlc, const En
 {
     write_entity(out, last_hlc, record.key, record.watermark, record.dots, {}, record.removals);
     for (const Register& value : record.registers)
-        write_register(out, last_hlc, record.key, value.component, value.stamp, value.value);
+        write_register(out, last_hlc, record.key, value.component, value.stamp, value.value.view());
     for (const Counter& counter : record.counters)
         for (const CounterShare& share : counter.shares)
             write_counter(out, last_hlc, record.key, counter.component, share.stamp, share.increments,

@@ -109,7 +109,7 @@ std::optional<Bytes> Document::get(EntityKey entity, ComponentId component) cons
     if (!record || !record->alive())
         return std::nullopt;
     const Register* value = record->find_register(component);
-    return value ? std::optional<Bytes>(value->value) : std::nullopt;
+    return value ? std::optional<Bytes>(value->value.view()) : std::nullopt;
 }
 
 std::optional<Stamp> Document::stamp(EntityKey entity, ComponentId component) const

@@ -49,8 +49,7 @@ bool join_register(EntityRecord& record, ComponentId component, Stamp stamp, Byt
     else if (stamp <= at->stamp)
         return false;
     at->stamp = stamp;
-    // assign() keeps the capacity: a component rewritten at the same size allocates nothing.
-    at->value.assign(value.begin(), value.end());
+    at->value.assign(value);
     return true;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crdt/causal_context.hpp"
+#include "crdt/small_bytes.hpp"
 #include "eustress/net/crdt.hpp"
 
 namespace eustress::net::crdt {
@@ -16,7 +17,7 @@ struct Register
 {
     ComponentId component = 0;
     Stamp stamp;
-    std::vector<std::byte> value;
+    SmallBytes value;
 };
 
 /// One replica's share of a PN-counter: its own running totals, which only it writes, so the later stamp wins.
