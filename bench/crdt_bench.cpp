@@ -47,7 +47,7 @@ template <typename T> Bytes bytes_of(const T& value)
     return {reinterpret_cast<const std::byte*>(&value), sizeof value};
 }
 
-std::vector<Document> make_world(std::vector<EntityKey>& keys)
+std::vector<Document> empty_replicas()
 {
     std::vector<Document> replicas;
     for (ReplicaId id = 1; id <= kReplicas; ++id)
@@ -58,6 +58,12 @@ std::vector<Document> make_world(std::vector<EntityKey>& keys)
         config.component_types = 5;
         replicas.emplace_back(config);
     }
+    return replicas;
+}
+
+std::vector<Document> make_world(std::vector<EntityKey>& keys)
+{
+    auto replicas = empty_replicas();
     Delta delta;
     const float zero[4] = {0, 0, 0, 1};
     for (std::size_t i = 0; i < kEntities; ++i)
@@ -203,15 +209,7 @@ void partition_workload(bench::Options& options)
 
 void churn_workload(bench::Options& options)
 {
-    std::vector<Document> replicas;
-    for (ReplicaId id = 1; id <= kReplicas; ++id)
-    {
-        DocumentConfig config;
-        config.replica = id;
-        config.replicas = {1, 2, 3};
-        config.component_types = 5;
-        replicas.emplace_back(config);
-    }
+    auto replicas = empty_replicas();
     std::vector<std::vector<EntityKey>> live(kReplicas);
     std::vector<Delta> deltas(kReplicas);
     const std::size_t operations = 100'000, live_target = 1'000, exchange_every = 300;

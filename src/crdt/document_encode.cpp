@@ -82,6 +82,10 @@ void Document::Impl::write_state(std::vector<std::byte>& out) const
 void Document::encode(const Delta& delta, std::vector<std::byte>& out) const
 {
     out.clear();
+    // Room to spare: a delta a few bytes larger than the last must not cost a reallocation every tick.
+    const std::size_t needed = 64 + 24 * delta.context().size() + delta.fragments().size();
+    if (out.capacity() < needed)
+        out.reserve(needed + needed / 2);
     put_header(out, MessageKind::Delta, m_impl->config.replica, m_impl->context.compact());
     put_ranges(out, delta.context());
     put_varint(out, delta.operations());

@@ -21,6 +21,16 @@ enum class MessageKind : std::uint8_t
     Snapshot = 2,
 };
 
+/// An encoded message's header, as read.
+struct MessageHeader
+{
+    MessageKind kind = MessageKind::Delta;
+    ReplicaId author = 0;
+    std::vector<Dot> progress;  ///< the author's gap-free version vector, entry by entry
+    std::vector<DotRange> ranges;
+    std::uint64_t fragments = 0;
+};
+
 struct Document::Impl
 {
     explicit Impl(DocumentConfig configured);
@@ -39,6 +49,7 @@ struct Document::Impl
     std::uint32_t collect_after_dropped = 0;  ///< epochs already passed and dropped from the front
     // Reused by merge so that it allocates nothing in steady state.
     Fragment fragment;
+    MessageHeader message;
     FlatIndex mentioned;
 
     EntityRecord* find(EntityKey key) noexcept

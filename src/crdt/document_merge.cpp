@@ -8,14 +8,7 @@ namespace eustress::net::crdt {
 
 namespace {
 
-struct Header
-{
-    MessageKind kind = MessageKind::Delta;
-    ReplicaId author = 0;
-    VersionVector progress;
-    std::vector<DotRange> ranges;
-    std::uint64_t fragments = 0;
-};
+using Header = MessageHeader;
 
 std::optional<Refusal> read_replica(wire::ByteReader& reader, ReplicaId& out)
 {
@@ -28,8 +21,9 @@ std::optional<Refusal> read_replica(wire::ByteReader& reader, ReplicaId& out)
     return std::nullopt;
 }
 
-std::optional<Refusal> read_progress(wire::ByteReader& reader, VersionVector& out)
+std::optional<Refusal> read_progress(wire::ByteReader& reader, std::vector<Dot>& out)
 {
+    out.clear();
     const auto count = reader.read_varint();
     if (!count)
         return Refusal::Truncated;
@@ -40,7 +34,7 @@ std::optional<Refusal> read_progress(wire::ByteReader& reader, VersionVector& ou
         Dot entry;
         if (auto refused = read_dot(reader, entry))
             return refused;
-        out.raise(entry.replica, entry.counter);
+        out.push_back(entry);
     }
     return std::nullopt;
 }
@@ -222,7 +216,7 @@ bool already_applied(const CausalContext& context, const Header& header)
 std::optional<Refusal> Document::Impl::merge(Bytes encoded, WallTime now)
 {
     wire::ByteReader reader(encoded);
-    Header header;
+    Header& header = message;  // reused: merging allocates nothing in steady state
     auto refused = read_header(reader, config, header);
     if (!refused && !is_member(header.author))
         refused = Refusal::NotAllowed;
@@ -243,7 +237,7 @@ std::optional<Refusal> Document::Impl::merge(Bytes encoded, WallTime now)
     clock.observe(newest);
     for (auto& [replica, reported_progress] : reported)
         if (replica == header.author)
-            for (const auto& entry : header.progress.entries())
+            for (const Dot& entry : header.progress)
                 reported_progress.raise(entry.replica, entry.counter);
     ++stats.merged;
     return std::nullopt;

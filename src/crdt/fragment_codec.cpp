@@ -46,6 +46,16 @@ void put_head(std::vector<std::byte>& out, FragmentKind kind, EntityKey key)
     put_key(out, key);
 }
 
+/// Registers and log entries: a component, a stamp and bytes.
+void put_bytes_fragment(std::vector<std::byte>& out, std::uint64_t& last_hlc, FragmentKind kind, EntityKey key,
+                        ComponentId component, Stamp stamp, Bytes bytes)
+{
+    put_head(out, kind, key);
+    put_varint(out, component);
+    put_stamp(out, last_hlc, stamp);
+    put_bytes(out, bytes);
+}
+
 std::optional<Refusal> read_stamp(wire::ByteReader& reader, std::uint64_t& last_hlc, Stamp& out)
 {
     const auto difference = reader.read_varint();
@@ -162,10 +172,7 @@ void write_entity(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKe
 void write_register(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
                     Stamp stamp, Bytes value)
 {
-    put_head(out, FragmentKind::Register, key);
-    put_varint(out, component);
-    put_stamp(out, last_hlc, stamp);
-    put_bytes(out, value);
+    put_bytes_fragment(out, last_hlc, FragmentKind::Register, key, component, stamp, value);
 }
 
 void write_counter(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
@@ -181,10 +188,7 @@ void write_counter(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityK
 void write_log_entry(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
                      Stamp stamp, Bytes bytes)
 {
-    put_head(out, FragmentKind::LogEntry, key);
-    put_varint(out, component);
-    put_stamp(out, last_hlc, stamp);
-    put_bytes(out, bytes);
+    put_bytes_fragment(out, last_hlc, FragmentKind::LogEntry, key, component, stamp, bytes);
 }
 
 std::optional<Refusal> read_dot(wire::ByteReader& reader, Dot& out)
