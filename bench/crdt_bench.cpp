@@ -4,6 +4,7 @@
 //  partition: replica 3 cut off for 10 s of ticks while all keep writing; then the time to converge, by replaying
 //             the held deltas and by exchanging snapshots
 //  churn:     100,000 spawns and despawns with 1,000 live across 3 replicas, collecting garbage as it goes
+//  map sets:  the shape of the "C1.2" benchmark: 10 replicas each setting one map key 100,000 times, then a merge
 //  durable:   SQLite store latency of one committed write and of one tick's delta, under both sync policies;
 //             restart time of the 10,000-entity world from snapshot plus deltas
 //
@@ -250,6 +251,50 @@ void churn_workload(bench::Options& options)
     bench::report(options, "eustress", "churn_snapshot_bytes", double(replicas[0].snapshot().size()), "bytes");
 }
 
+void concurrent_map_sets(bench::Options& options)
+{
+    constexpr std::size_t kWriters = 10, kSets = 100'000;
+    std::vector<Document> replicas;
+    for (ReplicaId id = 1; id <= kWriters; ++id)
+    {
+        DocumentConfig config;
+        config.replica = id;
+        for (ReplicaId member = 1; member <= kWriters; ++member)
+            config.replicas.push_back(member);
+        config.component_types = 1;
+        replicas.emplace_back(config);
+    }
+    Delta delta;
+    const auto map = *replicas[0].spawn(kStart, delta);
+    const auto spawn = replicas[0].encode(delta);
+    delta.clear();
+    for (std::size_t i = 1; i < kWriters; ++i)
+        (void)replicas[i].merge(spawn, kStart);
+    const auto start = bench::Clock::now();
+    std::vector<std::vector<std::byte>> deltas(kWriters);
+    for (std::size_t who = 0; who < kWriters; ++who)
+    {
+        for (std::size_t i = 0; i < kSets; ++i)
+        {
+            const std::uint64_t value = who * kSets + i;
+            replicas[who].set(map, 0, bytes_of(value), kStart + WallTime{static_cast<std::int64_t>(i / 100)}, delta);
+        }
+        replicas[who].encode(delta, deltas[who]);
+        delta.clear();
+    }
+    const double writing = bench::seconds(bench::Clock::now() - start);
+    const auto merge_start = bench::Clock::now();
+    for (std::size_t from = 1; from < kWriters; ++from)
+        (void)replicas[0].merge(deltas[from], kStart + WallTime{10'000});
+    const double merging = bench::seconds(bench::Clock::now() - merge_start);
+    options.size = kWriters * kSets;
+    bench::report(options, "eustress", "map_sets_write_and_encode_seconds", writing, "s");
+    bench::report(options, "eustress", "map_sets_merge_nine_into_one_seconds", merging, "s");
+    bench::report(options, "eustress", "map_sets_total_seconds", writing + merging, "s");
+    bench::report(options, "eustress", "map_sets_merged_snapshot_bytes", double(replicas[0].snapshot().size()),
+                  "bytes");
+}
+
 std::string temporary_directory()
 {
     std::string pattern = (std::filesystem::temp_directory_path() / "eustress-crdt-bench-XXXXXX").string();
@@ -341,6 +386,7 @@ int main(int argc, char** argv)
     world_workload(options, ticks);
     partition_workload(options);
     churn_workload(options);
+    concurrent_map_sets(options);
     durable_workload(options);
     return 0;
 }
