@@ -14,6 +14,7 @@
 // append-only logs. Despawning clears an entity: a later respawn of the same key starts from nothing.
 #pragma once
 
+#include <any>
 #include <array>
 #include <chrono>
 #include <compare>
@@ -240,5 +241,32 @@ class Document
   private:
     std::unique_ptr<Impl> m_impl;
 };
+
+/// A component value as the document holds it: the bytes of its ComponentRegistry serialize function (the same
+/// quantization replication uses). False when the id is not registered or the value does not serialize.
+bool encode_component(const ComponentRegistry& registry, ComponentId component, std::any value,
+                      std::vector<std::byte>& out);
+/// The value back; nullopt when the bytes are not a valid encoding of that component.
+std::optional<std::any> decode_component(const ComponentRegistry& registry, ComponentId component, Bytes bytes);
+
+/// Typed helpers over encode_component (they allocate for the encoding; the bytes overload of Document::set
+/// does not). Entity references inside components are the replication layer's 32-bit ids, not EntityKeys.
+template <typename T>
+bool set_component(Document& document, const ComponentRegistry& registry, EntityKey entity, T value, WallTime now,
+                   Delta& out)
+{
+    const auto component = registry.id<T>();
+    std::vector<std::byte> bytes;
+    return component && encode_component(registry, *component, std::any(std::move(value)), bytes) &&
+           document.set(entity, *component, bytes, now, out);
+}
+template <typename T>
+std::optional<T> get_component(const Document& document, const ComponentRegistry& registry, EntityKey entity)
+{
+    const auto component = registry.id<T>();
+    const auto bytes = component ? document.get(entity, *component) : std::nullopt;
+    auto value = bytes ? decode_component(registry, *component, *bytes) : std::nullopt;
+    return value ? std::optional<T>(std::any_cast<T>(std::move(*value))) : std::nullopt;
+}
 
 }  // namespace eustress::net::crdt
