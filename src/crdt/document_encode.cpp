@@ -3,6 +3,7 @@
 //   context: count, (replica, first, last)... | fragment count | fragments
 // all integers QUIC varints. docs/PERSISTENCE.md describes the fragments.
 #include <algorithm>
+#include <cstdint>
 
 #include "crdt/document_impl.hpp"
 
@@ -58,6 +59,37 @@ void write_record(std::vector<std::byte>& out, std::uint64_t& last_hlc, const En
             write_log_entry(out, last_hlc, record.key, log.component, entry.stamp, entry.bytes);
 }
 
+/// A delta's fragments without the register writes a later one superseded, the stamp chain written anew.
+void write_live_fragments(const Delta& delta, Fragment& fragment, std::vector<std::byte>& out)
+{
+    wire::ByteReader reader(delta.fragments());
+    const FragmentLimits limits{std::size_t{1} << 16, SIZE_MAX};  // our own bytes: nothing to refuse
+    std::uint64_t read_hlc = 0;
+    std::uint64_t write_hlc = 0;
+    for (std::size_t ordinal = 0; ordinal < delta.operations(); ++ordinal)
+    {
+        if (read_fragment(reader, read_hlc, limits, fragment) || delta.superseded(ordinal))
+            continue;
+        switch (fragment.kind)
+        {
+        case FragmentKind::Entity:
+            write_entity(out, write_hlc, fragment.key, fragment.stamp, fragment.dots, fragment.covered,
+                         fragment.removals);
+            break;
+        case FragmentKind::Register:
+            write_register(out, write_hlc, fragment.key, fragment.component, fragment.stamp, fragment.bytes);
+            break;
+        case FragmentKind::Counter:
+            write_counter(out, write_hlc, fragment.key, fragment.component, fragment.stamp, fragment.increments,
+                          fragment.decrements);
+            break;
+        case FragmentKind::LogEntry:
+            write_log_entry(out, write_hlc, fragment.key, fragment.component, fragment.stamp, fragment.bytes);
+            break;
+        }
+    }
+}
+
 }  // namespace
 
 void Document::Impl::write_state(std::vector<std::byte>& out) const
@@ -88,8 +120,11 @@ void Document::encode(const Delta& delta, std::vector<std::byte>& out) const
         out.reserve(needed + needed / 2);
     put_header(out, MessageKind::Delta, m_impl->config.replica, m_impl->context.compact());
     put_ranges(out, delta.context());
-    put_varint(out, delta.operations());
-    out.insert(out.end(), delta.fragments().begin(), delta.fragments().end());
+    put_varint(out, delta.operations() - delta.superseded_count());
+    if (delta.superseded_count() == 0)
+        out.insert(out.end(), delta.fragments().begin(), delta.fragments().end());
+    else
+        write_live_fragments(delta, m_impl->encoding, out);
 }
 
 std::vector<std::byte> Document::encode(const Delta& delta) const

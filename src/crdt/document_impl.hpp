@@ -50,6 +50,7 @@ struct Document::Impl
     // Reused by merge so that it allocates nothing in steady state.
     Fragment fragment;
     MessageHeader message;
+    Fragment encoding;  ///< for re-encoding a delta without its superseded register writes
     FlatIndex mentioned;
 
     EntityRecord* find(EntityKey key) noexcept

@@ -87,8 +87,9 @@ std::optional<Refusal> read_header(wire::ByteReader& reader, const DocumentConfi
     return std::nullopt;
 }
 
-/// A delta carries only its author's events: one per fragment, in the ranges it names.
-std::optional<Refusal> check_delta_ranges(const Header& header)
+/// A delta carries only its author's events: one per fragment, and one per register write a later write in the
+/// same delta superseded; no more than a delta may hold.
+std::optional<Refusal> check_delta_ranges(const Header& header, std::uint64_t max_operations)
 {
     std::uint64_t events = 0;
     for (const DotRange& range : header.ranges)
@@ -96,10 +97,10 @@ std::optional<Refusal> check_delta_ranges(const Header& header)
         if (range.replica != header.author)
             return Refusal::Forged;
         events += range.last - range.first + 1;
-        if (events > header.fragments)
+        if (events > max_operations)
             return Refusal::AbsurdCount;
     }
-    return events == header.fragments ? std::nullopt : std::optional<Refusal>(Refusal::AbsurdCount);
+    return events >= header.fragments ? std::nullopt : std::optional<Refusal>(Refusal::AbsurdCount);
 }
 
 /// Authority and authorship of one fragment. In a delta everything is the author's own; a snapshot relays
@@ -221,7 +222,7 @@ std::optional<Refusal> Document::Impl::merge(Bytes encoded, WallTime now)
     if (!refused && !is_member(header.author))
         refused = Refusal::NotAllowed;
     if (!refused && header.kind == MessageKind::Delta)
-        refused = check_delta_ranges(header);
+        refused = check_delta_ranges(header, config.max_operations);
     std::uint64_t newest = 0;
     if (!refused)
         refused = check_fragments(*this, header, reader.rest(), now, newest);

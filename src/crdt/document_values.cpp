@@ -41,6 +41,7 @@ bool Document::set(EntityKey entity, ComponentId component, Bytes value, WallTim
     const Stamp stamp{impl.clock.tick(now), impl.config.replica};
     join_register(*record, component, stamp, value);
     write_register(out.fragments(), out.last_hlc(), entity, component, stamp, value);
+    out.note_register_write(entity, component, static_cast<std::uint32_t>(out.operations()));
     finish(impl, out);
     return true;
 }

@@ -177,3 +177,21 @@ TEST(CrdtDocument, ASnapshotBringsANewReplicaToTheSameState)
     EXPECT_EQ(replicas[1].size(), 6u);
     EXPECT_EQ(replicas[0].canonical_state(), replicas[1].canonical_state());
 }
+
+TEST(CrdtDocument, ADeltaCarriesOnlyTheLastOfItsWritesToOneRegisterButCountsThemAll)
+{
+    auto replicas = make_replicas(2);
+    Delta delta;
+    const auto key = *replicas[0].spawn(kStart, delta);
+    ship(replicas[0], delta, replicas[1]);
+    for (int i = 0; i < 1000; ++i)
+        replicas[0].set(key, kPosition, bytes_of("v" + std::to_string(i)), kStart, delta);
+    replicas[0].set(key, kHealth, bytes_of("full"), kStart, delta);
+    const auto bytes = replicas[0].encode(delta);
+    EXPECT_LT(bytes.size(), 100u);  // two register fragments, not 1,001
+    ASSERT_FALSE(replicas[1].merge(bytes, kStart));
+    EXPECT_EQ(text_of(replicas[1].get(key, kPosition)), "v999");
+    EXPECT_EQ(text_of(replicas[1].get(key, kHealth)), "full");
+    EXPECT_EQ(replicas[1].progress(), replicas[0].progress());  // every write's event is known
+    EXPECT_EQ(replicas[1].canonical_state(), replicas[0].canonical_state());
+}

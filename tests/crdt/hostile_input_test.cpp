@@ -89,10 +89,11 @@ TEST(CrdtHostileInput, AnAbsurdFragmentCountIsRefusedBeforeAnythingIsRead)
 TEST(CrdtHostileInput, ADeltaClaimingMoreEventsThanItCarriesIsRefused)
 {
     Scene scene;
-    // One fragment, but a context of a million events of its author (which would mark them all seen).
+    // One fragment, but a context of ten million events of its author (which would mark them all seen), more than
+    // DocumentConfig::max_operations allows a delta.
     std::vector<std::byte> bytes{std::byte{1}, std::byte{1}, std::byte{1}, std::byte{0}, std::byte{1}};
     put_dot(bytes, Dot{1, 10});
-    put_varint(bytes, 1'000'010);
+    put_varint(bytes, 10'000'010);
     put_varint(bytes, 1);
     std::uint64_t last_hlc = 0;
     write_register(bytes, last_hlc, scene.entity, kName, Stamp{HybridClock::from_wall(kStart) + 5, 1}, bytes_of("x"));

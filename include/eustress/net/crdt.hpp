@@ -107,6 +107,7 @@ class Delta
 {
   public:
     bool empty() const noexcept { return m_operations == 0; }
+    /// Mutations joined into it (each one event of the author), superseded register writes included.
     std::size_t operations() const noexcept { return m_operations; }
     void clear() noexcept
     {
@@ -114,6 +115,11 @@ class Delta
         m_context.clear();
         m_operations = 0;
         m_last_hlc = 0;
+        m_superseded.clear();
+        m_superseded_count = 0;
+        for (RegisterSlot& slot : m_register_slots)
+            slot = RegisterSlot{};
+        m_register_count = 0;
     }
 
     // For the document's encoder: fragments in wire form, and the author's dots they cover.
@@ -125,11 +131,32 @@ class Delta
     /// The last stamp written, so the next is written as a small difference.
     std::uint64_t& last_hlc() noexcept { return m_last_hlc; }
 
+    /// Records that fragment `ordinal` writes this register; an earlier write of it in this delta is superseded
+    /// (the join of two writes of one register is the later one), and the encoder leaves it out.
+    void note_register_write(EntityKey entity, ComponentId component, std::uint32_t ordinal);
+    bool superseded(std::size_t ordinal) const noexcept
+    {
+        return ordinal < m_superseded.size() && m_superseded[ordinal] != 0;
+    }
+    std::size_t superseded_count() const noexcept { return m_superseded_count; }
+
   private:
+    struct RegisterSlot
+    {
+        EntityKey entity = 0;  ///< 0: empty (no entity has key 0)
+        ComponentId component = 0;
+        std::uint32_t ordinal = 0;
+    };
+    void grow_register_slots();
+
     std::vector<std::byte> m_fragments;
     std::vector<DotRange> m_context;
     std::size_t m_operations = 0;
     std::uint64_t m_last_hlc = 0;
+    std::vector<std::uint8_t> m_superseded;  // by fragment ordinal
+    std::size_t m_superseded_count = 0;
+    std::vector<RegisterSlot> m_register_slots;  // open addressing; cleared, not freed, between ticks
+    std::size_t m_register_count = 0;
 };
 
 /// Why a merge refused bytes (the document is unchanged when it does), counted in DocumentStats.
