@@ -4,6 +4,7 @@
 #include "crdt/crdt_fixture.hpp"
 #include "crdt/fragment_codec.hpp"
 #include "crdt/hybrid_clock.hpp"
+#include "eustress/net/crdt_metrics.hpp"
 
 using namespace eustress::net;
 using namespace eustress::net::crdt;
@@ -204,4 +205,20 @@ TEST(CrdtHostileInput, AnUnknownVersionOrKindIsRefused)
     delta[0] = std::byte{1};
     delta[1] = std::byte{9};
     scene.expect_refused(delta, Refusal::Malformed);
+}
+
+TEST(CrdtHostileInput, RefusalsReachTheMetricsPageByReason)
+{
+    Scene scene;
+    MetricsRegistry registry;
+    DocumentMetrics metrics(registry);
+    auto delta = scene.delta_of_edits();
+    delta[2] = std::byte{3};
+    scene.expect_refused(delta, Refusal::Forged);
+    scene.expect_refused(std::span(delta).first(2), Refusal::Truncated);
+    metrics.update(scene.reader);
+    const std::string page = registry.prometheus_text();
+    EXPECT_NE(page.find("eustress_crdt_refused_total{reason=\"forged\"} 1"), std::string::npos) << page;
+    EXPECT_NE(page.find("eustress_crdt_refused_total{reason=\"truncated\"} 1"), std::string::npos);
+    EXPECT_NE(page.find("eustress_crdt_entities 1"), std::string::npos);
 }
