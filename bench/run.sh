@@ -4,7 +4,7 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -133,6 +133,10 @@ if wanted metrics; then
   section "13. metrics: ns per update (ours, a plain atomic, a mutex-and-map registry), one core and two"
   taskset -c 0 build-bench/bench/eustress-bench-metrics --placement same-core >>"$out"
   taskset -c 0,1 build-bench/bench/eustress-bench-metrics --placement two-cores >>"$out"
+fi
+if wanted crdt; then
+  section "13b. persistent worlds: the CRDT document, 10,000 entities x 5 components on 3 replicas, partition, churn"
+  taskset -c 0 build-bench/bench/eustress-bench-crdt --placement one-core >>"$out"
 fi
 if wanted forge; then
   section "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking"

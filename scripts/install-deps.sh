@@ -25,6 +25,7 @@ core=(
   libnice-dev coturn nftables iproute2                     # P2P: ICE, STUN/TURN server for tests, NAT routers in namespaces
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
   nginx                                                    # WebSocket fallback behind a proxy (ws://, wss://)
+  libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
 )
 bench=(libenet-dev python3 nodejs npm)   # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p)
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
