@@ -7,3 +7,4 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
 pkg_check_modules(NICE REQUIRED IMPORTED_TARGET nice>=0.1.18)
 pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus>=1.3)          # voice: the codec
 pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp>=1.2)  # voice: the adaptive jitter buffer
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd>=1.4)        # assets: chunk compression

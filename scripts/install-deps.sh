@@ -24,6 +24,7 @@ core=(
   etcd-server etcd-client                                  # Forge: real etcd clusters (etcd) read from outside (etcdctl)
   libnice-dev coturn nftables iproute2                     # P2P: ICE, STUN/TURN server for tests, NAT routers in namespaces
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
+  libzstd-dev nginx                                        # assets: chunk compression; the origin/CDN of the asset tests
 )
 bench=(libenet-dev python3 nodejs npm)   # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p)
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
