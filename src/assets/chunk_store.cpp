@@ -187,6 +187,16 @@ Result<void> ChunkStore::put(const ChunkId& id, Bytes stored, std::uint32_t raw_
     }
     if (auto verified = decode_chunk(stored, raw_size, id); !verified)
         return make_error(ErrorCode::ProtocolError, verified.error().message);
+    return put_verified(id, stored);
+}
+
+Result<void> ChunkStore::put_verified(const ChunkId& id, Bytes stored)
+{
+    if (contains(id))
+    {
+        m_impl->touch(id);
+        return {};
+    }
     if (!m_impl->make_room(stored.size()))
         return make_error(ErrorCode::QueueFull, "the chunk store is full of chunks pinned releases need");
     if (auto written = write_atomically(m_impl->path_of(id), stored); !written)

@@ -132,6 +132,8 @@ class ChunkStore
     /// Verifies `stored` (decode_chunk) before keeping it. Errors: the refusal (nothing written); IoError;
     /// QueueFull (the store is full of pinned chunks).
     Result<void> put(const ChunkId& id, Bytes stored, std::uint32_t raw_size);
+    /// As put, for bytes the caller has just verified with decode_chunk (the fetcher): not decoded twice.
+    Result<void> put_verified(const ChunkId& id, Bytes stored);
     /// The chunk's raw bytes, verified. A missing chunk is IoError; a corrupt one is deleted and reported as
     /// ProtocolError (fetch it again).
     Result<std::vector<std::byte>> get(const ChunkId& id, std::uint32_t raw_size);
@@ -297,17 +299,17 @@ struct StreamRequest
 /// Verified bytes of a stream, in order: `offset` is in the file.
 struct StreamData
 {
-    StreamId stream;
-    std::uint64_t offset;
+    StreamId stream = 0;
+    std::uint64_t offset = 0;
     std::vector<std::byte> bytes;
 };
 struct StreamDone
 {
-    StreamId stream;
+    StreamId stream = 0;
 };
 struct StreamFailed
 {
-    StreamId stream;
+    StreamId stream = 0;
     std::string reason;
 };
 using AssetEvent = std::variant<StreamData, StreamDone, StreamFailed>;
@@ -320,6 +322,7 @@ struct FetchProgress
     std::size_t chunks_done = 0;
     std::size_t chunks_from_store = 0;  ///< already verified on disk: not fetched
     std::uint64_t bytes_fetched = 0;    ///< encoded bytes received from the origin (verified or not)
+    std::uint64_t store_errors = 0;     ///< verified chunks the store could not keep (disk full, pinned full)
     double rate_bytes_per_second = 0;   ///< raw verified bytes, over the last few seconds
     std::optional<Duration> eta;        ///< none until a rate is known
     std::array<std::uint64_t, static_cast<std::size_t>(Refusal::Count)> refused{};  ///< by reason
@@ -349,9 +352,10 @@ class AssetFetcher
     std::unique_ptr<Impl> m_impl;
 };
 
-/// GETs `origin`/manifest and reads it (read_manifest). Errors: Unavailable, ProtocolError (refused: the message
-/// says why).
+/// GETs `origin`/manifest and reads it (read_manifest); `text`, when given, receives the signed text as served.
+/// Errors: Unavailable, ProtocolError (refused: the message says why).
 Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted,
-                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                std::string* text = nullptr);
 
 }  // namespace eustress::net::assets
