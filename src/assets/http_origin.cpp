@@ -47,7 +47,11 @@ struct Completion
 
 struct Connection
 {
-    explicit Connection(asio::io_context& io) : stream(io) {}
+    explicit Connection(asio::io_context& io) : stream(io)
+    {
+        // Beast reads at most the buffer's free capacity: a small buffer costs a system call per 512 bytes.
+        buffer.reserve(256 * 1024);
+    }
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
     http::request<http::empty_body> request;
