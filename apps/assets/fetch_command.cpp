@@ -81,6 +81,8 @@ fs::path state_folder(const fs::path& destination)
 
 int run_fetch(const FetchOptions& options)
 {
+    const Timestamp started = MonotonicClock::now();
+    std::optional<Timestamp> first_byte;
     std::string text;
     const auto timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000));
     auto manifest = assets::fetch_manifest(options.origin, options.publisher, timeout, &text);
@@ -108,7 +110,11 @@ int run_fetch(const FetchOptions& options)
     {
         (*fetcher)->update(MonotonicClock::now());
         for (const auto& event : (*fetcher)->take_events())
+        {
+            if (!first_byte && std::holds_alternative<assets::StreamData>(event))
+                first_byte = MonotonicClock::now();
             write_event(event, sinks, failures);
+        }
         view.show((*fetcher)->progress(MonotonicClock::now()), MonotonicClock::now());
         if ((*fetcher)->finished())
             break;
@@ -117,9 +123,15 @@ int run_fetch(const FetchOptions& options)
     const auto progress = (*fetcher)->progress(MonotonicClock::now());
     view.finish(progress, MonotonicClock::now());
     print_refusals(progress);
-    std::fprintf(stderr, "fetched %zu chunks (%llu bytes), %zu already in the store\n",
+    const auto ms = [&](Timestamp when) {
+        return std::chrono::duration<double, std::milli>(when - started).count();
+    };
+    std::fprintf(stderr,
+                 "fetched %zu chunks (%llu bytes), %zu already in the store; first verified byte %.1f ms, "
+                 "all %.1f ms after start (manifest included)\n",
                  progress.chunks_done - progress.chunks_from_store,
-                 static_cast<unsigned long long>(progress.bytes_fetched), progress.chunks_from_store);
+                 static_cast<unsigned long long>(progress.bytes_fetched), progress.chunks_from_store,
+                 first_byte ? ms(*first_byte) : 0.0, ms(MonotonicClock::now()));
     if (failures > 0)
         return std::fprintf(stderr, "%d files not installed\n", failures), 1;
     (*store)->pin("installed", manifest->chunk_ids());

@@ -4,8 +4,9 @@ publish` wrote, and in front of it a CDN stand-in (nginx's slice cache). Checks,
 outside witness:
   - a release fetched through the CDN arrives whole and verified;
   - an update that rewrites 5% of a large file fetches only the chunks that changed (counted in the CDN's log);
-  - a flipped byte in a chunk in the CDN's cache, a truncated response and a manifest with a bad signature are
-    refused: nothing corrupt is installed, and every refusal is reported by reason;
+  - a flipped byte in a chunk in the CDN's cache, a truncated response, a stalled origin and a manifest with a bad
+    signature are refused (the stall within its timeouts): nothing corrupt is installed, every refusal is reported
+    by reason;
   - a fetch killed with SIGKILL mid-way resumes without fetching again a chunk it had verified.
 Usage: assets_nginx_test.py BUILD_DIR"""
 import hashlib
@@ -19,6 +20,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import fail, free_port, require, start, wait_for, work_directory
@@ -171,8 +173,13 @@ if installed_files("poisoned") != ["empty.cfg", "scripts/init.lua"]:
 print("poisoned cache: refused (hash_mismatch), the pack not installed")
 
 
-# --- A truncated response: an origin that promises a chunk's length and closes half-way
-class TruncatingHandler(http.server.SimpleHTTPRequestHandler):
+# --- A lying origin: promises a chunk's length and closes half-way (truncated), or never answers (stalled)
+released = threading.Event()
+
+
+class LyingHandler(http.server.SimpleHTTPRequestHandler):
+    mode = "truncate"
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, directory=f"{work}/www", **kwargs)
 
@@ -182,6 +189,9 @@ class TruncatingHandler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
         if self.path != uri:
             return super().do_GET()
+        if LyingHandler.mode == "stall":
+            released.wait(30)  # bounded: the test releases it at its end
+            return
         body = open(f"www{uri}", "rb").read()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -191,15 +201,24 @@ class TruncatingHandler(http.server.SimpleHTTPRequestHandler):
         self.close_connection = True
 
 
-truncating = socketserver.ThreadingTCPServer(("127.0.0.1", 0), TruncatingHandler)
-truncating.daemon_threads = True
-threading.Thread(target=truncating.serve_forever, daemon=True).start()
-output = run("fetch", f"http://127.0.0.1:{truncating.server_address[1]}", "truncated", "--publisher",
-             "publisher.key.pub", "--timeout", "5", expect=1)
-truncating.shutdown()
+lying = socketserver.ThreadingTCPServer(("127.0.0.1", 0), LyingHandler)
+lying.daemon_threads = True
+threading.Thread(target=lying.serve_forever, daemon=True).start()
+lying_url = f"http://127.0.0.1:{lying.server_address[1]}"
+output = run("fetch", lying_url, "truncated", "--publisher", "publisher.key.pub", "--timeout", "5", expect=1)
 if "wrong_stored_size" not in output or "maps/arena.pak" in installed_files("truncated"):
     fail(f"a truncated response was not refused as such:\n{output}")
 print("truncated response: refused (wrong_stored_size), the pack not installed")
+LyingHandler.mode = "stall"
+began = time.monotonic()
+output = run("fetch", lying_url, "stalled", "--publisher", "publisher.key.pub", "--timeout", "1", expect=1)
+stalled_for = time.monotonic() - began
+released.set()
+lying.shutdown()
+if ("transport" not in output or "maps/arena.pak" in installed_files("stalled") or stalled_for > 15
+        or "scripts/init.lua" not in installed_files("stalled")):
+    fail(f"a stalled origin was not given up on within its timeouts ({stalled_for:.1f} s):\n{output}")
+print(f"stalled origin: gave up after {stalled_for:.1f} s (3 attempts, 1 s timeout each), the rest installed")
 
 # --- A manifest altered after signing: refused before anything is fetched
 os.makedirs("www/altered", exist_ok=True)
