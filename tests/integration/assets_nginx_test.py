@@ -23,11 +23,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import fail, free_port, require, start, wait_for, work_directory
+from asset_origin import start_nginx
+from harness import fail, free_port, start, wait_for, work_directory
 
 build = os.path.abspath(sys.argv[1])
 tool = f"{build}/apps/eustress-assets"
-nginx = require("nginx")
 work = work_directory()
 BIG = 16 << 20
 rng = random.Random(17)
@@ -76,44 +76,7 @@ chunks_one = manifest_one.count("\nchunk ")
 
 # --- nginx: the origin, a slow path on it for the resume test, and the CDN (slice cache) in front
 origin_port, cdn_port = free_port(), free_port()
-for folder in ("cache", "tmp"):
-    os.makedirs(folder, exist_ok=True)
-os.chmod(work, 0o755)
-config = f"""
-{"user root;" if os.geteuid() == 0 else ""}
-daemon off;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-events {{ worker_connections 256; }}
-http {{
-  log_format assets '$request_uri $status $body_bytes_sent';
-  client_body_temp_path {work}/tmp; proxy_temp_path {work}/tmp; fastcgi_temp_path {work}/tmp;
-  uwsgi_temp_path {work}/tmp; scgi_temp_path {work}/tmp;
-  proxy_cache_path {work}/cache levels=1:2 keys_zone=assets:10m max_size=1g inactive=60m use_temp_path=off;
-  server {{
-    listen 127.0.0.1:{origin_port};
-    access_log {work}/origin.log assets;
-    root {work}/www;
-    location /slow/ {{ alias {work}/www/; limit_rate 1m; }}
-  }}
-  server {{
-    listen 127.0.0.1:{cdn_port};
-    access_log {work}/cdn.log assets;
-    location ~ /manifest$ {{ proxy_pass http://127.0.0.1:{origin_port}; }}
-    location / {{
-      slice 1m;
-      proxy_cache assets;
-      proxy_cache_key $uri$slice_range;
-      proxy_set_header Range $slice_range;
-      proxy_cache_valid 200 206 1h;
-      proxy_pass http://127.0.0.1:{origin_port};
-    }}
-  }}
-}}
-"""
-open("nginx.conf", "w").write(config)
-start([nginx, "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/nginx-error.log"], "nginx.out")
+start_nginx(work, origin_port, cdn_port)
 for log in ("origin.log", "cdn.log"):
     wait_for(f"nginx's {log}", lambda log=log: os.path.exists(log), 10)
 cdn = f"http://127.0.0.1:{cdn_port}"
