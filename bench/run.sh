@@ -4,7 +4,7 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice assets).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -168,6 +168,11 @@ fi
 if wanted voice; then
   section "17. voice: server CPU per forwarded stream with 100 listeners (1 and 4 speakers), bandwidth per speaker with and without DTX (virtual time, one core)"
   taskset -c 0 build-bench/bench/eustress-bench-voice --seconds 10 --placement one-core >>"$out"
+fi
+
+if wanted assets; then
+  section "18. assets: a 256 MiB release from nginx against curl (same chunks, same run), first byte, delta updates"
+  python3 bench/assets_bench.py build-bench >>"$out" || echo "   (assets_bench.py failed)" >&2
 fi
 
 echo "finished (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2

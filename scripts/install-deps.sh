@@ -26,7 +26,7 @@ core=(
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
   libzstd-dev nginx                                        # assets: chunk compression; the origin/CDN of the asset tests
 )
-bench=(libenet-dev python3 nodejs npm)   # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p)
+bench=(libenet-dev python3 nodejs npm curl)  # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p); curl: the asset benchmark's peer
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
 
