@@ -1,6 +1,9 @@
 // AssetFetcher: the scheduler (what to fetch, what to hand over) joined to the HTTP origin (how bytes arrive).
+#include <algorithm>
+
 #include "assets/fetch_scheduler.hpp"
 #include "assets/http_origin.hpp"
+#include "assets/session_source.hpp"
 #include "eustress/net/http_client.hpp"
 
 namespace eustress::net::assets {
@@ -20,7 +23,7 @@ struct AssetFetcher::Impl
 {
     Impl(Manifest manifest, ChunkStore& store, unsigned attempts) : scheduler(std::move(manifest), store, attempts) {}
     FetchScheduler scheduler;
-    std::unique_ptr<HttpOrigin> origin;
+    std::unique_ptr<ChunkSource> origin;
 };
 
 AssetFetcher::AssetFetcher(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -36,6 +39,20 @@ Result<std::unique_ptr<AssetFetcher>> AssetFetcher::create(FetchConfig config, M
     auto impl = std::make_unique<Impl>(std::move(manifest), store, config.max_attempts);
     impl->origin = std::move(*origin);
     return std::unique_ptr<AssetFetcher>(new AssetFetcher(std::move(impl)));
+}
+
+std::unique_ptr<AssetFetcher> AssetFetcher::create_for_session(Client& client, ChannelId channel, Manifest manifest,
+                                                               ChunkStore& store, unsigned in_flight,
+                                                               unsigned max_attempts)
+{
+    auto impl = std::make_unique<Impl>(std::move(manifest), store, std::max(1u, max_attempts));
+    impl->origin = std::make_unique<SessionSource>(client, channel, std::max(1u, in_flight));
+    return std::unique_ptr<AssetFetcher>(new AssetFetcher(std::move(impl)));
+}
+
+bool AssetFetcher::handle(const NetworkEvent& event, Timestamp now)
+{
+    return m_impl->origin->handle(event, m_impl->scheduler, now);
 }
 
 Result<StreamId> AssetFetcher::open(const StreamRequest& request, Timestamp now)

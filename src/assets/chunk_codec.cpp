@@ -53,6 +53,8 @@ const char* to_string(Refusal reason) noexcept
         return "decompression_bomb";
     case Refusal::HttpStatus:
         return "http_status";
+    case Refusal::NotServed:
+        return "not_served";
     case Refusal::Transport:
         return "transport";
     case Refusal::Count:

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "assets/fetch_scheduler.hpp"
+#include "assets/chunk_source.hpp"
 
 namespace eustress::net::assets {
 
@@ -18,18 +18,18 @@ struct OriginUrl
     static std::optional<OriginUrl> parse(std::string_view url);
 };
 
-class HttpOrigin
+class HttpOrigin final : public ChunkSource
 {
   public:
     /// Errors: Unavailable (the host does not resolve).
     static Result<std::unique_ptr<HttpOrigin>> create(const OriginUrl& url, unsigned connections,
                                                       std::chrono::milliseconds timeout);
-    ~HttpOrigin();
+    ~HttpOrigin() override;
 
     /// Hands finished responses to `scheduler`, then starts a request on every idle connection it has work for.
-    void update(FetchScheduler& scheduler, Timestamp now);
+    void update(FetchScheduler& scheduler, Timestamp now) override;
     /// Runs network handlers for up to `at_most`, returning after the first.
-    void wait(std::chrono::milliseconds at_most);
+    void wait(std::chrono::milliseconds at_most) override;
     bool busy() const;
 
   private:

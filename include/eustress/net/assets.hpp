@@ -27,8 +27,15 @@
 #include <variant>
 #include <vector>
 
+#include "eustress/net/channel.hpp"
+#include "eustress/net/events.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/types.hpp"
+
+namespace eustress::net {
+class Server;
+class Client;
+}  // namespace eustress::net
 
 namespace eustress::net::assets {
 
@@ -95,6 +102,7 @@ enum class Refusal : std::uint8_t
     BadEncoding,        ///< unknown tag byte, or a zstd frame that does not decode
     DecompressionBomb,  ///< a frame that declares or yields more than the chunk's declared size
     HttpStatus,         ///< the origin answered with a status other than 200
+    NotServed,          ///< the game server does not have the chunk
     Transport,          ///< connection refused or broken, timed out
     Count
 };
@@ -328,14 +336,24 @@ struct FetchProgress
     std::array<std::uint64_t, static_cast<std::size_t>(Refusal::Count)> refused{};  ///< by reason
 };
 
-/// Streams files of one release from an HTTP origin through a ChunkStore. Single-threaded: call update() from the
+/// Streams files of one release from an HTTP origin, or from the game server (create_for_session), through a
+/// ChunkStore. Single-threaded: call update() from the
 /// game's loop; it never blocks. wait() blocks until the network has something (for tools without a loop).
 class AssetFetcher
 {
   public:
     /// Errors: InvalidArgument (bad config or origin URL).
     static Result<std::unique_ptr<AssetFetcher>> create(FetchConfig config, Manifest manifest, ChunkStore& store);
+    /// Chunks from the game server on `channel` (add_asset_channel), at most `in_flight` requests outstanding. The
+    /// game passes the client's events to handle(); update() sends requests. The channel's bandwidth share keeps
+    /// the transfer from starving gameplay.
+    static std::unique_ptr<AssetFetcher> create_for_session(Client& client, ChannelId channel, Manifest manifest,
+                                                            ChunkStore& store, unsigned in_flight = 8,
+                                                            unsigned max_attempts = 3);
     ~AssetFetcher();
+
+    /// Session fetchers: true when `event` was the asset channel's (consumed). HTTP fetchers: always false.
+    bool handle(const NetworkEvent& event, Timestamp now);
 
     /// Errors: InvalidArgument (no such file in the manifest; an offset beyond its end).
     Result<StreamId> open(const StreamRequest& request, Timestamp now);
@@ -349,6 +367,31 @@ class AssetFetcher
   private:
     struct Impl;
     explicit AssetFetcher(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// ---- The game server as a source ---------------------------------------------------------------------------
+
+/// Appends the asset channel to `table` and returns its id: reliable, low priority, and a share of the
+/// connection's send_rate_limit, so chunks flow in the room gameplay leaves. Declare it identically on both ends.
+ChannelId add_asset_channel(ChannelTable& table, double bandwidth_share = 0.25);
+
+/// Serves chunks to the server's clients on the asset channel, from a folder publish_release wrote. Requests are
+/// 33-byte messages (a tag and a chunk name); a client with more than `max_queued` requests waiting is refused the
+/// excess (counted), and answers wait in a per-client queue while the channel's queue is full.
+class AssetServer
+{
+  public:
+    AssetServer(Server& server, ChannelId channel, std::filesystem::path published, std::size_t max_queued = 16);
+    ~AssetServer();
+    /// True when `event` was an asset request (consumed); answers go out now or at a later update.
+    bool handle(const NetworkEvent& event, Timestamp now);
+    void update(Timestamp now);
+    std::uint64_t chunks_served() const noexcept;
+    std::uint64_t requests_refused() const noexcept;  ///< malformed, over the queue bound, or not published
+
+  private:
+    struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
 
