@@ -32,11 +32,23 @@ struct ServerSourced : ::testing::Test
             *read_manifest(std::string(reinterpret_cast<const char*>(text.data()), text.size()), keys.public_key);
     }
 
-    ServerConfig server_config() const
+    std::unique_ptr<eustress::net::testing::SessionWorld> world;
+    std::unique_ptr<ChunkStore> store;
+    std::unique_ptr<AssetServer> server;
+    std::unique_ptr<AssetFetcher> fetcher;
+
+    /// A server serving the published folder as it is now, one connected client, a fetcher streaming `path`.
+    void connect_and_open(const std::string& path)
     {
         ServerConfig config;
         config.channels = channels;
-        return config;
+        world = std::make_unique<eustress::net::testing::SessionWorld>(config);
+        world->add_client("10.0.0.2:5000");
+        ASSERT_TRUE(world->run_until([&] { return world->clients[0]->is_connected(); }));
+        store = std::move(*ChunkStore::open({.directory = directory.path() / "player"}));
+        server = std::make_unique<AssetServer>(*world->server, asset_channel, directory.path() / "www");
+        fetcher = AssetFetcher::create_for_session(*world->clients[0], asset_channel, manifest, *store);
+        ASSERT_TRUE(fetcher->open({.path = path}, world->now));
     }
 
     /// Runs the world with the asset server and fetcher pumped, until `stream` ends or 30 s of virtual time pass;
@@ -75,18 +87,12 @@ std::vector<std::byte> data_of(const std::vector<AssetEvent>& events)
 
 TEST_F(ServerSourced, AFileStreamsFromTheGameServerVerified)
 {
-    eustress::net::testing::SessionWorld world(server_config());
-    world.add_client("10.0.0.2:5000");
-    ASSERT_TRUE(world.run_until([&] { return world.clients[0]->is_connected(); }));
-    auto store = std::move(*ChunkStore::open({.directory = directory.path() / "player"}));
-    AssetServer server(*world.server, asset_channel, directory.path() / "www");
-    auto fetcher = AssetFetcher::create_for_session(*world.clients[0], asset_channel, manifest, *store);
-    ASSERT_TRUE(fetcher->open({.path = "maps/arena.map"}, world.now));
-    const auto events = run(world, server, *fetcher);
+    connect_and_open("maps/arena.map");
+    const auto events = run(*world, *server, *fetcher);
     EXPECT_TRUE(fetcher->finished());
     EXPECT_TRUE(std::holds_alternative<StreamDone>(events.back()));
     EXPECT_EQ(data_of(events), map);
-    EXPECT_EQ(server.chunks_served(), manifest.find("maps/arena.map")->chunks.size());
+    EXPECT_EQ(server->chunks_served(), manifest.find("maps/arena.map")->chunks.size());
     EXPECT_EQ(store->chunk_count(), manifest.find("maps/arena.map")->chunks.size());
 }
 
@@ -97,16 +103,10 @@ TEST_F(ServerSourced, ACorruptChunkOnTheServerIsRefusedAndNothingCorruptIsHanded
     auto stored = read_file(corrupt);
     stored[stored.size() / 2] ^= std::byte{0x10};
     write_file(corrupt, stored);
-    eustress::net::testing::SessionWorld world(server_config());
-    world.add_client("10.0.0.2:5000");
-    ASSERT_TRUE(world.run_until([&] { return world.clients[0]->is_connected(); }));
-    auto store = std::move(*ChunkStore::open({.directory = directory.path() / "player"}));
-    AssetServer server(*world.server, asset_channel, directory.path() / "www");
-    auto fetcher = AssetFetcher::create_for_session(*world.clients[0], asset_channel, manifest, *store);
-    ASSERT_TRUE(fetcher->open({.path = "maps/arena.map"}, world.now));
-    const auto events = run(world, server, *fetcher);
+    connect_and_open("maps/arena.map");
+    const auto events = run(*world, *server, *fetcher);
     ASSERT_TRUE(std::holds_alternative<StreamFailed>(events.back()));
-    EXPECT_EQ(fetcher->progress(world.now).refused[static_cast<std::size_t>(Refusal::HashMismatch)], 3u);
+    EXPECT_EQ(fetcher->progress(world->now).refused[static_cast<std::size_t>(Refusal::HashMismatch)], 3u);
     // Only the two chunks before the corrupt one were handed over, exactly as published.
     const auto handed = data_of(events);
     EXPECT_EQ(handed.size(), chunks[2].offset);
@@ -116,15 +116,9 @@ TEST_F(ServerSourced, ACorruptChunkOnTheServerIsRefusedAndNothingCorruptIsHanded
 TEST_F(ServerSourced, AChunkTheServerDoesNotHaveIsReportedNotServed)
 {
     fs::remove(directory.path() / "www" / chunk_path(manifest.find("readme.txt")->chunks[0].id));
-    eustress::net::testing::SessionWorld world(server_config());
-    world.add_client("10.0.0.2:5000");
-    ASSERT_TRUE(world.run_until([&] { return world.clients[0]->is_connected(); }));
-    auto store = std::move(*ChunkStore::open({.directory = directory.path() / "player"}));
-    AssetServer server(*world.server, asset_channel, directory.path() / "www");
-    auto fetcher = AssetFetcher::create_for_session(*world.clients[0], asset_channel, manifest, *store);
-    ASSERT_TRUE(fetcher->open({.path = "readme.txt"}, world.now));
-    const auto events = run(world, server, *fetcher);
+    connect_and_open("readme.txt");
+    const auto events = run(*world, *server, *fetcher);
     ASSERT_TRUE(std::holds_alternative<StreamFailed>(events.back()));
-    EXPECT_EQ(fetcher->progress(world.now).refused[static_cast<std::size_t>(Refusal::NotServed)], 3u);
-    EXPECT_EQ(server.requests_refused(), 3u);
+    EXPECT_EQ(fetcher->progress(world->now).refused[static_cast<std::size_t>(Refusal::NotServed)], 3u);
+    EXPECT_EQ(server->requests_refused(), 3u);
 }
