@@ -150,9 +150,11 @@ void FetchScheduler::deliver(Stream& stream)
         }
         const std::uint64_t from = std::max(stream.begin, chunk.offset);
         const std::uint64_t to = std::min(stream.end, chunk.offset + chunk.size);
-        m_events.emplace_back(std::in_place_type<StreamData>, stream.id, from,
-                              std::vector<std::byte>(raw.begin() + static_cast<std::ptrdiff_t>(from - chunk.offset),
-                                                     raw.begin() + static_cast<std::ptrdiff_t>(to - chunk.offset)));
+        m_events.emplace_back(
+            std::in_place_type<StreamData>,
+            StreamData{stream.id, from,
+                       std::vector<std::byte>(raw.begin() + static_cast<std::ptrdiff_t>(from - chunk.offset),
+                                              raw.begin() + static_cast<std::ptrdiff_t>(to - chunk.offset))});
         if (--state.deliveries_left == 0)
             std::vector<std::byte>().swap(state.raw);
         ++stream.next;
@@ -160,7 +162,7 @@ void FetchScheduler::deliver(Stream& stream)
     if (!stream.closed)
     {
         stream.closed = true;
-        m_events.emplace_back(std::in_place_type<StreamDone>, stream.id);
+        m_events.emplace_back(std::in_place_type<StreamDone>, StreamDone{stream.id});
     }
 }
 
@@ -177,7 +179,8 @@ void FetchScheduler::fail_streams_waiting_on(const ChunkId& id, const std::strin
         if (!waiting)
             continue;
         stream.closed = true;
-        m_events.emplace_back(std::in_place_type<StreamFailed>, stream.id, "'" + stream.file->path + "': " + reason);
+        m_events.emplace_back(std::in_place_type<StreamFailed>,
+                              StreamFailed{stream.id, "'" + stream.file->path + "': " + reason});
     }
 }
 
