@@ -141,6 +141,15 @@ inline std::size_t throughput_total(std::size_t size)
     return size >= 1024 * 1024 ? 64 * size : 64 * 1024 * 1024;
 }
 
+/// Payload bytes a throughput or lossy run sends: `count` messages of `size` when a count is given (lossy always;
+/// throughput on slow WAN conditions), else throughput_total(size).
+inline std::size_t bulk_total(const Options& options)
+{
+    if (options.bench == "lossy" || options.count > 0)
+        return options.count * options.size;
+    return throughput_total(options.size);
+}
+
 int run_eustress(const Options& options);
 int run_enet(const Options& options);
 int run_udp(const Options& options);

@@ -10,6 +10,7 @@
 #include <enet/enet.h>
 
 #include "bench_common.hpp"
+#include "head_of_line.hpp"
 
 namespace eustress::bench {
 namespace {
@@ -29,10 +30,23 @@ std::string text_of(const ENetPacket* packet)
 /// millisecond (ENet's clock resolution) passes. Ours blocks until its next timer the same way.
 constexpr enet_uint32 kServiceMs = 1;
 
+/// 0: reliable (bulk), 1: unsequenced (pingpong, unreliable ticks), 2: reliable ticks (head_of_line.hpp).
+constexpr std::size_t kChannels = 3;
+
+enet_uint8 tick_channel(const Options& options)
+{
+    return options.bench == "hol" ? 2 : 1;
+}
+
+enet_uint32 tick_flags(const Options& options)
+{
+    return options.bench == "hol" ? ENET_PACKET_FLAG_RELIABLE : ENET_PACKET_FLAG_UNSEQUENCED;
+}
+
 /// enet_host_create with the socket buffers every UDP peer gets (ENet's own default is 256 KiB).
 ENetHost* create_host(const ENetAddress* address, std::size_t peers)
 {
-    ENetHost* host = enet_host_create(address, peers, 2, 0, 0);
+    ENetHost* host = enet_host_create(address, peers, kChannels, 0, 0);
     if (host != nullptr)
     {
         enet_socket_set_option(host->socket, ENET_SOCKOPT_RCVBUF, kUdpSocketBuffer);
@@ -93,6 +107,7 @@ int server(const Options& options)
     enet_socket_get_address(host->socket, &bound);
     publish(options, bound.port, "-");
 
+    TickLatencies ticks;
     std::size_t bytes = 0;
     std::size_t messages = 0;
     Clock::time_point first{}, last{};
@@ -125,16 +140,16 @@ int server(const Options& options)
                 enet_peer_send(event.peer, 0, packet_of(std::to_string(resident_kib()), ENET_PACKET_FLAG_RELIABLE));
             else if (event.channelID == 0 && text_of(packet) == "BYE")
                 finished = true;
+            else if (is_head_of_line(options) && event.channelID == tick_channel(options))
+                ticks.arrived(packet->data, Clock::now());
             else
             {
                 if (messages++ == 0)
                     first = Clock::now();
                 last = Clock::now();
                 bytes += packet->dataLength;
-                const bool throughput_done = options.bench == "throughput" && bytes >= throughput_total(options.size);
-                const bool lossy_done = options.bench == "lossy" && messages == options.count;
-                if (throughput_done || lossy_done)
-                    enet_peer_send(event.peer, 0, packet_of("d", ENET_PACKET_FLAG_RELIABLE));
+                if (is_bulk(options) && bytes >= bulk_total(options))
+                    enet_peer_send(event.peer, 0, packet_of("d " + ticks.summary(), ENET_PACKET_FLAG_RELIABLE));
             }
             enet_packet_destroy(packet);
         } while (enet_host_check_events(host, &event) > 0);
@@ -169,7 +184,7 @@ bool connect(Endpoint& endpoint, const Options& options, int port, bool wait_for
         enet_address_set_host_ip(&address, options.relay.substr(0, colon).c_str());
         address.port = static_cast<enet_uint16>(std::stoi(options.relay.substr(colon + 1)));
     }
-    endpoint.peer = enet_host_connect(endpoint.host, &address, 2, 0);
+    endpoint.peer = enet_host_connect(endpoint.host, &address, kChannels, 0);
     if (!wait_for_it)
         return endpoint.peer != nullptr;
     ENetEvent event;
@@ -264,34 +279,55 @@ int client(const Options& options)
             return await_packet(endpoint.host, std::chrono::milliseconds(kReplyWaitMs), kReplyWaitMs).has_value();
         });
     }
-    else if (options.bench == "throughput" || options.bench == "lossy")
+    else if (is_bulk(options))
     {
-        const std::size_t total =
-            options.bench == "throughput" ? throughput_total(options.size) : options.count * options.size;
+        const std::size_t total = bulk_total(options);
         const auto start = Clock::now();
+        TickSchedule ticks(start);
+        // The game's 60 Hz stream beside the bulk transfer ("hol" benchmarks only), flushed at once as a game would.
+        const auto send_due_ticks = [&] {
+            bool any = false;
+            while (is_head_of_line(options) && ticks.due(Clock::now()))
+            {
+                const std::string tick = ticks.take();
+                enet_peer_send(endpoint.peer, tick_channel(options), packet_of(tick, tick_flags(options)));
+                any = true;
+            }
+            if (any)
+                enet_host_flush(endpoint.host);
+        };
         std::optional<std::string> done;
         for (std::size_t sent = 0; sent < total && !done;)
         {
+            send_due_ticks();
             send_counted(endpoint.peer, account, message);
             sent += message.size();
             // Over the shared bound of unsent bytes: let ENet send as its window allows and take acknowledgements,
             // waiting up to kFullWaitMs at a time, as our harness does when `send` says QueueFull.
             while (!done && account.unsent(*endpoint.peer) > kUnsentBound)
+            {
+                send_due_ticks();
                 done = service_once(endpoint.host, kFullWaitMs);
+            }
             // Every kBatch messages: send them and take in what arrived, without waiting.
             if (!done && sent % (kBatch * options.size) == 0)
                 done = service_once(endpoint.host, 0);
         }
         enet_host_flush(endpoint.host);
-        if (!done)
-            done = await_packet(endpoint.host, std::chrono::minutes(3));
+        while (!done && Clock::now() - start < std::chrono::minutes(3))
+        {
+            send_due_ticks();
+            done = service_once(endpoint.host, kServiceMs);
+        }
         if (!done)
             return 1;
         const double elapsed = seconds(Clock::now() - start);
-        if (options.bench == "throughput")
-            report(options, "enet", "throughput", static_cast<double>(total) / 1e6 / elapsed, "MB/s");
-        else
+        if (options.bench == "lossy")
             report(options, "enet", "time_to_deliver", elapsed, "s");
+        else
+            report(options, "enet", "throughput", static_cast<double>(total) / 1e6 / elapsed, "MB/s");
+        if (is_head_of_line(options))
+            report_ticks(options, "enet", done->substr(std::min<std::size_t>(2, done->size())), ticks.sent());
     }
     else if (options.bench == "rate")
     {

@@ -4,7 +4,7 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice assets).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice wan assets).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -170,8 +170,24 @@ if wanted voice; then
   taskset -c 0 build-bench/bench/eustress-bench-voice --seconds 10 --placement one-core >>"$out"
 fi
 
+if wanted wan; then
+  section "18. the WAN delay line's self-test: delay, jitter, loss, bursts and a rate cap measured across two namespaces (root)"
+  if [[ $(id -u) -eq 0 ]]; then
+    python3 tests/integration/delay_line_selftest_test.py build-bench --bench >>"$out" || echo "   (the delay line is off)" >&2
+  else
+    echo "   (the WAN lab needs root)" >&2
+  fi
+fi
+
+if wanted wan; then
+  section "19. the seed's QUIC-vs-TCP claims on the WAN: bulk and 10,000 messages, ours (cubic, bbr2) vs kernel TCP (cubic, bbr) vs ENet at 40 ms RTT with 0 and 2% loss, and 100 ms with 2% loss and a 20 Mbit/s cap (root)"
+  if [[ $(id -u) -eq 0 ]]; then
+    python3 bench/wan_bench.py build-bench >>"$out" || echo "   (wan_bench.py failed)" >&2
+  fi
+fi
+
 if wanted assets; then
-  section "18. assets: a 256 MiB release from nginx against curl (same chunks, same run), first byte, delta updates"
+  section "20. assets: a 256 MiB release from nginx against curl (same chunks, same run), first byte, delta updates"
   python3 bench/assets_bench.py build-bench >>"$out" || echo "   (assets_bench.py failed)" >&2
 fi
 

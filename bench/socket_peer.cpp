@@ -1,6 +1,7 @@
 // The floor: plain UDP and TCP sockets doing the same work as the other peers, with nothing on top.
 #include <algorithm>
 #include <cstring>
+#include <fcntl.h>
 #include <optional>
 #include <poll.h>
 #include <span>
@@ -15,6 +16,7 @@
 #include <sys/uio.h>
 
 #include "bench_common.hpp"
+#include "head_of_line.hpp"
 
 namespace eustress::bench {
 namespace {
@@ -264,6 +266,18 @@ int udp_client(const Options& options)
     return 0;
 }
 
+/// The kernel's congestion controller for this connection (--cc: cubic, bbr, reno), as the sender picks it.
+bool use_congestion_control(int fd, const Options& options)
+{
+    const std::string& name = options.congestion;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())) == 0)
+        return true;
+    std::fprintf(stderr,
+                 "tcp: congestion control '%s' refused (see /proc/sys/net/ipv4/tcp_available_congestion_control)\n",
+                 name.c_str());
+    return false;
+}
+
 int tcp_server(const Options& options)
 {
     int port = 0;
@@ -287,18 +301,78 @@ int tcp_server(const Options& options)
     {
         // throughput: count payload bytes of length-prefixed messages, as a message protocol over TCP must.
         std::size_t received = 0;
-        const std::size_t total = throughput_total(options.size);
+        const std::size_t total = bulk_total(options);
+        TickLatencies ticks;
         while (received < total)
         {
             const auto message = reader.next();
             if (!message)
                 break;
-            received += message->size();
+            if (is_head_of_line(options) && message->size() == kTickSize)
+                ticks.arrived(message->data(), Clock::now());
+            else
+                received += message->size();
         }
-        ::write(fd, "d", 1);
+        const std::string reply = "d " + ticks.summary() + "\n";
+        (void)!::write(fd, reply.data(), reply.size());
     }
     ::close(fd);
     ::close(listener);
+    return 0;
+}
+
+/// "hol" over TCP, as a latency-minded TCP application sends: TCP_NOTSENT_LOWAT keeps at most 16 KiB of unsent
+/// bulk in the kernel, so a tick waits behind little more than what is in flight, and a due tick goes before the
+/// next bulk message (never inside one: the stream is one byte sequence). Non-blocking writes with poll, waking for
+/// the next tick.
+int tcp_head_of_line(int fd, const Options& options)
+{
+    const int lowat = 16 * 1024;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    const auto frame = [](std::string_view payload) {
+        const auto length = static_cast<std::uint32_t>(payload.size());
+        return std::string(reinterpret_cast<const char*>(&length), sizeof length) + std::string(payload);
+    };
+    const std::string bulk = frame(std::string(options.size, 'x'));
+    const std::size_t frames = bulk_total(options) / options.size;
+    const auto start = Clock::now();
+    TickSchedule ticks(start);
+    std::string pending, reply;  // bytes of the frame being written; the server's answer
+    std::size_t started = 0;
+    while (reply.find('\n') == std::string::npos && Clock::now() - start < std::chrono::minutes(3))
+    {
+        if (pending.empty())  // between frames: due ticks first, then the next bulk message
+        {
+            while (ticks.due(Clock::now()))
+                pending += frame(ticks.take());
+            if (pending.empty() && started < frames)
+            {
+                pending = bulk;
+                ++started;
+            }
+        }
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(ticks.scheduled() - Clock::now()).count();
+        pollfd descriptor{fd, static_cast<short>(POLLIN | (pending.empty() ? 0 : POLLOUT)), 0};
+        ::poll(&descriptor, 1, static_cast<int>(std::clamp<long long>(wait, 0, 100)));
+        if (!pending.empty() && (descriptor.revents & POLLOUT))
+        {
+            const ssize_t wrote = ::write(fd, pending.data(), pending.size());
+            if (wrote > 0)
+                pending.erase(0, std::size_t(wrote));
+        }
+        char answer[512];
+        const ssize_t got = (descriptor.revents & POLLIN) ? ::read(fd, answer, sizeof answer) : 0;
+        if (got > 0)
+            reply.append(answer, std::size_t(got));
+        else if (descriptor.revents & (POLLHUP | POLLERR))
+            break;
+    }
+    if (reply.find('\n') == std::string::npos)
+        return 1;
+    report(options, "tcp", "throughput", static_cast<double>(bulk_total(options)) / 1e6 / seconds(Clock::now() - start),
+           "MB/s");
+    report_ticks(options, "tcp", reply.substr(2, reply.find('\n') - 2), ticks.sent());
     return 0;
 }
 
@@ -311,6 +385,10 @@ int tcp_client(const Options& options)
         return 1;
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    if (!use_congestion_control(fd, options))
+        return 1;
+    if (options.bench == "hol")
+        return tcp_head_of_line(fd, options);
     const std::vector<char> message(options.size, 'x');
     const auto length = static_cast<std::uint32_t>(options.size);
     FrameReader reader(fd);
@@ -322,7 +400,7 @@ int tcp_client(const Options& options)
     else
     {
         // kBatch messages per writev, as the other peers flush kBatch messages at a time.
-        const std::size_t total = throughput_total(options.size);
+        const std::size_t total = bulk_total(options);
         const auto start = Clock::now();
         for (std::size_t sent = 0; sent < total;)
         {
@@ -332,7 +410,11 @@ int tcp_client(const Options& options)
         }
         char done = 0;
         const bool answered = ::read(fd, &done, 1) == 1;
-        report(options, "tcp", "throughput", static_cast<double>(total) / 1e6 / seconds(Clock::now() - start), "MB/s");
+        const double elapsed = seconds(Clock::now() - start);
+        if (options.bench == "lossy")
+            report(options, "tcp", "time_to_deliver", elapsed, "s");
+        else
+            report(options, "tcp", "throughput", static_cast<double>(total) / 1e6 / elapsed, "MB/s");
         if (!answered)
             return 1;
     }

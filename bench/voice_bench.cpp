@@ -4,7 +4,8 @@
 // VoiceServer's choice and forwarding, flush: each copy encrypted for its listener) is timed with the wall clock,
 // once with speakers talking and once with everyone connected and silent; the difference is voice's cost. With 4
 // speakers pushing in the same millisecond, the server's flush puts a listener's 3-4 copies in one QUIC packet, so
-// the per-copy cost falls; 1 speaker is the per-stream figure without that help.
+// the per-copy cost falls; 1 speaker is the per-stream figure without that help. Last, the player's own CPU per
+// pushed frame, plain and with echo cancellation and noise suppression.
 //
 //   eustress-bench-voice [--placement LABEL] [--seconds N] [--listeners N]     (JSON lines, bench/run.sh's format)
 #include <chrono>
@@ -123,6 +124,39 @@ Bandwidth run_bandwidth(bool dtx, const std::vector<std::int16_t>& speech)
     return result;
 }
 
+/// The player's CPU per pushed frame (encoding and sending, plus echo cancellation and noise suppression when
+/// asked for): the speech pushed once, each `push` timed with the wall clock, the mix pulled every period (the echo
+/// canceller's reference). Microseconds per 10 ms frame.
+double push_us_per_frame(const VoiceProcessingConfig& processing, const std::vector<std::int16_t>& speech)
+{
+    VoiceClientConfig client;
+    client.transmit = TransmitMode::Continuous;
+    client.processing = processing;
+    VoiceWorld voice(2, client);
+    std::vector<std::int16_t> pcm(480), out(480);
+    const std::size_t frames = speech.size() / 480;
+    double total_us = 0;
+    std::size_t pushed = 0, tick = 0;
+    voice.on_capture = [&](Timestamp now) {
+        if (tick++ % 10 != 0 || pushed >= frames)
+            return;
+        std::copy_n(speech.begin() + std::ptrdiff_t(pushed * 480), 480, pcm.begin());
+        const auto start = eustress::bench::Clock::now();
+        (void)voice.voices[0]->push(pcm, now);
+        total_us += eustress::bench::microseconds(eustress::bench::Clock::now() - start);
+        ++pushed;
+    };
+    voice.on_playout = [&](Timestamp now) {
+        if (tick % 10 == 5)
+            (void)voice.voices[0]->pull(out, now);
+    };
+    while (pushed < frames)
+        voice.step();
+    voice.on_capture = nullptr;
+    voice.on_playout = nullptr;
+    return total_us / double(frames);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -180,5 +214,14 @@ int main(int argc, char** argv)
                                 "packets/s");
         eustress::bench::report(options, "eustress", "frames_sent_fraction" + suffix, b.sent_fraction, "");
     }
+    const std::pair<const char*, VoiceProcessingConfig> processing[] = {
+        {"plain", {}},
+        {"noise_suppression", {.noise_suppression = true}},
+        {"echo_cancellation", {.echo_cancellation = true}},
+        {"both", {.echo_cancellation = true, .noise_suppression = true}},
+    };
+    for (const auto& [name, config] : processing)
+        eustress::bench::report(options, "eustress", std::string("push_us_per_frame_") + name,
+                                push_us_per_frame(config, *speech), "us");
     return 0;
 }

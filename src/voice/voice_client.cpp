@@ -5,8 +5,10 @@
 
 #include "eustress/net/client.hpp"
 #include "eustress/net/voice.hpp"
+#include "voice/capture_processor.hpp"
 #include "voice/jitter_buffer.hpp"
 #include "voice/opus_codec.hpp"
+#include "voice/voice_metrics.hpp"
 #include "voice/voice_packet.hpp"
 
 namespace eustress::net {
@@ -38,10 +40,14 @@ struct VoiceClient::Impl
     Mesh* mesh = nullptr;
     VoiceClientConfig config;
     OpusEncoderHandle encoder;
+    std::unique_ptr<voice::CaptureProcessor> processor;  ///< echo cancellation, noise suppression: when asked for
+    std::vector<std::int16_t> processed;
+    bool game_reference = false;  ///< the game hands its own echo reference (echo_reference), not pull's mix
     std::map<std::uint64_t, Speaker> speakers;
     std::map<std::uint64_t, float> volumes;
     std::vector<VoiceSpeakerFrame> last_frames;
     VoiceClientStats stats;
+    voice::VoiceClientMetrics metrics;
     std::vector<std::uint8_t> encoded = std::vector<std::uint8_t>(kMaxVoicePayload);
     std::vector<std::uint8_t> message = std::vector<std::uint8_t>(kMaxVoiceMessage);
     std::vector<float> mix;
@@ -59,7 +65,7 @@ struct VoiceClient::Impl
     std::map<std::uint64_t, Vec3> speaker_positions;
 
     Impl(Client& c, Mesh* m, const VoiceClientConfig& cfg, OpusEncoderHandle enc)
-        : client(c), mesh(m), config(cfg), encoder(std::move(enc))
+        : client(c), mesh(m), config(cfg), encoder(std::move(enc)), metrics(c.metrics())
     {}
 
     void refresh_peers(Timestamp now)
@@ -96,7 +102,11 @@ struct VoiceClient::Impl
         return apart <= config.reference_distance ? 1.0f : config.reference_distance / apart;
     }
 
-    void count(VoiceDrop reason) { ++stats.dropped.by_reason[static_cast<std::size_t>(reason)]; }
+    void count(VoiceDrop reason)
+    {
+        ++stats.dropped.by_reason[static_cast<std::size_t>(reason)];
+        metrics.dropped[static_cast<std::size_t>(reason)]->add();
+    }
 
     bool wants_to_send(std::span<const std::int16_t> frame, float dbfs)
     {
@@ -124,6 +134,12 @@ struct VoiceClient::Impl
         if (frame.size() != config.codec.frame_samples())
             return Error{ErrorCode::InvalidArgument, "voice: push takes exactly codec.frame_samples() samples"};
         ++stats.frames_pushed;
+        if (processor)
+        {
+            processed.assign(frame.begin(), frame.end());
+            processor->process(processed);
+            frame = processed;
+        }
         const float dbfs = voice::frame_dbfs(frame);
         const std::uint32_t stamp = timestamp;
         timestamp += static_cast<std::uint32_t>(frame.size());
@@ -133,6 +149,7 @@ struct VoiceClient::Impl
         if (!wanted && !was_transmitting)
         {
             ++stats.frames_suppressed;
+            metrics.frames_suppressed.add();
             return {};
         }
         auto size = encoder.encode(frame, encoded);
@@ -144,6 +161,7 @@ struct VoiceClient::Impl
         if (ending && !was_transmitting)
         {
             ++stats.frames_suppressed;
+            metrics.frames_suppressed.add();
             return {};
         }
         VoicePacket packet;
@@ -189,6 +207,8 @@ struct VoiceClient::Impl
             return {};
         ++stats.frames_sent;
         stats.payload_bytes_sent += *size;
+        metrics.frames_sent.add();
+        metrics.payload_bytes_sent.add(*size);
         stats.message_bytes_sent += length;
         return {};
     }
@@ -268,7 +288,10 @@ struct VoiceClient::Impl
         speaker->last_packet = now;
         speaker->stats.gain = static_cast<float>(packet.gain) / 255.0f;
         if (!speaker->buffer->put(packet.timestamp, packet.payload, packet.talk_end, now))
+        {
             ++speaker->stats.frames_late;
+            metrics.frames_late.add();
+        }
         return true;
     }
 
@@ -285,6 +308,7 @@ struct VoiceClient::Impl
         if (slot.status == JitterBuffer::Status::Frame)
         {
             speaker.stats.buffer_delay = slot.waited;
+            metrics.buffer_delay_seconds.observe(std::chrono::duration<double>(slot.waited).count());
             frame.kind = VoiceSpeakerFrame::Kind::Decoded;
             if (auto decoded = speaker.decoder.decode(slot.frame, frame.pcm); !decoded)
             {
@@ -337,6 +361,7 @@ struct VoiceClient::Impl
             VoiceSpeakerFrame& frame = last_frames[used];
             if (!play(speaker, now, frame))
                 continue;
+            metrics.frames_played[static_cast<std::size_t>(frame.kind)]->add();
             ++used;
             auto volume = volumes.find(id);
             const float scale = speaker.stats.gain * (volume == volumes.end() ? 1.0f : volume->second);
@@ -376,8 +401,16 @@ Result<std::unique_ptr<VoiceClient>> VoiceClient::create(Client& client, const V
     auto encoder = OpusEncoderHandle::create(config.codec);
     if (!encoder)
         return encoder.error();
-    return std::unique_ptr<VoiceClient>(
-        new VoiceClient(std::make_unique<Impl>(client, mesh, config, std::move(*encoder))));
+    auto impl = std::make_unique<Impl>(client, mesh, config, std::move(*encoder));
+    if (config.processing.echo_cancellation || config.processing.noise_suppression)
+    {
+        auto processor =
+            voice::CaptureProcessor::create(config.processing, config.codec.sample_rate, config.codec.frame_samples());
+        if (!processor)
+            return processor.error();
+        impl->processor = std::move(processor).value();
+    }
+    return std::unique_ptr<VoiceClient>(new VoiceClient(std::move(impl)));
 }
 
 bool VoiceClient::handle(const NetworkEvent& event, Timestamp now)
@@ -410,7 +443,20 @@ Result<void> VoiceClient::push(std::span<const std::int16_t> frame, Timestamp no
 
 Result<void> VoiceClient::pull(std::span<std::int16_t> out, Timestamp now)
 {
-    return m_impl->pull(out, now);
+    auto pulled = m_impl->pull(out, now);
+    if (pulled && m_impl->processor && !m_impl->game_reference)
+        m_impl->processor->played(out);
+    return pulled;
+}
+
+Result<void> VoiceClient::echo_reference(std::span<const std::int16_t> played)
+{
+    if (played.size() != m_impl->config.codec.frame_samples())
+        return Error{ErrorCode::InvalidArgument, "voice: echo_reference takes exactly codec.frame_samples() samples"};
+    m_impl->game_reference = true;
+    if (m_impl->processor)
+        m_impl->processor->played(played);
+    return {};
 }
 
 const std::vector<VoiceSpeakerFrame>& VoiceClient::last_frames() const noexcept

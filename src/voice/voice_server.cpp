@@ -5,6 +5,7 @@
 #include "eustress/net/server.hpp"
 #include "eustress/net/voice.hpp"
 #include "security/token_bucket.hpp"
+#include "voice/voice_metrics.hpp"
 #include "voice/voice_packet.hpp"
 
 namespace eustress::net {
@@ -40,11 +41,16 @@ struct VoiceServer::Impl
     std::unordered_map<std::uint64_t, Member> members;
     std::vector<std::uint64_t> talking;  ///< members that sent a packet within talk_hold (the loudest-N candidates)
     VoiceServerStats stats;
+    voice::VoiceServerMetrics metrics;
     std::vector<std::uint8_t> out = std::vector<std::uint8_t>(kMaxVoiceMessage);
 
-    Impl(Server& s, const VoiceServerConfig& c) : server(s), config(c) {}
+    Impl(Server& s, const VoiceServerConfig& c) : server(s), config(c), metrics(s.metrics()) {}
 
-    void count(VoiceDrop reason) { ++stats.dropped.by_reason[static_cast<std::size_t>(reason)]; }
+    void count(VoiceDrop reason)
+    {
+        ++stats.dropped.by_reason[static_cast<std::size_t>(reason)];
+        metrics.dropped[static_cast<std::size_t>(reason)]->add();
+    }
 
     Member& member(ClientId client)
     {
@@ -110,6 +116,7 @@ struct VoiceServer::Impl
     bool handle(const MessageEvent& message, Timestamp now)
     {
         ++stats.packets_received;
+        metrics.packets_received.add();
         const auto from = static_cast<std::uint64_t>(message.from);
         Member& speaker = member(message.from);
         auto parsed = voice::parse_voice_packet(message.data);
@@ -142,6 +149,7 @@ struct VoiceServer::Impl
                    now - *found->second.last_talk > config.talk_hold;
         });
         talking.push_back(from);
+        metrics.speakers_talking.set(static_cast<double>(talking.size()));
         packet.speaker = from;  // never the sender's claim: listeners learn who spoke from us
         for (auto& [id, listener] : members)
         {
@@ -150,16 +158,19 @@ struct VoiceServer::Impl
             if (listener.room != speaker.room)
             {
                 ++stats.not_heard_room;
+                metrics.not_heard_room.add();
                 continue;
             }
             if (!in_range(speaker, listener))
             {
                 ++stats.not_heard_distance;
+                metrics.not_heard_distance.add();
                 continue;
             }
             if (!among_loudest(from, speaker, id, listener, now))
             {
                 ++stats.not_heard_louder;
+                metrics.not_heard_louder.add();
                 continue;
             }
             packet.gain = static_cast<std::uint8_t>(std::lround(255.0f * gain_at(apart(speaker, listener))));
@@ -173,6 +184,8 @@ struct VoiceServer::Impl
             }
             ++stats.packets_forwarded;
             stats.bytes_forwarded += size;
+            metrics.copies_forwarded.add();
+            metrics.bytes_forwarded.add(size);
         }
         return true;
     }

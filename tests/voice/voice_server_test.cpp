@@ -2,6 +2,7 @@
 // can do (floods, garbage, absurd streams, a forged speaker id), and what silence costs.
 #include <cmath>
 #include <numbers>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -88,6 +89,59 @@ TEST(VoiceServer, AFarSpeakerOrOneInAnotherRoomIsNotForwarded)
     EXPECT_EQ(stats.packets_forwarded, packets_from(*voice.voices[1], voice.ids[0]));
     // Attenuated by the inverse distance law past the 2 m reference: 2/5 at 5 m.
     EXPECT_NEAR(gain_from(*voice.voices[1], voice.ids[0]), 0.4f, 0.01f);
+}
+
+/// The value of one series in Prometheus text (what /metrics serves), or -1 when the series is not exposed.
+double scraped(const std::string& text, const std::string& series)
+{
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+        if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ')
+            return std::stod(line.substr(series.size() + 1));
+    return -1;
+}
+
+TEST(VoiceServer, VoiceFiguresAppearOnBothEndsMetricsPages)
+{
+    VoiceWorld voice(3, open_mic());
+    voice.server->set_position(voice.ids[0], {0, 0, 0});
+    voice.server->set_position(voice.ids[1], {5, 0, 0});
+    voice.server->set_position(voice.ids[2], {100, 0, 0});
+    talk(voice, {{0, 8000}}, 1s);
+    const auto stats = voice.server->stats();
+    const std::string server = voice.world->server->metrics().prometheus_text();
+    EXPECT_EQ(scraped(server, "eustress_voice_packets_received_total"), double(stats.packets_received));
+    EXPECT_EQ(scraped(server, "eustress_voice_copies_forwarded_total"), double(stats.packets_forwarded));
+    EXPECT_EQ(scraped(server, "eustress_voice_bytes_forwarded_total"), double(stats.bytes_forwarded));
+    EXPECT_EQ(scraped(server, "eustress_voice_not_heard_total{reason=\"distance\"}"), double(stats.not_heard_distance));
+    EXPECT_GE(stats.packets_forwarded, 95u);
+    EXPECT_GE(stats.not_heard_distance, 95u);
+    EXPECT_EQ(scraped(server, "eustress_voice_speakers_talking"), 1.0);
+
+    const auto speaker = voice.voices[0]->stats();
+    const std::string uplink = voice.world->clients[0]->metrics().prometheus_text();
+    EXPECT_EQ(scraped(uplink, "eustress_voice_frames_sent_total"), double(speaker.frames_sent));
+    EXPECT_EQ(scraped(uplink, "eustress_voice_payload_bytes_sent_total"), double(speaker.payload_bytes_sent));
+    const auto heard = voice.voices[1]->stats().speakers.at(0);
+    const std::string listener = voice.world->clients[1]->metrics().prometheus_text();
+    EXPECT_EQ(scraped(listener, "eustress_voice_frames_played_total{kind=\"decoded\"}"), double(heard.frames_decoded));
+    EXPECT_EQ(scraped(listener, "eustress_voice_frames_played_total{kind=\"concealed\"}"),
+              double(heard.frames_concealed));
+    EXPECT_EQ(scraped(listener, "eustress_voice_buffer_delay_seconds_count"), double(heard.frames_decoded));
+    EXPECT_GE(heard.frames_decoded, 90u);
+
+    // A garbage packet is counted by reason on the server's page too.
+    const std::vector<std::byte> garbage(3, std::byte{0xff});
+    ASSERT_TRUE(voice.world->clients[0]->send(voice.channel, garbage, voice.now()).ok());
+    for (int i = 0; i < 5; ++i)
+        voice.step();
+    const auto after = voice.server->stats();
+    EXPECT_EQ(after.dropped.total(), 1u);
+    const std::string page = voice.world->server->metrics().prometheus_text();
+    for (std::size_t reason = 0; reason < after.dropped.by_reason.size(); ++reason)
+        EXPECT_EQ(scraped(page, std::string("eustress_voice_dropped_total{reason=\"") +
+                                    to_string(static_cast<VoiceDrop>(reason)) + "\"}"),
+                  double(after.dropped.by_reason[reason]));
 }
 
 TEST(VoiceServer, AListenerIsSentOnlyTheLoudestSpeakersAtItsPosition)

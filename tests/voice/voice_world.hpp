@@ -65,6 +65,9 @@ struct VoiceWorld
     /// received (its playout: pull here).
     std::function<void(Timestamp)> on_capture;
     std::function<void(Timestamp)> on_playout;
+    /// When set, client i sends only in the steps where it returns true: a game loop that flushes once per tick, so
+    /// voice frames pushed between ticks wait and share the tick's packets with the game's own messages.
+    std::function<bool(std::size_t, Timestamp)> sends_now;
 
     /// One millisecond: speakers send, the server forwards at once, listeners receive.
     void step()
@@ -73,8 +76,12 @@ struct VoiceWorld
         const Timestamp now = world->now;
         if (on_capture)
             on_capture(now);
+        auto flush = [&](std::size_t i) {
+            if (!sends_now || sends_now(i, now))
+                world->clients[i]->flush(now);
+        };
         for (std::size_t i = 0; i < world->clients.size(); ++i)
-            world->clients[i]->flush(now);
+            flush(i);
         world->server->receive(now);
         while (auto event = world->server->poll_event())
             if (!server->handle(*event, now))
@@ -85,7 +92,7 @@ struct VoiceWorld
             world->clients[i]->receive(now);
             while (auto event = world->clients[i]->poll_event())
                 voices[i]->handle(*event, now);
-            world->clients[i]->flush(now);
+            flush(i);
         }
         if (on_playout)
             on_playout(now);

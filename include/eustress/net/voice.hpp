@@ -90,6 +90,22 @@ enum class TransmitMode : std::uint8_t
     Continuous,     ///< every frame (DTX still drops silence when `dtx` is on)
 };
 
+/// What is done to captured audio before it is encoded (speexdsp's echo canceller and preprocessor). Off by
+/// default: games whose players wear headsets need neither, and both cost CPU and colour the voice a little.
+struct VoiceProcessingConfig
+{
+    /// Removes the player's own loudspeaker output from the microphone signal, so listeners do not hear themselves
+    /// (and each other) come back. The reference is what `pull` returned; a game that plays more than voice
+    /// through the same loudspeakers hands its final mix to VoiceClient::echo_reference instead.
+    bool echo_cancellation = false;
+    /// The longest echo path the canceller models: from the mix leaving `pull` through the game's audio output,
+    /// the room and the microphone back to `push`, plus the room's reverberation. Longer costs more CPU.
+    Duration echo_tail = std::chrono::milliseconds(100);
+    /// Attenuates stationary noise (fans, hiss) by up to `noise_suppression_db`.
+    bool noise_suppression = false;
+    int noise_suppression_db = -30;
+};
+
 enum class ConcealmentMode : std::uint8_t
 {
     Opus,     ///< the decoder's packet loss concealment, and FEC from the next packet when it is buffered
@@ -107,6 +123,7 @@ struct VoiceClientConfig
     float voice_threshold_dbfs = -50.0f;
     std::uint32_t hangover_frames = 20;
     ConcealmentMode concealment = ConcealmentMode::Opus;
+    VoiceProcessingConfig processing;
     /// Speakers decoded at once; packets from more are dropped (counted) until one goes quiet.
     std::size_t max_speakers = 16;
     /// A speaker silent this long has its decoder and buffer released.
@@ -220,6 +237,10 @@ class VoiceClient
     Result<void> pull(std::span<std::int16_t> out, Timestamp now);
     /// What each speaker contributed to the last pull (also when the game plays them separately).
     const std::vector<VoiceSpeakerFrame>& last_frames() const noexcept;
+    /// With echo cancellation: one frame of what the loudspeakers play, once per frame period, for games that play
+    /// more than voice through them. From the first call on, pull's mix is no longer taken as the reference.
+    /// Errors: InvalidArgument (wrong length).
+    Result<void> echo_reference(std::span<const std::int16_t> played);
 
     void set_push_to_talk(bool pressed);
     void set_muted(bool muted);  ///< nothing is sent while muted

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""The seed's transport claims on an emulated WAN (docs/PERFORMANCE.md, "The WAN"): QUIC "30% lower latency than TCP"
+and "2x throughput in congested networks". Our QUIC (CUBIC and BBR2), kernel TCP (cubic and bbr; TCP_NODELAY, one
+writev per batch of messages) and ENet run the same benchmark peers (eustress-bench) across the delay line
+(tests/integration/wan_lab.py: two namespaces, apps/delay-line.cpp between them), side by side in one run:
+
+  bulk      time to move a bulk transfer of 64 KiB messages (64 MiB without loss; less with loss, where cubic TCP
+            needs minutes for 64 MiB): MB/s
+  messages  time to deliver 10,000 reliable 256-byte messages, sent as fast as each peer's API takes them
+  hol       the bulk transfer again, with a 60 Hz stream of 32-byte reliable ticks beside it (bench/head_of_line.hpp):
+            each tick's latency from its scheduled send time to its arrival, minus the one-way delay. Ours and ENet
+            send ticks on a channel of their own; TCP on its one stream (TCP_NOTSENT_LOWAT 16 KiB, ticks between
+            bulk messages: the best a TCP game can do)
+  unreliable  the same with unreliable ticks (ours and ENet; TCP has none): latency and the share delivered
+
+Conditions (loss on both directions, so acknowledgements are lost too):
+  rtt40          40 ms RTT, 100 Mbit/s cap, one bandwidth-delay product of queue
+  rtt40-loss2    the same with 2% random loss
+  rtt100-loss2   100 ms RTT, 2% loss, 20 Mbit/s cap (the issue's congested case)
+
+The server peer runs in namespace B on core 0, the client in A on core 1 ("two-cores"); the delay line runs with
+real-time priority on either. Progress and a table go to stderr, one JSON object per result to stdout (bench/run.sh's
+format; the placement is the condition, the peer names the congestion controller). Needs root.
+
+Usage: wan_bench.py BUILD_DIR [--only bulk,messages] [--conditions rtt40,rtt40-loss2,rtt100-loss2] [--runs 1]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+import nat_lab  # noqa: E402
+import wan_lab  # noqa: E402
+
+CONDITIONS = {
+    "rtt40": "delay=20ms,loss=0,rate=100mbit,queue=512k",
+    "rtt40-loss2": "delay=20ms,loss=2%,rate=100mbit,queue=512k",
+    "rtt100-loss2": "delay=50ms,loss=2%,rate=20mbit,queue=256k",
+}
+# Messages of 64 KiB in the bulk transfer, and how many: 64 MiB without loss, less where loss-based TCP crawls.
+BULK_COUNT = {"rtt40": 1024, "rtt40-loss2": 128, "rtt100-loss2": 64}
+ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0}
+BENCHES = {"bulk": "throughput", "messages": "lossy", "hol": "hol", "unreliable": "hol-unreliable"}
+PEERS = [("eustress", "cubic"), ("eustress", "bbr2"), ("tcp", "cubic"), ("tcp", "bbr"), ("enet", "enet")]
+began = time.monotonic()
+
+
+def progress(message):
+    print(f"[{time.monotonic() - began:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def run_pair(wan, program, peer, cc, bench, size, count, condition, work):
+    """One benchmark between a server peer in B and a client peer in A; the client's result lines, or []."""
+    rendezvous = os.path.join(work, f"{peer}-{cc}-{bench}-{condition}.rv")
+    common = ["--bench", bench, "--size", str(size), "--count", str(count), "--placement", condition,
+              "--rendezvous", rendezvous] + (["--cc", cc] if peer != "enet" else [])
+    server = nat_lab.popen(wan.b, ["taskset", "-c", "0", program, peer, "--role", "server", "--bind", wan.b_address]
+                           + common, stdout=subprocess.DEVNULL)
+    try:
+        client = nat_lab.run(wan.a, ["taskset", "-c", "1", program, peer, "--role", "client", "--bind", wan.a_address,
+                                     "--connect", wan.b_address] + common, check=False, timeout=240)
+        lines = [json.loads(line) for line in client.stdout.splitlines() if line.startswith("{")]
+        if client.returncode != 0 or not lines:
+            progress(f"  {peer}/{cc} {bench} failed ({client.returncode}): {client.stderr.strip()[-200:]}")
+        return lines
+    except subprocess.TimeoutExpired:
+        progress(f"  {peer}/{cc} {bench} did not finish in 240 s")
+        return []
+    finally:
+        server.kill()
+        server.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("build")
+    parser.add_argument("--only", default="bulk,messages,hol,unreliable")
+    parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    program = os.path.join(args.build, "bench", "eustress-bench")
+    if not os.access(program, os.X_OK):
+        sys.exit(f"no {program}: build the bench preset")
+    results = {}  # (condition, bench, peer/cc) -> [values]
+    with nat_lab.Lab() as lab, tempfile.TemporaryDirectory() as work:
+        wan = wan_lab.Wan(lab, args.build, both="delay=0ms")
+        for condition in args.conditions.split(","):
+            wan.set("both", CONDITIONS[condition])
+            progress(f"{condition}: {CONDITIONS[condition]}")
+            for bench in args.only.split(","):
+                name = BENCHES[bench]
+                size, count = (256, 10000) if bench == "messages" else (65536, BULK_COUNT[condition])
+                for run in range(args.runs):
+                    for peer, cc in PEERS:
+                        if bench == "unreliable" and peer == "tcp":
+                            continue
+                        for line in run_pair(wan, program, peer, cc, name, size, count, condition, work):
+                            line.update({"bench": f"wan-{bench}", "peer": f"{peer}-{cc}" if peer != "enet" else peer})
+                            if line["metric"].startswith("tick_latency"):
+                                line["value"] = round(line["value"] - ONE_WAY_MS[condition], 3)
+                                line["metric"] += "_added"
+                            print(json.dumps(line), flush=True)
+                            key = (condition, bench, line["metric"], line["peer"])
+                            results.setdefault(key, []).append(line["value"])
+                            progress(f"  {bench} {line['peer']} {line['metric']}: {line['value']:.3f} {line['unit']}")
+        wan.close()
+    table(results)
+
+
+ROWS = [("bulk", "throughput", "MB/s"), ("messages", "time_to_deliver", "s"),
+        ("hol", "tick_latency_p50_added", "ms"), ("hol", "tick_latency_p99_added", "ms"),
+        ("hol", "tick_latency_max_added", "ms"), ("hol", "throughput", "MB/s"),
+        ("unreliable", "tick_latency_p50_added", "ms"), ("unreliable", "tick_latency_p99_added", "ms"),
+        ("unreliable", "tick_delivered_fraction", "share")]
+
+
+def table(results):
+    """Medians per condition and row, one column per peer."""
+    names = [f"{p}-{c}" if p != "enet" else p for p, c in PEERS]
+    print("\n| condition | figure | " + " | ".join(names) + " |", file=sys.stderr)
+    print("|---" * (2 + len(PEERS)) + "|", file=sys.stderr)
+    for condition in CONDITIONS:
+        for bench, metric, unit in ROWS:
+            cells = [results.get((condition, bench, metric, name)) for name in names]
+            if any(cells):
+                text = [f"{statistics.median(values):.2f}" if values else "-" for values in cells]
+                print(f"| {condition} | {bench} {metric} ({unit}) | " + " | ".join(text) + " |", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
