@@ -74,15 +74,19 @@ Result<void> ChunkingConfig::validate() const
     if (min_size < 64 || !(min_size <= average_size && average_size <= max_size) || max_size > kMaxChunkSize)
         return make_error(ErrorCode::InvalidArgument,
                           "chunk sizes must hold 64 <= min <= average <= max <= " + std::to_string(kMaxChunkSize));
+    if (first_chunk_size > max_size)
+        return make_error(ErrorCode::InvalidArgument, "the first chunk may not be larger than the largest");
     if (!std::has_single_bit(average_size) || average_size < 256)
         return make_error(ErrorCode::InvalidArgument, "the average chunk size must be a power of two, at least 256");
     return {};
 }
 
-std::size_t next_chunk_length(Bytes data, const ChunkingConfig& config)
+std::size_t next_chunk_length(Bytes data, const ChunkingConfig& config, std::uint64_t offset)
 {
     if (config.mode == ChunkingMode::Fixed)
         return std::min<std::size_t>(data.size(), config.fixed_size);
+    if (offset == 0 && config.first_chunk_size > 0)
+        return std::min<std::size_t>(data.size(), config.first_chunk_size);
     return content_defined_length(data, config);
 }
 
@@ -92,7 +96,7 @@ std::vector<std::pair<std::uint64_t, std::uint32_t>> cut_chunks(Bytes data, cons
     std::uint64_t offset = 0;
     while (offset < data.size())
     {
-        const auto length = next_chunk_length(data.subspan(offset), config);
+        const auto length = next_chunk_length(data.subspan(offset), config, offset);
         chunks.emplace_back(offset, static_cast<std::uint32_t>(length));
         offset += length;
     }

@@ -31,7 +31,7 @@ Result<void> for_each_chunk(const fs::path& path, const ChunkingConfig& config,
         }
         if (filled == 0)
             return {};
-        const auto length = next_chunk_length(Bytes(window).first(filled), config);
+        const auto length = next_chunk_length(Bytes(window).first(filled), config, offset);
         if (auto done = each(offset, Bytes(window).first(length)); !done)
             return done;
         std::copy(window.begin() + static_cast<std::ptrdiff_t>(length),

@@ -50,7 +50,11 @@ TEST(Chunking, CutsCoverTheDataExactlyWithinTheBounds)
     {
         EXPECT_EQ(chunks[i].first, next);
         EXPECT_LE(chunks[i].second, config.max_size);
-        if (i + 1 < chunks.size())
+        if (i == 0)
+        {
+            EXPECT_EQ(chunks[i].second, config.first_chunk_size);  // small, for a fast first verified byte
+        }
+        else if (i + 1 < chunks.size())
         {
             EXPECT_GE(chunks[i].second, config.min_size);
         }

@@ -1,9 +1,8 @@
 // First byte from the game server: from opening a stream to the first verified bytes handed to the game, in virtual
 // time, with the server's datagrams delayed by a whole round trip (the link conditioner on the server's socket).
-// The bounds (under 500 ms always, under RTT + 50 ms from a warm source) are NOT met yet: a chunk is verified
-// only whole, and a 64 KiB chunk needs about three round trips of QUIC slow start from the initial window, or
-// 64 KiB / share through a throttled channel (docs/ASSETS.md, "First byte"). This test pins what holds today, so a
-// regression shows, and prints the figures.
+// The bounds: under 500 ms always, under RTT + 50 ms from a warm source. They hold because a file's first
+// chunk is small (ChunkingConfig::first_chunk_size, 8 KiB: it fits QUIC's initial window, and takes 82 ms at a
+// 100 KB/s share); with 64 KiB first chunks they did not (docs/ASSETS.md, "First byte").
 #include <gtest/gtest.h>
 
 #include "asset_test_data.hpp"
@@ -63,7 +62,7 @@ double first_byte_ms(Duration round_trip, std::uint64_t send_rate_limit)
 
 }  // namespace
 
-TEST(FirstByte, FromTheGameServerTakesAtMostSlowStartOrTheShareForOneWholeChunk)
+TEST(FirstByte, FromTheGameServerWithinRoundTripPlusFiftyAndUnderHalfASecondThrottled)
 {
     for (const auto round_trip : {50ms, 150ms})
     {
@@ -72,10 +71,9 @@ TEST(FirstByte, FromTheGameServerTakesAtMostSlowStartOrTheShareForOneWholeChunk)
         std::cout << "RTT " << round_trip.count() << " ms: first verified byte after " << unthrottled
                   << " ms unthrottled, " << throttled << " ms with a 100 KB/s share\n";
         const double rtt = static_cast<double>(round_trip.count());
-        EXPECT_GT(unthrottled, rtt);           // a request and its answer: one round trip at least
-        EXPECT_LT(unthrottled, 4 * rtt + 50);  // slow start over one 64 KiB chunk: about three
-        EXPECT_GT(throttled, 0);
-        const double first_chunk_at_share_ms = 64.0 * 1024 / 100e3 * 1000;  // 64 KiB at 100 KB/s: 655 ms
-        EXPECT_LT(throttled, rtt + first_chunk_at_share_ms + 100);
+        EXPECT_GT(unthrottled, rtt);  // a request and its answer: one round trip at least
+        EXPECT_LT(unthrottled, rtt + 50);
+        EXPECT_GT(throttled, rtt);
+        EXPECT_LT(throttled, 500);
     }
 }

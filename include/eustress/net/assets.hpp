@@ -70,6 +70,9 @@ struct ChunkingConfig
     std::uint32_t average_size = 64 * 1024;  ///< content-defined: the size the cut masks aim at (a power of two)
     std::uint32_t max_size = 256 * 1024;     ///< content-defined: a cut is forced here
     std::uint32_t fixed_size = 1024 * 1024;  ///< fixed: every chunk but a file's last
+    /// Content-defined: a file's first chunk is cut here (0: no special first chunk). A small first chunk is what
+    /// the game waits for before a file's first verified byte (docs/ASSETS.md, "First byte").
+    std::uint32_t first_chunk_size = 8 * 1024;
 
     /// The largest chunk this configuration makes.
     std::uint32_t largest() const noexcept { return mode == ChunkingMode::Fixed ? fixed_size : max_size; }
@@ -81,9 +84,10 @@ struct ChunkingConfig
 /// No chunk is larger, whatever a manifest says: it bounds memory per chunk and every decompression.
 inline constexpr std::uint32_t kMaxChunkSize = 4 * 1024 * 1024;
 
-/// The length of the first chunk of `data`. `data` holds at least `config.largest()` bytes unless it is the end of
-/// the file; the result is then between 1 and `data.size()`. Deterministic: the same bytes always cut the same.
-std::size_t next_chunk_length(Bytes data, const ChunkingConfig& config);
+/// The length of the first chunk of `data`, which starts `offset` bytes into its file. `data` holds at least
+/// `config.largest()` bytes unless it is the end of the file; the result is then between 1 and `data.size()`.
+/// Deterministic: the same bytes at the same place always cut the same.
+std::size_t next_chunk_length(Bytes data, const ChunkingConfig& config, std::uint64_t offset = 1);
 
 /// Every chunk of `data` as (offset, length), in order.
 std::vector<std::pair<std::uint64_t, std::uint32_t>> cut_chunks(Bytes data, const ChunkingConfig& config);
