@@ -8,8 +8,11 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "eustress/net/assets.hpp"
 
 namespace eustress::net::assets::test {
 
@@ -49,6 +52,23 @@ inline std::vector<std::byte> read_file(const std::filesystem::path& path)
     std::vector<std::byte> bytes(chars.size());
     std::memcpy(bytes.data(), chars.data(), chars.size());
     return bytes;
+}
+
+/// Publishes one file, `bytes` as `name`, from `directory`/in to `directory`/www (a fresh publisher key) and returns
+/// the manifest, read back and verified.
+inline Manifest publish_one_file(const std::filesystem::path& directory, const std::string& name,
+                                 const std::vector<std::byte>& bytes)
+{
+    const auto keys = generate_publisher_keys();
+    write_file(directory / "in" / name, bytes);
+    if (!publish_release(directory / "in", directory / "www", keys))
+        throw std::runtime_error("cannot publish " + name);
+    const auto text = read_file(directory / "www/manifest");
+    auto manifest =
+        read_manifest(std::string(reinterpret_cast<const char*>(text.data()), text.size()), keys.public_key);
+    if (!manifest)
+        throw std::runtime_error(manifest.error().message);
+    return *manifest;
 }
 
 /// A fresh directory under the system's temporary folder, removed when this goes out of scope.

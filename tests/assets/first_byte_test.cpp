@@ -21,12 +21,7 @@ namespace {
 double first_byte_ms(Duration round_trip, std::uint64_t send_rate_limit)
 {
     TemporaryDirectory directory;
-    const auto keys = generate_publisher_keys();
-    write_file(directory.path() / "in/map", random_bytes(1 << 20, 31));
-    EXPECT_TRUE(publish_release(directory.path() / "in", directory.path() / "www", keys));
-    const auto text = read_file(directory.path() / "www/manifest");
-    const auto manifest =
-        *read_manifest(std::string(reinterpret_cast<const char*>(text.data()), text.size()), keys.public_key);
+    const auto manifest = publish_one_file(directory.path(), "map", random_bytes(1 << 20, 31));
     ServerConfig config;
     config.channels = ChannelTable::defaults();
     const ChannelId assets = add_asset_channel(config.channels);

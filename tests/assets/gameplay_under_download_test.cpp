@@ -31,12 +31,7 @@ struct Link
 double mean_state_delay_ms(const Link& link)
 {
     TemporaryDirectory directory;
-    const auto keys = generate_publisher_keys();
-    write_file(directory.path() / "in/big.pak", random_bytes(4 << 20, 21));
-    EXPECT_TRUE(publish_release(directory.path() / "in", directory.path() / "www", keys));
-    const auto text = read_file(directory.path() / "www/manifest");
-    const auto manifest =
-        *read_manifest(std::string(reinterpret_cast<const char*>(text.data()), text.size()), keys.public_key);
+    const auto manifest = publish_one_file(directory.path(), "big.pak", random_bytes(4 << 20, 21));
 
     ServerConfig config;
     config.channels = ChannelTable::defaults();
