@@ -4,7 +4,7 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt assets).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -192,6 +192,11 @@ if wanted wan; then
   if [[ $(id -u) -eq 0 ]]; then
     python3 bench/wan_bench.py build-bench >>"$out" || echo "   (wan_bench.py failed)" >&2
   fi
+fi
+
+if wanted assets; then
+  section "21. assets: a 256 MiB release from nginx against curl (same chunks, same run), first byte, delta updates"
+  python3 bench/assets_bench.py build-bench >>"$out" || echo "   (assets_bench.py failed)" >&2
 fi
 
 echo "finished (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2

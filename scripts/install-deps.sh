@@ -24,10 +24,11 @@ core=(
   etcd-server etcd-client                                  # Forge: real etcd clusters (etcd) read from outside (etcdctl)
   libnice-dev coturn nftables iproute2                     # P2P: ICE, STUN/TURN server for tests, NAT routers in namespaces
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
-  nginx                                                    # WebSocket fallback behind a proxy (ws://, wss://)
+  nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
+  libzstd-dev                                              # assets: chunk compression
 )
-bench=(libenet-dev python3 nodejs npm)   # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p)
+bench=(libenet-dev python3 nodejs npm curl)  # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p); curl: the asset benchmark's peer
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
 

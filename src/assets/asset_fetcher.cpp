@@ -1,0 +1,112 @@
+// AssetFetcher: the scheduler (what to fetch, what to hand over) joined to the HTTP origin (how bytes arrive).
+#include <algorithm>
+
+#include "assets/fetch_scheduler.hpp"
+#include "assets/http_origin.hpp"
+#include "assets/session_source.hpp"
+#include "eustress/net/http_client.hpp"
+
+namespace eustress::net::assets {
+
+Result<void> FetchConfig::validate() const
+{
+    if (!OriginUrl::parse(origin))
+        return make_error(ErrorCode::InvalidArgument, "origin '" + origin + "' is not http://host:port[/prefix]");
+    if (connections == 0 || connections > 64)
+        return make_error(ErrorCode::InvalidArgument, "connections must be 1..64");
+    if (max_attempts == 0 || request_timeout.count() <= 0)
+        return make_error(ErrorCode::InvalidArgument, "max_attempts and request_timeout must be positive");
+    return {};
+}
+
+struct AssetFetcher::Impl
+{
+    Impl(Manifest manifest, ChunkStore& store, unsigned attempts) : scheduler(std::move(manifest), store, attempts) {}
+    FetchScheduler scheduler;
+    std::unique_ptr<ChunkSource> origin;
+};
+
+AssetFetcher::AssetFetcher(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+AssetFetcher::~AssetFetcher() = default;
+
+Result<std::unique_ptr<AssetFetcher>> AssetFetcher::create(FetchConfig config, Manifest manifest, ChunkStore& store)
+{
+    if (auto valid = config.validate(); !valid)
+        return valid.error();
+    auto origin = HttpOrigin::create(*OriginUrl::parse(config.origin), config.connections, config.request_timeout);
+    if (!origin)
+        return origin.error();
+    auto impl = std::make_unique<Impl>(std::move(manifest), store, config.max_attempts);
+    impl->origin = std::move(*origin);
+    return std::unique_ptr<AssetFetcher>(new AssetFetcher(std::move(impl)));
+}
+
+std::unique_ptr<AssetFetcher> AssetFetcher::create_for_session(Client& client, ChannelId channel, Manifest manifest,
+                                                               ChunkStore& store, unsigned in_flight,
+                                                               unsigned max_attempts)
+{
+    auto impl = std::make_unique<Impl>(std::move(manifest), store, std::max(1u, max_attempts));
+    impl->origin = std::make_unique<SessionSource>(client, channel, std::max(1u, in_flight));
+    return std::unique_ptr<AssetFetcher>(new AssetFetcher(std::move(impl)));
+}
+
+bool AssetFetcher::handle(const NetworkEvent& event, Timestamp now)
+{
+    return m_impl->origin->handle(event, m_impl->scheduler, now);
+}
+
+Result<StreamId> AssetFetcher::open(const StreamRequest& request, Timestamp now)
+{
+    return m_impl->scheduler.open(request, now);
+}
+
+void AssetFetcher::update(Timestamp now)
+{
+    m_impl->origin->update(m_impl->scheduler, now);
+}
+
+void AssetFetcher::wait(std::chrono::milliseconds at_most)
+{
+    m_impl->origin->wait(at_most);
+}
+
+std::vector<AssetEvent> AssetFetcher::take_events()
+{
+    return m_impl->scheduler.take_events();
+}
+
+FetchProgress AssetFetcher::progress(Timestamp now) const
+{
+    return m_impl->scheduler.progress(now);
+}
+
+bool AssetFetcher::finished() const
+{
+    return m_impl->scheduler.finished();
+}
+
+Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted, std::chrono::milliseconds timeout,
+                                std::string* text)
+{
+    const auto url = OriginUrl::parse(origin);
+    if (!url)
+        return make_error(ErrorCode::InvalidArgument, "origin '" + std::string(origin) + "' is not http://host:port");
+    auto client = HttpClient::create("http://" + url->host + ":" + url->port, timeout);
+    if (!client)
+        return client.error();
+    auto response = (*client)->get(url->prefix + "/manifest");
+    if (!response)
+        return response.error();
+    if (response->status != 200)
+        return make_error(ErrorCode::Unavailable, "manifest: HTTP " + std::to_string(response->status));
+    auto manifest = read_manifest(response->body, trusted);
+    if (!manifest)
+        return make_error(ErrorCode::ProtocolError, std::string("manifest refused (") +
+                                                        to_string(manifest.error().reason) +
+                                                        "): " + manifest.error().message);
+    if (text)
+        *text = std::move(response->body);
+    return std::move(*manifest);
+}
+
+}  // namespace eustress::net::assets

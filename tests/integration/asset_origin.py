@@ -1,0 +1,55 @@
+"""nginx as an asset origin (and, optionally, a CDN in front of it with the slice cache), for the asset test and
+benchmark: a generated configuration in the work directory, started through harness.start (stopped at exit).
+docs/ASSETS.md shows the same configuration for production."""
+import os
+
+from harness import require, start, wait_for
+
+
+def start_nginx(work, origin_port, cdn_port=None, access_logs=True):
+    """Serves {work}/www on origin_port ({work}/www under /slow/ too, at 1 MB/s per request); with cdn_port, a
+    slice cache in front of it that passes the manifest through uncached. Access logs: origin.log, cdn.log
+    ('URI STATUS BYTES' per line)."""
+    nginx = require("nginx")
+    for folder in ("cache", "tmp"):
+        os.makedirs(f"{work}/{folder}", exist_ok=True)
+    os.chmod(work, 0o755)
+    log = (lambda name: f"access_log {work}/{name}.log assets;") if access_logs else (lambda name: "access_log off;")
+    cdn = "" if cdn_port is None else f"""
+  server {{
+    listen 127.0.0.1:{cdn_port};
+    {log("cdn")}
+    location ~ /manifest$ {{ proxy_pass http://127.0.0.1:{origin_port}; }}
+    location / {{
+      slice 1m;
+      proxy_cache assets;
+      proxy_cache_key $uri$slice_range;
+      proxy_set_header Range $slice_range;
+      proxy_cache_valid 200 206 1h;
+      proxy_pass http://127.0.0.1:{origin_port};
+    }}
+  }}"""
+    config = f"""
+{"user root;" if os.geteuid() == 0 else ""}
+daemon off;
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+  log_format assets '$request_uri $status $body_bytes_sent';
+  client_body_temp_path {work}/tmp; proxy_temp_path {work}/tmp; fastcgi_temp_path {work}/tmp;
+  uwsgi_temp_path {work}/tmp; scgi_temp_path {work}/tmp;
+  proxy_cache_path {work}/cache levels=1:2 keys_zone=assets:10m max_size=1g inactive=60m use_temp_path=off;
+  server {{
+    listen 127.0.0.1:{origin_port};
+    {log("origin")}
+    root {work}/www;
+    location /slow/ {{ alias {work}/www/; limit_rate 1m; }}
+  }}{cdn}
+}}
+"""
+    with open(f"{work}/nginx.conf", "w") as out:
+        out.write(config)
+    start([nginx, "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/nginx-error.log"], f"{work}/nginx.out")
+    wait_for("nginx's pid file", lambda: os.path.exists(f"{work}/nginx.pid"), 10)
