@@ -155,14 +155,14 @@ def main():
         wan.set("both", "delay=20ms,jitter=5ms,reorder")
         got = udp_stream(a, b, to_b, 2000, 0.001)
         one_way = [d - overhead for d in delays(got)]
-        check("one-way delay mean, 20 ms ±5 ms jitter", statistics.mean(one_way), 20.0, 0.5, "ms")
+        check("one-way delay mean, 20 ms ±5 ms jitter", statistics.mean(one_way), 20.0, 0.75, "ms")
         check("one-way delay lowest (20 - 5)", min(one_way), 15.0, 0.5, "ms")
         # The highest single figure also holds the measuring threads' own scheduling delays: the 99th percentile.
-        check("one-way delay 99th percentile (near 20 + 5)", statistics.quantiles(one_way, n=100)[98], 24.9, 1.0, "ms")
+        check("one-way delay 99th percentile (near 20 + 5)", statistics.quantiles(one_way, n=100)[98], 24.9, 1.5, "ms")
         print(f"     (highest single one-way delay {max(one_way):.3f} ms)", file=report)
         quartiles = statistics.quantiles(one_way, n=4)
-        check("first quartile of uniform [15, 25]", quartiles[0], 17.5, 0.5, "ms")
-        check("third quartile of uniform [15, 25]", quartiles[2], 22.5, 0.5, "ms")
+        check("first quartile of uniform [15, 25]", quartiles[0], 17.5, 0.75, "ms")
+        check("third quartile of uniform [15, 25]", quartiles[2], 22.5, 0.75, "ms")
         reordered = inversions(got)
         check("packets reordered by jitter (reorder on: some)", float(reordered > 0), 1.0, 0, "")
 
