@@ -104,7 +104,8 @@ bool read_commands(Line& line, std::string& pending)
     return true;
 }
 
-/// Milliseconds until the earlier of the two directions' next packets (ppoll's timeout), or null for none.
+/// How long until the earlier of the two directions' next packets is due (ppoll's timeout), or nothing when both are
+/// empty.
 std::optional<timespec> wait_for(const Line& line, eustress::net::Timestamp now)
 {
     std::optional<eustress::net::Timestamp> next = line.a_to_b.next_release();
