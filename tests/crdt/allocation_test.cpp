@@ -10,20 +10,58 @@
 
 namespace {
 std::atomic<std::size_t> g_allocations{0};
-}
 
-void* operator new(std::size_t size)
+void* counted_allocation(std::size_t size) noexcept
 {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* block = std::malloc(size ? size : 1))
+    return std::malloc(size ? size : 1);
+}
+}  // namespace
+
+// Every non-aligned form is replaced, so that whatever the library allocates (std::stable_sort's temporary buffer
+// takes the nothrow form) is freed by the matching replacement: a sanitizer reports a new from one family freed
+// by the other.
+void* operator new(std::size_t size)
+{
+    if (void* block = counted_allocation(size))
         return block;
     throw std::bad_alloc();
+}
+void* operator new[](std::size_t size)
+{
+    if (void* block = counted_allocation(size))
+        return block;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept
+{
+    return counted_allocation(size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept
+{
+    return counted_allocation(size);
 }
 void operator delete(void* block) noexcept
 {
     std::free(block);
 }
+void operator delete[](void* block) noexcept
+{
+    std::free(block);
+}
 void operator delete(void* block, std::size_t) noexcept
+{
+    std::free(block);
+}
+void operator delete[](void* block, std::size_t) noexcept
+{
+    std::free(block);
+}
+void operator delete(void* block, const std::nothrow_t&) noexcept
+{
+    std::free(block);
+}
+void operator delete[](void* block, const std::nothrow_t&) noexcept
 {
     std::free(block);
 }
