@@ -10,7 +10,7 @@ Admission LinkModel::admit(std::size_t bytes, Timestamp now)
 {
     ++m_stats.packets;
     m_stats.bytes += bytes;
-    if (m_config.loss > 0 && m_uniform(m_random) < m_config.loss)
+    if (m_config.loss > 0 && uniform() < m_config.loss)
     {
         ++m_stats.lost_random;
         return {Verdict::LostRandom, {}};
@@ -53,10 +53,10 @@ bool LinkModel::lost_in_burst()
     if (chain.good_to_bad <= 0 && !m_bad)
         return false;
     // The state moves first, then the packet meets the state it is in.
-    if (m_bad ? m_uniform(m_random) < chain.bad_to_good : m_uniform(m_random) < chain.good_to_bad)
+    if (m_bad ? uniform() < chain.bad_to_good : uniform() < chain.good_to_bad)
         m_bad = !m_bad;
     const double loss = m_bad ? chain.loss_in_bad : chain.loss_in_good;
-    return loss > 0 && m_uniform(m_random) < loss;
+    return loss > 0 && uniform() < loss;
 }
 
 Duration LinkModel::serialisation(std::size_t bytes) const noexcept
@@ -69,7 +69,7 @@ Duration LinkModel::propagation()
 {
     if (m_config.jitter.count() <= 0)
         return m_config.delay;
-    const double offset = (2.0 * m_uniform(m_random) - 1.0) * static_cast<double>(m_config.jitter.count());
+    const double offset = (2.0 * uniform() - 1.0) * static_cast<double>(m_config.jitter.count());
     return std::max(Duration{0}, m_config.delay + Duration(static_cast<Duration::rep>(offset)));
 }
 

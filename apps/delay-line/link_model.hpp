@@ -12,6 +12,11 @@
 //   3. propagation: `delay` plus jitter uniform in [-jitter, +jitter]. Packets keep their order unless `reorder` is
 //      set (a packet is then released at its own time even before an earlier one): real paths seldom reorder, and
 //      netem's habit of reordering under jitter makes TCP look worse than it is.
+//
+// The in-process LinkConditioner (src/transport) models the same serialising link, and the two should become one
+// model: this one adds bursts, FIFO order and a bound on the bottleneck's queue alone (the conditioner bounds all
+// bytes in flight), the conditioner adds duplication and its fixed-draw determinism that the virtual-time tests
+// rely on (docs/DESIGN.md, "A WAN of our own").
 #pragma once
 
 #include <cstddef>
@@ -92,8 +97,11 @@ class LinkModel
     Duration propagation();
 
     LinkConfig m_config;
+    /// Uniform in [0, 1) from the generator's top 53 bits: mt19937_64 is specified bit for bit, the standard
+    /// distributions are not, and a seed should mean the same link with every standard library.
+    double uniform() noexcept { return static_cast<double>(m_random() >> 11) * 0x1.0p-53; }
+
     std::mt19937_64 m_random;
-    std::uniform_real_distribution<double> m_uniform{0.0, 1.0};
     bool m_bad = false;
     Timestamp m_busy_until{};    ///< the bottleneck has serialised everything admitted by then
     Timestamp m_last_release{};  ///< FIFO order when reordering is off
