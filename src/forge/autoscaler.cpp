@@ -56,17 +56,30 @@ std::uint32_t servers_to_place(const FleetPolicy& policy, std::uint32_t allocate
     return wanted_total > allocated ? wanted_total - allocated : 0;
 }
 
+/// How many waiting servers one host may keep: one more than an even share over the hosts with room. The slack of
+/// one means an allocation elsewhere never moves waiting servers around, while a buffer started on the first host
+/// before the others registered still spreads once they do.
+std::uint32_t waiting_a_host_may_keep(const std::vector<const AgentRecord*>& hosts, std::uint32_t to_place,
+                                      const std::map<std::string, std::uint32_t>& room)
+{
+    const auto with_room = static_cast<std::uint32_t>(
+        std::count_if(hosts.begin(), hosts.end(), [&](const AgentRecord* host) { return room.at(host->id) > 0; }));
+    return with_room == 0 ? 0 : (to_place + with_room - 1) / with_room + 1;
+}
+
 /// Places `to_place` waiting servers of one mode on a region's hosts, taking from `room`: waiting servers stay
-/// where they are as far as each host's room allows, and the rest go to the hosts with the most room, one at a time.
+/// where they are as far as each host's room and share allow, and the rest go to the hosts with the most room, one
+/// at a time.
 std::map<std::string, std::uint32_t> place_waiting(const std::vector<const AgentRecord*>& hosts, Census& census,
                                                    const std::string& mode, std::uint32_t to_place,
                                                    std::map<std::string, std::uint32_t>& room)
 {
     std::map<std::string, std::uint32_t> placed;
+    const std::uint32_t share = waiting_a_host_may_keep(hosts, to_place, room);
     for (const auto* host : hosts)
     {
         const std::uint32_t keep =
-            std::min({census.by_agent_and_mode[host->id][mode].waiting, to_place, room[host->id]});
+            std::min({census.by_agent_and_mode[host->id][mode].waiting, to_place, room[host->id], share});
         placed[host->id] = keep;
         to_place -= keep;
         room[host->id] -= keep;

@@ -75,6 +75,31 @@ TEST(Autoscaler, FewerWantedLowersTheWaitingCountAndAHostsMaximumHolds)
     EXPECT_EQ(full.desired.at("b").by_mode.at("duel"), 3u);
 }
 
+TEST(Autoscaler, ABufferStartedBeforeTheOtherHostsJoinedSpreadsOnceTheyDo)
+{
+    const std::vector<AgentRecord> agents = {{"a", "eu", "", 4}, {"b", "eu", "", 4}, {"c", "eu", "", 4}};
+    std::vector<ServerRecord> servers;
+    for (int i = 0; i < 3; ++i)
+        servers.push_back(server("a", "duel", ServerState::Ready));  // placed while a was the only host
+    const auto plan = plan_fleet(agents, servers, kModes, {{"duel", FleetPolicy{3, 0, 1, 10}}});
+    EXPECT_EQ(plan.desired.at("a").by_mode.at("duel"), 2u);
+    EXPECT_EQ(plan.desired.at("b").by_mode.at("duel") + plan.desired.at("c").by_mode.at("duel"), 1u);
+}
+
+TEST(Autoscaler, AnAllocationElsewhereMovesNoWaitingServer)
+{
+    // c's allocation took its waiting server; the buffer of 3 still waits on a (2) and b (1). c has the most room,
+    // but an even share of one per host would stop one of a's servers only to start it again on c.
+    const std::vector<AgentRecord> agents = {{"a", "eu", "", 4}, {"b", "eu", "", 4}, {"c", "eu", "", 8}};
+    std::vector<ServerRecord> servers = {
+        server("a", "duel", ServerState::Ready), server("a", "duel", ServerState::Ready),
+        server("b", "duel", ServerState::Ready), server("c", "duel", ServerState::Allocated)};
+    const auto plan = plan_fleet(agents, servers, kModes, {{"duel", FleetPolicy{3, 0, 1, 10}}});
+    EXPECT_EQ(plan.desired.at("a").by_mode.at("duel"), 2u);
+    EXPECT_EQ(plan.desired.at("b").by_mode.at("duel"), 1u);
+    EXPECT_EQ(plan.desired.at("c").by_mode.at("duel"), 1u);
+}
+
 TEST(Autoscaler, RegionsArePlannedApart)
 {
     const std::vector<AgentRecord> agents = {{"eu1", "eu", "", 4}, {"us1", "us", "", 4}};
