@@ -5,15 +5,16 @@
 #include <deque>
 #include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "eustress/net/replication.hpp"
 #include "eustress/net/server.hpp"
 #include "replication/entity_actions.hpp"
+#include "replication/path_budget.hpp"
 #include "replication/replication_metrics.hpp"
 #include "replication/snapshot.hpp"
 #include "replication/spatial_grid.hpp"
 #include "replication/world_impl.hpp"
+#include "transport/rate_meter.hpp"
 
 namespace eustress::net {
 
@@ -26,6 +27,9 @@ namespace {
 /// payload are fragmented, and each fragment pays it.
 constexpr std::size_t kMessageOverheadBytes = 88;
 constexpr std::size_t kDatagramPayloadBytes = 1000;  // below the smallest QUIC datagram payload we negotiate
+/// The acknowledged rate is measured over this window: a few snapshot intervals, short enough that the rate read
+/// after a drop in capacity is mostly the new one.
+constexpr Duration kAcknowledgedWindow = std::chrono::milliseconds(250);
 
 double wire_cost(std::size_t payload_bytes)
 {
@@ -94,13 +98,17 @@ struct ClientView
     /// Snapshots sent and not yet reported acknowledged or lost, for the statistics. Kept apart from `history`:
     /// an acknowledgement forgets every older snapshot there, and QUIC declares a loss only after later packets
     /// were acknowledged, so a lost snapshot was always gone from `history` by the time its loss was reported.
-    std::unordered_set<MessageId> in_flight;
+    /// Each with what it was charged against the budget (wire_cost), for the acknowledged rate.
+    std::unordered_map<MessageId, double> in_flight;
+    /// Snapshot bytes (as charged) the client acknowledged lately: what its path delivers while a queue stands.
+    transport::RateMeter acknowledged{kAcknowledgedWindow};
     std::uint32_t next_sequence = 1;
     std::uint64_t action_messages = 0;
     bool fingerprint_sent = false;
     std::optional<View> view;
     std::set<RoomId> rooms;
     double allowance = 0;  ///< bytes this client may still be sent
+    PathBudget path;       ///< its budget below the tier while its path cannot carry the tier
     Tick last_snapshot_tick = 0;
     Tick last_interest_tick = 0;
     std::uint32_t interval_ticks = 1;  ///< a snapshot every this many ticks
@@ -186,6 +194,27 @@ struct ReplicationServer::Impl
     }
 
     World::Impl& entities() { return world.impl(); }
+
+    /// The client's budget: the tier's, lowered while its path shows a queue (PathAdaptation).
+    std::uint64_t follow_path(ClientView& view, std::uint64_t ceiling, Timestamp now)
+    {
+        if (!config.path.enabled)
+            return ceiling;
+        // Sampled on staggered ticks, so a server with many clients reads a few statuses per tick, not all at once.
+        const auto ticks = std::chrono::duration<double>(config.path.sample_interval).count() * config.tick_rate;
+        const auto every = std::max<Tick>(1, static_cast<Tick>(ticks));
+        if ((tick + view.stagger) % every != 0)
+            return view.path.current(ceiling);
+        const auto status = server.status(view.client, now);
+        if (!status)
+            return view.path.current(ceiling);
+        const PathSample sample{.smoothed_rtt = status->smoothed_rtt,
+                                .latest_rtt = status->latest_rtt,
+                                .min_rtt = status->min_rtt,
+                                .send_queue_age = status->send_queue_age,
+                                .acknowledged_bits_per_second = view.acknowledged.bytes_per_second(now) * 8};
+        return view.path.update(sample, ceiling, now);
+    }
 
     bool relevant(const ClientView& view, const EntityMeta& entity) const
     {
@@ -508,7 +537,7 @@ struct ReplicationServer::Impl
         const auto sent = server.send(view.client, config.channels.snapshots, bytes, now);
         if (!sent)
             return;
-        view.in_flight.insert(*sent);
+        view.in_flight.emplace(*sent, wire_cost(bytes.size()));
         record_sent_snapshot(view, base, *sent, selected);
         count_sent_snapshot(view, bytes.size(), selected);
     }
@@ -621,16 +650,20 @@ struct ReplicationServer::Impl
         metrics.entities_deferred.add(candidates.size() - selected);
     }
 
-    void on_delivery(const DeliveryEvent& delivery)
+    void on_delivery(const DeliveryEvent& delivery, Timestamp now)
     {
         const auto found = clients.find(delivery.peer);
         if (found == clients.end())
             return;
         ClientView& view = found->second;
-        if (view.in_flight.erase(delivery.message) == 0)
+        const auto sent = view.in_flight.find(delivery.message);
+        if (sent == view.in_flight.end())
             return;  // not a snapshot (each message is reported once)
+        const double cost = sent->second;
+        view.in_flight.erase(sent);
         if (delivery.acked)
         {
+            view.acknowledged.record(now, static_cast<std::uint64_t>(cost));
             ++view.stats.snapshots_acked;
             metrics.snapshots_acked.add();
         }
@@ -665,12 +698,13 @@ ReplicationServer::ReplicationServer(Server& server, World& world, ReplicationCo
 
 ReplicationServer::~ReplicationServer() = default;
 
-bool ReplicationServer::handle(const NetworkEvent& event, Timestamp)
+bool ReplicationServer::handle(const NetworkEvent& event, Timestamp now)
 {
     Impl& impl = *m_impl;
     if (const auto* connected = std::get_if<ConnectedEvent>(&event))
     {
         ClientView view;
+        view.path = PathBudget(impl.config.path);
         view.client = connected->client_id;
         view.stagger = impl.next_stagger++;
         view.interval_ticks = std::max<std::uint32_t>(1, impl.config.tick_rate / impl.config.snapshot_rate);
@@ -687,7 +721,7 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp)
     {
         if (delivery->channel != impl.config.channels.snapshots)
             return false;
-        impl.on_delivery(*delivery);
+        impl.on_delivery(*delivery, now);
         return true;
     }
     if (const auto* message = std::get_if<MessageEvent>(&event))
@@ -718,10 +752,11 @@ void ReplicationServer::tick(Timestamp now)
     impl.structure_changed = false;
     impl.index_changes();
 
-    const std::uint64_t budget = impl.config.budget.download_for(impl.clients.size());
-    const double per_tick = static_cast<double>(budget) / 8.0 / impl.config.tick_rate;
+    const std::uint64_t ceiling = impl.config.budget.download_for(impl.clients.size());
     for (auto& [client, view] : impl.clients)
     {
+        const std::uint64_t budget = impl.follow_path(view, ceiling, now);
+        const double per_tick = static_cast<double>(budget) / 8.0 / impl.config.tick_rate;
         // Unspent allowance carries over for two snapshot intervals: enough to absorb a spawn burst, not
         // enough to hoard a burst that breaks the budget.
         const std::uint32_t interval = view.interval_ticks;

@@ -65,6 +65,7 @@ struct ReplicatedGame
     std::unique_ptr<Server> server;
     World world;
     std::unique_ptr<ReplicationServer> replication;
+    LinkConditioner* server_link = nullptr;  ///< the server's conditioner when one was given, to change mid-game
     std::vector<NetworkEvent> server_events;
     std::deque<Peer> peers;  // references stay valid as clients are added
     Duration tick_interval = std::chrono::microseconds(16667);
@@ -72,7 +73,7 @@ struct ReplicatedGame
 
     explicit ReplicatedGame(std::function<void(ComponentRegistry&)> registration = register_test_components,
                             std::function<void(ReplicationConfig&)> configure = {},
-                            std::optional<LinkConditionerConfig> server_link = std::nullopt,
+                            std::optional<LinkConditionerConfig> link = std::nullopt,
                             TransformQuantization transform_quantization = {})
         : register_components(std::move(registration)), transform(transform_quantization), registry(transform),
           world(registry)
@@ -88,8 +89,12 @@ struct ReplicatedGame
         server_config.max_pending_handshakes = 512;
         auto socket = network.bind(server_address);
         std::unique_ptr<DatagramSocket> raw = std::move(socket).value();
-        if (server_link)
-            raw = std::make_unique<LinkConditioner>(std::move(raw), *server_link);
+        if (link)
+        {
+            auto conditioner = std::make_unique<LinkConditioner>(std::move(raw), *link);
+            server_link = conditioner.get();
+            raw = std::move(conditioner);
+        }
         auto created = Server::create(server_config, std::move(raw), now);
         if (!created)
             throw std::runtime_error(created.error().message);

@@ -60,6 +60,27 @@ struct BandwidthBudget
     std::uint64_t upload_for(std::size_t players) const noexcept;
 };
 
+/// Each client's budget follows its path (docs/REPLICATION.md, "The budget follows the path"): when a queue
+/// builds on the way to a client, its budget drops to what the path delivers; while none shows, it grows back to
+/// the tier's ceiling. A player on a weak link then gets the most important updates on time, not a queue of stale
+/// ones.
+struct PathAdaptation
+{
+    bool enabled = true;
+    /// Round-trip time above the path's minimum (a queue at the bottleneck), or the age of what waits in our own
+    /// send queue (the congestion window is full), beyond which the budget exceeds what the path carries.
+    Duration queue_delay_limit{std::chrono::milliseconds(40)};
+    /// A queue makes the budget at most this share of the rate the client acknowledged (less when the queue is
+    /// deep, to drain it within about 250 ms).
+    double backoff = 0.85;
+    /// While no queue shows, the budget grows by this fraction of itself per second.
+    double growth_per_second = 0.3;
+    /// The budget never drops below this (nor above the tier's ceiling).
+    std::uint64_t floor_bits_per_second = 48'000;
+    /// How often each client's path is read from its connection's status.
+    Duration sample_interval{std::chrono::milliseconds(50)};
+};
+
 struct ReplicationConfig
 {
     ReplicationChannels channels;
@@ -70,6 +91,8 @@ struct ReplicationConfig
     std::uint32_t snapshot_rate = 60;
     /// Everything replication sends a client, headers and QUIC framing estimate included, stays within this.
     BandwidthBudget budget;
+    /// Lowers a client's budget below its tier while its path cannot carry the tier.
+    PathAdaptation path;
     /// The largest snapshot: keeping it under one datagram means a loss costs one snapshot, not a fragment group.
     std::size_t max_snapshot_bytes = 1100;
     /// Snapshots remembered per client while waiting for their acknowledgement (and on the client, received

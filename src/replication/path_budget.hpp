@@ -1,0 +1,49 @@
+// One client's replication budget, following what the path to it carries. The congestion controller protects the
+// connection, but replication's snapshots are unreliable datagrams: on a path slower than the budget they wait in
+// the bottleneck's queue (or in ours, behind a full congestion window), and the client shows ever older state.
+// Delay is the earliest sign of that queue, long before loss, so the budget backs off on delay to what the client
+// acknowledged and probes up again while no queue shows, as WebRTC's delay-based controllers do for video.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "eustress/net/replication.hpp"
+
+namespace eustress::net {
+
+/// What the server knows of one client's path, read every `PathAdaptation::sample_interval`.
+struct PathSample
+{
+    Duration smoothed_rtt{0};
+    Duration latest_rtt{0};
+    Duration min_rtt{0};         ///< 0 until the first RTT sample
+    Duration send_queue_age{0};  ///< how long the oldest unsent data has waited on our side
+    /// Replication's traffic the client acknowledged lately (charged as the budget charges it), per second: while
+    /// a queue stands at the bottleneck, this is what the path delivers to us. 0 when nothing was acknowledged.
+    double acknowledged_bits_per_second = 0;
+};
+
+class PathBudget
+{
+  public:
+    PathBudget() = default;
+    explicit PathBudget(const PathAdaptation& adaptation) : m_adaptation(adaptation) {}
+
+    /// Folds in one sample; returns the budget in bits per second, within [floor, ceiling] (the tier's
+    /// download budget is the ceiling, and it may change as players come and go).
+    std::uint64_t update(const PathSample& sample, std::uint64_t ceiling, Timestamp now);
+    /// The budget as of the latest sample, clamped to `ceiling`; the ceiling itself before any sample.
+    std::uint64_t current(std::uint64_t ceiling) const noexcept;
+
+  private:
+    double backed_off(const PathSample& sample, Duration queue_delay, double budget, Timestamp now);
+
+    PathAdaptation m_adaptation;
+    std::optional<double> m_bits_per_second;  ///< unset: the ceiling
+    std::optional<Timestamp> m_last_sample;
+    std::optional<Timestamp> m_last_backoff;
+    bool m_draining = false;  ///< backed off, waiting for the queue to drain before growing again
+};
+
+}  // namespace eustress::net
