@@ -4,6 +4,7 @@
 //   server-cost  100 clients, 10,000 entities, 10% moving each tick, spatial interest: server ms per tick
 //   convergence  20% loss, 100 ms RTT: ticks until every mirror matches after changes stop
 // Usage: eustress-bench-replication MODE [--seconds N] [--runs N] [--placement LABEL] [--clients-cpu N]
+//        [--codec predictive|bitpacked] (cubes, convergence) [--scenes busy,busy-uncapped,calm] [--naive 0|1]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -37,6 +38,10 @@ struct Arguments
     int runs = 20;
     std::string placement = "unpinned";
     int clients_cpu = -1;  ///< server-cost: where the client process runs (-1: unpinned)
+    /// cubes: the snapshot format, the scenes to run, and whether the naive peer runs beside the busy one.
+    eustress::net::SnapshotCodec codec = eustress::net::SnapshotCodec::Predictive;
+    std::string scenes = "busy,busy-uncapped,calm";
+    bool naive = true;
 };
 
 void emit(const Arguments& arguments, const char* metric, double value, const char* unit, const char* peer = "eustress")
@@ -78,7 +83,8 @@ void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSession
         rotation_error = std::max(rotation_error, second.rotation_error_degrees);
     });
     std::fprintf(stderr, "\n");
-    const std::string peer = std::string("eustress-") + label;
+    const std::string peer = std::string("eustress-") +
+                             (arguments.codec == eustress::net::SnapshotCodec::Bitpacked ? "bitpacked-" : "") + label;
     emit(arguments, "kbps per client median", percentile(kbps, 0.5), "kbps", peer.c_str());
     emit(arguments, "kbps per client p95", percentile(kbps, 0.95), "kbps", peer.c_str());
     emit(arguments, "kbps per client max", percentile(kbps, 1.0), "kbps", peer.c_str());
@@ -103,16 +109,24 @@ void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSession
 
 void bench_cubes(const Arguments& arguments)
 {
+    const auto wanted = [&](const std::string& scene) {
+        return ("," + arguments.scenes + ",").find("," + scene + ",") != std::string::npos;
+    };
     cubes::CubeSessionConfig busy;  // 1 client, 50 ms each way, 2% loss, 60 Hz, the seed's budget, naive peer on
-    run_cubes(arguments, "busy", busy);
+    busy.codec = arguments.codec;
+    busy.naive_peer = arguments.naive;
+    if (wanted("busy"))
+        run_cubes(arguments, "busy", busy);
     cubes::CubeSessionConfig uncapped = busy;
     uncapped.naive_peer = false;
     uncapped.budget_bits_per_second = 20'000'000;
-    run_cubes(arguments, "busy-uncapped", uncapped);
+    if (wanted("busy-uncapped"))
+        run_cubes(arguments, "busy-uncapped", uncapped);
     cubes::CubeSessionConfig calm = busy;
     calm.naive_peer = false;
     calm.katamari = false;
-    run_cubes(arguments, "calm", calm);
+    if (wanted("calm"))
+        run_cubes(arguments, "calm", calm);
 }
 
 constexpr int kCostClients = 100;
@@ -321,8 +335,8 @@ void bench_convergence(const Arguments& arguments)
     for (int run = 1; run <= arguments.runs; ++run)
     {
         std::string failure;
-        const int result =
-            eustress::net::testing::ticks_to_converge(static_cast<std::uint64_t>(run), 360, 1800, failure);
+        const int result = eustress::net::testing::ticks_to_converge(static_cast<std::uint64_t>(run), 360, 1800,
+                                                                     failure, nullptr, arguments.codec);
         std::fprintf(stderr, "\r  convergence: run %d/%d: %d ticks   ", run, arguments.runs, result);
         if (result < 0)
             ++failures;
@@ -343,7 +357,9 @@ int main(int argc, char** argv)
     Arguments arguments;
     if (argc < 2)
     {
-        std::fprintf(stderr, "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L]\n",
+        std::fprintf(stderr,
+                     "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L] [--codec "
+                     "predictive|bitpacked] [--scenes busy,busy-uncapped,calm] [--naive 0|1]\n",
                      argv[0]);
         return 2;
     }
@@ -360,6 +376,13 @@ int main(int argc, char** argv)
             arguments.placement = argv[i + 1];
         else if (!std::strcmp(argv[i], "--clients-cpu"))
             arguments.clients_cpu = std::stoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--codec"))
+            arguments.codec = std::strcmp(argv[i + 1], "bitpacked") == 0 ? eustress::net::SnapshotCodec::Bitpacked
+                                                                         : eustress::net::SnapshotCodec::Predictive;
+        else if (!std::strcmp(argv[i], "--scenes"))
+            arguments.scenes = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--naive"))
+            arguments.naive = std::strcmp(argv[i + 1], "0") != 0;
     }
     if (arguments.mode == "cubes")
         bench_cubes(arguments);

@@ -100,6 +100,7 @@ struct CubeSession::Impl
     {
         replication_config.channels = add_replication_channels(channels);
         replication_config.snapshot_rate = config.snapshot_rate;
+        replication_config.default_codec = config.codec;
         if (config.budget_bits_per_second > 0)
         {
             replication_config.budget.tiers = {

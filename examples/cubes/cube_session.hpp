@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "eustress/net/replication.hpp"
 #include "eustress/net/types.hpp"
 
 namespace cubes {
@@ -27,6 +28,8 @@ struct CubeSessionConfig
     /// Replaces the seed's budget table (0 keeps it): set high to see what the encoding needs when not capped.
     std::uint64_t budget_bits_per_second = 0;
     bool katamari = true;  ///< the busy scene (see CubeScene)
+    /// The replicated clients' snapshot format (the naive peer is not replicated).
+    eustress::net::SnapshotCodec codec = eustress::net::SnapshotCodec::Predictive;
 };
 
 /// One second of the run.

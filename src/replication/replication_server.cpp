@@ -45,8 +45,6 @@ double payload_within(double allowance)
     const double datagrams = std::max(1.0, std::ceil(allowance / per_datagram));
     return allowance - datagrams * kMessageOverheadBytes;
 }
-/// An entity's id gap costs at most this many bits in the common cases (ids within 273 of each other).
-constexpr std::size_t kGapBitsEstimate = 11;
 constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
 
 struct KnownEntity
@@ -112,6 +110,7 @@ struct ClientView
     Tick last_snapshot_tick = 0;
     Tick last_interest_tick = 0;
     std::uint32_t interval_ticks = 1;  ///< a snapshot every this many ticks
+    SnapshotCodec codec = SnapshotCodec::Predictive;
     bool interest_dirty = true;  ///< its view, rooms or the world's structure changed since the last interest pass
     Vec3 interest_position;      ///< the view's position at the last interest pass
     ReplicationClientStats stats;
@@ -168,14 +167,17 @@ struct ReplicationServer::Impl
     std::vector<std::uint32_t> desired;
     std::vector<EntityMeta> meta;    ///< every entity as of this tick, by id (ids are dense)
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
-    SnapshotWriter writer;
+    /// One encoder per codec, shared by the clients in turn (each snapshot starts afresh).
+    std::unique_ptr<SnapshotEncoder> bitpacked = make_snapshot_encoder(SnapshotCodec::Bitpacked);
+    std::unique_ptr<SnapshotEncoder> predictive = make_snapshot_encoder(SnapshotCodec::Predictive);
+    SnapshotEncoder* writer = nullptr;  ///< the one of the client being served
     wire::BitWriter measure;
     std::vector<bool> written;  ///< per known entity, in this snapshot (members to reuse their storage)
     struct Candidate
     {
         std::size_t known_index;
         const QuantizedEntity* state;
-        const QuantizedEntity* baseline;
+        const SnapshotEntry* baseline;
     };
     std::vector<Candidate> candidates;
     ServerReplicationMetrics metrics;
@@ -519,13 +521,14 @@ struct ReplicationServer::Impl
         static const SnapshotState kNoState;
         const SnapshotState& base = baseline ? baseline->state : kNoState;
 
-        writer.clear();
+        writer = view.codec == SnapshotCodec::Predictive ? predictive.get() : bitpacked.get();
+        writer->begin(tick);
         candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
         collect_candidates(view, base, used_bits);
         const std::size_t selected = select_within_budget(view, used_bits);
         const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
-        if (writer.entry_count() == 0 && !heartbeat_due)
+        if (writer->entry_count() == 0 && !heartbeat_due)
             return;
 
         SnapshotHeader header;
@@ -533,7 +536,7 @@ struct ReplicationServer::Impl
         header.tick = tick;
         header.actions_required = view.action_messages;
         header.baseline = baseline ? baseline->sequence : 0;
-        const auto bytes = writer.finish(header);
+        const auto bytes = writer->finish(header);
         const auto sent = server.send(view.client, config.channels.snapshots, bytes, now);
         if (!sent)
             return;
@@ -553,16 +556,17 @@ struct ReplicationServer::Impl
             KnownEntity& known = view.known[i];
             for (; base_entry != base.end() && base_entry->entity < known.id; ++base_entry)
             {
-                writer.add_removed(base_entry->entity);  // left interest or the world since the baseline
-                used_bits += 1 + kGapBitsEstimate;
+                writer->add_removed(base_entry->entity);  // left interest or the world since the baseline
+                used_bits += 1 + writer->gap_bits_estimate();
             }
-            const QuantizedEntity* previous = nullptr;
+            const SnapshotEntry* previous = nullptr;
             if (base_entry != base.end() && base_entry->entity == known.id)
-                previous = (base_entry++)->state.get();
+                previous = &*base_entry++;
             const EntityMeta* entity = meta_of(known.id);
             if (!entity)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
-            if (previous == entity->quantized)  // the World keeps the pointer when a change leaves fields equal
+            // The World keeps the pointer when a change leaves fields equal.
+            if (previous && previous->state.get() == entity->quantized)
             {
                 known.accumulated = 0;
                 continue;
@@ -572,8 +576,8 @@ struct ReplicationServer::Impl
         }
         for (; base_entry != base.end(); ++base_entry)
         {
-            writer.add_removed(base_entry->entity);
-            used_bits += 1 + kGapBitsEstimate;
+            writer->add_removed(base_entry->entity);
+            used_bits += 1 + writer->gap_bits_estimate();
         }
     }
 
@@ -587,16 +591,17 @@ struct ReplicationServer::Impl
         const double budget_bytes =
             std::min(payload_within(view.allowance), static_cast<double>(config.max_snapshot_bytes));
         std::size_t selected = 0;
+        const std::size_t gap_bits = writer->gap_bits_estimate();
         for (const Candidate& candidate : candidates)
         {
             const std::size_t bits =
-                writer.add_present(view.known[candidate.known_index].id, *candidate.state, candidate.baseline);
-            if (static_cast<double>(used_bits + bits + kGapBitsEstimate) / 8 > budget_bytes)
+                writer->add_present(view.known[candidate.known_index].id, *candidate.state, candidate.baseline);
+            if (static_cast<double>(used_bits + bits + gap_bits) / 8 > budget_bytes)
             {
-                writer.drop_last();
+                writer->drop_last();
                 break;
             }
-            used_bits += bits + kGapBitsEstimate;
+            used_bits += bits + gap_bits;
             ++selected;
         }
         return selected;
@@ -621,7 +626,8 @@ struct ReplicationServer::Impl
             const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
             if (written[i])
             {
-                record.state.push_back({known.id, *meta[known.id].state, tick});
+                record.state.push_back(
+                    written_entry(known.id, *meta[known.id].state, tick, in_base ? &*base_entry : nullptr));
                 known.accumulated = 0;
             }
             else if (in_base)
@@ -708,6 +714,7 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp now)
         view.client = connected->client_id;
         view.stagger = impl.next_stagger++;
         view.interval_ticks = std::max<std::uint32_t>(1, impl.config.tick_rate / impl.config.snapshot_rate);
+        view.codec = impl.config.default_codec;
         impl.clients[connected->client_id] = std::move(view);
         return false;
     }
@@ -828,6 +835,12 @@ void ReplicationServer::set_snapshot_rate(ClientId client, std::uint32_t snapsho
     if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
         found->second.interval_ticks = std::max<std::uint32_t>(
             1, m_impl->config.tick_rate / std::clamp<std::uint32_t>(snapshots_per_second, 1, m_impl->config.tick_rate));
+}
+
+void ReplicationServer::set_snapshot_codec(ClientId client, SnapshotCodec codec)
+{
+    if (const auto found = m_impl->clients.find(client); found != m_impl->clients.end())
+        found->second.codec = codec;
 }
 
 void ReplicationServer::clear_view(ClientId client)

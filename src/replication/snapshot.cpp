@@ -3,7 +3,27 @@
 #include <algorithm>
 #include <limits>
 
+#include "replication/predictive_snapshot.hpp"
+
 namespace eustress::net::replication {
+
+SnapshotEntry written_entry(std::uint32_t entity, QuantizedEntityPtr state, Tick tick, const SnapshotEntry* replaced)
+{
+    SnapshotEntry entry{entity, std::move(state), tick, nullptr, 0};
+    if (replaced)
+    {
+        entry.previous = replaced->state;
+        entry.previous_tick = replaced->tick;
+    }
+    return entry;
+}
+
+std::unique_ptr<SnapshotEncoder> make_snapshot_encoder(SnapshotCodec codec)
+{
+    if (codec == SnapshotCodec::Predictive)
+        return std::make_unique<PredictiveSnapshotWriter>();
+    return std::make_unique<SnapshotWriter>();
+}
 
 void write_entity_gap(wire::BitWriter& writer, std::uint64_t gap)
 {
@@ -74,10 +94,7 @@ std::vector<std::byte> SnapshotWriter::finish(const SnapshotHeader& header)
 {
     std::sort(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.entity < b.entity; });
     wire::BitWriter message;
-    message.write_varint(header.sequence);
-    message.write_varint(header.tick);
-    message.write_varint(header.actions_required);
-    message.write_varint(header.baseline == 0 ? 0 : header.sequence - header.baseline);
+    write_snapshot_header(message, header);
     message.write_varint(m_entries.size());
     const auto& scratch = m_scratch.seal();
     std::uint32_t previous = 0;
@@ -96,9 +113,7 @@ void SnapshotWriter::clear()
     m_entries.clear();
 }
 
-namespace {
-
-DecodeError read_header(wire::BitReader& reader, SnapshotHeader& header)
+DecodeError read_snapshot_header(wire::BitReader& reader, SnapshotHeader& header)
 {
     const auto sequence = reader.read_varint();
     const auto tick = reader.read_varint();
@@ -116,30 +131,28 @@ DecodeError read_header(wire::BitReader& reader, SnapshotHeader& header)
     return DecodeError::None;
 }
 
-}  // namespace
+void write_snapshot_header(wire::BitWriter& writer, const SnapshotHeader& header)
+{
+    writer.write_varint(header.sequence);
+    writer.write_varint(header.tick);
+    writer.write_varint(header.actions_required);
+    writer.write_varint(header.baseline == 0 ? 0 : header.sequence - header.baseline);
+}
 
 DecodeError decode_snapshot_header(std::span<const std::byte> bytes, SnapshotHeader& header)
 {
+    if (is_predictive_snapshot(bytes))
+        bytes = bytes.subspan(1);
     wire::BitReader reader(bytes);
-    return read_header(reader, header);
+    return read_snapshot_header(reader, header);
 }
 
-DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentRegistry& registry,
-                            const BaselineLookup& lookup, DecodedSnapshot& out)
+namespace {
+
+DecodeError decode_bitpacked_snapshot(wire::BitReader& reader, const ComponentRegistry& registry,
+                                      const SnapshotState& baseline_state, DecodedSnapshot& out)
 {
-    wire::BitReader reader(bytes);
-    out.state.clear();
-    out.written.clear();
-    if (const auto error = read_header(reader, out.header); error != DecodeError::None)
-        return error;
-    static const SnapshotState kEmpty;
-    const SnapshotState* baseline = &kEmpty;
-    if (out.header.baseline != 0)
-    {
-        baseline = lookup(out.header.baseline);
-        if (!baseline)
-            return DecodeError::MissingBaseline;
-    }
+    const SnapshotState* baseline = &baseline_state;
     const auto count = reader.read_varint();
     if (!count)
         return DecodeError::Truncated;
@@ -162,9 +175,10 @@ DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentReg
             return DecodeError::EntityOutOfRange;
         entity += *gap;
         carry_baseline_until(entity);
-        const QuantizedEntity* baseline_entity = nullptr;
+        const SnapshotEntry* replaced = nullptr;
         if (next_baseline != baseline->end() && next_baseline->entity == entity)
-            baseline_entity = (next_baseline++)->state.get();
+            replaced = &*next_baseline++;
+        const QuantizedEntity* baseline_entity = replaced ? replaced->state.get() : nullptr;
 
         const auto present = reader.read_bool();
         if (!present)
@@ -176,13 +190,40 @@ DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentReg
                                                   : read_entity_full(reader, registry, *decoded);
         if (error != DecodeError::None)
             return error;
-        out.state.push_back({static_cast<std::uint32_t>(entity), std::move(decoded), out.header.tick});
+        out.state.push_back(
+            written_entry(static_cast<std::uint32_t>(entity), std::move(decoded), out.header.tick, replaced));
         out.written.push_back(static_cast<std::uint32_t>(entity));
     }
     carry_baseline_until(std::numeric_limits<std::uint64_t>::max());
     if (reader.bits_remaining() >= 8)
         return DecodeError::TrailingBits;
     return DecodeError::None;
+}
+
+}  // namespace
+
+DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentRegistry& registry,
+                            const BaselineLookup& lookup, DecodedSnapshot& out)
+{
+    const bool predictive = is_predictive_snapshot(bytes);
+    const auto payload = predictive ? bytes.subspan(1) : bytes;
+    wire::BitReader reader(payload);
+    out.state.clear();
+    out.written.clear();
+    if (const auto error = read_snapshot_header(reader, out.header); error != DecodeError::None)
+        return error;
+    static const SnapshotState kEmpty;
+    const SnapshotState* baseline = &kEmpty;
+    if (out.header.baseline != 0)
+    {
+        baseline = lookup(out.header.baseline);
+        if (!baseline)
+            return DecodeError::MissingBaseline;
+    }
+    if (predictive)
+        return decode_predictive_body(payload.subspan(payload.size() - reader.bits_remaining() / 8), registry,
+                                      *baseline, out);
+    return decode_bitpacked_snapshot(reader, registry, *baseline, out);
 }
 
 const char* to_string(DecodeError error) noexcept

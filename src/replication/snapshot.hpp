@@ -17,8 +17,10 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "eustress/net/replication.hpp"
 #include "replication/entity_codec.hpp"
 
 namespace eustress::net::replication {
@@ -28,7 +30,13 @@ struct SnapshotEntry
     std::uint32_t entity = 0;
     QuantizedEntityPtr state;
     Tick tick = 0;  ///< the server tick `state` is from: the tick of the snapshot that wrote it (not sent)
+    /// The state this entry replaced (its baseline's entry when the snapshot wrote it) and its tick: both ends
+    /// derive it the same way, so the predictive codec extrapolates from it (prediction.hpp). Null: none.
+    QuantizedEntityPtr previous = nullptr;
+    Tick previous_tick = 0;
 };
+/// The entry a snapshot at `tick` writes for `entity`, replacing `replaced` (null: new to the baseline).
+SnapshotEntry written_entry(std::uint32_t entity, QuantizedEntityPtr state, Tick tick, const SnapshotEntry* replaced);
 /// Ascending by entity.
 using SnapshotState = std::vector<SnapshotEntry>;
 
@@ -40,17 +48,46 @@ struct SnapshotHeader
     std::uint32_t baseline = 0;          ///< sequence of the baseline; 0 = none
 };
 
-/// Encodes entries once each, in any order (the server adds them by priority), then stitches them in id order.
-class SnapshotWriter
+/// The codec boundary: what the server's per-client snapshot loop asks of an encoder. Entries are added in any
+/// order (the server adds them by priority) and written in id order by `finish`.
+class SnapshotEncoder
 {
   public:
+    virtual ~SnapshotEncoder() = default;
+    /// Starts a snapshot for `tick`, forgetting the previous one's entries.
+    virtual void begin(Tick tick) = 0;
+    /// Returns the bits the entry takes (an estimate for coders that code in `finish`), without its id gap.
+    virtual std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
+                                    const SnapshotEntry* baseline) = 0;
+    virtual void add_removed(std::uint32_t entity) = 0;
+    /// Forgets the entry added last (the budget could not take it).
+    virtual void drop_last() = 0;
+    virtual std::size_t entry_count() const noexcept = 0;
+    /// What an entity's id gap costs at most in the common cases (ids within a few hundred of each other).
+    virtual std::size_t gap_bits_estimate() const noexcept = 0;
+    virtual std::vector<std::byte> finish(const SnapshotHeader& header) = 0;
+};
+
+/// An encoder of `codec`'s format (the public enum in replication.hpp).
+std::unique_ptr<SnapshotEncoder> make_snapshot_encoder(SnapshotCodec codec);
+
+/// Today's bit-packed format (the first format; browser clients decode it): entries coded once each, then stitched.
+class SnapshotWriter final : public SnapshotEncoder
+{
+  public:
+    void begin(Tick) override { clear(); }
     /// Returns the bits the entry took (without its id gap, at most ~40 bits more).
     std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current, const QuantizedEntity* baseline);
-    void add_removed(std::uint32_t entity);
-    /// Forgets the entry added last (the budget could not take it).
-    void drop_last();
-    std::size_t entry_count() const noexcept { return m_entries.size(); }
-    std::vector<std::byte> finish(const SnapshotHeader& header);
+    std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
+                            const SnapshotEntry* baseline) override
+    {
+        return add_present(entity, current, baseline ? baseline->state.get() : nullptr);
+    }
+    void add_removed(std::uint32_t entity) override;
+    void drop_last() override;
+    std::size_t entry_count() const noexcept override { return m_entries.size(); }
+    std::size_t gap_bits_estimate() const noexcept override { return 11; }
+    std::vector<std::byte> finish(const SnapshotHeader& header) override;
     void clear();
 
   private:
@@ -73,11 +110,16 @@ struct DecodedSnapshot
 
 using BaselineLookup = std::function<const SnapshotState*(std::uint32_t sequence)>;
 
-/// Decodes against the baseline `lookup` returns. On error `out` is unspecified.
+/// Decodes either format (the predictive one starts with a zero byte, which no bit-packed snapshot can: its
+/// first field is a sequence number from 1) against the baseline `lookup` returns. On error `out` is unspecified.
 DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentRegistry& registry,
                             const BaselineLookup& lookup, DecodedSnapshot& out);
 /// Reads only the header (to learn which baseline a snapshot needs).
 DecodeError decode_snapshot_header(std::span<const std::byte> bytes, SnapshotHeader& header);
+
+/// The header both formats share (the predictive one after its zero byte).
+void write_snapshot_header(wire::BitWriter& writer, const SnapshotHeader& header);
+DecodeError read_snapshot_header(wire::BitReader& reader, SnapshotHeader& header);
 
 void write_entity_gap(wire::BitWriter& writer, std::uint64_t gap);
 std::optional<std::uint64_t> read_entity_gap(wire::BitReader& reader);

@@ -14,9 +14,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         testing::register_codec_components(built);
         return built;
     }();
+    // Entries that carry the state they replaced, six ticks earlier, so the predictive format's prediction runs
+    // (for snapshots with ticks 101..355).
     static const replication::SnapshotState baseline = [] {
         std::mt19937_64 random(1);
-        return testing::random_state(registry, random, 24);
+        auto state = testing::random_state(registry, random, 24);
+        const auto older = testing::random_state(registry, random, 24);
+        for (std::size_t i = 0; i < state.size(); ++i)
+        {
+            state[i].tick = 100;
+            state[i].previous = older[i].state;
+            state[i].previous_tick = 94;
+        }
+        return state;
     }();
 
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);

@@ -211,9 +211,11 @@ struct Scenario
 /// Connects three clients through `hostile_link`, plays `change_ticks` of random changes, stops, and returns how
 /// many ticks later every mirror matched (or -1 if not within `limit_ticks`). `failure` names the last mismatch.
 inline int ticks_to_converge(std::uint64_t seed, int change_ticks, int limit_ticks, std::string& failure,
-                             std::size_t* entities = nullptr)
+                             std::size_t* entities = nullptr, SnapshotCodec codec = SnapshotCodec::Predictive)
 {
-    ReplicatedGame game(register_test_components, {}, hostile_link(seed * 100));
+    ReplicatedGame game(
+        register_test_components, [codec](ReplicationConfig& config) { config.default_codec = codec; },
+        hostile_link(seed * 100));
     std::vector<ReplicatedGame::Peer*> peers;
     for (int i = 0; i < 3; ++i)
         peers.push_back(

@@ -15,24 +15,26 @@ struct Codec : ::testing::Test
     Codec() { register_codec_components(registry); }
 
     /// Encodes `current` against `baseline` as the server does (changed entities only, removed ones marked).
-    std::vector<std::byte> encode(const SnapshotState& current, const SnapshotState* baseline, SnapshotHeader header)
+    std::vector<std::byte> encode(const SnapshotState& current, const SnapshotState* baseline, SnapshotHeader header,
+                                  SnapshotCodec codec = SnapshotCodec::Bitpacked)
     {
-        SnapshotWriter writer;
+        const auto writer = make_snapshot_encoder(codec);
+        writer->begin(header.tick);
         const SnapshotState empty;
         const SnapshotState& base = baseline ? *baseline : empty;
         for (const auto& entry : base)
             if (std::none_of(current.begin(), current.end(), [&](const auto& c) { return c.entity == entry.entity; }))
-                writer.add_removed(entry.entity);
+                writer->add_removed(entry.entity);
         for (const auto& entry : current)
         {
             const auto previous =
                 std::find_if(base.begin(), base.end(), [&](const auto& b) { return b.entity == entry.entity; });
-            const QuantizedEntity* previous_state = previous == base.end() ? nullptr : previous->state.get();
-            if (previous_state && *previous_state == *entry.state)
+            const SnapshotEntry* previous_entry = previous == base.end() ? nullptr : &*previous;
+            if (previous_entry && *previous_entry->state == *entry.state)
                 continue;
-            writer.add_present(entry.entity, *entry.state, previous_state);
+            writer->add_present(entry.entity, *entry.state, previous_entry);
         }
-        return writer.finish(header);
+        return writer->finish(header);
     }
 
     DecodeError decode(const std::vector<std::byte>& bytes, const SnapshotState* baseline, DecodedSnapshot& out)
@@ -80,7 +82,16 @@ void expect_same_state(const SnapshotState& decoded, const SnapshotState& expect
     }
 }
 
-TEST_F(Codec, RandomSnapshotsRoundTripAgainstRandomBaselines)
+/// The tests both formats must pass.
+struct EitherCodec : Codec, ::testing::WithParamInterface<SnapshotCodec>
+{};
+
+INSTANTIATE_TEST_SUITE_P(Formats, EitherCodec, ::testing::Values(SnapshotCodec::Bitpacked, SnapshotCodec::Predictive),
+                         [](const auto& info) {
+                             return std::string(info.param == SnapshotCodec::Predictive ? "Predictive" : "Bitpacked");
+                         });
+
+TEST_P(EitherCodec, RandomSnapshotsRoundTripAgainstRandomBaselines)
 {
     std::mt19937_64 random(5);
     std::size_t delta_bytes = 0, full_bytes = 0;
@@ -89,7 +100,7 @@ TEST_F(Codec, RandomSnapshotsRoundTripAgainstRandomBaselines)
         const SnapshotState baseline = random_state(registry, random, 1 + random() % 80);
         const SnapshotState current = mutate(registry, baseline, random);
         const SnapshotHeader header{10, 1234, 7, 4};
-        const auto bytes = encode(current, &baseline, header);
+        const auto bytes = encode(current, &baseline, header, GetParam());
         DecodedSnapshot decoded;
         ASSERT_EQ(decode(bytes, &baseline, decoded), DecodeError::None);
         EXPECT_EQ(decoded.header.sequence, 10u);
@@ -98,7 +109,7 @@ TEST_F(Codec, RandomSnapshotsRoundTripAgainstRandomBaselines)
         EXPECT_EQ(decoded.header.baseline, 4u);
         expect_same_state(decoded.state, current);
 
-        const auto full = encode(current, nullptr, {11, 1235, 7, 0});
+        const auto full = encode(current, nullptr, {11, 1235, 7, 0}, GetParam());
         ASSERT_EQ(decode(full, nullptr, decoded), DecodeError::None);
         expect_same_state(decoded.state, current);
         // A moved entity's delta can take a few bits more than its full form (the changed flags and each field's
@@ -111,20 +122,20 @@ TEST_F(Codec, RandomSnapshotsRoundTripAgainstRandomBaselines)
     std::printf("delta %zu bytes, full %zu bytes over 300 rounds\n", delta_bytes, full_bytes);
 }
 
-TEST_F(Codec, AnUnchangedWorldCostsOnlyTheHeader)
+TEST_P(EitherCodec, AnUnchangedWorldCostsOnlyTheHeader)
 {
     std::mt19937_64 random(9);
     const SnapshotState baseline = random_state(registry, random, 900);
-    const auto bytes = encode(baseline, &baseline, {100, 5000, 1, 99});
+    const auto bytes = encode(baseline, &baseline, {100, 5000, 1, 99}, GetParam());
     EXPECT_LE(bytes.size(), 8u);
 }
 
-TEST_F(Codec, EveryTruncationIsRefusedCleanly)
+TEST_P(EitherCodec, EveryTruncationIsRefusedCleanly)
 {
     std::mt19937_64 random(6);
     const SnapshotState baseline = random_state(registry, random, 40);
     const SnapshotState current = mutate(registry, baseline, random);
-    const auto bytes = encode(current, &baseline, {3, 30, 0, 2});
+    const auto bytes = encode(current, &baseline, {3, 30, 0, 2}, GetParam());
     for (std::size_t length = 0; length + 1 < bytes.size(); ++length)
     {
         const std::vector<std::byte> prefix(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(length));
@@ -133,11 +144,11 @@ TEST_F(Codec, EveryTruncationIsRefusedCleanly)
     }
 }
 
-TEST_F(Codec, ABaselineTheClientNeverHadIsReported)
+TEST_P(EitherCodec, ABaselineTheClientNeverHadIsReported)
 {
     std::mt19937_64 random(7);
     const SnapshotState baseline = random_state(registry, random, 10);
-    const auto bytes = encode(mutate(registry, baseline, random), &baseline, {9, 90, 0, 8});
+    const auto bytes = encode(mutate(registry, baseline, random), &baseline, {9, 90, 0, 8}, GetParam());
     DecodedSnapshot decoded;
     EXPECT_EQ(decode(bytes, nullptr, decoded), DecodeError::MissingBaseline);
     EXPECT_EQ(decoded.header.baseline, 8u);

@@ -81,6 +81,16 @@ struct PathAdaptation
     Duration sample_interval{std::chrono::milliseconds(50)};
 };
 
+/// How a client's snapshots are coded (docs/REPLICATION.md). Chosen per client on the server; the client's
+/// decoder reads both.
+enum class SnapshotCodec : std::uint8_t
+{
+    /// The first format: fixed prefix codes, each entry against its baseline (the TypeScript decoder reads it).
+    Bitpacked,
+    /// Each changed entity predicted from what both ends hold, the residuals range coded with adaptive models.
+    Predictive,
+};
+
 struct ReplicationConfig
 {
     ReplicationChannels channels;
@@ -106,6 +116,8 @@ struct ReplicationConfig
     /// despawn, change their components or replication target, or its view moves a tenth of its radius or joins
     /// or leaves a room. Between, only motion across the border waits (at 60 Hz, 4 ticks is 67 ms).
     std::uint32_t interest_period_ticks = 4;
+    /// The codec a newly connected client gets (`ReplicationServer::set_snapshot_codec` changes it per client).
+    SnapshotCodec default_codec = SnapshotCodec::Predictive;
 };
 
 struct EntitySpawnedEvent
@@ -188,6 +200,9 @@ class ReplicationServer
     /// This client's snapshot rate (1..tick_rate; rounded to a whole number of ticks between snapshots), for a
     /// slow link or a spectator. The default is `ReplicationConfig::snapshot_rate`.
     void set_snapshot_rate(ClientId client, std::uint32_t snapshots_per_second);
+    /// This client's snapshot format: Bitpacked for decoders that only read the first format (browser clients
+    /// today). Takes effect with its next snapshot; the baselines it acknowledged stay valid.
+    void set_snapshot_codec(ClientId client, SnapshotCodec codec);
 
     std::optional<ReplicationClientStats> stats(ClientId client) const;
     const ReplicationConfig& config() const noexcept;

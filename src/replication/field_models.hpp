@@ -1,0 +1,144 @@
+// The context models of the predictive snapshot codec, and how an integer is coded with them: its bit length
+// through a 7-level binary tree of adaptive bits, the bit after the leading one adaptive per length, the rest at
+// one half. Each field class (entity id gaps, flags, residuals and signs per field position, raw values) has its
+// own models; a snapshot starts from fresh ones, so it decodes alone against its baseline.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <optional>
+
+#include "replication/range_coder.hpp"
+
+namespace eustress::net::replication {
+
+/// The tree's starting probabilities: lengths 0..16 about equally likely, longer ones rare. A snapshot with a
+/// handful of entities never teaches the models much, so where they start decides what it costs.
+const std::array<AdaptiveBit, 128>& initial_length_tree();
+
+struct IntegerModel
+{
+    std::array<AdaptiveBit, 128> length = initial_length_tree();  ///< tree over bit_width(value), 0..64 (nodes 1..127)
+    std::array<AdaptiveBit, 65> second{};                         ///< the bit below the leading one, per length
+};
+
+struct FieldModels
+{
+    static constexpr std::size_t kSlots = 8;  ///< field positions within a component with models of their own
+    static constexpr std::size_t kComponentSlots = 4;
+    IntegerModel gap;
+    AdaptiveBit present;
+    AdaptiveBit same_components;
+    std::array<AdaptiveBit, kComponentSlots> changed{};
+    std::array<AdaptiveBit, kComponentSlots> predicted{};
+    IntegerModel component_count;
+    IntegerModel component_gap;
+    std::array<IntegerModel, kSlots> residual{};
+    std::array<AdaptiveBit, kSlots> sign{};
+    std::array<IntegerModel, kSlots> raw{};
+
+    static std::size_t slot(std::size_t position) { return position < kSlots ? position : kSlots - 1; }
+    static std::size_t component_slot(std::size_t index)
+    {
+        return index < kComponentSlots ? index : kComponentSlots - 1;
+    }
+};
+
+/// Writes into the range coder.
+struct EncodeSink
+{
+    RangeEncoder& encoder;
+    void bit(AdaptiveBit& model, unsigned value) { encoder.encode(model, value); }
+    void direct(std::uint32_t value, unsigned count) { encoder.encode_direct(value, count); }
+};
+
+/// Adds up what the same decisions would cost (1/256 bits), adapting the models as the encoder would.
+struct CostSink
+{
+    std::uint64_t cost = 0;
+    void bit(AdaptiveBit& model, unsigned value)
+    {
+        cost += cost_of(model, value);
+        model.update(value);
+    }
+    void direct(std::uint32_t, unsigned count) { cost += 256u * count; }
+};
+
+template <typename Sink> void code_integer(Sink& sink, IntegerModel& model, std::uint64_t value)
+{
+    const unsigned length = static_cast<unsigned>(std::bit_width(value));
+    unsigned node = 1;
+    for (int level = 6; level >= 0; --level)
+    {
+        const unsigned bit = (length >> level) & 1u;
+        sink.bit(model.length[node], bit);
+        node = node * 2 + bit;
+    }
+    if (length < 2)
+        return;
+    sink.bit(model.second[length], static_cast<unsigned>((value >> (length - 2)) & 1u));
+    unsigned rest = length - 2;
+    while (rest > 0)
+    {
+        const unsigned chunk = rest < 32 ? rest : 32;
+        rest -= chunk;
+        sink.direct(static_cast<std::uint32_t>((value >> rest) & ((std::uint64_t{1} << chunk) - 1)), chunk);
+    }
+}
+
+inline std::optional<std::uint64_t> decode_integer(RangeDecoder& decoder, IntegerModel& model)
+{
+    unsigned node = 1;
+    for (int level = 6; level >= 0; --level)
+        node = node * 2 + decoder.decode(model.length[node]);
+    const unsigned length = node - 128;
+    if (length > 64)
+        return std::nullopt;
+    if (length < 2)
+        return length;
+    std::uint64_t value = 2u | decoder.decode(model.second[length]);
+    unsigned rest = length - 2;
+    while (rest > 0)
+    {
+        const unsigned chunk = rest < 32 ? rest : 32;
+        rest -= chunk;
+        value = (value << chunk) | decoder.decode_direct(chunk);
+    }
+    return value;
+}
+
+/// A field of `width` bits (64 for variable-length ones) coded as its wrapped difference from `base`.
+template <typename Sink>
+void code_residual(Sink& sink, FieldModels& models, std::size_t position, std::uint64_t value, std::uint64_t base,
+                   unsigned width)
+{
+    const std::uint64_t mask = width >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
+    const std::uint64_t wrapped = (value - base) & mask;
+    const std::uint64_t half = std::uint64_t{1} << (width - 1);
+    const bool negative = wrapped >= half;
+    const std::uint64_t magnitude = negative ? ((0 - wrapped) & mask) : wrapped;
+    const std::size_t slot = FieldModels::slot(position);
+    code_integer(sink, models.residual[slot], magnitude);
+    if (magnitude != 0)
+        sink.bit(models.sign[slot], negative ? 1u : 0u);
+}
+
+inline std::optional<std::uint64_t> decode_residual(RangeDecoder& decoder, FieldModels& models, std::size_t position,
+                                                    std::uint64_t base, unsigned width)
+{
+    const std::uint64_t mask = width >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
+    const std::uint64_t half = std::uint64_t{1} << (width - 1);
+    const std::size_t slot = FieldModels::slot(position);
+    const auto magnitude = decode_integer(decoder, models.residual[slot]);
+    if (!magnitude || *magnitude > half)
+        return std::nullopt;
+    if (*magnitude == 0)
+        return base & mask;
+    const bool negative = decoder.decode(models.sign[slot]) == 1;
+    if (!negative && *magnitude == half)
+        return std::nullopt;  // the encoder writes +half as −half
+    return (negative ? base - *magnitude : base + *magnitude) & mask;
+}
+
+}  // namespace eustress::net::replication

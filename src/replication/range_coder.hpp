@@ -1,0 +1,79 @@
+// An adaptive binary range coder: each decision is coded with a probability that follows what the same context
+// saw before, so a field class whose values repeat costs a fraction of a bit. Our own small implementation (no
+// Debian package offers context-modelled coding of game fields); the predictive snapshot codec is its only user.
+//
+// Carry-less 32-bit range with a 64-bit low and a pending-0xFF count for carry propagation. The encoder ends on
+// the value of its final interval with the most trailing zero bits and drops the zero bytes; the decoder reads
+// zeros past the end, so they need not be sent. Reading more than kMaxPadBytes past the end marks it overrun.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace eustress::net::replication {
+
+/// The probability that the next bit is 0, in 1/4096ths, adapted after each bit. Starts at one half.
+struct AdaptiveBit
+{
+    static constexpr unsigned kBits = 12;
+    static constexpr std::uint16_t kOne = 1u << kBits;
+    /// Adapts fast: the models are reset for every snapshot and must learn within a few hundred decisions.
+    static constexpr unsigned kShift = 4;
+    std::uint16_t zero = kOne / 2;
+
+    void update(unsigned bit) noexcept
+    {
+        if (bit == 0)
+            zero = static_cast<std::uint16_t>(zero + ((kOne - zero) >> kShift));
+        else
+            zero = static_cast<std::uint16_t>(zero - (zero >> kShift));
+    }
+};
+
+class RangeEncoder
+{
+  public:
+    void encode(AdaptiveBit& model, unsigned bit);
+    /// `count` (≤ 32) bits at probability one half each, most significant first.
+    void encode_direct(std::uint32_t value, unsigned count);
+    /// Ends the stream and returns its bytes; the encoder is then empty again.
+    std::vector<std::byte> finish();
+
+  private:
+    void shift_low();
+
+    std::uint64_t m_low = 0;
+    std::uint32_t m_range = 0xFFFFFFFFu;
+    std::uint8_t m_cache = 0;
+    std::uint64_t m_pending = 1;  ///< bytes held back: `m_cache` then (m_pending − 1) × 0xFF
+    bool m_first = true;          ///< the first cached byte is a placeholder (always 0) and is not written
+    std::vector<std::byte> m_out;
+};
+
+class RangeDecoder
+{
+  public:
+    static constexpr std::size_t kMaxPadBytes = 8;
+    explicit RangeDecoder(std::span<const std::byte> bytes) noexcept;
+    unsigned decode(AdaptiveBit& model) noexcept;
+    std::uint32_t decode_direct(unsigned count) noexcept;
+    /// The decoder read further past the end than a finished stream can need: the input was cut short.
+    bool overrun() const noexcept { return m_next > m_bytes.size() + kMaxPadBytes; }
+
+  private:
+    std::uint8_t next_byte() noexcept;
+    void normalize() noexcept;
+
+    std::span<const std::byte> m_bytes;
+    std::size_t m_next = 0;
+    std::uint32_t m_range = 0xFFFFFFFFu;
+    std::uint32_t m_code = 0;
+};
+
+/// What coding a bit with `model` costs, in 1/256 bits, for the encoder's size estimates.
+std::uint32_t cost_of(const AdaptiveBit& model, unsigned bit) noexcept;
+
+}  // namespace eustress::net::replication

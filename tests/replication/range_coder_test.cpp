@@ -1,0 +1,130 @@
+// The adaptive binary range coder alone: exact round trips at every probability, carries through runs of 0xFF,
+// the compression a skewed stream must reach, and input cut short detected.
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "replication/range_coder.hpp"
+
+namespace eustress::net::testing {
+namespace {
+
+using namespace replication;
+
+struct Decision
+{
+    bool direct = false;
+    std::uint32_t value = 0;
+    unsigned count = 0;  ///< direct bits
+    std::size_t model = 0;
+};
+
+std::vector<Decision> random_decisions(std::mt19937_64& random, std::size_t count)
+{
+    std::vector<Decision> decisions;
+    for (std::size_t i = 0; i < count; ++i)
+    {
+        Decision decision;
+        decision.direct = random() % 5 == 0;
+        decision.model = random() % 8;
+        if (decision.direct)
+        {
+            decision.count = 1 + static_cast<unsigned>(random() % 32);
+            decision.value = static_cast<std::uint32_t>(random()) >> (32 - decision.count);
+        }
+        else
+        {
+            // Model m emits a 1 with probability m/8 (model 0 never, so its probability runs to the edge).
+            decision.value = (random() % 8) < decision.model ? 1u : 0u;
+        }
+        decisions.push_back(decision);
+    }
+    return decisions;
+}
+
+TEST(RangeCoder, RandomDecisionsRoundTripExactlyAtEveryProbability)
+{
+    std::mt19937_64 random(3);
+    for (int round = 0; round < 200; ++round)
+    {
+        const auto decisions = random_decisions(random, random() % 3000);
+        std::array<AdaptiveBit, 8> encode_models{};
+        RangeEncoder encoder;
+        for (const Decision& decision : decisions)
+            if (decision.direct)
+                encoder.encode_direct(decision.value, decision.count);
+            else
+                encoder.encode(encode_models[decision.model], decision.value);
+        const auto bytes = encoder.finish();
+
+        std::array<AdaptiveBit, 8> decode_models{};
+        RangeDecoder decoder(bytes);
+        for (std::size_t i = 0; i < decisions.size(); ++i)
+        {
+            const Decision& decision = decisions[i];
+            const std::uint32_t value =
+                decision.direct ? decoder.decode_direct(decision.count) : decoder.decode(decode_models[decision.model]);
+            ASSERT_EQ(value, decision.value) << "round " << round << " decision " << i;
+        }
+        EXPECT_FALSE(decoder.overrun());
+    }
+}
+
+TEST(RangeCoder, CarriesPropagateThroughLongRunsOfOnes)
+{
+    // All-ones direct bits keep the low end at 0xFF..., the case where a late carry must ripple back.
+    RangeEncoder encoder;
+    AdaptiveBit model;
+    for (int i = 0; i < 500; ++i)
+    {
+        encoder.encode_direct(0xFFFFFFFFu, 32);
+        encoder.encode(model, 1);
+    }
+    const auto bytes = encoder.finish();
+    RangeDecoder decoder(bytes);
+    AdaptiveBit decode_model;
+    for (int i = 0; i < 500; ++i)
+    {
+        ASSERT_EQ(decoder.decode_direct(32), 0xFFFFFFFFu) << i;
+        ASSERT_EQ(decoder.decode(decode_model), 1u) << i;
+    }
+}
+
+TEST(RangeCoder, ASkewedStreamCostsAFractionOfABitPerDecision)
+{
+    std::mt19937_64 random(4);
+    RangeEncoder encoder;
+    AdaptiveBit model;
+    constexpr int kDecisions = 10000;
+    for (int i = 0; i < kDecisions; ++i)
+        encoder.encode(model, random() % 50 == 0 ? 1u : 0u);  // entropy about 0.14 bits
+    const auto bytes = encoder.finish();
+    EXPECT_LT(bytes.size() * 8, kDecisions / 4);
+    EXPECT_TRUE(RangeEncoder{}.finish().empty());  // nothing coded: nothing sent
+}
+
+TEST(RangeCoder, ReadingFarPastTheEndIsReportedAsOverrun)
+{
+    RangeEncoder encoder;
+    encoder.encode_direct(0x12345678u, 32);
+    auto bytes = encoder.finish();
+    RangeDecoder decoder(bytes);
+    EXPECT_EQ(decoder.decode_direct(32), 0x12345678u);
+    EXPECT_FALSE(decoder.overrun());
+    for (int i = 0; i < 4 && !decoder.overrun(); ++i)
+        (void)decoder.decode_direct(32);
+    EXPECT_TRUE(decoder.overrun());
+}
+
+TEST(RangeCoder, TheCostEstimateFollowsTheProbability)
+{
+    AdaptiveBit certain;
+    for (int i = 0; i < 200; ++i)
+        certain.update(0);
+    EXPECT_LT(cost_of(certain, 0), 16u);    // well under a tenth of a bit
+    EXPECT_GT(cost_of(certain, 1), 1024u);  // over four bits
+    EXPECT_NEAR(static_cast<double>(cost_of(AdaptiveBit{}, 1)), 256.0, 8.0);
+}
+
+}  // namespace
+}  // namespace eustress::net::testing
