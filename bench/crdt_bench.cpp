@@ -5,6 +5,7 @@
 //             the held deltas and by exchanging snapshots
 //  churn:     100,000 spawns and despawns with 1,000 live across 3 replicas, collecting garbage as it goes
 //  map sets:  the shape of the "C1.2" benchmark: 10 replicas each setting one map key 100,000 times, then a merge
+//  sequence:  100,000 inserts at random visible positions of one sequence over 3 replicas, exchanged every 1,000
 //  durable:   SQLite store latency of one committed write and of one tick's delta, under both sync policies;
 //             restart time of the 10,000-entity world from snapshot plus deltas
 //
@@ -15,7 +16,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <random>
 #include <stdlib.h>
 #include <string>
@@ -36,7 +36,8 @@ struct Workloads
 {
     std::size_t entities = 10'000, replicas = 3, updated_percent = 10, tick_ms = 16, world_ticks = 600,
                 partition_ticks = 600, map_writers = 10, map_sets = 100'000, churn_operations = 100'000,
-                churn_live = 1'000, churn_exchange_every = 300;
+                churn_live = 1'000, churn_exchange_every = 300, sequence_inserts = 100'000,
+                sequence_exchange_every = 1'000;
 };
 Workloads workloads;
 
@@ -45,17 +46,20 @@ void read_workloads(const std::string& path)
 {
     std::ifstream in(path);
     std::string line;
-    const std::pair<const char*, std::size_t*> fields[] = {{"entities", &workloads.entities},
-                                                           {"replicas", &workloads.replicas},
-                                                           {"updated_percent", &workloads.updated_percent},
-                                                           {"tick_ms", &workloads.tick_ms},
-                                                           {"world_ticks", &workloads.world_ticks},
-                                                           {"partition_ticks", &workloads.partition_ticks},
-                                                           {"map_writers", &workloads.map_writers},
-                                                           {"map_sets", &workloads.map_sets},
-                                                           {"churn_operations", &workloads.churn_operations},
-                                                           {"churn_live", &workloads.churn_live},
-                                                           {"churn_exchange_every", &workloads.churn_exchange_every}};
+    const std::pair<const char*, std::size_t*> fields[] = {
+        {"entities", &workloads.entities},
+        {"replicas", &workloads.replicas},
+        {"updated_percent", &workloads.updated_percent},
+        {"tick_ms", &workloads.tick_ms},
+        {"world_ticks", &workloads.world_ticks},
+        {"partition_ticks", &workloads.partition_ticks},
+        {"map_writers", &workloads.map_writers},
+        {"map_sets", &workloads.map_sets},
+        {"churn_operations", &workloads.churn_operations},
+        {"churn_live", &workloads.churn_live},
+        {"churn_exchange_every", &workloads.churn_exchange_every},
+        {"sequence_inserts", &workloads.sequence_inserts},
+        {"sequence_exchange_every", &workloads.sequence_exchange_every}};
     while (std::getline(in, line))
     {
         const auto equals = line.find('=');
@@ -336,6 +340,70 @@ void concurrent_map_sets(bench::Options& options)
                   "bytes");
 }
 
+/// The sequence type: inserts of 8 bytes after random visible elements (those seen at the last exchange and
+/// this replica's own since), round-robin over the replicas, exchanged every sequence_exchange_every inserts.
+/// Inserts/s counts inserting, encoding and merging; reading the whole order is reported on its own.
+void sequence_workload(bench::Options& options)
+{
+    constexpr ComponentId kList = 0;
+    auto replicas = empty_replicas();
+    std::vector<Delta> deltas(workloads.replicas);
+    const auto list = *replicas[0].spawn(kStart, deltas[0]);
+    std::vector<std::vector<Stamp>> anchors(workloads.replicas);
+    double reading = 0;  // reading the order is the game's cost, not the inserts': timed apart
+    const auto exchange = [&](WallTime now) {
+        std::vector<std::vector<std::byte>> encoded;
+        for (std::size_t from = 0; from < workloads.replicas; ++from)
+        {
+            encoded.push_back(replicas[from].encode(deltas[from]));
+            deltas[from].clear();
+        }
+        for (std::size_t from = 0; from < workloads.replicas; ++from)
+            for (std::size_t to = 0; to < workloads.replicas; ++to)
+                if (to != from)
+                    (void)replicas[to].merge(encoded[from], now);
+        const auto read_start = bench::Clock::now();
+        for (std::size_t who = 0; who < workloads.replicas; ++who)
+        {
+            anchors[who].clear();
+            for (const SequenceElement& element : replicas[who].sequence(list, kList))
+                anchors[who].push_back(element.id);
+        }
+        reading += bench::seconds(bench::Clock::now() - read_start);
+    };
+    exchange(kStart);
+    std::mt19937_64 random(12345);
+    const auto start = bench::Clock::now();
+    for (std::size_t i = 0; i < workloads.sequence_inserts; ++i)
+    {
+        const std::size_t who = i % workloads.replicas;
+        const WallTime now = kStart + WallTime{static_cast<std::int64_t>(i / 100)};
+        auto& mine = anchors[who];
+        const std::size_t at = std::uniform_int_distribution<std::size_t>(0, mine.size())(random);
+        const double value = static_cast<double>(i);
+        const auto id = replicas[who].insert_after(
+            list, kList, at < mine.size() ? std::optional(mine[at]) : std::nullopt, bytes_of(value), now, deltas[who]);
+        mine.push_back(*id);
+        if (i % workloads.sequence_exchange_every == workloads.sequence_exchange_every - 1)
+            exchange(now);
+    }
+    exchange(kStart + WallTime{static_cast<std::int64_t>(workloads.sequence_inserts / 100 + 1)});
+    const double seconds = bench::seconds(bench::Clock::now() - start) - reading;
+    const auto read_start = bench::Clock::now();
+    const std::size_t elements = replicas[0].sequence(list, kList).size();
+    const double one_read = bench::seconds(bench::Clock::now() - read_start);
+    bool converged = true;
+    for (std::size_t who = 1; who < workloads.replicas; ++who)
+        converged = converged && replicas[who].canonical_state() == replicas[0].canonical_state();
+    options.size = workloads.sequence_inserts;
+    bench::report(options, "eustress", "sequence_inserts_per_second", workloads.sequence_inserts / seconds,
+                  "inserts/s");
+    bench::report(options, "eustress", "sequence_elements", double(elements), "elements");
+    bench::report(options, "eustress", "sequence_read_whole_order_ms", one_read * 1000, "ms");
+    bench::report(options, "eustress", "sequence_snapshot_bytes", double(replicas[0].snapshot().size()), "bytes");
+    bench::report(options, "eustress", "sequence_converged", converged ? 1 : 0, "bool");
+}
+
 std::string temporary_directory()
 {
     std::string pattern = (std::filesystem::temp_directory_path() / "eustress-crdt-bench-XXXXXX").string();
@@ -409,6 +477,13 @@ void durable_workload(bench::Options& options)
     std::filesystem::remove_all(directory, ignored);
 }
 
+/// Says on stderr which workload runs (the whole takes tens of seconds), then runs it.
+template <typename Workload> void run_workload(const char* name, Workload&& workload)
+{
+    bench::progress("    eustress: %s\n", name);
+    workload();
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -428,29 +503,11 @@ int main(int argc, char** argv)
     }
     if (ticks == 0)
         ticks = workloads.world_ticks;
-    const std::pair<const char*, std::function<void()>> workloads_in_order[] = {{"world",
-                                                                                 [&] {
-                                                                                     world_workload(options, ticks);
-                                                                                 }},
-                                                                                {"partition",
-                                                                                 [&] {
-                                                                                     partition_workload(options);
-                                                                                 }},
-                                                                                {"churn",
-                                                                                 [&] {
-                                                                                     churn_workload(options);
-                                                                                 }},
-                                                                                {"map sets",
-                                                                                 [&] {
-                                                                                     concurrent_map_sets(options);
-                                                                                 }},
-                                                                                {"durable writes", [&] {
-                                                                                     durable_workload(options);
-                                                                                 }}};
-    for (const auto& [name, run] : workloads_in_order)
-    {
-        bench::progress("    eustress: %s\n", name);
-        run();
-    }
+    run_workload("world", [&] { world_workload(options, ticks); });
+    run_workload("partition", [&] { partition_workload(options); });
+    run_workload("churn", [&] { churn_workload(options); });
+    run_workload("map sets", [&] { concurrent_map_sets(options); });
+    run_workload("sequence", [&] { sequence_workload(options); });
+    run_workload("durable writes", [&] { durable_workload(options); });
     return 0;
 }

@@ -144,7 +144,7 @@ if wanted crdt; then
   fi
   if [[ -d bench/crdt/node_modules/yjs ]]; then
     for library in yjs loro automerge; do
-      for workload in world map_sets churn; do
+      for workload in world map_sets churn sequence; do
         echo "   $library $workload (taskset -c 0)" >&2
         timeout 300 taskset -c 0 node --expose-gc "bench/crdt/$workload.mjs" --library "$library" \
           --placement one-core >>"$out" || echo "   ($library $workload failed or timed out)" >&2

@@ -1,12 +1,12 @@
 // Automerge as its documentation advises: one document per replica, all cloned from one origin holding the root
-// `entities` map (so replicas share it instead of racing to create it), each edit an Automerge.change; what
+// `entities` map and `list` (so replicas share them instead of racing to create them), each edit an Automerge.change; what
 // travels is getChanges(before, after), applied with applyChanges; a reconnecting replica loads the other's
 // saved document incrementally (loadIncremental skips the changes it has).
 import * as Automerge from '@automerge/automerge';
 import { packageVersion } from '../common.mjs';
 
 const version = packageVersion('@automerge/automerge');
-const origin = Automerge.change(Automerge.init({ actor: '00' }), (doc) => { doc.entities = {}; });
+const origin = Automerge.change(Automerge.init({ actor: '00' }), (doc) => { doc.entities = {}; doc.list = []; });
 const actor = (id) => id.toString(16).padStart(8, '0');
 
 export default {
@@ -23,6 +23,7 @@ export default {
       },
       set(key, component, bytes) { doc.entities[key][component] = bytes; },
       despawn(key) { delete doc.entities[key]; },
+      insertAt(index, bytes) { doc.list.insertAt(index, bytes); },
     }));
   },
   end(replica) { return Automerge.getChanges(replica.since, replica.doc); },
@@ -35,4 +36,6 @@ export default {
   snapshot(replica) { return Automerge.save(replica.doc); },
   compacted() { return null; }, // save() already compresses the history; there is no way to drop it
   state(replica) { return replica.doc.entities; },
+  list(replica) { return replica.doc.list; },
+  length(replica) { return replica.doc.list.length; },
 };

@@ -22,7 +22,7 @@ export default {
   replica(id) {
     const doc = new LoroDoc();
     doc.setPeerId(id);
-    return { doc, entities: doc.getMap('entities'), handles: new Map(), since: null };
+    return { doc, entities: doc.getMap('entities'), list: doc.getList('list'), handles: new Map(), since: null };
   },
   begin(replica) { replica.since = replica.doc.oplogVersion(); },
   edit(replica, fn) {
@@ -34,6 +34,7 @@ export default {
       },
       set(key, component, bytes) { handle(replica, key).set(component, bytes); },
       despawn(key) { replica.entities.delete(key); replica.handles.delete(key); },
+      insertAt(index, bytes) { replica.list.insert(index, bytes); },
     });
     replica.doc.commit();
   },
@@ -46,4 +47,6 @@ export default {
     return replica.doc.export({ mode: 'shallow-snapshot', frontiers: replica.doc.oplogFrontiers() });
   },
   state(replica) { return replica.entities.toJSON(); },
+  list(replica) { return replica.list.toArray(); },
+  length(replica) { return replica.list.length; },
 };

@@ -13,7 +13,7 @@ export default {
   replica(id) {
     const doc = new Y.Doc();
     doc.clientID = id;
-    const replica = { doc, entities: doc.getMap('entities'), pending: [], since: null };
+    const replica = { doc, entities: doc.getMap('entities'), list: doc.getArray('list'), pending: [], since: null };
     doc.on('update', (update, origin) => { if (origin === 'local') replica.pending.push(update); });
     return replica;
   },
@@ -28,6 +28,7 @@ export default {
       },
       set(key, component, bytes) { entities.get(key).set(component, bytes); },
       despawn(key) { entities.delete(key); },
+      insertAt(index, bytes) { replica.list.insert(index, [bytes]); },
     }), 'local');
   },
   end(replica) {
@@ -41,4 +42,6 @@ export default {
   snapshot(replica) { return Y.encodeStateAsUpdate(replica.doc); },
   compacted() { return null; }, // no history to drop: deleted content is already garbage-collected (gc: true)
   state(replica) { return replica.entities.toJSON(); },
+  list(replica) { return replica.list.toArray(); },
+  length(replica) { return replica.list.length; },
 };
