@@ -14,16 +14,6 @@ const Sequence* find_sequence(const EntityRecord& record, ComponentId component)
     return at != record.sequences.end() && at->component == component ? &*at : nullptr;
 }
 
-/// The record when `replica` may write this sequence: a live entity, a known component, a value within bounds.
-EntityRecord* writable_sequence(Document::Impl& impl, EntityKey entity, ComponentId component, std::size_t size)
-{
-    EntityRecord* record = impl.find(entity);
-    if (!record || !record->alive() || component >= impl.config.component_types || size > impl.config.max_value_bytes ||
-        !impl.allowed(impl.config.replica, entity))
-        return nullptr;
-    return record;
-}
-
 bool visible_in(const EntityRecord& record, ComponentId component, Stamp id)
 {
     const Sequence* sequence = find_sequence(record, component);
@@ -37,7 +27,7 @@ std::optional<Stamp> Document::insert_after(EntityKey entity, ComponentId compon
                                             Bytes value, WallTime now, Delta& out)
 {
     Impl& impl = *m_impl;
-    EntityRecord* record = writable_sequence(impl, entity, component, value.size());
+    EntityRecord* record = writable(impl, entity, component, value.size());
     // Only a visible element may be an origin: once every replica has seen an element removed, none can insert
     // after it, which is what lets its tombstone go.
     if (!record || (after && !visible_in(*record, component, *after)))
@@ -57,7 +47,7 @@ std::optional<Stamp> Document::insert_after(EntityKey entity, ComponentId compon
 bool Document::remove_element(EntityKey entity, ComponentId component, Stamp element, WallTime, Delta& out)
 {
     Impl& impl = *m_impl;
-    EntityRecord* record = writable_sequence(impl, entity, component, 0);
+    EntityRecord* record = writable(impl, entity, component, 0);
     if (!record || !visible_in(*record, component, element))
         return false;
     const Dot inserted = find_item(*find_sequence(*record, component), element)->inserted;
