@@ -5,10 +5,14 @@
 //             the held deltas and by exchanging snapshots
 //  churn:     100,000 spawns and despawns with 1,000 live across 3 replicas, collecting garbage as it goes
 //  map sets:  the shape of the "C1.2" benchmark: 10 replicas each setting one map key 100,000 times, then a merge
+//  sequence:  100,000 inserts at random visible positions of one sequence over 3 replicas, exchanged every 1,000
 //  durable:   SQLite store latency of one committed write and of one tick's delta, under both sync policies;
 //             restart time of the 10,000-entity world from snapshot plus deltas
 //
-//   eustress-bench-crdt [--placement LABEL] [--ticks N]      (JSON lines, bench/run.sh's format)
+// The parameters come from bench/crdt/workloads.conf (--workloads), the file the anchors' scripts
+// (bench/crdt/*.mjs: Yjs, Loro, Automerge) read too, so both sides run the same shapes.
+//
+//   eustress-bench-crdt [--placement LABEL] [--workloads FILE] [--ticks N]   (JSON lines, bench/run.sh's format)
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,11 +31,53 @@ namespace bench = eustress::bench;
 
 namespace {
 
-constexpr std::size_t kReplicas = 3;
-constexpr std::size_t kEntities = 10'000;
+/// bench/crdt/workloads.conf's parameters; the defaults are the issue's.
+struct Workloads
+{
+    std::size_t entities = 10'000, replicas = 3, updated_percent = 10, tick_ms = 16, world_ticks = 600,
+                partition_ticks = 600, map_writers = 10, map_sets = 100'000, churn_operations = 100'000,
+                churn_live = 1'000, churn_exchange_every = 300, sequence_inserts = 100'000,
+                sequence_exchange_every = 1'000;
+};
+Workloads workloads;
+
+/// Reads `name=value` lines; unknown names (the anchors' time caps) and comments are skipped.
+void read_workloads(const std::string& path)
+{
+    std::ifstream in(path);
+    std::string line;
+    const std::pair<const char*, std::size_t*> fields[] = {
+        {"entities", &workloads.entities},
+        {"replicas", &workloads.replicas},
+        {"updated_percent", &workloads.updated_percent},
+        {"tick_ms", &workloads.tick_ms},
+        {"world_ticks", &workloads.world_ticks},
+        {"partition_ticks", &workloads.partition_ticks},
+        {"map_writers", &workloads.map_writers},
+        {"map_sets", &workloads.map_sets},
+        {"churn_operations", &workloads.churn_operations},
+        {"churn_live", &workloads.churn_live},
+        {"churn_exchange_every", &workloads.churn_exchange_every},
+        {"sequence_inserts", &workloads.sequence_inserts},
+        {"sequence_exchange_every", &workloads.sequence_exchange_every}};
+    while (std::getline(in, line))
+    {
+        const auto equals = line.find('=');
+        if (line.empty() || line[0] == '#' || equals == std::string::npos)
+            continue;
+        for (const auto& [name, field] : fields)
+            if (line.compare(0, equals, name) == 0)
+                *field = std::stoul(line.substr(equals + 1));
+    }
+}
 constexpr ComponentId kPosition = 0, kRotation = 1, kHealth = 2, kName = 3, kTeam = 4;
 constexpr WallTime kStart{1'800'000'000'000};
-constexpr WallTime kTick{16};
+
+/// The wall-clock time of a world tick at the configured rate.
+WallTime tick_time(std::size_t tick)
+{
+    return kStart + WallTime{static_cast<std::int64_t>(workloads.tick_ms * tick)};
+}
 
 double resident_megabytes()
 {
@@ -51,11 +97,12 @@ template <typename T> Bytes bytes_of(const T& value)
 std::vector<Document> empty_replicas()
 {
     std::vector<Document> replicas;
-    for (ReplicaId id = 1; id <= kReplicas; ++id)
+    for (ReplicaId id = 1; id <= workloads.replicas; ++id)
     {
         DocumentConfig config;
         config.replica = id;
-        config.replicas = {1, 2, 3};
+        for (ReplicaId member = 1; member <= workloads.replicas; ++member)
+            config.replicas.push_back(member);
         config.component_types = 5;
         replicas.emplace_back(config);
     }
@@ -67,7 +114,7 @@ std::vector<Document> make_world(std::vector<EntityKey>& keys)
     auto replicas = empty_replicas();
     Delta delta;
     const float zero[4] = {0, 0, 0, 1};
-    for (std::size_t i = 0; i < kEntities; ++i)
+    for (std::size_t i = 0; i < workloads.entities; ++i)
     {
         const auto key = *replicas[0].spawn(kStart, delta);
         keys.push_back(key);
@@ -78,7 +125,7 @@ std::vector<Document> make_world(std::vector<EntityKey>& keys)
         replicas[0].set(key, kTeam, bytes_of(std::uint8_t{1}), kStart, delta);
     }
     const auto bytes = replicas[0].encode(delta);
-    for (std::size_t i = 1; i < kReplicas; ++i)
+    for (std::size_t i = 1; i < workloads.replicas; ++i)
         (void)replicas[i].merge(bytes, kStart);
     return replicas;
 }
@@ -87,11 +134,11 @@ std::vector<Document> make_world(std::vector<EntityKey>& keys)
 void write_tick(Document& replica, const std::vector<EntityKey>& keys, std::size_t tick, std::size_t who, WallTime now,
                 Delta& delta)
 {
-    const std::size_t per_replica = kEntities / 10;
-    const std::size_t first = (tick * per_replica * kReplicas + who * per_replica) % kEntities;
+    const std::size_t per_replica = workloads.entities * workloads.updated_percent / 100;
+    const std::size_t first = (tick * per_replica * workloads.replicas + who * per_replica) % workloads.entities;
     for (std::size_t i = 0; i < per_replica; ++i)
     {
-        const EntityKey key = keys[(first + i) % kEntities];
+        const EntityKey key = keys[(first + i) % workloads.entities];
         const float position[3] = {static_cast<float>(tick), static_cast<float>(i), static_cast<float>(who)};
         const float rotation[4] = {0, 0, static_cast<float>(tick % 7) / 7.0f, 1};
         replica.set(key, kPosition, bytes_of(position), now, delta);
@@ -109,16 +156,16 @@ struct TickResult
 /// A tick: every replica writes, encodes, and the others merge; `connected[i]` false holds i's traffic back.
 TickResult run_ticks(std::vector<Document>& replicas, const std::vector<EntityKey>& keys, std::size_t first_tick,
                      std::size_t ticks, const std::vector<bool>& connected,
-                     std::vector<std::vector<std::byte>>* held = nullptr)
+                     std::vector<std::pair<std::size_t, std::vector<std::byte>>>* held = nullptr)
 {
     TickResult result;
-    std::vector<Delta> deltas(kReplicas);
-    std::vector<std::vector<std::byte>> encoded(kReplicas);
+    std::vector<Delta> deltas(workloads.replicas);
+    std::vector<std::vector<std::byte>> encoded(workloads.replicas);
     const auto start = bench::Clock::now();
     for (std::size_t tick = first_tick; tick < first_tick + ticks; ++tick)
     {
-        const WallTime now = kStart + kTick * static_cast<std::int64_t>(tick);
-        for (std::size_t who = 0; who < kReplicas; ++who)
+        const WallTime now = tick_time(tick);
+        for (std::size_t who = 0; who < workloads.replicas; ++who)
         {
             write_tick(replicas[who], keys, tick, who, now, deltas[who]);
             result.writes += deltas[who].operations();
@@ -126,15 +173,15 @@ TickResult run_ticks(std::vector<Document>& replicas, const std::vector<EntityKe
             result.delta_bytes += encoded[who].size();
             deltas[who].clear();
         }
-        for (std::size_t from = 0; from < kReplicas; ++from)
-            for (std::size_t to = 0; to < kReplicas; ++to)
+        for (std::size_t from = 0; from < workloads.replicas; ++from)
+            for (std::size_t to = 0; to < workloads.replicas; ++to)
             {
                 if (from == to)
                     continue;
                 if (connected[from] && connected[to])
                     (void)replicas[to].merge(encoded[from], now);
                 else if (held)
-                    held->push_back(encoded[from]);  // to be replayed when the partition heals
+                    held->emplace_back(to, encoded[from]);  // to be replayed when the partition heals
             }
     }
     result.seconds = bench::seconds(bench::Clock::now() - start);
@@ -147,13 +194,13 @@ void world_workload(bench::Options& options, std::size_t ticks)
     std::vector<EntityKey> keys;
     auto replicas = make_world(keys);
     const double before = resident_megabytes();
-    const auto result = run_ticks(replicas, keys, 1, ticks, {true, true, true});
-    options.size = kEntities;
+    const auto result = run_ticks(replicas, keys, 1, ticks, std::vector<bool>(workloads.replicas, true));
+    options.size = workloads.entities;
     // Two counts: writes the game made, and writes applied (each also merged on the two other replicas), the
     // latter being how the JavaScript libraries' figures in issue 21 count (18,000 per tick).
     bench::report(options, "eustress", "world_writes_per_second", result.writes / result.seconds, "writes/s");
-    bench::report(options, "eustress", "world_applied_writes_per_second", result.writes * kReplicas / result.seconds,
-                  "writes/s");
+    bench::report(options, "eustress", "world_applied_writes_per_second",
+                  result.writes * workloads.replicas / result.seconds, "writes/s");
     bench::report(options, "eustress", "world_ms_per_tick_3_replicas", result.seconds * 1000.0 / ticks, "ms");
     bench::report(options, "eustress", "world_delta_bytes_per_tick", double(result.delta_bytes) / ticks, "bytes");
     bench::report(options, "eustress", "world_rss_three_replicas", resident_megabytes() - empty, "MB");
@@ -168,17 +215,19 @@ void partition_workload(bench::Options& options)
 {
     std::vector<EntityKey> keys;
     auto replicas = make_world(keys);
-    std::vector<std::vector<std::byte>> held;
-    const std::size_t ten_seconds = 600;
-    run_ticks(replicas, keys, 1, ten_seconds, {true, true, false}, &held);
+    std::vector<std::pair<std::size_t, std::vector<std::byte>>> held;
+    const std::size_t ten_seconds = workloads.partition_ticks;
+    std::vector<bool> connected(workloads.replicas, true);
+    connected.back() = false;
+    run_ticks(replicas, keys, 1, ten_seconds, connected, &held);
     // Heal by snapshots: each side merges the other's state (replica 3 <-> replica 1, then 1 -> 2).
     std::vector<Document> by_snapshot;
     for (auto& replica : replicas)
     {
         by_snapshot.emplace_back(replica.config());
-        (void)by_snapshot.back().merge(replica.snapshot(), kStart + kTick * 601);
+        (void)by_snapshot.back().merge(replica.snapshot(), tick_time(ten_seconds + 1));
     }
-    const WallTime later = kStart + kTick * 601;
+    const WallTime later = tick_time(ten_seconds + 1);
     auto start = bench::Clock::now();
     const auto third = by_snapshot[2].snapshot();
     const auto first = by_snapshot[0].snapshot();
@@ -188,19 +237,14 @@ void partition_workload(bench::Options& options)
     const double snapshot_seconds = bench::seconds(bench::Clock::now() - start);
     // Heal by replaying what was held back: 600 ticks of deltas each way.
     start = bench::Clock::now();
-    for (std::size_t i = 0; i < held.size(); ++i)
-    {
-        // held[] alternates destinations in tick order: 1->3, 2->3, 3->1, 3->2 per tick.
-        const std::size_t slot = i % 4;
-        Document& to = slot < 2 ? replicas[2] : replicas[slot - 2];
-        (void)to.merge(held[i], later);
-    }
+    for (const auto& [to, bytes] : held)
+        (void)replicas[to].merge(bytes, later);
     const double replay_seconds = bench::seconds(bench::Clock::now() - start);
     const bool converged = replicas[0].canonical_state() == replicas[2].canonical_state() &&
                            by_snapshot[0].canonical_state() == by_snapshot[2].canonical_state() &&
                            by_snapshot[1].canonical_state() == by_snapshot[2].canonical_state();
     std::size_t held_bytes = 0;
-    for (const auto& bytes : held)
+    for (const auto& [to, bytes] : held)
         held_bytes += bytes.size();
     bench::report(options, "eustress", "partition_10s_heal_by_snapshots", snapshot_seconds * 1000, "ms");
     bench::report(options, "eustress", "partition_10s_heal_by_replaying_deltas", replay_seconds * 1000, "ms");
@@ -211,15 +255,16 @@ void partition_workload(bench::Options& options)
 void churn_workload(bench::Options& options)
 {
     auto replicas = empty_replicas();
-    std::vector<std::vector<EntityKey>> live(kReplicas);
-    std::vector<Delta> deltas(kReplicas);
-    const std::size_t operations = 100'000, live_target = 1'000, exchange_every = 300;
+    std::vector<std::vector<EntityKey>> live(workloads.replicas);
+    std::vector<Delta> deltas(workloads.replicas);
+    const std::size_t operations = workloads.churn_operations, live_target = workloads.churn_live,
+                      exchange_every = workloads.churn_exchange_every;
     const auto start = bench::Clock::now();
     for (std::size_t op = 0; op < operations; ++op)
     {
-        const std::size_t who = op % kReplicas;
+        const std::size_t who = op % workloads.replicas;
         const WallTime now = kStart + WallTime{static_cast<std::int64_t>(op / 100)};
-        if (live[who].size() < live_target / kReplicas)
+        if (live[who].size() < live_target / workloads.replicas)
         {
             const auto key = *replicas[who].spawn(now, deltas[who]);
             replicas[who].set(key, kPosition, as_bytes_of("spawned at the origin"), now, deltas[who]);
@@ -233,11 +278,11 @@ void churn_workload(bench::Options& options)
             live[who].pop_back();
         }
         if (op % exchange_every == exchange_every - 1)
-            for (std::size_t from = 0; from < kReplicas; ++from)
+            for (std::size_t from = 0; from < workloads.replicas; ++from)
             {
                 const auto bytes = replicas[from].encode(deltas[from]);
                 deltas[from].clear();
-                for (std::size_t to = 0; to < kReplicas; ++to)
+                for (std::size_t to = 0; to < workloads.replicas; ++to)
                     if (to != from)
                         (void)replicas[to].merge(bytes, now);
                 replicas[from].collect_garbage();
@@ -253,7 +298,7 @@ void churn_workload(bench::Options& options)
 
 void concurrent_map_sets(bench::Options& options)
 {
-    constexpr std::size_t kWriters = 10, kSets = 100'000;
+    const std::size_t kWriters = workloads.map_writers, kSets = workloads.map_sets;
     std::vector<Document> replicas;
     for (ReplicaId id = 1; id <= kWriters; ++id)
     {
@@ -295,6 +340,70 @@ void concurrent_map_sets(bench::Options& options)
                   "bytes");
 }
 
+/// The sequence type: inserts of 8 bytes after random visible elements (those seen at the last exchange and
+/// this replica's own since), round-robin over the replicas, exchanged every sequence_exchange_every inserts.
+/// Inserts/s counts inserting, encoding and merging; reading the whole order is reported on its own.
+void sequence_workload(bench::Options& options)
+{
+    constexpr ComponentId kList = 0;
+    auto replicas = empty_replicas();
+    std::vector<Delta> deltas(workloads.replicas);
+    const auto list = *replicas[0].spawn(kStart, deltas[0]);
+    std::vector<std::vector<Stamp>> anchors(workloads.replicas);
+    double reading = 0;  // reading the order is the game's cost, not the inserts': timed apart
+    const auto exchange = [&](WallTime now) {
+        std::vector<std::vector<std::byte>> encoded;
+        for (std::size_t from = 0; from < workloads.replicas; ++from)
+        {
+            encoded.push_back(replicas[from].encode(deltas[from]));
+            deltas[from].clear();
+        }
+        for (std::size_t from = 0; from < workloads.replicas; ++from)
+            for (std::size_t to = 0; to < workloads.replicas; ++to)
+                if (to != from)
+                    (void)replicas[to].merge(encoded[from], now);
+        const auto read_start = bench::Clock::now();
+        for (std::size_t who = 0; who < workloads.replicas; ++who)
+        {
+            anchors[who].clear();
+            for (const SequenceElement& element : replicas[who].sequence(list, kList))
+                anchors[who].push_back(element.id);
+        }
+        reading += bench::seconds(bench::Clock::now() - read_start);
+    };
+    exchange(kStart);
+    std::mt19937_64 random(12345);
+    const auto start = bench::Clock::now();
+    for (std::size_t i = 0; i < workloads.sequence_inserts; ++i)
+    {
+        const std::size_t who = i % workloads.replicas;
+        const WallTime now = kStart + WallTime{static_cast<std::int64_t>(i / 100)};
+        auto& mine = anchors[who];
+        const std::size_t at = std::uniform_int_distribution<std::size_t>(0, mine.size())(random);
+        const double value = static_cast<double>(i);
+        const auto id = replicas[who].insert_after(
+            list, kList, at < mine.size() ? std::optional(mine[at]) : std::nullopt, bytes_of(value), now, deltas[who]);
+        mine.push_back(*id);
+        if (i % workloads.sequence_exchange_every == workloads.sequence_exchange_every - 1)
+            exchange(now);
+    }
+    exchange(kStart + WallTime{static_cast<std::int64_t>(workloads.sequence_inserts / 100 + 1)});
+    const double seconds = bench::seconds(bench::Clock::now() - start) - reading;
+    const auto read_start = bench::Clock::now();
+    const std::size_t elements = replicas[0].sequence(list, kList).size();
+    const double one_read = bench::seconds(bench::Clock::now() - read_start);
+    bool converged = true;
+    for (std::size_t who = 1; who < workloads.replicas; ++who)
+        converged = converged && replicas[who].canonical_state() == replicas[0].canonical_state();
+    options.size = workloads.sequence_inserts;
+    bench::report(options, "eustress", "sequence_inserts_per_second", workloads.sequence_inserts / seconds,
+                  "inserts/s");
+    bench::report(options, "eustress", "sequence_elements", double(elements), "elements");
+    bench::report(options, "eustress", "sequence_read_whole_order_ms", one_read * 1000, "ms");
+    bench::report(options, "eustress", "sequence_snapshot_bytes", double(replicas[0].snapshot().size()), "bytes");
+    bench::report(options, "eustress", "sequence_converged", converged ? 1 : 0, "bool");
+}
+
 std::string temporary_directory()
 {
     std::string pattern = (std::filesystem::temp_directory_path() / "eustress-crdt-bench-XXXXXX").string();
@@ -325,7 +434,7 @@ void durable_latency(bench::Options& options, SyncPolicy sync, const std::string
     }
     for (std::size_t t = 0; t < 100; ++t)
     {
-        write_tick(replicas[0], keys, t, 0, kStart + kTick * static_cast<std::int64_t>(t), delta);
+        write_tick(replicas[0], keys, t, 0, tick_time(t), delta);
         replicas[0].encode(delta, bytes);
         delta.clear();
         const auto start = bench::Clock::now();
@@ -341,7 +450,7 @@ void durable_latency(bench::Options& options, SyncPolicy sync, const std::string
     store->compact(replicas[0]);
     for (std::size_t t = 100; t < 400; ++t)
     {
-        write_tick(replicas[0], keys, t, 0, kStart + kTick * static_cast<std::int64_t>(t), delta);
+        write_tick(replicas[0], keys, t, 0, tick_time(t), delta);
         replicas[0].encode(delta, bytes);
         delta.clear();
         store->append(bytes);
@@ -350,9 +459,9 @@ void durable_latency(bench::Options& options, SyncPolicy sync, const std::string
     const auto start = bench::Clock::now();
     auto reopened = Store::open(StoreConfig{path, sync}, error);
     Document restarted(replicas[0].config());
-    const bool loaded = reopened && !reopened->load(restarted, kStart + kTick * 400);
+    const bool loaded = reopened && !reopened->load(restarted, tick_time(400));
     const double seconds = bench::seconds(bench::Clock::now() - start);
-    options.size = kEntities;
+    options.size = workloads.entities;
     if (loaded && restarted.canonical_state() == replicas[0].canonical_state())
         bench::report(options, "eustress", "restart_ms_snapshot_plus_300_deltas_" + label, seconds * 1000, "ms");
     bench::report(options, "eustress", "store_file_bytes_" + label, double(reopened ? reopened->file_bytes() : 0),
@@ -368,6 +477,13 @@ void durable_workload(bench::Options& options)
     std::filesystem::remove_all(directory, ignored);
 }
 
+/// Says on stderr which workload runs (the whole takes tens of seconds), then runs it.
+template <typename Workload> void run_workload(const char* name, Workload&& workload)
+{
+    bench::progress("    eustress: %s\n", name);
+    workload();
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -375,18 +491,23 @@ int main(int argc, char** argv)
     bench::Options options;
     options.bench = "crdt";
     options.placement = "default";
-    std::size_t ticks = 600;
+    std::size_t ticks = 0;
     for (int i = 1; i + 1 < argc; i += 2)
     {
         if (std::strcmp(argv[i], "--placement") == 0)
             options.placement = argv[i + 1];
+        else if (std::strcmp(argv[i], "--workloads") == 0)
+            read_workloads(argv[i + 1]);
         else if (std::strcmp(argv[i], "--ticks") == 0)
             ticks = std::stoul(argv[i + 1]);
     }
-    world_workload(options, ticks);
-    partition_workload(options);
-    churn_workload(options);
-    concurrent_map_sets(options);
-    durable_workload(options);
+    if (ticks == 0)
+        ticks = workloads.world_ticks;
+    run_workload("world", [&] { world_workload(options, ticks); });
+    run_workload("partition", [&] { partition_workload(options); });
+    run_workload("churn", [&] { churn_workload(options); });
+    run_workload("map sets", [&] { concurrent_map_sets(options); });
+    run_workload("sequence", [&] { sequence_workload(options); });
+    run_workload("durable writes", [&] { durable_workload(options); });
     return 0;
 }

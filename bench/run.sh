@@ -135,8 +135,22 @@ if wanted metrics; then
   taskset -c 0,1 build-bench/bench/eustress-bench-metrics --placement two-cores >>"$out"
 fi
 if wanted crdt; then
-  section "13b. persistent worlds: the CRDT document, 10,000 entities x 5 components on 3 replicas, partition, churn"
-  taskset -c 0 build-bench/bench/eustress-bench-crdt --placement one-core >>"$out"
+  section "13b. persistent worlds: the CRDT document, 10,000 entities x 5 components on 3 replicas, partition, churn, map sets, sequence; then Yjs, Loro and Automerge on the same workloads (bench/crdt/)"
+  taskset -c 0 build-bench/bench/eustress-bench-crdt --placement one-core --workloads bench/crdt/workloads.conf >>"$out"
+  # The anchors on the same workloads.conf, each in its own node process, pinned the same way; each phase stops at
+  # the file's time cap (about 8 minutes for the three on a quiet machine).
+  if [[ ! -d bench/crdt/node_modules/yjs ]]; then
+    (cd bench/crdt && npm ci --no-audit --no-fund >&2) || echo "   (npm ci failed: no Yjs/Loro/Automerge figures)" >&2
+  fi
+  if [[ -d bench/crdt/node_modules/yjs ]]; then
+    for library in yjs loro automerge; do
+      for workload in world map_sets churn sequence; do
+        echo "   $library $workload (taskset -c 0)" >&2
+        timeout 300 taskset -c 0 node --expose-gc "bench/crdt/$workload.mjs" --library "$library" \
+          --placement one-core >>"$out" || echo "   ($library $workload failed or timed out)" >&2
+      done
+    done
+  fi
 fi
 if wanted forge; then
   section "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking"

@@ -42,6 +42,9 @@ std::size_t fragment_count(const EntityRecord& record)
         count += counter.shares.size();
     for (const Log& log : record.logs)
         count += log.entries.size();
+    for (const Sequence& sequence : record.sequences)
+        for (const SequenceItem& item : sequence.items)
+            count += (item.known ? 1 : 0) + (item.removed.counter != 0 ? 1 : 0);
     return count;
 }
 
@@ -57,6 +60,16 @@ void write_record(std::vector<std::byte>& out, std::uint64_t& last_hlc, const En
     for (const Log& log : record.logs)
         for (const LogEntry& entry : log.entries)
             write_log_entry(out, last_hlc, record.key, log.component, entry.stamp, entry.bytes);
+    for (const Sequence& sequence : record.sequences)
+        for (const SequenceItem& item : sequence.items)
+        {
+            if (item.known)
+                write_sequence_insert(out, last_hlc, record.key, sequence.component, item.id, item.origin,
+                                      item.inserted, item.bytes);
+            if (item.removed.counter != 0)
+                write_sequence_removal(out, last_hlc, record.key, sequence.component, item.id, item.inserted,
+                                       item.removed);
+        }
 }
 
 /// A delta's fragments without the register writes a later one superseded, the stamp chain written anew.
@@ -85,6 +98,14 @@ void write_live_fragments(const Delta& delta, Fragment& fragment, std::vector<st
             break;
         case FragmentKind::LogEntry:
             write_log_entry(out, write_hlc, fragment.key, fragment.component, fragment.stamp, fragment.bytes);
+            break;
+        case FragmentKind::SequenceInsert:
+            write_sequence_insert(out, write_hlc, fragment.key, fragment.component, fragment.stamp, fragment.origin,
+                                  fragment.inserted, fragment.bytes);
+            break;
+        case FragmentKind::SequenceRemoval:
+            write_sequence_removal(out, write_hlc, fragment.key, fragment.component, fragment.stamp, fragment.inserted,
+                                   fragment.removal);
             break;
         }
     }

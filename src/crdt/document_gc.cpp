@@ -61,6 +61,15 @@ std::size_t Document::collect_garbage()
         ++impl.collect_after_dropped;
     }
     std::uint32_t new_epoch = 0;
+    // Step 1 for a tombstone: the diagonal of this pass, taken once for all that reach step 1 now.
+    const auto epoch_now = [&] {
+        if (new_epoch == 0)
+        {
+            impl.collect_after.push_back(diagonal(impl));
+            new_epoch = impl.collect_after_dropped + static_cast<std::uint32_t>(impl.collect_after.size());
+        }
+        return new_epoch;
+    };
     std::size_t collected = 0;
     for (std::size_t i = 0; i < impl.records.size();)
     {
@@ -72,12 +81,7 @@ std::size_t Document::collect_garbage()
         }
         if (record.collect_epoch == 0)
         {
-            if (new_epoch == 0)
-            {
-                impl.collect_after.push_back(diagonal(impl));
-                new_epoch = impl.collect_after_dropped + static_cast<std::uint32_t>(impl.collect_after.size());
-            }
-            record.collect_epoch = new_epoch;
+            record.collect_epoch = epoch_now();
             ++i;
             continue;
         }
@@ -90,6 +94,17 @@ std::size_t Document::collect_garbage()
         ++collected;
     }
     impl.stats.collected += collected;
+    // Sequence tombstones, by the same two steps (an element inserted after one keeps it: sequence.cpp).
+    const auto ready = [&](SequenceItem& item) {
+        if (!floor.contains(item.removed))
+            return false;
+        if (item.collect_epoch == 0)
+            item.collect_epoch = epoch_now();
+        return item.collect_epoch <= impl.collect_after_dropped;
+    };
+    for (EntityRecord& record : impl.records)
+        for (Sequence& sequence : record.sequences)
+            collected += collect_sequence_items(sequence, ready);
     return collected;
 }
 

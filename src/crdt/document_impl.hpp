@@ -82,4 +82,8 @@ struct Document::Impl
     VersionVector stable() const;
 };
 
+/// The checks every value write shares (a live entity, a known component, a value within bounds, the authority
+/// hook); the record when the write may go ahead (document_values.cpp).
+EntityRecord* writable(Document::Impl& impl, EntityKey entity, ComponentId component, std::size_t size);
+
 }  // namespace eustress::net::crdt

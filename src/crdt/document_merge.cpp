@@ -111,6 +111,13 @@ std::optional<Refusal> check_writer(const Document::Impl& impl, const Header& he
     const auto own = [&](ReplicaId replica) {
         return !delta || replica == header.author;
     };
+    if (fragment.kind == FragmentKind::SequenceRemoval)  // removing another's element: the removal is the author's
+    {
+        if (!own(fragment.removal.replica))
+            return Refusal::Forged;
+        return impl.allowed(fragment.removal.replica, fragment.key) ? std::nullopt
+                                                                    : std::optional<Refusal>(Refusal::NotAllowed);
+    }
     // An entity never stamped (known only from values that arrived before its spawn) has a zero watermark.
     const bool stamped = fragment.kind != FragmentKind::Entity || fragment.stamp != Stamp{};
     if (stamped && !own(fragment.stamp.replica))
@@ -173,6 +180,15 @@ void apply_fragment(Document::Impl& impl, const Fragment& fragment, const Causal
     case FragmentKind::LogEntry:
         join_log_entry(record, fragment.component, fragment.stamp, fragment.bytes);
         break;
+    case FragmentKind::SequenceInsert:
+        join_sequence_insert(record, fragment.component,
+                             SequenceInsert{fragment.stamp, fragment.origin, fragment.inserted, fragment.bytes},
+                             &impl.context);
+        break;
+    case FragmentKind::SequenceRemoval:
+        join_sequence_removal(record, fragment.component, fragment.stamp, fragment.inserted, fragment.removal,
+                              &impl.context);
+        break;
     }
 }
 
@@ -189,15 +205,23 @@ void apply_fragments(Document::Impl& impl, const Header& header, Bytes fragments
     }
     wire::ByteReader reader(fragments);
     std::uint64_t last_hlc = 0;
+    std::vector<SequenceMention> items;  // snapshots only
     for (std::uint64_t i = 0; i < header.fragments; ++i)
     {
         (void)read_fragment(reader, last_hlc, limits, impl.fragment);  // checked by the first pass
         apply_fragment(impl, impl.fragment, snapshot_context ? &*snapshot_context : nullptr);
         if (snapshot_context)
             impl.mentioned.put(impl.fragment.key, 0);
+        if (snapshot_context &&
+            (impl.fragment.kind == FragmentKind::SequenceInsert || impl.fragment.kind == FragmentKind::SequenceRemoval))
+            items.push_back(SequenceMention{impl.fragment.key, impl.fragment.component, impl.fragment.stamp});
     }
     if (!snapshot_context)
         return;
+    std::sort(items.begin(), items.end());
+    for (EntityRecord& record : impl.records)
+        if (!record.sequences.empty())
+            drop_collected_elsewhere(record, *snapshot_context, items);
     // The snapshot's sender has seen these spawn events and holds no such entity: they were removed there.
     for (EntityRecord& record : impl.records)
         if (impl.mentioned.find(record.key) == FlatIndex::kAbsent)

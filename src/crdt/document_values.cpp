@@ -5,9 +5,6 @@
 
 namespace eustress::net::crdt {
 
-namespace {
-
-/// The checks every value write shares; the record when the write may go ahead.
 EntityRecord* writable(Document::Impl& impl, EntityKey entity, ComponentId component, std::size_t size)
 {
     EntityRecord* record = impl.find(entity);
@@ -16,6 +13,8 @@ EntityRecord* writable(Document::Impl& impl, EntityKey entity, ComponentId compo
         return nullptr;
     return record;
 }
+
+namespace {
 
 void finish(Document::Impl& impl, Delta& out)
 {

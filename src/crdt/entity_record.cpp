@@ -103,6 +103,9 @@ void raise_watermark(EntityRecord& record, Stamp watermark)
     for (Log& log : record.logs)
         std::erase_if(log.entries, hidden);
     std::erase_if(record.logs, [](const Log& log) { return log.entries.empty(); });
+    for (Sequence& sequence : record.sequences)
+        std::erase_if(sequence.items, [watermark](const SequenceItem& item) { return item.id <= watermark; });
+    std::erase_if(record.sequences, [](const Sequence& sequence) { return sequence.items.empty(); });
 }
 
 void join_entity(EntityRecord& record, const EntityView& view, const CausalContext& local)

@@ -110,6 +110,25 @@ std::optional<Refusal> read_component(wire::ByteReader& reader, const FragmentLi
     return std::nullopt;
 }
 
+/// Sequence fragments: the element's origin (an insert) or removing event (a removal) after its stamp. An
+/// element's insert event is its own author's; an origin is older than the element.
+std::optional<Refusal> read_sequence_body(wire::ByteReader& reader, std::uint64_t& last_hlc,
+                                          const FragmentLimits& limits, Fragment& out)
+{
+    if (out.kind == FragmentKind::SequenceInsert)
+        if (auto refused = read_stamp(reader, last_hlc, out.origin))
+            return refused;
+    if (auto refused = read_dot(reader, out.inserted))
+        return refused;
+    if (out.inserted.replica != out.stamp.replica)
+        return Refusal::Malformed;
+    if (out.kind == FragmentKind::SequenceRemoval)
+        return read_dot(reader, out.removal);
+    if (!(out.origin < out.stamp))
+        return Refusal::Malformed;
+    return read_value(reader, limits, out.bytes);
+}
+
 std::optional<Refusal> read_body(wire::ByteReader& reader, std::uint64_t& last_hlc, const FragmentLimits& limits,
                                  Fragment& out)
 {
@@ -126,6 +145,8 @@ std::optional<Refusal> read_body(wire::ByteReader& reader, std::uint64_t& last_h
         return refused;
     if (auto refused = read_stamp(reader, last_hlc, out.stamp))
         return refused;
+    if (out.kind == FragmentKind::SequenceInsert || out.kind == FragmentKind::SequenceRemoval)
+        return read_sequence_body(reader, last_hlc, limits, out);
     if (out.kind != FragmentKind::Counter)
         return read_value(reader, limits, out.bytes);
     const auto increments = reader.read_varint();
@@ -191,6 +212,27 @@ void write_log_entry(std::vector<std::byte>& out, std::uint64_t& last_hlc, Entit
     put_bytes_fragment(out, last_hlc, FragmentKind::LogEntry, key, component, stamp, bytes);
 }
 
+void write_sequence_insert(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
+                           Stamp id, Stamp origin, Dot inserted, Bytes bytes)
+{
+    put_head(out, FragmentKind::SequenceInsert, key);
+    put_varint(out, component);
+    put_stamp(out, last_hlc, id);
+    put_stamp(out, last_hlc, origin);
+    put_dot(out, inserted);
+    put_bytes(out, bytes);
+}
+
+void write_sequence_removal(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
+                            Stamp id, Dot inserted, Dot removal)
+{
+    put_head(out, FragmentKind::SequenceRemoval, key);
+    put_varint(out, component);
+    put_stamp(out, last_hlc, id);
+    put_dot(out, inserted);
+    put_dot(out, removal);
+}
+
 std::optional<Refusal> read_dot(wire::ByteReader& reader, Dot& out)
 {
     const auto replica = reader.read_varint();
@@ -222,7 +264,7 @@ std::optional<Refusal> read_fragment(wire::ByteReader& reader, std::uint64_t& la
     if (!tag)
         return Refusal::Truncated;
     if (*tag < static_cast<std::uint8_t>(FragmentKind::Entity) ||
-        *tag > static_cast<std::uint8_t>(FragmentKind::LogEntry))
+        *tag > static_cast<std::uint8_t>(FragmentKind::SequenceRemoval))
         return Refusal::Malformed;
     out.kind = static_cast<FragmentKind>(*tag);
     out.dots.clear();

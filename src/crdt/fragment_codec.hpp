@@ -18,6 +18,8 @@ enum class FragmentKind : std::uint8_t
     Register = 2,
     Counter = 3,
     LogEntry = 4,
+    SequenceInsert = 5,
+    SequenceRemoval = 6,
 };
 
 /// Clocks stay below this so stamp differences fit a varint (2^45 ms: over a thousand years).
@@ -38,6 +40,9 @@ struct Fragment
     std::vector<Dot> dots;
     std::vector<Dot> covered;
     std::vector<Dot> removals;
+    Stamp origin;  ///< SequenceInsert: the element inserted after
+    Dot inserted;  ///< SequenceInsert and SequenceRemoval: the element's insert event
+    Dot removal;   ///< SequenceRemoval: the removing event
 };
 
 struct FragmentLimits
@@ -58,6 +63,11 @@ void write_counter(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityK
                    const Stamp& stamp, std::uint64_t increments, std::uint64_t decrements);
 void write_log_entry(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
                      Stamp stamp, Bytes bytes);
+
+void write_sequence_insert(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
+                           Stamp id, Stamp origin, Dot inserted, Bytes bytes);
+void write_sequence_removal(std::vector<std::byte>& out, std::uint64_t& last_hlc, EntityKey key, ComponentId component,
+                            Stamp id, Dot inserted, Dot removal);
 
 /// Reads one fragment; every field is bounds- and range-checked. `last_hlc` carries the stamp chain.
 std::optional<Refusal> read_fragment(wire::ByteReader& reader, std::uint64_t& last_hlc, const FragmentLimits& limits,

@@ -49,7 +49,12 @@ inline std::string describe_state(const Document& document)
         }
         if (fragment.kind == FragmentKind::Counter)
             out << " +" << fragment.increments << " -" << fragment.decrements;
-        if (fragment.kind == FragmentKind::Register || fragment.kind == FragmentKind::LogEntry)
+        if (fragment.kind == FragmentKind::SequenceInsert)
+            out << " after " << fragment.origin.hlc << '@' << fragment.origin.replica;
+        if (fragment.kind == FragmentKind::SequenceRemoval)
+            out << " removed by " << fragment.removal.replica << '.' << fragment.removal.counter;
+        if (fragment.kind == FragmentKind::Register || fragment.kind == FragmentKind::LogEntry ||
+            fragment.kind == FragmentKind::SequenceInsert)
             out << " '" << std::string(reinterpret_cast<const char*>(fragment.bytes.data()), fragment.bytes.size())
                 << "'";
         out << '\n';

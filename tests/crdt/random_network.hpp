@@ -20,7 +20,7 @@ struct NetworkFaults
     double collect = 0.02;  ///< per step: a random replica collects garbage
 };
 
-/// Everything a game can see: live entities, their components, counters and logs.
+/// Everything a game can see: live entities, their components, counters, logs and sequences (in order).
 inline std::string visible_state(const Document& document, std::size_t component_types)
 {
     std::ostringstream out;
@@ -35,6 +35,8 @@ inline std::string visible_state(const Document& document, std::size_t component
                 out << " n" << c << '=' << *count;
             for (const Bytes entry : document.log(key, c))
                 out << " l" << c << '=' << text_of(entry);
+            for (const SequenceElement& element : document.sequence(key, c))
+                out << " s" << c << '=' << element.id.hlc << '@' << element.id.replica << ':' << text_of(element.value);
         }
         out << '\n';
     }
@@ -117,7 +119,7 @@ class RandomWorld
         Delta& delta = m_deltas[who];
         const auto live = replica.entities();
         const auto component = static_cast<ComponentId>(pick(4));
-        const int action = static_cast<int>(pick(10));
+        const int action = static_cast<int>(pick(12));
         if (live.empty() || action == 0)
             m_known.push_back(*replica.spawn(m_now, delta));
         else if (action == 1)
@@ -128,8 +130,23 @@ class RandomWorld
             replica.add(live[pick(live.size())], component, static_cast<std::int64_t>(pick(11)) - 5, m_now, delta);
         else if (action == 4)
             replica.append(live[pick(live.size())], component, random_value(), m_now, delta);
+        else if (action == 5 || action == 6 || action == 7)
+            edit_sequence(replica, live[pick(live.size())], component, action == 7, delta);
         else
             replica.set(live[pick(live.size())], component, random_value(), m_now, delta);
+    }
+
+    /// Inserts after a random visible element (or at the front), or removes one.
+    void edit_sequence(Document& replica, EntityKey entity, ComponentId component, bool remove, Delta& delta)
+    {
+        const auto elements = replica.sequence(entity, component);
+        const std::size_t at = pick(elements.size() + 1);  // elements.size(): the front
+        if (remove && at < elements.size())
+            replica.remove_element(entity, component, elements[at].id, m_now, delta);
+        else if (!remove)
+            replica.insert_after(entity, component,
+                                 at < elements.size() ? std::optional<Stamp>(elements[at].id) : std::nullopt,
+                                 random_value(), m_now, delta);
     }
 
     void send(std::size_t from)

@@ -152,3 +152,42 @@ TEST(CrdtStore, TheDatabaseFileIsPrivateToItsOwner)
     EXPECT_EQ(permissions & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
               std::filesystem::perms::none);
 }
+
+TEST(CrdtStore, ASequenceSurvivesARestartInOrderWithItsRemovals)
+{
+    TemporaryDirectory directory;
+    const auto path = directory.file("world.db");
+    Document document(config_for(1, {1}));
+    std::string expected;
+    {
+        auto store = open_store(path);
+        Delta delta;
+        const auto chat = *document.spawn(kStart, delta);
+        std::optional<Stamp> last;
+        for (int i = 0; i < 40; ++i)
+        {
+            last = document.insert_after(chat, kName, last, bytes_of("line-" + std::to_string(i)), kStart, delta);
+            if (i % 3 == 1)
+            {
+                ASSERT_TRUE(document.remove_element(chat, kName, *last, kStart, delta));
+                last = document.sequence(chat, kName).back().id;
+            }
+            if (i == 20)
+            {
+                ASSERT_TRUE(store->compact(document));  // half from the snapshot, half from deltas after it
+            }
+            commit(*store, document, delta);
+        }
+        for (const SequenceElement& element : document.sequence(chat, kName))
+            expected += text_of(element.value) + ' ';
+    }
+    Document restarted(config_for(1, {1}));
+    auto store = open_store(path);
+    ASSERT_FALSE(store->load(restarted, kStart));
+    EXPECT_EQ(restarted.canonical_state(), document.canonical_state());
+    std::string loaded;
+    for (const SequenceElement& element : restarted.sequence(restarted.entities().front(), kName))
+        loaded += text_of(element.value) + ' ';
+    EXPECT_EQ(loaded, expected);
+    EXPECT_EQ(restarted.sequence(restarted.entities().front(), kName).size(), 27u);  // 40 less 13 removed
+}

@@ -38,6 +38,13 @@ Document seeded_document()
         other.add(entity, 2, 7, kNow, delta);
         if (i == 2)
             other.despawn(entity, kNow, delta);
+        if (i == 1)  // a sequence with a removal, so sequence fragments meet existing elements
+        {
+            const auto first = other.insert_after(entity, 3, std::nullopt, as_bytes_of("first"), kNow, delta);
+            const auto second = other.insert_after(entity, 3, first, as_bytes_of("second"), kNow, delta);
+            other.insert_after(entity, 3, second, as_bytes_of("third"), kNow, delta);
+            other.remove_element(entity, 3, *second, kNow, delta);
+        }
     }
     (void)document.merge(other.encode(delta), kNow);
     return document;

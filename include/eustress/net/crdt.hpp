@@ -11,7 +11,8 @@
 //
 // Entities form an add-wins observed-remove set; each holds components (last-writer-wins registers ordered by
 // hybrid logical clock, ties by replica id, holding the ComponentRegistry codec's bytes), PN-counters and
-// append-only logs. Despawning clears an entity: a later respawn of the same key starts from nothing.
+// append-only logs and sequences (ordered lists, RGA). Despawning clears an entity: a later respawn of the same
+// key starts from nothing.
 #pragma once
 
 #include <any>
@@ -159,6 +160,13 @@ class Delta
     std::size_t m_register_count = 0;
 };
 
+/// One visible element of a sequence: its id (the stamp of its insert, stable for its life) and its bytes.
+struct SequenceElement
+{
+    Stamp id;
+    Bytes value;
+};
+
 /// Why a merge refused bytes (the document is unchanged when it does), counted in DocumentStats.
 enum class Refusal : std::uint8_t
 {
@@ -224,6 +232,13 @@ class Document
     bool add(EntityKey entity, ComponentId component, std::int64_t amount, WallTime now, Delta& out);
     /// Append-only log: entries read back in stamp order.
     bool append(EntityKey entity, ComponentId component, Bytes entry, WallTime now, Delta& out);
+    /// Sequence (RGA): inserts `value` right after the visible element `after` (nullopt: at the front) and
+    /// returns the new element's id; nullopt when `after` is absent or removed, or the write is refused.
+    /// Concurrent inserts after one element read back newest first, on every replica alike.
+    std::optional<Stamp> insert_after(EntityKey entity, ComponentId component, std::optional<Stamp> after, Bytes value,
+                                      WallTime now, Delta& out);
+    /// Removes a visible element of a sequence (its tombstone is collected once causally stable).
+    bool remove_element(EntityKey entity, ComponentId component, Stamp element, WallTime now, Delta& out);
 
     // Reading the visible world.
     bool alive(EntityKey entity) const noexcept;
@@ -234,6 +249,10 @@ class Document
     std::optional<Stamp> stamp(EntityKey entity, ComponentId component) const;
     std::optional<std::int64_t> counter(EntityKey entity, ComponentId component) const;
     std::vector<Bytes> log(EntityKey entity, ComponentId component) const;
+    /// The sequence's visible elements in order; the bytes are valid until the next change to the document.
+    std::vector<SequenceElement> sequence(EntityKey entity, ComponentId component) const;
+    /// Sequence elements held, removed ones (tombstones) included, over every entity.
+    std::size_t sequence_items() const noexcept;
     /// Component ids with a visible register, ascending.
     std::vector<ComponentId> components(EntityKey entity) const;
 
