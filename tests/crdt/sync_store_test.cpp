@@ -1,0 +1,150 @@
+// What sync across servers keeps in the SQLite store (the outbox of unpublished deltas, the stream sequence
+// applied), and JetStreamSync with no NATS configured: the world then lives in the store alone, as before.
+#include <fstream>
+#include <iterator>
+
+#include <gtest/gtest.h>
+
+#include "crdt/crdt_fixture.hpp"
+#include "crdt/temporary_directory.hpp"
+#include "eustress/net/crdt_store.hpp"
+#include "eustress/net/crdt_sync.hpp"
+
+using namespace eustress::net;
+using namespace eustress::net::crdt;
+using namespace eustress::net::crdt::testing;
+
+namespace {
+
+constexpr ComponentId kName = 1;
+constexpr ComponentId kProfile = 2;
+
+std::unique_ptr<Store> open_store(const std::string& path)
+{
+    std::string error;
+    auto store = Store::open(StoreConfig{.path = path}, error);
+    EXPECT_TRUE(store) << error;
+    return store;
+}
+
+std::string file_contents(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// One spawn with a name, encoded.
+std::vector<std::byte> named_entity(Document& document, std::string_view name, WallTime now)
+{
+    Delta delta;
+    const auto key = document.spawn(now, delta);
+    EXPECT_TRUE(key && document.set(*key, kName, bytes_of(name), now, delta));
+    return document.encode(delta);
+}
+
+}  // namespace
+
+TEST(CrdtStoreOutbox, AQueuedDeltaSurvivesARestartUntilTheStreamHasStoredIt)
+{
+    TemporaryDirectory directory;
+    Document writer(config_for(1, {1, 2}));
+    {
+        auto store = open_store(directory.file("world.db"));
+        ASSERT_TRUE(store->append_outgoing(named_entity(writer, "crate", kStart), "eustress.w.d.1"));
+        ASSERT_TRUE(store->append_outgoing(named_entity(writer, "guard", kStart), "eustress.w.d.1"));
+    }
+    auto store = open_store(directory.file("world.db"));
+    auto queued = store->outgoing();
+    ASSERT_EQ(queued.size(), 2u);
+    EXPECT_LT(queued[0].id, queued[1].id);
+    EXPECT_EQ(queued[0].subject, "eustress.w.d.1");
+    ASSERT_TRUE(store->published(queued[0].id));
+    EXPECT_EQ(open_store(directory.file("world.db"))->outgoing().size(), 1u);
+    // The outbox is beside the deltas, not instead of them: the world loads whole.
+    Document reloaded(config_for(1, {1, 2}));
+    ASSERT_FALSE(store->load(reloaded, kStart));
+    EXPECT_EQ(reloaded.canonical_state(), writer.canonical_state());
+}
+
+TEST(CrdtStoreOutbox, AnOutboxIdIsNeverReusedSoTheStreamNeverDropsANewDeltaAsADuplicate)
+{
+    TemporaryDirectory directory;
+    Document writer(config_for(1, {1}));
+    auto store = open_store(directory.file("world.db"));
+    const auto first = store->append_outgoing(named_entity(writer, "a", kStart), "s");
+    ASSERT_TRUE(first && store->published(*first));
+    const auto second = store->append_outgoing(named_entity(writer, "b", kStart), "s");
+    ASSERT_TRUE(second);
+    EXPECT_NE(*first, *second);
+}
+
+TEST(CrdtStoreOutbox, TheStreamSequenceIsStoredWithTheDeltasMergedUpToIt)
+{
+    TemporaryDirectory directory;
+    Document remote(config_for(2, {1, 2}));
+    const auto delta = named_entity(remote, "crate", kStart);
+    {
+        auto store = open_store(directory.file("world.db"));
+        EXPECT_EQ(store->stream_sequence(), 0u);
+        ASSERT_TRUE(store->append_received({Bytes(delta)}, 7));
+        ASSERT_TRUE(store->append_received({}, 9));  // own or refused messages only move the position
+    }
+    auto store = open_store(directory.file("world.db"));
+    EXPECT_EQ(store->stream_sequence(), 9u);
+    Document reloaded(config_for(1, {1, 2}));
+    ASSERT_FALSE(store->load(reloaded, kStart));
+    EXPECT_EQ(reloaded.size(), 1u);
+}
+
+TEST(CrdtStoreOutbox, DroppingAPlayersQueueLeavesTheOthers)
+{
+    TemporaryDirectory directory;
+    Document writer(config_for(1, {1}));
+    auto store = open_store(directory.file("world.db"));
+    ASSERT_TRUE(store->append_outgoing(named_entity(writer, "a", kStart), "eustress.w.p.mallory.1"));
+    ASSERT_TRUE(store->append_outgoing(named_entity(writer, "b", kStart), "eustress.w.p.mallow.1"));
+    ASSERT_TRUE(store->drop_outgoing("eustress.w.p.mallory."));
+    const auto queued = store->outgoing();
+    ASSERT_EQ(queued.size(), 1u);
+    EXPECT_EQ(queued[0].subject, "eustress.w.p.mallow.1");
+}
+
+TEST(CrdtJetStreamSync, WithoutNatsAWriteIsStoredAndNothingIsQueued)
+{
+    TemporaryDirectory directory;
+    Document world(config_for(1, {1, 2}));
+    auto store = open_store(directory.file("world.db"));
+    JetStreamSync sync({}, world, *store);
+    EXPECT_FALSE(sync.enabled());
+    Delta delta;
+    const auto key = world.spawn(kStart, delta);
+    ASSERT_TRUE(key && world.set(*key, kName, bytes_of("crate"), kStart, delta));
+    ASSERT_TRUE(sync.write(delta, kStart));
+    sync.update(kStart);
+    EXPECT_TRUE(store->outgoing().empty());
+    Document reloaded(config_for(1, {1, 2}));
+    ASSERT_FALSE(open_store(directory.file("world.db"))->load(reloaded, kStart));
+    EXPECT_EQ(text_of(reloaded.get(*key, kName)), "crate");
+}
+
+TEST(CrdtJetStreamSync, ForgetPlayerLeavesNeitherNameNorDataInTheFileOrItsWal)
+{
+    TemporaryDirectory directory;
+    const std::string path = directory.file("world.db");
+    Document world(config_for(1, {1}));
+    auto store = open_store(path);
+    JetStreamSync sync({}, world, *store);
+    Delta delta;
+    const auto player = world.spawn(kStart, delta);
+    ASSERT_TRUE(player && world.append(*player, kProfile, bytes_of("mallory:secret-inventory-4242"), kStart, delta));
+    ASSERT_TRUE(sync.write(delta, kStart, "mallory"));
+    EXPECT_FALSE(sync.write(delta, kStart, "not a subject token"));
+    ASSERT_NE((file_contents(path) + file_contents(path + "-wal")).find("secret-inventory-4242"), std::string::npos);
+
+    const EntityKey owned[] = {*player};
+    ASSERT_TRUE(sync.forget_player("mallory", owned, kStart + WallTime{1}));
+    const std::string on_disk = file_contents(path) + file_contents(path + "-wal");
+    EXPECT_EQ(on_disk.find("secret-inventory-4242"), std::string::npos);
+    EXPECT_EQ(on_disk.find("mallory"), std::string::npos);
+    EXPECT_FALSE(world.alive(*player));
+}
