@@ -137,6 +137,8 @@ fi
 if wanted crdt; then
   section "13b. persistent worlds: the CRDT document, 10,000 entities x 5 components on 3 replicas, partition, churn"
   taskset -c 0 build-bench/bench/eustress-bench-crdt --placement one-core >>"$out"
+  section "13c. persistent worlds across servers: JetStream publish-to-apply between two replicas, heal after a 10 s partition (10,000 entities)"
+  build-bench/bench/eustress-bench-crdt-sync --nats-server "$(command -v nats-server)" --placement default >>"$out"
 fi
 if wanted forge; then
   section "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking"

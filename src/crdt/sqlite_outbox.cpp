@@ -42,9 +42,9 @@ std::vector<Outgoing> Store::outgoing() const
     return queued;
 }
 
-bool Store::published(std::uint64_t id)
+bool Store::published_through(std::uint64_t id)
 {
-    Statement remove(m_impl->db, "DELETE FROM outbox WHERE id = ?");
+    Statement remove(m_impl->db, "DELETE FROM outbox WHERE id <= ?");
     return (remove.handle && sqlite3_bind_int64(remove.handle, 1, static_cast<sqlite3_int64>(id)) == SQLITE_OK &&
             sqlite3_step(remove.handle) == SQLITE_DONE) ||
            m_impl->fail();

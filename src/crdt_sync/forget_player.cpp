@@ -65,6 +65,8 @@ std::string_view stream_refusal_name(StreamRefusal refusal) noexcept
         return "unknown_replica";
     case StreamRefusal::Document:
         return "document";
+    case StreamRefusal::MalformedBatch:
+        return "malformed_batch";
     }
     return "unknown";
 }

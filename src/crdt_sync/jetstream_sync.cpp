@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "crdt_sync/batch_frame.hpp"
 #include "crdt_sync/sync_impl.hpp"
 
 namespace eustress::net::crdt {
@@ -85,29 +86,43 @@ bool JetStreamSync::write(const Delta& delta, WallTime /*now*/, std::optional<st
     return true;
 }
 
-bool JetStreamSync::Impl::apply(Inbound& inbound, WallTime now, bool& compact)
+void JetStreamSync::Impl::apply(Inbound& inbound, WallTime now, bool& compact)
 {
     const auto parsed = parse_subject(inbound.subject, prefix);
     if (!parsed)
-        return refuse(StreamRefusal::BadSubject), false;
+        return refuse(StreamRefusal::BadSubject);
     const auto& replicas = document->config().replicas;
     if (std::find(replicas.begin(), replicas.end(), parsed->replica) == replicas.end())
-        return refuse(StreamRefusal::UnknownReplica), false;
+        return refuse(StreamRefusal::UnknownReplica);
     if (parsed->kind == 'c')
     {
         compact = compact || parsed->replica != document->replica();
-        return false;
+        return;
     }
     if (parsed->replica == document->replica())
-        return ++stats.own, false;  // stored when written
-    if (const auto refusal = document->merge(inbound.bytes, now))
+    {
+        ++stats.own;  // stored when written
+        return;
+    }
+    if (!is_batch(inbound.bytes))
+        return merge_one(inbound.bytes, now);
+    const auto deltas = unpack_batch(inbound.bytes);
+    if (!deltas)
+        return refuse(StreamRefusal::MalformedBatch);
+    for (const Bytes delta : *deltas)
+        merge_one(delta, now);
+}
+
+void JetStreamSync::Impl::merge_one(Bytes delta, WallTime now)
+{
+    if (const auto refusal = document->merge(delta, now))
     {
         refuse(StreamRefusal::Document);
         ++stats.refused_by_document[static_cast<std::size_t>(*refusal)];
-        return false;
+        return;
     }
     ++stats.merged;
-    return true;
+    merged.push_back(delta);
 }
 
 void JetStreamSync::update(WallTime now)
@@ -115,12 +130,12 @@ void JetStreamSync::update(WallTime now)
     Impl& impl = *m_impl;
     if (!impl.link)
         return;
-    for (const std::uint64_t id : impl.link->take_published())
-        if (impl.store->published(id))
-        {
-            ++impl.stats.published;
-            --impl.stats.queued;
-        }
+    const auto published = impl.link->take_published();
+    if (!published.empty() && impl.store->published_through(published.back()))
+    {
+        impl.stats.published += published.size();
+        impl.stats.queued -= std::min(impl.stats.queued, published.size());
+    }
     impl.batch.clear();
     impl.link->take_inbound(impl.batch, impl.config.max_merges_per_update);
     impl.merged.clear();
@@ -129,8 +144,8 @@ void JetStreamSync::update(WallTime now)
     for (Inbound& inbound : impl.batch)
     {
         // Delivered again after a lost acknowledgement: already applied and stored.
-        if (inbound.sequence > last && impl.apply(inbound, now, compact))
-            impl.merged.push_back(inbound.bytes);
+        if (inbound.sequence > last)
+            impl.apply(inbound, now, compact);
         last = std::max(last, inbound.sequence);
     }
     // Stored before acknowledged: a crash in between only makes the stream deliver them again.

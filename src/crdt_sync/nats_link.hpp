@@ -69,6 +69,8 @@ class NatsLink
     bool ensure_subscription();
     void fetch_batch();
     void trim();
+    /// The next message to publish (one delta or a batch of them), with the outbox ids it carries. Under m_mutex.
+    Outgoing next_message(std::vector<std::uint64_t>& ids) const;
     bool publish_one(const Outgoing& outgoing);
     bool purge_one(const std::string& filter);
     /// Waits up to `duration` or until stopped (our threads only).

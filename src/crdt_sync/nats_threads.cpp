@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "crdt_sync/batch_frame.hpp"
 #include "crdt_sync/nats_link.hpp"
 
 namespace eustress::net::crdt {
@@ -24,6 +25,7 @@ void NatsLink::run_publisher()
     for (;;)
     {
         std::optional<Outgoing> outgoing;
+        std::vector<std::uint64_t> ids;
         std::optional<std::string> purge_filter;
         {
             std::unique_lock lock(m_mutex);
@@ -33,7 +35,7 @@ void NatsLink::run_publisher()
             if (!m_purges.empty())
                 purge_filter = m_purges.front();
             else
-                outgoing = m_outgoing.front();
+                outgoing = next_message(ids);
         }
         const bool done = ensure_stream() && (purge_filter ? purge_one(*purge_filter) : publish_one(*outgoing));
         if (!done)
@@ -49,11 +51,24 @@ void NatsLink::run_publisher()
         }
         else
         {
-            m_outgoing.pop_front();
-            if (outgoing->id != 0)
-                m_published.push_back(outgoing->id);
+            m_outgoing.erase(m_outgoing.begin(), m_outgoing.begin() + static_cast<std::ptrdiff_t>(ids.size()));
+            for (const std::uint64_t id : ids)
+                if (id != 0)
+                    m_published.push_back(id);
         }
     }
+}
+
+Outgoing NatsLink::next_message(std::vector<std::uint64_t>& ids) const
+{
+    const std::size_t count = batch_length(m_outgoing);
+    for (std::size_t index = 0; index < count; ++index)
+        ids.push_back(m_outgoing[index].id);
+    if (count == 1)
+        return m_outgoing.front();
+    // A batch's id is its last delta's: the same run published again is a duplicate. A different run over the
+    // same deltas (after a restart) is stored twice, and merging a delta twice changes nothing.
+    return {.id = ids.back(), .subject = m_outgoing.front().subject, .bytes = pack_batch(m_outgoing, count)};
 }
 
 bool NatsLink::publish_one(const Outgoing& outgoing)

@@ -19,7 +19,9 @@ struct JetStreamSync::Impl
     std::vector<Bytes> merged;
     std::vector<std::byte> encoded;
 
-    bool apply(Inbound& inbound, WallTime now, bool& compact);
+    /// Merges a message's delta (or each of a batch's), appending what was accepted to `merged`.
+    void apply(Inbound& inbound, WallTime now, bool& compact);
+    void merge_one(Bytes delta, WallTime now);
     void refuse(StreamRefusal reason) { ++stats.refused[static_cast<std::size_t>(reason)]; }
     std::string own_subject(char kind, std::string_view player = {}) const
     {

@@ -7,6 +7,7 @@
 
 #include "crdt/crdt_fixture.hpp"
 #include "crdt/temporary_directory.hpp"
+#include "crdt_sync/batch_frame.hpp"
 #include "eustress/net/crdt_store.hpp"
 #include "eustress/net/crdt_sync.hpp"
 
@@ -58,7 +59,7 @@ TEST(CrdtStoreOutbox, AQueuedDeltaSurvivesARestartUntilTheStreamHasStoredIt)
     ASSERT_EQ(queued.size(), 2u);
     EXPECT_LT(queued[0].id, queued[1].id);
     EXPECT_EQ(queued[0].subject, "eustress.w.d.1");
-    ASSERT_TRUE(store->published(queued[0].id));
+    ASSERT_TRUE(store->published_through(queued[0].id));
     EXPECT_EQ(open_store(directory.file("world.db"))->outgoing().size(), 1u);
     // The outbox is beside the deltas, not instead of them: the world loads whole.
     Document reloaded(config_for(1, {1, 2}));
@@ -72,7 +73,7 @@ TEST(CrdtStoreOutbox, AnOutboxIdIsNeverReusedSoTheStreamNeverDropsANewDeltaAsADu
     Document writer(config_for(1, {1}));
     auto store = open_store(directory.file("world.db"));
     const auto first = store->append_outgoing(named_entity(writer, "a", kStart), "s");
-    ASSERT_TRUE(first && store->published(*first));
+    ASSERT_TRUE(first && store->published_through(*first));
     const auto second = store->append_outgoing(named_entity(writer, "b", kStart), "s");
     ASSERT_TRUE(second);
     EXPECT_NE(*first, *second);
@@ -147,4 +148,39 @@ TEST(CrdtJetStreamSync, ForgetPlayerLeavesNeitherNameNorDataInTheFileOrItsWal)
     EXPECT_EQ(on_disk.find("secret-inventory-4242"), std::string::npos);
     EXPECT_EQ(on_disk.find("mallory"), std::string::npos);
     EXPECT_FALSE(world.alive(*player));
+}
+
+TEST(CrdtSyncBatch, QueuedDeltasTravelTogetherOnlyWhenTheyShareASubjectAndFitOneMessage)
+{
+    std::deque<Outgoing> queue;
+    for (std::uint64_t id = 1; id <= 3; ++id)
+        queue.push_back({.id = id, .subject = "eustress.w.d.1", .bytes = std::vector<std::byte>(10, std::byte{1})});
+    queue.push_back({.id = 4, .subject = "eustress.w.p.mallory.1", .bytes = std::vector<std::byte>(10)});
+    EXPECT_EQ(batch_length(queue), 3u);  // the player's delta stays on its own subject, so it can be purged
+    queue.front().bytes.resize(kMaxBatchBytes);
+    EXPECT_EQ(batch_length(queue), 1u);  // too large to share a message, but still sent
+    queue.front().bytes.resize(10);
+    queue.insert(queue.begin() + 1, Outgoing{.id = 0, .subject = "eustress.w.d.1", .bytes = {}});
+    EXPECT_EQ(batch_length(queue), 1u);  // a control message is never folded into a batch
+}
+
+TEST(CrdtSyncBatch, ABatchUnpacksToItsDeltasAndABrokenOneIsRefusedWhole)
+{
+    std::deque<Outgoing> queue;
+    queue.push_back({.id = 1, .subject = "s", .bytes = {std::byte{1}, std::byte{2}}});
+    queue.push_back({.id = 2, .subject = "s", .bytes = {std::byte{1}, std::byte{3}, std::byte{4}}});
+    const auto message = pack_batch(queue, 2);
+    const auto deltas = unpack_batch(message);
+    ASSERT_TRUE(deltas);
+    ASSERT_EQ(deltas->size(), 2u);
+    EXPECT_TRUE(std::equal(deltas->at(1).begin(), deltas->at(1).end(), queue[1].bytes.begin()));
+    const std::size_t first_frame_end = 1 + 4 + queue[0].bytes.size();
+    for (std::size_t cut = 1; cut < message.size(); ++cut)
+    {
+        if (cut != first_frame_end)  // there the rest is a whole, shorter batch
+        {
+            EXPECT_FALSE(unpack_batch(Bytes(message).first(cut))) << "cut at " << cut;
+        }
+    }
+    EXPECT_FALSE(unpack_batch(Bytes(queue[0].bytes)));  // a plain delta is not a batch
 }

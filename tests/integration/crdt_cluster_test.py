@@ -3,7 +3,8 @@
 eustress-persistent-world servers on one world. Writes on every server converge; a native client of either server
 sees the merged world; with server 3 killed and NATS stopped, servers 1 and 2 keep writing, and after NATS and
 server 3 come back every acknowledged write is on every server; the stream is trimmed once all have applied it;
-hostile messages published straight into the stream (not allowed, clock an hour ahead, malformed, unknown replica)
+hostile messages published straight into the stream (not allowed, clock an hour ahead, malformed, a broken
+batch, unknown replica, bad subject)
 are refused and counted and change nothing; forgetting a player leaves neither its name nor its data in any
 server's database file or WAL, nor in the stream's store directory, searched from outside.
 Usage: crdt_cluster_test.py BUILD_DIR"""
@@ -177,13 +178,14 @@ for kind in ("not-allowed", "future"):
     forged = servers[2].ask(f"forge {kind}")[-1].split()[1]
     nats_request(f"eustress.{WORLD}.d.2", bytes.fromhex(forged), reply_expected=False)
 nats_request(f"eustress.{WORLD}.d.2", b"\x01\x01garbage", reply_expected=False)
+nats_request(f"eustress.{WORLD}.d.2", b"\x00\x09\x00\x00\x00short", reply_expected=False)  # a broken batch
 nats_request(f"eustress.{WORLD}.d.9", b"\x01\x01", reply_expected=False)
 nats_request(f"eustress.{WORLD}.x", b"\x01\x01", reply_expected=False)
 for replica in (1, 3):
     status = wait_for(f"server {replica} to refuse the hostile messages",
-                      lambda: (lambda s: s if s["refused"] >= 5 else None)(servers[replica].status()), 20)
+                      lambda: (lambda s: s if s["refused"] >= 6 else None)(servers[replica].status()), 20)
     wanted = {"document_not_allowed": 1, "document_future_clock": 1, "refused_unknown_replica": 1,
-              "refused_bad_subject": 1, "refused_document": 3}
+              "refused_bad_subject": 1, "refused_document": 3, "refused_malformed_batch": 1}
     for key, least in wanted.items():
         if status[key] < least:
             fail(f"server {replica}: {key} = {status[key]}, expected at least {least} ({status})")

@@ -80,8 +80,9 @@ class Store
     std::optional<std::uint64_t> append_outgoing(Bytes encoded, std::string_view subject);
     /// The queue, oldest first.
     std::vector<Outgoing> outgoing() const;
-    /// The stream has stored the delta: it leaves the queue.
-    bool published(std::uint64_t id);
+    /// The stream has stored every queued delta up to `id` (the queue is published in order): they leave it, in
+    /// one transaction (one fsync however many there were).
+    bool published_through(std::uint64_t id);
     /// Deletes queued deltas whose subject starts with `prefix` (a forgotten player's), unpublished.
     bool drop_outgoing(std::string_view prefix);
     /// Appends deltas merged from the stream (refused and own ones are left out by the caller) and records the

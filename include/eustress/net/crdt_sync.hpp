@@ -49,9 +49,10 @@ enum class StreamRefusal : std::uint8_t
 {
     BadSubject,      ///< not a subject of this world's form
     UnknownReplica,  ///< the subject names a replica outside DocumentConfig::replicas
-    Document,        ///< the document refused the bytes (DocumentStats::refused says why)
+    Document,        ///< the document refused a delta (DocumentStats::refused and refused_by_document say why)
+    MalformedBatch,  ///< a message of several deltas whose framing is broken
 };
-inline constexpr std::size_t kStreamRefusalCount = 3;
+inline constexpr std::size_t kStreamRefusalCount = 4;
 
 struct SyncStats
 {
