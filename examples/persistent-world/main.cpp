@@ -83,7 +83,7 @@ int look(const std::string& address, const std::string& pin)
     config.pinned_keys = {pin};
     auto client = net::Client::create(config, net::MonotonicClock::now());
     if (!client)
-        return std::fprintf(stderr, "look: %s\n", client.error().message.c_str()), 1;
+        return std::fprintf(stderr, "client: %s\n", client.error().message.c_str()), 1;
     net::ComponentRegistry registry;
     net::ReplicationClient replication(**client, registry, replication_config);
     const auto deadline = net::MonotonicClock::now() + std::chrono::seconds(20);
@@ -96,7 +96,7 @@ int look(const std::string& address, const std::string& pin)
         while (auto event = (*client)->poll_event())
         {
             if (const auto* gone = std::get_if<net::DisconnectedEvent>(&*event))
-                return std::fprintf(stderr, "look: disconnected: %s\n", gone->reason.c_str()), 1;
+                return std::fprintf(stderr, "client: disconnected: %s\n", gone->reason.c_str()), 1;
             replication.handle(*event, now);
         }
         if (replication.world().size() != last_size || last_size == 0)
@@ -109,7 +109,7 @@ int look(const std::string& address, const std::string& pin)
         if (const auto* transform = replication.world().get<net::NetworkTransform>(entity))
             std::printf("seen %.3f %.3f %.3f\n", transform->position.x, transform->position.y, transform->position.z);
     const auto stats = replication.stats();
-    std::fprintf(stderr, "look: snapshots %llu applied %llu actions %llu\n",
+    std::fprintf(stderr, "client: snapshots %llu applied %llu actions %llu\n",
                  static_cast<unsigned long long>(stats.snapshots_received),
                  static_cast<unsigned long long>(stats.snapshots_applied),
                  static_cast<unsigned long long>(stats.action_messages));

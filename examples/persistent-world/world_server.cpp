@@ -54,6 +54,11 @@ std::unique_ptr<WorldServer> WorldServer::create(const WorldServerConfig& config
     server->m_sync = std::make_unique<crdt::JetStreamSync>(
         crdt::SyncConfig{.url = config.nats_url, .world = config.world, .trim_interval = std::chrono::seconds(1)},
         *server->m_document, *server->m_store);
+    if (!config.nats_url.empty() && !server->m_sync->enabled())
+    {
+        error = "--world must be letters, digits, - and _ (it is part of the stream's subjects)";
+        return nullptr;
+    }
     net::ChannelTable channels = net::ChannelTable::defaults();
     net::ReplicationConfig replication_config;
     replication_config.channels = net::add_replication_channels(channels);

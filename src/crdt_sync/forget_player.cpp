@@ -1,6 +1,8 @@
 // JetStreamSync::forget_player and the sync's small accessors. A player's data lives in four places: the
 // document, this server's SQLite file (deltas, snapshot, WAL, free pages), the stream (the player's subject), and
 // the other servers' files; each is reached here.
+#include <numeric>
+
 #include "crdt_sync/sync_impl.hpp"
 
 namespace eustress::net::crdt {
@@ -49,26 +51,16 @@ std::string JetStreamSync::player_subject_prefix(std::string_view player) const
 
 std::uint64_t SyncStats::refused_total() const noexcept
 {
-    std::uint64_t total = 0;
-    for (const std::uint64_t count : refused)
-        total += count;
-    return total;
+    return std::accumulate(refused.begin(), refused.end(), std::uint64_t{0});
 }
 
 std::string_view stream_refusal_name(StreamRefusal refusal) noexcept
 {
-    switch (refusal)
-    {
-    case StreamRefusal::BadSubject:
-        return "bad_subject";
-    case StreamRefusal::UnknownReplica:
-        return "unknown_replica";
-    case StreamRefusal::Document:
-        return "document";
-    case StreamRefusal::MalformedBatch:
-        return "malformed_batch";
-    }
-    return "unknown";
+    // In StreamRefusal's order: the names the example's status line and the metrics use.
+    static constexpr std::array<std::string_view, kStreamRefusalCount> kNames{"bad_subject", "unknown_replica",
+                                                                              "document", "malformed_batch"};
+    const auto index = static_cast<std::size_t>(refusal);
+    return index < kNames.size() ? kNames[index] : "unknown";
 }
 
 }  // namespace eustress::net::crdt

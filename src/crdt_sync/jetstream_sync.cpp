@@ -58,13 +58,13 @@ JetStreamSync::JetStreamSync(SyncConfig config, Document& document, Store& store
         .replicas = document.config().replicas,
         .start_after = impl.stats.stream_sequence,
         .max_age = impl.config.max_age,
-        .trim_interval = impl.config.trim_interval,
         .max_inbound = impl.config.max_inbound,
     });
     // What was written before a restart and never reached the stream goes first.
-    for (Outgoing& outgoing : store.outgoing())
+    auto queued = store.outgoing();
+    impl.stats.queued = queued.size();
+    for (Outgoing& outgoing : queued)
         impl.link->publish(std::move(outgoing));
-    impl.stats.queued = store.outgoing().size();
 }
 
 JetStreamSync::~JetStreamSync() = default;
@@ -162,6 +162,11 @@ void JetStreamSync::update(WallTime now)
     {
         ++impl.stats.compactions_requested;
         impl.store->compact(*impl.document);
+    }
+    if (impl.config.trim_interval.count() > 0 && now - impl.last_trim_request >= impl.config.trim_interval)
+    {
+        impl.last_trim_request = now;
+        impl.link->request_trim();
     }
     impl.stats.connected = impl.link->connected();
     impl.stats.trims = impl.link->trims();

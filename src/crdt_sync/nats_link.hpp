@@ -27,7 +27,6 @@ struct LinkConfig
     std::vector<ReplicaId> replicas;
     std::uint64_t start_after = 0;  ///< the stream sequence the store has applied, for a new consumer
     std::chrono::seconds max_age{0};
-    std::chrono::milliseconds trim_interval{2000};
     std::size_t max_inbound = 4096;
 };
 
@@ -61,6 +60,8 @@ class NatsLink
     std::size_t purges_pending() const noexcept { return m_purges_pending.load(); }
     bool connected() const noexcept;
     std::uint64_t trims() const noexcept { return m_trims.load(); }
+    /// Asks the fetcher to trim the stream on its next round (the game's clock decides when: JetStreamSync::update).
+    void request_trim() noexcept { m_trim_requested = true; }
 
   private:
     void run_publisher();
@@ -90,6 +91,7 @@ class NatsLink
     std::deque<Inbound> m_inbound;
     std::atomic<std::size_t> m_purges_pending{0};
     std::atomic<std::uint64_t> m_trims{0};
+    std::atomic<bool> m_trim_requested{false};
     std::atomic<bool> m_stream_ready{false};
 
     std::thread m_publisher;

@@ -195,7 +195,6 @@ void NatsLink::trim()
 
 void NatsLink::run_fetcher()
 {
-    auto last_trim = std::chrono::steady_clock::now();
     for (;;)
     {
         {
@@ -211,13 +210,8 @@ void NatsLink::run_fetcher()
             continue;
         }
         fetch_batch();
-        // The trim schedule is this thread's own business; the game's time never reaches here.
-        const auto now = std::chrono::steady_clock::now();
-        if (m_config.trim_interval.count() > 0 && now - last_trim >= m_config.trim_interval)
-        {
-            last_trim = now;
+        if (m_trim_requested.exchange(false))
             trim();
-        }
     }
 }
 

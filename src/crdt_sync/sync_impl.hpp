@@ -18,6 +18,7 @@ struct JetStreamSync::Impl
     std::vector<Inbound> batch;
     std::vector<Bytes> merged;
     std::vector<std::byte> encoded;
+    WallTime last_trim_request{0};
 
     /// Merges a message's delta (or each of a batch's), appending what was accepted to `merged`.
     void apply(Inbound& inbound, WallTime now, bool& compact);

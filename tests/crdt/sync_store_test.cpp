@@ -11,7 +11,8 @@
 #include "eustress/net/crdt_store.hpp"
 #include "eustress/net/crdt_sync.hpp"
 
-using namespace eustress::net;
+using eustress::net::Bytes;
+using eustress::net::ComponentId;
 using namespace eustress::net::crdt;
 using namespace eustress::net::crdt::testing;
 

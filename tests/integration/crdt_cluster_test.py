@@ -122,7 +122,7 @@ def positions(view):
 
 
 def look(server):
-    output = f"look{server.replica}.out"
+    output = f"client-of-server{server.replica}.out"
     client = start([program, "--look", f"127.0.0.1:{server.port}", "--pin", server.pin], output)
     client.wait(timeout=30)
     lines = open(output).read().splitlines()

@@ -94,6 +94,7 @@ class JetStreamSync
     bool forget_player(std::string_view player, std::span<const EntityKey> entities, WallTime now);
     bool forget_pending() const noexcept;
 
+    /// False without a url, or when `world` is not a subject token (then nothing is published: check it at start).
     bool enabled() const noexcept;
     const SyncStats& stats() const noexcept;
     /// The subject prefix of a player's data (for tests and tools).
