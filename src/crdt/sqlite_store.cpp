@@ -15,14 +15,16 @@ namespace eustress::net::crdt {
 
 namespace {
 
-constexpr const char* kSchema = "PRAGMA auto_vacuum = INCREMENTAL;"  // only takes effect before the first table
-                                "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1),"
-                                "  bytes BLOB NOT NULL);"
-                                "CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL);"
-                                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL,"
-                                "  bytes BLOB NOT NULL);"
-                                "CREATE TABLE IF NOT EXISTS position (id INTEGER PRIMARY KEY CHECK (id = 1),"
-                                "  stream_sequence INTEGER NOT NULL);";
+constexpr const char* kSchema =
+    "PRAGMA auto_vacuum = INCREMENTAL;"  // only takes effect before the first table
+    "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  bytes BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL);"
+    // AUTOINCREMENT: an outbox id is part of the stream's message id, so it is never reused once published.
+    "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL,"
+    "  bytes BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS position (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  stream_sequence INTEGER NOT NULL);";
 
 }  // namespace
 
