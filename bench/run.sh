@@ -151,6 +151,8 @@ if wanted crdt; then
       done
     done
   fi
+  section "13c. persistent worlds across servers: JetStream publish-to-apply between two replicas, heal after a 10 s partition (10,000 entities)"
+  build-bench/bench/eustress-bench-crdt-sync --nats-server "$(command -v nats-server)" --placement default >>"$out"
 fi
 if wanted forge; then
   section "14. Forge: allocation latency at 100/s on a 3-member etcd, host death, scale-up, matchmaking"

@@ -27,6 +27,7 @@ core=(
   nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
   libzstd-dev                                              # assets: chunk compression
+  nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
 )
 bench=(libenet-dev python3 nodejs npm curl)  # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p); curl: the asset benchmark's peer
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime

@@ -9,46 +9,24 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include "eustress/net/crdt_store.hpp"
+#include "crdt/sqlite_store_impl.hpp"
 
 namespace eustress::net::crdt {
 
 namespace {
 
-struct Statement
-{
-    sqlite3_stmt* handle = nullptr;
-    Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &handle, nullptr); }
-    ~Statement() { sqlite3_finalize(handle); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-};
-
-constexpr const char* kSchema = "PRAGMA auto_vacuum = INCREMENTAL;"  // only takes effect before the first table
-                                "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1),"
-                                "  bytes BLOB NOT NULL);"
-                                "CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL);";
+constexpr const char* kSchema =
+    "PRAGMA auto_vacuum = INCREMENTAL;"  // only takes effect before the first table
+    "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  bytes BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS deltas (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL);"
+    // AUTOINCREMENT: an outbox id is part of the stream's message id, so it is never reused once published.
+    "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL,"
+    "  bytes BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS position (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  stream_sequence INTEGER NOT NULL);";
 
 }  // namespace
-
-struct Store::Impl
-{
-    StoreConfig config;
-    sqlite3* db = nullptr;
-    StoreStats stats;
-    std::string error;
-
-    ~Impl() { sqlite3_close_v2(db); }
-
-    bool fail()
-    {
-        error = sqlite3_errmsg(db);
-        return false;
-    }
-    bool exec(const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK || fail(); }
-    bool configure();
-    bool count_existing();
-};
 
 bool Store::Impl::configure()
 {
@@ -122,19 +100,23 @@ std::optional<std::string> Store::load(Document& document, WallTime now)
     return std::nullopt;
 }
 
-bool Store::append(Bytes encoded)
+bool Store::Impl::insert_delta(Bytes encoded)
 {
-    Impl& impl = *m_impl;
-    Statement insert(impl.db, "INSERT INTO deltas (bytes) VALUES (?)");
+    Statement insert(db, "INSERT INTO deltas (bytes) VALUES (?)");
     if (!insert.handle ||
         sqlite3_bind_blob(insert.handle, 1, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC) !=
             SQLITE_OK ||
         sqlite3_step(insert.handle) != SQLITE_DONE)
-        return impl.fail();
-    ++impl.stats.deltas;
-    ++impl.stats.appends;
-    impl.stats.delta_bytes += encoded.size();
+        return fail();
+    ++stats.deltas;
+    ++stats.appends;
+    stats.delta_bytes += encoded.size();
     return true;
+}
+
+bool Store::append(Bytes encoded)
+{
+    return m_impl->insert_delta(encoded);
 }
 
 bool Store::compaction_due() const noexcept

@@ -15,6 +15,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "eustress/net/crdt.hpp"
 
@@ -47,6 +49,15 @@ struct StoreStats
     std::uint64_t appends = 0;
 };
 
+/// A delta of this replica's own writes waiting to be published to the other servers (crdt_sync.hpp): kept in
+/// the store with the write itself, so a crash or an outage of the stream never loses one.
+struct Outgoing
+{
+    std::uint64_t id = 0;
+    std::string subject;
+    std::vector<std::byte> bytes;
+};
+
 class Store
 {
   public:
@@ -62,6 +73,23 @@ class Store
     /// One transaction per call: true once the bytes are committed under the sync policy.
     bool append(Bytes encoded);
     bool compaction_due() const noexcept;
+
+    // Sync across servers (crdt_sync.hpp). Unused when the world lives on one server.
+    /// Like append, and queues the bytes for publishing on `subject` in the same transaction. The outbox id, or
+    /// nullopt when SQLite refused.
+    std::optional<std::uint64_t> append_outgoing(Bytes encoded, std::string_view subject);
+    /// The queue, oldest first.
+    std::vector<Outgoing> outgoing() const;
+    /// The stream has stored every queued delta up to `id` (the queue is published in order): they leave it, in
+    /// one transaction (one fsync however many there were).
+    bool published_through(std::uint64_t id);
+    /// Deletes queued deltas whose subject starts with `prefix` (a forgotten player's), unpublished.
+    bool drop_outgoing(std::string_view prefix);
+    /// Appends deltas merged from the stream (refused and own ones are left out by the caller) and records the
+    /// stream sequence applied up to, in one transaction: a restart replays the stream from there.
+    bool append_received(const std::vector<Bytes>& encoded, std::uint64_t stream_sequence);
+    /// The last stream sequence recorded by append_received, 0 before any.
+    std::uint64_t stream_sequence() const;
     /// Replaces the snapshot with `document`'s state, deletes the deltas (it must have merged all it appended),
     /// and returns the freed pages to the file system, overwritten (secure_delete).
     bool compact(const Document& document);
