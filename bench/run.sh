@@ -103,7 +103,9 @@ if wanted soak; then
   section "9. soak: 500 bot clients for 10 minutes against one server (server on CPU 0, bots on CPU 1)"
   build-bench/bench/eustress-bench-soak --clients 500 --seconds 600 --warm-up 60 \
     --samples build-bench/bench/soak-samples.csv >>"$out"
-  python3 bench/plot_soak.py build-bench/bench/soak-samples.csv build-bench/bench/soak.svg
+  python3 bench/plot_series.py build-bench/bench/soak-samples.csv build-bench/bench/soak.svg \
+    --left server_rss_kib/1024:#c0392b:resident --left "heap_in_use_kib/1024:#2980b9:live heap" \
+    --right clients:#27ae60:clients --title "server memory, MiB"
 fi
 if wanted hostile; then
   section "10. ten players while eustress-hostile attacks the server (20 s quiet, 20 s attacked; text, not JSON)"

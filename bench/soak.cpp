@@ -6,7 +6,7 @@
 //   eustress-bench-soak --clients 500 --seconds 600 [--placement two-cores|same-core] [--samples FILE]
 //
 // Prints progress each 10 s to stderr and JSON result lines (bench/run.sh's format) to stdout; --samples writes
-// the per-second samples as CSV for bench/plot_soak.py.
+// the per-second samples as CSV for bench/plot_series.py.
 #include <algorithm>
 #include <cinttypes>
 #include <csignal>

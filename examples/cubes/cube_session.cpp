@@ -39,8 +39,8 @@ float angle_degrees(const Quat& a, const Quat& b)
     return static_cast<float>(2.0 * std::acos(std::min(1.0, dot)) * 180.0 / 3.14159265358979);
 }
 
-std::unique_ptr<DatagramSocket> conditioned(MemoryNetwork& network, const char* address,
-                                            const CubeSessionConfig& config, std::uint64_t seed)
+std::unique_ptr<LinkConditioner> conditioned(MemoryNetwork& network, const char* address,
+                                             const CubeSessionConfig& config, std::uint64_t seed)
 {
     auto socket = network.bind(*SocketAddress::parse(address));
     if (!socket)
@@ -80,6 +80,7 @@ struct CubeSession::Impl
     World world;
     std::vector<EntityId> cube_entities;
     std::unique_ptr<Server> server;
+    LinkConditioner* server_link = nullptr;  ///< owned by `server`: its link to the replicated clients
     std::unique_ptr<ReplicationServer> replication;
     std::deque<Peer> peers;
     std::unique_ptr<Server> naive_server;
@@ -101,6 +102,7 @@ struct CubeSession::Impl
         replication_config.channels = add_replication_channels(channels);
         replication_config.snapshot_rate = config.snapshot_rate;
         replication_config.default_codec = config.codec;
+        replication_config.path.enabled = config.adapt_to_path;
         if (config.budget_bits_per_second > 0)
         {
             replication_config.budget.tiers = {
@@ -112,7 +114,9 @@ struct CubeSession::Impl
         server_config.channels = channels;
         server_config.development_certificate_directory =
             std::filesystem::temp_directory_path() / "eustress-example-certs";
-        auto created = Server::create(server_config, conditioned(network, "10.9.0.1:7777", config, config.seed), now);
+        auto link = conditioned(network, "10.9.0.1:7777", config, config.seed);
+        server_link = link.get();
+        auto created = Server::create(server_config, std::move(link), now);
         if (!created)
             throw std::runtime_error(created.error().message);
         server = std::move(created).value();
@@ -240,6 +244,15 @@ struct CubeSession::Impl
     std::uint64_t samples = 0;
     std::uint64_t samples_within = 0;
 
+    /// A bottleneck of `bits_per_second` with a 256 KiB queue, as a home router's (0 lifts it).
+    void cap_link(std::uint64_t bits_per_second)
+    {
+        LinkConditionerConfig link = server_link->config();
+        link.bandwidth_bytes_per_second = bits_per_second / 8;
+        link.queue_limit_bytes = 256 * 1024;
+        server_link->set_config(link);
+    }
+
     void measure_errors(SecondReport& report)
     {
         for (const Peer& peer : peers)
@@ -282,6 +295,9 @@ void CubeSession::run(int seconds, const std::function<void(const SecondReport&)
     {
         SecondReport this_second;
         this_second.second = second;
+        if (const auto cap = impl.config.link_caps.find(second); cap != impl.config.link_caps.end())
+            impl.cap_link(cap->second);
+        this_second.link_cap = impl.server_link->config().bandwidth_bytes_per_second * 8;
         std::vector<double> wire_before;
         std::uint64_t deferred_before = 0;
         for (auto& peer : impl.peers)
@@ -317,7 +333,10 @@ void CubeSession::run(int seconds, const std::function<void(const SecondReport&)
                 (wire_bytes(*impl.server->status(impl.peers[i].client->id(), impl.now)) - wire_before[i]) * 8 / 1000;
             this_second.kbps_min = std::min(this_second.kbps_min, kbps);
             this_second.kbps_max = std::max(this_second.kbps_max, kbps);
-            deferred_after += impl.replication->stats(impl.peers[i].client->id())->entities_deferred;
+            const auto stats = impl.replication->stats(impl.peers[i].client->id());
+            deferred_after += stats->entities_deferred;
+            this_second.budget_min = i == 0 ? stats->budget_bits_per_second
+                                            : std::min(this_second.budget_min, stats->budget_bits_per_second);
         }
         this_second.deferred = deferred_after - deferred_before;
         if (impl.naive_client)

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "eustress/net/replication.hpp"
@@ -30,6 +31,10 @@ struct CubeSessionConfig
     bool katamari = true;  ///< the busy scene (see CubeScene)
     /// The replicated clients' snapshot format (the naive peer is not replicated).
     eustress::net::SnapshotCodec codec = eustress::net::SnapshotCodec::Predictive;
+    /// Rate caps on the server's link to the replicated clients, by the second they start (bits per second;
+    /// 0 lifts the cap): a path that narrows mid-game, for the budget to follow (ReplicationConfig::path).
+    std::map<int, std::uint64_t> link_caps;
+    bool adapt_to_path = true;  ///< ReplicationConfig::path.enabled
 };
 
 /// One second of the run.
@@ -49,6 +54,8 @@ struct SecondReport
     std::size_t moving = 0;                ///< cubes whose pose changed this second (server side)
     std::uint64_t deferred = 0;            ///< changed cubes the budget left for a later snapshot
     std::uint64_t snapshot_lag_ticks = 0;  ///< worst age of a client's newest applied snapshot, in ticks
+    std::uint64_t link_cap = 0;            ///< bits per second, 0 when uncapped
+    std::uint64_t budget_min = 0;          ///< the lowest replication budget of any client at the second's end
 };
 
 class CubeSession
