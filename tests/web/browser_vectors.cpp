@@ -134,6 +134,30 @@ std::vector<std::pair<std::string, std::vector<std::byte>>> encode_snapshots(con
     return files;
 }
 
+/// A bigger scene for the browser benchmark (web/tools/browser_bench.mjs): 256 entities with the layouts of
+/// components 0 and 2 in full, then the same entities all moved a little, as a delta against it.
+std::vector<std::pair<std::string, std::vector<std::byte>>> encode_scene(const json& spec)
+{
+    const auto& widths = spec["snapshots"]["components"];
+    std::vector<replication::QuantizedEntity> before;
+    std::vector<replication::QuantizedEntity> after;
+    for (std::uint32_t i = 0; i < 256; ++i)
+    {
+        const std::uint64_t x = (i * 977u) % 65536, y = (i * 331u) % 65536, z = (i * 13u) % 65536;
+        before.push_back(entity_of(json{{"0", {x, y, z, i}}, {"2", {i % 4096, i * 1000u}}}, widths));
+        after.push_back(
+            entity_of(json{{"0", {(x + 3) % 65536, (y + 200) % 65536, z, i}}, {"2", {i % 4096, i * 1000u}}}, widths));
+    }
+    replication::SnapshotWriter full;
+    replication::SnapshotWriter delta;
+    for (std::uint32_t i = 0; i < 256; ++i)
+    {
+        full.add_present(i + 1, before[i], nullptr);
+        delta.add_present(i + 1, after[i], &before[i]);
+    }
+    return {{"scene_full", full.finish({1, 500, 0, 0})}, {"scene_delta", delta.finish({2, 501, 0, 1})}};
+}
+
 std::vector<std::byte> read_file(const std::filesystem::path& path)
 {
     std::ifstream in(path, std::ios::binary);
@@ -193,6 +217,8 @@ int main(int argc, char** argv)
         std::filesystem::create_directories(dir / "cpp");
         auto files = encode_all(spec);
         for (auto& snapshot : encode_snapshots(spec))
+            files.push_back(std::move(snapshot));
+        for (auto& snapshot : encode_scene(spec))
             files.push_back(std::move(snapshot));
         for (const auto& [name, bytes] : files)
             std::ofstream(dir / "cpp" / (name + ".bin"), std::ios::binary)
