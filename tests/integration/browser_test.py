@@ -7,7 +7,6 @@ error; the server counts one browser session. A screenshot is saved as browser.p
 Usage: browser_test.py BUILD_DIR [--save-screenshot PATH]"""
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -15,19 +14,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-
-def wait_line(path, pattern, seconds, what):
-    regex = re.compile(pattern, re.M)
-
-    def found():
-        try:
-            with open(path, errors="replace") as output:
-                return regex.search(output.read())
-        except FileNotFoundError:
-            return None
-
-    return harness.wait_for(what, found, seconds)
 
 
 class Driver:
@@ -61,24 +47,24 @@ def main(build, screenshot_copy):
     server = harness.start([f"{build}/apps/eustress-server", "--bind", "127.0.0.1", "-p", "0", "--websocket", "0",
                             "--no-http", "--allow-origin", "*", "--web-root", os.path.join(SOURCE, "web", "dist"),
                             "--dev-cert-dir", "cert"], "server.out")
-    banner = wait_line("server.out", r"^listening on (\S+) pin (\S+)$", 10, "the server's banner")
+    banner = harness.wait_line("server.out", r"^listening on (\S+) pin (\S+)$", 10, "the server's banner")
     udp, pin = banner.group(1), banner.group(2)
-    websocket = wait_line("server.out", r"^websocket on \S+ port (\d+)", 5, "the WebSocket port").group(1)
+    websocket = harness.wait_line("server.out", r"^websocket on \S+ port (\d+)", 5, "the WebSocket port").group(1)
     native = harness.start_typing_client([f"{build}/apps/eustress-client", "--server", udp, "--pin", pin],
                                          "native.out")
-    native_id = wait_line("native.out", r"^connected as client (\d+) over udp", 10, "the native client").group(1)
+    native_id = harness.wait_line("native.out", r"^connected as client (\d+) over udp", 10, "the native client").group(1)
 
     page = Driver(node, chromium, f"http://127.0.0.1:{websocket}/")
     connected = page.answer()
     if not connected.startswith("connected "):
         harness.fail(f"the page did not connect: {connected}")
     browser_id = connected.split()[1]
-    wait_line("server.out", rf"^client {browser_id} connected$", 5, "the server's ConnectedEvent for the browser")
+    harness.wait_line("server.out", rf"^client {browser_id} connected$", 5, "the server's ConnectedEvent for the browser")
     print(f"chromium: page loaded from the server, session welcomed as client {browser_id}")
 
     if page.ask("say hello from chromium") != "said":
         harness.fail("the page could not send")
-    wait_line("native.out", rf"^\[client {browser_id}\] hello from chromium$", 10, "the browser's line at the native client")
+    harness.wait_line("native.out", rf"^\[client {browser_id}\] hello from chromium$", 10, "the browser's line at the native client")
     harness.type_line(native, "hello back from the native client")
     if page.ask(f"wait [client {native_id}] hello back from the native client") != "seen":
         harness.fail("the native client's line never reached the page")
@@ -100,7 +86,7 @@ def main(build, screenshot_copy):
     native.stdin.close()
     server.terminate()
     server.wait(timeout=5)
-    totals = wait_line("server.out", r"^browser: sessions (\d+), files served (\d+)", 5, "the server's browser totals")
+    totals = harness.wait_line("server.out", r"^browser: sessions (\d+), files served (\d+)", 5, "the server's browser totals")
     if int(totals.group(1)) != 1 or int(totals.group(2)) < 2:
         harness.fail(f"the server counted {totals.group(1)} browser sessions and {totals.group(2)} files")
     print(f"no console error; {state['channels']} channels; screenshot saved; server: 1 browser session")

@@ -58,6 +58,15 @@ bool has_browser_message(BrowserClient& browser, const ChannelTable& table, std:
     return false;
 }
 
+/// The first channel of `kind` in the server's table (the table's size when there is none).
+ChannelId first_channel_of(const ChannelTable& table, ChannelKind kind)
+{
+    ChannelId id = 0;
+    while (id < table.channels.size() && table.channels[id].kind != kind)
+        ++id;
+    return id;
+}
+
 TEST(BrowserSession, ABrowserIsWelcomedAndChatsWithANativeClientThroughTheGamesOwnEvents)
 {
     WebWorld world(any_origin());
@@ -187,9 +196,7 @@ TEST(BrowserSession, StaleSequencedMessagesFromABrowserAreDroppedByFreshness)
 {
     WebWorld world(any_origin());
     const auto& table = world.server->channels();
-    ChannelId sequenced = 0;
-    while (sequenced < table.channels.size() && table.channels[sequenced].kind != ChannelKind::UnreliableSequenced)
-        ++sequenced;
+    const ChannelId sequenced = first_channel_of(table, ChannelKind::UnreliableSequenced);
     ASSERT_LT(sequenced, table.channels.size());
     BrowserClient browser(*world.server->websocket_port());
     ASSERT_TRUE(join(world, browser));
@@ -205,9 +212,7 @@ TEST(BrowserSession, UnreliableMessagesAreReportedDeliveredWhenTheBrowserAcknowl
 {
     WebWorld world(any_origin());
     const auto& table = world.server->channels();
-    ChannelId unreliable = 0;
-    while (unreliable < table.channels.size() && table.channels[unreliable].kind != ChannelKind::Unreliable)
-        ++unreliable;
+    const ChannelId unreliable = first_channel_of(table, ChannelKind::Unreliable);
     ASSERT_LT(unreliable, table.channels.size());
     BrowserClient browser(*world.server->websocket_port());
     const auto welcome = join(world, browser);
