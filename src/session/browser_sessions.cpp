@@ -1,6 +1,7 @@
 #include "session/browser_sessions.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace eustress::net::session {
 
@@ -26,8 +27,12 @@ BrowserPeer& BrowserSessions::peer_at(const SocketAddress& address, Timestamp no
 void BrowserSessions::receive(std::deque<NetworkEvent>& events, const HelloDecision& decide, Timestamp now)
 {
     m_now = now;
+    // Sessions ended in this call: frames of theirs already taken must not start a new session on a closing socket.
+    std::unordered_set<SocketAddress, SocketAddressHash> ended;
     for (auto& input : m_listener.take_session_input(now))
     {
+        if (ended.contains(input.from))
+            continue;
         if (input.closed)
         {
             if (auto found = m_peers.find(input.from); found != m_peers.end())
@@ -37,13 +42,16 @@ void BrowserSessions::receive(std::deque<NetworkEvent>& events, const HelloDecis
         BrowserPeer& peer = peer_at(input.from, now);
         peer.on_frame(input.frame, events, now);
         admit_or_refuse(peer, decide, events, now);
-        if (const auto& error = peer.protocol_error(); error && !peer.closed())
+        if (!m_peers.contains(input.from))  // refused
+            ended.insert(input.from);
+        else if (const auto& error = peer.protocol_error(); error && !peer.closed())
         {
             ++(*error == "rate limit exceeded" ? m_rate_limit_disconnects : m_protocol_errors);
             const std::string reason = *error;
             peer.close(CloseCode::ProtocolError, reason);
             m_listener.close_session(peer.address(), now);
             end(m_peers.find(input.from), reason, events);
+            ended.insert(input.from);
         }
     }
 }

@@ -148,7 +148,11 @@ void ListenerConnection::on_read(boost::system::error_code error)
     // A browser session's frames are never dropped: its channels ride one ordered stream, so a lost frame would
     // break it. They are bounded by the handlers run per poll, and the server drains them every update.
     if (m_browser_session)
-        m_shared.session_inbox.push_back({m_address, std::vector<std::byte>(bytes, bytes + data.size()), false});
+    {
+        // Once the session was ended above, what the browser still sends has no one to go to.
+        if (!m_close_after_writes)
+            m_shared.session_inbox.push_back({m_address, std::vector<std::byte>(bytes, bytes + data.size()), false});
+    }
     else if (m_shared.inbox.size() < m_shared.config.max_queued_incoming)
         m_shared.inbox.push_back({m_address, std::vector<std::byte>(bytes, bytes + data.size())});
     else
