@@ -3,7 +3,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all help deps build test demo forge-demo cubes arena voice asan bench fuzz install format clean
+.PHONY: all help deps build test demo web-demo forge-demo cubes arena voice asan bench fuzz install format clean
 
 all: build
 
@@ -11,6 +11,7 @@ help:
 	@echo "make demo         install missing Debian packages, build, run a server and 4 clients on loopback"
 	@echo "make test         install missing Debian packages, build, run every test (ctest)"
 	@echo "make build        dependencies, configure (cmake --preset default) and build into build/"
+	@echo "make web-demo     the browser client: eustress-server serves web/'s page on http://127.0.0.1:8080/"
 	@echo "make cubes        the replication example (build/examples/cubes/eustress-cubes --seconds 20)"
 	@echo "make arena        the prediction example (build/examples/arena/eustress-arena --seconds 10)"
 	@echo "make voice        the voice example (build/examples/voice/eustress-voice --seconds 10)"
@@ -35,6 +36,10 @@ test: build
 
 demo: build
 	./build/apps/eustress-demo
+
+web-demo: build
+	@scripts/web-setup.sh
+	./build/apps/eustress-server --websocket $(or $(WEB_PORT),8080) --allow-origin '*' --web-root web/dist
 
 forge-demo: build
 	./build/apps/eustress-forge --demo --duration 40

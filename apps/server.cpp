@@ -3,7 +3,10 @@
 #include "eustress/net/server.hpp"
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -43,6 +46,25 @@ struct MeshOptions
     std::string turn;
     std::string turn_secret_file;
 };
+
+/// The browser page (web/dist after `npm run build`: index.html and the bundle) served on the WebSocket port, so
+/// the page and its session share one origin. Files are read once, here.
+Result<void> add_web_root(const std::string& directory, WebSocketListenerConfig& websocket)
+{
+    const std::pair<const char*, const char*> files[] = {{"index.html", "text/html; charset=utf-8"},
+                                                         {"eustress-page.js", "text/javascript; charset=utf-8"}};
+    for (const auto& [name, type] : files)
+    {
+        std::ifstream in(std::filesystem::path(directory) / name, std::ios::binary);
+        if (!in)
+            return make_error(ErrorCode::InvalidArgument, "--web-root: cannot read " + directory + "/" + name);
+        std::ostringstream body;
+        body << in.rdbuf();
+        websocket.static_files[std::string("/") + name] = {type, body.str()};
+    }
+    websocket.static_files["/"] = websocket.static_files["/index.html"];
+    return {};
+}
 
 void add_mesh_options(CLI::App& app, MeshOptions& options)
 {
@@ -122,6 +144,10 @@ int main(int argc, char** argv)
                    "also accept QUIC over WebSocket on this TCP port (0 picks one), for players whose network drops "
                    "UDP (docs/WEB.md); bounds in the TOML's [websocket] table")
         ->check(CLI::Range(0, 65535));
+    std::string web_root;
+    app.add_option("--web-root", web_root,
+                   "with --websocket: serve the browser page from this directory (web/dist: index.html and "
+                   "eustress-page.js) on the WebSocket port");
     app.add_option("--allow-origin", allowed_origins,
                    "with --websocket: a browser Origin allowed to connect (\"*\" for any); repeatable");
     app.add_option("--http", http_address,
@@ -162,6 +188,12 @@ int main(int argc, char** argv)
             websocket.port = static_cast<std::uint16_t>(websocket_port);
         for (const auto& origin : allowed_origins)
             websocket.allowed_origins.push_back(origin);
+        if (!web_root.empty())
+            if (auto added = add_web_root(web_root, websocket); !added)
+            {
+                std::fprintf(stderr, "eustress-server: %s\n", added.error().message.c_str());
+                return 2;
+            }
         config.websocket = websocket;
     }
     if (auto key = connect_token_key(token_key_file); !key)
@@ -308,6 +340,9 @@ int main(int argc, char** argv)
                 static_cast<unsigned long long>(stats.malformed_datagrams));
     if (auto websocket = server.websocket_stats())
     {
+        std::printf("browser: sessions %llu, files served %llu\n",
+                    static_cast<unsigned long long>(websocket->session_upgrades),
+                    static_cast<unsigned long long>(websocket->files_served));
         std::printf("websocket: upgrades %llu, open %zu, refused:",
                     static_cast<unsigned long long>(websocket->upgrades), websocket->open_connections);
         for (std::size_t i = 0; i < kWebSocketRefusalCount; ++i)

@@ -99,6 +99,9 @@ def provides(package, owner):
     """The listed package is the owner or pulls it in directly (python3 -> python3-minimal owns /usr/bin/python3)."""
     if owner == package:
         return True
+    # NodeSource's nodejs provides (and replaces) Debian's npm, as scripts/install-deps.sh accepts too.
+    if package in {provided.split()[0] for provided in dpkg_query("Provides", owner).split(",") if provided.strip()}:
+        return True
     depends = dpkg_query("Depends", package) + "," + dpkg_query("Pre-Depends", package)
     return owner in {alternative.split()[0] for alternative in re.split(r"[,|]", depends) if alternative.strip()}
 

@@ -28,8 +28,9 @@ core=(
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
   libzstd-dev                                              # assets: chunk compression
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
+  nodejs npm                                               # web/: the TypeScript browser client (npm ci, tsc, esbuild, node --test)
 )
-bench=(libenet-dev python3 nodejs npm curl)  # the ENet peer; python3 prints the summary; node runs libjuice (bench/p2p); curl: the asset benchmark's peer
+bench=(libenet-dev curl)  # the ENet peer; curl: the asset benchmark's peer (node runs libjuice in bench/p2p: in core)
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
 

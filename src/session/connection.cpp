@@ -18,21 +18,9 @@ std::uint64_t in_flight_key(ChannelId channel, MessageId id) noexcept
 }  // namespace
 
 Connection::Connection(const Settings& settings, std::deque<NetworkEvent>& events)
-    : m_settings(settings), m_events(events)
+    : m_settings(settings), m_events(events), m_rate_limiter(settings.rate_limits, settings.channels->channels.size())
 {
     m_peer_id = settings.role == Role::Client ? kServerId : ClientId{};
-    if (const RateLimits* limits = settings.rate_limits)
-    {
-        m_message_bucket = security::TokenBucket(limits->messages_per_connection);
-        m_byte_bucket = security::TokenBucket(limits->bytes_per_connection);
-        for (std::size_t i = 0; i < settings.channels->channels.size(); ++i)
-        {
-            m_channel_message_buckets.emplace_back(
-                i < limits->messages_per_channel.size() ? limits->messages_per_channel[i] : RateLimit{});
-            m_channel_byte_buckets.emplace_back(i < limits->bytes_per_channel.size() ? limits->bytes_per_channel[i]
-                                                                                     : RateLimit{});
-        }
-    }
     if (settings.role == Role::Server && settings.probe_limits)
         m_probe_answerer.emplace(*settings.probe_limits);
     for (const auto& config : settings.channels->channels)
@@ -408,27 +396,11 @@ void Connection::on_connection_id_retired(std::string_view id, Timestamp)
 
 bool Connection::within_rate_limits(ChannelId channel, std::size_t size, Timestamp now)
 {
-    const RateLimits* limits = m_settings.rate_limits;
-    if (!limits)
-        return true;
-    // A message refused by a later bucket has spent the earlier ones' allowance: a client over a limit is
-    // throttled on all of them, which is the point.
-    const double bytes = static_cast<double>(size);
-    bool allowed = m_message_bucket.take(1, now);
-    allowed = allowed && m_byte_bucket.take(bytes, now);
-    if (allowed && channel < m_channel_message_buckets.size())
-        allowed = m_channel_message_buckets[channel].take(1, now) && m_channel_byte_buckets[channel].take(bytes, now);
-    // A flood still gets a message through now and then (the bucket refills), so "over the limit" means "dropping
-    // within every second": a second without drops ends the episode, a burst costs only drops.
-    if (m_over_limit_since && now - m_last_rate_drop > std::chrono::seconds(1))
-        m_over_limit_since.reset();
-    if (allowed)
+    const auto verdict = m_rate_limiter.admit(channel, size, now);
+    if (verdict == MessageRateLimiter::Verdict::Allowed)
         return true;
     ++m_input_errors.rate_limited;
-    m_last_rate_drop = now;
-    if (!m_over_limit_since)
-        m_over_limit_since = now;
-    else if (now - *m_over_limit_since > limits->grace)
+    if (verdict == MessageRateLimiter::Verdict::Exceeded)
         fail("rate limit exceeded");
     return false;
 }

@@ -17,8 +17,8 @@
 #include "eustress/net/rate_limit.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
-#include "security/token_bucket.hpp"
 #include "session/fragment_assembler.hpp"
+#include "session/message_rate_limiter.hpp"
 #include "session/probe_answerer.hpp"
 #include "session/wire_format.hpp"
 #include "transport/quic_connection.hpp"
@@ -212,12 +212,7 @@ class Connection final : public transport::QuicConnectionHandler
     std::optional<Hello> m_received_hello;
     /// Rate limiting (server side): connection-wide and per-channel buckets, and since when messages are dropped.
     bool within_rate_limits(ChannelId channel, std::size_t size, Timestamp now);
-    security::TokenBucket m_message_bucket;
-    security::TokenBucket m_byte_bucket;
-    std::vector<security::TokenBucket> m_channel_message_buckets;
-    std::vector<security::TokenBucket> m_channel_byte_buckets;
-    std::optional<Timestamp> m_over_limit_since;
-    Timestamp m_last_rate_drop{};
+    MessageRateLimiter m_rate_limiter;
     bool m_handshake_completed = false;  // stays true after the close, so a refusal can tell TLS went through
     bool m_hello_seen = false;
     bool m_admitted = false;

@@ -13,6 +13,7 @@
 #include "eustress/net/server_metrics.hpp"
 #include "security/fingerprint_census.hpp"
 #include "security/token_replay_cache.hpp"
+#include "session/browser_sessions.hpp"
 #include "session/connection.hpp"
 #include "session/initial_admission.hpp"
 #include "session/server_observability.hpp"
@@ -87,6 +88,7 @@ struct Server::Impl
     Histogram& flush_seconds;
     std::unique_ptr<session::ServerObservability> observability;  ///< only with ObservabilityConfig::http_address
     WebSocketListener* websocket = nullptr;  ///< inside `socket` (combined with UDP), with ServerConfig::websocket
+    std::optional<session::BrowserSessions> browsers;  ///< browser clients on the WebSocket port, with `websocket`
 
     Impl(const ServerConfig& c, std::unique_ptr<DatagramSocket> s)
         : config(c), socket(std::move(s)), batch(*socket), replay_cache(c.max_remembered_tokens),
@@ -327,44 +329,76 @@ struct Server::Impl
         auto hello = connection.take_hello();
         if (!hello)
             return;
-        if (hello->version != session::kProtocolVersion)
-            return refuse(connection, session::CloseCode::VersionMismatch,
-                          "protocol version " + std::to_string(hello->version) + " is not supported", now);
-        if (hello->channel_fingerprint != config.channels.fingerprint())
-        {
-            ++counters.refused_channel_mismatch;
-            return refuse(connection, session::CloseCode::ChannelMismatch,
-                          "channel tables differ between client and server", now);
-        }
-        if (peer_by_client.size() >= config.max_clients)
-        {
-            ++counters.refused_server_full;
-            return refuse(connection, session::CloseCode::ServerFull, "server full", now);
-        }
-        ClientId id{next_client_id};
-        if (config.connect_token_key)
-        {
-            auto outcome = open_token(hello->connect_token);
-            if (const auto* refusal = std::get_if<TokenRefusal>(&outcome))
-            {
-                ++counters.refused_tokens[static_cast<std::size_t>(*refusal)];
-                return refuse(connection, session::CloseCode::TokenRefused, to_string(*refusal), now);
-            }
-            auto& contents = std::get<ConnectTokenContents>(outcome);
-            if (peer_by_client.contains(contents.client_id))
-            {
-                ++counters.refused_client_already_connected;
-                return refuse(connection, session::CloseCode::TokenRefused, "client already connected", now);
-            }
-            id = contents.client_id;
-            tokens[id] = std::move(contents);
-        }
-        else
-            ++next_client_id;
+        auto decision = decide_hello(*hello);
+        if (const auto* refusal = std::get_if<session::HelloRefusal>(&decision))
+            return refuse(connection, refusal->code, refusal->reason, now);
+        const ClientId id = std::get<ClientId>(decision);
         peer_by_client[id] = serial;
         peer.fingerprint = census.fingerprint_of(connection.quic().peer_software_shape(), hello->build_id);
         census.record(*peer.fingerprint, id);
         connection.admit(id, now);
+    }
+
+    bool is_connected(ClientId client) const
+    {
+        return peer_by_client.contains(client) || (browsers && browsers->holds(client));
+    }
+
+    /// The checks every hello passes, QUIC or browser, in this order; each refusal is counted.
+    std::variant<ClientId, session::HelloRefusal> decide_hello(const session::Hello& hello)
+    {
+        using session::CloseCode;
+        if (hello.version != session::kProtocolVersion)
+            return session::HelloRefusal{CloseCode::VersionMismatch,
+                                         "protocol version " + std::to_string(hello.version) + " is not supported"};
+        if (hello.channel_fingerprint != config.channels.fingerprint())
+        {
+            ++counters.refused_channel_mismatch;
+            return session::HelloRefusal{CloseCode::ChannelMismatch, "channel tables differ between client and server"};
+        }
+        if (peer_by_client.size() + (browsers ? browsers->admitted() : 0) >= config.max_clients)
+        {
+            ++counters.refused_server_full;
+            return session::HelloRefusal{CloseCode::ServerFull, "server full"};
+        }
+        ClientId id{next_client_id};
+        if (!config.connect_token_key)
+        {
+            ++next_client_id;
+            return id;
+        }
+        auto outcome = open_token(hello.connect_token);
+        if (const auto* refusal = std::get_if<TokenRefusal>(&outcome))
+        {
+            ++counters.refused_tokens[static_cast<std::size_t>(*refusal)];
+            return session::HelloRefusal{CloseCode::TokenRefused, to_string(*refusal)};
+        }
+        auto& contents = std::get<ConnectTokenContents>(outcome);
+        if (is_connected(contents.client_id))
+        {
+            ++counters.refused_client_already_connected;
+            return session::HelloRefusal{CloseCode::TokenRefused, "client already connected"};
+        }
+        id = contents.client_id;
+        tokens[id] = std::move(contents);
+        return id;
+    }
+
+    /// Browser sessions: their hellos pass decide_hello too. A browser that cannot know the channel table's
+    /// fingerprint sends 0 and takes the table the welcome carries.
+    void receive_browsers(Timestamp now)
+    {
+        if (!browsers)
+            return;
+        browsers->receive(
+            events,
+            [this](const session::Hello& hello) {
+                session::Hello checked = hello;
+                if (checked.channel_fingerprint == 0)
+                    checked.channel_fingerprint = config.channels.fingerprint();
+                return decide_hello(checked);
+            },
+            now);
     }
 
     /// The token's contents, or why it is refused. Tokens are never logged.
@@ -566,7 +600,11 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Times
         return combined.error();
     auto server = create(config, std::move(combined).value(), now);
     if (server)
-        server.value()->m_impl->websocket = websocket;
+    {
+        auto& impl = *server.value()->m_impl;
+        impl.websocket = websocket;
+        impl.browsers.emplace(*websocket, impl.config.channels, impl.config.rate_limits, impl.events);
+    }
     return server;
 }
 
@@ -629,6 +667,7 @@ void Server::receive(Timestamp now)
     const Timestamp started = MonotonicClock::now();
     m_impl->last_receive = now;
     m_impl->receive(now);
+    m_impl->receive_browsers(now);
     m_impl->timers(now);
     m_impl->settle(now);
     if (m_impl->observability)
@@ -671,6 +710,8 @@ void Server::set_validator(ChannelId channel, MessageValidator validator)
 
 Result<MessageId> Server::send(ClientId client, ChannelId channel, Bytes message, Timestamp now)
 {
+    if (m_impl->browsers && m_impl->browsers->holds(client))
+        return m_impl->browsers->send(client, channel, message, now);
     auto serial = m_impl->peer_by_client.find(client);
     if (serial == m_impl->peer_by_client.end())
         return make_error(ErrorCode::UnknownClient,
@@ -682,7 +723,7 @@ Result<MessageId> Server::send(ClientId client, ChannelId channel, Bytes message
 
 std::size_t Server::broadcast(ChannelId channel, Bytes message, Timestamp now)
 {
-    std::size_t taken = 0;
+    std::size_t taken = m_impl->browsers ? m_impl->browsers->broadcast(channel, message, now) : 0;
     for (auto& [client, serial] : m_impl->peer_by_client)
     {
         Peer& peer = m_impl->peers.at(serial);
@@ -695,6 +736,8 @@ std::size_t Server::broadcast(ChannelId channel, Bytes message, Timestamp now)
 
 void Server::disconnect(ClientId client, std::string_view reason, Timestamp now)
 {
+    if (m_impl->browsers && m_impl->browsers->holds(client))
+        return m_impl->browsers->disconnect(client, session::CloseCode::Kicked, reason, m_impl->events, now);
     auto serial = m_impl->peer_by_client.find(client);
     if (serial == m_impl->peer_by_client.end())
         return;
@@ -707,6 +750,8 @@ void Server::disconnect(ClientId client, std::string_view reason, Timestamp now)
 
 void Server::shutdown(Timestamp now)
 {
+    if (m_impl->browsers)
+        m_impl->browsers->disconnect_all(session::CloseCode::ServerShutdown, "server shutdown", m_impl->events, now);
     for (auto& [serial, peer] : m_impl->peers)
     {
         m_impl->touch(serial, peer);
@@ -722,6 +767,9 @@ std::vector<ClientId> Server::clients() const
     std::vector<ClientId> ids;
     for (const auto& [client, serial] : m_impl->peer_by_client)
         ids.push_back(client);
+    if (m_impl->browsers)
+        for (auto client : m_impl->browsers->clients())
+            ids.push_back(client);
     std::sort(ids.begin(), ids.end());
     return ids;
 }
@@ -730,7 +778,7 @@ std::optional<ConnectionStatus> Server::status(ClientId client, Timestamp now) c
 {
     const Peer* peer = m_impl->find(client);
     if (peer == nullptr)
-        return std::nullopt;
+        return m_impl->browsers ? m_impl->browsers->status(client, now) : std::nullopt;
     auto status = peer->connection->status(now);
     status.transport = is_websocket_peer(status.remote) ? "websocket" : "udp";
     status.messages_rejected = peer->messages_rejected;
@@ -768,7 +816,7 @@ PlayerRecords Server::records_about(ClientId client) const
 {
     PlayerRecords records;
     const Peer* peer = m_impl->find(client);
-    records.connected = peer != nullptr;
+    records.connected = m_impl->is_connected(client);
     records.connect_token = m_impl->tokens.contains(client);
     records.behaviour = m_impl->behaviour.features(client).has_value();
     records.fingerprint_census = m_impl->census.knows(client);
@@ -807,6 +855,18 @@ ServerStats Server::stats() const
 {
     ServerStats stats = m_impl->counters;
     stats.connected_clients = m_impl->peer_by_client.size();
+    if (const auto& browsers = m_impl->browsers)
+    {
+        stats.browser_clients = browsers->admitted();
+        stats.connected_clients += browsers->admitted();
+        const auto errors = browsers->errors();
+        stats.browser_frame_errors = errors.frames;
+        stats.browser_hello_twice = errors.hello_twice;
+        stats.browser_message_before_welcome = errors.message_before_welcome;
+        stats.rate_limited_messages += errors.rate_limited;
+        stats.protocol_errors += browsers->protocol_errors();
+        stats.rate_limit_disconnects += browsers->rate_limit_disconnects();
+    }
     for (const auto& [serial, peer] : m_impl->peers)
     {
         stats.malformed_datagrams += peer.connection->input_errors().malformed_datagrams;

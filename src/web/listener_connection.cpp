@@ -2,6 +2,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/websocket.hpp>
@@ -15,7 +16,12 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 
-const boost::beast::string_view kProtocol(kQuicOverWebSocketProtocol.data(), kQuicOverWebSocketProtocol.size());
+namespace {
+beast::string_view view_of(std::string_view text)
+{
+    return {text.data(), text.size()};
+}
+}  // namespace
 
 ListenerConnection::ListenerConnection(boost::asio::ip::tcp::socket socket, const SocketAddress& host,
                                        const SocketAddress& address, ListenerShared& shared)
@@ -55,22 +61,45 @@ void ListenerConnection::on_request(boost::system::error_code error)
         view.origin = std::string_view(origin->value().data(), origin->value().size());
     const auto protocols = request[http::field::sec_websocket_protocol];
     view.subprotocols = std::string_view(protocols.data(), protocols.size());
+    if (!view.is_websocket_upgrade && request.method() == http::verb::get && serve_file(view.target))
+        return;
     if (auto refusal = check_upgrade(view, m_shared.config))
         return refuse_upgrade(*refusal);
 
-    m_stream.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& response) { response.set(http::field::sec_websocket_protocol, kProtocol); }));
+    m_browser_session = asks_for_browser_session(view);
+    const auto protocol = view_of(m_browser_session ? kBrowserSessionProtocol : kQuicOverWebSocketProtocol);
+    m_stream.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& response) {
+        response.set(http::field::sec_websocket_protocol, protocol);
+    }));
     // Our own deadlines apply (check_deadlines, with the caller's `now`): Beast's timers would read the clock.
     websocket::stream_base::timeout none{};
     none.handshake_timeout = websocket::stream_base::none();
     none.idle_timeout = websocket::stream_base::none();
     none.keep_alive_pings = false;
     m_stream.set_option(none);
-    m_stream.read_message_max(std::min(m_shared.config.max_message_size, kMaxDatagramSize));
+    m_stream.read_message_max(m_browser_session ? m_shared.config.max_session_message_size
+                                                : std::min(m_shared.config.max_message_size, kMaxDatagramSize));
     m_stream.binary(true);
     m_stream.async_accept(
         boost::asio::buffer(m_request_bytes),
         [self = shared_from_this()](boost::system::error_code accepted) { self->on_accepted(accepted); });
+}
+
+bool ListenerConnection::serve_file(std::string_view target)
+{
+    const auto& files = m_shared.config.static_files;
+    const auto found = files.find(std::string(target.substr(0, target.find('?'))));
+    if (found == files.end())
+        return false;
+    auto response =
+        std::make_shared<std::string>("HTTP/1.1 200 OK\r\nContent-Type: " + found->second.content_type +
+                                      "\r\nContent-Length: " + std::to_string(found->second.body.size()) +
+                                      "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" + found->second.body);
+    ++m_shared.stats.files_served;
+    boost::asio::async_write(
+        m_stream.next_layer(), boost::asio::buffer(*response),
+        [self = shared_from_this(), response](boost::system::error_code, std::size_t) { self->close(std::nullopt); });
+    return true;
 }
 
 void ListenerConnection::refuse_upgrade(WebSocketRefusal reason)
@@ -90,6 +119,8 @@ void ListenerConnection::on_accepted(boost::system::error_code error)
     m_state = State::Open;
     m_last_received = m_shared.now;
     ++m_shared.stats.upgrades;
+    if (m_browser_session)
+        ++m_shared.stats.session_upgrades;
     m_shared.deadline_at(m_shared.now + m_shared.config.idle_timeout);
     m_request_bytes = std::string();
     read_next();
@@ -113,11 +144,17 @@ void ListenerConnection::on_read(boost::system::error_code error)
         return close(WebSocketRefusal::ProtocolError);  // QUIC packets are binary; text is someone else's protocol
     m_last_received = m_shared.now;
     const auto data = m_buffer.cdata();
-    if (m_shared.inbox.size() < m_shared.config.max_queued_incoming)
+    const auto* bytes = static_cast<const std::byte*>(data.data());
+    // A browser session's frames are never dropped: its channels ride one ordered stream, so a lost frame would
+    // break it. They are bounded by the handlers run per poll, and the server drains them every update.
+    if (m_browser_session)
     {
-        const auto* bytes = static_cast<const std::byte*>(data.data());
-        m_shared.inbox.push_back({m_address, std::vector<std::byte>(bytes, bytes + data.size())});
+        // Once the session was ended above, what the browser still sends has no one to go to.
+        if (!m_close_after_writes)
+            m_shared.session_inbox.push_back({m_address, std::vector<std::byte>(bytes, bytes + data.size()), false});
     }
+    else if (m_shared.inbox.size() < m_shared.config.max_queued_incoming)
+        m_shared.inbox.push_back({m_address, std::vector<std::byte>(bytes, bytes + data.size())});
     else
         ++m_shared.stats.incoming_dropped;
     m_buffer.consume(m_buffer.size());
@@ -187,6 +224,8 @@ void ListenerConnection::on_written(boost::system::error_code error)
     m_full_since.reset();
     if (!m_outgoing.empty())
         return write_next();
+    if (m_close_after_writes)
+        return close(std::nullopt);
     m_shared.poll.watch(m_fd, false);
 }
 
@@ -217,10 +256,19 @@ Timestamp ListenerConnection::check_deadlines(Timestamp now)
     return next;
 }
 
+void ListenerConnection::close_after_writes()
+{
+    if (m_state != State::Open || (!m_writing && m_outgoing.empty()))
+        return close(std::nullopt);
+    m_close_after_writes = true;
+}
+
 void ListenerConnection::close(std::optional<WebSocketRefusal> reason)
 {
     if (m_state == State::Closed)
         return;
+    if (m_browser_session && m_state == State::Open)  // the session above must learn it ended
+        m_shared.session_inbox.push_back({m_address, {}, true});
     m_state = State::Closed;
     ++m_shared.closures;
     if (reason)

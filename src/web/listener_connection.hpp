@@ -33,6 +33,8 @@ struct ListenerShared
     WebSocketStats stats;
     DatagramSocketStats socket_stats;
     std::deque<ReceivedDatagram> inbox;
+    /// Browser sessions' frames and closures (bounded with the inbox by max_queued_incoming).
+    std::vector<WebSocketListener::SessionInput> session_inbox;
     PollSet poll;
     Timestamp now{};             ///< the time of the owner's current call: handlers run inside it
     std::uint64_t closures = 0;  ///< connections closed so far: the listener sweeps when it moves
@@ -60,6 +62,10 @@ class ListenerConnection : public std::enable_shared_from_this<ListenerConnectio
 
     bool is_closed() const noexcept { return m_state == State::Closed; }
     bool is_open() const noexcept { return m_state == State::Open; }
+    /// A browser session (kBrowserSessionProtocol): its messages are session frames, not QUIC packets.
+    bool is_browser_session() const noexcept { return m_browser_session; }
+    /// Closes once the queued messages are written (a browser session's close frame goes out first).
+    void close_after_writes();
     const SocketAddress& address() const noexcept { return m_address; }
     const SocketAddress& host() const noexcept { return m_host; }
 
@@ -72,6 +78,8 @@ class ListenerConnection : public std::enable_shared_from_this<ListenerConnectio
     };
     void on_request(boost::system::error_code error);
     void refuse_upgrade(WebSocketRefusal reason);
+    /// Answers a plain GET from the configured static files; false when none matches the target.
+    bool serve_file(std::string_view target);
     void on_accepted(boost::system::error_code error);
     void read_next();
     void on_read(boost::system::error_code error);
@@ -94,6 +102,8 @@ class ListenerConnection : public std::enable_shared_from_this<ListenerConnectio
     std::deque<std::vector<std::byte>> m_outgoing;
     std::size_t m_queued_bytes = 0;
     bool m_writing = false;
+    bool m_browser_session = false;
+    bool m_close_after_writes = false;
     std::optional<Timestamp> m_full_since;  ///< when the outgoing queue first refused a datagram, while it stays full
 };
 

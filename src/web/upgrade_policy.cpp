@@ -46,9 +46,15 @@ std::optional<WebSocketRefusal> check_upgrade(const UpgradeRequest& request, con
         return WebSocketRefusal::WrongPath;
     if (request.origin && !origin_allowed(*request.origin, config))
         return WebSocketRefusal::OriginNotAllowed;
-    if (!lists(request.subprotocols, kQuicOverWebSocketProtocol))
+    if (!lists(request.subprotocols, kQuicOverWebSocketProtocol) && !asks_for_browser_session(request))
         return WebSocketRefusal::WrongSubprotocol;
     return std::nullopt;
+}
+
+bool asks_for_browser_session(const UpgradeRequest& request)
+{
+    return !lists(request.subprotocols, kQuicOverWebSocketProtocol) &&
+           lists(request.subprotocols, kBrowserSessionProtocol);
 }
 
 std::string_view refusal_response(WebSocketRefusal refusal) noexcept

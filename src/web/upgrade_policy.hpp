@@ -21,6 +21,9 @@ struct UpgradeRequest
 /// WrongSubprotocol), in that order of checking.
 std::optional<WebSocketRefusal> check_upgrade(const UpgradeRequest& request, const WebSocketListenerConfig& config);
 
+/// True when the request asks for a browser session (kBrowserSessionProtocol) rather than QUIC packets: a request
+/// listing both gets QUIC, which native clients ask for.
+bool asks_for_browser_session(const UpgradeRequest& request);
 /// The HTTP status line and reason a refusal is answered with before the connection closes.
 std::string_view refusal_response(WebSocketRefusal refusal) noexcept;
 

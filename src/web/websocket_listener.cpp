@@ -92,7 +92,7 @@ class Listener final : public WebSocketListener
         for (const auto& datagram : batch)
         {
             auto found = m_connections.find(datagram.to);
-            if (found == m_connections.end())
+            if (found == m_connections.end() || found->second->is_browser_session())
                 ++m_shared.stats.undeliverable;
             else
                 found->second->enqueue(datagram.payload);
@@ -118,6 +118,28 @@ class Listener final : public WebSocketListener
             inbox.pop_front();
         }
         return filled;
+    }
+
+    std::vector<SessionInput> take_session_input(Timestamp now) override
+    {
+        pump(now);
+        return std::exchange(m_shared.session_inbox, {});
+    }
+
+    void send_session_frame(const SocketAddress& to, Bytes frame, Timestamp now) override
+    {
+        m_shared.now = now;
+        if (auto found = m_connections.find(to); found != m_connections.end() && found->second->is_browser_session())
+            found->second->enqueue(frame);
+        else
+            ++m_shared.stats.undeliverable;
+    }
+
+    void close_session(const SocketAddress& to, Timestamp now) override
+    {
+        m_shared.now = now;
+        if (auto found = m_connections.find(to); found != m_connections.end() && found->second->is_browser_session())
+            found->second->close_after_writes();
     }
 
   private:

@@ -98,6 +98,20 @@ def wait_for_text(path, text, seconds, what=None):
     return wait_for(what or f"{text!r} in {path}", holds, seconds)
 
 
+def wait_line(path, pattern, seconds, what):
+    """Until a line of the file at `path` (a process's output) matches the regular expression; returns the match."""
+    regex = re.compile(pattern, re.M)
+
+    def found():
+        try:
+            with open(path, errors="replace") as output:
+                return regex.search(output.read())
+        except FileNotFoundError:
+            return None
+
+    return wait_for(what, found, seconds)
+
+
 def start_typing_client(command, log_path):
     """A client whose stdin this test types into (`process.stdin.write`), so lines go out once the test saw what it
     waits for, never after a guessed pause. Close its stdin to end it."""

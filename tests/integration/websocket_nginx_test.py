@@ -7,7 +7,6 @@ proxy and chats with a UDP player; a TLS client upgrades through the wss:// prox
 Usage: websocket_nginx_test.py BUILD_DIR"""
 import base64
 import os
-import re
 import socket
 import ssl
 import subprocess
@@ -44,19 +43,6 @@ http {{
 """
 
 
-def wait_line(path, pattern, seconds, what):
-    regex = re.compile(pattern, re.M)
-
-    def found():
-        try:
-            with open(path, errors="replace") as output:
-                return regex.search(output.read())
-        except FileNotFoundError:
-            return None
-
-    return harness.wait_for(what, found, seconds)
-
-
 def upgrade_over_tls(port):
     """A WebSocket upgrade to wss://127.0.0.1:port/game (certificate not checked: a development certificate)."""
     context = ssl.create_default_context()
@@ -83,9 +69,9 @@ def main(build):
     certificates = os.path.join(work, "cert")
     server = harness.start([f"{build}/apps/eustress-server", "--bind", "127.0.0.1", "-p", "0", "--websocket", "0",
                             "--no-http", "--dev-cert-dir", certificates], "server.out")
-    banner = wait_line("server.out", r"^listening on (\S+) pin (\S+)$", 10, "the server's banner")
+    banner = harness.wait_line("server.out", r"^listening on (\S+) pin (\S+)$", 10, "the server's banner")
     udp, pin = banner.group(1), banner.group(2)
-    websocket = wait_line("server.out", r"^websocket on \S+ port (\d+)", 5, "the WebSocket port").group(1)
+    websocket = harness.wait_line("server.out", r"^websocket on \S+ port (\d+)", 5, "the WebSocket port").group(1)
 
     plain, tls = harness.free_port(), harness.free_port()
     with open("nginx.conf", "w") as out:
@@ -115,13 +101,13 @@ def main(build):
                                           "--pin", pin, "--server-name", "localhost",
                                           "--websocket", f"ws://127.0.0.1:{plain}/game"], "proxied.out")
     started = time.monotonic()
-    wait_line("udp-player.out", r"^connected as client \d+ over udp", 10, "the UDP player")
-    proxied = wait_line("proxied.out", r"^connected as client (\d+) over websocket", 10, "the proxied client")
+    harness.wait_line("udp-player.out", r"^connected as client \d+ over udp", 10, "the UDP player")
+    proxied = harness.wait_line("proxied.out", r"^connected as client (\d+) over websocket", 10, "the proxied client")
     print(f"through nginx's ws:// proxy: playing {(time.monotonic() - started) * 1000:.0f} ms after start")
     harness.type_line(behind, "hello through nginx")
-    wait_line("udp-player.out", rf"^\[client {proxied.group(1)}\] hello through nginx$", 10, "the proxied line")
+    harness.wait_line("udp-player.out", rf"^\[client {proxied.group(1)}\] hello through nginx$", 10, "the proxied line")
     harness.type_line(player, "hello back over UDP")
-    wait_line("proxied.out", r"^\[client \d+\] hello back over UDP$", 10, "the UDP player's line")
+    harness.wait_line("proxied.out", r"^\[client \d+\] hello back over UDP$", 10, "the UDP player's line")
 
     refused = subprocess.run([f"{build}/apps/eustress-client", "--server", f"127.0.0.1:{nowhere}", "--pin", pin,
                               "--websocket", f"wss://127.0.0.1:{tls}/game"], capture_output=True, text=True,
@@ -132,7 +118,7 @@ def main(build):
         process.stdin.close()
     server.terminate()
     server.wait(timeout=5)
-    totals = wait_line("server.out", r"^websocket: upgrades (\d+)", 5, "the server's WebSocket totals")
+    totals = harness.wait_line("server.out", r"^websocket: upgrades (\d+)", 5, "the server's WebSocket totals")
     if int(totals.group(1)) != 2:
         harness.fail(f"the server counted {totals.group(1)} upgrades through nginx, expected 2")
     print("nginx: ws:// session chats both ways, wss:// upgrades; the native client refuses wss:// for now")

@@ -65,6 +65,13 @@ struct ServerStats
     std::uint64_t probes_refused = 0;               ///< probes left unanswered over ServerConfig::probe_limits
     std::uint64_t probes_refused_not_admitted = 0;  ///< probes from a peer the server has not admitted (yet)
     std::uint64_t probes_refused_early = 0;         ///< probes in 0-RTT data, which anyone can replay
+    /// Browser sessions (docs/WEB.md): connected ones (also in connected_clients), and their bad frames by reason
+    /// (session::BrowserFrameError order: empty, unknown type, bad hello, bad welcome, unknown channel, malformed,
+    /// bad close, wrong direction, bad ack); each closed the session, as protocol_errors counts.
+    std::size_t browser_clients = 0;
+    std::array<std::uint64_t, 9> browser_frame_errors{};
+    std::uint64_t browser_hello_twice = 0;
+    std::uint64_t browser_message_before_welcome = 0;
 };
 
 /// Why a validator refused a message; an empty optional accepts it.

@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,9 @@ namespace eustress::net {
 
 /// The subprotocol (Sec-WebSocket-Protocol) a native client asks for: its binary messages are QUIC packets.
 inline constexpr std::string_view kQuicOverWebSocketProtocol = "eustress-quic";
+/// The subprotocol a browser asks for: browsers cannot speak our QUIC, so each binary message is one frame of the
+/// session itself (hello, welcome, channel messages, close; src/session/browser_wire.hpp and docs/WEB.md).
+inline constexpr std::string_view kBrowserSessionProtocol = "eustress.session.v1";
 
 /// "ws://host:port/path" (port 80 when absent, path "/" when absent). "wss://" parses, with port 443 by default,
 /// but only a TLS-terminating proxy in front of the server speaks it today (docs/WEB.md).
@@ -49,7 +53,7 @@ enum class WebSocketRefusal : std::uint8_t
     BadUpgrade,          ///< not an HTTP/1.1 WebSocket upgrade: garbage, wrong method, oversized header
     WrongPath,           ///< an upgrade for another path (answered 404)
     OriginNotAllowed,    ///< an Origin header not in allowed_origins (answered 403)
-    WrongSubprotocol,    ///< did not ask for kQuicOverWebSocketProtocol (answered 400)
+    WrongSubprotocol,    ///< asked for neither kQuicOverWebSocketProtocol nor kBrowserSessionProtocol (answered 400)
     HandshakeTimeout,    ///< no complete upgrade within handshake_timeout (slowloris)
     IdleTimeout,         ///< nothing received for idle_timeout
     MessageTooLarge,     ///< a message over max_message_size
@@ -71,6 +75,8 @@ struct WebSocketListenerConfig
     std::size_t max_connections = 1024;            ///< upgraded and upgrading together
     std::size_t max_connections_per_address = 16;  ///< by source host (port ignored)
     std::size_t max_message_size = kMaxDatagramSize;
+    /// Largest frame of a browser session (kBrowserSessionProtocol), either way: a channel message whole.
+    std::size_t max_session_message_size = 64 * 1024;
     std::size_t max_header_bytes = 4096;  ///< the upgrade request's header
     Duration handshake_timeout = std::chrono::seconds(3);
     Duration idle_timeout = std::chrono::seconds(30);  ///< above QUIC's idle timeout, which ends sessions first
@@ -81,13 +87,25 @@ struct WebSocketListenerConfig
     Duration slow_reader_timeout = std::chrono::seconds(5);
     /// Datagrams received but not yet taken by `receive`, over all connections; past this, they are dropped.
     std::size_t max_queued_incoming = 4096;
+
+    /// A file answered to a plain GET on the listener's port: a browser game's page and bundle, so the page and
+    /// its WebSocket share one origin. Read into memory at start; nothing is read from disk per request.
+    struct StaticFile
+    {
+        std::string content_type;
+        std::string body;
+    };
+    /// By request path ("/", "/eustress-page.js"); empty serves nothing (a GET is a BadUpgrade, as before).
+    std::map<std::string, StaticFile> static_files;
 };
 
 struct WebSocketStats
 {
-    std::size_t open_connections = 0;                             ///< upgraded
-    std::size_t pending_upgrades = 0;                             ///< accepted, upgrade not complete
-    std::uint64_t upgrades = 0;                                   ///< connections upgraded since start
+    std::size_t open_connections = 0;    ///< upgraded
+    std::size_t pending_upgrades = 0;    ///< accepted, upgrade not complete
+    std::uint64_t upgrades = 0;          ///< connections upgraded since start
+    std::uint64_t session_upgrades = 0;  ///< of upgrades, browser sessions (kBrowserSessionProtocol)
+    std::uint64_t files_served = 0;      ///< plain GETs answered from static_files
     std::array<std::uint64_t, kWebSocketRefusalCount> refused{};  ///< by WebSocketRefusal
     std::uint64_t closed_by_peer = 0;                             ///< upgraded connections the client ended
     std::uint64_t outgoing_dropped = 0;                           ///< datagrams dropped at max_queued_bytes
@@ -104,6 +122,20 @@ class WebSocketListener : public DatagramSocket
   public:
     virtual std::uint16_t port() const = 0;
     virtual WebSocketStats websocket_stats() const = 0;
+
+    /// What browser sessions (kBrowserSessionProtocol) sent since the last call: frames in arrival order, and a
+    /// `closed` entry when a session's connection ended. These never reach `receive`, which carries QUIC only.
+    struct SessionInput
+    {
+        SocketAddress from;
+        std::vector<std::byte> frame;
+        bool closed = false;
+    };
+    virtual std::vector<SessionInput> take_session_input(Timestamp now) = 0;
+    /// Queues one frame to a browser session (bounded like datagrams: max_queued_bytes, then dropped and counted).
+    virtual void send_session_frame(const SocketAddress& to, Bytes frame, Timestamp now) = 0;
+    /// Ends a browser session's connection once what was queued to it is written (or at once if it cannot be).
+    virtual void close_session(const SocketAddress& to, Timestamp now) = 0;
 };
 
 /// Listens on `config.bind_address:config.port`. Errors: InvalidArgument (bad address or bounds), SocketError

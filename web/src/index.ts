@@ -1,0 +1,5 @@
+export * from "./bytes.js";
+export * from "./client.js";
+export type * from "./events.js";
+export * from "./session_wire.js";
+export * from "./snapshot.js";
