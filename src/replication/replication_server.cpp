@@ -715,6 +715,9 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp now)
         view.stagger = impl.next_stagger++;
         view.interval_ticks = std::max<std::uint32_t>(1, impl.config.tick_rate / impl.config.snapshot_rate);
         view.codec = impl.config.default_codec;
+        // The TypeScript client (web/) decodes the bit-packed format only.
+        if (const auto status = impl.server.status(connected->client_id, now); status && status->transport == "browser")
+            view.codec = SnapshotCodec::Bitpacked;
         impl.clients[connected->client_id] = std::move(view);
         return false;
     }

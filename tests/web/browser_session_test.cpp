@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "eustress/net/connect_token.hpp"
+#include "eustress/net/replication.hpp"
 #include "session/connection.hpp"
 #include "web/browser_client.hpp"
 #include "web/web_harness.hpp"
@@ -237,6 +238,39 @@ TEST(BrowserSession, UnreliableMessagesAreReportedDeliveredWhenTheBrowserAcknowl
     ASSERT_TRUE(world.pump([&] { return browser.tcp().closed_by_server(); }));
     EXPECT_EQ(world.server->stats().browser_frame_errors[static_cast<std::size_t>(BrowserFrameError::BadAck)], 1u);
     EXPECT_EQ(delivered().size(), 2u);
+}
+
+TEST(BrowserSession, ABrowserGetsTheBitPackedSnapshotsItsDecoderReads)
+{
+    ServerConfig config;
+    const ReplicationChannels channels = add_replication_channels(config.channels);
+    WebWorld world(any_origin(), config);
+    TransformQuantization quantization;
+    ComponentRegistry registry(quantization);
+    World game_world(registry);
+    ReplicationConfig replication_config;
+    replication_config.channels = channels;
+    ASSERT_EQ(replication_config.default_codec, SnapshotCodec::Predictive);  // what native clients get
+    ReplicationServer replication(*world.server, game_world, replication_config);
+    game_world.set(game_world.spawn(), NetworkTransform{{1, 2, 3}, {}});
+
+    BrowserClient browser(*world.server->websocket_port());
+    ASSERT_TRUE(join(world, browser));
+    std::size_t handled = 0;
+    std::optional<std::vector<std::byte>> snapshot;
+    ASSERT_TRUE(world.pump([&] {
+        for (; handled < world.server_events.size(); ++handled)
+            replication.handle(world.server_events[handled], MonotonicClock::now());
+        replication.tick(MonotonicClock::now());
+        world.server->flush(MonotonicClock::now());
+        for (const auto& bytes : browser.frames())
+            if (auto message = frame_of<session::BrowserMessage>(bytes, world.server->channels());
+                message && message->channel == channels.snapshots)
+                snapshot.emplace(message->payload.begin(), message->payload.end());
+        return snapshot.has_value();
+    }));
+    ASSERT_FALSE(snapshot->empty());
+    EXPECT_NE(snapshot->front(), std::byte{0}) << "a predictive snapshot (its 0x00 marker) reached the browser";
 }
 
 TEST(BrowserSession, WhenTheBrowserGoesAwayTheGameSeesADisconnect)
