@@ -152,7 +152,7 @@ std::vector<std::pair<std::string, std::vector<std::byte>>> encode_scene(const j
     replication::SnapshotWriter delta;
     for (std::uint32_t i = 0; i < 256; ++i)
     {
-        full.add_present(i + 1, before[i], nullptr);
+        full.add_present(i + 1, before[i], static_cast<const replication::QuantizedEntity*>(nullptr));
         delta.add_present(i + 1, after[i], &before[i]);
     }
     return {{"scene_full", full.finish({1, 500, 0, 0})}, {"scene_delta", delta.finish({2, 501, 0, 1})}};
