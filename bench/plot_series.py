@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Draws columns of a CSV over its first column as an SVG: series on a left axis and, optionally, on a right axis.
-No plotting library needed. A series is COLUMN[/DIVISOR]:COLOUR[:LABEL].
+"""Draws fields of a CSV over its first field as an SVG: series on a left axis and, optionally, on a right axis.
+No plotting library needed. A series is FIELD[/DIVISOR]:COLOUR[:LABEL].
 
     bench/plot_series.py soak.csv docs/soak.svg --left server_rss_kib/1024:#c0392b:resident \\
         --left heap_in_use_kib/1024:#2980b9:heap --right clients:#27ae60:clients --title "server memory, MiB"
@@ -12,13 +12,13 @@ WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 900, 380, 70, 70, 30, 60
 
 
 def parse_series(text):
-    column, colour, *label = text.split(":")
-    column, _, divisor = column.partition("/")
-    return {"column": column, "divisor": float(divisor or 1), "colour": colour, "label": label[0] if label else column}
+    field, colour, *label = text.split(":")
+    field, _, divisor = field.partition("/")
+    return {"field": field, "divisor": float(divisor or 1), "colour": colour, "label": label[0] if label else field}
 
 
 def scaled(row, series):
-    value = row.get(series["column"], "")
+    value = row.get(series["field"], "")
     return float(value) / series["divisor"] if value not in ("", None) else None
 
 
