@@ -49,7 +49,7 @@ class RangeEncoder
     std::uint32_t m_range = 0xFFFFFFFFu;
     std::uint8_t m_cache = 0;
     std::uint64_t m_pending = 1;  ///< bytes held back: `m_cache` then (m_pending − 1) × 0xFF
-    bool m_first = true;          ///< the first cached byte is a placeholder (always 0) and is not written
+    bool m_first = true;          ///< the first cached byte is the initial zero, which carries nothing: not written
     std::vector<std::byte> m_out;
 };
 
