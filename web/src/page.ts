@@ -70,8 +70,6 @@ client.onEvent((event) => {
     case "MessageEvent":
       if (event.channel === CHAT_CHANNEL) show(new TextDecoder().decode(event.data));
       break;
-    case "EntityUpdateEvent":
-      break;
   }
   draw();
 });
