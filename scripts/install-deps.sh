@@ -25,6 +25,7 @@ core=(
   libnice-dev coturn nftables iproute2                     # P2P: ICE, STUN/TURN server for tests, NAT routers in namespaces
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
   nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
+  openssl                                                  # the browser-behind-nginx test's ECDSA certificate (chromium has no Ed25519)
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
   libzstd-dev                                              # assets: chunk compression
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
