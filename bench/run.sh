@@ -4,7 +4,7 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt assets).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt assets browser).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -215,6 +215,15 @@ fi
 if wanted assets; then
   section "21. assets: a 256 MiB release from nginx against curl (same chunks, same run), first byte, delta updates"
   python3 bench/assets_bench.py build-bench >>"$out" || echo "   (assets_bench.py failed)" >&2
+fi
+
+if wanted browser; then
+  section "22. the browser client in headless chromium: snapshots decoded per second and time per snapshot (decoder, and the whole replication mirror on 256 moving transforms)"
+  if scripts/web-setup.sh && build-bench/tests/browser_vectors write web/test/vectors.json "$work/vectors"; then
+    (cd web && node tools/browser_bench.mjs /usr/bin/chromium "$work/vectors" 2) >>"$out" || echo "   (browser_bench.mjs failed)" >&2
+  else
+    echo "   (web/ or the vectors could not be built)" >&2
+  fi
 fi
 
 echo "finished (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2

@@ -225,6 +225,7 @@ int main(int argc, char** argv)
             std::ofstream(dir / "cpp" / (name + ".bin"), std::ios::binary)
                 .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
         testing::write_mirror_vectors(dir);
+        testing::write_mirror_scene(dir);
         return 0;
     }
     // What a browser sends (hello, messages, ping): decoded, and byte-equal to our encoding of the same values.

@@ -62,7 +62,10 @@ json values_of(std::span<const QuantizedField> fields)
 class Script
 {
   public:
-    explicit Script(const std::filesystem::path& dir) : m_dir(dir), m_registry(make_registry()) {}
+    /// Files are named `name`_N_channel.bin, the script `name`.json; `worlds`: record the expected world per step.
+    Script(const std::filesystem::path& dir, std::string name, bool worlds)
+        : m_dir(dir), m_name(std::move(name)), m_worlds(worlds), m_registry(make_registry())
+    {}
 
     QuantizedEntityPtr state(std::uint32_t entity, Tick tick, std::optional<std::int32_t> health)
     {
@@ -112,7 +115,7 @@ class Script
                   {"channels", {{"entities", kEntities}, {"snapshots", kSnapshots}}},
                   {"dropped_for_request", kDroppedSnapshot},
                   {"steps", m_steps}};
-        std::ofstream(m_dir / "cpp" / "mirror.json") << root.dump(1);
+        std::ofstream(m_dir / "cpp" / (m_name + ".json")) << root.dump(1);
     }
 
     const ComponentRegistry& registry() const { return m_registry; }
@@ -215,16 +218,19 @@ class Script
 
     void finish_step(const char* channel, const std::vector<std::byte>& bytes, json step)
     {
-        const std::string file = "mirror_" + std::to_string(m_steps.size() + 1) + "_" + channel + ".bin";
+        const std::string file = m_name + "_" + std::to_string(m_steps.size() + 1) + "_" + channel + ".bin";
         std::ofstream(m_dir / "cpp" / file, std::ios::binary)
             .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
         step["file"] = file;
         step["channel"] = channel;
-        step["world"] = world();
+        if (m_worlds)
+            step["world"] = world();
         m_steps.push_back(std::move(step));
     }
 
     std::filesystem::path m_dir;
+    std::string m_name;
+    bool m_worlds;
     ComponentRegistry m_registry;
     std::map<std::uint32_t, std::map<std::uint32_t, QuantizedEntityPtr>> m_snapshots;  ///< by sequence
     std::map<std::uint32_t, Shown> m_mirror;
@@ -259,7 +265,7 @@ std::vector<std::byte> read_bytes(const std::filesystem::path& path)
 
 void write_mirror_vectors(const std::filesystem::path& dir)
 {
-    Script script(dir);
+    Script script(dir, "mirror", true);
     const ComponentId health = *script.registry().id<Health>();
     // Spawns; three snapshots, the third against the first (the server had not learned the second arrived).
     script.actions({script.registry().fingerprint(),
@@ -284,6 +290,25 @@ void write_mirror_vectors(const std::filesystem::path& dir)
     script.snapshot({5, 15, 2, 4}, {{1, script.state(1, 15, {})}, {7, script.state(7, 15, {})}});
     // Against 4 again: 1 and 7 ride along as 4 had them, older than what 5 showed, and must not move back.
     script.snapshot({6, 16, 2, 4}, {{3, script.state(3, 16, 50)}});
+    script.save();
+}
+
+void write_mirror_scene(const std::filesystem::path& dir)
+{
+    constexpr std::uint32_t kEntities = 256;
+    constexpr std::uint32_t kSnapshots = 60;
+    Script script(dir, "mirror_scene", false);
+    ActionBatch spawns{script.registry().fingerprint(), 1, {}};
+    for (std::uint32_t entity = 1; entity <= kEntities; ++entity)
+        spawns.actions.push_back(spawn(entity, script.state(entity, 1, 100)));
+    script.actions(spawns);
+    for (std::uint32_t sequence = 1; sequence <= kSnapshots; ++sequence)
+    {
+        std::map<std::uint32_t, QuantizedEntityPtr> moved;
+        for (std::uint32_t entity = 1; entity <= kEntities; ++entity)
+            moved[entity] = script.state(entity, 1 + sequence, 100);
+        script.snapshot({sequence, 1 + sequence, 1, sequence - 1}, moved);
+    }
     script.save();
 }
 

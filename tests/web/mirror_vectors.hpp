@@ -11,6 +11,9 @@ namespace eustress::net::testing {
 
 /// Writes DIR/cpp/mirror_*.bin and DIR/cpp/mirror.json.
 void write_mirror_vectors(const std::filesystem::path& dir);
+/// A scene for web/tools/browser_bench.mjs: 256 entities spawned, then 60 snapshots in which all of them move, each
+/// a delta against the one before (DIR/cpp/mirror_scene_*.bin, mirror_scene.json).
+void write_mirror_scene(const std::filesystem::path& dir);
 /// Checks DIR/ts/mirror_ack.bin and DIR/ts/mirror_baseline_request.bin; returns the failures.
 int check_mirror_vectors(const std::filesystem::path& dir);
 

@@ -19,9 +19,9 @@ import {
 } from "./snapshot.js";
 import {
   DEFAULT_TRANSFORM,
-  dequantizeTransform,
   registryFingerprint,
   type Transform,
+  transformDequantizer,
   type TransformQuantization,
   transformReader,
 } from "./transform.js";
@@ -76,6 +76,7 @@ export class ReplicationMirror {
   private readonly readers: ComponentReader[];
   private readonly fingerprint: bigint;
   private readonly quantization: TransformQuantization;
+  private readonly pose: (fields: readonly QuantizedField[]) => Transform;
   private readonly history: number;
   private readonly listeners: ((event: ReplicationEvent) => void)[] = [];
   private readonly live = new Map<number, MirrorEntity>();
@@ -108,6 +109,7 @@ export class ReplicationMirror {
       this.quantization,
     );
     this.history = options.snapshotHistory ?? 64;
+    this.pose = transformDequantizer(this.quantization);
   }
 
   onEvent(listener: (event: ReplicationEvent) => void): void {
@@ -142,7 +144,7 @@ export class ReplicationMirror {
   /// The entity's pose, dequantized exactly as the C++ client does; null without a transform.
   transform(id: number): Transform | null {
     const fields = this.live.get(id)?.components.get(0);
-    return fields ? dequantizeTransform(this.quantization, fields) : null;
+    return fields ? this.pose(fields) : null;
   }
 
   reset(): void {
@@ -223,15 +225,24 @@ export class ReplicationMirror {
       return;
     }
     this.received.set(header.sequence, decoded.state);
-    this.newestReceived = Math.max(this.newestReceived, header.sequence);
-    for (const sequence of this.received.keys())
-      if (this.newestReceived - sequence >= this.history) this.received.delete(sequence);
+    this.forgetBaselines(header);
     if (header.sequence <= this.newestApplied || (this.pending && header.sequence <= this.pending.sequence)) {
       ++this.counters.snapshotsStale;
       return;
     }
     this.pending = header;
     this.applyPending();
+  }
+
+  /// Keeps at most `snapshotHistory` snapshots, and none older than the baseline the newest one names: the server
+  /// codes against the newest snapshot it knows to be acknowledged, which only grows (after a baseline request it
+  /// starts again from a full snapshot), so an older one can only be named by a snapshot that arrives late.
+  private forgetBaselines(header: SnapshotHeader): void {
+    const newest = header.sequence > this.newestReceived;
+    this.newestReceived = Math.max(this.newestReceived, header.sequence);
+    for (const sequence of this.received.keys())
+      if (this.newestReceived - sequence >= this.history || (newest && sequence < header.baseline))
+        this.received.delete(sequence);
   }
 
   /// The server answers "I lack baseline N" with a full encoding in its next snapshot.

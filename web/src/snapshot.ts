@@ -138,7 +138,7 @@ function fieldSource(reader: BitReader, baseline: QuantizedField[], out: Quantiz
         value = bits === 0 ? reader.varint() : reader.bits(bits);
       }
       if (value === null || value < 0 || (bits > 0 && value >= 2 ** bits)) return null;
-      out.push({ value, bits });
+      out.push(base && base.bits === bits && base.value === value ? base : { value, bits }); // fields are never mutated
       return value;
     },
   };

@@ -69,11 +69,11 @@ export function bitsRequired(maxValue: number): number {
   return maxValue === 0 ? 1 : Math.floor(Math.log2(maxValue)) + 1;
 }
 
-export function dequantizeFloat(range: FloatRange, quantized: number): number {
+/// FloatQuantization::dequantize, with the range's steps computed once.
+export function floatDequantizer(range: FloatRange): (quantized: number) => number {
   const steps = gridSteps(range);
-  if (steps === 0) return range.min;
-  const fraction = Math.min(quantized, steps) / steps;
-  return f32(range.min + fraction * (range.max - range.min));
+  const span = range.max - range.min;
+  return (quantized) => (steps === 0 ? range.min : f32(range.min + (Math.min(quantized, steps) / steps) * span));
 }
 
 const SMALLEST_THREE_BOUND = f32(0.70710678118);
@@ -120,15 +120,19 @@ export function transformReader(quantization: TransformQuantization): ComponentR
   };
 }
 
-export function dequantizeTransform(quantization: TransformQuantization, fields: readonly QuantizedField[]): Transform {
-  const value = (index: number) => fields[index]?.value ?? 0;
-  return {
-    position: [
-      dequantizeFloat(quantization.x, value(0)),
-      dequantizeFloat(quantization.y, value(1)),
-      dequantizeFloat(quantization.z, value(2)),
-    ],
-    rotation: dequantizeRotation(value(3), [value(4), value(5), value(6)], quantization.rotationBits),
+/// The transform's fields to a pose; the grids are computed once, here.
+export function transformDequantizer(quantization: TransformQuantization): (fields: readonly QuantizedField[]) => Transform {
+  const [x, y, z] = [quantization.x, quantization.y, quantization.z].map(floatDequantizer) as [
+    (quantized: number) => number,
+    (quantized: number) => number,
+    (quantized: number) => number,
+  ];
+  return (fields) => {
+    const value = (index: number) => fields[index]?.value ?? 0;
+    return {
+      position: [x(value(0)), y(value(1)), z(value(2))],
+      rotation: dequantizeRotation(value(3), [value(4), value(5), value(6)], quantization.rotationBits),
+    };
   };
 }
 
