@@ -29,6 +29,8 @@ struct Options
     std::size_t size = 64;  ///< message size
     std::size_t count = 10000;
     std::string congestion = "cubic";  ///< eustress: reno, cubic, bbr, bbr2
+    /// eustress: "udp", or "websocket" (the same QUIC session over WebSocket, so over TCP: the fallback's cost)
+    std::string transport = "udp";
 };
 
 inline double microseconds(Clock::duration d)

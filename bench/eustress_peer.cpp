@@ -68,6 +68,11 @@ int server(const Options& options)
     config.max_clients = 4096;
     config.max_pending_handshakes = 4096;
     config.quic.congestion_control = congestion_of(options);
+    if (options.transport == "websocket")
+    {
+        config.websocket.emplace();
+        config.websocket->bind_address = options.bind_host;
+    }
     auto created = Server::create(config, MonotonicClock::now());
     if (!created)
     {
@@ -75,7 +80,9 @@ int server(const Options& options)
         return 1;
     }
     Server& server = *created.value();
-    publish(options, server.local_address().port(), server.certificate_pin().to_base64());
+    // Over WebSocket the client is given the TCP port alone, so it never tries UDP.
+    publish(options, options.transport == "websocket" ? *server.websocket_port() : server.local_address().port(),
+            server.certificate_pin().to_base64());
 
     std::size_t bytes = 0;
     std::size_t messages = 0;
@@ -148,6 +155,8 @@ ClientConfig client_config(const Options& options, int port, const std::string& 
     config.pinned_keys = {pin};
     config.channels = bench_channels();
     config.quic.congestion_control = congestion_of(options);
+    if (options.transport == "websocket")
+        config.routes = {"ws://" + options.server_host + ":" + std::to_string(port) + "/"};
     if (!options.relay.empty())
     {
         const auto colon = options.relay.rfind(':');
