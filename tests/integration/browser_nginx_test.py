@@ -11,38 +11,23 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import nginx_proxy  # noqa: E402
 from browser_page import CUBES, Driver, SOURCE, build_web_package, compare_worlds  # noqa: E402
 
-NGINX_CONFIG = """daemon off;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-    server {{
+SERVER = """    server {{
         listen 127.0.0.1:{tls} ssl;
         ssl_certificate {certificate};
         ssl_certificate_key {key};
         location / {{
             proxy_pass http://127.0.0.1:{websocket};
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_read_timeout 60s;
+            {upgrade}
         }}
-    }}
-}}
-"""
+    }}"""
 
 
 def test_certificate(openssl, work):
@@ -62,21 +47,6 @@ def test_certificate(openssl, work):
     return certificate, key, base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
-def start_nginx(nginx, work, tls, websocket, certificate, key):
-    with open("nginx.conf", "w") as out:
-        out.write(NGINX_CONFIG.format(work=work, tls=tls, websocket=websocket, certificate=certificate, key=key))
-    harness.start([nginx, "-c", os.path.join(work, "nginx.conf"), "-p", work, "-e", "stderr"], "nginx.out")
-
-    def listens():
-        try:
-            socket.create_connection(("127.0.0.1", tls), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
-
-    harness.wait_for("nginx to listen", listens, 10)
-
-
 def main(build):
     nginx, node, chromium = harness.require("nginx"), harness.require("node"), harness.require("chromium")
     openssl = harness.require("openssl")
@@ -91,7 +61,8 @@ def main(build):
                            "server.out")
     harness.wait_line("server.out", r"^listening on \S+ pin \S+$", 10, "the server's banner")
     websocket = harness.wait_line("server.out", r"^websocket on \S+ port (\d+)", 5, "the WebSocket port").group(1)
-    start_nginx(nginx, work, tls, websocket, certificate, key)
+    nginx_proxy.start(nginx, work, SERVER.format(tls=tls, certificate=certificate, key=key, websocket=websocket,
+                                                 upgrade=nginx_proxy.UPGRADE), tls)
 
     page = Driver(node, chromium, f"{origin}/", [f"--ignore-certificate-errors-spki-list={spki_pin}"])
     connected = page.answer()

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 
 import { decodeFrame, encodeMessage, encodeWelcome, EustressClient, FrameType, ReplicationMirror } from "../dist/eustress.mjs";
+import { ScriptedSocket } from "./scripted_socket.mjs";
 
 const directory = process.env.EUSTRESS_VECTORS;
 const skip = !directory && "EUSTRESS_VECTORS not set";
@@ -190,25 +191,6 @@ test("a new session starts from an empty mirror", { skip }, () => {
 });
 
 const kinds = [0, 0, 2]; // chat, replication's entities (reliable ordered) and snapshots (unreliable)
-
-class ScriptedSocket {
-  static last = null;
-  constructor() {
-    this.readyState = 1;
-    this.sent = [];
-    ScriptedSocket.last = this;
-  }
-  send(bytes) {
-    this.sent.push(bytes);
-  }
-  close() {
-    this.readyState = 3;
-    this.onclose?.({ code: 1000, reason: "" });
-  }
-  deliver(bytes) {
-    this.onmessage({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
-  }
-}
 
 function sessionWithMirror() {
   const client = new EustressClient({ url: "ws://server/", webSocket: ScriptedSocket, keepAliveMs: 60_000 });
