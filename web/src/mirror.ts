@@ -69,7 +69,9 @@ export interface MirrorCounters {
 }
 
 function sameFields(a: readonly QuantizedField[] | undefined, b: readonly QuantizedField[]): boolean {
-  return !!a && a.length === b.length && a.every((field, i) => field.value === b[i]!.value && field.bits === b[i]!.bits);
+  return (
+    !!a && a.length === b.length && a.every((field, i) => field.value === b[i]!.value && field.bits === b[i]!.bits)
+  );
 }
 
 export class ReplicationMirror {
@@ -102,7 +104,8 @@ export class ReplicationMirror {
 
   constructor(private readonly options: MirrorOptions) {
     this.quantization = options.transform ?? DEFAULT_TRANSFORM;
-    const specs = [{ name: "eustress.transform", read: transformReader(this.quantization) }, ...(options.components ?? [])];
+    const transform = { name: "eustress.transform", read: transformReader(this.quantization) };
+    const specs = [transform, ...(options.components ?? [])];
     this.readers = specs.map((spec) => spec.read);
     this.fingerprint = registryFingerprint(
       specs.map((spec) => spec.name),
@@ -199,7 +202,8 @@ export class ReplicationMirror {
         this.despawn(action.entity);
       } else if (action.kind === ActionKind.Insert) {
         entity.components.set(action.component, action.state[0]!.fields);
-        this.emit({ type: "EntityUpdateEvent", entity: action.entity, components: [action.component], tick: batch.tick });
+        const components = [action.component];
+        this.emit({ type: "EntityUpdateEvent", entity: action.entity, components, tick: batch.tick });
       } else if (entity.components.delete(action.component)) {
         this.emit({ type: "ComponentRemovedEvent", entity: action.entity, component: action.component });
       }
@@ -249,7 +253,8 @@ export class ReplicationMirror {
   private requestBaseline(bytes: Uint8Array): void {
     ++this.counters.baselineRequests;
     const header = decodeSnapshotHeader(bytes);
-    if (typeof header === "object") this.options.send(this.options.channels.entities, encodeBaselineRequest(header.baseline));
+    if (typeof header === "object")
+      this.options.send(this.options.channels.entities, encodeBaselineRequest(header.baseline));
   }
 
   private applyPending(): void {
@@ -279,6 +284,7 @@ export class ReplicationMirror {
     }
     entity.shown = entry.state;
     entity.tick = entry.tick;
-    if (changed.length > 0) this.emit({ type: "EntityUpdateEvent", entity: entry.entity, components: changed, tick: entry.tick });
+    if (changed.length > 0)
+      this.emit({ type: "EntityUpdateEvent", entity: entry.entity, components: changed, tick: entry.tick });
   }
 }

@@ -121,7 +121,9 @@ export function transformReader(quantization: TransformQuantization): ComponentR
 }
 
 /// The transform's fields to a pose; the grids are computed once, here.
-export function transformDequantizer(quantization: TransformQuantization): (fields: readonly QuantizedField[]) => Transform {
+export function transformDequantizer(
+  quantization: TransformQuantization,
+): (fields: readonly QuantizedField[]) => Transform {
   const [x, y, z] = [quantization.x, quantization.y, quantization.z].map(floatDequantizer) as [
     (quantized: number) => number,
     (quantized: number) => number,
