@@ -40,8 +40,8 @@ DemoCubes::DemoCubes(Server& server, ReplicationChannels channels, std::size_t c
         m_cubes.push_back(m_world.spawn({kServerId, Replication::everyone()}));
         m_world.set(m_cubes.back(), pose(i, count, 0));
     }
-    if (!log_path.empty())
-        m_log = std::fopen(log_path.c_str(), "w");
+    if (!log_path.empty() && !(m_log = std::fopen(log_path.c_str(), "w")))
+        std::fprintf(stderr, "eustress-server: --world-log: cannot write %s\n", log_path.c_str());
 }
 
 DemoCubes::~DemoCubes()
