@@ -170,3 +170,28 @@ TEST_F(PeerSourced, HostileMessagesOnThePeerChannelAreCountedByReason)
     EXPECT_EQ(refused(stats, PeerRefusal::Unsolicited), 3u);
     EXPECT_GE(refused(stats, PeerRefusal::QueueFull), 5u);  // 10 asked, 4 queue, one may be answering already
 }
+
+TEST_F(PeerSourced, TheGameServerAndAPeerServeOneFetchTogether)
+{
+    swarm.join(2);
+    ASSERT_FALSE(HasFatalFailure());
+    AssetServer server(*swarm.mesh_world.world.server, swarm.server_asset_channel, www);
+    swarm.mesh_world.server_hook = [&](const NetworkEvent& event) {
+        return server.handle(event, swarm.now());
+    };
+    swarm.on_step = [&] {
+        server.update(swarm.now());
+    };
+    swarm.seed(0, www, manifest);
+    swarm.assets(1).announce(manifest, swarm.now());
+    auto fetcher = AssetFetcher::create_for_session(*swarm.mesh_world.players[1].client, swarm.server_asset_channel,
+                                                    manifest, *swarm.members[1].store, 2);
+    fetcher->add_peers(swarm.assets(1));
+    swarm.mesh_world.client_hook = [&](std::size_t player, const NetworkEvent& event) {
+        return player == 1 && fetcher->handle(event, swarm.now());
+    };
+    EXPECT_EQ(stream_whole(swarm, *fetcher, "maps/arena.map"), map);
+    EXPECT_GT(server.chunks_served(), 0u);
+    EXPECT_GT(swarm.assets(0).stats().chunks_served, 0u);
+    EXPECT_GE(server.chunks_served() + swarm.assets(0).stats().chunks_served, chunk_count());
+}

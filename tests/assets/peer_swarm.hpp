@@ -29,10 +29,14 @@ class PeerSwarm
 {
   public:
     TemporaryDirectory directory;
-    eustress::net::testing::MeshWorld mesh_world{service_config()};
+    /// The game server's table: the mesh's channels, then the asset channel (the game server as a source too).
+    ChannelTable game_channels = eustress::net::testing::game_channels_with_mesh();
+    ChannelId server_asset_channel = add_asset_channel(game_channels);
+    eustress::net::testing::MeshWorld mesh_world{service_config(), game_channels};
     ChannelId channel = 0;
     std::vector<Member> members;
     std::vector<AssetFetcher*> fetchers;  ///< updated every step
+    std::function<void()> on_step;        ///< optional: runs after every step (a game server's asset server)
 
     static MeshServiceConfig service_config()
     {
@@ -88,6 +92,8 @@ class PeerSwarm
         }
         for (auto* fetcher : fetchers)
             fetcher->update(now());
+        if (on_step)
+            on_step();
     }
 
     bool run_until(const std::function<bool()>& done, Duration limit = std::chrono::seconds(30))
