@@ -45,6 +45,7 @@ struct ShareOptions
     MeshOptions mesh;
     std::optional<std::uint64_t> to;  ///< one peer's id; none: every peer in the mesh
     double linger_seconds = 5;        ///< after every answer, serve until no chunk went out for this long
+    unsigned wait_for_peers = 1;      ///< without --to: peers to wait for before offering
 };
 
 struct ReceiveOptions

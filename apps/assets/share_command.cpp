@@ -76,7 +76,7 @@ int run_share(const ShareOptions& options)
     const auto wanted = [&](Timestamp) {
         const auto& peers = link->peers();
         return options.to ? std::find(peers.begin(), peers.end(), ClientId{*options.to}) != peers.end()
-                          : !peers.empty();
+                          : peers.size() >= std::max(1u, options.wait_for_peers);
     };
     if (!run_until(*link, wanted, std::chrono::seconds(30)))
         return std::fprintf(stderr, "no peer to offer it to\n"), 1;
