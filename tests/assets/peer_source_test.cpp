@@ -32,6 +32,17 @@ struct PeerSourced : ::testing::Test
     }
     std::size_t chunk_count() const { return manifest.chunk_ids().size(); }
 
+    /// Two players with `config`: the first holds the release, the second fetches it from peers only.
+    std::unique_ptr<AssetFetcher> second_fetches_from_first(PeerAssetConfig config = {})
+    {
+        swarm.join(2, config);
+        if (HasFatalFailure())
+            return nullptr;
+        swarm.seed(0, www, manifest);
+        swarm.assets(1).announce(manifest, swarm.now());
+        return AssetFetcher::create_for_peers(swarm.assets(1), manifest, *swarm.members[1].store);
+    }
+
     /// Damages every chunk file in `member`'s store the way `how` says, behind the store's back.
     void corrupt_store(std::size_t member, const std::string& how)
     {
@@ -55,11 +66,8 @@ struct PeerSourced : ::testing::Test
 
 TEST_F(PeerSourced, TwoPeersShareARelease)
 {
-    swarm.join(2);
-    ASSERT_FALSE(HasFatalFailure());
-    swarm.seed(0, www, manifest);
-    swarm.assets(1).announce(manifest, swarm.now());
-    auto fetcher = AssetFetcher::create_for_peers(swarm.assets(1), manifest, *swarm.members[1].store);
+    auto fetcher = second_fetches_from_first();
+    ASSERT_TRUE(fetcher);
     EXPECT_EQ(stream_whole(swarm, *fetcher, "maps/arena.map"), map);
     EXPECT_EQ(swarm.assets(0).stats().chunks_served, chunk_count());
     EXPECT_EQ(swarm.members[1].store->chunk_count(), chunk_count());
@@ -115,11 +123,8 @@ TEST_F(PeerSourced, ThePerPeerUploadRateHolds)
 {
     PeerAssetConfig config;
     config.serve_bytes_per_second = 200 * 1024;
-    swarm.join(2, config);
-    ASSERT_FALSE(HasFatalFailure());
-    swarm.seed(0, www, manifest);
-    swarm.assets(1).announce(manifest, swarm.now());
-    auto fetcher = AssetFetcher::create_for_peers(swarm.assets(1), manifest, *swarm.members[1].store);
+    auto fetcher = second_fetches_from_first(config);
+    ASSERT_TRUE(fetcher);
     const Timestamp start = swarm.now();
     EXPECT_EQ(stream_whole(swarm, *fetcher, "maps/arena.map"), map);
     const double seconds = std::chrono::duration<double>(swarm.now() - start).count();
@@ -132,11 +137,8 @@ TEST_F(PeerSourced, TheUploadBudgetStopsServingAndTheFetcherIsToldMissing)
 {
     PeerAssetConfig config;
     config.upload_budget_bytes = 300 * 1024;
-    swarm.join(2, config);
-    ASSERT_FALSE(HasFatalFailure());
-    swarm.seed(0, www, manifest);
-    swarm.assets(1).announce(manifest, swarm.now());
-    auto fetcher = AssetFetcher::create_for_peers(swarm.assets(1), manifest, *swarm.members[1].store);
+    auto fetcher = second_fetches_from_first(config);
+    ASSERT_TRUE(fetcher);
     (void)stream_whole(swarm, *fetcher, "maps/arena.map");
     EXPECT_LE(swarm.assets(0).stats().bytes_served, 300u * 1024);
     EXPECT_GT(refused(swarm.assets(0).stats(), PeerRefusal::OverBudget), 0u);
