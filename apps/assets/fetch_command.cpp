@@ -77,7 +77,8 @@ void print_refusals(const assets::FetchProgress& progress)
 std::unique_ptr<MeshLink> join_peers(const FetchOptions& options, const assets::Manifest& manifest,
                                      assets::ChunkStore& store)
 {
-    auto link = MeshLink::join(options.mesh, store, {}, MonotonicClock::now());
+    const Timestamp began = MonotonicClock::now();
+    auto link = MeshLink::join(options.mesh, store, {}, began);
     if (!link)
         return std::fprintf(stderr, "cannot join the mesh: %s\n", link.error().message.c_str()), nullptr;
     (*link)->assets().announce(manifest, MonotonicClock::now());
@@ -93,6 +94,8 @@ std::unique_ptr<MeshLink> join_peers(const FetchOptions& options, const assets::
     if ((*link)->peers().size() < options.wait_for_peers)
         std::fprintf(stderr, "%zu of %u peers joined; fetching anyway\n", (*link)->peers().size(),
                      options.wait_for_peers);
+    std::fprintf(stderr, "mesh: %zu peers, joined in %.1f ms\n", (*link)->peers().size(),
+                 std::chrono::duration<double, std::milli>(MonotonicClock::now() - began).count());
     return std::move(*link);
 }
 
@@ -152,10 +155,16 @@ int run_fetch(const FetchOptions& options)
         view.show((*fetcher)->progress(MonotonicClock::now()), MonotonicClock::now());
         if ((*fetcher)->finished())
             break;
-        // With peers, neither side's sockets may wait long on the other's.
-        (*fetcher)->wait(std::chrono::milliseconds(link ? 1 : 100));
-        if (link)
-            link->wait(std::chrono::milliseconds(1));
+        if (!link)
+        {
+            (*fetcher)->wait(std::chrono::milliseconds(100));
+            continue;
+        }
+        // With peers, neither side's sockets may wait on the other's: what the origin has ready is taken without
+        // waiting (one handler per call), then the mesh's sockets are waited on briefly.
+        for (int handlers = 0; handlers < 64; ++handlers)
+            (*fetcher)->wait(std::chrono::milliseconds(0));
+        link->wait(std::chrono::milliseconds(1));
     }
     const auto progress = (*fetcher)->progress(MonotonicClock::now());
     view.finish(progress, MonotonicClock::now());
