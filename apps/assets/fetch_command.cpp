@@ -118,11 +118,11 @@ int run_fetch(const FetchOptions& options)
     auto store = assets::ChunkStore::open({state_folder(options.destination) / "store", options.store_limit});
     if (!store)
         return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 1;
+    std::unique_ptr<MeshLink> link;  // before the fetcher, so it outlives the fetcher's peer source
     auto fetcher = assets::AssetFetcher::create(
         {.origin = options.origin, .connections = options.connections, .request_timeout = timeout}, *manifest, **store);
     if (!fetcher)
         return std::fprintf(stderr, "%s\n", fetcher.error().message.c_str()), 1;
-    std::unique_ptr<MeshLink> link;
     if (!options.mesh.server.empty())
     {
         link = join_peers(options, *manifest, **store);
