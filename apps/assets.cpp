@@ -151,6 +151,7 @@ int main(int argc, char** argv)
     add_mesh_options(share_command, share.mesh);
     share_command->add_option("--to", share.to, "one peer's id (default: every peer)");
     share_command->add_option("--wait-peers", share.wait_for_peers, "without --to: peers to wait for first");
+    share_command->add_option("--rate", share.rate, "bytes per second served to each peer");
     share_command->add_option("--linger", share.linger_seconds, "seconds to keep serving after the last request");
     ReceiveOptions receive;
     auto* receive_command = app.add_subcommand("receive", "accept files offered in a mesh into DIR");

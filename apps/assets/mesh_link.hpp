@@ -46,6 +46,7 @@ struct ShareOptions
     std::optional<std::uint64_t> to;  ///< one peer's id; none: every peer in the mesh
     double linger_seconds = 5;        ///< after every answer, serve until no chunk went out for this long
     unsigned wait_for_peers = 1;      ///< without --to: peers to wait for before offering
+    std::uint64_t rate = 16u << 20;   ///< bytes per second served to each peer
 };
 
 struct ReceiveOptions

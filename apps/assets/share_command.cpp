@@ -70,7 +70,7 @@ bool ask(const assets::ShareOffered& offer)
 int run_share(const ShareOptions& options)
 {
     auto store = open_store(fs::path(".eustress-assets") / "share-store");
-    auto link = store ? join(options.mesh, *store, {}) : nullptr;
+    auto link = store ? join(options.mesh, *store, {.serve_bytes_per_second = options.rate}) : nullptr;
     if (!link)
         return 1;
     const auto wanted = [&](Timestamp) {

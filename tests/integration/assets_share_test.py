@@ -3,6 +3,8 @@
 with --mesh, and eustress-assets players joining it.
   - share/receive: a player offers a file, another accepts it (--yes): it arrives byte for byte; a third that allows
     less than its size refuses it unseen, and nothing of it is written there;
+  - resume: a receiver killed with SIGKILL mid-transfer, started again and offered the file again, completes it
+    without fetching again the chunks it had verified (its own count of chunks already there);
   - seed/fetch: a player that fetched a release from nginx seeds it; another fetches the same release with the
     mesh beside the origin: it installs verified, and the seeder served part of it (its own count, and the origin's
     access log lacking those chunks).
@@ -74,6 +76,29 @@ left = [os.path.join(d, f) for d, _, files in os.walk("small-inbox") for f in fi
 if left:
     fail(f"a refused offer wrote {left}")
 print("share: 3 MiB offered, received byte for byte; the refusing peer wrote nothing")
+
+# --- resume after SIGKILL
+slow_offer = [tool, "share", "outbox/match.replay", "--rate", "1000000", "--linger", "1", *mesh]
+receiver = start([tool, "receive", "resumed", "--yes", *mesh], "resume1.out")
+wait_for_text("resume1.out", "mesh 1 joined", 15)
+sharer = start(slow_offer, "share2.out")
+wait_for("a second of the slow transfer",
+         lambda: re.search(r"progress [1-9][\d.]*% bytes [1-9]", open("resume1.out").read()), 30)
+receiver.kill()
+finish(receiver, 10)
+finish(sharer, 30)
+if os.path.exists("resumed/match.replay"):
+    fail("a killed transfer left the file in place")
+receiver = start([tool, "receive", "resumed", "--yes", *mesh], "resume2.out")
+wait_for_text("resume2.out", "mesh 1 joined", 15)
+sharer = start(slow_offer, "share3.out")
+if finish(receiver) != 0:
+    fail("the resumed receiver failed:\n" + open("resume2.out").read())
+finish(sharer, 30)
+kept = int(re.search(r"\((\d+) chunks, (\d+) already here\)", open("resume2.out").read()).group(2))
+if open("resumed/match.replay", "rb").read() != replay or kept == 0:
+    fail(f"resume: file {'differs' if kept else 'fetched again from the start'}:\n" + open("resume2.out").read())
+print(f"resume: killed mid-way, then completed with {kept} chunks already verified")
 
 # --- seed / fetch: the origin and a peer together
 write("in/pack", rng.randbytes(12 << 20))
