@@ -215,6 +215,8 @@ fi
 if wanted assets; then
   section "21. assets: a 256 MiB release from nginx against curl (same chunks, same run), first byte, delta updates"
   python3 bench/assets_bench.py build-bench >>"$out" || echo "   (assets_bench.py failed)" >&2
+  section "21b. assets: the origin alone against the origin and two peers of a mesh, and curl (full speed, 1 MB/s)"
+  python3 bench/assets_peers_bench.py build-bench >>"$out" || echo "   (assets_peers_bench.py failed)" >&2
 fi
 
 if wanted browser; then
