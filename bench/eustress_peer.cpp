@@ -1,4 +1,5 @@
 // Eustress Net doing each benchmark: real QUIC (TLS 1.3) over UDP on loopback, through the public API only.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -66,8 +67,8 @@ int server(const Options& options)
     config.port = 0;
     config.channels = bench_channels();
     config.development_certificate_directory = options.rendezvous + ".certs";
-    config.max_clients = 4096;
-    config.max_pending_handshakes = 4096;
+    config.max_clients = std::max<std::size_t>(4096, options.count + 16);  // the clients benchmark: all of them
+    config.max_pending_handshakes = config.max_clients;
     config.quic.congestion_control = congestion_of(options);
     auto created = Server::create(config, MonotonicClock::now());
     if (!created)
