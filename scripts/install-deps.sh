@@ -31,7 +31,7 @@ core=(
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
   nodejs npm                                               # web/: the TypeScript browser client (npm ci, tsc, esbuild, node --test)
 )
-bench=(libenet-dev curl)  # the ENet peer; curl: the asset benchmark's peer (node runs libjuice in bench/p2p: in core)
+bench=(libenet-dev curl nettle-dev)  # the ENet peer; curl: the asset benchmark's peer (node runs libjuice in bench/p2p: in core); nettle-dev: the handshake benchmark's crypto-alone loop
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
 
