@@ -26,7 +26,7 @@ core=(
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
   nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
-  libzstd-dev                                              # assets: chunk compression
+  libzstd-dev                                              # assets: chunk compression; channels: message compression
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
   nodejs npm                                               # web/: the TypeScript browser client (npm ci, tsc, esbuild, node --test)
 )
