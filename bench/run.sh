@@ -4,7 +4,8 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt assets browser).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket compression wan crdt
+# assets browser).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -197,6 +198,11 @@ fi
 if wanted websocket; then
   section "18. WebSocket fallback: median RTT (unreliable, reliable) and reliable throughput, QUIC over WebSocket vs over UDP (one process, one core)"
   taskset -c 0 build-bench/bench/eustress-bench-websocket 2000 64 >>"$out"
+fi
+
+if wanted compression; then
+  section "18b. per-channel compression on 30,000 reliable game messages (chat, events, inventory): bytes saved and ns per message, by level and dictionary (one core)"
+  taskset -c 0 build-bench/bench/eustress-bench-compression 30000 >>"$out"
 fi
 
 if wanted wan; then

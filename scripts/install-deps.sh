@@ -27,7 +27,7 @@ core=(
   nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
   openssl                                                  # the browser-behind-nginx test's ECDSA certificate (chromium has no Ed25519)
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
-  libzstd-dev                                              # assets: chunk compression
+  libzstd-dev                                              # assets: chunk compression; channels: message compression
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
   nodejs npm                                               # web/: the TypeScript browser client (npm ci, tsc, esbuild, node --test)
 )

@@ -44,6 +44,9 @@ Result<void> ChannelTable::validate() const
         if (channel.max_message_size == 0)
             return make_error(ErrorCode::InvalidArgument,
                               "channel '" + channel.name + "': max_message_size must be > 0");
+        if (channel.compression.enabled && (channel.compression.level < 1 || channel.compression.level > 22))
+            return make_error(ErrorCode::InvalidArgument,
+                              "channel '" + channel.name + "': compression level must be in [1, 22]");
     }
     return {};
 }
@@ -65,6 +68,14 @@ std::uint64_t ChannelTable::fingerprint() const noexcept
     {
         mix(static_cast<std::uint64_t>(channel.kind));
         mix(channel.max_message_size);
+        // Compression changes every message's form, and a dictionary must be the same bytes on both ends.
+        if (channel.compression.enabled)
+        {
+            mix(1);
+            if (const auto& dictionary = channel.compression.dictionary)
+                for (const std::byte b : *dictionary)
+                    mix(static_cast<std::uint64_t>(b));
+        }
     }
     return hash;
 }

@@ -11,6 +11,7 @@
 #include "eustress/net/link_conditioner.hpp"
 #include "session/client_routes.hpp"
 #include "session/connection.hpp"
+#include "session/message_compression.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
 #include "transport/tls_context.hpp"
@@ -35,6 +36,7 @@ std::uint64_t jitter_seed(const ReconnectPolicy& policy)
 struct Client::Impl
 {
     ClientConfig config;
+    std::unique_ptr<session::MessageCompression> compression;  // the channels that compress (ChannelCompression)
     MetricsRegistry metrics;
     SocketAddress server;
     std::unique_ptr<DatagramSocket> socket;
@@ -89,6 +91,7 @@ struct Client::Impl
         session::Connection::Settings settings;
         settings.role = session::Connection::Role::Client;
         settings.channels = &config.channels;
+        settings.compression = compression.get();
         settings.send_rate_limit = config.send_rate_limit;
         settings.connect_token = &config.connect_token;
         settings.build_id = &config.build_id;
@@ -309,8 +312,12 @@ Result<std::unique_ptr<Client>> Client::create(const ClientConfig& config, std::
 {
     if (auto valid = validate_channels_against_windows(config.channels, config.quic); !valid)
         return valid.error();
+    auto compression = session::MessageCompression::create(config.channels);
+    if (!compression)
+        return compression.error();
     auto impl = std::make_unique<Impl>();
     impl->config = config;
+    impl->compression = std::move(compression).value();
     impl->server = server;
     impl->jitter_random.seed(jitter_seed(config.reconnect));
     impl->use_socket(std::move(socket));

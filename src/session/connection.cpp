@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "session/message_compression.hpp"
 #include "session/probe_format.hpp"
 #include "wire/byte_reader.hpp"
 #include "wire/byte_writer.hpp"
@@ -123,6 +124,8 @@ Result<MessageId> Connection::send(ChannelId channel_id, Bytes message, Timestam
         return make_error(ErrorCode::MessageTooLarge, std::to_string(message.size()) + " bytes exceed channel '" +
                                                           channel.config.name + "' limit of " +
                                                           std::to_string(channel.config.max_message_size));
+    if (m_settings.compression && m_settings.compression->compresses(channel_id))
+        message = m_settings.compression->encode(channel_id, message);
     if (!is_reliable(channel.config.kind))
     {
         const std::size_t fragment_payload = m_quic->max_datagram_payload() - kMaxDatagramHeaderSize;
@@ -405,10 +408,28 @@ bool Connection::within_rate_limits(ChannelId channel, std::size_t size, Timesta
     return false;
 }
 
+std::size_t Connection::wire_limit(ChannelId channel_id) const noexcept
+{
+    // A compressing channel's messages carry one tag byte more than the message (sent raw when zstd cannot shrink it).
+    const bool tagged = m_settings.compression && m_settings.compression->compresses(channel_id);
+    return m_channels[channel_id].config.max_message_size + (tagged ? 1 : 0);
+}
+
 void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timestamp now)
 {
     if (!within_rate_limits(channel_id, message.size(), now))
         return;
+    if (m_settings.compression && m_settings.compression->compresses(channel_id))
+    {
+        auto opened =
+            m_settings.compression->decode(channel_id, message, m_channels[channel_id].config.max_message_size);
+        if (!opened)
+        {
+            ++m_input_errors.malformed_compressed;
+            return fail(opened.error().message);
+        }
+        message = *opened;
+    }
     auto& status = m_channels[channel_id].status;
     ++status.messages_received;
     status.bytes_received += message.size();
@@ -453,7 +474,7 @@ void Connection::on_datagram(Bytes data, bool early, Timestamp now)
     }
     if (!parsed->header.fragmented)
     {
-        if (parsed->payload.size() > channel.config.max_message_size)
+        if (parsed->payload.size() > wire_limit(parsed->header.channel))
         {
             ++m_input_errors.malformed_datagrams;
             return;
@@ -471,7 +492,7 @@ void Connection::on_datagram(Bytes data, bool early, Timestamp now)
         return;
     }
     const auto malformed_before = m_assembler.stats().malformed;
-    auto whole = m_assembler.add(parsed->header, parsed->payload, channel.config.max_message_size, now);
+    auto whole = m_assembler.add(parsed->header, parsed->payload, wire_limit(parsed->header.channel), now);
     m_input_errors.malformed_fragments += m_assembler.stats().malformed - malformed_before;
     m_input_errors.evicted_fragments = m_assembler.stats().evicted;
     if (!whole)
@@ -540,9 +561,8 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         const auto record = parse_stream_record(stream.header->kind, pending);
         if (!record)
             break;
-        const std::size_t limit = stream.header->kind == StreamKind::Control
-                                      ? kMaxControlPayload
-                                      : m_channels[stream.header->channel].config.max_message_size;
+        const std::size_t limit =
+            stream.header->kind == StreamKind::Control ? kMaxControlPayload : wire_limit(stream.header->channel);
         if (record->length > limit)
             return fail("message of " + std::to_string(record->length) + " bytes over the limit of " +
                         std::to_string(limit));
@@ -596,6 +616,7 @@ ConnectionStatus Connection::status(Timestamp now) const
     const auto settled = quic.datagrams_acked + quic.datagrams_lost;
     status.datagram_loss = settled ? static_cast<double>(quic.datagrams_lost) / static_cast<double>(settled) : 0.0;
     status.recent_datagram_loss = rates.datagram_loss.value_or(0.0);
+    status.datagrams_expired = quic.datagrams_expired;
     status.quality = connection_quality(status.recent_datagram_loss, quic.smoothed_rtt, quic.rtt_variance);
     status.send_bytes_per_second = rates.send_bytes_per_second;
     status.send_packets_per_second = rates.send_packets_per_second;

@@ -26,6 +26,8 @@
 
 namespace eustress::net::session {
 
+class MessageCompression;
+
 /// Application error codes carried in QUIC CONNECTION_CLOSE, so both ends can say why.
 enum class CloseCode : std::uint64_t
 {
@@ -46,7 +48,8 @@ struct InputErrorCounts
     std::uint64_t malformed_fragments = 0;
     std::uint64_t evicted_fragments = 0;
     std::uint64_t stale_sequenced = 0;
-    std::uint64_t rate_limited = 0;  ///< messages dropped over a rate limit
+    std::uint64_t rate_limited = 0;          ///< messages dropped over a rate limit
+    std::uint64_t malformed_compressed = 0;  ///< on a compressing channel: bad tag, bomb, corrupt frame
 };
 
 class Connection final : public transport::QuicConnectionHandler
@@ -62,6 +65,8 @@ class Connection final : public transport::QuicConnectionHandler
     {
         Role role = Role::Client;
         const ChannelTable* channels = nullptr;
+        /// The zstd coder of the channels that compress (null when none does); shared by the owner's connections.
+        MessageCompression* compression = nullptr;
         std::uint64_t send_rate_limit = 0;
         std::size_t max_pending_before_admission = 256 * 1024;  ///< bytes a peer may send before its hello
         /// Server: the limits on what this peer may send (null = none).
@@ -215,6 +220,8 @@ class Connection final : public transport::QuicConnectionHandler
     std::optional<Hello> m_received_hello;
     /// Rate limiting (server side): connection-wide and per-channel buckets, and since when messages are dropped.
     bool within_rate_limits(ChannelId channel, std::size_t size, Timestamp now);
+    /// The largest message on the wire a channel accepts: its limit, plus the tag of a compressing channel.
+    std::size_t wire_limit(ChannelId channel) const noexcept;
     MessageRateLimiter m_rate_limiter;
     bool m_handshake_completed = false;  // stays true after the close, so a refusal can tell TLS went through
     bool m_hello_seen = false;

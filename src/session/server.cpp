@@ -16,6 +16,7 @@
 #include "session/browser_sessions.hpp"
 #include "session/connection.hpp"
 #include "session/initial_admission.hpp"
+#include "session/message_compression.hpp"
 #include "session/server_observability.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
@@ -82,6 +83,7 @@ struct Server::Impl
     std::uint64_t next_serial = 1;
     std::uint64_t next_client_id = 1;
     ServerStats counters;
+    std::unique_ptr<session::MessageCompression> compression;  // the channels that compress (ChannelCompression)
     MetricsRegistry metrics;
     /// CPU time of the two halves of an update, for the tick-time panel of the dashboard.
     Histogram& receive_seconds;
@@ -111,6 +113,7 @@ struct Server::Impl
         session::Connection::Settings settings;
         settings.role = session::Connection::Role::Server;
         settings.channels = &config.channels;
+        settings.compression = compression.get();
         settings.send_rate_limit = config.send_rate_limit;
         settings.rate_limits = &config.rate_limits;
         settings.probe_limits = config.answer_probes ? &config.probe_limits : nullptr;
@@ -468,13 +471,18 @@ struct Server::Impl
         for (auto serial : finished)
         {
             std::erase(active, serial);
-            const auto& input = peers.at(serial).connection->input_errors();
-            counters.malformed_datagrams += input.malformed_datagrams;
-            counters.malformed_fragments += input.malformed_fragments;
-            counters.rate_limited_messages += input.rate_limited;
+            add_input_errors(counters, peers.at(serial).connection->input_errors());
             add_probe_counts(counters, *peers.at(serial).connection);
             forget(serial);
         }
+    }
+
+    static void add_input_errors(ServerStats& stats, const session::InputErrorCounts& input)
+    {
+        stats.malformed_datagrams += input.malformed_datagrams;
+        stats.malformed_fragments += input.malformed_fragments;
+        stats.malformed_compressed += input.malformed_compressed;
+        stats.rate_limited_messages += input.rate_limited;
     }
 
     static void add_probe_counts(ServerStats& stats, const session::Connection& connection)
@@ -636,7 +644,11 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, std::
 
     if (config.link_simulation.enabled)
         socket = std::make_unique<LinkConditioner>(std::move(socket), config.link_simulation.link);
+    auto compression = session::MessageCompression::create(config.channels);
+    if (!compression)
+        return compression.error();
     auto impl = std::make_unique<Impl>(config, std::move(socket));
+    impl->compression = std::move(compression).value();
     impl->pin = *pin;
     transport::ServerTlsContext::Settings tls_settings;
     tls_settings.certificate = certificate;
@@ -869,9 +881,7 @@ ServerStats Server::stats() const
     }
     for (const auto& [serial, peer] : m_impl->peers)
     {
-        stats.malformed_datagrams += peer.connection->input_errors().malformed_datagrams;
-        stats.malformed_fragments += peer.connection->input_errors().malformed_fragments;
-        stats.rate_limited_messages += peer.connection->input_errors().rate_limited;
+        Impl::add_input_errors(stats, peer.connection->input_errors());
         Impl::add_probe_counts(stats, *peer.connection);
     }
     stats.anti_replay_refusals = m_impl->tls->anti_replay_record().replays_refused();

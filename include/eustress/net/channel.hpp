@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,26 @@ constexpr bool is_reliable(ChannelKind kind) noexcept
     return kind == ChannelKind::ReliableOrdered || kind == ChannelKind::ReliableUnordered;
 }
 
+/// zstd on a channel's messages, off by default. Worth it for reliable payloads a game repeats with variations (chat,
+/// JSON-like events, inventory updates); not for snapshots, which are already entropy-coded. Each message is
+/// compressed alone, so loss and reordering cost nothing extra, and sent raw when compressing does not shrink it.
+/// Small messages only shrink with a dictionary trained on the game's own messages
+/// (`train_compression_dictionary`): ship the same dictionary in both builds. Native sessions only: a browser's
+/// session sends the channel's messages raw (its WebSocket may deflate them).
+struct ChannelCompression
+{
+    bool enabled = false;
+    int level = 3;  ///< zstd's level, 1-22; higher costs much more CPU and, on game messages, shrinks no more
+    /// Both ends must hold the same bytes; they are part of the table's fingerprint. Empty: plain zstd.
+    std::shared_ptr<const std::vector<std::byte>> dictionary;
+};
+
+/// Trains a zstd dictionary of at most `max_size` bytes from recorded messages (a few hundred or more; zstd's
+/// guidance is about a hundred times the dictionary's size in samples). Fails when the samples are too few or too
+/// alike to train on.
+Result<std::vector<std::byte>> train_compression_dictionary(std::span<const std::vector<std::byte>> samples,
+                                                            std::size_t max_size = 16 * 1024);
+
 struct ChannelConfig
 {
     std::string name;  ///< for status output and logs only
@@ -45,6 +67,7 @@ struct ChannelConfig
     /// otherwise (reliable kinds) written to the connection's streams and not yet sent. Unreliable messages
     /// without a share go straight to QUIC, which bounds its own queue and expires stale ones.
     std::size_t send_queue_limit = 4 * 1024 * 1024;
+    ChannelCompression compression{};
 };
 
 /// Both ends must declare the same table; the handshake compares fingerprints and refuses a mismatch.

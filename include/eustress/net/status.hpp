@@ -66,6 +66,9 @@ struct ConnectionStatus
     /// The same over the last 4 s (QuicConnection::kLossWindow), counting only QUIC's loss detection (not
     /// datagrams dropped unsent as stale); 0 when no datagram was settled in that time.
     double recent_datagram_loss = 0.0;
+    /// Unreliable datagrams dropped unsent because they waited past `QuicConfig::datagram_max_queue_delay`: the
+    /// part of the loss that our own queue caused, not the network.
+    std::uint64_t datagrams_expired = 0;
     /// Traffic over the last second (a sliding window of the `now` the owner passes), UDP payloads with all
     /// overheads; the packets include acknowledgement-only ones.
     double send_bytes_per_second = 0.0;
