@@ -126,17 +126,19 @@ Result<std::vector<std::byte>, ChunkError> decode_chunk(Bytes stored, std::uint3
 
 struct ChunkStoreConfig
 {
-    std::filesystem::path directory;            ///< created if missing; holds `chunks/xx/<hex>` files
+    std::filesystem::path directory;            ///< created if missing; holds `packs/<n>` and `index`
     std::uint64_t capacity_bytes = 4ull << 30;  ///< stored bytes kept at most (encoded sizes)
+    std::uint64_t pack_bytes = 64ull << 20;     ///< a pack file's size before the next is started
 };
 
-/// Verified chunks on disk, as encoded (the origin's bytes). A chunk is written whole (temporary file, rename) after
-/// it is verified, so a crash never leaves a partial chunk under a chunk's name; on read it is verified again and a
-/// corrupt file is deleted. Beyond capacity, the least recently used chunks that no pinned release lists are evicted.
+/// Verified chunks on disk, as encoded (the origin's bytes), appended to pack files with an index; a chunk is listed
+/// only after its bytes are written, so a crash never leaves a partial chunk under a chunk's name; on read it is
+/// verified again and a corrupt one is forgotten. Beyond capacity, the least recently used chunks that no pinned
+/// release lists are evicted (their space is reclaimed by compacting packs less than half alive).
 class ChunkStore
 {
   public:
-    /// Errors: IoError (the directory cannot be created or listed). Leftover temporary files are removed.
+    /// Errors: IoError (the directory cannot be created or listed). A torn last index record is cut off.
     static Result<std::unique_ptr<ChunkStore>> open(ChunkStoreConfig config);
     ~ChunkStore();
 
