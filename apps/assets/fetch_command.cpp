@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <malloc.h>
 #include <map>
 
 #include "progress_view.hpp"
@@ -81,18 +82,28 @@ fs::path state_folder(const fs::path& destination)
 
 int run_fetch(const FetchOptions& options)
 {
+    // Every chunk is a short-lived 64 KiB buffer: without these glibc gives the heap back and faults it in again for
+    // each one (brk, munmap and page faults were a tenth of the fetch's profile).
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
     const Timestamp started = MonotonicClock::now();
     std::optional<Timestamp> first_byte;
     std::string text;
     const auto timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000));
-    auto manifest = assets::fetch_manifest(options.origin, options.publisher, timeout, &text);
+    const auto http = options.http2 ? assets::HttpVersion::Http2 : assets::HttpVersion::Http1;
+    auto manifest = assets::fetch_manifest(options.origin, options.publisher, timeout, &text, http);
     if (!manifest)
         return std::fprintf(stderr, "%s\n", manifest.error().message.c_str()), 1;
     auto store = assets::ChunkStore::open({state_folder(options.destination) / "store", options.store_limit});
     if (!store)
         return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 1;
-    auto fetcher = assets::AssetFetcher::create(
-        {.origin = options.origin, .connections = options.connections, .request_timeout = timeout}, *manifest, **store);
+    auto fetcher = assets::AssetFetcher::create({.origin = options.origin,
+                                                 .connections = options.connections,
+                                                 .http = http,
+                                                 .http2_streams = options.streams,
+                                                 .files = options.files,
+                                                 .request_timeout = timeout},
+                                                *manifest, **store);
     if (!fetcher)
         return std::fprintf(stderr, "%s\n", fetcher.error().message.c_str()), 1;
     std::map<assets::StreamId, FileSink> sinks;

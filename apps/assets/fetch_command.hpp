@@ -16,6 +16,9 @@ struct FetchOptions
     std::filesystem::path destination;
     assets::PublicKey publisher{};
     unsigned connections = 4;
+    bool http2 = false;     ///< h2c with prior knowledge, requests multiplexed on one connection
+    unsigned streams = 16;  ///< HTTP/2 requests in flight
+    std::string files;      ///< where the release's files are served whole: chunks as byte ranges of them
     std::uint64_t store_limit = 4ull << 30;
     double timeout_seconds = 10;
 };

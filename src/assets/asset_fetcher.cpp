@@ -4,7 +4,6 @@
 #include "assets/fetch_scheduler.hpp"
 #include "assets/http_origin.hpp"
 #include "assets/session_source.hpp"
-#include "eustress/net/http_client.hpp"
 
 namespace eustress::net::assets {
 
@@ -12,8 +11,10 @@ Result<void> FetchConfig::validate() const
 {
     if (!OriginUrl::parse(origin))
         return make_error(ErrorCode::InvalidArgument, "origin '" + origin + "' is not http://host:port[/prefix]");
-    if (connections == 0 || connections > 64)
-        return make_error(ErrorCode::InvalidArgument, "connections must be 1..64");
+    if (!files.empty() && !OriginUrl::parse(files))
+        return make_error(ErrorCode::InvalidArgument, "files '" + files + "' is not http://host:port[/prefix]");
+    if (connections == 0 || connections > 64 || http2_streams == 0 || http2_streams > 256)
+        return make_error(ErrorCode::InvalidArgument, "connections must be 1..64, http2_streams 1..256");
     if (max_attempts == 0 || request_timeout.count() <= 0)
         return make_error(ErrorCode::InvalidArgument, "max_attempts and request_timeout must be positive");
     return {};
@@ -33,7 +34,7 @@ Result<std::unique_ptr<AssetFetcher>> AssetFetcher::create(FetchConfig config, M
 {
     if (auto valid = config.validate(); !valid)
         return valid.error();
-    auto origin = HttpOrigin::create(*OriginUrl::parse(config.origin), config.connections, config.request_timeout);
+    auto origin = HttpOrigin::create(config, manifest);
     if (!origin)
         return origin.error();
     auto impl = std::make_unique<Impl>(std::move(manifest), store, config.max_attempts);
@@ -86,26 +87,21 @@ bool AssetFetcher::finished() const
 }
 
 Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted, std::chrono::milliseconds timeout,
-                                std::string* text)
+                                std::string* text, HttpVersion version)
 {
     const auto url = OriginUrl::parse(origin);
     if (!url)
         return make_error(ErrorCode::InvalidArgument, "origin '" + std::string(origin) + "' is not http://host:port");
-    auto client = HttpClient::create("http://" + url->host + ":" + url->port, timeout);
-    if (!client)
-        return client.error();
-    auto response = (*client)->get(url->prefix + "/manifest");
+    auto response = http_get(url->base() + "/manifest", version, timeout, ManifestLimits{}.max_bytes);
     if (!response)
         return response.error();
-    if (response->status != 200)
-        return make_error(ErrorCode::Unavailable, "manifest: HTTP " + std::to_string(response->status));
-    auto manifest = read_manifest(response->body, trusted);
+    auto manifest = read_manifest(*response, trusted);
     if (!manifest)
         return make_error(ErrorCode::ProtocolError, std::string("manifest refused (") +
                                                         to_string(manifest.error().reason) +
                                                         "): " + manifest.error().message);
     if (text)
-        *text = std::move(response->body);
+        *text = std::move(*response);
     return std::move(*manifest);
 }
 

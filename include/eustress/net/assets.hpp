@@ -108,6 +108,7 @@ enum class Refusal : std::uint8_t
     HttpStatus,         ///< the origin answered with a status other than 200
     NotServed,          ///< the game server does not have the chunk
     Transport,          ///< connection refused or broken, timed out
+    WrongRange,         ///< a range request answered with another Content-Range, or not as a range (200)
     Count
 };
 const char* to_string(Refusal reason) noexcept;
@@ -290,10 +291,22 @@ std::vector<std::string> verify_directory(const std::filesystem::path& dir, cons
 
 // ---- Fetching from an HTTP origin ------------------------------------------------------------------------------
 
+/// How the fetcher speaks to an HTTP origin. Http2 is h2c with prior knowledge (nginx: `listen PORT http2;`).
+enum class HttpVersion : std::uint8_t
+{
+    Http1,
+    Http2
+};
+
 struct FetchConfig
 {
-    std::string origin;        ///< "http://host:port[/prefix]": chunks under prefix/chunks/
-    unsigned connections = 4;  ///< kept-alive HTTP/1.1 connections, one request in flight on each
+    std::string origin;        ///< "http://host:port[/prefix]": the manifest, and chunks under prefix/chunks/
+    unsigned connections = 4;  ///< HTTP/1.1: kept-alive connections, one request in flight on each
+    HttpVersion http = HttpVersion::Http1;
+    unsigned http2_streams = 16;  ///< HTTP/2: requests in flight, multiplexed on one connection
+    /// When set, "http://host:port[/prefix]" serving the release's files as published (prefix/PATH): each chunk is
+    /// a Range request of its file, its Content-Range checked (a plain file CDN needs no chunk objects).
+    std::string files;
     std::chrono::milliseconds request_timeout{10'000};  ///< a stalled origin fails the request after this
     unsigned max_attempts = 3;                          ///< per chunk, before the files that need it fail
     Result<void> validate() const;
@@ -403,8 +416,10 @@ class AssetServer
 
 /// GETs `origin`/manifest and reads it (read_manifest); `text`, when given, receives the signed text as served.
 /// Errors: Unavailable, ProtocolError (refused: the message says why).
+/// The connection it opened stays open for a fetcher of the same origin (its first chunk does not wait for a
+/// handshake).
 Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                                std::string* text = nullptr);
+                                std::string* text = nullptr, HttpVersion version = HttpVersion::Http1);
 
 }  // namespace eustress::net::assets
