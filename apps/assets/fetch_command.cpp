@@ -90,20 +90,22 @@ int run_fetch(const FetchOptions& options)
     std::optional<Timestamp> first_byte;
     std::string text;
     const auto timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000));
-    const auto http = options.http2 ? assets::HttpVersion::Http2 : assets::HttpVersion::Http1;
-    auto manifest = assets::fetch_manifest(options.origin, options.publisher, timeout, &text, http);
+    const assets::FetchConfig config{.origin = options.origin,
+                                     .connections = options.connections,
+                                     .http = options.http2 ? assets::HttpVersion::Http2 : assets::HttpVersion::Http1,
+                                     .http2_streams = options.streams,
+                                     .files = options.files,
+                                     .ca_file = options.ca_file,
+                                     .request_timeout = timeout};
+    if (auto valid = config.validate(); !valid)
+        return std::fprintf(stderr, "%s\n", valid.error().message.c_str()), 2;
+    auto manifest = assets::fetch_manifest(config, options.publisher, &text);
     if (!manifest)
         return std::fprintf(stderr, "%s\n", manifest.error().message.c_str()), 1;
     auto store = assets::ChunkStore::open({state_folder(options.destination) / "store", options.store_limit});
     if (!store)
         return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 1;
-    auto fetcher = assets::AssetFetcher::create({.origin = options.origin,
-                                                 .connections = options.connections,
-                                                 .http = http,
-                                                 .http2_streams = options.streams,
-                                                 .files = options.files,
-                                                 .request_timeout = timeout},
-                                                *manifest, **store);
+    auto fetcher = assets::AssetFetcher::create(config, *manifest, **store);
     if (!fetcher)
         return std::fprintf(stderr, "%s\n", fetcher.error().message.c_str()), 1;
     std::map<assets::StreamId, FileSink> sinks;

@@ -10,9 +10,12 @@ namespace eustress::net::assets {
 Result<void> FetchConfig::validate() const
 {
     if (!OriginUrl::parse(origin))
-        return make_error(ErrorCode::InvalidArgument, "origin '" + origin + "' is not http://host:port[/prefix]");
+        return make_error(ErrorCode::InvalidArgument, "origin '" + origin + "' is not http[s]://host:port[/prefix]");
     if (!files.empty() && !OriginUrl::parse(files))
-        return make_error(ErrorCode::InvalidArgument, "files '" + files + "' is not http://host:port[/prefix]");
+        return make_error(ErrorCode::InvalidArgument, "files '" + files + "' is not http[s]://host:port[/prefix]");
+    if (http == HttpVersion::Http2 && !http2_possible(*OriginUrl::parse(origin)))
+        return make_error(ErrorCode::InvalidArgument,
+                          "HTTP/2 without TLS needs libcurl 8 (h2c reuse is broken in 7.88)");
     if (connections == 0 || connections > 64 || http2_streams == 0 || http2_streams > 256)
         return make_error(ErrorCode::InvalidArgument, "connections must be 1..64, http2_streams 1..256");
     if (max_attempts == 0 || request_timeout.count() <= 0)
@@ -87,12 +90,20 @@ bool AssetFetcher::finished() const
 }
 
 Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted, std::chrono::milliseconds timeout,
-                                std::string* text, HttpVersion version)
+                                std::string* text)
 {
-    const auto url = OriginUrl::parse(origin);
+    FetchConfig config;
+    config.origin = std::string(origin);
+    config.request_timeout = timeout;
+    return fetch_manifest(config, trusted, text);
+}
+
+Result<Manifest> fetch_manifest(const FetchConfig& config, const PublicKey& trusted, std::string* text)
+{
+    const auto url = OriginUrl::parse(config.origin);
     if (!url)
-        return make_error(ErrorCode::InvalidArgument, "origin '" + std::string(origin) + "' is not http://host:port");
-    auto response = http_get(url->base() + "/manifest", version, timeout, ManifestLimits{}.max_bytes);
+        return make_error(ErrorCode::InvalidArgument, "origin '" + config.origin + "' is not http[s]://host:port");
+    auto response = http_get(url->base() + "/manifest", config, ManifestLimits{}.max_bytes);
     if (!response)
         return response.error();
     auto manifest = read_manifest(*response, trusted);

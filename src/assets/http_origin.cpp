@@ -11,13 +11,15 @@ namespace eustress::net::assets {
 
 std::optional<OriginUrl> OriginUrl::parse(std::string_view url)
 {
-    constexpr std::string_view kScheme = "http://";
-    if (!url.starts_with(kScheme))
+    OriginUrl parsed;
+    for (std::string_view scheme : {"http", "https"})
+        if (url.starts_with(std::string(scheme) + "://"))
+            parsed.scheme = scheme;
+    if (parsed.scheme.empty())
         return std::nullopt;
-    url.remove_prefix(kScheme.size());
+    url.remove_prefix(parsed.scheme.size() + 3);
     const auto slash = url.find('/');
     const auto authority = url.substr(0, slash);
-    OriginUrl parsed;
     parsed.prefix = slash == std::string_view::npos ? "" : std::string(url.substr(slash));
     while (!parsed.prefix.empty() && parsed.prefix.back() == '/')
         parsed.prefix.pop_back();
@@ -26,9 +28,17 @@ std::optional<OriginUrl> OriginUrl::parse(std::string_view url)
         return std::nullopt;
     parsed.host = std::string(authority.substr(0, colon));
     parsed.port = std::string(authority.substr(colon + 1));
-    if (parsed.host.size() > 2 && parsed.host.front() == '[')
-        parsed.host = parsed.host.substr(1, parsed.host.size() - 2);
     return parsed;
+}
+
+std::string OriginUrl::base() const
+{
+    return scheme + "://" + host + ":" + port + prefix;
+}
+
+bool http2_possible(const OriginUrl& url)
+{
+    return url.scheme == "https" || curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
 }
 
 namespace {
@@ -65,19 +75,25 @@ class SharedConnections
 };
 
 /// Options every request of ours sets: the protocol, bounds, no redirects, no signals, a large receive buffer.
-void set_common_options(CURL* easy, HttpVersion version, std::chrono::milliseconds timeout)
+/// Options every request of ours sets: the protocol (HTTP/2 over TLS through ALPN, falling back to 1.1 when the
+/// origin does not offer it), bounds, trust, no redirects, no signals, a large receive buffer.
+void set_common_options(CURL* easy, const FetchConfig& config)
 {
+    const bool tls = config.origin.starts_with("https://");
+    const long version = config.http == HttpVersion::Http1 ? CURL_HTTP_VERSION_1_1
+                         : tls                             ? CURL_HTTP_VERSION_2TLS
+                                                           : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
     curl_easy_setopt(easy, CURLOPT_SHARE, SharedConnections::handle());
-    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
-                     version == HttpVersion::Http2 ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, version);
     // HTTP/2: wait for the one connection rather than open another.
-    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, version == HttpVersion::Http2 ? 1L : 0L);
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, config.http == HttpVersion::Http2 ? 1L : 0L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!config.ca_file.empty())
+        curl_easy_setopt(easy, CURLOPT_CAINFO, config.ca_file.c_str());
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(config.request_timeout.count()));
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);  // 16 KiB by default: a system call per 16 KiB
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, nullptr);
 }
 
 /// One request slot: an easy handle reused from chunk to chunk, and what its answer must be.
@@ -292,7 +308,7 @@ Result<std::unique_ptr<HttpOrigin>> HttpOrigin::create(const FetchConfig& config
     for (unsigned i = 0; i < slots; ++i)
     {
         auto transfer = std::make_unique<Transfer>();
-        set_common_options(transfer->easy, config.http, config.request_timeout);
+        set_common_options(transfer->easy, config);
         curl_easy_setopt(transfer->easy, CURLOPT_PRIVATE, transfer.get());
         curl_easy_setopt(transfer->easy, CURLOPT_ERRORBUFFER, transfer->error);
         curl_easy_setopt(transfer->easy, CURLOPT_WRITEFUNCTION, &on_body);
@@ -345,13 +361,12 @@ bool HttpOrigin::busy() const
                        [](const auto& transfer) { return transfer->busy; });
 }
 
-Result<std::string> http_get(const std::string& url, HttpVersion version, std::chrono::milliseconds timeout,
-                             std::size_t limit)
+Result<std::string> http_get(const std::string& url, const FetchConfig& config, std::size_t limit)
 {
     std::unique_ptr<CURL, void (*)(CURL*)> easy(curl_easy_init(), curl_easy_cleanup);
     if (!easy)
         return make_error(ErrorCode::Unavailable, "libcurl cannot start");
-    set_common_options(easy.get(), version, timeout);
+    set_common_options(easy.get(), config);
     Transfer sink;  // its handle unused: only the body limit and buffer
     sink.limit = limit;
     char error[CURL_ERROR_SIZE] = {};

@@ -13,12 +13,12 @@
 
 namespace eustress::net::assets {
 
-/// "http://host:port/prefix" split; the prefix has no trailing '/' (empty for the root).
+/// "http[s]://host:port/prefix" split; the prefix has no trailing '/' (empty for the root).
 struct OriginUrl
 {
-    std::string host, port, prefix;
+    std::string scheme, host, port, prefix;
     static std::optional<OriginUrl> parse(std::string_view url);
-    std::string base() const { return "http://" + host + ":" + port + prefix; }
+    std::string base() const;
 };
 
 class HttpOrigin final : public ChunkSource
@@ -44,7 +44,10 @@ class HttpOrigin final : public ChunkSource
 /// One blocking GET of a small object (the manifest), at most `limit` bytes, on the connections the origins of this
 /// process share: the chunk requests that follow find the connection warm. Errors: Unavailable (no answer, not 200,
 /// longer than `limit`).
-Result<std::string> http_get(const std::string& url, HttpVersion version, std::chrono::milliseconds timeout,
-                             std::size_t limit);
+Result<std::string> http_get(const std::string& url, const FetchConfig& config, std::size_t limit);
+
+/// Whether this libcurl can speak HTTP/2 to `url`: over TLS (ALPN) always; h2c with prior knowledge only from
+/// libcurl 8.0 (7.88's breaks every request after the first on a connection: curl pull request 10643).
+bool http2_possible(const OriginUrl& url);
 
 }  // namespace eustress::net::assets

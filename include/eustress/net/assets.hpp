@@ -291,7 +291,8 @@ std::vector<std::string> verify_directory(const std::filesystem::path& dir, cons
 
 // ---- Fetching from an HTTP origin ------------------------------------------------------------------------------
 
-/// How the fetcher speaks to an HTTP origin. Http2 is h2c with prior knowledge (nginx: `listen PORT http2;`).
+/// How the fetcher speaks to an HTTP origin. Http2 over https:// is offered through ALPN (HTTP/1.1 if the origin does
+/// not take it; nginx: `listen PORT ssl http2;`); over http:// it is h2c with prior knowledge, which needs libcurl 8.
 enum class HttpVersion : std::uint8_t
 {
     Http1,
@@ -300,13 +301,14 @@ enum class HttpVersion : std::uint8_t
 
 struct FetchConfig
 {
-    std::string origin;        ///< "http://host:port[/prefix]": the manifest, and chunks under prefix/chunks/
+    std::string origin;        ///< "http[s]://host:port[/prefix]": the manifest, and chunks under prefix/chunks/
     unsigned connections = 4;  ///< HTTP/1.1: kept-alive connections, one request in flight on each
     HttpVersion http = HttpVersion::Http1;
     unsigned http2_streams = 16;  ///< HTTP/2: requests in flight, multiplexed on one connection
     /// When set, "http://host:port[/prefix]" serving the release's files as published (prefix/PATH): each chunk is
     /// a Range request of its file, its Content-Range checked (a plain file CDN needs no chunk objects).
     std::string files;
+    std::string ca_file;  ///< PEM certificates trusted for https:// besides the system's (a private CDN, tests)
     std::chrono::milliseconds request_timeout{10'000};  ///< a stalled origin fails the request after this
     unsigned max_attempts = 3;                          ///< per chunk, before the files that need it fail
     Result<void> validate() const;
@@ -420,6 +422,8 @@ class AssetServer
 /// handshake).
 Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                                std::string* text = nullptr, HttpVersion version = HttpVersion::Http1);
+                                std::string* text = nullptr);
+/// The same with the fetcher's protocol, trust and timeout (config.origin).
+Result<Manifest> fetch_manifest(const FetchConfig& config, const PublicKey& trusted, std::string* text = nullptr);
 
 }  // namespace eustress::net::assets
