@@ -27,7 +27,8 @@ core=(
   nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
   libzstd-dev                                              # assets: chunk compression
-  libcurl4-gnutls-dev                                      # assets: the HTTP origin client (HTTP/1.1, HTTP/2 h2c, ranges)
+  libcurl4-gnutls-dev                                      # assets: the HTTP origin client (HTTP/1.1, HTTP/2, ranges)
+  openssl                                                  # assets: the nginx test's TLS certificate (HTTP/2 origin)
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
   nodejs npm                                               # web/: the TypeScript browser client (npm ci, tsc, esbuild, node --test)
 )
