@@ -17,11 +17,11 @@ def make_certificate(work):
     return f"{work}/tls.pem"
 
 
-def start_nginx(work, origin_port, cdn_port=None, access_logs=True, h2_port=None, files=None):
+def start_nginx(work, origin_port, cdn_port=None, access_logs=True, h2_port=None, files=None, cpu=None):
     """Serves {work}/www on origin_port ({work}/www under /slow/ too, at 1 MB/s per request); with cdn_port, a
     slice cache in front of it that passes the manifest through uncached; with h2_port, the same origin over TLS
     with HTTP/2 offered (make_certificate's); with `files`, that folder under /files/ (range requests) on the
-    origin and the TLS origin. Access logs: origin.log, cdn.log, h2.log ('URI STATUS BYTES PROTOCOL CONNECTION' per line)."""
+    origin and the TLS origin; with `cpu`, nginx runs on that core only (taskset). Access logs: origin.log, cdn.log, h2.log ('URI STATUS BYTES PROTOCOL CONNECTION' per line)."""
     nginx = require("nginx")
     for folder in ("cache", "tmp"):
         os.makedirs(f"{work}/{folder}", exist_ok=True)
@@ -74,5 +74,6 @@ http {{
 """
     with open(f"{work}/nginx.conf", "w") as out:
         out.write(config)
-    start([nginx, "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/nginx-error.log"], f"{work}/nginx.out")
+    pin = [] if cpu is None else [require("taskset"), "-c", str(cpu)]
+    start([*pin, nginx, "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/nginx-error.log"], f"{work}/nginx.out")
     wait_for("nginx's pid file", lambda: os.path.exists(f"{work}/nginx.pid"), 10)
