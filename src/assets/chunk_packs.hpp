@@ -8,19 +8,19 @@
 // corrupt chunk.
 #pragma once
 
-#include <filesystem>
 #include <map>
-#include <vector>
 
-#include "eustress/net/assets.hpp"
+#include "eustress/net/assets.hpp"  // std::filesystem, std::vector, ChunkId, Result
 
 namespace eustress::net::assets {
 
+/// Where a chunk's stored bytes lie.
 struct PackLocation
 {
-    std::uint32_t pack = 0;
-    std::uint64_t offset = 0;
-    std::uint32_t size = 0;
+    std::uint32_t pack = 0;    ///< the pack file's number
+    std::uint64_t offset = 0;  ///< in the pack
+    std::uint32_t size = 0;    ///< stored bytes
+    friend bool operator==(const PackLocation&, const PackLocation&) = default;
 };
 
 class ChunkPacks
