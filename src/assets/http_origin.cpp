@@ -96,6 +96,29 @@ void set_common_options(CURL* easy, const FetchConfig& config)
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);  // 16 KiB by default: a system call per 16 KiB
 }
 
+/// An answer's body as it arrives, bounded.
+struct Body
+{
+    std::vector<std::byte> bytes;
+    std::size_t skip = 0;   ///< leading bytes reserved (the raw tag of a range's chunk)
+    std::size_t limit = 0;  ///< body bytes accepted; one more is a refusal
+    bool too_long = false;
+    std::size_t size() const { return bytes.size() - skip; }
+};
+
+std::size_t on_body(char* data, std::size_t, std::size_t size, void* user)
+{
+    auto& body = *static_cast<Body*>(user);
+    if (body.size() + size > body.limit)
+    {
+        body.too_long = true;
+        return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
+    }
+    const auto* bytes = reinterpret_cast<const std::byte*>(data);
+    body.bytes.insert(body.bytes.end(), bytes, bytes + size);
+    return size;
+}
+
 /// One request slot: an easy handle reused from chunk to chunk, and what its answer must be.
 struct Transfer
 {
@@ -103,28 +126,12 @@ struct Transfer
     ManifestChunk chunk;
     std::optional<std::pair<std::uint64_t, std::uint64_t>> range;  ///< first and last byte asked of a file
     std::uint64_t file_size = 0;
-    std::size_t limit = 0;  ///< body bytes accepted; one more is a refusal
-    std::size_t skip = 0;   ///< leading bytes of `body` reserved (the raw tag of a range's chunk)
-    std::vector<std::byte> body;
+    Body body;
     std::string content_range;
-    bool too_long = false;
     bool busy = false;
     char error[CURL_ERROR_SIZE] = {};
     ~Transfer() { curl_easy_cleanup(easy); }
 };
-
-std::size_t on_body(char* data, std::size_t, std::size_t size, void* user)
-{
-    auto& transfer = *static_cast<Transfer*>(user);
-    if (transfer.body.size() - transfer.skip + size > transfer.limit)
-    {
-        transfer.too_long = true;
-        return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
-    }
-    const auto* bytes = reinterpret_cast<const std::byte*>(data);
-    transfer.body.insert(transfer.body.end(), bytes, bytes + size);
-    return size;
-}
 
 std::size_t on_header(char* data, std::size_t, std::size_t size, void* user)
 {
@@ -205,15 +212,16 @@ void HttpOrigin::Impl::start(Transfer& transfer, const ManifestChunk& chunk)
 {
     transfer.busy = true;
     transfer.chunk = chunk;
-    transfer.too_long = false;
     transfer.content_range.clear();
-    transfer.body.clear();
     transfer.range.reset();
     // A range of a file is the raw bytes: they get the raw tag when the publisher stored the chunk raw.
-    transfer.skip = config.files.empty() ? 0 : 1;
-    transfer.limit = config.files.empty() ? chunk.stored_size : chunk.size;
-    transfer.body.reserve(transfer.skip + transfer.limit + 1);
-    transfer.body.resize(transfer.skip);
+    Body& body = transfer.body;
+    body.too_long = false;
+    body.skip = config.files.empty() ? 0 : 1;
+    body.limit = config.files.empty() ? chunk.stored_size : chunk.size;
+    body.bytes.clear();
+    body.bytes.reserve(body.skip + body.limit + 1);
+    body.bytes.resize(body.skip);
     curl_easy_setopt(transfer.easy, CURLOPT_URL, target(chunk).c_str());
     std::string range;
     if (!config.files.empty())
@@ -241,9 +249,9 @@ Completion HttpOrigin::Impl::judge(Transfer& transfer, CURLcode result)
     Completion done{transfer.chunk, std::nullopt, {}, {}};
     long status = 0;
     curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status);
-    const std::size_t got = transfer.body.size() - transfer.skip;
+    const std::size_t got = transfer.body.size();
     const long wanted = transfer.range ? 206 : 200;
-    if (transfer.too_long)
+    if (transfer.body.too_long)
         done.refusal = Refusal::WrongStoredSize, done.detail = "a longer answer than the manifest's size";
     else if (result == CURLE_PARTIAL_FILE || result == CURLE_HTTP2_STREAM || result == CURLE_RECV_ERROR)
         done.refusal = Refusal::WrongStoredSize, done.detail = std::string("truncated answer: ") + transfer.error;
@@ -256,12 +264,12 @@ Completion HttpOrigin::Impl::judge(Transfer& transfer, CURLcode result)
         done.refusal = Refusal::HttpStatus, done.detail = "HTTP " + std::to_string(status);
     else if (auto wrong = transfer.range ? wrong_range(transfer) : std::nullopt)
         done.refusal = Refusal::WrongRange, done.detail = *wrong;
-    else if (got != transfer.limit)
+    else if (got != transfer.body.limit)
         done.refusal = Refusal::WrongStoredSize,
-        done.detail = std::to_string(got) + " bytes, the manifest says " + std::to_string(transfer.limit);
+        done.detail = std::to_string(got) + " bytes, the manifest says " + std::to_string(transfer.body.limit);
     if (done.refusal)
         return done;
-    done.body = std::move(transfer.body);
+    done.body = std::move(transfer.body.bytes);
     if (transfer.range && transfer.chunk.stored_size != transfer.chunk.size + 1)
         done.body = encode_chunk(Bytes(done.body).subspan(1));  // stored compressed by the publisher: the same here
     return done;
@@ -312,7 +320,7 @@ Result<std::unique_ptr<HttpOrigin>> HttpOrigin::create(const FetchConfig& config
         curl_easy_setopt(transfer->easy, CURLOPT_PRIVATE, transfer.get());
         curl_easy_setopt(transfer->easy, CURLOPT_ERRORBUFFER, transfer->error);
         curl_easy_setopt(transfer->easy, CURLOPT_WRITEFUNCTION, &on_body);
-        curl_easy_setopt(transfer->easy, CURLOPT_WRITEDATA, transfer.get());
+        curl_easy_setopt(transfer->easy, CURLOPT_WRITEDATA, &transfer->body);
         curl_easy_setopt(transfer->easy, CURLOPT_HEADERFUNCTION, &on_header);
         curl_easy_setopt(transfer->easy, CURLOPT_HEADERDATA, transfer.get());
         impl->transfers.push_back(std::move(transfer));
@@ -367,7 +375,7 @@ Result<std::string> http_get(const std::string& url, const FetchConfig& config, 
     if (!easy)
         return make_error(ErrorCode::Unavailable, "libcurl cannot start");
     set_common_options(easy.get(), config);
-    Transfer sink;  // its handle unused: only the body limit and buffer
+    Body sink;
     sink.limit = limit;
     char error[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(easy.get(), CURLOPT_URL, url.c_str());
@@ -383,7 +391,7 @@ Result<std::string> http_get(const std::string& url, const FetchConfig& config, 
         return make_error(ErrorCode::Unavailable, url + ": " + (error[0] ? error : curl_easy_strerror(result)));
     if (status != 200)
         return make_error(ErrorCode::Unavailable, url + ": HTTP " + std::to_string(status));
-    return std::string(reinterpret_cast<const char*>(sink.body.data()), sink.body.size());
+    return std::string(reinterpret_cast<const char*>(sink.bytes.data()), sink.bytes.size());
 }
 
 }  // namespace eustress::net::assets
