@@ -39,7 +39,7 @@ demo: build
 
 web-demo: build
 	@scripts/web-setup.sh
-	./build/apps/eustress-server --websocket $(or $(WEB_PORT),8080) --allow-origin '*' --web-root web/dist
+	./build/apps/eustress-server --websocket $(or $(WEB_PORT),8080) --allow-origin '*' --web-root web/dist --cubes 24
 
 forge-demo: build
 	./build/apps/eustress-forge --demo --duration 40

@@ -4,6 +4,10 @@
 //   fetch URL DEST --publisher HEX|FILE.pub   the release at URL into DEST (resumable; updates fetch only new chunks)
 //   verify DIR [MANIFEST]     every file of the manifest (default DIR/.eustress-assets/manifest) hashed
 //   diff A B                  two manifests: files added, removed, changed, and what an update fetches
+//   share FILE --server H:P   offer FILE to the players of the server's mesh (or --to one), serve who accepts
+//   receive DIR --server H:P  accept (asking, or --yes) files offered in the mesh into DIR
+//   seed DIR --server H:P --publisher KEY   serve a release `fetch` installed in DIR to the mesh's players
+//   fetch ... --server H:P    peers of the mesh serve chunks too
 // Exit codes: 0 done, 1 failed or refused (the reason on stderr), 2 usage error.
 #include <cstdio>
 #include <fstream>
@@ -11,8 +15,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "event_loop.hpp"
 #include "fetch_command.hpp"
 #include "key_file.hpp"
+#include "mesh_link.hpp"
 
 using namespace eustress::net;
 using namespace eustress::net::assets_tool;
@@ -100,6 +106,13 @@ int diff(const std::string& from_path, const std::string& to_path)
     return 0;
 }
 
+void add_mesh_options(CLI::App* command, MeshOptions& options)
+{
+    command->add_option("--server", options.server, "HOST:PORT of an eustress-server started with --mesh");
+    command->add_option("--pin", options.pins, "accepted server key pin (base64, as eustress-server prints)");
+    command->add_flag("--no-direct", options.no_direct, "never try ICE: every peer through the server");
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -134,7 +147,32 @@ int main(int argc, char** argv)
     auto* diff_command = app.add_subcommand("diff", "compare two manifests");
     diff_command->add_option("A", from)->required();
     diff_command->add_option("B", to)->required();
+    add_mesh_options(fetch_command, fetch.mesh);
+    fetch_command->add_option("--wait-peers", fetch.wait_for_peers, "with --server: peers to wait for first");
+    ShareOptions share;
+    auto* share_command = app.add_subcommand("share", "offer FILE to players of a mesh and serve who accepts");
+    share_command->add_option("FILE", share.file)->required()->check(CLI::ExistingFile);
+    add_mesh_options(share_command, share.mesh);
+    share_command->add_option("--to", share.to, "one peer's id (default: every peer)");
+    share_command->add_option("--wait-peers", share.wait_for_peers, "without --to: peers to wait for first");
+    share_command->add_option("--rate", share.rate, "bytes per second served to each peer");
+    share_command->add_option("--linger", share.linger_seconds, "seconds to keep serving after the last request");
+    ReceiveOptions receive;
+    auto* receive_command = app.add_subcommand("receive", "accept files offered in a mesh into DIR");
+    receive_command->add_option("DIR", receive.directory)->required();
+    add_mesh_options(receive_command, receive.mesh);
+    receive_command->add_flag("--yes", receive.yes, "accept every offer within --max-size without asking");
+    receive_command->add_option("--max-size", receive.max_size, "bytes; larger offers are refused unseen");
+    receive_command->add_option("--count", receive.count, "files to receive or refuse before leaving");
+    SeedOptions seed;
+    auto* seed_command = app.add_subcommand("seed", "serve a release installed in DIR to players of a mesh");
+    seed_command->add_option("DIR", seed.directory)->required()->check(CLI::ExistingDirectory);
+    add_mesh_options(seed_command, seed.mesh);
+    seed_command->add_option("--publisher", publisher, "the trusted publisher key: hex, or a KEYFILE.pub")->required();
+    for (auto* command : {share_command, receive_command, seed_command})
+        command->get_option("--server")->required();
     CLI11_PARSE(app, argc, argv);
+    apps::install_stop_signals();
 
     if (*keygen_command)
         return keygen(key_path);
@@ -144,9 +182,15 @@ int main(int argc, char** argv)
         return verify(dir, manifest_path);
     if (*diff_command)
         return diff(from, to);
+    if (*share_command)
+        return run_share(share);
+    if (*receive_command)
+        return run_receive(receive);
     auto key = read_public_key(publisher);
     if (!key)
         return std::fprintf(stderr, "%s\n", key.error().message.c_str()), 2;
+    if (*seed_command)
+        return seed.publisher = *key, run_seed(seed);
     fetch.publisher = *key;
     return run_fetch(fetch);
 }

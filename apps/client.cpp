@@ -3,6 +3,8 @@
 #include "eustress/net/client.hpp"
 
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +13,7 @@
 #include "debug_options.hpp"
 #include "eustress/net/http_client.hpp"
 #include "eustress/net/mesh.hpp"
+#include "eustress/net/replication.hpp"
 #include "event_loop.hpp"
 #include "forge/match_client.hpp"
 
@@ -76,6 +79,10 @@ int main(int argc, char** argv)
     app.add_flag("--mesh-channels", mesh_channels,
                  "declare the P2P mesh's channels as eustress-peer does, to connect to an eustress-server started with "
                  "--mesh without joining its mesh (the server announces only members that say hello)");
+    bool replicated = false;
+    app.add_flag("--replicated", replicated,
+                 "declare replication's channels and mirror the server's world (eustress-server --cubes); prints "
+                 "the mirror's entity count when it changes");
     apps::DebugOptions debug;
     std::string forge_url, mode, region = "local", login_url, player_token_file;
     std::uint64_t player = 0;
@@ -102,6 +109,9 @@ int main(int argc, char** argv)
         }
     if (mesh_channels)
         (void)add_mesh_channels(config.channels);
+    std::optional<ReplicationChannels> replication_channels;
+    if (replicated)  // after the mesh's, as eustress-server adds them
+        replication_channels = add_replication_channels(config.channels);
     if (!server_address.empty())
     {
         const auto colon = server_address.rfind(':');
@@ -182,6 +192,15 @@ int main(int argc, char** argv)
     }
     Client& client = *created.value();
     apps::install_stop_signals();
+    const ComponentRegistry registry;
+    std::unique_ptr<ReplicationClient> mirror;
+    if (replication_channels)
+    {
+        ReplicationConfig replication;
+        replication.channels = *replication_channels;
+        mirror = std::make_unique<ReplicationClient>(client, registry, replication);
+    }
+    std::size_t mirrored = 0;
 
     std::string pending_input;
     bool input_open = true;
@@ -194,6 +213,19 @@ int main(int argc, char** argv)
         bool ended = false;
         while (auto event = client.poll_event())
         {
+            if (mirror && mirror->handle(*event, now))
+            {
+                while (mirror->poll_event())
+                    ;  // the count below is all this client shows of the world
+                if (mirror->world().size() != mirrored)
+                {
+                    mirrored = mirror->world().size();
+                    std::printf("mirror: %zu entities at tick %llu\n", mirrored,
+                                static_cast<unsigned long long>(mirror->server_tick()));
+                    std::fflush(stdout);
+                }
+                continue;
+            }
             if (auto* connected = std::get_if<ConnectedEvent>(&*event))
             {
                 was_connected = true;

@@ -12,6 +12,7 @@
 
 #include "app_config.hpp"
 #include "debug_options.hpp"
+#include "demo_cubes.hpp"
 #include "eustress/net/mesh.hpp"
 #include "eustress/net/privacy.hpp"
 #include "event_loop.hpp"
@@ -63,6 +64,8 @@ Result<void> add_web_root(const std::string& directory, WebSocketListenerConfig&
         websocket.static_files[std::string("/") + name] = {type, body.str()};
     }
     websocket.static_files["/"] = websocket.static_files["/index.html"];
+    // Replication's channels when the server replicates a world (--cubes replaces it), else none.
+    websocket.static_files["/replication.json"] = {"application/json", "null"};
     return {};
 }
 
@@ -166,6 +169,14 @@ int main(int argc, char** argv)
     app.add_option("--status-every", status_every_s, "print the status table every N seconds");
     MeshOptions mesh_options;
     add_mesh_options(app, mesh_options);
+    std::size_t cube_count = 0;
+    std::string world_log;
+    app.add_option("--cubes", cube_count,
+                   "replicate a world of this many circling cubes to every client (eustress-client --replicated, "
+                   "the browser page)")
+        ->check(CLI::Range(0, 4096));
+    app.add_option("--world-log", world_log,
+                   "with --cubes: write the world once a second (every 60th tick) to this file, a JSON line each");
     apps::DebugOptions debug;
     apps::add_debug_options(app, debug);
     CLI11_PARSE(app, argc, argv);
@@ -242,6 +253,16 @@ int main(int argc, char** argv)
     std::optional<MeshChannels> mesh_channels;
     if (mesh_options.id >= 0)
         mesh_channels = add_mesh_channels(config.channels);
+    std::optional<ReplicationChannels> cube_channels;
+    if (cube_count > 0)
+    {
+        cube_channels = add_replication_channels(config.channels);
+        // The page learns replication's channels from the server that serves it.
+        if (config.websocket)
+            config.websocket->static_files["/replication.json"] = {
+                "application/json", "{\"entities\":" + std::to_string(cube_channels->entities) +
+                                        ",\"snapshots\":" + std::to_string(cube_channels->snapshots) + "}"};
+    }
     auto created = Server::create(config, MonotonicClock::now());
     if (!created && default_http && !no_http && created.error().message.starts_with("HTTP listener"))
     {
@@ -265,6 +286,9 @@ int main(int argc, char** argv)
         }
         mesh = std::move(started).value();
     }
+    std::unique_ptr<apps::DemoCubes> cubes;
+    if (cube_channels)
+        cubes = std::make_unique<apps::DemoCubes>(server, *cube_channels, cube_count, world_log, MonotonicClock::now());
     Pseudonymizer pseudonyms;  // status tables name peers by pseudonym, never by address
     std::printf("listening on %s pin %s\n", server.local_address().to_string().c_str(),
                 server.certificate_pin().to_base64().c_str());
@@ -293,6 +317,8 @@ int main(int argc, char** argv)
         {
             if (mesh && mesh->handle(*event, now))
                 continue;
+            if (cubes && cubes->handle(*event, now))
+                continue;
             if (auto* connected = std::get_if<ConnectedEvent>(&*event))
             {
                 std::printf("client %llu connected\n", static_cast<unsigned long long>(connected->client_id));
@@ -317,6 +343,8 @@ int main(int argc, char** argv)
             }
             std::fflush(stdout);
         }
+        if (cubes)
+            cubes->update(now);
         server.flush(now);
         if (status_every_s > 0 && now >= next_status)
         {
@@ -325,7 +353,8 @@ int main(int argc, char** argv)
             std::fflush(stdout);
         }
         pollfd fd{server.native_handle(), POLLIN, 0};
-        apps::wait_for_io(std::span(&fd, 1), server.next_wakeup());
+        apps::wait_for_io(std::span(&fd, 1),
+                          cubes ? std::min(server.next_wakeup(), cubes->next_tick()) : server.next_wakeup());
     }
     const Timestamp end = MonotonicClock::now();
     std::printf("%s", format_status_table(server.statuses(end), pseudonyms, end).c_str());

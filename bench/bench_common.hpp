@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace eustress::bench {
 
 using Clock = std::chrono::steady_clock;
@@ -29,6 +31,8 @@ struct Options
     std::size_t size = 64;  ///< message size
     std::size_t count = 10000;
     std::string congestion = "cubic";  ///< eustress: reno, cubic, bbr, bbr2
+    /// eustress: "udp", or "websocket" (the same QUIC session over WebSocket, so over TCP: the fallback's cost)
+    std::string transport = "udp";
 };
 
 inline double microseconds(Clock::duration d)
@@ -119,6 +123,15 @@ inline long resident_kib(const std::string& pid = "self")
     return -1;
 }
 
+/// CPU time this process has used (user and system), for a server's cost per handshake: a client asks before and
+/// after a wave of connections.
+inline long process_cpu_microseconds()
+{
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+}
+
 /// The conditions every peer shares, so that a comparison measures the stack and not the harness
 /// (docs/PERFORMANCE.md, "How each peer waits and queues"). Nobody spins: every wait blocks in the stack's own
 /// wait (poll for ours and the raw sockets, enet_host_service with a timeout for ENet) until data or a timer.
@@ -132,6 +145,10 @@ constexpr std::size_t kBatch = 64;
 /// wait and try again. Both checks are O(1) counters.
 constexpr std::size_t kUnsentBound = 4 * 1024 * 1024;
 constexpr int kFullWaitMs = 1;
+/// Connection benchmark: handshakes in flight at once, as a load generator keeps them. All clients at once would
+/// measure the collapse of a flood (retransmitted Initials filling the server's socket buffer), not the rate a server
+/// completes handshakes at.
+constexpr std::size_t kHandshakeWindow = 64;
 /// Send and receive buffer of every UDP socket (ours' default, given to ENet and raw UDP too).
 constexpr int kUdpSocketBuffer = 4 * 1024 * 1024;
 

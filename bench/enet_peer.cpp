@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <poll.h>
 #include <vector>
 
 #include <enet/enet.h>
@@ -138,6 +139,9 @@ int server(const Options& options)
                                          ENET_PACKET_FLAG_RELIABLE));
             else if (event.channelID == 0 && text_of(packet) == "RSS?")
                 enet_peer_send(event.peer, 0, packet_of(std::to_string(resident_kib()), ENET_PACKET_FLAG_RELIABLE));
+            else if (event.channelID == 0 && text_of(packet) == "CPU?")
+                enet_peer_send(event.peer, 0,
+                               packet_of(std::to_string(process_cpu_microseconds()), ENET_PACKET_FLAG_RELIABLE));
             else if (event.channelID == 0 && text_of(packet) == "BYE")
                 finished = true;
             else if (is_head_of_line(options) && event.channelID == tick_channel(options))
@@ -210,6 +214,70 @@ std::optional<std::string> await_packet(ENetHost* host, std::chrono::millisecond
     return std::nullopt;
 }
 
+/// Asks the server a question (RSS?, CPU?) and returns its answer ("0" when none came).
+std::string ask(Endpoint& probe, const char* question)
+{
+    enet_peer_send(probe.peer, 0, packet_of(question, ENET_PACKET_FLAG_RELIABLE));
+    return await_packet(probe.host, std::chrono::seconds(5)).value_or("0");
+}
+
+/// Connects `options.count` clients, at most kHandshakeWindow in flight, as eustress_peer.cpp's Fleet does; returns
+/// how many connected and the seconds from the first start to the last connected.
+std::pair<std::size_t, double> connect_windowed(std::vector<std::unique_ptr<Endpoint>>& endpoints, Endpoint& probe,
+                                                const Options& options, int port)
+{
+    std::vector<std::size_t> in_flight;
+    std::size_t connected = 0, retries = 0;
+    const auto start = Clock::now();
+    auto last = start;
+    const auto deadline = start + std::chrono::seconds(120);
+    auto next_sweep = start;
+    ENetEvent event;
+    while (connected < options.count && Clock::now() < deadline)
+    {
+        while (in_flight.size() < kHandshakeWindow && endpoints.size() < options.count)
+        {
+            endpoints.push_back(std::make_unique<Endpoint>());
+            connect(*endpoints.back(), options, port, false);
+            in_flight.push_back(endpoints.size() - 1);
+        }
+        std::vector<pollfd> descriptors;
+        for (std::size_t i : in_flight)
+            descriptors.push_back({static_cast<int>(endpoints[i]->host->socket), POLLIN, 0});
+        poll(descriptors.data(), descriptors.size(), 1);
+        std::erase_if(in_flight, [&](std::size_t i) {
+            while (enet_host_service(endpoints[i]->host, &event, 0) > 0)
+            {
+                if (event.type == ENET_EVENT_TYPE_CONNECT)
+                {
+                    ++connected;
+                    last = Clock::now();
+                    return true;
+                }
+                if (event.type == ENET_EVENT_TYPE_DISCONNECT)  // timed out: try again, as a player would
+                {
+                    ++retries;
+                    endpoints[i] = std::make_unique<Endpoint>();
+                    connect(*endpoints[i], options, port, false);
+                    return false;
+                }
+            }
+            return false;
+        });
+        if (Clock::now() >= next_sweep)  // every 200 ms, the connected ones too: acknowledgements and pings
+        {
+            next_sweep = Clock::now() + std::chrono::milliseconds(200);
+            for (std::size_t i = 0; i < endpoints.size(); ++i)
+                if (std::find(in_flight.begin(), in_flight.end(), i) == in_flight.end())
+                    enet_host_service(endpoints[i]->host, &event, 0);
+            enet_host_service(probe.host, &event, 0);
+        }
+    }
+    if (retries > 0)
+        std::fprintf(stderr, "enet: %zu connection attempts timed out and were retried\n", retries);
+    return {connected, seconds(last - start)};
+}
+
 int client(const Options& options)
 {
     const int port = await_server(options).first;
@@ -219,31 +287,12 @@ int client(const Options& options)
         Endpoint probe;
         if (!connect(probe, options, port, true))
             return 1;
-        enet_peer_send(probe.peer, 0, packet_of("RSS?", ENET_PACKET_FLAG_RELIABLE));
-        const long before = std::stol(await_packet(probe.host, std::chrono::seconds(5)).value_or("0"));
+        const long before = std::stol(ask(probe, "RSS?"));
+        const long cpu_before = std::stol(ask(probe, "CPU?"));
         std::vector<std::unique_ptr<Endpoint>> endpoints;
-        const auto start = Clock::now();
-        for (std::size_t i = 0; i < options.count; ++i)
-        {
-            endpoints.push_back(std::make_unique<Endpoint>());
-            connect(*endpoints.back(), options, port, false);
-        }
-        std::size_t connected = 0;
-        Clock::time_point last_connected = start;  // when the latest handshake completed
-        const auto deadline = Clock::now() + std::chrono::seconds(60);
+        const auto [connected, elapsed] = connect_windowed(endpoints, probe, options, port);
+        const long cpu_after = std::stol(ask(probe, "CPU?"));
         ENetEvent event;
-        while (connected < endpoints.size() && Clock::now() < deadline)
-        {
-            for (auto& endpoint : endpoints)
-                while (enet_host_service(endpoint->host, &event, 0) > 0)
-                    if (event.type == ENET_EVENT_TYPE_CONNECT)
-                    {
-                        ++connected;
-                        last_connected = Clock::now();
-                    }
-            enet_host_service(probe.host, &event, 0);
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
-        }
         const auto idle_until = Clock::now() + std::chrono::seconds(2);
         while (Clock::now() < idle_until)
         {
@@ -251,13 +300,14 @@ int client(const Options& options)
                 enet_host_service(endpoint->host, &event, 0);
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        enet_peer_send(probe.peer, 0, packet_of("RSS?", ENET_PACKET_FLAG_RELIABLE));
-        const long after = std::stol(await_packet(probe.host, std::chrono::seconds(5)).value_or("0"));
+        const long after = std::stol(ask(probe, "RSS?"));
         enet_peer_send(probe.peer, 0, packet_of("BYE", ENET_PACKET_FLAG_RELIABLE));
         enet_host_flush(probe.host);
         report(options, "enet", "clients_connected", static_cast<double>(connected), "count");
-        report(options, "enet", "handshakes_per_second",
-               static_cast<double>(connected) / seconds(last_connected - start), "1/s");
+        report(options, "enet", "handshakes_per_second", static_cast<double>(connected) / elapsed, "1/s");
+        report(options, "enet", "server_cpu_per_handshake",
+               static_cast<double>(cpu_after - cpu_before) / static_cast<double>(std::max<std::size_t>(connected, 1)),
+               "us");
         report(options, "enet", "memory_per_idle_connection",
                static_cast<double>(after - before) / static_cast<double>(std::max<std::size_t>(connected, 1)), "KiB");
         return 0;

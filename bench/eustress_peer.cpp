@@ -1,7 +1,9 @@
 // Eustress Net doing each benchmark: real QUIC (TLS 1.3) over UDP on loopback, through the public API only.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <malloc.h>
 #include <memory>
 #include <optional>
 #include <poll.h>
@@ -65,9 +67,14 @@ int server(const Options& options)
     config.port = 0;
     config.channels = bench_channels();
     config.development_certificate_directory = options.rendezvous + ".certs";
-    config.max_clients = 4096;
-    config.max_pending_handshakes = 4096;
+    config.max_clients = std::max<std::size_t>(4096, options.count + 16);  // the clients benchmark: all of them
+    config.max_pending_handshakes = config.max_clients;
     config.quic.congestion_control = congestion_of(options);
+    if (options.transport == "websocket")
+    {
+        config.websocket.emplace();
+        config.websocket->bind_address = options.bind_host;
+    }
     auto created = Server::create(config, MonotonicClock::now());
     if (!created)
     {
@@ -75,14 +82,16 @@ int server(const Options& options)
         return 1;
     }
     Server& server = *created.value();
-    publish(options, server.local_address().port(), server.certificate_pin().to_base64());
+    // Over WebSocket the client is given the TCP port alone, so it never tries UDP.
+    publish(options, options.transport == "websocket" ? *server.websocket_port() : server.local_address().port(),
+            server.certificate_pin().to_base64());
 
     std::size_t bytes = 0;
     std::size_t messages = 0;
     Clock::time_point first{}, last{};
     TickLatencies ticks;
     bool finished = false;
-    const auto deadline = Clock::now() + std::chrono::minutes(5);
+    const auto deadline = Clock::now() + std::chrono::minutes(options.bench == "clients" ? 15 : 5);
     while (!finished && Clock::now() < deadline)
     {
         wait(server.native_handle(), server.next_wakeup(), 100);
@@ -109,6 +118,16 @@ int server(const Options& options)
             if (message->channel == 0 && text_of(*message) == "RSS?")
             {
                 (void)server.send(message->from, 0, as_bytes_of(std::to_string(resident_kib())), now);
+                continue;
+            }
+            if (message->channel == 0 && text_of(*message) == "CPU?")
+            {
+                (void)server.send(message->from, 0, as_bytes_of(std::to_string(process_cpu_microseconds())), now);
+                continue;
+            }
+            if (message->channel == 0 && text_of(*message) == "HEAP?")
+            {
+                (void)server.send(message->from, 0, as_bytes_of(std::to_string(mallinfo2().uordblks / 1024)), now);
                 continue;
             }
             if (message->channel == 0 && text_of(*message) == "BYE")
@@ -148,6 +167,8 @@ ClientConfig client_config(const Options& options, int port, const std::string& 
     config.pinned_keys = {pin};
     config.channels = bench_channels();
     config.quic.congestion_control = congestion_of(options);
+    if (options.transport == "websocket")
+        config.routes = {"ws://" + options.server_host + ":" + std::to_string(port) + "/"};
     if (!options.relay.empty())
     {
         const auto colon = options.relay.rfind(':');
@@ -192,79 +213,207 @@ std::optional<std::string> await_message(Client& client, std::chrono::millisecon
     return text;
 }
 
+/// The connection benchmark's clients, each on its own socket, driven from this one thread.
+class Fleet
+{
+  public:
+    Fleet(const Options& options, const ClientConfig& config) : m_options(options), m_config(config)
+    {
+        m_probe = std::move(Client::create(config, MonotonicClock::now())).value();
+        pump(
+            *m_probe, [](const NetworkEvent& e) { return std::holds_alternative<ConnectedEvent>(e); },
+            std::chrono::seconds(5));
+    }
+
+    /// Asks the server (RSS?, CPU?, HEAP?) and returns its number; 0 when it did not answer.
+    long ask(const char* question)
+    {
+        (void)m_probe->send(0, as_bytes_of(question), MonotonicClock::now());
+        long answer = 0;
+        const auto deadline = Clock::now() + std::chrono::seconds(5);
+        while (answer == 0 && Clock::now() < deadline)
+        {
+            wait(m_probe->native_handle(), m_probe->next_wakeup(), 1);
+            m_probe->update(MonotonicClock::now());
+            while (auto event = m_probe->poll_event())
+                if (auto* message = std::get_if<MessageEvent>(&*event))
+                    answer = std::stol(text_of(*message));
+            sweep_if_due();
+        }
+        return answer;
+    }
+
+    /// Opens (`resume` false) or reopens with each client's session ticket (`resume` true) every connection, at
+    /// most kHandshakeWindow in flight; returns the seconds from the first start to the last connected.
+    double connect_all(bool resume)
+    {
+        const std::size_t total = resume ? m_clients.size() : m_options.count;
+        m_connected.assign(total, false);
+        m_clients.resize(total);
+        std::size_t next = 0, done = 0;
+        std::vector<std::size_t> in_flight;
+        const auto start = Clock::now();
+        auto last = start;
+        const auto deadline = start + std::chrono::seconds(240);
+        while (done < total && Clock::now() < deadline)
+        {
+            while (in_flight.size() < kHandshakeWindow && next < total)
+            {
+                if (!begin(next, resume))
+                    return 0;
+                in_flight.push_back(next++);
+            }
+            wait_for_any(in_flight);
+            std::erase_if(in_flight, [&](std::size_t i) {
+                if (!drive(i))
+                    return false;
+                ++done;
+                last = Clock::now();
+                return true;
+            });
+            sweep_if_due();
+        }
+        m_count = done;
+        return seconds(last - start);
+    }
+
+    /// Every client says goodbye; returns when the server has seen them go (bounded).
+    void disconnect_all()
+    {
+        std::erase(m_clients, nullptr);  // never started: the first wave ran out of time
+        for (auto& client : m_clients)
+            client->disconnect("reconnecting", MonotonicClock::now());
+        for (int sweep = 0; sweep < 3; ++sweep)  // the close goes out on the first; the rest answer what comes back
+        {
+            for (auto& client : m_clients)
+            {
+                client->update(MonotonicClock::now());
+                while (client->poll_event())
+                {}
+            }
+            m_probe->update(MonotonicClock::now());
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
+
+    /// Keeps every connection alive (keep-alives answered) for `span`.
+    void idle(std::chrono::milliseconds span)
+    {
+        const auto until = Clock::now() + span;
+        while (Clock::now() < until)
+        {
+            sweep_if_due();
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+
+    std::size_t connected() const noexcept { return m_count; }
+    void goodbye()
+    {
+        (void)m_probe->send(0, as_bytes_of("BYE"), MonotonicClock::now());
+        pump(
+            *m_probe, [](const NetworkEvent&) { return false; }, std::chrono::milliseconds(100));
+    }
+
+  private:
+    /// Blocks until a datagram reaches one of these clients, at most 1 ms (their retransmission timers are longer).
+    void wait_for_any(const std::vector<std::size_t>& clients)
+    {
+        std::vector<pollfd> descriptors;
+        for (std::size_t i : clients)
+            descriptors.push_back({m_clients[i]->native_handle(), POLLIN, 0});
+        apps::wait_for_io(descriptors, Timestamp::max(), std::chrono::milliseconds(1));
+    }
+
+    bool begin(std::size_t i, bool resume)
+    {
+        if (resume && m_clients[i])
+            return static_cast<bool>(m_clients[i]->reconnect(MonotonicClock::now()));
+        auto created = Client::create(m_config, MonotonicClock::now());
+        if (!created)
+        {
+            std::fprintf(stderr, "client %zu: %s\n", i, created.error().message.c_str());
+            return false;
+        }
+        m_clients[i] = std::move(created).value();
+        return true;
+    }
+
+    /// Runs client `i`; true once it is connected (admitted by the server).
+    bool drive(std::size_t i)
+    {
+        m_clients[i]->update(MonotonicClock::now());
+        while (auto event = m_clients[i]->poll_event())
+            if (std::holds_alternative<ConnectedEvent>(*event))
+                m_connected[i] = true;
+        return m_connected[i];
+    }
+
+    /// Every second, runs every connected client and the probe, so acknowledgements and keep-alives flow (the
+    /// server pings every 2 s and gives up after 10 s of silence); more often, 10,000 clients saturate this core.
+    void sweep_if_due()
+    {
+        if (Clock::now() < m_next_sweep)
+            return;
+        m_next_sweep = Clock::now() + std::chrono::seconds(1);
+        for (std::size_t i = 0; i < m_clients.size(); ++i)
+            if (m_connected.size() > i && m_connected[i])
+                drive(i);
+        m_probe->update(MonotonicClock::now());
+    }
+
+    const Options& m_options;
+    const ClientConfig& m_config;
+    std::unique_ptr<Client> m_probe;
+    std::vector<std::unique_ptr<Client>> m_clients;
+    std::vector<bool> m_connected;
+    std::size_t m_count = 0;
+    Clock::time_point m_next_sweep{};
+};
+
+/// `count` clients connect (kHandshakeWindow at a time), idle, then leave and come back resuming their sessions:
+/// handshakes per second each way, the server's CPU time per handshake, and its memory per idle connection.
+int connect_many(const Options& options, const ClientConfig& config)
+{
+    Fleet fleet(options, config);
+    const long rss_before = fleet.ask("RSS?"), heap_before = fleet.ask("HEAP?"), cpu_before = fleet.ask("CPU?");
+    const double full_seconds = fleet.connect_all(false);
+    const long cpu_full = fleet.ask("CPU?");
+    const std::size_t full = fleet.connected();
+    fleet.idle(std::chrono::seconds(2));
+    const long rss_after = fleet.ask("RSS?"), heap_after = fleet.ask("HEAP?");
+    fleet.disconnect_all();
+    const long cpu_between = fleet.ask("CPU?");
+    const double resumed_seconds = fleet.connect_all(true);
+    const long cpu_resumed = fleet.ask("CPU?");
+    const std::size_t resumed = fleet.connected();
+    fleet.goodbye();
+    const auto per = [](double total, std::size_t n) {
+        return total / static_cast<double>(std::max<std::size_t>(n, 1));
+    };
+    if (full < options.count || resumed < options.count)
+        std::fprintf(stderr, "only %zu and %zu of %zu clients connected\n", full, resumed, options.count);
+    report(options, "eustress", "clients_connected", static_cast<double>(full), "count");
+    report(options, "eustress", "handshakes_per_second", static_cast<double>(full) / full_seconds, "1/s");
+    report(options, "eustress", "server_cpu_per_handshake", per(static_cast<double>(cpu_full - cpu_before), full),
+           "us");
+    report(options, "eustress", "resumed_handshakes_per_second", static_cast<double>(resumed) / resumed_seconds, "1/s");
+    report(options, "eustress", "server_cpu_per_resumed_handshake",
+           per(static_cast<double>(cpu_resumed - cpu_between), resumed), "us");
+    report(options, "eustress", "memory_per_idle_connection", per(static_cast<double>(rss_after - rss_before), full),
+           "KiB");
+    report(options, "eustress", "heap_per_idle_connection", per(static_cast<double>(heap_after - heap_before), full),
+           "KiB");
+    return 0;
+}
+
 int client(const Options& options)
 {
     const auto [port, pin] = await_server(options);
     const auto config = client_config(options, port, pin);
 
     if (options.bench == "clients")
-    {
-        // One client to ask with, then `count` more connecting at once.
-        auto probe = std::move(Client::create(config, MonotonicClock::now())).value();
-        pump(
-            *probe, [](const NetworkEvent& e) { return std::holds_alternative<ConnectedEvent>(e); },
-            std::chrono::seconds(5));
-        (void)probe->send(0, as_bytes_of("RSS?"), MonotonicClock::now());
-        const long before = std::stol(await_message(*probe, std::chrono::seconds(5)).value_or("0"));
-
-        std::vector<std::unique_ptr<Client>> clients;
-        const auto start = Clock::now();
-        for (std::size_t i = 0; i < options.count; ++i)
-        {
-            auto created = Client::create(config, MonotonicClock::now());
-            if (!created)
-            {
-                std::fprintf(stderr, "client %zu: %s\n", i, created.error().message.c_str());
-                return 1;
-            }
-            clients.push_back(std::move(created).value());
-        }
-        std::size_t connected = 0;
-        std::vector<bool> is_connected(clients.size(), false);
-        const auto deadline = Clock::now() + std::chrono::seconds(60);
-        Clock::time_point last_connected = start;  // when the latest handshake completed
-        while (Clock::now() < deadline && connected < clients.size())
-        {
-            for (std::size_t i = 0; i < clients.size(); ++i)
-            {
-                clients[i]->update(MonotonicClock::now());
-                while (auto event = clients[i]->poll_event())
-                    if (std::holds_alternative<ConnectedEvent>(*event) && !is_connected[i])
-                    {
-                        is_connected[i] = true;
-                        ++connected;
-                        last_connected = Clock::now();
-                    }
-            }
-            probe->update(MonotonicClock::now());
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
-        }
-        if (connected < clients.size())
-            std::fprintf(stderr, "only %zu of %zu clients connected\n", connected, clients.size());
-        // Idle for two seconds (keep-alives flowing), then ask again.
-        const auto idle_until = Clock::now() + std::chrono::seconds(2);
-        while (Clock::now() < idle_until)
-        {
-            for (auto& c : clients)
-            {
-                c->update(MonotonicClock::now());
-                while (c->poll_event())
-                {}
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        (void)probe->send(0, as_bytes_of("RSS?"), MonotonicClock::now());
-        const long after = std::stol(await_message(*probe, std::chrono::seconds(5)).value_or("0"));
-        (void)probe->send(0, as_bytes_of("BYE"), MonotonicClock::now());
-        pump(
-            *probe, [](const NetworkEvent&) { return false; }, std::chrono::milliseconds(100));
-        report(options, "eustress", "clients_connected", static_cast<double>(connected), "count");
-        report(options, "eustress", "handshakes_per_second",
-               static_cast<double>(connected) / seconds(last_connected - start), "1/s");
-        report(options, "eustress", "memory_per_idle_connection",
-               static_cast<double>(after - before) / static_cast<double>(std::max<std::size_t>(connected, 1)), "KiB");
-        return 0;
-    }
+        return connect_many(options, config);
 
     auto created = Client::create(config, MonotonicClock::now());
     if (!created)

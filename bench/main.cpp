@@ -1,5 +1,6 @@
 // eustress-bench PEER --bench B --role R [--size N] [--count N] [--placement P] --rendezvous FILE [--relay H:P]
 //                     [--bind ADDRESS] [--connect SERVER_ADDRESS]   (IPv4; both 127.0.0.1 by default)
+//                     [--transport udp|websocket]                   (eustress: QUIC over UDP, or over WebSocket)
 // Each peer implements the same benchmarks; bench/run.sh pins the two processes and collects the JSON lines.
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +37,8 @@ int main(int argc, char** argv)
             options.server_host = value;
         else if (key == "--cc")
             options.congestion = value;
+        else if (key == "--transport")
+            options.transport = value;
         else if (key == "--size")
             options.size = std::strtoull(value.c_str(), nullptr, 10);
         else if (key == "--count")

@@ -4,7 +4,7 @@
 # build-bench/bench/results.jsonl; a summary with ratios is printed at the end (bench/summarize.py).
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
-# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt assets).
+# server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket wan crdt assets browser).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -42,7 +42,7 @@ run() {
     for _ in $(seq 500); do [[ -s "$relay_file" ]] && break; sleep 0.01; done
     relay_args=(--relay "127.0.0.1:$(cat "$relay_file")")
   fi
-  timeout 300 taskset -c "$client_cpu" "$bin" "$peer" --role client --bench "$bench" --size "$size" --count "$count" \
+  timeout "${CLIENT_TIMEOUT:-300}" taskset -c "$client_cpu" "$bin" "$peer" --role client --bench "$bench" --size "$size" --count "$count" \
     --placement "$placement" --rendezvous "$rendezvous" --cc "$cc" "${relay_args[@]}" >>"$out" \
     || echo "  ($peer $bench failed or timed out)" >&2
   sleep 0.2
@@ -78,8 +78,11 @@ if wanted lossy; then
   CC=bbr2 run eustress lossy two-cores 0 1 256 10000 2 20
 fi
 if wanted clients; then
-  section "5. 1,000 concurrent clients on one server"
-  for peer in eustress enet; do run "$peer" clients two-cores 0 1 0 1000; done
+  section "5. clients connecting to one server, 64 handshakes in flight: 10,000 of ours (then resumed), 4,000 ENet (its 4,095-peer host)"
+  CLIENT_TIMEOUT=900 run eustress clients two-cores 0 1 0 10000
+  run enet clients two-cores 0 1 0 4000
+  echo "   server CPU per handshake and heap per idle connection in memory (one core), and the crypto alone" >&2
+  taskset -c 0 build-bench/bench/eustress-bench-handshake --clients 1000 --placement one-core >>"$out"
   echo "   idle server update with 1,000 clients" >&2
   build-bench/bench/eustress-bench-server-update 1000 >>"$out"
 fi
@@ -217,6 +220,17 @@ if wanted assets; then
   python3 bench/assets_bench.py build-bench >>"$out" || echo "   (assets_bench.py failed)" >&2
   if [[ $(id -u) -eq 0 ]]; then  # the delay line's namespaces
     python3 bench/assets_wan_bench.py build-bench >>"$out" || echo "   (assets_wan_bench.py failed)" >&2
+  fi
+  section "21b. assets: the origin alone against the origin and two peers of a mesh, and curl (full speed, 1 MB/s)"
+  python3 bench/assets_peers_bench.py build-bench >>"$out" || echo "   (assets_peers_bench.py failed)" >&2
+fi
+
+if wanted browser; then
+  section "22. the browser client in headless chromium: snapshots decoded per second and time per snapshot (decoder, and the whole replication mirror on 256 moving transforms)"
+  if scripts/web-setup.sh && build-bench/tests/browser_vectors write web/test/vectors.json "$work/vectors"; then
+    (cd web && node tools/browser_bench.mjs /usr/bin/chromium "$work/vectors" 2) >>"$out" || echo "   (browser_bench.mjs failed)" >&2
+  else
+    echo "   (web/ or the vectors could not be built)" >&2
   fi
 fi
 

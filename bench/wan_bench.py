@@ -13,6 +13,10 @@ writev per batch of messages) and ENet run the same benchmark peers (eustress-be
             bulk messages: the best a TCP game can do)
   unreliable  the same with unreliable ticks (ours and ENet; TCP has none): latency and the share delivered
 
+Ours runs twice: over UDP, and as "eustress-ws-cubic", the same QUIC session over WebSocket (the fallback for
+networks that drop UDP, docs/WEB.md): its unreliable ticks ride TCP, so a lost segment holds back everything
+behind it, the head-of-line cost the fallback pays.
+
 Conditions (loss on both directions, so acknowledgements are lost too):
   rtt40          40 ms RTT, 100 Mbit/s cap, one bandwidth-delay product of queue
   rtt40-loss2    the same with 2% random loss
@@ -46,7 +50,8 @@ CONDITIONS = {
 BULK_COUNT = {"rtt40": 1024, "rtt40-loss2": 128, "rtt100-loss2": 64}
 ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0}
 BENCHES = {"bulk": "throughput", "messages": "lossy", "hol": "hol", "unreliable": "hol-unreliable"}
-PEERS = [("eustress", "cubic"), ("eustress", "bbr2"), ("tcp", "cubic"), ("tcp", "bbr"), ("enet", "enet")]
+PEERS = [("eustress", "cubic"), ("eustress", "bbr2"), ("eustress-ws", "cubic"), ("tcp", "cubic"), ("tcp", "bbr"),
+         ("enet", "enet")]
 began = time.monotonic()
 
 
@@ -59,6 +64,8 @@ def run_pair(wan, program, peer, cc, bench, size, count, condition, work):
     rendezvous = os.path.join(work, f"{peer}-{cc}-{bench}-{condition}.rv")
     common = ["--bench", bench, "--size", str(size), "--count", str(count), "--placement", condition,
               "--rendezvous", rendezvous] + (["--cc", cc] if peer != "enet" else [])
+    if peer == "eustress-ws":
+        peer, common = "eustress", common + ["--transport", "websocket"]
     server = nat_lab.popen(wan.b, ["taskset", "-c", "0", program, peer, "--role", "server", "--bind", wan.b_address]
                            + common, stdout=subprocess.DEVNULL)
     try:

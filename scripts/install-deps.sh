@@ -25,14 +25,14 @@ core=(
   libnice-dev coturn nftables iproute2                     # P2P: ICE, STUN/TURN server for tests, NAT routers in namespaces
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
   nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
+  openssl                                                  # ECDSA test certificates for nginx: the browser test (chromium has no Ed25519), the asset test's HTTP/2 origin
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
   libzstd-dev                                              # assets: chunk compression
   libcurl4-gnutls-dev                                      # assets: the HTTP origin client (HTTP/1.1, HTTP/2, ranges)
-  openssl                                                  # assets: the nginx test's TLS certificate (HTTP/2 origin)
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
   nodejs npm                                               # web/: the TypeScript browser client (npm ci, tsc, esbuild, node --test)
 )
-bench=(libenet-dev curl)  # the ENet peer; curl: the asset benchmark's peer (node runs libjuice in bench/p2p: in core)
+bench=(libenet-dev curl nettle-dev)  # the ENet peer; curl: the asset benchmark's peer (node runs libjuice in bench/p2p: in core); nettle-dev: the handshake benchmark's crypto-alone loop
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
 dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
 

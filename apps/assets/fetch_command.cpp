@@ -73,6 +73,33 @@ void print_refusals(const assets::FetchProgress& progress)
                          static_cast<unsigned long long>(progress.refused[i]));
 }
 
+/// Joins the mesh, announces the release (what this fetch verifies is served on), and waits for the peers asked for
+/// and a moment for their have-lists.
+std::unique_ptr<MeshLink> join_peers(const FetchOptions& options, const assets::Manifest& manifest,
+                                     assets::ChunkStore& store)
+{
+    const Timestamp began = MonotonicClock::now();
+    auto link = MeshLink::join(options.mesh, store, {}, began);
+    if (!link)
+        return std::fprintf(stderr, "cannot join the mesh: %s\n", link.error().message.c_str()), nullptr;
+    (*link)->assets().announce(manifest, MonotonicClock::now());
+    const Timestamp give_up = MonotonicClock::now() + std::chrono::seconds(20);
+    std::optional<Timestamp> settled;
+    while (MonotonicClock::now() < give_up && (!settled || MonotonicClock::now() < *settled))
+    {
+        (*link)->pump(MonotonicClock::now());
+        if (!settled && (*link)->peers().size() >= options.wait_for_peers)
+            settled = MonotonicClock::now() + std::chrono::milliseconds(options.wait_for_peers > 0 ? 300 : 0);
+        (*link)->wait(std::chrono::milliseconds(10));
+    }
+    if ((*link)->peers().size() < options.wait_for_peers)
+        std::fprintf(stderr, "%zu of %u peers joined; fetching anyway\n", (*link)->peers().size(),
+                     options.wait_for_peers);
+    std::fprintf(stderr, "mesh: %zu peers, joined in %.1f ms\n", (*link)->peers().size(),
+                 std::chrono::duration<double, std::milli>(MonotonicClock::now() - began).count());
+    return std::move(*link);
+}
+
 }  // namespace
 
 fs::path state_folder(const fs::path& destination)
@@ -105,9 +132,17 @@ int run_fetch(const FetchOptions& options)
     auto store = assets::ChunkStore::open({state_folder(options.destination) / "store", options.store_limit});
     if (!store)
         return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 1;
+    std::unique_ptr<MeshLink> link;  // before the fetcher, so it outlives the fetcher's peer source
     auto fetcher = assets::AssetFetcher::create(config, *manifest, **store);
     if (!fetcher)
         return std::fprintf(stderr, "%s\n", fetcher.error().message.c_str()), 1;
+    if (!options.mesh.server.empty())
+    {
+        link = join_peers(options, *manifest, **store);
+        if (!link)
+            return 1;
+        (*fetcher)->add_peers(link->assets());
+    }
     std::map<assets::StreamId, FileSink> sinks;
     const Timestamp requested = MonotonicClock::now();
     for (const auto& file : manifest->files)
@@ -122,6 +157,8 @@ int run_fetch(const FetchOptions& options)
     int failures = 0;
     while (true)
     {
+        if (link)
+            link->pump(MonotonicClock::now());
         (*fetcher)->update(MonotonicClock::now());
         for (const auto& event : (*fetcher)->take_events())
         {
@@ -132,7 +169,16 @@ int run_fetch(const FetchOptions& options)
         view.show((*fetcher)->progress(MonotonicClock::now()), MonotonicClock::now());
         if ((*fetcher)->finished())
             break;
-        (*fetcher)->wait(std::chrono::milliseconds(100));
+        if (!link)
+        {
+            (*fetcher)->wait(std::chrono::milliseconds(100));
+            continue;
+        }
+        // With peers, neither side's sockets may wait on the other's: what the origin has ready is taken without
+        // waiting (one handler per call), then the mesh's sockets are waited on briefly.
+        for (int handlers = 0; handlers < 64; ++handlers)
+            (*fetcher)->wait(std::chrono::milliseconds(0));
+        link->wait(std::chrono::milliseconds(1));
     }
     const auto progress = (*fetcher)->progress(MonotonicClock::now());
     view.finish(progress, MonotonicClock::now());

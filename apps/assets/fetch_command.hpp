@@ -1,12 +1,14 @@
 // `eustress-assets fetch URL DEST`: the release's signed manifest from the origin, then every file into DEST through
-// the chunk store in DEST/.eustress-assets/store. Chunks already verified there (an earlier release, an interrupted
-// fetch) are not fetched again. A file appears under its name only when all of it is verified.
+// the chunk store in DEST/.eustress-assets/store; with --server, from peers in that server's mesh too. Chunks already
+// verified there (an earlier release, an interrupted fetch) are not fetched again. A file appears under its name only
+// when all of it is verified.
 #pragma once
 
 #include <filesystem>
 #include <string>
 
 #include "eustress/net/assets.hpp"
+#include "mesh_link.hpp"
 
 namespace eustress::net::assets_tool {
 
@@ -22,6 +24,9 @@ struct FetchOptions
     std::string files;      ///< where the release's files are served whole: chunks as byte ranges of them
     std::uint64_t store_limit = 4ull << 30;
     double timeout_seconds = 10;
+    /// With a server: peers of its mesh serve chunks too (and this fetch serves what it verified to them).
+    MeshOptions mesh;
+    unsigned wait_for_peers = 0;  ///< peers to wait for before the fetch starts
 };
 
 /// 0 when every file is in place and verified, 1 otherwise (the reasons on stderr).

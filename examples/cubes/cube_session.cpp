@@ -96,7 +96,9 @@ struct CubeSession::Impl
           quantization{{-kQuantizedHalfSize, kQuantizedHalfSize, config_.position_resolution},
                        {-kQuantizedHalfSize, kQuantizedHalfSize, config_.position_resolution},
                        {0, CubeScene::kMaxHeight, config_.position_resolution},
-                       config_.rotation_bits},
+                       config_.rotation_bits,
+                       config_.hold_position,
+                       config_.hold_rotation_degrees},
           registry(quantization), scene(config_.katamari), world(registry), history(kPoseHistory)
     {
         replication_config.channels = add_replication_channels(channels);

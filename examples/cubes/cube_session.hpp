@@ -25,6 +25,10 @@ struct CubeSessionConfig
     /// Position grid step (metres; error is at most half) and smallest-three bits per component.
     float position_resolution = 0.0019f;
     unsigned rotation_bits = 10;
+    /// Pose hysteresis (TransformQuantization::hold_*): the error the scene tolerates, 1 mm per axis and 0.5
+    /// degrees (a hair under, so float rounding in the measurement cannot tip a held pose over); 0 turns it off.
+    float hold_position = 0.001f;
+    float hold_rotation_degrees = 0.49f;
     std::uint64_t seed = 1;
     /// Replaces the seed's budget table (0 keeps it): set high to see what the encoding needs when not capped.
     std::uint64_t budget_bits_per_second = 0;

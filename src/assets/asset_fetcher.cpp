@@ -3,6 +3,7 @@
 
 #include "assets/fetch_scheduler.hpp"
 #include "assets/http_origin.hpp"
+#include "assets/peer_source.hpp"
 #include "assets/session_source.hpp"
 
 namespace eustress::net::assets {
@@ -25,9 +26,15 @@ Result<void> FetchConfig::validate() const
 
 struct AssetFetcher::Impl
 {
-    Impl(Manifest manifest, ChunkStore& store, unsigned attempts) : scheduler(std::move(manifest), store, attempts) {}
+    Impl(Manifest manifest, ChunkStore& store, unsigned attempts)
+        : manifest(manifest), scheduler(std::move(manifest), store, attempts)
+    {}
+    Manifest manifest;
     FetchScheduler scheduler;
-    std::unique_ptr<ChunkSource> origin;
+    std::unique_ptr<ChunkSource> origin;  ///< none when only peers serve
+    /// Every source in the order the game set: each takes chunks from the scheduler in turn.
+    std::vector<ChunkSource*> order;
+    std::unique_ptr<PeerSource> peers;
 };
 
 AssetFetcher::AssetFetcher(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -42,6 +49,7 @@ Result<std::unique_ptr<AssetFetcher>> AssetFetcher::create(FetchConfig config, M
         return origin.error();
     auto impl = std::make_unique<Impl>(std::move(manifest), store, config.max_attempts);
     impl->origin = std::move(*origin);
+    impl->order = {impl->origin.get()};
     return std::unique_ptr<AssetFetcher>(new AssetFetcher(std::move(impl)));
 }
 
@@ -51,12 +59,31 @@ std::unique_ptr<AssetFetcher> AssetFetcher::create_for_session(Client& client, C
 {
     auto impl = std::make_unique<Impl>(std::move(manifest), store, std::max(1u, max_attempts));
     impl->origin = std::make_unique<SessionSource>(client, channel, std::max(1u, in_flight));
+    impl->order = {impl->origin.get()};
     return std::unique_ptr<AssetFetcher>(new AssetFetcher(std::move(impl)));
+}
+
+std::unique_ptr<AssetFetcher> AssetFetcher::create_for_peers(AssetPeers& peers, Manifest manifest, ChunkStore& store,
+                                                             unsigned max_attempts)
+{
+    auto fetcher = std::unique_ptr<AssetFetcher>(
+        new AssetFetcher(std::make_unique<Impl>(std::move(manifest), store, std::max(1u, max_attempts))));
+    fetcher->add_peers(peers, true);
+    return fetcher;
+}
+
+void AssetFetcher::add_peers(AssetPeers& peers, bool first)
+{
+    auto& impl = *m_impl;
+    std::erase(impl.order, impl.peers.get());
+    impl.peers = std::make_unique<PeerSource>(*peers.m_impl, impl.manifest,
+                                              PeerSource::Options{.only_peer = std::nullopt, .race = true});
+    impl.order.insert(first ? impl.order.begin() : impl.order.end(), impl.peers.get());
 }
 
 bool AssetFetcher::handle(const NetworkEvent& event, Timestamp now)
 {
-    return m_impl->origin->handle(event, m_impl->scheduler, now);
+    return m_impl->origin && m_impl->origin->handle(event, m_impl->scheduler, now);
 }
 
 Result<StreamId> AssetFetcher::open(const StreamRequest& request, Timestamp now)
@@ -66,12 +93,14 @@ Result<StreamId> AssetFetcher::open(const StreamRequest& request, Timestamp now)
 
 void AssetFetcher::update(Timestamp now)
 {
-    m_impl->origin->update(m_impl->scheduler, now);
+    for (auto* source : m_impl->order)
+        source->update(m_impl->scheduler, now);
 }
 
 void AssetFetcher::wait(std::chrono::milliseconds at_most)
 {
-    m_impl->origin->wait(at_most);
+    if (m_impl->origin)
+        m_impl->origin->wait(at_most);
 }
 
 std::vector<AssetEvent> AssetFetcher::take_events()

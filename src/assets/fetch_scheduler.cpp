@@ -30,6 +30,7 @@ Result<StreamId> FetchScheduler::open(const StreamRequest& request, Timestamp)
     while (stream.next < chunks.size() && chunks[stream.next].offset + chunks[stream.next].size <= stream.begin)
         ++stream.next;
     stream.last = stream.next;
+    stream.first = stream.next;
     while (stream.last < chunks.size() && chunks[stream.last].offset < stream.end)
         need(chunks[stream.last++], request.priority);
     m_streams.push_back(stream);
@@ -70,29 +71,58 @@ void FetchScheduler::need(const ManifestChunk& chunk, int priority)
 
 std::optional<ManifestChunk> FetchScheduler::next_to_fetch()
 {
-    if (m_queue.empty())
-        return std::nullopt;
-    const auto key = *m_queue.begin();
-    m_queue.erase(m_queue.begin());
-    ChunkState& state = m_chunks.at(std::get<2>(key));
-    state.state = State::InFlight;
-    return state.chunk;
+    return next_to_fetch([](const ManifestChunk&) { return true; });
 }
 
-void FetchScheduler::on_received(const ManifestChunk& chunk, Bytes stored, Timestamp now)
+std::optional<ManifestChunk> FetchScheduler::next_to_fetch(const std::function<bool(const ManifestChunk&)>& can_serve)
+{
+    for (auto key = m_queue.begin(); key != m_queue.end(); ++key)
+    {
+        ChunkState& state = m_chunks.at(std::get<2>(*key));
+        if (!can_serve(state.chunk))
+            continue;
+        m_queue.erase(key);
+        state.state = State::InFlight;
+        state.fetchers = 1;
+        return state.chunk;
+    }
+    return std::nullopt;
+}
+
+std::optional<ManifestChunk> FetchScheduler::next_to_race(const std::function<bool(const ManifestChunk&)>& can_serve)
+{
+    for (const auto& stream : m_streams)
+    {
+        if (stream.closed || stream.next != stream.first || stream.next >= stream.last)
+            continue;
+        ChunkState& state = m_chunks.at(stream.file->chunks[stream.next].id);
+        if (state.state != State::InFlight || state.raced || !can_serve(state.chunk))
+            continue;
+        state.raced = true;
+        ++state.fetchers;
+        return state.chunk;
+    }
+    return std::nullopt;
+}
+
+bool FetchScheduler::on_received(const ManifestChunk& chunk, Bytes stored, Timestamp now)
 {
     m_progress.bytes_fetched += stored.size();
     auto raw = decode_chunk(stored, chunk.size, chunk.id);
     if (!raw)
-        return on_failed(chunk, raw.error().reason, raw.error().message, now);
+    {
+        on_failed(chunk, raw.error().reason, raw.error().message, now);
+        return false;
+    }
     ChunkState& state = m_chunks.at(chunk.id);
     if (state.state == State::Ready)
-        return;
+        return true;  // the other source of a race answered first
     if (auto kept = m_store.put_verified(chunk.id, stored); !kept)
         m_progress.store_errors += 1;  // still handed over from memory; fetched again next time
     mark_ready(state, std::move(*raw), now);
     for (auto& stream : m_streams)
         deliver(stream);
+    return true;
 }
 
 void FetchScheduler::on_failed(const ManifestChunk& chunk, Refusal reason, const std::string& message, Timestamp)
@@ -101,9 +131,12 @@ void FetchScheduler::on_failed(const ManifestChunk& chunk, Refusal reason, const
     ChunkState& state = m_chunks.at(chunk.id);
     if (state.state != State::InFlight)
         return;
+    if (state.fetchers > 0 && --state.fetchers > 0)
+        return;  // the other source of a race may still answer
     if (++state.attempts < m_max_attempts)
     {
         state.state = State::Missing;
+        state.raced = false;
         m_queue.insert(state.key);
         return;
     }

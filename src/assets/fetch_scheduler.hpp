@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -20,8 +21,15 @@ class FetchScheduler
     Result<StreamId> open(const StreamRequest& request, Timestamp now);
     /// The most urgent chunk nobody is fetching yet (now marked in flight), or none.
     std::optional<ManifestChunk> next_to_fetch();
+    /// As above, among the chunks `can_serve` accepts (a peer fetches only what it holds).
+    std::optional<ManifestChunk> next_to_fetch(const std::function<bool(const ManifestChunk&)>& can_serve);
+    /// The first chunk of an open stream that has had no byte yet, if another source is already fetching it and
+    /// nobody races it, among those `can_serve` accepts: asked of a second source too, the first verified answer
+    /// wins. Only first chunks: a race costs the chunk twice, and pays off where the game waits with nothing.
+    std::optional<ManifestChunk> next_to_race(const std::function<bool(const ManifestChunk&)>& can_serve);
     /// A response's body for `chunk`: verified here, kept in the store, or counted as refused and retried.
-    void on_received(const ManifestChunk& chunk, Bytes stored, Timestamp now);
+    /// True when it verified (or the chunk was already verified).
+    bool on_received(const ManifestChunk& chunk, Bytes stored, Timestamp now);
     void on_failed(const ManifestChunk& chunk, Refusal reason, const std::string& message, Timestamp now);
 
     std::vector<AssetEvent> take_events();
@@ -43,6 +51,8 @@ class FetchScheduler
         State state = State::Missing;
         QueueKey key;
         unsigned attempts = 0;
+        unsigned fetchers = 0;  ///< sources with a request out for it (two when raced)
+        bool raced = false;
         std::size_t deliveries_left = 0;  ///< stream positions still to hand this chunk's bytes to
         std::vector<std::byte> raw;       ///< kept from verification until delivered
         bool counted_done = false;
@@ -55,6 +65,7 @@ class FetchScheduler
         std::size_t next;          ///< index in file->chunks of the next chunk to hand over
         std::size_t last;          ///< one past the last chunk of the range
         bool closed = false;
+        std::size_t first = 0;  ///< index of the range's first chunk: racing helps only until it is handed over
     };
 
     void need(const ManifestChunk& chunk, int priority);

@@ -3,13 +3,11 @@
 #include <fstream>
 #include <functional>
 
-#include "eustress/net/assets.hpp"
+#include "assets/file_chunks.hpp"
 
 namespace eustress::net::assets {
 namespace fs = std::filesystem;
-namespace {
 
-/// Calls `each(offset, bytes)` for every chunk of the file at `path`, read in windows of twice the largest chunk.
 Result<void> for_each_chunk(const fs::path& path, const ChunkingConfig& config,
                             const std::function<Result<void>(std::uint64_t, Bytes)>& each)
 {
@@ -40,6 +38,8 @@ Result<void> for_each_chunk(const fs::path& path, const ChunkingConfig& config,
         offset += length;
     }
 }
+
+namespace {
 
 Result<void> write_new_file(const fs::path& path, Bytes bytes)
 {

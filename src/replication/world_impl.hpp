@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "eustress/net/world.hpp"
+#include "replication/pose_hold.hpp"
 #include "replication/quantized_entity.hpp"
 
 namespace eustress::net {
@@ -74,7 +75,10 @@ struct World::Impl
         if (!record.quantized)
         {
             auto fresh = replication::quantize_entity(*registry, record.components, serialize_failures);
-            record.quantized = record.previous && *record.previous == *fresh ? record.previous : std::move(fresh);
+            const bool keep =
+                record.previous && (*record.previous == *fresh ||
+                                    replication::pose_holds(*registry, *record.previous, *fresh, record.components));
+            record.quantized = keep ? record.previous : std::move(fresh);
             record.previous.reset();
         }
         return record.quantized;

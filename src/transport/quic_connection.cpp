@@ -18,6 +18,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "transport/connection_memory.hpp"
 #include "transport/rate_meter.hpp"
 #include "transport/stream_send_buffer.hpp"
 
@@ -126,6 +127,7 @@ struct QuicConnection::Impl
 
     QuicConnectionHandler& handler;
     bool is_client;
+    ConnectionMemory memory;  // ngtcp2's allocations for `conn`; destroyed after it (members outlive ~Impl's body)
     ngtcp2_conn* conn = nullptr;
     gnutls_session_t session = nullptr;
     ngtcp2_crypto_conn_ref conn_ref{};
@@ -161,6 +163,10 @@ struct QuicConnection::Impl
     RateMeter datagrams_acked_recently{QuicConnection::kLossWindow};
     RateMeter datagrams_lost_recently{QuicConnection::kLossWindow};
     bool migrating = false;  // a new path is being validated (we moved, or the peer's address changed)
+
+    bool tls_release_due = false;  // server: the handshake completed; free the session once out of ngtcp2's call
+    std::string released_tls_shape;
+    std::string released_tls_description;
 
     std::FILE* qlog = nullptr;  // this connection's qlog file while it is open (QuicConfig::qlog_directory)
 
@@ -226,6 +232,7 @@ struct QuicConnection::Impl
             return NGTCP2_ERR_CALLBACK_FAILURE;
         }
         self.counters.resumed = gnutls_session_is_resumed(self.session) != 0;
+        self.tls_release_due = !self.is_client;
         // Keep-alives start now, not at creation: ngtcp2 0.12 sends a keep-alive PING before the handshake ends in
         // an unpadded 0-RTT packet and asserts (ngtcp2 issue 901, fixed after 0.12), which a resuming client whose
         // server does not answer reaches at its first keep-alive.
@@ -437,6 +444,66 @@ struct QuicConnection::Impl
         return 0;
     }
 
+    // ---- the TLS session after the handshake -------------------------------------------------------------
+
+    /// The TLS parameters the handshake settled on (version, cipher, group, signature, ALPN): part of
+    /// `peer_software_shape`. Kept as text once the session is released.
+    std::string tls_shape() const
+    {
+        if (session == nullptr)
+            return released_tls_shape;
+        std::string shape;
+        for (const char* name :
+             {gnutls_protocol_get_name(gnutls_protocol_get_version(session)),
+              gnutls_cipher_get_name(gnutls_cipher_get(session)), gnutls_group_get_name(gnutls_group_get(session)),
+              gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(session)))})
+            shape += std::string(name ? name : "-") + ',';
+        gnutls_datum_t selected{nullptr, 0};
+        if (gnutls_alpn_get_selected_protocol(session, &selected) == 0)
+            shape.append(reinterpret_cast<const char*>(selected.data), selected.size);
+        return shape;
+    }
+
+    std::string tls_description() const
+    {
+        if (session == nullptr)
+            return released_tls_description;
+        std::string text = gnutls_protocol_get_name(gnutls_protocol_get_version(session));
+        if (const char* group = gnutls_group_get_name(gnutls_group_get(session)))
+            text += std::string(" group=") + group;
+        gnutls_datum_t selected{nullptr, 0};
+        if (gnutls_alpn_get_selected_protocol(session, &selected) == 0)
+            text += " alpn=" + std::string(reinterpret_cast<const char*>(selected.data), selected.size);
+        return text;
+    }
+
+    /// Server, once its handshake completed and its session ticket is queued (ngtcp2 copies CRYPTO data): frees
+    /// the GnuTLS session, about 15 KiB per connection that nothing needs any more. A client sends no TLS message
+    /// after its Finished in QUIC (no KeyUpdate, RFC 9001 section 6; no post-handshake authentication unless asked),
+    /// so `on_recv_crypto_data` refuses any that comes later. Clients keep theirs: session tickets arrive after.
+    void release_tls_session_if_done()
+    {
+        if (!tls_release_due || session == nullptr)
+            return;
+        tls_release_due = false;
+        released_tls_shape = tls_shape();
+        released_tls_description = tls_description();
+        ngtcp2_conn_set_tls_native_handle(conn, nullptr);
+        gnutls_deinit(std::exchange(session, nullptr));
+        counters.tls_session_released = true;
+    }
+
+    static int on_recv_crypto_data(ngtcp2_conn* connection, ngtcp2_crypto_level level, std::uint64_t offset,
+                                   const std::uint8_t* data, std::size_t length, void* user_data)
+    {
+        if (from(user_data).session == nullptr)
+        {
+            ngtcp2_conn_set_tls_alert(connection, kAlertUnexpectedMessage);
+            return NGTCP2_ERR_CRYPTO;
+        }
+        return ngtcp2_crypto_recv_crypto_data_cb(connection, level, offset, data, length, user_data);
+    }
+
     // ---- set-up -------------------------------------------------------------------------------------------
 
     static ngtcp2_callbacks callbacks(bool client)
@@ -452,7 +519,7 @@ struct QuicConnection::Impl
         {
             cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
         }
-        cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+        cb.recv_crypto_data = on_recv_crypto_data;
         cb.encrypt = ngtcp2_crypto_encrypt_cb;
         cb.decrypt = ngtcp2_crypto_decrypt_cb;
         cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -957,10 +1024,10 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::connect(const ClientSett
     auto plan = impl->blueprint(settings.quic, settings.local, settings.remote, now);
     if (auto ok = impl->start_qlog(settings.quic.qlog_directory, dcid, plan.settings); !ok)
         return ok.error();
-    if (auto ok =
-            impl->adopt(ngtcp2_conn_client_new(&impl->conn, &dcid, &scid, &plan.path, NGTCP2_PROTO_VER_V1,
-                                               &plan.callbacks, &plan.settings, &plan.params, nullptr, impl.get()),
-                        ErrorCode::InvalidArgument);
+    if (auto ok = impl->adopt(ngtcp2_conn_client_new(&impl->conn, &dcid, &scid, &plan.path, NGTCP2_PROTO_VER_V1,
+                                                     &plan.callbacks, &plan.settings, &plan.params,
+                                                     impl->memory.allocator(), impl.get()),
+                              ErrorCode::InvalidArgument);
         !ok)
         return ok.error();
     if (resuming)
@@ -993,10 +1060,10 @@ Result<std::unique_ptr<QuicConnection>> QuicConnection::accept(const ServerSetti
     impl->set_reset_token(plan.params, scid);
     if (auto ok = impl->start_qlog(settings.quic.qlog_directory, plan.params.original_dcid, plan.settings); !ok)
         return ok.error();
-    if (auto ok =
-            impl->adopt(ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &plan.path, header.version,
-                                               &plan.callbacks, &plan.settings, &plan.params, nullptr, impl.get()),
-                        ErrorCode::ProtocolError);
+    if (auto ok = impl->adopt(ngtcp2_conn_server_new(&impl->conn, &header.scid, &scid, &plan.path, header.version,
+                                                     &plan.callbacks, &plan.settings, &plan.params,
+                                                     impl->memory.allocator(), impl.get()),
+                              ErrorCode::ProtocolError);
         !ok)
         return ok.error();
     // Route the client's chosen destination id and our own to this connection.
@@ -1132,6 +1199,7 @@ bool QuicConnection::receive(const SocketAddress& local, const SocketAddress& re
     // A server follows a client that moved (or whose NAT rebound it) at once, and validates the new path.
     if (!self.is_client && rv == 0 && remote_address() != remote_before)
         self.migrating = true;
+    self.release_tls_session_if_done();
     if (rv == 0 || rv == NGTCP2_ERR_DISCARD_PKT)
         return true;
     self.finish(rv);
@@ -1338,6 +1406,8 @@ QuicConnectionStats QuicConnection::stats() const
         if (!queue.empty())
             stats.oldest_unsent = std::min(stats.oldest_unsent, queue.front().queued);
     stats.pending_datagrams = m_impl->pending_datagram_count;
+    stats.quic_heap_bytes = m_impl->memory.live_bytes();
+    stats.quic_heap_peak_bytes = m_impl->memory.peak_bytes();
     return stats;
 }
 
@@ -1362,28 +1432,13 @@ std::string QuicConnection::peer_software_shape() const
           static_cast<std::uint64_t>(params->disable_active_migration),
           static_cast<std::uint64_t>(params->grease_quic_bit)})
         shape += std::to_string(value) + ',';
-    gnutls_session_t session = m_impl->session;
-    for (const char* name :
-         {gnutls_protocol_get_name(gnutls_protocol_get_version(session)),
-          gnutls_cipher_get_name(gnutls_cipher_get(session)), gnutls_group_get_name(gnutls_group_get(session)),
-          gnutls_sign_get_name(static_cast<gnutls_sign_algorithm_t>(gnutls_sign_algorithm_get(session)))})
-        shape += std::string(name ? name : "-") + ',';
-    gnutls_datum_t alpn{nullptr, 0};
-    if (gnutls_alpn_get_selected_protocol(session, &alpn) == 0)
-        shape.append(reinterpret_cast<const char*>(alpn.data), alpn.size);
+    shape += m_impl->tls_shape();
     return shape;
 }
 
 std::string QuicConnection::tls_description() const
 {
-    gnutls_session_t session = m_impl->session;
-    std::string text = gnutls_protocol_get_name(gnutls_protocol_get_version(session));
-    if (const char* group = gnutls_group_get_name(gnutls_group_get(session)))
-        text += std::string(" group=") + group;
-    gnutls_datum_t alpn{nullptr, 0};
-    if (gnutls_alpn_get_selected_protocol(session, &alpn) == 0)
-        text += " alpn=" + std::string(reinterpret_cast<const char*>(alpn.data), alpn.size);
-    return text;
+    return m_impl->tls_description();
 }
 
 }  // namespace eustress::net::transport

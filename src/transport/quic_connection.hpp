@@ -70,6 +70,7 @@ constexpr std::uint64_t tls_alert_error(std::uint8_t alert) noexcept
 }
 inline constexpr std::uint8_t kAlertNoApplicationProtocol = 120;
 inline constexpr std::uint8_t kAlertBadCertificate = 42;
+inline constexpr std::uint8_t kAlertUnexpectedMessage = 10;
 
 struct QuicConnectionStats
 {
@@ -93,6 +94,9 @@ struct QuicConnectionStats
     Timestamp oldest_unsent = Timestamp::max();  ///< since when the oldest unsent data has waited
     bool early_data_accepted = false;            ///< client: the server took our 0-RTT data
     bool resumed = false;                        ///< TLS session resumption happened
+    std::size_t quic_heap_bytes = 0;             ///< what ngtcp2 holds for this connection now
+    std::size_t quic_heap_peak_bytes = 0;        ///< the most it held at once (during the handshake, usually)
+    bool tls_session_released = false;           ///< server: the TLS session was freed once the handshake ended
 };
 
 /// Traffic over a recent window (`QuicConnection::rates`), for status displays and quality figures.

@@ -3,55 +3,32 @@
 when node_modules is missing or stale) on its WebSocket port; Debian's headless chromium, driven by puppeteer-core
 (web/tools/browser_driver.mjs, no browser download), loads it and runs the session over the browser subprotocol
 (eustress.session.v1). The page and a native eustress-client over UDP chat both ways through the server; no console
-error; the server counts one browser session. A screenshot is saved as browser.png (docs/browser.png with --save).
+error; the server counts one browser session. The server replicates a world of circling cubes (--cubes) and logs
+its state every 60th tick (--world-log); the page's mirror (web/src/mirror.ts) at such a tick must hold every cube,
+each within quantization of the server's pose, and a native client mirrors the same world. A screenshot with the
+cubes is saved as browser.png (docs/browser.png with --save).
 Usage: browser_test.py BUILD_DIR [--save-screenshot PATH]"""
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-
-SOURCE = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-
-class Driver:
-    """The page in chromium, one command a line (web/tools/browser_driver.mjs)."""
-
-    def __init__(self, node, chromium, url):
-        self.process = subprocess.Popen([node, os.path.join(SOURCE, "web", "tools", "browser_driver.mjs"), chromium,
-                                         url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=open("driver.err", "w"), text=True, cwd=os.path.join(SOURCE, "web"))
-        harness._processes.append(self.process)
-
-    def answer(self):
-        line = self.process.stdout.readline().strip()  # the driver bounds every wait itself (10 s)
-        if not line or line.startswith("failed"):
-            harness.fail(f"the browser driver: {line or 'ended'}; {open('driver.err').read()[-2000:]}")
-        return line
-
-    def ask(self, command):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self.answer()
-
+from browser_page import CUBES, Driver, SOURCE, build_web_package, compare_worlds  # noqa: E402
 
 def main(build, screenshot_copy):
     node, chromium = harness.require("node"), harness.require("chromium")
-    setup = subprocess.run([os.path.join(SOURCE, "scripts", "web-setup.sh")], capture_output=True, text=True,
-                           timeout=600)
-    if setup.returncode != 0:
-        harness.fail(f"scripts/web-setup.sh failed:\n{setup.stdout[-2000:]}\n{setup.stderr[-2000:]}")
+    build_web_package()
     harness.work_directory()
     server = harness.start([f"{build}/apps/eustress-server", "--bind", "127.0.0.1", "-p", "0", "--websocket", "0",
                             "--no-http", "--allow-origin", "*", "--web-root", os.path.join(SOURCE, "web", "dist"),
-                            "--dev-cert-dir", "cert"], "server.out")
+                            "--dev-cert-dir", "cert", "--cubes", str(CUBES),
+                            "--world-log", "world.jsonl"], "server.out")
     banner = harness.wait_line("server.out", r"^listening on (\S+) pin (\S+)$", 10, "the server's banner")
     udp, pin = banner.group(1), banner.group(2)
     websocket = harness.wait_line("server.out", r"^websocket on \S+ port (\d+)", 5, "the WebSocket port").group(1)
-    native = harness.start_typing_client([f"{build}/apps/eustress-client", "--server", udp, "--pin", pin],
-                                         "native.out")
+    native = harness.start_typing_client([f"{build}/apps/eustress-client", "--server", udp, "--pin", pin,
+                                          "--replicated"], "native.out")
     native_id = harness.wait_line("native.out", r"^connected as client (\d+) over udp", 10, "the native client").group(1)
 
     page = Driver(node, chromium, f"http://127.0.0.1:{websocket}/")
@@ -70,10 +47,16 @@ def main(build, screenshot_copy):
         harness.fail("the native client's line never reached the page")
     print("chat: browser -> native over WebSocket and UDP, and back")
 
+    compare_worlds(page)
+    harness.wait_line("native.out", rf"^mirror: {CUBES} entities at tick \d+$", 5, "the native client's mirror")
+    print(f"native client: mirrors the {CUBES} cubes too")
+
     state = json.loads(page.ask("state"))
     if state["errors"]:
         harness.fail(f"console errors in the page: {state['errors']}")
-    if state["counters"]["badFrames"] or state["events"][:1] != ["ConnectedEvent"]:
+    mirror = state["mirror"]
+    if state["counters"]["badFrames"] or state["events"][:1] != ["ConnectedEvent"] or mirror["malformedSnapshots"] \
+            or mirror["malformedActions"] or mirror["exceptions"]:
         harness.fail(f"unexpected page state: {state}")
     if page.ask(f"screenshot {os.path.abspath('browser.png')}") != "saved":
         harness.fail("no screenshot")

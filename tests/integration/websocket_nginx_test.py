@@ -15,32 +15,18 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import nginx_proxy  # noqa: E402
 
-NGINX_CONFIG = """daemon off;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-    server {{
+SERVER = """    server {{
         listen 127.0.0.1:{plain};
         listen 127.0.0.1:{tls} ssl;
         ssl_certificate {certificate};
         ssl_certificate_key {key};
         location /game {{
             proxy_pass http://127.0.0.1:{websocket}/;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_read_timeout 60s;
+            {upgrade}
         }}
-    }}
-}}
-"""
+    }}"""
 
 
 def upgrade_over_tls(port):
@@ -74,20 +60,10 @@ def main(build):
     websocket = harness.wait_line("server.out", r"^websocket on \S+ port (\d+)", 5, "the WebSocket port").group(1)
 
     plain, tls = harness.free_port(), harness.free_port()
-    with open("nginx.conf", "w") as out:
-        out.write(NGINX_CONFIG.format(work=work, plain=plain, tls=tls, websocket=websocket,
-                                      certificate=os.path.join(certificates, "dev-cert.pem"),
-                                      key=os.path.join(certificates, "dev-key.pem")))
-    harness.start([nginx, "-c", os.path.join(work, "nginx.conf"), "-p", work, "-e", "stderr"], "nginx.out")
-
-    def nginx_listens():
-        try:
-            socket.create_connection(("127.0.0.1", plain), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
-
-    harness.wait_for("nginx to listen", nginx_listens, 10)
+    nginx_proxy.start(nginx, work, SERVER.format(plain=plain, tls=tls, websocket=websocket,
+                                                 certificate=os.path.join(certificates, "dev-cert.pem"),
+                                                 key=os.path.join(certificates, "dev-key.pem"),
+                                                 upgrade=nginx_proxy.UPGRADE), plain)
 
     answer = upgrade_over_tls(tls)
     if not answer.startswith("HTTP/1.1 101") or "eustress-quic" not in answer.lower():

@@ -5,6 +5,7 @@
 
 #include "eustress/net/certificate.hpp"
 #include "eustress/net/memory_network.hpp"
+#include "transport/connection_memory.hpp"
 #include "transport/quic_connection.hpp"
 #include "transport/tls_context.hpp"
 
@@ -186,6 +187,62 @@ TEST(QuicConnection, MaxDatagramPayloadFitsOneUnfragmentedPacket)
     pair.pump(20);
     ASSERT_EQ(pair.server_handler.datagrams.size(), 1u);
     EXPECT_GE(pair.client->max_datagram_payload(), 1100u);
+}
+
+TEST(QuicConnection, ServerReleasesItsTlsSessionOnceTheHandshakeCompletes)
+{
+    Pair pair;
+    pair.pump(50);
+    ASSERT_TRUE(pair.server_handler.handshake);
+    EXPECT_TRUE(pair.server->stats().tls_session_released);
+    // The client keeps its session: the server's session ticket arrives after the handshake.
+    EXPECT_FALSE(pair.client->stats().tls_session_released);
+    // What the session told us stays known without it.
+    EXPECT_NE(pair.server->tls_description().find("TLS1.3"), std::string::npos) << pair.server->tls_description();
+    EXPECT_NE(pair.server->peer_software_shape().find("eustress/1"), std::string::npos);
+    // And the connection still works both ways.
+    const std::vector<std::byte> payload(64, std::byte{9});
+    ASSERT_TRUE(pair.client->queue_datagram(payload, 1, 0, pair.now));
+    ASSERT_TRUE(pair.server->queue_datagram(payload, 2, 0, pair.now));
+    pair.pump(50);
+    EXPECT_EQ(pair.server_handler.datagrams.size(), 1u);
+    EXPECT_EQ(pair.client_handler.datagrams.size(), 1u);
+}
+
+TEST(QuicConnection, IdleServerConnectionHoldsAtMost96KiBOfQuicState)
+{
+    // What ngtcp2 0.12.1 keeps for an idle server connection (acks and keep-alives only, for longer than the idle
+    // timeout), counted by our allocator: 89.5 KiB, in 28 blocks, the largest its connection struct (8 KiB), its
+    // pool of 64 streams (11 KiB) and skip-list pools of 8-12 KiB. Its handshake packet number spaces are gone by
+    // then (the peak is higher). A new stream pool or list per connection would cross the bound.
+    Pair pair;
+    pair.pump(50);
+    ASSERT_TRUE(pair.server_handler.handshake);
+    const std::vector<std::byte> message(200, std::byte{3});
+    const auto stream = pair.client->open_stream(0);
+    ASSERT_TRUE(stream.has_value());
+    pair.client->stream_write(*stream, message, false, pair.now);
+    pair.pump(100);
+    for (int second = 0; second < 15; ++second)
+        pair.pump(1000);
+    ASSERT_FALSE(pair.server->is_closed());
+    ASSERT_EQ(pair.server_handler.stream_bytes.size(), message.size());
+    const auto stats = pair.server->stats();
+    EXPECT_GT(stats.quic_heap_bytes, 0u);
+    EXPECT_LE(stats.quic_heap_bytes, 96u * 1024);
+    EXPECT_LT(stats.quic_heap_bytes, stats.quic_heap_peak_bytes);
+}
+
+TEST(QuicConnection, RecycledBlocksStayWithinTheThreadCacheBound)
+{
+    for (int i = 0; i < 40; ++i)
+    {
+        Pair pair;
+        pair.pump(30);
+        ASSERT_TRUE(pair.server_handler.handshake);
+    }
+    EXPECT_GT(ConnectionMemory::cached_bytes_on_this_thread(), 0u);
+    EXPECT_LE(ConnectionMemory::cached_bytes_on_this_thread(), ConnectionMemory::kCacheBytesPerThread);
 }
 
 }  // namespace

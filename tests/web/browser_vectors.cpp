@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mirror_vectors.hpp"
 #include "replication/snapshot.hpp"
 #include "session/browser_wire.hpp"
 
@@ -223,6 +224,8 @@ int main(int argc, char** argv)
         for (const auto& [name, bytes] : files)
             std::ofstream(dir / "cpp" / (name + ".bin"), std::ios::binary)
                 .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        testing::write_mirror_vectors(dir);
+        testing::write_mirror_scene(dir);
         return 0;
     }
     // What a browser sends (hello, messages, ping): decoded, and byte-equal to our encoding of the same values.
@@ -236,6 +239,8 @@ int main(int argc, char** argv)
         check_values(name, theirs, spec);
         ++checked;
     }
-    std::printf("%zu browser frames from TypeScript checked, %d failures\n", checked, g_failures);
+    g_failures += testing::check_mirror_vectors(dir);
+    std::printf("%zu browser frames and the mirror's ack and baseline request from TypeScript checked, %d failures\n",
+                checked, g_failures);
     return g_failures == 0 ? 0 : 1;
 }

@@ -1,4 +1,5 @@
-// The snapshot decoder alone, for web/tools/browser_bench.mjs to time inside Chromium.
+// The snapshot decoder and the replication mirror, for web/tools/browser_bench.mjs to time inside Chromium.
+import { ReplicationMirror } from "./mirror.js";
 import { decodeSnapshot } from "./snapshot.js";
 
-(globalThis as unknown as { eustressDecodeSnapshot: typeof decodeSnapshot }).eustressDecodeSnapshot = decodeSnapshot;
+Object.assign(globalThis, { eustressDecodeSnapshot: decodeSnapshot, EustressReplicationMirror: ReplicationMirror });

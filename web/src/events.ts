@@ -12,11 +12,30 @@ export interface MessageEvent {
   channel: number;
   data: Uint8Array;
 }
-/// An entity of the replicated world appeared, changed or went away (the mirror, replication.ts).
+export type NetworkEvent = ConnectedEvent | DisconnectedEvent | MessageEvent;
+
+// What the replication mirror (mirror.ts) reports, as the C++ ReplicationClient's ReplicationEvent. Entities are
+// named by the server's ids: the browser holds no other world.
+export interface EntitySpawnedEvent {
+  type: "EntitySpawnedEvent";
+  entity: number;
+  owned: boolean;
+  tick: number;
+}
+export interface EntityDespawnedEvent {
+  type: "EntityDespawnedEvent";
+  entity: number;
+}
+/// The seed's EntityUpdateEvent: one per entity per applied snapshot (or inserted component) that changed it.
 export interface EntityUpdateEvent {
   type: "EntityUpdateEvent";
   entity: number;
-  change: "spawned" | "updated" | "despawned";
-  tick: number;
+  components: number[];
+  tick: number; // the server tick the entity's new state is from
 }
-export type NetworkEvent = ConnectedEvent | DisconnectedEvent | MessageEvent | EntityUpdateEvent;
+export interface ComponentRemovedEvent {
+  type: "ComponentRemovedEvent";
+  entity: number;
+  component: number;
+}
+export type ReplicationEvent = EntitySpawnedEvent | EntityDespawnedEvent | EntityUpdateEvent | ComponentRemovedEvent;

@@ -87,15 +87,17 @@ export type SnapshotError =
   | "unknown_component"
   | "component_malformed"
   | "too_many_entries"
-  | "trailing_bits";
+  | "trailing_bits"
+  | "registry_mismatch";
 
-class Failure extends Error {
+/// Thrown inside the decoders (this file and entity_actions.ts) and turned into the reason at their boundary.
+export class Failure extends Error {
   constructor(readonly reason: SnapshotError) {
     super(reason);
   }
 }
 
-function need<T>(value: T | null, reason: SnapshotError = "truncated"): T {
+export function need<T>(value: T | null, reason: SnapshotError = "truncated"): T {
   if (value === null) throw new Failure(reason);
   return value;
 }
@@ -136,13 +138,13 @@ function fieldSource(reader: BitReader, baseline: QuantizedField[], out: Quantiz
         value = bits === 0 ? reader.varint() : reader.bits(bits);
       }
       if (value === null || value < 0 || (bits > 0 && value >= 2 ** bits)) return null;
-      out.push({ value, bits });
+      out.push(base && base.bits === bits && base.value === value ? base : { value, bits }); // fields are never mutated
       return value;
     },
   };
 }
 
-function readComponent(
+export function readComponent(
   reader: BitReader,
   components: readonly ComponentReader[],
   id: number,
@@ -156,7 +158,7 @@ function readComponent(
   return { id, fields };
 }
 
-function readEntityFull(reader: BitReader, components: readonly ComponentReader[]): QuantizedEntity {
+export function readEntityFull(reader: BitReader, components: readonly ComponentReader[]): QuantizedEntity {
   const count = need(reader.varint());
   if (count > components.length) throw new Failure("unknown_component");
   const entity: QuantizedEntity = [];

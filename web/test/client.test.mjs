@@ -12,27 +12,7 @@ import {
   FrameType,
   SESSION_PROTOCOL,
 } from "../dist/eustress.mjs";
-
-class ScriptedSocket {
-  static last = null;
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.readyState = 1;
-    this.sent = [];
-    ScriptedSocket.last = this;
-  }
-  send(bytes) {
-    this.sent.push(bytes);
-  }
-  close() {
-    this.readyState = 3;
-    this.onclose?.({ code: 1000, reason: "" });
-  }
-  deliver(bytes) {
-    this.onmessage({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
-  }
-}
+import { ScriptedSocket } from "./scripted_socket.mjs";
 
 const kinds = [ChannelKind.ReliableOrdered, ChannelKind.Unreliable, ChannelKind.UnreliableSequenced];
 

@@ -29,6 +29,7 @@
 
 #include "eustress/net/channel.hpp"
 #include "eustress/net/events.hpp"
+#include "eustress/net/mesh.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/types.hpp"
 
@@ -38,6 +39,8 @@ class Client;
 }  // namespace eustress::net
 
 namespace eustress::net::assets {
+
+class AssetPeers;
 
 // ---- Chunk names ----------------------------------------------------------------------------------------------
 
@@ -373,6 +376,15 @@ class AssetFetcher
                                                             unsigned max_attempts = 3);
     ~AssetFetcher();
 
+    /// Chunks from peers of a mesh only (AssetPeers): those that told us they hold them.
+    static std::unique_ptr<AssetFetcher> create_for_peers(AssetPeers& peers, Manifest manifest, ChunkStore& store,
+                                                          unsigned max_attempts = 3);
+    /// Adds the mesh's peers as a source beside this fetcher's own, both taking chunks from one queue. `first`:
+    /// peers pick before the origin in each update (else after, taking what the origin has no room for). A chunk an
+    /// open stream waits on next, already asked of the origin, is raced on a peer that holds it: the first verified
+    /// answer is handed over, which lowers first-byte time. `peers` must outlive the fetcher.
+    void add_peers(AssetPeers& peers, bool first = false);
+
     /// Session fetchers: true when `event` was the asset channel's (consumed). HTTP fetchers: always false.
     bool handle(const NetworkEvent& event, Timestamp now);
 
@@ -425,5 +437,130 @@ Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& truste
                                 std::string* text = nullptr);
 /// The same with the fetcher's protocol, trust and timeout (config.origin).
 Result<Manifest> fetch_manifest(const FetchConfig& config, const PublicKey& trusted, std::string* text = nullptr);
+
+// ---- Peers as a source, and file sharing between players ---------------------------------------------------
+
+/// Appends the peer asset channel to the table of the mesh's peer sessions (MeshConfig::channels) and returns its
+/// id: reliable, the lowest priority, large enough for a have-list or an offer. Every member declares it the same.
+ChannelId add_peer_asset_channel(ChannelTable& table);
+
+struct PeerAssetConfig
+{
+    ChannelId channel = 0;           ///< add_peer_asset_channel's id
+    unsigned requests_per_peer = 8;  ///< chunks asked of one peer at once
+    std::size_t max_queued = 32;     ///< requests a peer may have waiting on us; the excess is refused (counted)
+    std::uint64_t serve_bytes_per_second = 16u << 20;                               ///< upload to each peer, at most
+    std::uint64_t upload_budget_bytes = std::numeric_limits<std::uint64_t>::max();  ///< in all; then "missing"
+    unsigned max_bad_chunks = 2;  ///< a peer that served this many chunks that failed verification is not asked again
+    std::uint64_t max_share_size = 1ull << 30;  ///< offers of larger files are refused before the game sees them
+    Duration have_interval = std::chrono::milliseconds(200);  ///< how often newly verified chunks are announced
+    ChunkingConfig share_chunking{};                          ///< how offered files are cut
+};
+
+using ShareId = std::uint32_t;
+
+/// A peer offers us a file. Nothing is written until the game calls accept().
+struct ShareOffered
+{
+    ClientId peer{};
+    ShareId offer = 0;
+    std::string name;  ///< the peer's name for it: a plain file name, never a path
+    std::uint64_t size = 0;
+};
+/// Our offer was accepted or refused by `peer`.
+struct ShareAnswered
+{
+    ClientId peer{};
+    ShareId offer = 0;
+    bool accepted = false;
+};
+/// An accepted offer's transfer, at most a few times a second.
+struct ShareProgress
+{
+    ClientId peer{};
+    ShareId offer = 0;
+    FetchProgress progress;
+};
+/// Every byte verified and the file renamed into place.
+struct ShareDone
+{
+    ClientId peer{};
+    ShareId offer = 0;
+    std::filesystem::path path;
+    FetchProgress progress;
+};
+struct ShareFailed
+{
+    ClientId peer{};
+    ShareId offer = 0;
+    std::string reason;
+};
+using ShareEvent = std::variant<ShareOffered, ShareAnswered, ShareProgress, ShareDone, ShareFailed>;
+
+/// Hostile or over-limit messages on the peer channel, by reason.
+enum class PeerRefusal : std::uint8_t
+{
+    Malformed,      ///< bytes that do not parse (peer_wire.hpp)
+    Unsolicited,    ///< a piece or answer for nothing we asked or offered
+    QueueFull,      ///< more requests waiting than max_queued
+    NotServable,    ///< a chunk of no release we announced nor file we offered to that peer (answered "missing")
+    OverBudget,     ///< asked after the upload budget ran out (answered "missing")
+    TooManySets,    ///< have-lists for more releases than we keep per peer
+    OfferTooLarge,  ///< an offer past max_share_size, or chunks that do not add up to its size (refused)
+    BadChunk,       ///< a chunk that failed verification (the peer is no longer asked after max_bad_chunks)
+    Count
+};
+const char* to_string(PeerRefusal reason) noexcept;
+
+struct PeerAssetStats
+{
+    std::uint64_t chunks_served = 0;
+    std::uint64_t bytes_served = 0;  ///< stored bytes sent to peers, counted against the upload budget
+    std::uint64_t chunks_received = 0;
+    std::size_t peers_banned = 0;  ///< peers no longer asked
+    std::array<std::uint64_t, static_cast<std::size_t>(PeerRefusal::Count)> refused{};
+};
+
+/// This player's side of chunk exchange in a mesh: serves verified chunks of the releases it announces (and files it
+/// offers) to peers that ask, within the limits; tracks which peer holds what; carries file-share offers. The game
+/// passes the mesh's events to handle() and calls update() each frame. Single-threaded, never blocks.
+class AssetPeers
+{
+  public:
+    /// Peers already connected are known from the start (a restart of this side while the mesh lives on).
+    /// Errors: InvalidArgument (the channel is not add_peer_asset_channel's in the mesh's table, a zero limit).
+    static Result<std::unique_ptr<AssetPeers>> create(Mesh& mesh, ChunkStore& store, PeerAssetConfig config,
+                                                      Timestamp now);
+    ~AssetPeers();
+
+    /// True when `event` was the peer asset channel's (consumed). Joins and leaves are seen and not consumed.
+    bool handle(const MeshEvent& event, Timestamp now);
+    /// Sends answers within the rate limits, announces newly verified chunks, runs accepted shares.
+    void update(Timestamp now);
+
+    /// Serves this release's chunks that the store holds, and tells every peer which (and more as they verify).
+    void announce(const Manifest& manifest, Timestamp now);
+
+    /// Offers the file at `file` to `to` (or to every connected peer): cut, stored and pinned here, then offered.
+    /// Errors: IoError, InvalidArgument (not a regular file, a name that is not plain, past max_share_size),
+    /// NotConnected (no such peer connected).
+    Result<ShareId> share_file(const std::filesystem::path& file, std::optional<ClientId> to, Timestamp now);
+    /// Starts fetching an offer to `destination` (written as `destination`.part, renamed when complete; verified
+    /// chunks stay in the store, so accepting the same file again after a restart fetches only the rest).
+    /// Errors: InvalidArgument (no such pending offer).
+    Result<void> accept(ClientId peer, ShareId offer, std::filesystem::path destination, Timestamp now);
+    /// Tells the peer no; nothing is written.
+    void refuse(ClientId peer, ShareId offer, Timestamp now);
+    std::vector<ShareEvent> take_events();
+
+    PeerAssetStats stats() const;
+
+    struct Impl;
+
+  private:
+    explicit AssetPeers(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+    friend class AssetFetcher;
+};
 
 }  // namespace eustress::net::assets

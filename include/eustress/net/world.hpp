@@ -95,6 +95,11 @@ struct TransformQuantization
     FloatRange y{-1024, 1024, 0.001f};
     FloatRange z{-1024, 1024, 0.001f};
     unsigned rotation_bits = 12;
+    /// Hysteresis (0: off): while the true pose stays within these of the pose last replicated (per axis, metres;
+    /// degrees), the replicated pose is held and nothing is sent. Set them to the error a game tolerates, above
+    /// the quantization's own error, so a resting body's jitter costs nothing. Server side only.
+    float hold_position = 0;
+    float hold_rotation_degrees = 0;
 };
 
 /// Component types, registered once at start-up in the same order on server and clients (a fingerprint of names
