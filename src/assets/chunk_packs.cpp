@@ -173,6 +173,12 @@ Result<std::unique_ptr<ChunkPacks>> ChunkPacks::open(const fs::path& directory,
         else
             fs::remove(directory / "packs" / std::to_string(it->first), error), it = packs->m_sizes.erase(it);
     }
+    // Nothing is created until a chunk is kept: opening a store writes nothing (a refused file share leaves no trace).
+    const bool reuse_last = !packs->m_sizes.empty() && packs->m_sizes.rbegin()->second < pack_limit;
+    packs->m_current = reuse_last ? last : last + 1;
+    packs->m_current_size = reuse_last ? packs->m_sizes.rbegin()->second : 0;
+    if (index->empty())
+        return packs;
     // Rewritten whole: cuts a torn record off and drops forgotten chunks (a temporary file and a rename).
     const fs::path fresh = directory / "index.new";
     packs->m_index = ::open(fresh.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -187,9 +193,6 @@ Result<std::unique_ptr<ChunkPacks>> ChunkPacks::open(const fs::path& directory,
     if (!write_all(packs->m_index, live.data(), live.size(), -1) ||
         ::rename(fresh.c_str(), (directory / "index").c_str()))
         return io_error("cannot write " + fresh.string());
-    const bool reuse_last = !packs->m_sizes.empty() && packs->m_sizes.rbegin()->second < pack_limit;
-    if (auto started = packs->start_pack(reuse_last ? last : last + 1); !started)
-        return started.error();
     return packs;
 }
 
@@ -200,6 +203,7 @@ Result<void> ChunkPacks::start_pack(std::uint32_t number)
     if (fd < 0)
         return io_error("cannot open " + path.string());
     m_current = number;
+    m_writable = true;
     m_current_size = static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_END));
     m_sizes[number] = m_current_size;
     if (const auto old = m_descriptors.find(number); old != m_descriptors.end())
@@ -210,8 +214,9 @@ Result<void> ChunkPacks::start_pack(std::uint32_t number)
 
 Result<PackLocation> ChunkPacks::append(const ChunkId& id, Bytes stored)
 {
-    if (m_current_size > 0 && m_current_size + stored.size() > m_pack_limit)
-        if (auto started = start_pack(m_current + 1); !started)
+    const bool full = m_current_size > 0 && m_current_size + stored.size() > m_pack_limit;
+    if (full || !m_writable)
+        if (auto started = start_pack(full ? m_current + 1 : m_current); !started)
             return started.error();
     const PackLocation where{m_current, m_current_size, static_cast<std::uint32_t>(stored.size())};
     if (!write_all(m_descriptors.at(m_current), stored.data(), stored.size(), static_cast<off_t>(where.offset)))
@@ -231,7 +236,9 @@ void ChunkPacks::forget(const ChunkId& id)
 Result<void> ChunkPacks::write_record(std::uint8_t kind, const ChunkId& id, const PackLocation& where)
 {
     const auto record = encode_record(kind, id, where);
-    if (!write_all(m_index, record.data(), record.size(), -1))
+    if (m_index < 0)
+        m_index = ::open((m_directory / "index").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (m_index < 0 || !write_all(m_index, record.data(), record.size(), -1))
         return io_error("cannot write the chunk index");
     return {};
 }

@@ -54,6 +54,7 @@ class ChunkPacks
     int m_index = -1;
     std::uint32_t m_current = 0;
     std::uint64_t m_current_size = 0;
+    bool m_writable = false;  ///< the current pack is open for appending (opened at the first append)
     mutable std::map<std::uint32_t, int> m_descriptors;  ///< opened lazily for reads
     std::map<std::uint32_t, std::uint64_t> m_sizes;
 };

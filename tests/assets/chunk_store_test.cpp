@@ -154,3 +154,11 @@ TEST(ChunkStore, EvictedChunksGiveTheirDiskSpaceBack)
     EXPECT_LE(on_disk, 2 * store->used_bytes() + (1u << 20));  // within twice the kept bytes plus one open pack
     EXPECT_LT(on_disk, 200u * kChunk / 2);
 }
+
+TEST(ChunkStore, OpeningAStoreWritesNoFileUntilAChunkIsKept)
+{
+    TemporaryDirectory directory;
+    open_store(directory.path());
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(directory.path()))
+        EXPECT_TRUE(entry.is_directory()) << entry.path();
+}
