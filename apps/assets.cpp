@@ -135,6 +135,10 @@ int main(int argc, char** argv)
     fetch_command->add_option("DEST", fetch.destination)->required();
     fetch_command->add_option("--publisher", publisher, "the trusted publisher key: hex, or a KEYFILE.pub")->required();
     fetch_command->add_option("--connections", fetch.connections, "HTTP connections")->check(CLI::Range(1, 64));
+    fetch_command->add_flag("--http2", fetch.http2, "HTTP/2 (https: offered through ALPN): requests multiplexed");
+    fetch_command->add_option("--cacert", fetch.ca_file, "PEM certificates to trust for https://");
+    fetch_command->add_option("--streams", fetch.streams, "HTTP/2 requests in flight")->check(CLI::Range(1, 256));
+    fetch_command->add_option("--files", fetch.files, "URL serving the release's files: chunks as byte ranges");
     fetch_command->add_option("--store-limit", fetch.store_limit, "bytes the chunk store keeps at most");
     fetch_command->add_option("--timeout", fetch.timeout_seconds, "seconds before a stalled request fails");
     auto* verify_command = app.add_subcommand("verify", "check DIR's files against a manifest");

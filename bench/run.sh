@@ -222,8 +222,11 @@ if wanted wan; then
 fi
 
 if wanted assets; then
-  section "21. assets: a 256 MiB release from nginx against curl (same chunks, same run), first byte, delta updates"
+  section "21. assets: a 256 MiB release from nginx against curl (HTTP/1.1, HTTP/2, ranges; one core and two), first byte, delta updates"
   python3 bench/assets_bench.py build-bench >>"$out" || echo "   (assets_bench.py failed)" >&2
+  if [[ $(id -u) -eq 0 ]]; then  # the delay line's namespaces
+    python3 bench/assets_wan_bench.py build-bench >>"$out" || echo "   (assets_wan_bench.py failed)" >&2
+  fi
   section "21b. assets: the origin alone against the origin and two peers of a mesh, and curl (full speed, 1 MB/s)"
   python3 bench/assets_peers_bench.py build-bench >>"$out" || echo "   (assets_peers_bench.py failed)" >&2
 fi

@@ -9,4 +9,5 @@ pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus>=1.3)          # voice: the
 pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp>=1.2)  # voice: the adaptive jitter buffer
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3>=3.40)     # persistent worlds: the CRDT store
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd>=1.4)        # assets: chunk compression; channels: message compression
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl>=7.88)        # assets: the HTTP origin (HTTP/1.1, HTTP/2)
 pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats>=3.4)        # persistent worlds across servers: JetStream

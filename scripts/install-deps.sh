@@ -25,9 +25,10 @@ core=(
   libnice-dev coturn nftables iproute2                     # P2P: ICE, STUN/TURN server for tests, NAT routers in namespaces
   libopus-dev libspeexdsp-dev espeak-ng                   # voice: Opus codec, speexdsp's jitter buffer, test speech
   nginx                                                    # WebSocket fallback behind a proxy; the asset tests' origin/CDN
-  openssl                                                  # the browser-behind-nginx test's ECDSA certificate (chromium has no Ed25519)
+  openssl                                                  # ECDSA test certificates for nginx: the browser test (chromium has no Ed25519), the asset test's HTTP/2 origin
   libsqlite3-dev                                           # persistent worlds: the CRDT document's store (WAL)
   libzstd-dev                                              # assets: chunk compression; channels: message compression
+  libcurl4-gnutls-dev                                      # assets: the HTTP origin client (HTTP/1.1, HTTP/2, ranges)
   nats-server libnats-dev                                  # persistent worlds across servers: JetStream and its C client
   nodejs npm                                               # web/: the TypeScript browser client (npm ci, tsc, esbuild, node --test)
 )

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <malloc.h>
 #include <map>
 
 #include "progress_view.hpp"
@@ -108,19 +109,31 @@ fs::path state_folder(const fs::path& destination)
 
 int run_fetch(const FetchOptions& options)
 {
+    // Every chunk is a short-lived 64 KiB buffer: without these glibc gives the heap back and faults it in again for
+    // each one (brk, munmap and page faults were a tenth of the fetch's profile).
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
     const Timestamp started = MonotonicClock::now();
     std::optional<Timestamp> first_byte;
     std::string text;
     const auto timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000));
-    auto manifest = assets::fetch_manifest(options.origin, options.publisher, timeout, &text);
+    const assets::FetchConfig config{.origin = options.origin,
+                                     .connections = options.connections,
+                                     .http = options.http2 ? assets::HttpVersion::Http2 : assets::HttpVersion::Http1,
+                                     .http2_streams = options.streams,
+                                     .files = options.files,
+                                     .ca_file = options.ca_file,
+                                     .request_timeout = timeout};
+    if (auto valid = config.validate(); !valid)
+        return std::fprintf(stderr, "%s\n", valid.error().message.c_str()), 2;
+    auto manifest = assets::fetch_manifest(config, options.publisher, &text);
     if (!manifest)
         return std::fprintf(stderr, "%s\n", manifest.error().message.c_str()), 1;
     auto store = assets::ChunkStore::open({state_folder(options.destination) / "store", options.store_limit});
     if (!store)
         return std::fprintf(stderr, "%s\n", store.error().message.c_str()), 1;
     std::unique_ptr<MeshLink> link;  // before the fetcher, so it outlives the fetcher's peer source
-    auto fetcher = assets::AssetFetcher::create(
-        {.origin = options.origin, .connections = options.connections, .request_timeout = timeout}, *manifest, **store);
+    auto fetcher = assets::AssetFetcher::create(config, *manifest, **store);
     if (!fetcher)
         return std::fprintf(stderr, "%s\n", fetcher.error().message.c_str()), 1;
     if (!options.mesh.server.empty())
@@ -131,6 +144,7 @@ int run_fetch(const FetchOptions& options)
         (*fetcher)->add_peers(link->assets());
     }
     std::map<assets::StreamId, FileSink> sinks;
+    const Timestamp requested = MonotonicClock::now();
     for (const auto& file : manifest->files)
     {
         auto stream = (*fetcher)->open({.path = file.path}, MonotonicClock::now());
@@ -174,10 +188,11 @@ int run_fetch(const FetchOptions& options)
     };
     std::fprintf(stderr,
                  "fetched %zu chunks (%llu bytes), %zu already in the store; first verified byte %.1f ms, "
-                 "all %.1f ms after start (manifest included)\n",
+                 "all %.1f ms after start (manifest included); first verified byte %.1f ms after the request\n",
                  progress.chunks_done - progress.chunks_from_store,
                  static_cast<unsigned long long>(progress.bytes_fetched), progress.chunks_from_store,
-                 first_byte ? ms(*first_byte) : 0.0, ms(MonotonicClock::now()));
+                 first_byte ? ms(*first_byte) : 0.0, ms(MonotonicClock::now()),
+                 first_byte ? std::chrono::duration<double, std::milli>(*first_byte - requested).count() : 0.0);
     if (failures > 0)
         return std::fprintf(stderr, "%d files not installed\n", failures), 1;
     (*store)->pin("installed", manifest->chunk_ids());

@@ -18,6 +18,10 @@ struct FetchOptions
     std::filesystem::path destination;
     assets::PublicKey publisher{};
     unsigned connections = 4;
+    bool http2 = false;     ///< requests multiplexed on one connection (https: offered through ALPN)
+    std::string ca_file;    ///< trusted certificates for https:// (PEM)
+    unsigned streams = 16;  ///< HTTP/2 requests in flight
+    std::string files;      ///< where the release's files are served whole: chunks as byte ranges of them
     std::uint64_t store_limit = 4ull << 30;
     double timeout_seconds = 10;
     /// With a server: peers of its mesh serve chunks too (and this fetch serves what it verified to them).

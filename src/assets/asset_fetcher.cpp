@@ -5,16 +5,20 @@
 #include "assets/http_origin.hpp"
 #include "assets/peer_source.hpp"
 #include "assets/session_source.hpp"
-#include "eustress/net/http_client.hpp"
 
 namespace eustress::net::assets {
 
 Result<void> FetchConfig::validate() const
 {
     if (!OriginUrl::parse(origin))
-        return make_error(ErrorCode::InvalidArgument, "origin '" + origin + "' is not http://host:port[/prefix]");
-    if (connections == 0 || connections > 64)
-        return make_error(ErrorCode::InvalidArgument, "connections must be 1..64");
+        return make_error(ErrorCode::InvalidArgument, "origin '" + origin + "' is not http[s]://host:port[/prefix]");
+    if (!files.empty() && !OriginUrl::parse(files))
+        return make_error(ErrorCode::InvalidArgument, "files '" + files + "' is not http[s]://host:port[/prefix]");
+    if (http == HttpVersion::Http2 && !http2_possible(*OriginUrl::parse(origin)))
+        return make_error(ErrorCode::InvalidArgument,
+                          "HTTP/2 without TLS needs libcurl 8 (h2c reuse is broken in 7.88)");
+    if (connections == 0 || connections > 64 || http2_streams == 0 || http2_streams > 256)
+        return make_error(ErrorCode::InvalidArgument, "connections must be 1..64, http2_streams 1..256");
     if (max_attempts == 0 || request_timeout.count() <= 0)
         return make_error(ErrorCode::InvalidArgument, "max_attempts and request_timeout must be positive");
     return {};
@@ -40,7 +44,7 @@ Result<std::unique_ptr<AssetFetcher>> AssetFetcher::create(FetchConfig config, M
 {
     if (auto valid = config.validate(); !valid)
         return valid.error();
-    auto origin = HttpOrigin::create(*OriginUrl::parse(config.origin), config.connections, config.request_timeout);
+    auto origin = HttpOrigin::create(config, manifest);
     if (!origin)
         return origin.error();
     auto impl = std::make_unique<Impl>(std::move(manifest), store, config.max_attempts);
@@ -117,24 +121,27 @@ bool AssetFetcher::finished() const
 Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted, std::chrono::milliseconds timeout,
                                 std::string* text)
 {
-    const auto url = OriginUrl::parse(origin);
+    FetchConfig config;
+    config.origin = std::string(origin);
+    config.request_timeout = timeout;
+    return fetch_manifest(config, trusted, text);
+}
+
+Result<Manifest> fetch_manifest(const FetchConfig& config, const PublicKey& trusted, std::string* text)
+{
+    const auto url = OriginUrl::parse(config.origin);
     if (!url)
-        return make_error(ErrorCode::InvalidArgument, "origin '" + std::string(origin) + "' is not http://host:port");
-    auto client = HttpClient::create("http://" + url->host + ":" + url->port, timeout);
-    if (!client)
-        return client.error();
-    auto response = (*client)->get(url->prefix + "/manifest");
+        return make_error(ErrorCode::InvalidArgument, "origin '" + config.origin + "' is not http[s]://host:port");
+    auto response = http_get(url->base() + "/manifest", config, ManifestLimits{}.max_bytes);
     if (!response)
         return response.error();
-    if (response->status != 200)
-        return make_error(ErrorCode::Unavailable, "manifest: HTTP " + std::to_string(response->status));
-    auto manifest = read_manifest(response->body, trusted);
+    auto manifest = read_manifest(*response, trusted);
     if (!manifest)
         return make_error(ErrorCode::ProtocolError, std::string("manifest refused (") +
                                                         to_string(manifest.error().reason) +
                                                         "): " + manifest.error().message);
     if (text)
-        *text = std::move(response->body);
+        *text = std::move(*response);
     return std::move(*manifest);
 }
 

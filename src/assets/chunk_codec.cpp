@@ -57,6 +57,8 @@ const char* to_string(Refusal reason) noexcept
         return "not_served";
     case Refusal::Transport:
         return "transport";
+    case Refusal::WrongRange:
+        return "wrong_range";
     case Refusal::Count:
         break;
     }

@@ -1,18 +1,15 @@
-// The chunk store: verified chunks as files `chunks/xx/<hex>` under one directory, written whole through a temporary
-// file and a rename, so a killed process leaves either the whole verified chunk or nothing under its name (the
-// temporary files are swept at the next open). An in-memory index keeps sizes and a use order for eviction.
+// The chunk store: verified chunks appended to pack files with an index (chunk_packs.hpp), so a killed process
+// leaves every chunk it recorded whole or detectably absent. In memory: where each chunk lies, a use order for
+// eviction, and the live bytes of each pack (a pack mostly forgotten is compacted, one wholly forgotten removed).
 #include <algorithm>
-#include <fstream>
 #include <list>
 #include <unordered_map>
 
+#include "assets/chunk_packs.hpp"
 #include "eustress/net/assets.hpp"
 
 namespace eustress::net::assets {
-namespace fs = std::filesystem;
 namespace {
-
-constexpr std::string_view kTemporarySuffix = ".partial";
 
 struct ChunkIdHash
 {
@@ -25,56 +22,23 @@ struct ChunkIdHash
     }
 };
 
-Result<std::vector<std::byte>> read_whole(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return make_error(ErrorCode::IoError, "cannot read " + path.string());
-    in.seekg(0, std::ios::end);
-    const auto size = static_cast<std::size_t>(in.tellg());
-    in.seekg(0);
-    std::vector<std::byte> bytes(size);
-    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-    if (!in)
-        return make_error(ErrorCode::IoError, "cannot read " + path.string());
-    return bytes;
-}
-
-Result<void> write_atomically(const fs::path& path, Bytes bytes)
-{
-    std::error_code error;
-    fs::create_directories(path.parent_path(), error);
-    const fs::path temporary = path.string() + std::string(kTemporarySuffix);
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out)
-            return make_error(ErrorCode::IoError, "cannot write " + temporary.string());
-    }
-    fs::rename(temporary, path, error);
-    if (error)
-        return make_error(ErrorCode::IoError, "cannot rename " + temporary.string() + ": " + error.message());
-    return {};
-}
-
 }  // namespace
 
 struct ChunkStore::Impl
 {
     struct Entry
     {
-        std::uint64_t stored_size;
+        PackLocation where;
         std::list<ChunkId>::iterator use;  ///< position in `uses`, least recently used first
     };
     ChunkStoreConfig config;
+    std::unique_ptr<ChunkPacks> packs;
     std::unordered_map<ChunkId, Entry, ChunkIdHash> entries;
     std::list<ChunkId> uses;
     std::map<std::string, std::set<ChunkId>> pins;
+    std::map<std::uint32_t, std::uint64_t> live;  ///< stored bytes still listed, per pack
     std::uint64_t used = 0;
     std::uint64_t evicted = 0;
-
-    fs::path path_of(const ChunkId& id) const { return config.directory / chunk_path(id); }
 
     bool pinned(const ChunkId& id) const
     {
@@ -90,11 +54,12 @@ struct ChunkStore::Impl
         uses.splice(uses.end(), uses, entry.use);
     }
 
-    void add(const ChunkId& id, std::uint64_t stored_size)
+    void add(const ChunkId& id, const PackLocation& where)
     {
         uses.push_back(id);
-        entries.emplace(id, Entry{stored_size, std::prev(uses.end())});
-        used += stored_size;
+        entries.emplace(id, Entry{where, std::prev(uses.end())});
+        used += where.size;
+        live[where.pack] += where.size;
     }
 
     void remove(const ChunkId& id)
@@ -102,11 +67,35 @@ struct ChunkStore::Impl
         const auto found = entries.find(id);
         if (found == entries.end())
             return;
-        used -= found->second.stored_size;
+        const PackLocation where = found->second.where;
+        used -= where.size;
         uses.erase(found->second.use);
         entries.erase(found);
-        std::error_code ignored;
-        fs::remove(path_of(id), ignored);
+        packs->forget(id);
+        live[where.pack] -= where.size;
+        reclaim(where.pack);
+    }
+
+    /// A pack no chunk lives in is deleted; one less than half alive has its live chunks moved to the current pack
+    /// first, so the disk holds at most about twice what the store keeps.
+    void reclaim(std::uint32_t pack)
+    {
+        if (pack == packs->current_pack() || live[pack] * 2 >= packs->pack_size(pack))
+            return;
+        for (auto& [id, entry] : entries)
+        {
+            if (entry.where.pack != pack)
+                continue;
+            auto bytes = packs->read(entry.where);
+            auto moved = bytes ? packs->append(id, *bytes) : Result<PackLocation>(bytes.error());
+            if (!moved)
+                return;  // kept where it is; tried again at the next removal
+            live[pack] -= entry.where.size;
+            live[moved->pack] += moved->size;
+            entry.where = *moved;
+        }
+        live.erase(pack);
+        packs->remove_pack(pack);
     }
 
     /// Frees room for `needed` more bytes, least recently used unpinned chunks first.
@@ -123,42 +112,6 @@ struct ChunkStore::Impl
         }
         return used + needed <= config.capacity_bytes;
     }
-
-    Result<void> scan()
-    {
-        std::error_code error;
-        fs::create_directories(config.directory / "chunks", error);
-        if (error)
-            return make_error(ErrorCode::IoError,
-                              "cannot create " + config.directory.string() + ": " + error.message());
-        std::vector<std::pair<fs::file_time_type, ChunkId>> found;
-        std::vector<std::pair<ChunkId, std::uint64_t>> sizes;
-        std::vector<fs::path> strays;
-        for (auto it = fs::recursive_directory_iterator(config.directory / "chunks", error);
-             !error && it != fs::recursive_directory_iterator(); it.increment(error))
-        {
-            if (!it->is_regular_file())
-                continue;
-            const auto name = it->path().filename().string();
-            const auto id = ChunkId::from_hex(name);
-            if (!id || it->path() != path_of(*id))
-            {
-                strays.push_back(it->path());  // a partial write or a stranger: not a chunk
-                continue;
-            }
-            found.emplace_back(it->last_write_time(), *id);
-            sizes.emplace_back(*id, it->file_size());
-        }
-        if (error)
-            return make_error(ErrorCode::IoError, "cannot list " + config.directory.string() + ": " + error.message());
-        for (const auto& stray : strays)
-            fs::remove(stray, error);
-        std::map<ChunkId, std::uint64_t> size_of(sizes.begin(), sizes.end());
-        std::sort(found.begin(), found.end());
-        for (const auto& [time, id] : found)
-            add(id, size_of[id]);
-        return {};
-    }
 };
 
 ChunkStore::ChunkStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -168,8 +121,13 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::open(ChunkStoreConfig config)
 {
     auto impl = std::make_unique<Impl>();
     impl->config = std::move(config);
-    if (auto scanned = impl->scan(); !scanned)
-        return scanned.error();
+    std::vector<std::pair<ChunkId, PackLocation>> found;
+    auto packs = ChunkPacks::open(impl->config.directory, found, impl->config.pack_bytes);
+    if (!packs)
+        return packs.error();
+    impl->packs = std::move(*packs);
+    for (const auto& [id, where] : found)
+        impl->add(id, where);
     return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(impl)));
 }
 
@@ -199,9 +157,10 @@ Result<void> ChunkStore::put_verified(const ChunkId& id, Bytes stored)
     }
     if (!m_impl->make_room(stored.size()))
         return make_error(ErrorCode::QueueFull, "the chunk store is full of chunks pinned releases need");
-    if (auto written = write_atomically(m_impl->path_of(id), stored); !written)
-        return written;
-    m_impl->add(id, stored.size());
+    auto where = m_impl->packs->append(id, stored);
+    if (!where)
+        return where.error();
+    m_impl->add(id, *where);
     return {};
 }
 
@@ -209,7 +168,7 @@ Result<std::vector<std::byte>> ChunkStore::get(const ChunkId& id, std::uint32_t 
 {
     if (!contains(id))
         return make_error(ErrorCode::IoError, "chunk " + id.to_hex() + " is not in the store");
-    auto stored = read_whole(m_impl->path_of(id));
+    auto stored = m_impl->packs->read(m_impl->entries.at(id).where);
     if (!stored)
     {
         m_impl->remove(id);
@@ -227,7 +186,10 @@ Result<std::vector<std::byte>> ChunkStore::get(const ChunkId& id, std::uint32_t 
 
 Result<std::vector<std::byte>> ChunkStore::get_stored(const ChunkId& id) const
 {
-    return read_whole(m_impl->path_of(id));
+    const auto found = m_impl->entries.find(id);
+    if (found == m_impl->entries.end())
+        return make_error(ErrorCode::IoError, "chunk " + id.to_hex() + " is not in the store");
+    return m_impl->packs->read(found->second.where);
 }
 
 void ChunkStore::pin(const std::string& name, std::set<ChunkId> chunks)

@@ -169,7 +169,8 @@ void FetchScheduler::deliver(Stream& stream)
         ChunkState& state = m_chunks.at(chunk.id);
         if (state.state != State::Ready)
             return;
-        std::vector<std::byte> raw = state.raw;
+        // The last stream to need the bytes takes them, and a whole chunk travels without a copy.
+        std::vector<std::byte> raw = state.deliveries_left == 1 ? std::move(state.raw) : state.raw;
         if (raw.empty())
         {
             auto read = m_store.get(chunk.id, chunk.size);
@@ -183,11 +184,10 @@ void FetchScheduler::deliver(Stream& stream)
         }
         const std::uint64_t from = std::max(stream.begin, chunk.offset);
         const std::uint64_t to = std::min(stream.end, chunk.offset + chunk.size);
-        m_events.emplace_back(
-            std::in_place_type<StreamData>,
-            StreamData{stream.id, from,
-                       std::vector<std::byte>(raw.begin() + static_cast<std::ptrdiff_t>(from - chunk.offset),
-                                              raw.begin() + static_cast<std::ptrdiff_t>(to - chunk.offset))});
+        if (from != chunk.offset || to != chunk.offset + chunk.size)
+            raw = std::vector<std::byte>(raw.begin() + static_cast<std::ptrdiff_t>(from - chunk.offset),
+                                         raw.begin() + static_cast<std::ptrdiff_t>(to - chunk.offset));
+        m_events.emplace_back(std::in_place_type<StreamData>, StreamData{stream.id, from, std::move(raw)});
         if (--state.deliveries_left == 0)
             std::vector<std::byte>().swap(state.raw);
         ++stream.next;

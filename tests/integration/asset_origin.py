@@ -2,14 +2,28 @@
 benchmark: a generated configuration in the work directory, started through harness.start (stopped at exit).
 docs/ASSETS.md shows the same configuration for production."""
 import os
+import subprocess
 
 from harness import require, start, wait_for
 
 
-def start_nginx(work, origin_port, cdn_port=None, access_logs=True):
+def make_certificate(work, address="127.0.0.1"):
+    """A self-signed certificate for `address` ({work}/tls.pem, its key {work}/tls.key, mode 0600)."""
+    openssl = require("openssl")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", f"{work}/tls.key", "-out", f"{work}/tls.pem", "-days", "2", "-subj", f"/CN={address}",
+                    "-addext", f"subjectAltName=IP:{address}"], check=True, capture_output=True, timeout=30)
+    os.chmod(f"{work}/tls.key", 0o600)
+    return f"{work}/tls.pem"
+
+
+def start_nginx(work, origin_port, cdn_port=None, access_logs=True, h2_port=None, files=None, cpu=None,
+                host="127.0.0.1", namespace=None):
     """Serves {work}/www on origin_port ({work}/www under /slow/ too, at 1 MB/s per request); with cdn_port, a
-    slice cache in front of it that passes the manifest through uncached. Access logs: origin.log, cdn.log
-    ('URI STATUS BYTES' per line)."""
+    slice cache in front of it that passes the manifest through uncached; with h2_port, the same origin over TLS
+    with HTTP/2 offered (make_certificate's); with `files`, that folder under /files/ (range requests) on the
+    origin and the TLS origin; with `cpu`, nginx runs on that core only (taskset); the origins listen on `host`,
+    inside network `namespace` when given (ip netns exec). Access logs: origin.log, cdn.log, h2.log ('URI STATUS BYTES PROTOCOL CONNECTION' per line)."""
     nginx = require("nginx")
     for folder in ("cache", "tmp"):
         os.makedirs(f"{work}/{folder}", exist_ok=True)
@@ -29,6 +43,16 @@ def start_nginx(work, origin_port, cdn_port=None, access_logs=True):
       proxy_pass http://127.0.0.1:{origin_port};
     }}
   }}"""
+    files_location = "" if files is None else f"location /files/ {{ alias {files}/; }}"
+    h2 = "" if h2_port is None else f"""
+  server {{
+    listen {host}:{h2_port} ssl http2;
+    ssl_certificate {work}/tls.pem;
+    ssl_certificate_key {work}/tls.key;
+    {log("h2")}
+    root {work}/www;
+    {files_location}
+  }}"""
     config = f"""
 {"user root;" if os.geteuid() == 0 else ""}
 daemon off;
@@ -37,19 +61,23 @@ pid {work}/nginx.pid;
 error_log {work}/nginx-error.log;
 events {{ worker_connections 256; }}
 http {{
-  log_format assets '$request_uri $status $body_bytes_sent';
+  log_format assets '$request_uri $status $body_bytes_sent $server_protocol $connection';
   client_body_temp_path {work}/tmp; proxy_temp_path {work}/tmp; fastcgi_temp_path {work}/tmp;
   uwsgi_temp_path {work}/tmp; scgi_temp_path {work}/tmp;
   proxy_cache_path {work}/cache levels=1:2 keys_zone=assets:10m max_size=1g inactive=60m use_temp_path=off;
   server {{
-    listen 127.0.0.1:{origin_port};
+    listen {host}:{origin_port};
     {log("origin")}
     root {work}/www;
     location /slow/ {{ alias {work}/www/; limit_rate 1m; }}
-  }}{cdn}
+    {files_location}
+  }}{cdn}{h2}
 }}
 """
     with open(f"{work}/nginx.conf", "w") as out:
         out.write(config)
-    start([nginx, "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/nginx-error.log"], f"{work}/nginx.out")
+    pin = [] if cpu is None else [require("taskset"), "-c", str(cpu)]
+    if namespace:
+        pin = ["ip", "netns", "exec", namespace, *pin]
+    start([*pin, nginx, "-p", work, "-c", f"{work}/nginx.conf", "-e", f"{work}/nginx-error.log"], f"{work}/nginx.out")
     wait_for("nginx's pid file", lambda: os.path.exists(f"{work}/nginx.pid"), 10)

@@ -7,7 +7,9 @@ outside witness:
   - a flipped byte in a chunk in the CDN's cache, a truncated response, a stalled origin and a manifest with a bad
     signature are refused (the stall within its timeouts): nothing corrupt is installed, every refusal is reported
     by reason;
-  - a fetch killed with SIGKILL mid-way resumes without fetching again a chunk it had verified.
+  - a fetch killed with SIGKILL mid-way resumes without fetching again a chunk it had verified;
+  - over TLS with HTTP/2 offered, chunks fetched as byte ranges of the published files travel as HTTP/2 range
+    requests multiplexed on one connection; a wrong Content-Range is refused (wrong_range).
 Usage: assets_nginx_test.py BUILD_DIR"""
 import hashlib
 import http.server
@@ -23,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from asset_origin import start_nginx
+from asset_origin import make_certificate, start_nginx
 from harness import fail, free_port, start, wait_for, work_directory
 
 build = os.path.abspath(sys.argv[1])
@@ -75,8 +77,9 @@ manifest_one = open("www/manifest").read()
 chunks_one = manifest_one.count("\nchunk ")
 
 # --- nginx: the origin, a slow path on it for the resume test, and the CDN (slice cache) in front
-origin_port, cdn_port = free_port(), free_port()
-start_nginx(work, origin_port, cdn_port)
+origin_port, cdn_port, h2_port = free_port(), free_port(), free_port()
+certificate = make_certificate(work)
+start_nginx(work, origin_port, cdn_port, h2_port=h2_port, files=f"{work}/in")
 for log in ("origin.log", "cdn.log"):
     wait_for(f"nginx's {log}", lambda log=log: os.path.exists(log), 10)
 cdn = f"http://127.0.0.1:{cdn_port}"
@@ -117,6 +120,20 @@ if expected > chunks_two // 10:
 update_bytes = sum(sent for _, _, sent in update)
 print(f"update: {len(update)} of {chunks_two} chunks fetched ({update_bytes} bytes for a {BIG // 20}-byte change)")
 
+# --- HTTP/2 over TLS, every chunk a byte range of its published file: one connection, 206s, verified
+h2 = f"https://127.0.0.1:{h2_port}"
+run("fetch", h2, "ranges", "--publisher", "publisher.key.pub", "--http2", "--cacert", certificate, "--files",
+    f"{h2}/files")
+if open("ranges/maps/arena.pak", "rb").read() != bytes(big):
+    fail("the release fetched as HTTP/2 ranges differs from what was published")
+with open("h2.log") as lines:
+    ranged = [line.split() for line in lines if line.startswith("/files/")]
+protocols, connections = {r[3] for r in ranged}, {r[4] for r in ranged}
+if len(ranged) != chunks_two or {r[1] for r in ranged} != {"206"} or protocols != {"HTTP/2.0"} or len(connections) != 1:
+    fail(f"{len(ranged)} range requests for {chunks_two} chunks, statuses {sorted({r[1] for r in ranged})}, "
+         f"protocols {protocols}, {len(connections)} connections")
+print(f"HTTP/2 ranges: {len(ranged)} range requests (206) multiplexed on 1 connection, the release installed")
+
 # --- A flipped byte in a chunk in the CDN's cache: refused, retried, never installed
 pack_chunk = re.search(r"chunk \d+ \d+ \d+ ([0-9a-f]{64})",
                        open("www/manifest").read().split("maps/arena.pak")[1]).group(1)
@@ -150,6 +167,8 @@ class LyingHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if LyingHandler.mode == "range" and self.path.startswith("/files/"):
+            return self.wrong_range()
         if self.path != uri:
             return super().do_GET()
         if LyingHandler.mode == "stall":
@@ -164,6 +183,20 @@ class LyingHandler(http.server.SimpleHTTPRequestHandler):
         self.close_connection = True
 
 
+    def wrong_range(self):
+        """The bytes asked for, announced as a range one byte further on."""
+        first, last = map(int, self.headers["Range"].removeprefix("bytes=").split("-"))
+        with open(f"{work}/in/{self.path.removeprefix('/files/')}", "rb") as file:
+            file.seek(first)
+            body = file.read(last - first + 1)
+            size = os.fstat(file.fileno()).st_size
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {first + 1}-{last + 1}/{size}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 lying = socketserver.ThreadingTCPServer(("127.0.0.1", 0), LyingHandler)
 lying.daemon_threads = True
 threading.Thread(target=lying.serve_forever, daemon=True).start()
@@ -172,6 +205,12 @@ output = run("fetch", lying_url, "truncated", "--publisher", "publisher.key.pub"
 if "wrong_stored_size" not in output or "maps/arena.pak" in installed_files("truncated"):
     fail(f"a truncated response was not refused as such:\n{output}")
 print("truncated response: refused (wrong_stored_size), the pack not installed")
+LyingHandler.mode = "range"
+output = run("fetch", lying_url, "misranged", "--publisher", "publisher.key.pub", "--files", f"{lying_url}/files",
+             expect=1)
+if "wrong_range" not in output or installed_files("misranged") != ["empty.cfg"]:
+    fail(f"a wrong Content-Range was not refused as such:\n{output}")
+print("wrong Content-Range: refused (wrong_range), nothing installed")
 LyingHandler.mode = "stall"
 began = time.monotonic()
 output = run("fetch", lying_url, "stalled", "--publisher", "publisher.key.pub", "--timeout", "1", expect=1)

@@ -111,6 +111,7 @@ enum class Refusal : std::uint8_t
     HttpStatus,         ///< the origin answered with a status other than 200
     NotServed,          ///< the game server does not have the chunk
     Transport,          ///< connection refused or broken, timed out
+    WrongRange,         ///< a range request answered with another Content-Range, or not as a range (200)
     Count
 };
 const char* to_string(Refusal reason) noexcept;
@@ -129,17 +130,19 @@ Result<std::vector<std::byte>, ChunkError> decode_chunk(Bytes stored, std::uint3
 
 struct ChunkStoreConfig
 {
-    std::filesystem::path directory;            ///< created if missing; holds `chunks/xx/<hex>` files
+    std::filesystem::path directory;            ///< created if missing; holds `packs/<n>` and `index`
     std::uint64_t capacity_bytes = 4ull << 30;  ///< stored bytes kept at most (encoded sizes)
+    std::uint64_t pack_bytes = 64ull << 20;     ///< a pack file's size before the next is started
 };
 
-/// Verified chunks on disk, as encoded (the origin's bytes). A chunk is written whole (temporary file, rename) after
-/// it is verified, so a crash never leaves a partial chunk under a chunk's name; on read it is verified again and a
-/// corrupt file is deleted. Beyond capacity, the least recently used chunks that no pinned release lists are evicted.
+/// Verified chunks on disk, as encoded (the origin's bytes), appended to pack files with an index; a chunk is listed
+/// only after its bytes are written, so a crash never leaves a partial chunk under a chunk's name; on read it is
+/// verified again and a corrupt one is forgotten. Beyond capacity, the least recently used chunks that no pinned
+/// release lists are evicted (their space is reclaimed by compacting packs less than half alive).
 class ChunkStore
 {
   public:
-    /// Errors: IoError (the directory cannot be created or listed). Leftover temporary files are removed.
+    /// Errors: IoError (the directory cannot be created or listed). A torn last index record is cut off.
     static Result<std::unique_ptr<ChunkStore>> open(ChunkStoreConfig config);
     ~ChunkStore();
 
@@ -291,10 +294,24 @@ std::vector<std::string> verify_directory(const std::filesystem::path& dir, cons
 
 // ---- Fetching from an HTTP origin ------------------------------------------------------------------------------
 
+/// How the fetcher speaks to an HTTP origin. Http2 over https:// is offered through ALPN (HTTP/1.1 if the origin does
+/// not take it; nginx: `listen PORT ssl http2;`); over http:// it is h2c with prior knowledge, which needs libcurl 8.
+enum class HttpVersion : std::uint8_t
+{
+    Http1,
+    Http2
+};
+
 struct FetchConfig
 {
-    std::string origin;        ///< "http://host:port[/prefix]": chunks under prefix/chunks/
-    unsigned connections = 4;  ///< kept-alive HTTP/1.1 connections, one request in flight on each
+    std::string origin;        ///< "http[s]://host:port[/prefix]": the manifest, and chunks under prefix/chunks/
+    unsigned connections = 4;  ///< HTTP/1.1: kept-alive connections, one request in flight on each
+    HttpVersion http = HttpVersion::Http1;
+    unsigned http2_streams = 16;  ///< HTTP/2: requests in flight, multiplexed on one connection
+    /// When set, "http://host:port[/prefix]" serving the release's files as published (prefix/PATH): each chunk is
+    /// a Range request of its file, its Content-Range checked (a plain file CDN needs no chunk objects).
+    std::string files;
+    std::string ca_file;  ///< PEM certificates trusted for https:// besides the system's (a private CDN, tests)
     std::chrono::milliseconds request_timeout{10'000};  ///< a stalled origin fails the request after this
     unsigned max_attempts = 3;                          ///< per chunk, before the files that need it fail
     Result<void> validate() const;
@@ -413,9 +430,13 @@ class AssetServer
 
 /// GETs `origin`/manifest and reads it (read_manifest); `text`, when given, receives the signed text as served.
 /// Errors: Unavailable, ProtocolError (refused: the message says why).
+/// The connection it opened stays open for a fetcher of the same origin (its first chunk does not wait for a
+/// handshake).
 Result<Manifest> fetch_manifest(std::string_view origin, const PublicKey& trusted,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(10),
                                 std::string* text = nullptr);
+/// The same with the fetcher's protocol, trust and timeout (config.origin).
+Result<Manifest> fetch_manifest(const FetchConfig& config, const PublicKey& trusted, std::string* text = nullptr);
 
 // ---- Peers as a source, and file sharing between players ---------------------------------------------------
 
