@@ -4,7 +4,25 @@ docs/ASSETS.md shows the same configuration for production."""
 import os
 import subprocess
 
-from harness import require, start, wait_for
+from harness import fail, require, start, wait_for
+
+
+def assets_tool(tool):
+    """`run(*args, expect=0)`: runs eustress-assets with the arguments, fails the test on another exit code, and
+    returns what it printed."""
+    def run(*args, expect=0):
+        result = subprocess.run([tool, *args], capture_output=True, text=True, timeout=90)
+        if result.returncode != expect:
+            fail(f"eustress-assets {' '.join(args)} exited {result.returncode}, expected {expect}:\n"
+                 f"{result.stdout}{result.stderr}")
+        return result.stdout + result.stderr
+    return run
+
+
+def write_file(path, data):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "wb") as out:
+        out.write(data)
 
 
 def make_certificate(work, address="127.0.0.1"):

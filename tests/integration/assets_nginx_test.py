@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from asset_origin import make_certificate, start_nginx
+from asset_origin import assets_tool, write_file, make_certificate, start_nginx
 from harness import fail, free_port, start, wait_for, work_directory
 
 build = os.path.abspath(sys.argv[1])
@@ -35,18 +35,8 @@ BIG = 16 << 20
 rng = random.Random(17)
 
 
-def run(*args, expect=0):
-    result = subprocess.run([tool, *args], capture_output=True, text=True, timeout=90)
-    if result.returncode != expect:
-        fail(f"eustress-assets {' '.join(args)} exited {result.returncode}, expected {expect}:\n"
-             f"{result.stdout}{result.stderr}")
-    return result.stdout + result.stderr
-
-
-def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as out:
-        out.write(data)
+run = assets_tool(tool)
+write = write_file
 
 
 def chunk_requests(log, since=0):

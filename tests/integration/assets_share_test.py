@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from asset_origin import start_nginx  # noqa: E402
+from asset_origin import assets_tool, write_file, start_nginx  # noqa: E402
 from harness import fail, free_port, start, wait_for, wait_for_text, work_directory  # noqa: E402
 
 build = os.path.abspath(sys.argv[1])
@@ -26,18 +26,8 @@ work = work_directory()
 rng = random.Random(23)
 
 
-def run(*args, expect=0):
-    result = subprocess.run([tool, *args], capture_output=True, text=True, timeout=90)
-    if result.returncode != expect:
-        fail(f"eustress-assets {' '.join(args)} exited {result.returncode}, expected {expect}:\n"
-             f"{result.stdout}{result.stderr}")
-    return result.stdout + result.stderr
-
-
-def write(path, data):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "wb") as out:
-        out.write(data)
+run = assets_tool(tool)
+write = write_file
 
 
 def finish(process, seconds=60):
