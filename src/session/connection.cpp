@@ -419,6 +419,7 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timest
 {
     if (!within_rate_limits(channel_id, message.size(), now))
         return;
+    const std::size_t wire_size = message.size();  // the channel's byte counts are what travelled, both ways
     if (m_settings.compression && m_settings.compression->compresses(channel_id))
     {
         auto opened =
@@ -432,7 +433,7 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timest
     }
     auto& status = m_channels[channel_id].status;
     ++status.messages_received;
-    status.bytes_received += message.size();
+    status.bytes_received += wire_size;
     MessageEvent event{m_peer_id, std::vector<std::byte>(message.begin(), message.end()), channel_id, early};
     if (m_admitted)
     {

@@ -52,6 +52,12 @@ TEST(ChannelCompression, GameMessagesArriveIntactAndTheWireCarriesLessThanHalf)
     for (const auto& channel : client.status(world.now).channels)
         on_wire += channel.bytes_sent;
     EXPECT_LT(on_wire * 2, raw) << on_wire << " bytes on the wire for " << raw << " bytes of messages";
+    std::uint64_t arrived = 0;
+    const auto server_side = world.server->status(client.id(), world.now);
+    ASSERT_TRUE(server_side.has_value());
+    for (const auto& channel : server_side->channels)
+        arrived += channel.bytes_received;
+    EXPECT_EQ(arrived, on_wire) << "both ends count what travelled";
 }
 
 TEST(ChannelCompression, EndsWithDifferentDictionariesAreRefusedAtTheHandshake)
