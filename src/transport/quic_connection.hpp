@@ -125,7 +125,7 @@ class QuicConnection
     /// Packets shorter than this are never a valid QUIC Initial from a client (RFC 9000 section 14.1).
     static constexpr std::size_t kMinInitialSize = 1200;
     /// Length of the connection ids we issue; clients and servers alike.
-    static constexpr std::size_t kConnectionIdLength = 16;
+    static constexpr std::size_t kConnectionIdLength = 8;
     /// The sliding windows of `rates`: traffic rates follow changes within a second; the loss figure needs more
     /// datagrams to mean something at game rates.
     static constexpr Duration kRateWindow = std::chrono::seconds(1);

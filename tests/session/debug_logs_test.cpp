@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "session_harness.hpp"
+#include "transport/quic_connection.hpp"
 
 namespace eustress::net::testing {
 namespace {
@@ -200,7 +201,8 @@ TEST(Qlog, EachEndWritesOneCompleteJsonSeqFileNamedByRoleAndOriginalConnectionId
     ASSERT_EQ(client_name.rfind("client-", 0), 0u) << client_name;
     ASSERT_EQ(server_name.rfind("server-", 0), 0u) << server_name;
     EXPECT_EQ(client_name.substr(7), server_name.substr(7)) << "both ends name the file by the same original id";
-    EXPECT_EQ(client_name.size(), 7 + 32 + 6) << "16-byte connection id in hex, .sqlog";
+    EXPECT_EQ(client_name.size(), 7 + 2 * transport::QuicConnection::kConnectionIdLength + 6)
+        << "the connection id in hex, .sqlog";
 
     for (const auto& [name, path] : files)
     {
