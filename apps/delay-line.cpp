@@ -6,11 +6,13 @@
 // kernel TCP, our QUIC, ENet, ping.
 //
 //   eustress-delay-line --a wanA --b wanB --both delay=20ms,jitter=2ms [--a-to-b loss=2%] [--b-to-a ...] [--seed N]
-//                       [--realtime]
+//                       [--realtime] [--schedule 6s:both:rate=300kbit --schedule 16s:both:rate=2mbit ...]
 //
 // It prints "ready" once both devices exist. On stdin it takes one command a line: "a2b SPEC", "b2a SPEC" or
 // "both SPEC" change the named directions (only the keys given), "stats" prints each direction's counters as JSON,
 // "quit" (or the end of stdin) stops. It also stops on SIGTERM or SIGINT; it prints the counters as it stops.
+// A schedule (delay-line/link_schedule.hpp) changes directions at set times since "ready", as those commands would,
+// and says so on stderr (stdout carries only the replies to commands, in order).
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -20,10 +22,12 @@
 #include <sched.h>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "link_direction.hpp"
+#include "link_schedule.hpp"
 #include "tun_device.hpp"
 
 using namespace eustress::delay_line;
@@ -42,11 +46,31 @@ struct Line
 {
     TunDevice a, b;
     LinkDirection a_to_b, b_to_a;
+    LinkSchedule schedule;
+    eustress::net::Timestamp started{};
 };
 
 void print_stats(const Line& line)
 {
     std::printf("%s\n%s\n", line.a_to_b.stats_json().c_str(), line.b_to_a.stats_json().c_str());
+}
+
+/// Changes the directions `verb` names ("a2b", "b2a" or "both") by `spec`, and says so (or why not) on `out`.
+void change(Line& line, const std::string& verb, const std::string& spec, std::FILE* out, eustress::net::Timestamp now)
+{
+    for (LinkDirection* direction : {&line.a_to_b, &line.b_to_a})
+    {
+        if (verb != "both" && direction->name() != verb)
+            continue;
+        auto changed = LinkConfig::parse(spec, direction->model().config());
+        if (!changed)
+        {
+            std::fprintf(out, "error %s\n", changed.error().message.c_str());
+            return;
+        }
+        direction->configure(changed.value(), now);
+        std::fprintf(out, "ok %s %s\n", direction->name().c_str(), changed.value().describe().c_str());
+    }
 }
 
 /// One control command; false for "quit".
@@ -58,29 +82,22 @@ bool command(Line& line, const std::string& text)
     if (verb == "quit")
         return false;
     if (verb == "stats")
-    {
         print_stats(line);
-        return true;
-    }
-    if (verb != "a2b" && verb != "b2a" && verb != "both")
-    {
+    else if (verb != "a2b" && verb != "b2a" && verb != "both")
         std::printf("error unknown command '%s' (a2b, b2a, both, stats, quit)\n", verb.c_str());
-        return true;
-    }
-    for (LinkDirection* direction : {&line.a_to_b, &line.b_to_a})
-    {
-        if (verb != "both" && direction->name() != verb)
-            continue;
-        auto changed = LinkConfig::parse(spec, direction->model().config());
-        if (!changed)
-        {
-            std::printf("error %s\n", changed.error().message.c_str());
-            return true;
-        }
-        direction->model().configure(changed.value());
-        std::printf("ok %s %s\n", direction->name().c_str(), changed.value().describe().c_str());
-    }
+    else
+        change(line, verb, spec, stdout, MonotonicClock::now());
     return true;
+}
+
+/// Applies the scheduled changes due by `now`.
+void run_schedule(Line& line, eustress::net::Timestamp now)
+{
+    for (const ScheduledChange& due : line.schedule.due(now - line.started))
+    {
+        std::fprintf(stderr, "delay-line: at %.3f s: ", std::chrono::duration<double>(now - line.started).count());
+        change(line, due.direction, due.settings, stderr, now);
+    }
 }
 
 /// Reads what stdin has and runs each complete line; false once "quit" or the end of input was read (whoever
@@ -111,6 +128,8 @@ std::optional<timespec> wait_for(const Line& line, eustress::net::Timestamp now)
     std::optional<eustress::net::Timestamp> next = line.a_to_b.next_release();
     if (const auto other = line.b_to_a.next_release(); other && (!next || *other < *next))
         next = other;
+    if (const auto scheduled = line.schedule.next(); scheduled && (!next || line.started + *scheduled < *next))
+        next = line.started + *scheduled;
     if (!next)
         return std::nullopt;
     const auto wait = std::max(eustress::net::Duration{0}, *next - now);
@@ -125,6 +144,7 @@ void run(Line& line)
     while (!g_stop)
     {
         auto now = MonotonicClock::now();
+        run_schedule(line, now);
         line.a_to_b.release(line.b.fd(), now);
         line.b_to_a.release(line.a.fd(), now);
         pollfd fds[3] = {{line.a.fd(), POLLIN, 0}, {line.b.fd(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
@@ -157,8 +177,17 @@ int main(int argc, char** argv)
     bool realtime = false;
     app.add_flag("--realtime", realtime,
                  "run under SCHED_FIFO (root): on a busy machine a line that waits for the CPU adds delay of its own");
+    std::vector<std::string> schedule_entries;
+    app.add_option("--schedule", schedule_entries,
+                   "TIME:DIRECTION:SETTINGS changes a2b, b2a or both at TIME (s or ms) after ready; repeatable");
     CLI11_PARSE(app, argc, argv);
 
+    auto schedule = LinkSchedule::parse(schedule_entries);
+    if (!schedule)
+    {
+        std::fprintf(stderr, "%s\n", schedule.error().message.c_str());
+        return 2;
+    }
     LinkConfig configs[2];
     for (int side = 0; side < 2; ++side)
         for (const std::string* spec : {&both, side == 0 ? &a_to_b : &b_to_a})
@@ -200,8 +229,12 @@ int main(int argc, char** argv)
     sigprocmask(SIG_BLOCK, &blocked, nullptr);  // delivered only inside ppoll, so no wake-up is lost
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
-    Line line{std::move(a).value(), std::move(b).value(), LinkDirection("a2b", configs[0], seed),
-              LinkDirection("b2a", configs[1], seed + 1)};
+    Line line{std::move(a).value(),
+              std::move(b).value(),
+              LinkDirection("a2b", configs[0], seed),
+              LinkDirection("b2a", configs[1], seed + 1),
+              std::move(schedule).value(),
+              MonotonicClock::now()};
     std::printf("ready a2b %s\nready b2a %s\n", configs[0].describe().c_str(), configs[1].describe().c_str());
     run(line);
     print_stats(line);

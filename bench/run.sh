@@ -5,7 +5,7 @@
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
 # server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket compression wan crdt
-# assets browser).
+# assets browser; wan-budget runs only the WAN's replication budget run, which wan includes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -218,6 +218,14 @@ if wanted wan; then
   section "20. the seed's QUIC-vs-TCP claims on the WAN: bulk and 10,000 messages, ours (cubic, bbr2) vs kernel TCP (cubic, bbr) vs ENet at 40 ms RTT with 0 and 2% loss, and 100 ms with 2% loss and a 20 Mbit/s cap (root)"
   if [[ $(id -u) -eq 0 ]]; then
     python3 bench/wan_bench.py build-bench >>"$out" || echo "   (wan_bench.py failed)" >&2
+  fi
+fi
+
+if wanted wan || wanted wan-budget; then
+  section "20b. the replication budget following the path on the WAN: the cube game across the delay line (100 ms RTT), 2 Mbit/s dropping to 300 kbit/s for 8 s and back, adaptive vs the tier's budget alone (root; about a minute)"
+  if [[ $(id -u) -eq 0 ]]; then
+    timeout 300 python3 bench/wan_budget_bench.py build-bench --csv build-bench/bench/wan-budget >>"$out" \
+      || echo "   (wan_budget_bench.py failed or timed out)" >&2
   fi
 fi
 

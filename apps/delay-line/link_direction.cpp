@@ -40,7 +40,7 @@ void LinkDirection::take(int from, Timestamp now)
         const Admission admitted = m_model.admit(std::size_t(length), now);
         if (admitted.verdict != Verdict::Deliver)
             continue;
-        m_pending.push({admitted.release, m_order++, m_free.back(), std::uint32_t(length)});
+        m_pending.push({admitted.release, admitted.sent, m_order++, m_free.back(), std::uint32_t(length)});
         m_free.pop_back();
     }
 }
@@ -56,6 +56,24 @@ void LinkDirection::release(int to, Timestamp now)
         else
             ++m_stats.write_failed;  // the receiving side's device is down or its queue full: a loss, counted
         m_free.push_back(due.slot);
+    }
+}
+
+void LinkDirection::configure(const LinkConfig& config, Timestamp now)
+{
+    const Retiming retiming = m_model.configure(config, now);
+    if (retiming.scale == 1.0)
+        return;
+    std::vector<Pending> waiting;
+    waiting.reserve(kSlots);
+    for (; !m_pending.empty(); m_pending.pop())
+        waiting.push_back(m_pending.top());
+    for (Pending& packet : waiting)
+    {
+        const Timestamp sent = retiming.sent(packet.sent);
+        packet.release += sent - packet.sent;
+        packet.sent = sent;
+        m_pending.push(packet);
     }
 }
 

@@ -35,7 +35,10 @@ class LinkDirection
     /// When the next packet is due, or nullopt when the link is empty.
     std::optional<Timestamp> next_release() const;
 
-    LinkModel& model() noexcept { return m_model; }
+    /// Changes the link at `now`; what waits at the bottleneck is re-timed to a new rate.
+    void configure(const LinkConfig& config, Timestamp now);
+
+    const LinkModel& model() const noexcept { return m_model; }
     const std::string& name() const noexcept { return m_name; }
     /// One JSON object: the model's counters and the pump's.
     std::string stats_json() const;
@@ -44,6 +47,7 @@ class LinkDirection
     struct Pending
     {
         Timestamp release;
+        Timestamp sent;       ///< leaves the bottleneck (a rate change moves it, and the release with it)
         std::uint64_t order;  ///< ties keep arrival order
         std::uint32_t slot;
         std::uint32_t length;

@@ -36,7 +36,23 @@ Admission LinkModel::admit(std::size_t bytes, Timestamp now)
         release = std::max(release, m_last_release);
     m_last_release = std::max(m_last_release, release);
     ++m_stats.delivered;
-    return {Verdict::Deliver, release};
+    return {Verdict::Deliver, release, sent};
+}
+
+Retiming LinkModel::configure(const LinkConfig& config, Timestamp now)
+{
+    Retiming retiming{now, 1.0};
+    const double old_rate = m_config.rate_bits_per_second, new_rate = config.rate_bits_per_second;
+    if (old_rate > 0 && new_rate != old_rate && m_busy_until > now)
+    {
+        retiming.scale = new_rate > 0 ? old_rate / new_rate : 0.0;
+        const Timestamp busy_until = retiming.sent(m_busy_until);
+        // The last packet admitted left the bottleneck at m_busy_until; its release moves with it.
+        m_last_release += busy_until - m_busy_until;
+        m_busy_until = busy_until;
+    }
+    m_config = config;
+    return retiming;
 }
 
 std::size_t LinkModel::queued_bytes(Timestamp now) const noexcept

@@ -71,6 +71,23 @@ struct Admission
 {
     Verdict verdict = Verdict::Deliver;
     Timestamp release{};  ///< when the packet leaves the link (Deliver only)
+    Timestamp sent{};     ///< when its last bit leaves the bottleneck (release less propagation)
+};
+
+/// A rate change re-times what waits at the bottleneck: a wait still ahead at `at` is multiplied by `scale` (the
+/// old rate over the new; 0 when the cap is lifted, and the queue leaves at once).
+struct Retiming
+{
+    Timestamp at{};
+    double scale = 1;
+
+    /// When a packet the bottleneck would have sent at `sent` is sent now.
+    Timestamp sent(Timestamp old_sent) const noexcept
+    {
+        if (old_sent <= at)
+            return old_sent;
+        return at + Duration(static_cast<Duration::rep>(static_cast<double>((old_sent - at).count()) * scale));
+    }
 };
 
 struct LinkStats
@@ -84,8 +101,9 @@ class LinkModel
     LinkModel(const LinkConfig& config, std::uint64_t seed);
 
     Admission admit(std::size_t bytes, Timestamp now);
-    /// Takes effect for packets admitted from now on; packets already inside keep their times.
-    void configure(const LinkConfig& config) { m_config = config; }
+    /// Takes effect at `now`. A new rate also serialises what is still queued at the bottleneck, as a real link's
+    /// does: the caller moves the packets it holds by the returned Retiming (their propagation is kept).
+    Retiming configure(const LinkConfig& config, Timestamp now);
     const LinkConfig& config() const noexcept { return m_config; }
     const LinkStats& stats() const noexcept { return m_stats; }
     /// Bytes waiting at the bottleneck at `now` (not yet serialised).

@@ -1,6 +1,9 @@
 // examples/cubes: Glenn Fiedler's snapshot-compression scene (a large cube pushing 900 small ones, ODE physics at
 // 60 Hz) replicated to clients through a 100 ms RTT, 2% loss link, beside a naive peer that receives full floats
 // every tick. Headless: it prints, each second, the bandwidth per client and the reconstruction error.
+//
+// With --serve ADDR or --connect ADDR it is instead one side of the cube game on real sockets, in real time
+// (wan_game.hpp): the field scene's server, or a player mirroring it, each writing a CSV row every 100 ms.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cube_session.hpp"
+#include "wan_game.hpp"
 
 int main(int argc, char** argv)
 {
@@ -38,7 +42,18 @@ int main(int argc, char** argv)
     app.add_flag("!--no-adapt", config.adapt_to_path, "keep the tier's budget whatever the path carries");
     std::string csv_path;
     app.add_option("--csv", csv_path, "also write one line per second to this file (for bench/plot_series.py)");
+    cubes::WanGameOptions wan;
+    app.add_option("--serve", wan.address, "serve the field scene on real sockets at HOST:PORT (real time)");
+    app.add_option("--connect", wan.address, "play the field scene from the server at HOST:PORT (real time)");
+    app.add_option("--pin", wan.pin, "with --connect: the server's key pin, as --serve prints it");
     CLI11_PARSE(app, argc, argv);
+    if (app.count("--serve") || app.count("--connect"))
+    {
+        wan.seconds = seconds;
+        wan.csv_path = csv_path;
+        wan.adapt = config.adapt_to_path;
+        return app.count("--serve") ? cubes::serve(wan) : cubes::play(wan);
+    }
     for (const auto& cap : caps)
         config.link_caps[std::stoi(cap.substr(0, cap.find(':')))] = std::stoull(cap.substr(cap.find(':') + 1)) * 1000;
     config.one_way_latency = std::chrono::milliseconds(latency_ms);

@@ -10,6 +10,9 @@ namespace {
 constexpr Duration kDrainTime = std::chrono::milliseconds(250);
 /// And never sends less than this share of what the path delivers.
 constexpr double kDeepestShare = 0.5;
+/// A client acknowledging at least this share of the budget receives what we send: a queue of ours cannot be
+/// growing at its bottleneck.
+constexpr double kKeepingUpShare = 0.9;
 
 double seconds(Duration duration)
 {
@@ -25,6 +28,16 @@ Duration queue_delay_of(const PathSample& sample)
     const Duration at_bottleneck =
         sample.min_rtt.count() > 0 && rtt > sample.min_rtt ? rtt - sample.min_rtt : Duration(0);
     return std::max(at_bottleneck, sample.send_queue_age);
+}
+
+/// A round trip above the minimum while the client acknowledges about all the budget sends is not a queue we
+/// built: a busy host late to read its socket, a radio's jitter, delayed acknowledgements. Cutting on it would only
+/// ratchet the budget down (each cut to a share of what was acknowledged, which is the budget itself), as it did
+/// across the delay line on a loaded machine, where it sank to the floor with the link 97% idle. After a cut that a
+/// real queue caused (the client acknowledged less than we sent), cuts go on until it drains, kept up or not.
+bool keeping_up(const PathSample& sample, Duration limit, double budget)
+{
+    return sample.send_queue_age <= limit && sample.acknowledged_bits_per_second >= kKeepingUpShare * budget;
 }
 
 }  // namespace
@@ -52,7 +65,11 @@ std::uint64_t PathBudget::update(const PathSample& sample, std::uint64_t ceiling
     const double elapsed = m_last_sample ? std::clamp(seconds(now - *m_last_sample), 0.0, 0.5) : 0.0;
     m_last_sample = now;
     const Duration queue_delay = queue_delay_of(sample);
-    if (queue_delay > m_adaptation.queue_delay_limit)
+    if (queue_delay > m_adaptation.queue_delay_limit && !m_draining &&
+        keeping_up(sample, m_adaptation.queue_delay_limit, budget))
+    {}  // hold: neither cut nor grow while the round trip is up
+    // Once a cut was needed, the queue it found must drain: a budget the path just carries would keep it standing.
+    else if (queue_delay > m_adaptation.queue_delay_limit)
     {
         budget = backed_off(sample, queue_delay, budget, now);
         m_draining = true;

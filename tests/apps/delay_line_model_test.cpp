@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "link_model.hpp"
+#include "link_schedule.hpp"
 
 namespace eustress::delay_line {
 namespace {
@@ -126,6 +127,67 @@ TEST(DelayLineModel, SettingsParseAndBadOnesAreRefusedWithTheirText)
         const auto refused = LinkConfig::parse(bad, LinkConfig{});
         ASSERT_FALSE(refused.ok()) << bad;
         EXPECT_NE(refused.error().message.find(bad), std::string::npos) << refused.error().message;
+    }
+}
+
+TEST(DelayLineModel, AScheduledRateCapDropsMidRunAndRisesAgain)
+{
+    // 1 Mbit/s offered (1,000-byte packets every 8 ms) into a 2 Mbit/s cap that drops to 300 kbit/s from 2 s to
+    // 4 s: what comes out follows the cap within the drop, and all of the offer gets through on either side.
+    auto schedule = LinkSchedule::parse({"4s:both:rate=2mbit", "2000ms:a2b:rate=300kbit", "9:b2a:delay=5ms"});
+    ASSERT_TRUE(schedule.ok());
+    LinkModel link(config_of("rate=2mbit,queue=16k,delay=20ms"), 1);
+    const Timestamp start = net::timestamp_from(Duration(100s));
+    std::vector<Admission> held;  // what the line would hold; a rate change moves what still waits to be sent
+    for (int i = 0; i < 750; ++i)
+    {
+        const Duration elapsed = i * 8ms;
+        for (const ScheduledChange& change : schedule.value().due(elapsed))
+        {
+            EXPECT_NE(change.direction, "b2a") << "handed out before its time";
+            const Retiming retiming =
+                link.configure(LinkConfig::parse(change.settings, link.config()).value(), start + elapsed);
+            for (Admission& packet : held)
+            {
+                const Timestamp sent = retiming.sent(packet.sent);
+                packet.release += sent - packet.sent;
+                packet.sent = sent;
+            }
+        }
+        if (const auto admitted = link.admit(1000, start + elapsed); admitted.verdict == Verdict::Deliver)
+            held.push_back(admitted);
+    }
+    std::vector<double> released_bits(6);  // per second since the start, by release time
+    for (const Admission& packet : held)
+        if (const auto second = std::size_t((packet.release - start) / 1s); second < released_bits.size())
+            released_bits[second] += 8000;
+    EXPECT_NEAR(released_bits[1], 1e6, 0.02e6);
+    EXPECT_NEAR(released_bits[2], 300e3, 0.03e6);  // the last packets admitted before the drop, then the cap
+    EXPECT_NEAR(released_bits[3], 300e3, 0.02e6);
+    // The queue left behind (16 KB) drains at the new 2 Mbit/s, not at the 300 kbit/s it was queued at.
+    // (Kept at the old rate, it would take 437 ms, and the full queue would refuse the offer meanwhile: 744 kbit.)
+    EXPECT_GE(released_bits[4], 1e6);
+    EXPECT_LE(released_bits[4], 1e6 + 16384 * 8 + 8000);
+    EXPECT_NEAR(released_bits[5], 1e6, 0.02e6);
+    EXPECT_EQ(link.config().delay, 20ms);
+    ASSERT_TRUE(schedule.value().next().has_value());
+    EXPECT_EQ(*schedule.value().next(), 9s);
+    EXPECT_EQ(schedule.value().due(9s).size(), 1u);
+    EXPECT_FALSE(schedule.value().next().has_value());
+}
+
+TEST(DelayLineModel, BadScheduleEntriesAreRefusedWithTheirText)
+{
+    for (const char* bad : {"6s:rate=300kbit", "6s:sideways:rate=1mbit", "six:both:rate=1mbit", "-1s:both:loss=1%",
+                            "6h:both:loss=1%", "6s:both:colour=red"})
+    {
+        const auto refused = LinkSchedule::parse({"1s:both:loss=1%", bad});
+        ASSERT_FALSE(refused.ok()) << bad;
+        // The entry's own text, or for bad settings the setting LinkConfig refused.
+        const std::string settings = std::string(bad).substr(std::string(bad).rfind(':') + 1);
+        const std::string& message = refused.error().message;
+        EXPECT_TRUE(message.find(bad) != std::string::npos || message.find(settings) != std::string::npos)
+            << refused.error().message;
     }
 }
 

@@ -92,6 +92,21 @@ TEST(PathBudget, OurOwnSendQueueCountsAsAQueueAndTheFloorHolds)
     EXPECT_EQ(budget.current(kCeiling), PathAdaptation{}.floor_bits_per_second);
 }
 
+TEST(PathBudget, ARoundTripUpWhileTheClientAcknowledgesAllWeSendHoldsTheBudget)
+{
+    // A loaded host or a radio's jitter raises the round trip with no queue of ours behind it: the client still
+    // acknowledges what the budget sends, so the budget holds (no growth either) instead of ratcheting down.
+    PathBudget budget{PathAdaptation{}};
+    Timestamp now = timestamp_from(seconds(10));
+    for (int i = 0; i < 20; ++i)
+        EXPECT_EQ(budget.update(queued(480'000, milliseconds(60)), kCeiling, now += milliseconds(200)), kCeiling);
+    // A real bottleneck delivers less than we send, and the budget follows it.
+    EXPECT_EQ(budget.update(queued(300'000, milliseconds(60)), kCeiling, now += milliseconds(200)), 228'000u);
+    // The queue it found still stands, though the client now acknowledges all of the smaller budget: cut again,
+    // until it drains, or a budget the path just carries would keep it standing.
+    EXPECT_LT(budget.update(queued(228'000, milliseconds(60)), kCeiling, now += milliseconds(200)), 228'000u);
+}
+
 TEST(PathBudget, DisabledItIsTheTiersBudget)
 {
     PathBudget budget{PathAdaptation{.enabled = false}};
