@@ -26,6 +26,12 @@ std::string text_of(const ENetPacket* packet)
     return std::string(reinterpret_cast<const char*>(packet->data), packet->dataLength);
 }
 
+/// For comparing with the control words (END, RSS?, ...): a view, so a bulk message is not copied to be compared.
+std::string_view word_of(const ENetPacket* packet)
+{
+    return {reinterpret_cast<const char*>(packet->data), packet->dataLength};
+}
+
 /// ENet runs its timers (retransmission, pings) only inside enet_host_service and has no "next timer" query, so a
 /// loop that must keep them running services with this timeout: it blocks in poll until a datagram arrives or the
 /// millisecond (ENet's clock resolution) passes. Ours blocks until its next timer the same way.
@@ -133,16 +139,16 @@ int server(const Options& options)
                     enet_packet_create(packet->data, packet->dataLength, packet->flags & ENET_PACKET_FLAG_UNSEQUENCED));
                 enet_host_flush(host);
             }
-            else if (event.channelID == 0 && text_of(packet) == "END")
+            else if (event.channelID == 0 && word_of(packet) == "END")
                 enet_peer_send(event.peer, 0,
                                packet_of(std::to_string(messages) + " " + std::to_string(microseconds(last - first)),
                                          ENET_PACKET_FLAG_RELIABLE));
-            else if (event.channelID == 0 && text_of(packet) == "RSS?")
+            else if (event.channelID == 0 && word_of(packet) == "RSS?")
                 enet_peer_send(event.peer, 0, packet_of(std::to_string(resident_kib()), ENET_PACKET_FLAG_RELIABLE));
-            else if (event.channelID == 0 && text_of(packet) == "CPU?")
+            else if (event.channelID == 0 && word_of(packet) == "CPU?")
                 enet_peer_send(event.peer, 0,
                                packet_of(std::to_string(process_cpu_microseconds()), ENET_PACKET_FLAG_RELIABLE));
-            else if (event.channelID == 0 && text_of(packet) == "BYE")
+            else if (event.channelID == 0 && word_of(packet) == "BYE")
                 finished = true;
             else if (is_head_of_line(options) && event.channelID == tick_channel(options))
                 ticks.arrived(packet->data, Clock::now());

@@ -60,6 +60,12 @@ std::string text_of(const MessageEvent& message)
     return std::string(reinterpret_cast<const char*>(message.data.data()), message.data.size());
 }
 
+/// For comparing with the control words (END, RSS?, ...): a view, so a bulk message is not copied to be compared.
+std::string_view word_of(const MessageEvent& message)
+{
+    return {reinterpret_cast<const char*>(message.data.data()), message.data.size()};
+}
+
 int server(const Options& options)
 {
     ServerConfig config;
@@ -109,28 +115,28 @@ int server(const Options& options)
                 (void)server.send(message->from, message->channel, message->data, now);
                 continue;
             }
-            if (message->channel == 0 && text_of(*message) == "END")
+            if (message->channel == 0 && word_of(*message) == "END")
             {
                 const std::string reply = std::to_string(messages) + " " + std::to_string(microseconds(last - first));
                 (void)server.send(message->from, 0, as_bytes_of(reply), now);
                 continue;
             }
-            if (message->channel == 0 && text_of(*message) == "RSS?")
+            if (message->channel == 0 && word_of(*message) == "RSS?")
             {
                 (void)server.send(message->from, 0, as_bytes_of(std::to_string(resident_kib())), now);
                 continue;
             }
-            if (message->channel == 0 && text_of(*message) == "CPU?")
+            if (message->channel == 0 && word_of(*message) == "CPU?")
             {
                 (void)server.send(message->from, 0, as_bytes_of(std::to_string(process_cpu_microseconds())), now);
                 continue;
             }
-            if (message->channel == 0 && text_of(*message) == "HEAP?")
+            if (message->channel == 0 && word_of(*message) == "HEAP?")
             {
                 (void)server.send(message->from, 0, as_bytes_of(std::to_string(mallinfo2().uordblks / 1024)), now);
                 continue;
             }
-            if (message->channel == 0 && text_of(*message) == "BYE")
+            if (message->channel == 0 && word_of(*message) == "BYE")
             {
                 finished = true;
                 continue;

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "event_loop.hpp"
+#include "verdicts.hpp"
 
 namespace eustress::net::netprobe {
 namespace {
@@ -144,7 +145,9 @@ LargestDatagram measure_largest_datagram(ClientPump& pump, Duration wait)
     LargestDatagram result;
     const auto status = pump.client().status(MonotonicClock::now());
     result.limit = status.max_datagram_payload;
-    result.udp_limit = status.max_udp_payload;
+    // Unreliable messages are sized to QUIC's 1,200-byte floor, also where path MTU discovery has raised the size
+    // of stream packets (status.max_udp_payload): the floor is the UDP payload that carries `limit`.
+    result.udp_limit = std::min(status.max_udp_payload, thresholds::kQuicMinimumUdpPayload);
     std::vector<std::size_t> sizes;
     for (std::size_t size : {256u, 512u, 1024u, 1100u})
         if (size < result.limit)

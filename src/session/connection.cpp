@@ -431,17 +431,33 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timest
         }
         message = *opened;
     }
+    emit(channel_id, std::vector<std::byte>(message.begin(), message.end()), wire_size, early, now);
+}
+
+void Connection::deliver(ChannelId channel_id, std::vector<std::byte>&& message, bool early, Timestamp now)
+{
+    if (m_settings.compression && m_settings.compression->compresses(channel_id))
+        return deliver(channel_id, Bytes(message), early, now);  // decoding makes the event's bytes anyway
+    if (!within_rate_limits(channel_id, message.size(), now))
+        return;
+    const std::size_t wire_size = message.size();
+    emit(channel_id, std::move(message), wire_size, early, now);
+}
+
+void Connection::emit(ChannelId channel_id, std::vector<std::byte>&& message, std::size_t wire_size, bool early,
+                      Timestamp)
+{
     auto& status = m_channels[channel_id].status;
     ++status.messages_received;
     status.bytes_received += wire_size;
-    MessageEvent event{m_peer_id, std::vector<std::byte>(message.begin(), message.end()), channel_id, early};
+    MessageEvent event{m_peer_id, std::move(message), channel_id, early};
     if (m_admitted)
     {
         m_events.emplace_back(std::move(event));
         return;
     }
     // Streams are independent, so a message can overtake the hello (or the welcome): hold it, within bounds.
-    m_held_bytes += message.size();
+    m_held_bytes += event.data.size();
     if (m_held_bytes > m_settings.max_pending_before_admission)
         return fail("too much data before the handshake finished");
     m_held_until_admitted.push_back(std::move(event));
@@ -514,15 +530,64 @@ void Connection::on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bo
 {
     auto& stream = m_incoming[stream_id];
     stream.early = stream.early || early;
-    stream.buffer.insert(stream.buffer.end(), data.begin(), data.end());
-    parse_stream(stream_id, stream, fin, now);
+    if (stream.body_wanted > 0)
+        data = fill_body(stream_id, stream, data, now);
+    if (!m_protocol_error)
+    {
+        stream.buffer.insert(stream.buffer.end(), data.begin(), data.end());
+        parse_stream(stream_id, stream, fin, now);
+    }
     if (fin)
-        m_incoming.erase(stream_id);
+        on_stream_closed(stream_id, now);
 }
 
 void Connection::on_stream_closed(std::int64_t stream_id, Timestamp)
 {
-    m_incoming.erase(stream_id);
+    if (auto found = m_incoming.find(stream_id); found != m_incoming.end())
+    {
+        release_body(found->second);
+        m_incoming.erase(found);
+    }
+}
+
+bool Connection::start_body(IncomingStream& stream, const StreamRecord& record, Bytes pending)
+{
+    // Only messages large enough for the second copy to matter, and within a bound on what all streams together
+    // may have reserved: a peer that declares large messages and never sends them ties up no more than that.
+    constexpr std::size_t kMinDirectBody = 16 * 1024;
+    constexpr std::size_t kMaxReservedBodyBytes = 32 * 1024 * 1024;
+    if (record.length < kMinDirectBody || m_reserved_body_bytes + record.length > kMaxReservedBodyBytes)
+        return false;
+    const Bytes arrived = pending.subspan(record.prefix_size);
+    stream.body.reserve(static_cast<std::size_t>(record.length));
+    stream.body.assign(arrived.begin(), arrived.end());
+    stream.body_wanted = static_cast<std::size_t>(record.length);
+    stream.body_record_size = record.prefix_size + stream.body_wanted;
+    m_reserved_body_bytes += stream.body_wanted;
+    stream.consumed += pending.size();  // those bytes live in `body` now
+    return true;
+}
+
+Bytes Connection::fill_body(std::int64_t stream_id, IncomingStream& stream, Bytes data, Timestamp now)
+{
+    const std::size_t taken = std::min(data.size(), stream.body_wanted - stream.body.size());
+    stream.body.insert(stream.body.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(taken));
+    if (stream.body.size() < stream.body_wanted)
+        return {};
+    if (m_quic)
+        m_quic->consume(stream_id, stream.body_record_size);
+    std::vector<std::byte> message = std::move(stream.body);
+    release_body(stream);
+    deliver(stream.header->channel, std::move(message), stream.early, now);
+    return data.subspan(taken);
+}
+
+void Connection::release_body(IncomingStream& stream)
+{
+    m_reserved_body_bytes -= stream.body_wanted;
+    stream.body = {};
+    stream.body_wanted = 0;
+    stream.body_record_size = 0;
 }
 
 void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin, Timestamp now)
@@ -568,7 +633,11 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
             return fail("message of " + std::to_string(record->length) + " bytes over the limit of " +
                         std::to_string(limit));
         if (!record->complete())
+        {
+            if (stream.header->kind != StreamKind::Control)
+                start_body(stream, *record, pending);
             break;
+        }
         stream.consumed += record->size;
         if (m_quic)
             m_quic->consume(stream_id, record->size);
@@ -579,7 +648,7 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         if (m_protocol_error)
             return;
     }
-    if (fin && stream.consumed != stream.buffer.size())
+    if (fin && (stream.consumed != stream.buffer.size() || stream.body_wanted > 0))
         return fail("stream " + std::to_string(stream_id) + " ended inside a message");
     // Compact once the parsed prefix dominates, so buffers stay proportional to one message.
     if (stream.consumed > 4096 && stream.consumed * 2 > stream.buffer.size())

@@ -178,6 +178,11 @@ class Connection final : public transport::QuicConnectionHandler
         std::size_t consumed = 0;
         std::optional<StreamHeader> header;
         bool early = false;
+        /// A large message in progress: its payload goes from QUIC straight into the vector its event carries,
+        /// reserved once at the declared length (one copy, no regrowth). Empty when none is in progress.
+        std::vector<std::byte> body;
+        std::size_t body_wanted = 0;       ///< the payload length it declared; 0 = none in progress
+        std::size_t body_record_size = 0;  ///< its whole record, given back to flow control once complete
     };
 
     struct InFlightMessage
@@ -192,8 +197,14 @@ class Connection final : public transport::QuicConnectionHandler
     void transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
     void transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
     void parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin, Timestamp now);
+    bool start_body(IncomingStream& stream, const StreamRecord& record, Bytes pending);
+    Bytes fill_body(std::int64_t stream_id, IncomingStream& stream, Bytes data, Timestamp now);
+    void release_body(IncomingStream& stream);
     void handle_control_frame(std::uint64_t type, Bytes payload);
     void deliver(ChannelId channel, Bytes message, bool early, Timestamp now);
+    /// The same for a message already in a vector of its own, which the event then carries without a copy.
+    void deliver(ChannelId channel, std::vector<std::byte>&& message, bool early, Timestamp now);
+    void emit(ChannelId channel, std::vector<std::byte>&& message, std::size_t wire_size, bool early, Timestamp now);
     void fail(std::string reason);
     void settle_datagram(std::uint64_t datagram_id, bool acked);
     void on_probe(Bytes datagram, bool early, Timestamp now);
@@ -203,6 +214,7 @@ class Connection final : public transport::QuicConnectionHandler
     std::unique_ptr<transport::QuicConnection> m_quic;
     std::vector<ChannelState> m_channels;
     std::unordered_map<std::int64_t, IncomingStream> m_incoming;
+    std::size_t m_reserved_body_bytes = 0;  // over all streams' `body`: bounded by kMaxReservedBodyBytes
     std::unordered_map<std::uint64_t, std::uint64_t> m_message_by_datagram;  // datagram id -> in-flight key
     std::unordered_map<std::uint64_t, InFlightMessage> m_in_flight;
     std::uint64_t m_next_datagram_id = 0;

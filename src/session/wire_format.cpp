@@ -48,6 +48,7 @@ std::optional<StreamRecord> parse_stream_record(StreamKind kind, Bytes pending) 
     if (!length)
         return std::nullopt;
     record.length = *length;
+    record.prefix_size = reader.offset();
     if (*length > reader.remaining())
         return record;
     record.payload = *reader.read_bytes(static_cast<std::size_t>(*length));

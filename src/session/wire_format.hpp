@@ -44,10 +44,11 @@ std::size_t write_stream_header(StreamKind kind, ChannelId channel, MutableBytes
 /// stream, a message (`varint length, payload`) on a channel stream.
 struct StreamRecord
 {
-    std::uint64_t type = 0;    ///< control frames only
-    std::uint64_t length = 0;  ///< the payload length the record declares
-    Bytes payload;             ///< valid when `complete()`
-    std::size_t size = 0;      ///< bytes the whole record takes; 0 while its payload has not all arrived
+    std::uint64_t type = 0;       ///< control frames only
+    std::uint64_t length = 0;     ///< the payload length the record declares
+    Bytes payload;                ///< valid when `complete()`
+    std::size_t size = 0;         ///< bytes the whole record takes; 0 while its payload has not all arrived
+    std::size_t prefix_size = 0;  ///< bytes of the type and length fields, before the payload
 
     bool complete() const noexcept { return size != 0; }
 };

@@ -205,7 +205,8 @@ class QuicConnection
     bool queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority, Timestamp now);
     /// Largest datagram payload that fits one 1,200-byte UDP packet after QUIC's headers.
     std::size_t max_datagram_payload() const noexcept;
-    /// The largest UDP payload this connection sends (no path MTU discovery: a fixed 1,200 bytes).
+    /// The largest UDP payload this connection sends on its current path: 1,200 bytes until path MTU discovery
+    /// has proven more (up to 1,452).
     std::size_t max_udp_payload() const noexcept;
     /// Bytes written to our streams and not yet put in a packet (constant time).
     std::uint64_t unsent_stream_bytes() const noexcept;

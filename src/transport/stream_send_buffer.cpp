@@ -14,7 +14,9 @@ StreamSendBuffer::Block StreamSendBuffer::take_block(std::size_t capacity)
         block.used = 0;
         return block;
     }
-    return Block{std::make_unique<std::byte[]>(capacity), capacity, 0, 0};
+    // Not zero-filled: every byte is written by `append` before it is read, and filling would cost one more pass
+    // over everything a bulk sender sends.
+    return Block{std::make_unique_for_overwrite<std::byte[]>(capacity), capacity, 0, 0};
 }
 
 void StreamSendBuffer::append(std::span<const std::byte> bytes)
@@ -45,10 +47,10 @@ void StreamSendBuffer::append(std::span<const std::byte> bytes)
 std::size_t StreamSendBuffer::unsent_chunks(std::span<Chunk> out) const noexcept
 {
     std::size_t produced = 0;
-    for (const Block& block : m_blocks)
+    for (auto block_at = m_blocks.begin() + static_cast<std::ptrdiff_t>(m_first_unsent_block);
+         block_at != m_blocks.end() && produced < out.size(); ++block_at)
     {
-        if (produced == out.size())
-            break;
+        const Block& block = *block_at;
         const std::uint64_t end = block.offset + block.used;
         if (end <= m_sent)
             continue;
@@ -56,6 +58,15 @@ std::size_t StreamSendBuffer::unsent_chunks(std::span<Chunk> out) const noexcept
         out[produced++] = Chunk{block.bytes.get() + start, block.used - start};
     }
     return produced;
+}
+
+void StreamSendBuffer::mark_sent(std::uint64_t count) noexcept
+{
+    m_sent += count;
+    while (m_first_unsent_block < m_blocks.size() &&
+           m_blocks[m_first_unsent_block].used == m_blocks[m_first_unsent_block].capacity &&
+           m_blocks[m_first_unsent_block].offset + m_blocks[m_first_unsent_block].used <= m_sent)
+        ++m_first_unsent_block;
 }
 
 void StreamSendBuffer::acknowledge_to(std::uint64_t offset)
@@ -68,6 +79,8 @@ void StreamSendBuffer::acknowledge_to(std::uint64_t offset)
         if (m_blocks.front().capacity == kMaxBlockSize && m_spare.size() < kSpareBlocksKept && m_blocks.size() > 1)
             m_spare.push_back(std::move(m_blocks.front()));
         m_blocks.pop_front();
+        if (m_first_unsent_block > 0)
+            --m_first_unsent_block;
     }
     if (m_blocks.empty())
         m_next_capacity = kMinBlockSize;  // idle again: the next burst starts small

@@ -30,11 +30,15 @@ class StreamSendBuffer
 
     /// Up to `out.size()` contiguous chunks of the bytes not yet sent, in order.
     std::size_t unsent_chunks(std::span<Chunk> out) const noexcept;
-    void mark_sent(std::uint64_t count) noexcept { m_sent += count; }
+    void mark_sent(std::uint64_t count) noexcept;
     /// The peer acknowledged everything below `offset` (stream offsets count from the stream's start).
     void acknowledge_to(std::uint64_t offset);
     /// Start sending again from the oldest unacknowledged byte (after 0-RTT data was rejected).
-    void rewind_to_unacked() noexcept { m_sent = m_acked; }
+    void rewind_to_unacked() noexcept
+    {
+        m_sent = m_acked;
+        m_first_unsent_block = 0;
+    }
 
     std::uint64_t written() const noexcept { return m_written; }
     std::uint64_t unsent() const noexcept { return m_written - m_sent; }
@@ -54,6 +58,9 @@ class StreamSendBuffer
     Block take_block(std::size_t capacity);
 
     std::deque<Block> m_blocks;
+    /// Blocks before this index in `m_blocks` hold only sent bytes: the scan for unsent bytes starts here, so a
+    /// write pass costs the same whether one block or a thousand wait for their acknowledgement.
+    std::size_t m_first_unsent_block = 0;
     std::vector<Block> m_spare;  // recycled full-size blocks, so steady bulk traffic allocates nothing
     std::size_t m_next_capacity = kMinBlockSize;
     std::uint64_t m_written = 0;

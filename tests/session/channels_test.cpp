@@ -2,6 +2,7 @@
 // priorities and bandwidth shares.
 #include <cstring>
 #include <map>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -77,6 +78,103 @@ TEST(Channels, ReliableUnorderedDeliversEverythingExactlyOnce)
     for (const auto& event : world.server_events_of<MessageEvent>())
         EXPECT_TRUE(seen.insert(number_of(event.data)).second) << "duplicate " << number_of(event.data);
     EXPECT_EQ(seen.size(), kCount);
+}
+
+TEST(Channels, LargeAndSmallReliableMessagesArriveWholeAndInOrderThroughLoss)
+{
+    // Messages from 16 KiB up are gathered straight into their own buffers at the receiver; around that size and
+    // far above it, between small ones and on both reliable kinds, every byte must still land in the right message.
+    LossyWorld world;
+    const std::vector<std::size_t> sizes = {200'000, 17, 16 * 1024, 16 * 1024 - 1, 65'541, 1, 256 * 1024, 3000};
+    std::vector<std::vector<std::byte>> sent;
+    std::mt19937 random(11);
+    for (std::uint32_t i = 0; i < 24; ++i)
+    {
+        std::vector<std::byte> message = numbered(i, std::max<std::size_t>(sizes[i % sizes.size()], 4));
+        for (std::size_t at = sizeof i; at < message.size(); ++at)
+            message[at] = std::byte(random() & 0xff);
+        ASSERT_TRUE(world.client->send(i % 2 == 0 ? 0 : 3, message, world.now).ok());
+        sent.push_back(std::move(message));
+    }
+    ASSERT_TRUE(world.run_until([&] { return world.server_events_of<MessageEvent>().size() >= sent.size(); },
+                                std::chrono::seconds(60)));
+    std::uint32_t last_ordered = 0;
+    bool first_ordered = true;
+    for (const auto& event : world.server_events_of<MessageEvent>())
+    {
+        const std::uint32_t i = number_of(event.data);
+        ASSERT_LT(i, sent.size());
+        EXPECT_EQ(event.data, sent[i]) << "message " << i << " of " << sent[i].size() << " bytes";
+        if (event.channel != 0)
+            continue;
+        EXPECT_TRUE(first_ordered || i > last_ordered) << "ordered channel out of order at " << i;
+        first_ordered = false;
+        last_ordered = i;
+    }
+}
+
+/// A path that silently drops every datagram over `mtu` bytes, each way, as a tunnel with a small MTU does.
+class NarrowPath final : public DatagramSocket
+{
+  public:
+    NarrowPath(std::unique_ptr<DatagramSocket> inner, std::size_t mtu) : m_inner(std::move(inner)), m_mtu(mtu) {}
+    SocketAddress local_address() const override { return m_inner->local_address(); }
+    std::size_t send(std::span<const OutgoingDatagram> batch, Timestamp now) override
+    {
+        std::vector<OutgoingDatagram> fitting;
+        for (const auto& datagram : batch)
+            if (datagram.payload.size() <= m_mtu)
+                fitting.push_back(datagram);
+        m_inner->send(fitting, now);
+        return batch.size();
+    }
+    std::size_t receive(std::span<ReceiveSlot> slots, Timestamp now) override
+    {
+        const std::size_t count = m_inner->receive(slots, now);
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < count; ++i)
+            if (slots[i].size <= m_mtu)
+                slots[kept++] = slots[i];
+        return kept;
+    }
+    std::optional<Timestamp> next_wakeup() const override { return m_inner->next_wakeup(); }
+    DatagramSocketStats stats() const override { return m_inner->stats(); }
+
+  private:
+    std::unique_ptr<DatagramSocket> m_inner;
+    std::size_t m_mtu;
+};
+
+TEST(Channels, PathMtuDiscoveryNeverKeepsAPacketSizeThePathDrops)
+{
+    // Packets grow past 1,200 bytes only once a probe of the larger size came through: on a path that drops
+    // everything over 1,300 bytes, both ends stay within it and bulk data flows both ways.
+    SessionWorld world;
+    auto socket = world.network.bind(memory_address("10.0.0.2:5000"));
+    ASSERT_TRUE(socket.ok());
+    auto created = Client::create(world.client_config(), std::make_unique<NarrowPath>(std::move(socket).value(), 1300),
+                                  world.server_address, world.now);
+    ASSERT_TRUE(created.ok());
+    world.clients.push_back(std::move(created).value());
+    world.client_events.emplace_back();
+    Client& client = *world.clients.back();
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    const std::vector<std::byte> bulk(200'000, std::byte{0x5a});
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE(client.send(0, bulk, world.now).ok());
+    const ClientId id = world.server->clients().front();
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE(world.server->send(id, 0, bulk, world.now).ok());
+    ASSERT_TRUE(world.run_until(
+        [&] {
+            return world.server_events_of<MessageEvent>().size() == 5 &&
+                   world.client_events_of<MessageEvent>(0).size() == 5;
+        },
+        std::chrono::seconds(30)));
+    world.run_until([] { return false; }, std::chrono::seconds(2));  // discovery has had time to try every size
+    EXPECT_LE(client.status(world.now).max_udp_payload, 1300u);
+    EXPECT_LE(world.server->status(id, world.now)->max_udp_payload, 1300u);
+    EXPECT_GE(client.status(world.now).max_udp_payload, 1200u);
 }
 
 TEST(Channels, UnreliableReportsEveryMessageAckedOrLost)

@@ -60,7 +60,9 @@ TEST(Probe, AProbeOfTheLargestDatagramIsAnsweredAndOneLargerIsRefusedLocally)
     Client& client = connected_client(world, world.client_config());
     const std::size_t largest = client.status(world.now).max_datagram_payload;
     ASSERT_GT(largest, 1000u);
-    EXPECT_EQ(client.status(world.now).max_udp_payload, 1200u);
+    // 1,200 bytes to start with; path MTU discovery may raise it (to 1,444 on this network, which drops nothing).
+    EXPECT_GE(client.status(world.now).max_udp_payload, 1200u);
+    EXPECT_LE(client.status(world.now).max_udp_payload, 1452u);
     ASSERT_TRUE(client.send_probe(largest, largest, world.now).ok());
     ASSERT_TRUE(world.run_until([&] { return !probe_events(world, ProbeEvent::Outcome::Answered).empty(); }));
     EXPECT_EQ(probe_events(world, ProbeEvent::Outcome::Answered)[0].size, largest);

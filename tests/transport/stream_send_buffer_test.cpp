@@ -65,5 +65,34 @@ TEST(StreamSendBuffer, RewindResendsEverythingUnacked)
     EXPECT_EQ(collect_unsent(buffer).size(), 39000u);
 }
 
+TEST(StreamSendBuffer, AWriteSeesTheUnsentBytesWhileMegabytesAwaitTheirAck)
+{
+    // A bulk sender holds megabytes sent and unacknowledged in front of what it has yet to send; each packet asks
+    // for a few chunks (as the connection does, 4), which must start at the first unsent byte every time.
+    StreamSendBuffer buffer;
+    std::vector<std::byte> data(4 * 1024 * 1024);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = std::byte(i * 7 % 251);
+    buffer.append(data);
+    std::uint64_t sent = 0;
+    while (buffer.unsent() > 0)
+    {
+        std::array<StreamSendBuffer::Chunk, 4> chunks{};
+        ASSERT_GT(buffer.unsent_chunks(chunks), 0u);
+        ASSERT_EQ(chunks[0].data[0], data[sent]);
+        const std::uint64_t packet = std::min<std::uint64_t>({1150, chunks[0].size, buffer.unsent()});
+        buffer.mark_sent(packet);
+        sent += packet;
+        if (sent > 3 * 1024 * 1024)
+            buffer.acknowledge_to(sent - 3 * 1024 * 1024);  // acknowledgements lag three megabytes behind
+    }
+    buffer.acknowledge_to(sent);
+    EXPECT_EQ(buffer.unacked(), 0u);
+    buffer.append(std::span(data).first(100));
+    std::array<StreamSendBuffer::Chunk, 4> chunks{};
+    ASSERT_EQ(buffer.unsent_chunks(chunks), 1u);
+    EXPECT_EQ(chunks[0].size, 100u);
+}
+
 }  // namespace
 }  // namespace eustress::net::transport
