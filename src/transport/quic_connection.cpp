@@ -29,6 +29,8 @@ constexpr std::size_t kMaxUdpPayload = 1200;      // no PMTU discovery: fits eve
 constexpr std::size_t kMaxDatagramFrame = 1200;   // advertised; the packet size is the real limit
 constexpr std::size_t kMaxPacketsPerWrite = 256;  // bounds one write pass; the pacer spreads the rest
 constexpr std::size_t kMaxPendingDatagrams = 4096;
+/// ngtcp2 0.12 lets a packet leave up to this long before its pacing time (NGTCP2_PKT_PACING_OVERHEAD, private).
+constexpr ngtcp2_duration kPacingSlack = NGTCP2_MILLISECONDS;
 
 ngtcp2_tstamp to_ngtcp2(Timestamp now) noexcept
 {
@@ -554,6 +556,11 @@ struct QuicConnection::Impl
         settings.no_pmtud = 1;
         settings.max_window = quic.connection_window;
         settings.max_stream_window = quic.stream_window;
+        // Acknowledge every receive pass at its end instead of every second packet or after srtt/8: the ACK then
+        // rides in whatever the application answers in the same pass (a reply, a snapshot) instead of leaving
+        // microseconds later as a packet of its own, with a timer wake-up on this side and a wasted one on the
+        // peer's. A pass that reads a batch of packets still sends one ACK for all of them.
+        settings.ack_thresh = 1;
     }
 
     static void fill_transport_params(ngtcp2_transport_params& params, const QuicConfig& quic)
@@ -829,6 +836,20 @@ struct QuicConnection::Impl
             ++packets;
         }
         ngtcp2_conn_update_pkt_tx_time(conn, pass.ts);
+        clear_spent_pacing_deadline(pass.ts);
+    }
+
+    /// After a pass ngtcp2 sets the next pacing time, usually microseconds away, and reports it as the expiry even
+    /// with nothing left to send; the caller would wake for it, find no datagram and write nothing, once per
+    /// round trip. ngtcp2 lets a packet leave up to kPacingSlack early, so a pacing time that close holds nothing
+    /// back: handle_expiry clears it. Only while no timer is due, so the call has nothing else to do.
+    void clear_spent_pacing_deadline(ngtcp2_tstamp ts)
+    {
+        const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn);
+        if (expiry <= ts || expiry > ts + kPacingSlack)
+            return;
+        if (const int rv = ngtcp2_conn_handle_expiry(conn, ts); rv != 0)
+            finish(rv);
     }
 
     /// Offers ngtcp2 the most urgent frame (datagram or stream data, by priority; else only acks and control).
