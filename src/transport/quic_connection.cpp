@@ -28,7 +28,11 @@ namespace {
 constexpr std::size_t kMaxUdpPayload = 1200;      // no PMTU discovery: fits every path we care about
 constexpr std::size_t kMaxDatagramFrame = 1200;   // advertised; the packet size is the real limit
 constexpr std::size_t kMaxPacketsPerWrite = 256;  // bounds one write pass; the pacer spreads the rest
-constexpr std::size_t kMaxPendingDatagrams = 4096;
+// Unreliable datagrams waiting for the congestion window, bounded in bytes (about what 4,096 full-sized ones took
+// before) and in count (their bookkeeping): small messages may queue by the thousand and still go out within
+// `datagram_max_queue_delay`, which is what keeps them fresh.
+constexpr std::size_t kMaxPendingDatagrams = 32'768;
+constexpr std::size_t kMaxPendingDatagramBytes = 4 * 1024 * 1024;
 /// ngtcp2 0.12 lets a packet leave up to this long before its pacing time (NGTCP2_PKT_PACING_OVERHEAD, private).
 constexpr ngtcp2_duration kPacingSlack = NGTCP2_MILLISECONDS;
 
@@ -143,6 +147,7 @@ struct QuicConnection::Impl
     std::int64_t next_handle = 0;
     DatagramQueues datagrams;  // highest priority first
     std::size_t pending_datagram_count = 0;
+    std::size_t pending_datagram_bytes = 0;
     std::uint64_t unsent_stream_bytes = 0;
     /// The `now` of the call in progress (`receive`, `write`, ...): ngtcp2's callbacks carry no time, and the
     /// handler's events must. Every entry point sets it before calling into ngtcp2.
@@ -754,6 +759,7 @@ struct QuicConnection::Impl
                 ++counters.datagrams_lost;
                 ++counters.datagrams_expired;
                 handler.on_datagram_lost(pending.front().id, now);
+                pending_datagram_bytes -= pending.front().bytes.size();
                 pending.pop_front();
                 --pending_datagram_count;
             }
@@ -897,6 +903,7 @@ struct QuicConnection::Impl
             ++counters.datagrams_lost;
             handler.on_datagram_lost(pending.id, now);
         }
+        pending_datagram_bytes -= pending.bytes.size();
         constexpr std::size_t kSpareDatagramBuffers = 256;
         if (spare_datagram_buffers.size() < kSpareDatagramBuffers)
             spare_datagram_buffers.push_back(std::move(pending.bytes));
@@ -1292,7 +1299,8 @@ void QuicConnection::stream_write(std::int64_t stream_id, Bytes data, bool fin, 
 bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::uint8_t priority, Timestamp now)
 {
     auto& self = *m_impl;
-    if (data.size() > max_datagram_payload() || self.closed || self.pending_datagram_count >= kMaxPendingDatagrams)
+    if (data.size() > max_datagram_payload() || self.closed || self.pending_datagram_count >= kMaxPendingDatagrams ||
+        self.pending_datagram_bytes + data.size() > kMaxPendingDatagramBytes)
         return false;
     std::vector<std::byte> bytes;
     if (!self.spare_datagram_buffers.empty())
@@ -1303,6 +1311,7 @@ bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::
     bytes.assign(data.begin(), data.end());
     self.datagrams[priority].push_back(Impl::PendingDatagram{datagram_id, std::move(bytes), now});
     ++self.pending_datagram_count;
+    self.pending_datagram_bytes += data.size();
     return true;
 }
 

@@ -187,6 +187,26 @@ TEST(QuicConnection, AnEchoCostsOneDatagramEachWayAndLeavesNoTimerDueWithinAMill
     EXPECT_EQ(pair.server_socket->stats().datagrams_sent - server_before, static_cast<std::uint64_t>(kRounds));
 }
 
+TEST(QuicConnection, SmallDatagramsQueueByTheThousandWhileLargeOnesAreBoundedInBytes)
+{
+    // A flood of small unreliable messages waits for the congestion window (and its age limit) instead of being
+    // refused at a count sized for full packets; the memory the queue may hold stays bounded by bytes.
+    Pair pair;
+    pair.pump(50);
+    ASSERT_TRUE(pair.client_handler.handshake);
+    const std::vector<std::byte> small(32, std::byte{2});
+    for (std::uint64_t id = 0; id < 20'000; ++id)
+        ASSERT_TRUE(pair.client->queue_datagram(small, id, 0, pair.now)) << "datagram " << id;
+    Pair other;
+    other.pump(50);
+    const std::vector<std::byte> large(other.client->max_datagram_payload(), std::byte{3});
+    std::size_t accepted = 0;
+    while (accepted < 100'000 && other.client->queue_datagram(large, accepted, 0, other.now))
+        ++accepted;
+    EXPECT_LE(accepted * large.size(), 4u * 1024 * 1024);
+    EXPECT_GT((accepted + 1) * large.size(), 4u * 1024 * 1024);
+}
+
 TEST(QuicConnection, AnotherAlpnIsRefusedWithNoApplicationProtocol)
 {
     Pair pair("other/1");
