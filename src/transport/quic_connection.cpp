@@ -561,11 +561,6 @@ struct QuicConnection::Impl
         settings.no_pmtud = 1;
         settings.max_window = quic.connection_window;
         settings.max_stream_window = quic.stream_window;
-        // Acknowledge every receive pass at its end instead of every second packet or after srtt/8: the ACK then
-        // rides in whatever the application answers in the same pass (a reply, a snapshot) instead of leaving
-        // microseconds later as a packet of its own, with a timer wake-up on this side and a wasted one on the
-        // peer's. A pass that reads a batch of packets still sends one ACK for all of them.
-        settings.ack_thresh = 1;
     }
 
     static void fill_transport_params(ngtcp2_transport_params& params, const QuicConfig& quic)

@@ -141,50 +141,28 @@ TEST(QuicConnection, EveryEventCarriesTheTimeOfTheCallThatRaisedIt)
     EXPECT_GE(pair.client_handler.acked_at, pair.server_handler.datagram_at);
 }
 
-/// Feeds every datagram waiting on `socket` to `connection`; returns how many there were.
-std::size_t deliver(DatagramSocket& socket, QuicConnection& connection, const SocketAddress& local, Timestamp now)
+TEST(QuicConnection, ASendThatEmptiesTheQueueLeavesNoPacingTimeToWakeFor)
 {
-    std::vector<ReceiveSlot> slots(16);
-    std::size_t total = 0;
-    for (std::size_t n; (n = socket.receive(slots, now)) > 0; total += n)
-        for (std::size_t i = 0; i < n; ++i)
-            connection.receive(local, slots[i].from, slots[i].payload(), now);
-    return total;
-}
-
-TEST(QuicConnection, AnEchoCostsOneDatagramEachWayAndLeavesNoTimerDueWithinAMillisecond)
-{
-    // A ping-pong as on loopback: each end answers in the pass that read the message. The acknowledgement must ride
-    // in the reply (not follow as a packet of its own microseconds later), and nothing may be left that wakes the
-    // replier at once (an ACK delay timer, or a pacing time ngtcp2 would already let a packet leave at): each would
-    // cost both ends a wake-up and system calls per round trip.
+    // After a write pass ngtcp2 sets the next pacing time, microseconds away, even when nothing is left to send. A
+    // caller that waited for it woke, read nothing and wrote nothing: two system calls per message on each end of a
+    // ping-pong. With nothing owed (the handshake settled, every ACK sent), the next timer after one small send is
+    // the loss-detection one, tens of milliseconds away.
     Pair pair;
     pair.pump(300);
     ASSERT_TRUE(pair.server_handler.handshake);
-    const std::uint64_t client_before = pair.client_socket->stats().datagrams_sent;
-    const std::uint64_t server_before = pair.server_socket->stats().datagrams_sent;
-    const std::vector<std::byte> ping(64, std::byte{1});
-    constexpr int kRounds = 50;
-    for (int round = 0; round < kRounds; ++round)
+    const std::vector<std::byte> message(64, std::byte{1});
+    for (std::uint64_t round = 0; round < 5; ++round)
     {
-        pair.now += std::chrono::microseconds(10);
-        ASSERT_TRUE(pair.client->queue_datagram(ping, static_cast<std::uint64_t>(round), 0, pair.now));
-        pair.client->write(pair.client_batch, pair.now);
-        pair.client_batch.flush(pair.now);
-        pair.now += std::chrono::microseconds(10);
-        ASSERT_EQ(deliver(*pair.server_socket, *pair.server, pair.server_address, pair.now), 1u);
-        ASSERT_TRUE(pair.server->queue_datagram(ping, static_cast<std::uint64_t>(round), 0, pair.now));
+        pair.now += std::chrono::microseconds(1);
+        ASSERT_TRUE(pair.server->queue_datagram(message, round, 0, pair.now));
         pair.server->write(pair.server_batch, pair.now);
         pair.server_batch.flush(pair.now);
+        ASSERT_EQ(pair.server->pending_datagrams(), 0u);
         const auto next_timer = std::chrono::duration_cast<std::chrono::microseconds>(pair.server->expiry() - pair.now);
-        EXPECT_GT(next_timer.count(), 1000) << "microseconds to the replier's next timer, round " << round;
-        pair.now += std::chrono::microseconds(10);
-        ASSERT_EQ(deliver(*pair.client_socket, *pair.client, pair.client_address, pair.now), 1u);
+        EXPECT_GT(next_timer.count(), 1000) << "microseconds to the sender's next timer, round " << round;
+        pair.pump(100);  // delivered and acknowledged: nothing owed before the next round
     }
-    EXPECT_EQ(pair.server_handler.datagrams.size(), static_cast<std::size_t>(kRounds));
-    EXPECT_EQ(pair.client_handler.datagrams.size(), static_cast<std::size_t>(kRounds));
-    EXPECT_EQ(pair.client_socket->stats().datagrams_sent - client_before, static_cast<std::uint64_t>(kRounds));
-    EXPECT_EQ(pair.server_socket->stats().datagrams_sent - server_before, static_cast<std::uint64_t>(kRounds));
+    EXPECT_EQ(pair.client_handler.datagrams.size(), 5u);
 }
 
 TEST(QuicConnection, SmallDatagramsQueueByTheThousandWhileLargeOnesAreBoundedInBytes)
