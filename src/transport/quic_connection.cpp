@@ -982,6 +982,12 @@ struct QuicConnection::Impl
     {
         Blueprint result{ngtcp2_path{make_addr(local), make_addr(remote), nullptr}, callbacks(is_client), {}, {}};
         fill_settings(result.settings, quic, now);
+        // A server acknowledges at the end of every receive pass, so the ACK rides in the answer the same pass
+        // writes (an echo, a reply) instead of leaving microseconds later as a packet of its own after a timer
+        // wake-up on both ends. Clients keep ngtcp2's threshold of 2: how soon a client acknowledges snapshots
+        // shapes the server's delta baselines, which the replication budget tests are tuned against.
+        if (!is_client)
+            result.settings.ack_thresh = 1;
         fill_transport_params(result.params, quic);
         return result;
     }
