@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -111,6 +112,22 @@ void measure_round_trips(const Options& options, const std::string& peer, RoundT
     }
     report(options, peer, "rtt_median", percentile(samples, 0.5), "us");
     report(options, peer, "rtt_p99", percentile(samples, 0.99), "us");
+}
+
+/// The rate benchmark's result for every peer: how fast `send` took the `count` messages, and what reached the
+/// receiver. `reply` is the receiver's "MESSAGES MICROSECONDS" (messages received, first to last arrival): the
+/// delivered rate is messages per second at the receiver, so a sender that accepts messages faster than it
+/// delivers them gains nothing here.
+inline void report_delivery(const Options& options, const std::string& peer, const std::string& reply,
+                            double send_seconds)
+{
+    char* rest = nullptr;
+    const double delivered = std::strtod(reply.c_str(), &rest);
+    const double window_us = std::strtod(rest, nullptr);
+    const double count = static_cast<double>(options.count);
+    report(options, peer, "sent_rate", count / send_seconds, "msg/s");
+    report(options, peer, "delivered_fraction", delivered / count, "ratio");
+    report(options, peer, "delivered_rate", window_us > 0 ? delivered / (window_us / 1e6) : 0.0, "msg/s");
 }
 
 /// A process's resident memory ("self": this one), for the memory benchmarks.

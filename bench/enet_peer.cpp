@@ -409,9 +409,7 @@ int client(const Options& options)
         const auto reply = await_packet(endpoint.host, std::chrono::seconds(10));
         if (!reply)
             return 1;
-        report(options, "enet", "sent_rate", static_cast<double>(options.count) / send_seconds, "msg/s");
-        report(options, "enet", "delivered_fraction",
-               std::strtod(reply->c_str(), nullptr) / static_cast<double>(options.count), "ratio");
+        report_delivery(options, "enet", *reply, send_seconds);
     }
     enet_peer_disconnect(endpoint.peer, 0);
     enet_host_flush(endpoint.host);

@@ -514,9 +514,7 @@ int client(const Options& options)
         const auto reply = await_message(client, std::chrono::seconds(10));
         if (!reply)
             return 1;
-        const double delivered = std::strtod(reply->c_str(), nullptr);
-        report(options, "eustress", "sent_rate", static_cast<double>(options.count) / send_seconds, "msg/s");
-        report(options, "eustress", "delivered_fraction", delivered / static_cast<double>(options.count), "ratio");
+        report_delivery(options, "eustress", *reply, send_seconds);
     }
     client.disconnect("benchmark over", MonotonicClock::now());
     return 0;

@@ -259,10 +259,9 @@ int udp_client(const Options& options)
         ::send(fd, kEnd, sizeof kEnd, 0);
     if (!readable(fd, 2000))
         return 1;
-    ::recv(fd, buffer.data(), buffer.size(), 0);
-    const double delivered = std::strtod(buffer.data(), nullptr);
-    report(options, "udp", "sent_rate", static_cast<double>(options.count) / send_seconds, "msg/s");
-    report(options, "udp", "delivered_fraction", delivered / static_cast<double>(options.count), "ratio");
+    const ssize_t length = ::recv(fd, buffer.data(), buffer.size(), 0);
+    report_delivery(options, "udp", std::string(buffer.data(), static_cast<std::size_t>(std::max<ssize_t>(length, 0))),
+                    send_seconds);
     return 0;
 }
 

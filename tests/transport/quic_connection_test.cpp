@@ -141,6 +141,50 @@ TEST(QuicConnection, EveryEventCarriesTheTimeOfTheCallThatRaisedIt)
     EXPECT_GE(pair.client_handler.acked_at, pair.server_handler.datagram_at);
 }
 
+TEST(QuicConnection, ASendThatEmptiesTheQueueLeavesNoPacingTimeToWakeFor)
+{
+    // After a write pass ngtcp2 sets the next pacing time, microseconds away, even when nothing is left to send. A
+    // caller that waited for it woke, read nothing and wrote nothing: two system calls per message on each end of a
+    // ping-pong. With nothing owed (the handshake settled, every ACK sent), the next timer after one small send is
+    // the loss-detection one, tens of milliseconds away.
+    Pair pair;
+    pair.pump(300);
+    ASSERT_TRUE(pair.server_handler.handshake);
+    const std::vector<std::byte> message(64, std::byte{1});
+    for (std::uint64_t round = 0; round < 5; ++round)
+    {
+        pair.now += std::chrono::microseconds(1);
+        ASSERT_TRUE(pair.server->queue_datagram(message, round, 0, pair.now));
+        pair.server->write(pair.server_batch, pair.now);
+        pair.server_batch.flush(pair.now);
+        ASSERT_EQ(pair.server->pending_datagrams(), 0u);
+        const auto next_timer = std::chrono::duration_cast<std::chrono::microseconds>(pair.server->expiry() - pair.now);
+        EXPECT_GT(next_timer.count(), 1000) << "microseconds to the sender's next timer, round " << round;
+        pair.pump(100);  // delivered and acknowledged: nothing owed before the next round
+    }
+    EXPECT_EQ(pair.client_handler.datagrams.size(), 5u);
+}
+
+TEST(QuicConnection, SmallDatagramsQueueByTheThousandWhileLargeOnesAreBoundedInBytes)
+{
+    // A flood of small unreliable messages waits for the congestion window (and its age limit) instead of being
+    // refused at a count sized for full packets; the memory the queue may hold stays bounded by bytes.
+    Pair pair;
+    pair.pump(50);
+    ASSERT_TRUE(pair.client_handler.handshake);
+    const std::vector<std::byte> small(32, std::byte{2});
+    for (std::uint64_t id = 0; id < 20'000; ++id)
+        ASSERT_TRUE(pair.client->queue_datagram(small, id, 0, pair.now)) << "datagram " << id;
+    Pair other;
+    other.pump(50);
+    const std::vector<std::byte> large(other.client->max_datagram_payload(), std::byte{3});
+    std::size_t accepted = 0;
+    while (accepted < 100'000 && other.client->queue_datagram(large, accepted, 0, other.now))
+        ++accepted;
+    EXPECT_LE(accepted * large.size(), 4u * 1024 * 1024);
+    EXPECT_GT((accepted + 1) * large.size(), 4u * 1024 * 1024);
+}
+
 TEST(QuicConnection, AnotherAlpnIsRefusedWithNoApplicationProtocol)
 {
     Pair pair("other/1");
