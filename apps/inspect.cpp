@@ -470,6 +470,8 @@ int inspect_capture(const Options& options)
                     offset = to_number(offsets[next_offset++], "quic.stream.offset", frame);
                 }
                 const auto data = from_hex(datas[i]);
+                if (!data && !is_true(fins[i]) && datas[i].find_first_of("0123456789abcdefABCDEF") == std::string::npos)
+                    continue;  // an empty STREAM frame (the DATAGRAM anchor, docs/DESIGN.md): nothing to decode
                 if (!data)
                     die("frame " + std::to_string(frame) + ": stream data is not hex");
                 auto [decoder, _] = streams.try_emplace({connection, stream_id}, channels);

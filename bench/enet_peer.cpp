@@ -157,6 +157,7 @@ int server(const Options& options)
                 if (messages++ == 0)
                     first = Clock::now();
                 last = Clock::now();
+                ticks.delivered(last);
                 bytes += packet->dataLength;
                 if (is_bulk(options) && bytes >= bulk_total(options))
                     enet_peer_send(event.peer, 0, packet_of("d " + ticks.summary(), ENET_PACKET_FLAG_RELIABLE));
@@ -382,8 +383,7 @@ int client(const Options& options)
             report(options, "enet", "time_to_deliver", elapsed, "s");
         else
             report(options, "enet", "throughput", static_cast<double>(total) / 1e6 / elapsed, "MB/s");
-        if (is_head_of_line(options))
-            report_ticks(options, "enet", done->substr(std::min<std::size_t>(2, done->size())), ticks.sent());
+        report_ticks(options, "enet", done->substr(std::min<std::size_t>(2, done->size())), ticks.sent());
     }
     else if (options.bench == "rate")
     {

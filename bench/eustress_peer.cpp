@@ -149,6 +149,7 @@ int server(const Options& options)
             if (messages++ == 0)
                 first = Clock::now();
             last = Clock::now();
+            ticks.delivered(last);
             bytes += message->data.size();
             if (is_bulk(options) && bytes >= bulk_total(options))
                 (void)server.send(message->from, 0, as_bytes_of("d " + ticks.summary()), now);
@@ -489,8 +490,7 @@ int client(const Options& options)
             report(options, "eustress", "time_to_deliver", elapsed, "s");
         else
             report(options, "eustress", "throughput", static_cast<double>(total) / 1e6 / elapsed, "MB/s");
-        if (is_head_of_line(options))
-            report_ticks(options, "eustress", reply->substr(std::min<std::size_t>(2, reply->size())), ticks.sent());
+        report_ticks(options, "eustress", reply->substr(std::min<std::size_t>(2, reply->size())), ticks.sent());
     }
     else if (options.bench == "rate")
     {

@@ -311,6 +311,7 @@ int tcp_server(const Options& options)
                 ticks.arrived(message->data(), Clock::now());
             else
                 received += message->size();
+            ticks.delivered(Clock::now());
         }
         const std::string reply = "d " + ticks.summary() + "\n";
         (void)!::write(fd, reply.data(), reply.size());
@@ -318,6 +319,16 @@ int tcp_server(const Options& options)
     ::close(fd);
     ::close(listener);
     return 0;
+}
+
+/// The server's one-line answer ("d " and its summary), without the newline; empty if the connection ended first.
+std::string read_line(int fd)
+{
+    std::string line;
+    char byte = 0;
+    while (line.size() < 4096 && ::read(fd, &byte, 1) == 1 && byte != '\n')
+        line.push_back(byte);
+    return line;
 }
 
 /// "hol" over TCP, as a latency-minded TCP application sends: TCP_NOTSENT_LOWAT keeps at most 16 KiB of unsent
@@ -407,15 +418,15 @@ int tcp_client(const Options& options)
             write_all(fd, framed(length, message, count));
             sent += count * options.size;
         }
-        char done = 0;
-        const bool answered = ::read(fd, &done, 1) == 1;
+        const std::string reply = read_line(fd);
         const double elapsed = seconds(Clock::now() - start);
         if (options.bench == "lossy")
             report(options, "tcp", "time_to_deliver", elapsed, "s");
         else
             report(options, "tcp", "throughput", static_cast<double>(total) / 1e6 / elapsed, "MB/s");
-        if (!answered)
+        if (reply.size() < 2)
             return 1;
+        report_ticks(options, "tcp", reply.substr(2), 0);
     }
     ::close(fd);
     return 0;

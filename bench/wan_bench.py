@@ -12,6 +12,11 @@ writev per batch of messages) and ENet run the same benchmark peers (eustress-be
             send ticks on a channel of their own; TCP on its one stream (TCP_NOTSENT_LOWAT 16 KiB, ticks between
             bulk messages: the best a TCP game can do)
   unreliable  the same with unreliable ticks (ours and ENet; TCP has none): latency and the share delivered
+  fairness, queue  issue 18 section 3 on the capped link without random loss (bench/wan_sharing.py): our bulk flow
+            beside kernel TCP's, both shares; a ping-pong's round trip beside each bulk flow against the unloaded one
+
+Every benchmark also reports its longest gap in delivery at the receiver (no message for that long; the issue's
+target: no stall over 100 ms).
 
 Ours runs twice: over UDP, and as "eustress-ws-cubic", the same QUIC session over WebSocket (the fallback for
 networks that drop UDP, docs/WEB.md): its unreliable ticks ride TCP, so a lost segment holds back everything
@@ -26,7 +31,8 @@ The server peer runs in namespace B on core 0, the client in A on core 1 ("two-c
 real-time priority on either. Progress and a table go to stderr, one JSON object per result to stdout (bench/run.sh's
 format; the placement is the condition, the peer names the congestion controller). Needs root.
 
-Usage: wan_bench.py BUILD_DIR [--only bulk,messages] [--conditions rtt40,rtt40-loss2,rtt100-loss2] [--runs 1]
+Usage: wan_bench.py BUILD_DIR [--only bulk,messages,hol,unreliable,fairness,queue]
+                   [--conditions rtt40,rtt40-loss2,rtt100-loss2] [--runs 1]
 """
 import argparse
 import json
@@ -40,15 +46,21 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 import nat_lab  # noqa: E402
 import wan_lab  # noqa: E402
+import wan_sharing  # noqa: E402
 
 CONDITIONS = {
     "rtt40": "delay=20ms,loss=0,rate=100mbit,queue=512k",
     "rtt40-loss2": "delay=20ms,loss=2%,rate=100mbit,queue=512k",
     "rtt100-loss2": "delay=50ms,loss=2%,rate=20mbit,queue=256k",
+    "rtt100-cap20": "delay=50ms,loss=0,rate=20mbit,queue=256k",
 }
+# Section 3's checks (bench/wan_sharing.py) run on the capped link without random loss, where sharing is defined.
+SHARING_CONDITION = "rtt100-cap20"
+OURS_CC = ["cubic", "bbr2"]
+TCP_CC = ["cubic", "bbr"]
 # Messages of 64 KiB in the bulk transfer, and how many: 64 MiB without loss, less where loss-based TCP crawls.
-BULK_COUNT = {"rtt40": 1024, "rtt40-loss2": 128, "rtt100-loss2": 64}
-ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0}
+BULK_COUNT = {"rtt40": 1024, "rtt40-loss2": 128, "rtt100-loss2": 64, "rtt100-cap20": 256}
+ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0, "rtt100-cap20": 50.0}
 BENCHES = {"bulk": "throughput", "messages": "lossy", "hol": "hol", "unreliable": "hol-unreliable"}
 PEERS = [("eustress", "cubic"), ("eustress", "bbr2"), ("eustress-ws", "cubic"), ("tcp", "cubic"), ("tcp", "bbr"),
          ("enet", "enet")]
@@ -86,8 +98,9 @@ def run_pair(wan, program, peer, cc, bench, size, count, condition, work):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("build")
-    parser.add_argument("--only", default="bulk,messages,hol,unreliable")
-    parser.add_argument("--conditions", default=",".join(CONDITIONS))
+    parser.add_argument("--only", default="bulk,messages,hol,unreliable,fairness,queue")
+    parser.add_argument("--conditions", default="rtt40,rtt40-loss2,rtt100-loss2",
+                        help="for the table; fairness and queue always run on " + SHARING_CONDITION)
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     program = os.path.join(args.build, "bench", "eustress-bench")
@@ -96,10 +109,14 @@ def main():
     results = {}  # (condition, bench, peer/cc) -> [values]
     with nat_lab.Lab() as lab, tempfile.TemporaryDirectory() as work:
         wan = wan_lab.Wan(lab, args.build, both="delay=0ms")
-        for condition in args.conditions.split(","):
+        benches = args.only.split(",")
+        if "fairness" in benches or "queue" in benches:
+            sharing(wan, program, benches, work, results)
+        benches = [bench for bench in benches if bench in BENCHES]
+        for condition in args.conditions.split(",") if benches else []:
             wan.set("both", CONDITIONS[condition])
             progress(f"{condition}: {CONDITIONS[condition]}")
-            for bench in args.only.split(","):
+            for bench in benches:
                 name = BENCHES[bench]
                 size, count = (256, 10000) if bench == "messages" else (65536, BULK_COUNT[condition])
                 for run in range(args.runs):
@@ -119,7 +136,38 @@ def main():
     table(results)
 
 
-ROWS = [("bulk", "throughput", "MB/s"), ("messages", "time_to_deliver", "s"),
+def emit(results, condition, bench, peer, metric, value, unit):
+    print(json.dumps({"bench": f"wan-{bench}", "peer": peer, "placement": condition, "metric": metric,
+                      "value": round(value, 4), "unit": unit}), flush=True)
+    results.setdefault((condition, bench, metric, peer), []).append(value)
+    progress(f"  {bench} {peer} {metric}: {value:.3f} {unit}")
+
+
+def sharing(wan, program, benches, work, results):
+    """Section 3's checks on the capped link: fairness against kernel TCP, and the standing queue."""
+    condition = SHARING_CONDITION
+    wan.set("both", CONDITIONS[condition])
+    progress(f"{condition}: {CONDITIONS[condition]}")
+    if "fairness" in benches:
+        for ours in OURS_CC:
+            for tcp in TCP_CC:
+                shares = wan_sharing.fairness(wan, program, ours, tcp, work)
+                for metric, value in shares.items():
+                    emit(results, condition, "fairness", f"eustress-{ours}+tcp-{tcp}", metric, value, "ratio")
+    if "queue" in benches:
+        unloaded = wan_sharing.queue(wan, program, None, None, work)
+        for metric, value in unloaded.items():
+            emit(results, condition, "queue", "unloaded", metric, value, "ms")
+        for peer, cc in [("eustress", cc) for cc in OURS_CC] + [("tcp", cc) for cc in TCP_CC]:
+            loaded = wan_sharing.queue(wan, program, peer, cc, work)
+            for metric, value in loaded.items():
+                emit(results, condition, "queue", f"{peer}-{cc}", metric, value, "ms")
+            emit(results, condition, "queue", f"{peer}-{cc}", "rtt_p50_over_unloaded",
+                 loaded["rtt_p50"] / unloaded["rtt_p50"], "ratio")
+
+
+ROWS = [("bulk", "throughput", "MB/s"), ("bulk", "longest_gap", "ms"), ("messages", "time_to_deliver", "s"),
+        ("messages", "longest_gap", "ms"), ("hol", "longest_gap", "ms"), ("unreliable", "longest_gap", "ms"),
         ("hol", "tick_latency_p50_added", "ms"), ("hol", "tick_latency_p99_added", "ms"),
         ("hol", "tick_latency_max_added", "ms"), ("hol", "throughput", "MB/s"),
         ("unreliable", "tick_latency_p50_added", "ms"), ("unreliable", "tick_latency_p99_added", "ms"),

@@ -160,8 +160,13 @@ struct QuicConnection::Impl
     Timestamp call_now{};
     Duration datagram_max_queue_delay{};  // sum over streams, kept current so senders can check it cheaply
     std::vector<std::vector<std::byte>> spare_datagram_buffers;  // reused: no allocation per datagram when warm
+    /// A stream of ours that never carries a byte: its zero-length STREAM frame rides in every packet that starts
+    /// with a DATAGRAM frame, so ngtcp2 0.12 arms its probe timer for that packet (see `write_datagram`). -1 until
+    /// opened after the handshake; -2 when it cannot be (the peer's stream limit), and datagrams go unanchored.
+    std::int64_t anchor_stream = -1;
 
     bool closed = false;
+    bool window_stalled = false;  // at the end of the last write pass (count_window_stall)
     bool stateless_reset_received = false;
     Duration keep_alive_interval{0};
     std::array<std::uint8_t, 32> reset_secret{};  ///< server: derives reset tokens for the ids we issue
@@ -804,6 +809,7 @@ struct QuicConnection::Impl
         ngtcp2_path_storage path;
         ngtcp2_pkt_info info{};
         bool datagrams_allowed;
+        bool packet_open = false;  // ngtcp2 holds a packet with frames in it (after NGTCP2_ERR_WRITE_MORE)
     };
 
     void write(PacketBatch& out, Timestamp now)
@@ -829,7 +835,11 @@ struct QuicConnection::Impl
             auto* dest = reinterpret_cast<std::uint8_t*>(out.next_slot().data());
             const std::optional<ngtcp2_ssize> written = write_next_frame(pass, dest);
             if (!written)
+            {
+                pass.packet_open = true;
                 continue;
+            }
+            pass.packet_open = false;
             if (*written < 0)
             {
                 finish(static_cast<int>(*written));
@@ -843,6 +853,7 @@ struct QuicConnection::Impl
         }
         ngtcp2_conn_update_pkt_tx_time(conn, pass.ts);
         clear_spent_pacing_deadline(pass.ts);
+        count_window_stall();
     }
 
     /// After a pass ngtcp2 sets the next pacing time, usually microseconds away, and reports it as the expiry even
@@ -856,6 +867,57 @@ struct QuicConnection::Impl
             return;
         if (const int rv = ngtcp2_conn_handle_expiry(conn, ts); rv != 0)
             finish(rv);
+    }
+
+    /// Bytes in flight filling the window with no loss-detection timer armed: ngtcp2 would never send again
+    /// (nothing may leave, and nothing is left to be acknowledged or declared lost). The anchor prevents it;
+    /// counted so that a way into it we did not foresee shows in the status.
+    void count_window_stall()
+    {
+        ngtcp2_conn_stat status{};
+        ngtcp2_conn_get_conn_stat(conn, &status);
+        const bool stalled = status.bytes_in_flight > 0 && status.bytes_in_flight >= status.cwnd &&
+                             status.loss_detection_timer == UINT64_MAX;
+        if (stalled && !window_stalled)
+            ++counters.window_stalls;
+        window_stalled = stalled;
+    }
+
+    /// The anchor costs 3-4 bytes, and a game sends sixty small packets a second: only a packet that could end up
+    /// the last one in flight needs it. One anchored packet in flight keeps the probe timer armed, so we anchor when
+    /// none is (no timer), and every packet while the window is more than half full, where a stall could begin.
+    bool needs_anchor() const
+    {
+        ngtcp2_conn_stat status{};
+        ngtcp2_conn_get_conn_stat(conn, &status);
+        return status.loss_detection_timer == UINT64_MAX ||
+               2 * (status.bytes_in_flight + kMaxUdpPayload) >= status.cwnd;
+    }
+
+    /// ngtcp2 0.12 marks a packet of DATAGRAM frames ack-eliciting but not "PTO-eliciting" (ngtcp2 issue 697, fixed
+    /// after 0.12): with only such packets in flight no probe timeout is armed, and if the window is full and the
+    /// last of them are lost, nothing is ever sent or declared lost again; the connection stalls for good. A
+    /// zero-length STREAM frame (3-4 bytes, on a stream that never carries data, so the peer's application never
+    /// sees it) makes the packet PTO-eliciting. nullopt: the packet is open, go on with the datagram; otherwise what
+    /// ngtcp2 returned (0 when congestion-limited, a finished packet's size, or an error).
+    std::optional<ngtcp2_ssize> anchor_packet(WritePass& pass, std::uint8_t* dest)
+    {
+        if (pass.packet_open || !ngtcp2_conn_get_handshake_completed(conn) || anchor_stream == -2 || !needs_anchor())
+            return std::nullopt;
+        if (anchor_stream == -1 && ngtcp2_conn_open_uni_stream(conn, &anchor_stream, nullptr) != 0)
+        {
+            anchor_stream = -2;
+            return std::nullopt;
+        }
+        const ngtcp2_ssize written =
+            ngtcp2_conn_writev_stream(conn, &pass.path.path, &pass.info, dest, kMaxUdpPayload, nullptr,
+                                      NGTCP2_WRITE_STREAM_FLAG_MORE, anchor_stream, nullptr, 0, pass.ts);
+        if (written == NGTCP2_ERR_WRITE_MORE)
+        {
+            pass.packet_open = true;
+            return std::nullopt;
+        }
+        return written;
     }
 
     /// Offers ngtcp2 the most urgent frame (datagram or stream data, by priority; else only acks and control).
@@ -876,6 +938,8 @@ struct QuicConnection::Impl
 
     std::optional<ngtcp2_ssize> write_datagram(WritePass& pass, DatagramQueues::iterator queue, std::uint8_t* dest)
     {
+        if (auto finished = anchor_packet(pass, dest))
+            return finished;
         auto& pending = queue->second.front();
         const ngtcp2_vec vec{reinterpret_cast<std::uint8_t*>(pending.bytes.data()), pending.bytes.size()};
         int accepted = 0;
@@ -1323,9 +1387,11 @@ bool QuicConnection::queue_datagram(Bytes data, std::uint64_t datagram_id, std::
 
 std::size_t QuicConnection::max_datagram_payload() const noexcept
 {
-    // 1,200-byte UDP payload minus the short header (1 + 16-byte id + up to 4-byte packet number), the AEAD tag
-    // (16) and the DATAGRAM frame's type and length (1 + 2): what one frame can carry in one packet.
-    return kBaseUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 3;
+    // 1,200-byte UDP payload (the floor every path carries; unreliable messages never count on a probed larger one)
+    // minus the short header (1 + the connection id + up to 4-byte packet number), the AEAD tag (16), the anchor's
+    // empty STREAM frame (type, a stream id of up to 4 bytes, length: 6; `anchor_packet`) and the DATAGRAM frame's
+    // type and length (1 + 2): what one frame can carry in one packet.
+    return kBaseUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 6 - 3;
 }
 
 std::size_t QuicConnection::max_udp_payload() const noexcept

@@ -86,7 +86,10 @@ struct QuicConnectionStats
     std::uint64_t bytes_received = 0;
     std::uint64_t datagrams_acked = 0;
     std::uint64_t datagrams_lost = 0;
-    std::uint64_t datagrams_expired = 0;     ///< of the lost: dropped unsent after datagram_max_queue_delay
+    std::uint64_t datagrams_expired = 0;  ///< of the lost: dropped unsent after datagram_max_queue_delay
+    /// Times the window was full with no loss-detection timer armed, a state ngtcp2 0.12 never leaves by itself
+    /// (the DATAGRAM anchor prevents the one way in we know of; this counts any other).
+    std::uint64_t window_stalls = 0;
     std::uint64_t stream_bytes_unacked = 0;  ///< written to streams, not yet acknowledged
     std::uint64_t stream_bytes_unsent = 0;   ///< written to streams, not yet put in a packet
     std::uint64_t early_data_bytes_received = 0;
