@@ -177,19 +177,19 @@ TEST(RotationSmoothing, WithoutSmoothingTheSameCorrectionJumpsPastTheBound)
 TEST(RotationSmoothing, ACorrectionBeyondTheSnapAngleIsDrawnAtOnce)
 {
     SpinMatch match;
-    match.knock = 2.0f;  // 115 degrees, beyond the default quarter turn
+    match.knock = 2.5f;  // 143 degrees, beyond the default third of a turn
     match.run(180);
     ASSERT_TRUE(match.corrected_at);
     EXPECT_EQ(match.client.stats().rotation_snaps, 1u);
     EXPECT_LT(match.drawn_offsets[*match.corrected_at - 1], 1e-4f);
 
     PredictionConfig wider;
-    wider.rotation_snap_angle = 2.5f;  // the same correction within a wider limit is smoothed
+    wider.rotation_snap_angle = 2.8f;  // the same correction within a wider limit is smoothed
     SpinMatch smoothed(wider);
-    smoothed.knock = 2.0f;
+    smoothed.knock = 2.5f;
     smoothed.run(180);
     EXPECT_EQ(smoothed.client.stats().rotation_snaps, 0u);
-    EXPECT_GT(smoothed.drawn_offsets[*smoothed.corrected_at - 1], 1.9f);
+    EXPECT_GT(smoothed.drawn_offsets[*smoothed.corrected_at - 1], 2.4f);
 }
 
 /// Seeded torques, knocks and lost or reordered confirmations; the simulated angle and spin per tick, as bits.
