@@ -19,6 +19,19 @@ CorrectionSmoothing::CorrectionSmoothing(const PredictionConfig& config)
 CorrectionOutcome CorrectionSmoothing::correct(const Vec3& drawn_position, const Quat& drawn_rotation,
                                                const Vec3& position, const Quat& rotation, Timestamp now)
 {
+    CorrectionOutcome outcome = correct(drawn_position, position, now);
+    // In world axes, so that the offset turns the drawn body the same way whatever the body's own orientation.
+    m_rotation_offset = multiply(drawn_rotation, conjugate(rotation));
+    if (std::fabs(m_rotation_offset.w) < m_snap_cosine)  // the offset's angle is 2 acos |w|
+    {
+        m_rotation_offset = Quat{};
+        outcome.rotation_snapped = true;
+    }
+    return outcome;
+}
+
+CorrectionOutcome CorrectionSmoothing::correct(const Vec3& drawn_position, const Vec3& position, Timestamp now)
+{
     CorrectionOutcome outcome;
     m_position_offset = {drawn_position.x - position.x, drawn_position.y - position.y, drawn_position.z - position.z};
     const Vec3& offset = m_position_offset;
@@ -27,13 +40,7 @@ CorrectionOutcome CorrectionSmoothing::correct(const Vec3& drawn_position, const
         m_position_offset = {0, 0, 0};
         outcome.position_snapped = true;
     }
-    // In world axes, so that the offset turns the drawn body the same way whatever the body's own orientation.
-    m_rotation_offset = multiply(drawn_rotation, conjugate(rotation));
-    if (std::fabs(m_rotation_offset.w) < m_snap_cosine)  // the offset's angle is 2 acos |w|
-    {
-        m_rotation_offset = Quat{};
-        outcome.rotation_snapped = true;
-    }
+    m_rotation_offset = Quat{};
     m_started = now;
     return outcome;
 }

@@ -59,6 +59,8 @@ class CorrectionSmoothing
     /// and start fading now, unless beyond the snap limits (then that part is drawn at once).
     CorrectionOutcome correct(const Vec3& drawn_position, const Quat& drawn_rotation, const Vec3& position,
                               const Quat& rotation, Timestamp now);
+    /// The same for a body drawn without rotation (no rotation offset is kept): the cheaper path of a rollback.
+    CorrectionOutcome correct(const Vec3& drawn_position, const Vec3& position, Timestamp now);
 
     /// Where to draw a predicted position at `now`: plus what is left of the offset.
     Vec3 position(const Vec3& predicted, Timestamp now) const;

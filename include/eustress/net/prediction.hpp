@@ -342,8 +342,8 @@ struct PredictionConfig
     Duration rotation_correction_time = std::chrono::milliseconds(150);
     /// A correction that leaves the drawn rotation more than this from the predicted one (radians) is drawn at
     /// once: smoothing a half turn over 150 ms would whirl the body at 1,800 degrees per second, and a cut reads
-    /// better than that. A quarter turn by default.
-    float rotation_snap_angle = std::numbers::pi_v<float> / 2;
+    /// better than that. A third of a turn (120 degrees) by default.
+    float rotation_snap_angle = 2 * std::numbers::pi_v<float> / 3;
 
     /// For the game's ClientConfig: its tick_rate, and a history of at least two seconds of its ticks (a
     /// confirmation comes a round trip plus the input delay after its tick).
@@ -474,9 +474,11 @@ template <typename State, typename Input> class Predictor
     /// The drawn pose must not move when the present jumps: the smoothing absorbs the jump, then fades it out.
     void start_correction(const State& before, const State& after, Timestamp now)
     {
-        const CorrectionOutcome outcome = m_smoothing.correct(m_smoothing.position(m_model.position(before), now),
-                                                              m_smoothing.rotation(rotation_of(before), now),
-                                                              m_model.position(after), rotation_of(after), now);
+        const Vec3 drawn = m_smoothing.position(m_model.position(before), now);
+        const CorrectionOutcome outcome =
+            m_model.rotation ? m_smoothing.correct(drawn, m_smoothing.rotation(m_model.rotation(before), now),
+                                                   m_model.position(after), m_model.rotation(after), now)
+                             : m_smoothing.correct(drawn, m_model.position(after), now);
         m_stats.position_snaps += outcome.position_snapped ? 1 : 0;
         m_stats.rotation_snaps += outcome.rotation_snapped ? 1 : 0;
     }
