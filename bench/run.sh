@@ -129,6 +129,7 @@ if wanted arena; then
   for link in "--latency-ms 50 --loss 0.02" "--latency-ms 15 --loss 0.01"; do
     taskset -c 0 "$arena" --seconds 30 --json $link >>"$out"
     taskset -c 0 "$arena" --seconds 30 --json --no-predict $link >>"$out"
+    taskset -c 0 "$arena" --seconds 30 --json --no-rotation-smoothing $link >>"$out"
   done
 fi
 if wanted rollback; then

@@ -5,6 +5,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <numbers>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -33,11 +34,30 @@ constexpr float kHalfSize = 20.0f;  // the arena is 40 m square
 constexpr float kKnockback = 1.5f;  // metres a hit pushes the target: the server's alone, so it mispredicts
 constexpr int kSubsteps = 4;        // network updates per tick
 constexpr float kShotRange = 30.0f;
+constexpr float kPi = std::numbers::pi_v<float>;
+constexpr float kTurnRate = kPi;    // radians per second a player turns to face where it moves: half a turn a second
+constexpr float kKnockTurn = 1.0f;  // radians a full knockback turns the target (57 degrees): the server's alone too
 
 struct Body
 {
     Vec3 position;
+    float facing = 0;  ///< radians about the vertical axis, in [-pi, pi]; 0 faces +x
 };
+
+float wrapped(float angle)
+{
+    return std::remainder(angle, 2.0f * kPi);
+}
+
+Quat facing_rotation(float facing)
+{
+    return {std::cos(facing / 2), 0, 0, std::sin(facing / 2)};
+}
+
+float facing_of(const Quat& rotation)
+{
+    return wrapped(2.0f * std::atan2(rotation.z, rotation.w));
+}
 
 /// What a player does in a tick: move, and maybe fire at a point, saying which tick of the world it drew.
 struct Command
@@ -66,6 +86,12 @@ void step(Body& body, const Command& command, Tick)
         std::clamp(body.position.x + static_cast<float>(command.dx) * kSpeed * kDt, -kHalfSize, kHalfSize);
     body.position.y =
         std::clamp(body.position.y + static_cast<float>(command.dy) * kSpeed * kDt, -kHalfSize, kHalfSize);
+    if (command.dx != 0 || command.dy != 0)
+    {
+        const float heading = std::atan2(static_cast<float>(command.dy), static_cast<float>(command.dx));
+        const float turn = std::clamp(wrapped(heading - body.facing), -kTurnRate * kDt, kTurnRate * kDt);
+        body.facing = wrapped(body.facing + turn);
+    }
 }
 
 float distance(const Vec3& a, const Vec3& b)
@@ -83,6 +109,11 @@ PredictionModel<Body, Command> body_model()
     model.position = [](const Body& body) {
         return body.position;
     };
+    // The error stays the position's: a knock turns its target only as far as it pushed it (none against a
+    // wall), so every knock that turns a body also moves it past the rollback threshold.
+    model.rotation = [](const Body& body) {
+        return facing_rotation(body.facing);
+    };
     return model;
 }
 
@@ -92,6 +123,14 @@ double median(std::vector<double> values, double quantile = 0.5)
         return 0.0;
     std::sort(values.begin(), values.end());
     return values[std::min(values.size() - 1, static_cast<std::size_t>(quantile * static_cast<double>(values.size())))];
+}
+
+double mean(const std::vector<double>& values)
+{
+    double sum = 0;
+    for (double value : values)
+        sum += value;
+    return values.empty() ? 0.0 : sum / static_cast<double>(values.size());
 }
 
 double milliseconds(Duration duration)
@@ -123,7 +162,9 @@ struct Arena::Impl
         std::optional<Timestamp> turned_at;
         Vec3 turned_towards;
         Vec3 last_drawn;
-        std::uint64_t rollbacks_seen = 0, resimulated_seen = 0;
+        std::optional<Quat> last_drawn_rotation;
+        std::uint64_t snaps_drawn = 0;  ///< rotation snaps already drawn: a new one's frame is a cut, not a step
+        std::uint64_t rollbacks_seen = 0, resimulated_seen = 0, rotation_snaps_seen = 0;
         // Tick sync settling: when the clock first heard the server, and the last time it was more than a tick
         // from its target lead.
         std::optional<Timestamp> synchronized_at;
@@ -151,7 +192,8 @@ struct Arena::Impl
     std::map<std::pair<ClientId, Tick>, Timestamp> pressed;
 
     // This second's figures.
-    std::vector<double> input_latencies, visible_latencies, corrections, visual_offsets;
+    std::vector<double> input_latencies, visible_latencies, corrections, visual_offsets, rotation_offsets;
+    double largest_rotation_step = 0;  ///< radians, this second
     std::uint64_t hits = 0, frames = 0, extrapolated = 0;
 
     explicit Impl(const ArenaConfig& config_) : config(config_), world(registry)
@@ -187,6 +229,8 @@ struct Arena::Impl
             bot.replication = std::make_unique<ReplicationClient>(*bot.client, *bot.registry, replication_config);
             bot.sync = TickSync(TickSyncConfig::from(client_config));
             bot.prediction_config = PredictionConfig::from(client_config);
+            if (!config.smooth_rotation)
+                bot.prediction_config.rotation_correction_time = Duration::zero();
             bot.random.seed(config.seed * 7919 + i);
         }
     }
@@ -215,7 +259,7 @@ struct Arena::Impl
                 const auto index = static_cast<float>(players.size());
                 Body body{{-15.0f + 4.0f * index, -10.0f + 3.0f * index, 0}};
                 const EntityId entity = world.spawn({connected->client_id, Replication::everyone()});
-                world.set(entity, NetworkTransform{body.position, {}, tick});
+                world.set(entity, NetworkTransform{body.position, facing_rotation(body.facing), tick});
                 players[connected->client_id] = entity;
                 bodies[connected->client_id] = body;
             }
@@ -252,18 +296,13 @@ struct Arena::Impl
                     for (auto& [target, target_body] : bodies)
                         if (players[target] == hit->entity)
                         {
-                            const float length = std::max(0.001f, std::hypot(aim.x, aim.y));
-                            target_body.position.x =
-                                std::clamp(target_body.position.x + kKnockback * aim.x / length, -kHalfSize, kHalfSize);
-                            target_body.position.y =
-                                std::clamp(target_body.position.y + kKnockback * aim.y / length, -kHalfSize, kHalfSize);
-                            ++hits;
+                            knock(target_body, aim);
                         }
             }
         }
         for (auto& [client, body] : bodies)
         {
-            world.set(players[client], NetworkTransform{body.position, {}, tick});
+            world.set(players[client], NetworkTransform{body.position, facing_rotation(body.facing), tick});
             boxes.push_back(Hitbox{players[client], body.position, 0.6f});
         }
         hitboxes.record(tick, std::move(boxes));
@@ -272,7 +311,48 @@ struct Arena::Impl
         std::erase_if(pressed, [this](const auto& entry) { return now - entry.second > std::chrono::seconds(2); });
     }
 
+    /// A hit pushes the target along the shot and turns it by as much of kKnockTurn as it was pushed (a hit from
+    /// its left turns it right).
+    void knock(Body& target, const Vec3& aim)
+    {
+        const float length = std::max(0.001f, std::hypot(aim.x, aim.y));
+        const Vec3 from = target.position;
+        target.position.x = std::clamp(target.position.x + kKnockback * aim.x / length, -kHalfSize, kHalfSize);
+        target.position.y = std::clamp(target.position.y + kKnockback * aim.y / length, -kHalfSize, kHalfSize);
+        const float pushed = distance(from, target.position) / kKnockback;
+        const float side = std::cos(target.facing) * aim.y - std::sin(target.facing) * aim.x;
+        target.facing = wrapped(target.facing + (side >= 0 ? -1.0f : 1.0f) * kKnockTurn * pushed);
+        ++hits;
+    }
+
     // ---- a bot ----------------------------------------------------------------------------------------------
+
+    std::optional<Quat> drawn_own_rotation(Bot& bot)
+    {
+        if (config.predict && bot.predictor)
+            return bot.predictor->visual_rotation(now);
+        if (!bot.own)
+            return std::nullopt;
+        const auto* transform = bot.replication->world().get<NetworkTransform>(*bot.own);
+        return transform ? std::optional<Quat>(transform->rotation) : std::nullopt;
+    }
+
+    /// How far the drawn own player turned since the last frame (but for a snap's frame: counted apart), and how
+    /// far its drawn rotation is from the predicted one (what is left of corrections).
+    void note_drawn_rotation(Bot& bot)
+    {
+        const auto drawn = drawn_own_rotation(bot);
+        if (!drawn)
+            return;
+        const std::uint64_t snaps = config.predict && bot.predictor ? bot.predictor->stats().rotation_snaps : 0;
+        if (bot.last_drawn_rotation && snaps == bot.snaps_drawn)
+            largest_rotation_step = std::max(
+                largest_rotation_step, static_cast<double>(angle_between_radians(*drawn, *bot.last_drawn_rotation)));
+        bot.last_drawn_rotation = drawn;
+        bot.snaps_drawn = snaps;
+        if (config.predict && bot.predictor)
+            rotation_offsets.push_back(angle_between_radians(*drawn, facing_rotation(bot.predictor->present().facing)));
+    }
 
     std::optional<Vec3> drawn_own(Bot& bot)
     {
@@ -314,19 +394,21 @@ struct Arena::Impl
                     if (bot.predictor)
                     {
                         const auto before = bot.predictor->stats().rollbacks;
-                        bot.predictor->confirm(snapshot, Body{transform->position}, now);
+                        bot.predictor->confirm(snapshot, Body{transform->position, facing_of(transform->rotation)},
+                                               now);
                         if (bot.predictor->stats().rollbacks > before)
                             corrections.push_back(bot.predictor->stats().last_error);
                     }
                     continue;
                 }
-                bot.remote.try_emplace(entity).first->second.add(snapshot, Pose{transform->position, {}, {}});
+                bot.remote.try_emplace(entity).first->second.add(snapshot,
+                                                                 Pose{transform->position, transform->rotation, {}});
             }
             if (!bot.predictor && bot.own && bot.sync.synchronized())
                 if (const auto* own = mirror.get<NetworkTransform>(*bot.own))
                 {
-                    bot.predictor.emplace(body_model(), Body{own->position}, bot.sync.input_tick(),
-                                          bot.prediction_config);
+                    bot.predictor.emplace(body_model(), Body{own->position, facing_of(own->rotation)},
+                                          bot.sync.input_tick(), bot.prediction_config);
                     bot.predictor->attach_metrics(&*prediction_metrics);
                 }
         }
@@ -361,6 +443,7 @@ struct Arena::Impl
             if (bot.predictor)
                 visual_offsets.push_back(distance(*drawn, bot.predictor->present().position));
         }
+        note_drawn_rotation(bot);
     }
 
     void note_settling(Bot& bot)
@@ -430,7 +513,7 @@ struct Arena::Impl
         ArenaSecond report;
         report.second = second;
         double rtt = 0, delay = 0;
-        std::uint64_t rollbacks = 0, resimulated = 0, repeated = 0;
+        std::uint64_t rollbacks = 0, resimulated = 0, repeated = 0, rotation_snaps = 0;
         for (Bot& bot : bots)
         {
             if (bot.synchronized_at)
@@ -438,12 +521,14 @@ struct Arena::Impl
                     std::max(report.tick_sync_settle_ms, milliseconds(bot.last_unsettled - *bot.synchronized_at));
             rtt += milliseconds(bot.client->status(now).smoothed_rtt);
             delay += bot.interpolation.delay_ticks() * 1000.0 / kTickRate;
-            if (bot.predictor)
+            if (bot.predictor && config.predict)
             {
                 rollbacks += bot.predictor->stats().rollbacks - bot.rollbacks_seen;
                 resimulated += bot.predictor->stats().resimulated_ticks - bot.resimulated_seen;
                 bot.rollbacks_seen = bot.predictor->stats().rollbacks;
                 bot.resimulated_seen = bot.predictor->stats().resimulated_ticks;
+                rotation_snaps += bot.predictor->stats().rotation_snaps - bot.rotation_snaps_seen;
+                bot.rotation_snaps_seen = bot.predictor->stats().rotation_snaps;
             }
             repeated += inputs.stats(bot.client->id()).inputs_repeated;
         }
@@ -456,20 +541,20 @@ struct Arena::Impl
         report.rollbacks_per_second = static_cast<double>(rollbacks) / count;
         report.resimulated_per_rollback =
             rollbacks ? static_cast<double>(resimulated) / static_cast<double>(rollbacks) : 0;
-        double correction_sum = 0, offset_sum = 0;
-        for (double value : corrections)
-            correction_sum += value;
-        for (double value : visual_offsets)
-            offset_sum += value;
-        report.correction_m = corrections.empty() ? 0 : correction_sum / static_cast<double>(corrections.size());
-        report.visual_error_m = visual_offsets.empty() ? 0 : offset_sum / static_cast<double>(visual_offsets.size());
+        report.correction_m = mean(corrections);
+        report.visual_error_m = mean(visual_offsets);
+        report.rotation_offset_degrees = mean(rotation_offsets) * 180.0 / kPi;
+        report.largest_rotation_step_degrees = largest_rotation_step * 180.0 / kPi;
         report.extrapolated_share = frames ? static_cast<double>(extrapolated) / static_cast<double>(frames) : 0;
         report.hits = hits;
+        report.rotation_snaps = rotation_snaps;
         report.inputs_repeated = repeated;
         input_latencies.clear();
         visible_latencies.clear();
         corrections.clear();
         visual_offsets.clear();
+        rotation_offsets.clear();
+        largest_rotation_step = 0;
         hits = frames = extrapolated = 0;
         return report;
     }

@@ -1,5 +1,6 @@
 // eustress-arena: bots playing a top-down shooter through a conditioned link; prints, each second, what the issue
 // measures: RTT, input-to-server latency, rollbacks, corrections, interpolation. `--no-predict` for comparison.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -25,12 +26,16 @@ int main(int argc, char** argv)
     app.add_option("--input-delay", config.input_delay,
                    "ticks an input waits at the server (ClientConfig::input_delay)");
     app.add_flag("--no-predict", no_predict, "draw the own player where the server last said it was");
+    bool no_rotation_smoothing = false;
+    app.add_flag("--no-rotation-smoothing", no_rotation_smoothing, "draw a correction's turn at once");
+    app.add_option("--seed", config.seed, "the bots' and the links' random seed (another game)");
     app.add_flag("--json", json, "print only the means over the seconds after --warm-up, as bench/run.sh JSON lines");
     app.add_option("--warm-up", warm_up, "seconds left out of the --json means (tick sync settling)");
     app.add_option("--http", config.http_address, "serve /metrics and /debug here (e.g. 127.0.0.1:9464; port 0 picks)");
     app.add_flag("--real-time", config.real_time, "pace the game to the wall clock (for watching /metrics or /debug)");
     CLI11_PARSE(app, argc, argv);
     config.predict = !no_predict;
+    config.smooth_rotation = !no_rotation_smoothing;
     config.one_way_latency = std::chrono::microseconds(static_cast<long>(latency_ms * 1000));
     config.jitter = std::chrono::microseconds(static_cast<long>(jitter_ms * 1000));
 
@@ -46,7 +51,8 @@ int main(int argc, char** argv)
         });
         const std::string placement = "rtt" + std::to_string(static_cast<int>(2 * latency_ms)) + "-loss" +
                                       std::to_string(static_cast<int>(100 * config.loss + 0.5)) +
-                                      (config.predict ? "" : "-no-prediction");
+                                      (config.predict ? "" : "-no-prediction") +
+                                      (config.smooth_rotation ? "" : "-no-rotation-smoothing");
         auto mean = [&](auto field) {
             double sum = 0;
             for (const auto& s : steady)
@@ -66,6 +72,15 @@ int main(int argc, char** argv)
         line("resimulated_per_rollback", mean([](const auto& s) { return s.resimulated_per_rollback; }), "ticks");
         line("correction", mean([](const auto& s) { return s.correction_m; }), "m");
         line("visual_offset", mean([](const auto& s) { return s.visual_error_m; }), "m");
+        line("rotation_offset", mean([](const auto& s) { return s.rotation_offset_degrees; }), "degrees");
+        double largest_step = 0;
+        for (const auto& s : steady)
+            largest_step = std::max(largest_step, s.largest_rotation_step_degrees);
+        line("largest_rotation_step", largest_step, "degrees");
+        double snaps = 0;
+        for (const auto& s : steady)
+            snaps += static_cast<double>(s.rotation_snaps);
+        line("rotation_snaps", snaps, "count");
         line("extrapolated_frames", 100 * mean([](const auto& s) { return s.extrapolated_share; }), "%");
         line("interpolation_delay", mean([](const auto& s) { return s.interpolation_delay_ms; }), "ms");
         line("tick_sync_settle", settle_ms, "ms");
@@ -83,14 +98,15 @@ int main(int argc, char** argv)
     std::printf("%zu bots, RTT %.0f ms, jitter %.0f ms, loss %.1f%% each way, input delay %u, prediction %s\n",
                 config.clients, 2 * latency_ms, jitter_ms, 100 * config.loss, config.input_delay,
                 config.predict ? "on" : "off");
-    std::printf("%4s %7s %13s %9s %10s %8s %10s %11s %9s %9s %5s\n", "s", "rtt ms", "input ms p50", "p99", "visible ms",
-                "rb/s", "resim/rb", "correct m", "extrap %", "delay ms", "hits");
+    std::printf("%4s %7s %13s %9s %10s %8s %10s %11s %9s %9s %5s %9s %9s\n", "s", "rtt ms", "input ms p50", "p99",
+                "visible ms", "rb/s", "resim/rb", "correct m", "extrap %", "delay ms", "hits", "rot off", "rot step");
     double settle_ms = 0;
     game.run(seconds, [&](const arena::ArenaSecond& s) {
-        std::printf("%4d %7.1f %13.1f %9.1f %10.1f %8.2f %10.1f %11.3f %9.2f %9.1f %5llu\n", s.second, s.rtt_ms,
-                    s.input_to_server_ms, s.input_to_server_p99_ms, s.press_to_visible_ms, s.rollbacks_per_second,
-                    s.resimulated_per_rollback, s.correction_m, 100 * s.extrapolated_share, s.interpolation_delay_ms,
-                    static_cast<unsigned long long>(s.hits));
+        std::printf("%4d %7.1f %13.1f %9.1f %10.1f %8.2f %10.1f %11.3f %9.2f %9.1f %5llu %9.2f %9.2f\n", s.second,
+                    s.rtt_ms, s.input_to_server_ms, s.input_to_server_p99_ms, s.press_to_visible_ms,
+                    s.rollbacks_per_second, s.resimulated_per_rollback, s.correction_m, 100 * s.extrapolated_share,
+                    s.interpolation_delay_ms, static_cast<unsigned long long>(s.hits), s.rotation_offset_degrees,
+                    s.largest_rotation_step_degrees);
         settle_ms = s.tick_sync_settle_ms;
     });
     std::printf("tick sync: every bot within 1 tick of its target lead %.0f ms after first hearing the server\n",

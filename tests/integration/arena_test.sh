@@ -2,7 +2,7 @@
 # examples/arena end to end: 8 bots at 100 ms RTT and 2% loss for 8 virtual seconds, with prediction and without,
 # and once more with a longer input delay. With prediction, a direction change shows at once, inputs reach the
 # server within the seed's 50 ms (less the link's one-way latency), the server's knockbacks cause rollbacks that are
-# corrected, and remote players are interpolated. Tick sync settles within a second of connecting, and three more
+# corrected (a knock's turn too, drawn as a turn), and remote players are interpolated. Tick sync settles within a second of connecting, and three more
 # ticks of ClientConfig::input_delay make inputs reach the server 50 ms earlier than needed. Short enough to run
 # under ASan (`make asan` runs it).
 # Usage: arena_test.sh BUILD_DIR
@@ -32,4 +32,6 @@ check "and only after a round trip without" "$(value "$work/waiting" press_to_vi
 check "knockbacks are rolled back" "$(value "$work/predicted" rollbacks_per_second) > 0.2"
 check "rollbacks re-simulate the ticks in flight" "$(value "$work/predicted" resimulated_per_rollback) >= 4"
 check "remote players are interpolated" "$(value "$work/predicted" extrapolated_frames) < 5"
+check "a knock's turn is drawn as a turn, not a jump" "$(value "$work/predicted" largest_rotation_step) < 15"
+check "and the drawn facing trails the predicted one while it turns" "$(value "$work/predicted" rotation_offset) > 0.5"
 exit $failed

@@ -63,7 +63,9 @@ constexpr Tick kLag = 6;  ///< the server confirms a tick this many ticks after 
 /// Client and server in lock step; `knockback_at` is a tick where only the server pushes the body 2 m along x.
 struct Match
 {
-    Predictor<Body, Stick> client{model(), Body{}, 0};
+    explicit Match(PredictionConfig config = {}) : client(model(), Body{}, 0, config) {}
+
+    Predictor<Body, Stick> client;
     Body server;
     Tick server_tick = 0;
     std::optional<Tick> knockback_at;
@@ -131,6 +133,25 @@ TEST(Prediction, AForcedMismatchRollsBackOnceAndTheClientConverges)
     EXPECT_GT(match.largest_visual_step, kSpeed * kDt * 1.5f);
     const Vec3 drawn = match.client.visual_position(time_of(match.client.current_tick()));
     EXPECT_FLOAT_EQ(drawn.x, match.client.present().position.x);  // long faded out
+}
+
+TEST(Prediction, ACorrectionBeyondTheSnapDistanceIsDrawnAtOnce)
+{
+    PredictionConfig config;
+    config.correction_snap_distance = 1.0f;  // the 2 m knockback is beyond it
+    Match match(config);
+    match.knockback_at = 100;
+    match.run(300);
+    EXPECT_EQ(match.client.stats().rollbacks, 1u);
+    EXPECT_EQ(match.client.stats().position_snaps, 1u);
+    EXPECT_GT(match.largest_visual_step, 1.9f);  // one frame carries the whole correction
+
+    config.correction_snap_distance = 3.0f;
+    Match within(config);
+    within.knockback_at = 100;
+    within.run(300);
+    EXPECT_EQ(within.client.stats().position_snaps, 0u);
+    EXPECT_LT(within.largest_visual_step, 0.5f);
 }
 
 TEST(Prediction, ConfirmationsFromTooLongAgoAreIgnoredAndFromAheadResetThePresent)

@@ -12,12 +12,15 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
+#include <numbers>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "eustress/net/config.hpp"
+#include "eustress/net/correction_smoothing.hpp"
 #include "eustress/net/prediction_metrics.hpp"
 #include "eustress/net/serialize.hpp"
 #include "eustress/net/types.hpp"
@@ -316,6 +319,9 @@ template <typename State, typename Input> struct PredictionModel
     std::function<float(const State&, const State&)> error;
     /// Where the state is drawn: corrections are smoothed on this position.
     std::function<Vec3(const State&)> position;
+    /// How the state is drawn turned (optional): corrections are smoothed on this rotation too. Unset, the
+    /// predictor draws no rotation (Predictor::visual_rotation is the identity).
+    std::function<Quat(const State&)> rotation;
 };
 
 struct PredictionConfig
@@ -325,8 +331,19 @@ struct PredictionConfig
     float rollback_threshold = 0.01f;
     /// Ticks of predicted states and inputs kept: a confirmation older than this can no longer be checked.
     std::size_t history = 128;
-    /// A correction's visual offset fades out over this time, so the player sees a slide, not a snap.
+    /// A correction's drawn position offset fades out over this time, so the player sees a slide, not a snap
+    /// (0: drawn at once).
     Duration correction_time = std::chrono::milliseconds(150);
+    /// A correction that leaves the drawn position further than this from the predicted one (metres, say) is drawn
+    /// at once: a teleport or a respawn should not slide across the map. Unlimited by default.
+    float correction_snap_distance = std::numeric_limits<float>::infinity();
+    /// A correction's drawn rotation offset turns out over this time (0: drawn at once). Its fastest turn is
+    /// 1.5 x the offset's angle / this time (smoothstep), on top of the body's own turning.
+    Duration rotation_correction_time = std::chrono::milliseconds(150);
+    /// A correction that leaves the drawn rotation more than this from the predicted one (radians) is drawn at
+    /// once: smoothing a half turn over 150 ms would whirl the body at 1,800 degrees per second, and a cut reads
+    /// better than that. A third of a turn (120 degrees) by default.
+    float rotation_snap_angle = 2 * std::numbers::pi_v<float> / 3;
 
     /// For the game's ClientConfig: its tick_rate, and a history of at least two seconds of its ticks (a
     /// confirmation comes a round trip plus the input delay after its tick).
@@ -348,17 +365,21 @@ struct PredictionStats
     std::uint64_t stale_confirmations = 0;  ///< older than the history (ignored)
     std::uint64_t jumps_ahead = 0;          ///< confirmations beyond the present: the state was reset to them
     float last_error = 0.0f;                ///< the latest misprediction's size
+    std::uint64_t position_snaps = 0;       ///< corrections beyond correction_snap_distance, drawn at once
+    std::uint64_t rotation_snaps = 0;       ///< corrections beyond rotation_snap_angle, drawn at once
 };
 
 /// Client-side prediction with rollback for one predicted object (the player's own entity, a bullet it fired):
 /// run the game's step with each local input at once, keep what was predicted per tick, and when the server
 /// confirms a tick, compare; on a mismatch go back to the server's state at that tick and simulate forward again
-/// with the same inputs. The correction is then smoothed visually.
+/// with the same inputs. The correction is then smoothed visually (CorrectionSmoothing): the drawn position slides
+/// and the drawn rotation turns to the predicted ones, never changing the simulated state.
 template <typename State, typename Input> class Predictor
 {
   public:
     Predictor(PredictionModel<State, Input> model, State initial, Tick tick, PredictionConfig config = {})
-        : m_model(std::move(model)), m_config(config), m_present(std::move(initial)), m_tick(tick)
+        : m_model(std::move(model)), m_config(config), m_present(std::move(initial)), m_tick(tick),
+          m_smoothing(m_config)
     {
         m_config.history = std::max<std::size_t>(m_config.history, 2);
         m_history.emplace(tick, Entry{m_present, Input{}});
@@ -433,7 +454,10 @@ template <typename State, typename Input> class Predictor
     const State& present() const noexcept { return m_present; }
     Tick current_tick() const noexcept { return m_tick; }
     /// Where to draw the object: the predicted position plus what is left of recent corrections' offsets.
-    Vec3 visual_position(Timestamp now) const { return visual_position_of(m_present, now); }
+    Vec3 visual_position(Timestamp now) const { return m_smoothing.position(m_model.position(m_present), now); }
+    /// How to draw the object turned: the predicted rotation (PredictionModel::rotation) turned by what is left of
+    /// recent corrections' rotation offsets. The identity when the model has no rotation.
+    Quat visual_rotation(Timestamp now) const { return m_smoothing.rotation(rotation_of(m_present), now); }
     const PredictionStats& stats() const noexcept { return m_stats; }
     /// Also counts predictions and rollbacks into these registry counters (null detaches); they must outlive this.
     void attach_metrics(const PredictionMetrics* metrics) noexcept { m_metrics = metrics; }
@@ -445,30 +469,18 @@ template <typename State, typename Input> class Predictor
         Input input;
     };
 
-    float correction_left(Timestamp now) const
-    {
-        if (m_config.correction_time.count() <= 0 || now >= m_correction_started + m_config.correction_time)
-            return 0.0f;
-        const float t = static_cast<float>(std::chrono::duration<double>(now - m_correction_started).count() /
-                                           std::chrono::duration<double>(m_config.correction_time).count());
-        return 1.0f - t * t * (3.0f - 2.0f * t);  // smoothstep: no kink where the slide starts or ends
-    }
+    Quat rotation_of(const State& state) const { return m_model.rotation ? m_model.rotation(state) : Quat{}; }
 
-    /// The drawn position must not move when the present jumps: the offset absorbs the jump (and whatever was
-    /// left of an earlier one), then fades.
+    /// The drawn pose must not move when the present jumps: the smoothing absorbs the jump, then fades it out.
     void start_correction(const State& before, const State& after, Timestamp now)
     {
-        const Vec3 drawn = visual_position_of(before, now);
-        const Vec3 next = m_model.position(after);
-        m_offset = Vec3{drawn.x - next.x, drawn.y - next.y, drawn.z - next.z};
-        m_correction_started = now;
-    }
-
-    Vec3 visual_position_of(const State& state, Timestamp now) const
-    {
-        const Vec3 at = m_model.position(state);
-        const float left = correction_left(now);
-        return {at.x + m_offset.x * left, at.y + m_offset.y * left, at.z + m_offset.z * left};
+        const Vec3 drawn = m_smoothing.position(m_model.position(before), now);
+        const CorrectionOutcome outcome =
+            m_model.rotation ? m_smoothing.correct(drawn, m_smoothing.rotation(m_model.rotation(before), now),
+                                                   m_model.position(after), m_model.rotation(after), now)
+                             : m_smoothing.correct(drawn, m_model.position(after), now);
+        m_stats.position_snaps += outcome.position_snapped ? 1 : 0;
+        m_stats.rotation_snaps += outcome.rotation_snapped ? 1 : 0;
     }
 
     PredictionModel<State, Input> m_model;
@@ -478,8 +490,7 @@ template <typename State, typename Input> class Predictor
     std::map<Tick, Entry, TickOrder> m_history;
     PredictionStats m_stats;
     const PredictionMetrics* m_metrics = nullptr;
-    Vec3 m_offset{0, 0, 0};
-    Timestamp m_correction_started{};
+    CorrectionSmoothing m_smoothing;
 };
 
 }  // namespace eustress::net
