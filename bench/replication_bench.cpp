@@ -409,6 +409,7 @@ void bench_server_cost(const Arguments& arguments, const char* self)
     server_config.port = 0;
     server_config.max_clients = static_cast<std::size_t>(arguments.clients);
     server_config.max_pending_handshakes = static_cast<std::size_t>(arguments.clients);
+    server_config.rate_limits.new_connections_per_address = {};  // every client comes from 127.0.0.1
     server_config.development_certificate_directory = std::filesystem::temp_directory_path() / "eustress-bench-certs";
     auto created = Server::create(server_config, MonotonicClock::now());
     if (!created)
