@@ -1,11 +1,14 @@
 // Replication benchmarks (issue 4), each printing JSON lines like the transport benchmarks:
 //   cubes        Fiedler's cube scene at 60 snapshots/s, 100 ms RTT, 2% loss: kbps per client and the worst
 //                reconstruction error, beside the naive full-float stream in the same run
-//   server-cost  100 clients, 10,000 entities, 10% moving each tick, spatial interest: server ms per tick
+//   server-cost  100 clients, 10,000 entities, 10% moving each tick, spatial interest: server ms per tick, and
+//                what drives it (baseline age, entities per snapshot, bytes per client); --clients N --entities M
+//                size it (the world grows with M so a view holds the same ~314 entities)
 //   convergence  20% loss, 100 ms RTT: ticks until every mirror matches after changes stop
 // Usage: eustress-bench-replication MODE [--seconds N] [--runs N] [--placement LABEL] [--clients-cpu N]
 //        [--codec predictive|bitpacked] (cubes, convergence) [--scenes busy,busy-uncapped,calm] [--naive 0|1]
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include <random>
 #include <sched.h>
 #include <string>
+#include <time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -37,7 +41,10 @@ struct Arguments
     int seconds = 60;
     int runs = 20;
     std::string placement = "unpinned";
-    int clients_cpu = -1;  ///< server-cost: where the client process runs (-1: unpinned)
+    int clients_cpu = -1;   ///< server-cost: where the client process runs (-1: unpinned)
+    int clients = 100;      ///< server-cost: connected clients
+    int entities = 10'000;  ///< server-cost: entities in the world, 10% of them moved each tick
+    int workers = 0;        ///< server-cost: ReplicationConfig::workers (0: the cores the process may use)
     /// cubes: the snapshot format, the scenes to run, and whether the naive peer runs beside the busy one.
     eustress::net::SnapshotCodec codec = eustress::net::SnapshotCodec::Predictive;
     std::string scenes = "busy,busy-uncapped,calm";
@@ -129,14 +136,19 @@ void bench_cubes(const Arguments& arguments)
         run_cubes(arguments, "calm", calm);
 }
 
-constexpr int kCostClients = 100;
-constexpr int kCostEntities = 10'000;
-constexpr float kCostWorld = 1000.0f;  // metres on a side
 constexpr float kCostRadius = 100.0f;
 
-TransformQuantization cost_quantization()
+/// Metres on a side: 1 km for 10,000 entities, growing with the count so a view holds the same ~314 entities
+/// (a bigger world, not a denser one: the bandwidth tier caps what one client can be sent).
+float cost_world(int entities)
 {
-    return {{-600, 600, 0.01f}, {-600, 600, 0.01f}, {-50, 50, 0.01f}, 10};
+    return 1000.0f * std::sqrt(static_cast<float>(entities) / 10'000.0f);
+}
+
+TransformQuantization cost_quantization(float world)
+{
+    const float half = world / 2 + 100;  // players walk past the edge during a run
+    return {{-half, half, 0.01f}, {-half, half, 0.01f}, {-50, 50, 0.01f}, 10};
 }
 
 ChannelTable cost_channels(ReplicationConfig& config)
@@ -146,11 +158,11 @@ ChannelTable cost_channels(ReplicationConfig& config)
     return channels;
 }
 
-/// The other process of server-cost: 100 QUIC clients on loopback. They receive and acknowledge every packet as
+/// The other process of server-cost: the QUIC clients on loopback. They receive and acknowledge every packet as
 /// real clients do, but do not decode snapshots into mirrors: each real client does that on its own machine, and
 /// decoding a hundred mirrors here would starve this process and delay its acknowledgements, which ages the
 /// server's baselines and inflates the very cost being measured.
-int run_cost_clients(const std::string& rendezvous, int cpu)
+int run_cost_clients(const std::string& rendezvous, int cpu, int count)
 {
     if (cpu >= 0)
     {
@@ -165,7 +177,7 @@ int run_cost_clients(const std::string& rendezvous, int cpu)
     ReplicationConfig config;
     const ChannelTable channels = cost_channels(config);
     std::vector<std::unique_ptr<Client>> clients;
-    for (int i = 0; i < kCostClients; ++i)
+    for (int i = 0; i < count; ++i)
     {
         ClientConfig client_config;
         client_config.server_host = "127.0.0.1";
@@ -201,76 +213,88 @@ int run_cost_clients(const std::string& rendezvous, int cpu)
     return 0;
 }
 
-/// Server cost on real QUIC over loopback: this process is the server, pinned by the caller; the 100 clients run in
-/// a second process on `clients_cpu` (the same core, or the other one), so their decoding is not timed here.
-void bench_server_cost(const Arguments& arguments, const char* self)
+/// The server's resident memory now (the whole process: QUIC connections, World, replication), in bytes.
+double resident_bytes()
 {
-    const std::string rendezvous = "/tmp/eustress-server-cost-" + std::to_string(getpid()) + ".rv";
-    std::remove(rendezvous.c_str());
-    ReplicationConfig config;
-    ServerConfig server_config;
-    server_config.channels = cost_channels(config);
-    server_config.bind_address = "127.0.0.1";
-    server_config.port = 0;
-    server_config.max_clients = kCostClients;
-    server_config.development_certificate_directory = std::filesystem::temp_directory_path() / "eustress-bench-certs";
-    auto created = Server::create(server_config, MonotonicClock::now());
-    if (!created)
-        throw std::runtime_error(created.error().message);
-    auto server = std::move(created).value();
-    const ComponentRegistry registry(cost_quantization());
-    World world(registry);
-    ReplicationServer replication(*server, world, config);
-
-    const pid_t child = fork();
-    if (child == 0)
+    long pages = 0, resident = 0;
+    if (std::FILE* statm = std::fopen("/proc/self/statm", "r"))
     {
-        const std::string cpu = std::to_string(arguments.clients_cpu);
-        execl(self, self, "server-cost-clients", rendezvous.c_str(), cpu.c_str(), static_cast<char*>(nullptr));
-        std::_Exit(127);
+        if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        std::fclose(statm);
     }
-    eustress::bench::Options options;
-    options.rendezvous = rendezvous;
-    eustress::bench::publish(options, server->local_address().port(), server->certificate_pin().to_base64());
+    return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
 
-    std::mt19937 random(1);
-    std::uniform_real_distribution<float> coordinate(-kCostWorld / 2, kCostWorld / 2);
+/// The value below which `share` of a histogram's observations fall, read as its bucket's upper bound.
+double histogram_percentile(const Histogram& histogram, double share)
+{
+    const auto bounds = histogram.upper_bounds();
+    const double wanted = share * static_cast<double>(histogram.count());
+    double seen = 0;
+    for (std::size_t i = 0; i < bounds.size(); ++i)
+    {
+        seen += static_cast<double>(histogram.bucket(i));
+        if (seen >= wanted && seen > 0)
+            return bounds[i];
+    }
+    return bounds.empty() ? 0 : bounds.back() + 1;  // above the last bound
+}
+
+/// CPU time of the whole process (every thread), in milliseconds.
+double process_cpu_ms()
+{
+    timespec now{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+}
+
+/// What one server-cost run measured.
+struct CostRun
+{
+    std::vector<double> replication_ms, flush_ms;
+    /// The tick's CPU time, all its threads: unlike the wall time it does not count waiting for a core, so a
+    /// loaded machine changes it only through what the load does to the work (late acknowledgements).
+    std::vector<double> replication_cpu_ms;
+    double memory_before = 0, memory_after = 0;
+    int ticks = 0;
+};
+
+/// The world and the players of one server-cost run: `arguments.entities` entities, a tenth moved each tick,
+/// players walking with a 100 m view.
+struct CostScene
+{
+    World& world;
+    ReplicationServer& replication;
+    std::mt19937 random{1};
+    std::uniform_real_distribution<float> coordinate;
     std::vector<EntityId> entities;
     std::vector<Vec3> positions;
-    for (int i = 0; i < kCostEntities; ++i)
-    {
-        entities.push_back(world.spawn());
-        positions.push_back({coordinate(random), coordinate(random), 0});
-        world.set(entities.back(), NetworkTransform{positions.back(), {}});
-    }
     std::map<ClientId, Vec3> views;
-    const auto pump = [&](Timestamp now) {
-        server->receive(now);
-        while (auto event = server->poll_event())
+
+    CostScene(World& world_, ReplicationServer& replication_, int count, float side)
+        : world(world_), replication(replication_), coordinate(-side / 2, side / 2)
+    {
+        for (int i = 0; i < count; ++i)
+        {
+            entities.push_back(world.spawn());
+            positions.push_back({coordinate(random), coordinate(random), 0});
+            world.set(entities.back(), NetworkTransform{positions.back(), {}});
+        }
+    }
+    void pump(Server& server, Timestamp now)
+    {
+        server.receive(now);
+        while (auto event = server.poll_event())
         {
             if (const auto* connected = std::get_if<ConnectedEvent>(&*event))
                 views[connected->client_id] = {coordinate(random), coordinate(random), 0};
             replication.handle(*event, now);
         }
-    };
-    for (auto start = Clock::now(); views.size() < kCostClients && Clock::now() - start < std::chrono::seconds(30);)
-    {
-        pump(MonotonicClock::now());
-        server->flush(MonotonicClock::now());  // handshake replies
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    if (views.size() < kCostClients)
-        throw std::runtime_error("server-cost: clients did not connect");
-
-    std::vector<double> replication_ms, flush_ms;
-    const int warmup_ticks = 180;  // the spawn burst: ~300 entities per client at the 2 Mbps tier
-    const int measured_ticks = arguments.seconds * 60;
-    const auto tick_interval = std::chrono::nanoseconds(1'000'000'000 / 60);
-    auto next_tick = Clock::now();
-    for (int tick = 0; tick < warmup_ticks + measured_ticks; ++tick)
+    void step()
     {
-        pump(MonotonicClock::now());
-        for (int moved = 0; moved < kCostEntities / 10; ++moved)
+        for (std::size_t moved = 0; moved < entities.size() / 10; ++moved)
         {
             const std::size_t index = random() % entities.size();
             positions[index].x += std::uniform_real_distribution<float>(-0.2f, 0.2f)(random);
@@ -282,50 +306,151 @@ void bench_server_cost(const Arguments& arguments, const char* self)
             view.x += 0.05f;
             replication.set_view(client, view, kCostRadius);
         }
+    }
+};
+
+/// Ticks at 60 Hz for `arguments.seconds` after a 3-second warm-up (the spawn burst: ~300 entities per client),
+/// timing the replication tick and the QUIC flush apart.
+CostRun run_cost_ticks(const Arguments& arguments, Server& server, CostScene& scene)
+{
+    CostRun run;
+    const int warmup_ticks = 180;
+    const int measured_ticks = arguments.seconds * 60;
+    const auto tick_interval = std::chrono::nanoseconds(1'000'000'000 / 60);
+    auto next_tick = Clock::now();
+    for (int tick = 0; tick < warmup_ticks + measured_ticks; ++tick)
+    {
+        if (tick == warmup_ticks)
+            run.memory_before = resident_bytes();
+        scene.pump(server, MonotonicClock::now());
+        scene.step();
+        const double cpu_before = process_cpu_ms();
         const auto before = Clock::now();
-        replication.tick(MonotonicClock::now());
+        scene.replication.tick(MonotonicClock::now());
         const auto between = Clock::now();
-        server->flush(MonotonicClock::now());
+        const double cpu_after = process_cpu_ms();
+        server.flush(MonotonicClock::now());
         const auto after = Clock::now();
         if (tick >= warmup_ticks)
         {
-            replication_ms.push_back(std::chrono::duration<double, std::milli>(between - before).count());
-            flush_ms.push_back(std::chrono::duration<double, std::milli>(after - between).count());
+            run.replication_ms.push_back(std::chrono::duration<double, std::milli>(between - before).count());
+            run.replication_cpu_ms.push_back(cpu_after - cpu_before);
+            run.flush_ms.push_back(std::chrono::duration<double, std::milli>(after - between).count());
         }
         if (tick % 60 == 0)
             std::fprintf(stderr, "\r  server-cost: tick %d/%d, last %.2f ms   ", tick, warmup_ticks + measured_ticks,
                          std::chrono::duration<double, std::milli>(between - before).count());
         next_tick += tick_interval;
-        std::this_thread::sleep_until(next_tick);
+        if (Clock::now() < next_tick)
+            std::this_thread::sleep_until(next_tick);
+        else
+            next_tick = Clock::now();  // an overrun tick does not make the next ones run back to back
     }
+    run.ticks = warmup_ticks + measured_ticks;
+    run.memory_after = resident_bytes();
     std::fprintf(stderr, "\n");
-    double history_bytes = 0, known = 0, kbps = 0;
-    for (const auto& [client, view] : views)
-        if (const auto stats = replication.stats(client))
+    return run;
+}
+
+/// The figures and what drives them: how old the baselines are (late acknowledgements make older baselines and
+/// bigger deltas), how many entities each snapshot carries, and what each client is sent.
+void report_cost(const Arguments& arguments, const CostRun& run, const CostScene& scene, Server& server)
+{
+    const auto clients = static_cast<double>(scene.views.size());
+    ReplicationClientStats total;
+    double history_bytes = 0, known = 0;
+    for (const auto& [client, view] : scene.views)
+        if (const auto stats = scene.replication.stats(client))
         {
             history_bytes += static_cast<double>(stats->history_bytes);
             known += static_cast<double>(stats->known_entities);
-            kbps += static_cast<double>(stats->snapshot_bytes + stats->action_bytes) * 8 / 1000 /
-                    ((warmup_ticks + measured_ticks) / 60.0);
+            total.snapshot_bytes += stats->snapshot_bytes + stats->action_bytes;
+            total.snapshots_sent += stats->snapshots_sent;
+            total.snapshots_acked += stats->snapshots_acked;
+            total.snapshots_in_flight += stats->snapshots_in_flight;
+            total.entities_sent += stats->entities_sent;
+            total.entities_deferred += stats->entities_deferred;
         }
-    // Quantized states are shared by every client and snapshot: counted once, beside the per-client figure.
-    double shared_bytes = 0;
-    for (auto& [id, record] : world.impl().entities)
-        if (record.quantized)
-            shared_bytes += static_cast<double>(record.quantized->memory_bytes());
+    const auto& age = server.metrics().histogram("eustress_replication_baseline_age_ticks", "", {1}).with({});
+    const double seconds = run.ticks / 60.0;
+    emit(arguments, "replication tick median", percentile(run.replication_ms, 0.5), "ms");
+    emit(arguments, "replication tick p99", percentile(run.replication_ms, 0.99), "ms");
+    emit(arguments, "replication tick CPU median", percentile(run.replication_cpu_ms, 0.5), "ms");
+    emit(arguments, "replication tick CPU p99", percentile(run.replication_cpu_ms, 0.99), "ms");
+    emit(arguments, "QUIC flush median", percentile(run.flush_ms, 0.5), "ms");
+    emit(arguments, "QUIC flush p99", percentile(run.flush_ms, 0.99), "ms");
+    emit(arguments, "baseline memory per client", history_bytes / clients, "bytes");
+    emit(arguments, "server resident memory", run.memory_after, "bytes");
+    emit(arguments, "server resident growth while measured", run.memory_after - run.memory_before, "bytes");
+    emit(arguments, "entities known per client", known / clients, "entities");
+    emit(arguments, "payload per client", static_cast<double>(total.snapshot_bytes) * 8 / 1000 / seconds / clients,
+         "kbps");
+    emit(arguments, "baseline age median", histogram_percentile(age, 0.5), "ticks");
+    emit(arguments, "baseline age p99", histogram_percentile(age, 0.99), "ticks");
+    emit(arguments, "entities per snapshot",
+         static_cast<double>(total.entities_sent) / std::max<double>(1, total.snapshots_sent), "entities");
+    emit(arguments, "entities deferred by the budget",
+         100.0 * total.entities_deferred / std::max<double>(1, total.entities_sent + total.entities_deferred), "%");
+    emit(arguments, "snapshots unacknowledged at the end per client",
+         static_cast<double>(total.snapshots_in_flight) / clients, "snapshots");
+}
+
+/// Server cost on real QUIC over loopback: this process is the server, pinned by the caller; the clients run in a
+/// second process on `clients_cpu` (the same core, or the other one), so their decoding is not timed here.
+void bench_server_cost(const Arguments& arguments, const char* self)
+{
+    const std::string rendezvous = "/tmp/eustress-server-cost-" + std::to_string(getpid()) + ".rv";
+    std::remove(rendezvous.c_str());
+    ReplicationConfig config;
+    config.workers = static_cast<std::size_t>(arguments.workers);
+    ServerConfig server_config;
+    server_config.channels = cost_channels(config);
+    server_config.bind_address = "127.0.0.1";
+    server_config.port = 0;
+    server_config.max_clients = static_cast<std::size_t>(arguments.clients);
+    server_config.max_pending_handshakes = static_cast<std::size_t>(arguments.clients);
+    server_config.rate_limits.new_connections_per_address = {};  // every client comes from 127.0.0.1
+    server_config.development_certificate_directory = std::filesystem::temp_directory_path() / "eustress-bench-certs";
+    auto created = Server::create(server_config, MonotonicClock::now());
+    if (!created)
+        throw std::runtime_error(created.error().message);
+    auto server = std::move(created).value();
+    const float side = cost_world(arguments.entities);
+    const ComponentRegistry registry(cost_quantization(side));
+    World world(registry);
+    ReplicationServer replication(*server, world, config);
+    CostScene scene(world, replication, arguments.entities, side);
+
+    const pid_t child = fork();
+    if (child == 0)
+    {
+        const std::string cpu = std::to_string(arguments.clients_cpu);
+        const std::string count = std::to_string(arguments.clients);
+        execl(self, self, "server-cost-clients", rendezvous.c_str(), cpu.c_str(), count.c_str(),
+              static_cast<char*>(nullptr));
+        std::_Exit(127);
+    }
+    eustress::bench::Options options;
+    options.rendezvous = rendezvous;
+    eustress::bench::publish(options, server->local_address().port(), server->certificate_pin().to_base64());
+    // Handshakes are slow on a loaded machine: allow 30 s plus a quarter second per client.
+    const auto connect_deadline =
+        Clock::now() + std::chrono::seconds(30) + arguments.clients * std::chrono::milliseconds(250);
+    while (scene.views.size() < static_cast<std::size_t>(arguments.clients) && Clock::now() < connect_deadline)
+    {
+        scene.pump(*server, MonotonicClock::now());
+        server->flush(MonotonicClock::now());  // handshake replies
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (scene.views.size() < static_cast<std::size_t>(arguments.clients))
+        throw std::runtime_error("server-cost: clients did not connect");
+
+    const CostRun run = run_cost_ticks(arguments, *server, scene);
+    report_cost(arguments, run, scene, *server);
     server->shutdown(MonotonicClock::now());
     int status = 0;
     waitpid(child, &status, 0);
     std::remove(rendezvous.c_str());
-
-    emit(arguments, "replication tick median", percentile(replication_ms, 0.5), "ms");
-    emit(arguments, "replication tick p99", percentile(replication_ms, 0.99), "ms");
-    emit(arguments, "QUIC flush median", percentile(flush_ms, 0.5), "ms");
-    emit(arguments, "QUIC flush p99", percentile(flush_ms, 0.99), "ms");
-    emit(arguments, "baseline memory per client", history_bytes / kCostClients, "bytes");
-    emit(arguments, "shared quantized state", shared_bytes, "bytes");
-    emit(arguments, "entities known per client", known / kCostClients, "entities");
-    emit(arguments, "payload per client", kbps / kCostClients, "kbps");
 }
 
 void bench_convergence(const Arguments& arguments)
@@ -358,14 +483,15 @@ int main(int argc, char** argv)
     if (argc < 2)
     {
         std::fprintf(stderr,
-                     "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L] [--codec "
+                     "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L] [--clients N] "
+                     "[--entities M] [--workers N] [--codec "
                      "predictive|bitpacked] [--scenes busy,busy-uncapped,calm] [--naive 0|1]\n",
                      argv[0]);
         return 2;
     }
     arguments.mode = argv[1];
-    if (arguments.mode == "server-cost-clients" && argc == 4)
-        return run_cost_clients(argv[2], std::stoi(argv[3]));
+    if (arguments.mode == "server-cost-clients" && argc == 5)
+        return run_cost_clients(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
     for (int i = 2; i + 1 < argc; i += 2)
     {
         if (!std::strcmp(argv[i], "--seconds"))
@@ -376,6 +502,12 @@ int main(int argc, char** argv)
             arguments.placement = argv[i + 1];
         else if (!std::strcmp(argv[i], "--clients-cpu"))
             arguments.clients_cpu = std::stoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--clients"))
+            arguments.clients = std::stoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--entities"))
+            arguments.entities = std::stoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--workers"))
+            arguments.workers = std::stoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--codec"))
             arguments.codec = std::strcmp(argv[i + 1], "bitpacked") == 0 ? eustress::net::SnapshotCodec::Bitpacked
                                                                          : eustress::net::SnapshotCodec::Predictive;

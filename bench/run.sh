@@ -5,7 +5,8 @@
 # How each peer waits and what bound each sender keeps: docs/PERFORMANCE.md, "Same conditions for every peer".
 # Environment: BENCH_ONLY="pingpong rate" to run a subset (pingpong throughput rate lossy clients cubes
 # server-cost convergence soak hostile arena rollback metrics forge ice p2p voice websocket compression wan crdt
-# assets browser; wan-budget runs only the WAN's replication budget run, which wan includes).
+# assets browser; wan-budget runs only the WAN's replication budget run, which wan includes; server-sweep, the
+# replication server's clients x entities table, runs only when named).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=build-bench/bench/eustress-bench
@@ -96,7 +97,18 @@ fi
 if wanted server-cost; then
   section "7. replication: server ms per tick, 100 clients, 10,000 entities (clients in a second process)"
   taskset -c 0 "$replication" server-cost --seconds 10 --placement same-core --clients-cpu 0 >>"$out"
-  taskset -c 0 "$replication" server-cost --seconds 10 --placement two-cores --clients-cpu 1 >>"$out"
+  taskset -c 0 "$replication" server-cost --seconds 10 --placement two-cores --clients-cpu 1 --workers 1 >>"$out"
+  taskset -c 0,1 "$replication" server-cost --seconds 10 --placement two-workers --clients-cpu 1 --workers 2 >>"$out"
+fi
+# The growth table (clients x entities, ~10 minutes): only when named, BENCH_ONLY=server-sweep.
+if [[ " ${BENCH_ONLY:-} " == *" server-sweep "* ]]; then
+  section "7b. replication: server ms per tick and memory by clients x entities (one core, clients on the other)"
+  for clients in 10 100 500; do
+    for entities in 1000 10000 100000; do
+      taskset -c 0 "$replication" server-cost --seconds 5 --clients "$clients" --entities "$entities" --workers 1 \
+        --placement "sweep-${clients}x${entities}" --clients-cpu 1 >>"$out"
+    done
+  done
 fi
 if wanted convergence; then
   section "8. replication: ticks to converge at 20% loss, 100 ms RTT (20 seeds)"

@@ -29,7 +29,12 @@ ServerReplicationMetrics::ServerReplicationMetrics(MetricsRegistry& registry)
                                    "Clients that asked for a full encoding (they lacked a baseline)")
                           .with({})),
       entities(registry.gauge("eustress_replication_entities", "Entities in the replicated world").with({})),
-      tick_seconds(tick_duration_family(registry).with({"replication"}))
+      tick_seconds(tick_duration_family(registry).with({"replication"})),
+      baseline_age_ticks(registry
+                             .histogram("eustress_replication_baseline_age_ticks",
+                                        "Ticks between a snapshot and the baseline it is coded against",
+                                        {0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128})
+                             .with({}))
 {}
 
 ClientReplicationMetrics::ClientReplicationMetrics(MetricsRegistry& registry)

@@ -21,6 +21,9 @@ struct ServerReplicationMetrics
     Counter& baseline_resets;
     Gauge& entities;
     Histogram& tick_seconds;
+    /// Per snapshot coded against a baseline: ticks between the snapshot and its baseline. Late acknowledgements
+    /// (a loaded machine, a long path) age it, and an older baseline means bigger deltas and more work.
+    Histogram& baseline_age_ticks;
 };
 
 struct ClientReplicationMetrics

@@ -13,6 +13,7 @@
 #include "replication/replication_metrics.hpp"
 #include "replication/snapshot.hpp"
 #include "replication/spatial_grid.hpp"
+#include "replication/worker_pool.hpp"
 #include "replication/world_impl.hpp"
 #include "transport/rate_meter.hpp"
 
@@ -58,6 +59,7 @@ struct KnownEntity
 struct SentSnapshot
 {
     std::uint32_t sequence = 0;
+    Tick tick = 0;
     MessageId message = 0;
     SnapshotState state;
     bool acked = false;
@@ -127,6 +129,34 @@ struct ClientView
     }
 };
 
+struct Candidate
+{
+    std::size_t known_index;
+    const QuantizedEntity* state;
+    const SnapshotEntry* baseline;
+};
+
+/// One worker's encoders and buffers, reused from client to client (each snapshot starts afresh, so which worker
+/// encodes a client changes nothing in its bytes).
+struct EncodeScratch
+{
+    std::unique_ptr<SnapshotEncoder> bitpacked = make_snapshot_encoder(SnapshotCodec::Bitpacked);
+    std::unique_ptr<SnapshotEncoder> predictive = make_snapshot_encoder(SnapshotCodec::Predictive);
+    std::vector<Candidate> candidates;
+    std::vector<bool> written;  ///< per known entity, in this snapshot
+};
+
+/// A client's snapshot for this tick, built by a worker, sent (and only then recorded) on the tick's thread.
+struct PendingSnapshot
+{
+    ClientView* view = nullptr;
+    std::vector<std::byte> bytes;      ///< empty: nothing due (no change and no heartbeat)
+    SentSnapshot record;               ///< its state, kept as a possible baseline once sent
+    std::vector<std::size_t> written;  ///< known indices it carries, whose priority restarts once sent
+    std::optional<Tick> baseline_tick;
+    std::size_t deferred = 0;  ///< changed entities the budget held back
+};
+
 const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
 {
     for (auto it = view.history.rbegin(); it != view.history.rend(); ++it)
@@ -165,27 +195,26 @@ struct ReplicationServer::Impl
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
-    std::vector<EntityMeta> meta;    ///< every entity as of this tick, by id (ids are dense)
+    std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
+    /// `meta[id].quantized` alone, packed: each client's loop over the entities it knows asks it of every one,
+    /// and at 8 bytes an entity the array stays in cache where `meta` (a cache line or more each) does not.
+    std::vector<const QuantizedEntity*> current;
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
-    /// One encoder per codec, shared by the clients in turn (each snapshot starts afresh).
-    std::unique_ptr<SnapshotEncoder> bitpacked = make_snapshot_encoder(SnapshotCodec::Bitpacked);
-    std::unique_ptr<SnapshotEncoder> predictive = make_snapshot_encoder(SnapshotCodec::Predictive);
-    SnapshotEncoder* writer = nullptr;  ///< the one of the client being served
     wire::BitWriter measure;
-    std::vector<bool> written;  ///< per known entity, in this snapshot (members to reuse their storage)
-    struct Candidate
-    {
-        std::size_t known_index;
-        const QuantizedEntity* state;
-        const SnapshotEntry* baseline;
-    };
-    std::vector<Candidate> candidates;
+    /// Per worker: what encoding one client's snapshot needs, reused from client to client.
+    std::vector<EncodeScratch> scratch;
+    /// This tick's snapshots, one per client due, built by the workers and sent in client order.
+    std::vector<PendingSnapshot> pending;
+    std::unique_ptr<WorkerPool> pool;
     ServerReplicationMetrics metrics;
 
     Impl(Server& server_, World& world_, ReplicationConfig config_)
         : server(server_), world(world_), config(std::move(config_)), grid(config.grid_cell_size),
           metrics(server_.metrics())
     {
+        const std::size_t workers = config.workers > 0 ? config.workers : available_cores();
+        pool = std::make_unique<WorkerPool>(workers);
+        scratch.resize(pool->size());
         World::Impl& world_impl = world.impl();
         world_impl.track_changes = true;
         for (auto& [id, record] : world_impl.entities)
@@ -245,6 +274,7 @@ struct ReplicationServer::Impl
     {
         World::Impl& world_impl = entities();
         meta.resize(world_impl.next_id);
+        current.resize(world_impl.next_id, nullptr);
         for (std::uint32_t id : world_impl.despawned)
             forget(id);
         structure_changed = structure_changed || !world_impl.despawned.empty();
@@ -260,6 +290,7 @@ struct ReplicationServer::Impl
             EntityMeta& entity = meta[id];
             entity.state = &world_impl.quantized(*record);
             entity.quantized = entity.state->get();
+            current[id] = entity.quantized;
             entity.record = record;
             entity.target = record->networked.replication.target;
             entity.owner = record->networked.owner;
@@ -300,6 +331,7 @@ struct ReplicationServer::Impl
             if (const auto mine = owned.find(entity.owner); mine != owned.end())
                 erase_sorted(mine->second, id);
         entity = EntityMeta{};
+        current[id] = nullptr;
     }
 
     static std::uint64_t component_set_of(const QuantizedEntity& state)
@@ -515,20 +547,24 @@ struct ReplicationServer::Impl
         view.known = std::move(merged);
     }
 
-    void send_snapshot(ClientView& view, Timestamp now)
+    /// Encodes `out.view`'s snapshot into `out` (on any worker: it reads the tick's shared state and writes only
+    /// this client's). Leaves `out.bytes` empty when nothing is due.
+    void build_snapshot(PendingSnapshot& out, EncodeScratch& work)
     {
+        ClientView& view = *out.view;
         const SentSnapshot* baseline = newest_acked(view, config.snapshot_history);
         static const SnapshotState kNoState;
         const SnapshotState& base = baseline ? baseline->state : kNoState;
 
-        writer = view.codec == SnapshotCodec::Predictive ? predictive.get() : bitpacked.get();
-        writer->begin(tick);
-        candidates.clear();
+        SnapshotEncoder& writer = view.codec == SnapshotCodec::Predictive ? *work.predictive : *work.bitpacked;
+        writer.begin(tick);
+        work.candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
-        collect_candidates(view, base, used_bits);
-        const std::size_t selected = select_within_budget(view, used_bits);
+        collect_candidates(view, base, writer, work.candidates, used_bits);
+        const std::size_t selected = select_within_budget(view, writer, work.candidates, used_bits);
         const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
-        if (writer->entry_count() == 0 && !heartbeat_due)
+        out.bytes.clear();
+        if (writer.entry_count() == 0 && !heartbeat_due)
             return;
 
         SnapshotHeader header;
@@ -536,18 +572,40 @@ struct ReplicationServer::Impl
         header.tick = tick;
         header.actions_required = view.action_messages;
         header.baseline = baseline ? baseline->sequence : 0;
-        const auto bytes = writer->finish(header);
-        const auto sent = server.send(view.client, config.channels.snapshots, bytes, now);
+        out.bytes = writer.finish(header);
+        out.baseline_tick = baseline ? std::optional<Tick>(baseline->tick) : std::nullopt;
+        out.deferred = work.candidates.size() - selected;
+        out.written.clear();
+        for (std::size_t i = 0; i < selected; ++i)
+            out.written.push_back(work.candidates[i].known_index);
+        build_record(view, base, out, work.written);
+    }
+
+    /// Sends a built snapshot and, once it is on its way, keeps its state and counts it (the tick's thread).
+    void send_snapshot(PendingSnapshot& pending, Timestamp now)
+    {
+        ClientView& view = *pending.view;
+        if (pending.bytes.empty())
+            return;
+        const auto sent = server.send(view.client, config.channels.snapshots, pending.bytes, now);
         if (!sent)
             return;
-        view.in_flight.emplace(*sent, wire_cost(bytes.size()));
-        record_sent_snapshot(view, base, *sent, selected);
-        count_sent_snapshot(view, bytes.size(), selected);
+        view.in_flight.emplace(*sent, wire_cost(pending.bytes.size()));
+        if (pending.baseline_tick)
+            metrics.baseline_age_ticks.observe(static_cast<double>(tick - *pending.baseline_tick));
+        for (std::size_t index : pending.written)
+            view.known[index].accumulated = 0;
+        pending.record.message = *sent;
+        view.history.push_back(std::move(pending.record));
+        while (view.history.size() > config.snapshot_history)
+            view.history.pop_front();
+        count_sent_snapshot(view, pending.bytes.size(), pending.written.size(), pending.deferred);
     }
 
     /// Every known entity that changed since the baseline becomes a candidate (its priority accumulated); every
     /// baseline entity no longer known is written as removed.
-    void collect_candidates(ClientView& view, const SnapshotState& base, std::size_t& used_bits)
+    void collect_candidates(ClientView& view, const SnapshotState& base, SnapshotEncoder& writer,
+                            std::vector<Candidate>& candidates, std::size_t& used_bits) const
     {
         const float seconds = static_cast<float>(view.interval_ticks) / static_cast<float>(config.tick_rate);
         auto base_entry = base.begin();
@@ -556,34 +614,36 @@ struct ReplicationServer::Impl
             KnownEntity& known = view.known[i];
             for (; base_entry != base.end() && base_entry->entity < known.id; ++base_entry)
             {
-                writer->add_removed(base_entry->entity);  // left interest or the world since the baseline
-                used_bits += 1 + writer->gap_bits_estimate();
+                writer.add_removed(base_entry->entity);  // left interest or the world since the baseline
+                used_bits += 1 + writer.gap_bits_estimate();
             }
             const SnapshotEntry* previous = nullptr;
             if (base_entry != base.end() && base_entry->entity == known.id)
                 previous = &*base_entry++;
-            const EntityMeta* entity = meta_of(known.id);
-            if (!entity)
+            const QuantizedEntity* state = known.id < current.size() ? current[known.id] : nullptr;
+            if (!state)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
             // The World keeps the pointer when a change leaves fields equal.
-            if (previous && previous->state.get() == entity->quantized)
+            if (previous && previous->state.get() == state)
             {
                 known.accumulated = 0;
                 continue;
             }
+            const EntityMeta* entity = &meta[known.id];
             known.accumulated += entity->importance * nearness(view, *entity) * seconds;
             candidates.push_back({i, entity->quantized, previous});
         }
         for (; base_entry != base.end(); ++base_entry)
         {
-            writer->add_removed(base_entry->entity);
-            used_bits += 1 + writer->gap_bits_estimate();
+            writer.add_removed(base_entry->entity);
+            used_bits += 1 + writer.gap_bits_estimate();
         }
     }
 
     /// Writes the candidates in priority order until the budget is spent; returns how many were written (the
     /// first that many of `candidates`, now in priority order).
-    std::size_t select_within_budget(const ClientView& view, std::size_t used_bits)
+    std::size_t select_within_budget(const ClientView& view, SnapshotEncoder& writer,
+                                     std::vector<Candidate>& candidates, std::size_t used_bits) const
     {
         std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
             return view.known[a.known_index].accumulated > view.known[b.known_index].accumulated;
@@ -591,14 +651,14 @@ struct ReplicationServer::Impl
         const double budget_bytes =
             std::min(payload_within(view.allowance), static_cast<double>(config.max_snapshot_bytes));
         std::size_t selected = 0;
-        const std::size_t gap_bits = writer->gap_bits_estimate();
+        const std::size_t gap_bits = writer.gap_bits_estimate();
         for (const Candidate& candidate : candidates)
         {
             const std::size_t bits =
-                writer->add_present(view.known[candidate.known_index].id, *candidate.state, candidate.baseline);
+                writer.add_present(view.known[candidate.known_index].id, *candidate.state, candidate.baseline);
             if (static_cast<double>(used_bits + bits + gap_bits) / 8 > budget_bytes)
             {
-                writer->drop_last();
+                writer.drop_last();
                 break;
             }
             used_bits += bits + gap_bits;
@@ -608,28 +668,27 @@ struct ReplicationServer::Impl
     }
 
     /// This snapshot's state, kept as a possible baseline: the baseline's, with the entries just written applied.
-    void record_sent_snapshot(ClientView& view, const SnapshotState& base, MessageId message, std::size_t selected)
+    void build_record(const ClientView& view, const SnapshotState& base, PendingSnapshot& out,
+                      std::vector<bool>& written) const
     {
-        SentSnapshot record;
-        record.sequence = view.next_sequence++;
-        record.message = message;
+        SentSnapshot& record = out.record;
+        record = SentSnapshot{};
+        record.sequence = view.next_sequence;
+        record.tick = tick;
         record.state.reserve(view.known.size());
         written.assign(view.known.size(), false);
-        for (std::size_t i = 0; i < selected; ++i)
-            written[candidates[i].known_index] = true;
+        for (std::size_t index : out.written)
+            written[index] = true;
         auto base_entry = base.begin();
         for (std::size_t i = 0; i < view.known.size(); ++i)
         {
-            KnownEntity& known = view.known[i];
+            const KnownEntity& known = view.known[i];
             while (base_entry != base.end() && base_entry->entity < known.id)
                 ++base_entry;
             const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
             if (written[i])
-            {
                 record.state.push_back(
                     written_entry(known.id, *meta[known.id].state, tick, in_base ? &*base_entry : nullptr));
-                known.accumulated = 0;
-            }
             else if (in_base)
                 // Held back (or unchanged): the baseline's entry, with its old tick. Not the current state: the
                 // client decodes this snapshot as the baseline plus what was written, and the next delta is coded
@@ -637,23 +696,72 @@ struct ReplicationServer::Impl
                 // when it already shows something newer (replication_client.cpp).
                 record.state.push_back(*base_entry);
         }
-        view.history.push_back(std::move(record));
-        while (view.history.size() > config.snapshot_history)
-            view.history.pop_front();
     }
 
-    void count_sent_snapshot(ClientView& view, std::size_t bytes, std::size_t selected)
+    void count_sent_snapshot(ClientView& view, std::size_t bytes, std::size_t selected, std::size_t deferred)
     {
+        ++view.next_sequence;
         view.last_snapshot_tick = tick;
         view.allowance -= wire_cost(bytes);
         ++view.stats.snapshots_sent;
         view.stats.snapshot_bytes += bytes;
         view.stats.entities_sent += selected;
-        view.stats.entities_deferred += candidates.size() - selected;
+        view.stats.entities_deferred += deferred;
         metrics.snapshots_sent.add();
         metrics.snapshot_bytes.add(bytes);
         metrics.entities_sent.add(selected);
-        metrics.entities_deferred.add(candidates.size() - selected);
+        metrics.entities_deferred.add(deferred);
+    }
+
+    /// Per client, on the tick's thread: its allowance, then (when a snapshot is due) its interest and reliable
+    /// actions, which go out at once; the clients with allowance left for a snapshot are listed in `pending`.
+    void prepare_clients(Timestamp now)
+    {
+        const std::uint64_t ceiling = config.budget.download_for(clients.size());
+        std::size_t due = 0;
+        for (auto& [client, view] : clients)
+        {
+            const std::uint64_t budget = follow_path(view, ceiling, now);
+            const double per_tick = static_cast<double>(budget) / 8.0 / config.tick_rate;
+            // Unspent allowance carries over for two snapshot intervals: enough to absorb a spawn burst, not
+            // enough to hoard a burst that breaks the budget.
+            const std::uint32_t interval = view.interval_ticks;
+            view.allowance = std::min(view.allowance + per_tick, per_tick * interval * 2);
+            view.stats.budget_bits_per_second = budget;
+            if ((tick + view.stagger) % interval != 0)
+                continue;
+            update_interest(view, now);
+            if (view.allowance > kMessageOverheadBytes)
+            {
+                if (due == pending.size())
+                    pending.emplace_back();
+                pending[due++].view = &view;
+            }
+            else
+                view.stats.known_entities = view.known.size();
+        }
+        pending.resize(due);
+    }
+
+    void update_interest(ClientView& view, Timestamp now)
+    {
+        if (view.view)
+        {
+            const float dx = view.view->position.x - view.interest_position.x;
+            const float dy = view.view->position.y - view.interest_position.y;
+            const float dz = view.view->position.z - view.interest_position.z;
+            const float limit = view.view->radius * 0.1f;
+            if (dx * dx + dy * dy + dz * dz > limit * limit)
+                view.interest_dirty = true;
+        }
+        if (structure_changed || view.interest_dirty || tick - view.last_interest_tick >= config.interest_period_ticks)
+        {
+            collect_desired(view);
+            view.interest_dirty = !send_actions(view, now);
+            view.last_interest_tick = tick;
+            if (view.view)
+                view.interest_position = view.view->position;
+        }
     }
 
     void on_delivery(const DeliveryEvent& delivery, Timestamp now)
@@ -762,39 +870,16 @@ void ReplicationServer::tick(Timestamp now)
     impl.structure_changed = false;
     impl.index_changes();
 
-    const std::uint64_t ceiling = impl.config.budget.download_for(impl.clients.size());
-    for (auto& [client, view] : impl.clients)
+    impl.prepare_clients(now);
+    // The snapshots are independent per client: encoded on the workers, then sent in client order here, so the
+    // bytes each client gets do not depend on the number of workers.
+    impl.pool->run(impl.pending.size(), [&impl](std::size_t index, std::size_t worker) {
+        impl.build_snapshot(impl.pending[index], impl.scratch[worker]);
+    });
+    for (PendingSnapshot& pending : impl.pending)
     {
-        const std::uint64_t budget = impl.follow_path(view, ceiling, now);
-        const double per_tick = static_cast<double>(budget) / 8.0 / impl.config.tick_rate;
-        // Unspent allowance carries over for two snapshot intervals: enough to absorb a spawn burst, not
-        // enough to hoard a burst that breaks the budget.
-        const std::uint32_t interval = view.interval_ticks;
-        view.allowance = std::min(view.allowance + per_tick, per_tick * interval * 2);
-        view.stats.budget_bits_per_second = budget;
-        if ((impl.tick + view.stagger) % interval != 0)
-            continue;
-        if (view.view)
-        {
-            const float dx = view.view->position.x - view.interest_position.x;
-            const float dy = view.view->position.y - view.interest_position.y;
-            const float dz = view.view->position.z - view.interest_position.z;
-            const float limit = view.view->radius * 0.1f;
-            if (dx * dx + dy * dy + dz * dz > limit * limit)
-                view.interest_dirty = true;
-        }
-        if (impl.structure_changed || view.interest_dirty ||
-            impl.tick - view.last_interest_tick >= impl.config.interest_period_ticks)
-        {
-            impl.collect_desired(view);
-            view.interest_dirty = !impl.send_actions(view, now);
-            view.last_interest_tick = impl.tick;
-            if (view.view)
-                view.interest_position = view.view->position;
-        }
-        if (view.allowance > kMessageOverheadBytes)
-            impl.send_snapshot(view, now);
-        view.stats.known_entities = view.known.size();
+        impl.send_snapshot(pending, now);
+        pending.view->stats.known_entities = pending.view->known.size();
     }
     impl.metrics.entities.set(static_cast<double>(impl.world.size()));
     impl.metrics.tick_seconds.observe(std::chrono::duration<double>(MonotonicClock::now() - started).count());

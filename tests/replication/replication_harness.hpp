@@ -70,6 +70,8 @@ struct ReplicatedGame
     std::deque<Peer> peers;  // references stay valid as clients are added
     Duration tick_interval = std::chrono::microseconds(16667);
     int substeps = 4;  ///< network updates per tick, so acknowledgements are not all quantized to ticks
+    /// Sees every event a client receives before its ReplicationClient does (by peer index): to record the wire.
+    std::function<void(std::size_t peer, const NetworkEvent&)> on_client_event;
 
     explicit ReplicatedGame(std::function<void(ComponentRegistry&)> registration = register_test_components,
                             std::function<void(ReplicationConfig&)> configure = {},
@@ -127,12 +129,17 @@ struct ReplicatedGame
     void pump(Duration dt)
     {
         now += dt;
-        for (Peer& peer : peers)
+        for (std::size_t index = 0; index < peers.size(); ++index)
         {
+            Peer& peer = peers[index];
             peer.client->update(now);
             while (auto event = peer.client->poll_event())
+            {
+                if (on_client_event)
+                    on_client_event(index, *event);
                 if (!peer.replication->handle(*event, now))
                     peer.game_events.push_back(std::move(*event));
+            }
             while (auto event = peer.replication->poll_event())
                 peer.events.push_back(std::move(*event));
         }

@@ -118,6 +118,10 @@ struct ReplicationConfig
     std::uint32_t interest_period_ticks = 4;
     /// The codec a newly connected client gets (`ReplicationServer::set_snapshot_codec` changes it per client).
     SnapshotCodec default_codec = SnapshotCodec::Predictive;
+    /// Threads that encode the clients' snapshots each tick, the ticking thread included (they sleep between
+    /// ticks). 0: one per core this process may run on (its CPU affinity). The bytes each client is sent are the
+    /// same whatever the number.
+    std::size_t workers = 0;
 };
 
 struct EntitySpawnedEvent
