@@ -14,8 +14,9 @@
 
 namespace eustress::net {
 
-/// Largest UDP payload we ever receive or send in one datagram. QUIC packets are at most 1,200 bytes by default
-/// (no PMTU discovery), but peers may send up to this and the receive buffers must hold it.
+/// Largest UDP payload we ever receive or send in one datagram. Our QUIC packets start at 1,200 bytes and grow to
+/// at most 1,452 once path MTU discovery has proved the path carries them; peers may send up to this, and the
+/// receive buffers must hold it.
 inline constexpr std::size_t kMaxDatagramSize = 1500;
 
 struct OutgoingDatagram
