@@ -431,7 +431,7 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timest
         }
         message = *opened;
     }
-    emit(channel_id, std::vector<std::byte>(message.begin(), message.end()), wire_size, early, now);
+    emit(channel_id, std::vector<std::byte>(message.begin(), message.end()), wire_size, early);
 }
 
 void Connection::deliver(ChannelId channel_id, std::vector<std::byte>&& message, bool early, Timestamp now)
@@ -441,11 +441,10 @@ void Connection::deliver(ChannelId channel_id, std::vector<std::byte>&& message,
     if (!within_rate_limits(channel_id, message.size(), now))
         return;
     const std::size_t wire_size = message.size();
-    emit(channel_id, std::move(message), wire_size, early, now);
+    emit(channel_id, std::move(message), wire_size, early);
 }
 
-void Connection::emit(ChannelId channel_id, std::vector<std::byte>&& message, std::size_t wire_size, bool early,
-                      Timestamp)
+void Connection::emit(ChannelId channel_id, std::vector<std::byte>&& message, std::size_t wire_size, bool early)
 {
     auto& status = m_channels[channel_id].status;
     ++status.messages_received;

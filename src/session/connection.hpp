@@ -204,7 +204,7 @@ class Connection final : public transport::QuicConnectionHandler
     void deliver(ChannelId channel, Bytes message, bool early, Timestamp now);
     /// The same for a message already in a vector of its own, which the event then carries without a copy.
     void deliver(ChannelId channel, std::vector<std::byte>&& message, bool early, Timestamp now);
-    void emit(ChannelId channel, std::vector<std::byte>&& message, std::size_t wire_size, bool early, Timestamp now);
+    void emit(ChannelId channel, std::vector<std::byte>&& message, std::size_t wire_size, bool early);
     void fail(std::string reason);
     void settle_datagram(std::uint64_t datagram_id, bool acked);
     void on_probe(Bytes datagram, bool early, Timestamp now);

@@ -160,8 +160,8 @@ struct QuicConnection::Impl
     Timestamp call_now{};
     Duration datagram_max_queue_delay{};  // sum over streams, kept current so senders can check it cheaply
     std::vector<std::vector<std::byte>> spare_datagram_buffers;  // reused: no allocation per datagram when warm
-    /// A stream of ours that never carries a byte: its zero-length STREAM frame rides in every packet that starts
-    /// with a DATAGRAM frame, so ngtcp2 0.12 arms its probe timer for that packet (see `write_datagram`). -1 until
+    /// A stream of ours that never carries a byte: its zero-length STREAM frame rides in a packet that starts with a
+    /// DATAGRAM frame when a stall could begin, so ngtcp2 0.12 arms its probe timer (`anchor_packet`). -1 until
     /// opened after the handshake; -2 when it cannot be (the peer's stream limit), and datagrams go unanchored.
     std::int64_t anchor_stream = -1;
 

@@ -63,9 +63,11 @@ std::size_t StreamSendBuffer::unsent_chunks(std::span<Chunk> out) const noexcept
 void StreamSendBuffer::mark_sent(std::uint64_t count) noexcept
 {
     m_sent += count;
-    while (m_first_unsent_block < m_blocks.size() &&
-           m_blocks[m_first_unsent_block].used == m_blocks[m_first_unsent_block].capacity &&
-           m_blocks[m_first_unsent_block].offset + m_blocks[m_first_unsent_block].used <= m_sent)
+    // A full block whose bytes have all been sent is never offered again; a block still filling may grow.
+    const auto fully_sent = [&](const Block& block) {
+        return block.used == block.capacity && block.offset + block.used <= m_sent;
+    };
+    while (m_first_unsent_block < m_blocks.size() && fully_sent(m_blocks[m_first_unsent_block]))
         ++m_first_unsent_block;
 }
 
