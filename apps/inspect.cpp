@@ -469,9 +469,11 @@ int inspect_capture(const Options& options)
                         die("frame " + std::to_string(frame) + ": a STREAM frame's offset is missing");
                     offset = to_number(offsets[next_offset++], "quic.stream.offset", frame);
                 }
+                if ((stream_id & 0x2) == 0)
+                    continue;  // a bidirectional stream: the DATAGRAM anchor (docs/DESIGN.md), no session records
                 const auto data = from_hex(datas[i]);
                 if (!data && !is_true(fins[i]) && datas[i].find_first_of("0123456789abcdefABCDEF") == std::string::npos)
-                    continue;  // an empty STREAM frame (the DATAGRAM anchor, docs/DESIGN.md): nothing to decode
+                    continue;  // an empty STREAM frame: nothing to decode
                 if (!data)
                     die("frame " + std::to_string(frame) + ": stream data is not hex");
                 auto [decoder, _] = streams.try_emplace({connection, stream_id}, channels);
@@ -520,7 +522,7 @@ std::string stream_label(std::uint64_t id)
     const bool unidirectional = (id & 0x2) != 0;
     const char* side = (id & 0x1) != 0 ? "server" : "client";
     if (!unidirectional)
-        return std::string(side) + " bidirectional (not ours)";
+        return std::string(side) + " DATAGRAM anchor";
     if (id == 2 || id == 3)
         return "control";
     return std::string(side) + " channel stream or lane";

@@ -464,7 +464,10 @@ void bench_convergence(const Arguments& arguments)
                                                                      failure, nullptr, arguments.codec);
         std::fprintf(stderr, "\r  convergence: run %d/%d: %d ticks   ", run, arguments.runs, result);
         if (result < 0)
+        {
             ++failures;
+            std::fprintf(stderr, "\n  convergence: run %d did not converge: %s\n", run, failure.c_str());
+        }
         else
             ticks.push_back(result);
     }

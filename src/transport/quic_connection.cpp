@@ -160,10 +160,12 @@ struct QuicConnection::Impl
     Timestamp call_now{};
     Duration datagram_max_queue_delay{};  // sum over streams, kept current so senders can check it cheaply
     std::vector<std::vector<std::byte>> spare_datagram_buffers;  // reused: no allocation per datagram when warm
-    /// A stream of ours that never carries a byte: its zero-length STREAM frame rides in a packet that starts with a
-    /// DATAGRAM frame when a stall could begin, so ngtcp2 0.12 arms its probe timer (`anchor_packet`). -1 until
-    /// opened after the handshake; -2 when it cannot be (the peer's stream limit), and datagrams go unanchored.
+    /// Our bidirectional stream, which carries one byte and then only zero-length STREAM frames: one rides in a
+    /// packet that starts with a DATAGRAM frame when a stall could begin, so ngtcp2 0.12 arms its probe timer
+    /// (`anchor_packet`). -1 until opened after the handshake; -2 when it cannot be (a peer that allows no
+    /// bidirectional stream), and datagrams go unanchored.
     std::int64_t anchor_stream = -1;
+    bool anchor_byte_accepted = false;
 
     bool closed = false;
     bool window_stalled = false;  // at the end of the last write pass (count_window_stall)
@@ -278,10 +280,20 @@ struct QuicConnection::Impl
         return 0;
     }
 
+    /// Bidirectional streams carry no application data in our protocol; the only one is each end's anchor.
+    static bool is_anchor_stream(std::int64_t stream_id) { return (stream_id & 0x2) == 0; }
+
     static int on_recv_stream_data(ngtcp2_conn*, std::uint32_t flags, std::int64_t stream_id, std::uint64_t,
                                    const std::uint8_t* data, std::size_t length, void* user_data, void*)
     {
         auto& self = from(user_data);
+        if (is_anchor_stream(stream_id))
+        {
+            // One byte from a peer's anchor: its connection credit comes back, its stream credit does not, so a
+            // peer that sends more on it is held to one stream window of bytes we drop.
+            ngtcp2_conn_extend_max_offset(self.conn, length);
+            return 0;
+        }
         const bool early = (flags & NGTCP2_STREAM_DATA_FLAG_EARLY) != 0;
         if (early)
             self.counters.early_data_bytes_received += length;
@@ -580,7 +592,7 @@ struct QuicConnection::Impl
         params.initial_max_stream_data_bidi_local = quic.stream_window;
         params.initial_max_stream_data_bidi_remote = quic.stream_window;
         params.initial_max_stream_data_uni = quic.stream_window;
-        params.initial_max_streams_bidi = 0;
+        params.initial_max_streams_bidi = 1;  // the peer's anchor (`anchor_packet`); the session uses none
         params.initial_max_streams_uni = quic.max_concurrent_streams;
         params.max_idle_timeout = static_cast<ngtcp2_duration>(quic.idle_timeout.count());
         params.max_datagram_frame_size = kMaxDatagramFrame;
@@ -897,21 +909,29 @@ struct QuicConnection::Impl
     /// ngtcp2 0.12 marks a packet of DATAGRAM frames ack-eliciting but not "PTO-eliciting" (ngtcp2 issue 697, fixed
     /// after 0.12): with only such packets in flight no probe timeout is armed, and if the window is full and the
     /// last of them are lost, nothing is ever sent or declared lost again; the connection stalls for good. A
-    /// zero-length STREAM frame (3-4 bytes, on a stream that never carries data, so the peer's application never
-    /// sees it) makes the packet PTO-eliciting. nullopt: the packet is open, go on with the datagram; otherwise what
-    /// ngtcp2 returned (0 when congestion-limited, a finished packet's size, or an error).
+    /// zero-length STREAM frame (4-5 bytes) makes the packet PTO-eliciting. It rides on our bidirectional stream,
+    /// which is not the session's (it uses unidirectional ones) and whose data the receiving end discards
+    /// (`is_anchor_stream`). The stream's first frame carries one byte: ngtcp2 0.12 requeues a lost empty frame at
+    /// offset 0 of a stream that has sent nothing, keyed by offset, and two of them lost in one pass collide there
+    /// and abort the process (`QuicConnection.AnchoredPacketsLostTogether...`); past that byte a lost empty frame is
+    /// simply dropped. nullopt: the packet is open, go on with the datagram; otherwise what ngtcp2 returned (0 when
+    /// congestion-limited, a finished packet's size, or an error).
     std::optional<ngtcp2_ssize> anchor_packet(WritePass& pass, std::uint8_t* dest)
     {
         if (pass.packet_open || !ngtcp2_conn_get_handshake_completed(conn) || anchor_stream == -2 || !needs_anchor())
             return std::nullopt;
-        if (anchor_stream == -1 && ngtcp2_conn_open_uni_stream(conn, &anchor_stream, nullptr) != 0)
+        if (anchor_stream == -1 && ngtcp2_conn_open_bidi_stream(conn, &anchor_stream, nullptr) != 0)
         {
             anchor_stream = -2;
             return std::nullopt;
         }
-        const ngtcp2_ssize written =
-            ngtcp2_conn_writev_stream(conn, &pass.path.path, &pass.info, dest, kMaxUdpPayload, nullptr,
-                                      NGTCP2_WRITE_STREAM_FLAG_MORE, anchor_stream, nullptr, 0, pass.ts);
+        static constexpr std::uint8_t kAnchorByte = 0;
+        const ngtcp2_vec first_byte{const_cast<std::uint8_t*>(&kAnchorByte), 1};
+        ngtcp2_ssize accepted = -1;
+        const ngtcp2_ssize written = ngtcp2_conn_writev_stream(
+            conn, &pass.path.path, &pass.info, dest, kMaxUdpPayload, &accepted, NGTCP2_WRITE_STREAM_FLAG_MORE,
+            anchor_stream, anchor_byte_accepted ? nullptr : &first_byte, anchor_byte_accepted ? 0 : 1, pass.ts);
+        anchor_byte_accepted = anchor_byte_accepted || accepted == 1;
         if (written == NGTCP2_ERR_WRITE_MORE)
         {
             pass.packet_open = true;
@@ -1389,8 +1409,8 @@ std::size_t QuicConnection::max_datagram_payload() const noexcept
 {
     // 1,200-byte UDP payload (the floor every path carries; unreliable messages never count on a probed larger one)
     // minus the short header (1 + the connection id + up to 4-byte packet number), the AEAD tag (16), the anchor's
-    // empty STREAM frame (type, a stream id of up to 4 bytes, length: 6; `anchor_packet`) and the DATAGRAM frame's
-    // type and length (1 + 2): what one frame can carry in one packet.
+    // STREAM frame (type, stream id, offset, length or its one byte: at most 5, 6 kept; `anchor_packet`) and the
+    // DATAGRAM frame's type and length (1 + 2): what one frame can carry in one packet.
     return kBaseUdpPayload - (1 + kConnectionIdLength + 4) - 16 - 6 - 3;
 }
 

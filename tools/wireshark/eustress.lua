@@ -275,16 +275,20 @@ local function decode_frame(pinfo)
             offset = offsets[next_offset].value:tonumber()
             next_offset = next_offset + 1
         end
-        local data = datas[i].range and datas[i].range:bytes():raw() or ""
-        local completed, stream = add_stream_chunk(connection, stream_id, offset, data)
-        for _, record in ipairs(completed) do
-            record.stream_id = stream_id
-            record.direction = (stream_id:tonumber() % 2)
-            records[#records + 1] = record
-        end
-        if #stream.buffer > 0 and not stream.broken then
-            records[#records + 1] = { stream_id = stream_id, incomplete = #stream.buffer,
-                direction = (stream_id:tonumber() % 2), carrier = "stream" }
+        -- Bidirectional streams (bit 0x2 clear) carry no session records: each end's only one is its DATAGRAM
+        -- anchor (docs/DESIGN.md), one byte and then empty frames.
+        if math.floor(stream_id:tonumber() / 2) % 2 == 1 then
+            local data = datas[i].range and datas[i].range:bytes():raw() or ""
+            local completed, stream = add_stream_chunk(connection, stream_id, offset, data)
+            for _, record in ipairs(completed) do
+                record.stream_id = stream_id
+                record.direction = (stream_id:tonumber() % 2)
+                records[#records + 1] = record
+            end
+            if #stream.buffer > 0 and not stream.broken then
+                records[#records + 1] = { stream_id = stream_id, incomplete = #stream.buffer,
+                    direction = (stream_id:tonumber() % 2), carrier = "stream" }
+            end
         end
     end
     for _, datagram in ipairs({ f_datagram() }) do
