@@ -18,6 +18,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "transport/ack_hold.hpp"
 #include "transport/connection_memory.hpp"
 #include "transport/rate_meter.hpp"
 #include "transport/stream_send_buffer.hpp"
@@ -41,6 +42,8 @@ constexpr std::size_t kMaxPendingDatagrams = 32'768;
 constexpr std::size_t kMaxPendingDatagramBytes = 4 * 1024 * 1024;
 /// ngtcp2 0.12 lets a packet leave up to this long before its pacing time (NGTCP2_PKT_PACING_OVERHEAD, private).
 constexpr ngtcp2_duration kPacingSlack = NGTCP2_MILLISECONDS;
+/// The max_ack_delay we advertise (RFC 9000's default), and the longest a server's held ACK waits (AckHold).
+constexpr ngtcp2_duration kMaxAckDelay = 25 * NGTCP2_MILLISECONDS;
 
 ngtcp2_tstamp to_ngtcp2(Timestamp now) noexcept
 {
@@ -167,6 +170,8 @@ struct QuicConnection::Impl
     std::int64_t anchor_stream = -1;
     bool anchor_byte_accepted = false;
 
+    AckHold ack_hold;  ///< server: a lone due ACK waits for the next packet that carries something (AckHold)
+
     bool closed = false;
     bool window_stalled = false;  // at the end of the last write pass (count_window_stall)
     bool stateless_reset_received = false;
@@ -215,6 +220,7 @@ struct QuicConnection::Impl
         random_bytes(cid->data, length);
         cid->datalen = length;
         auto& self = from(user_data);
+        self.ack_hold.want_write();  // a NEW_CONNECTION_ID to send
         if (self.is_client || ngtcp2_crypto_generate_stateless_reset_token(token, self.reset_secret.data(),
                                                                            self.reset_secret.size(), cid) != 0)
             random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
@@ -231,6 +237,7 @@ struct QuicConnection::Impl
     static int on_remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data)
     {
         auto& self = from(user_data);
+        self.ack_hold.want_write();
         self.handler.on_connection_id_retired(id_key(cid->data, cid->datalen), self.call_now);
         return 0;
     }
@@ -287,6 +294,7 @@ struct QuicConnection::Impl
                                    const std::uint8_t* data, std::size_t length, void* user_data, void*)
     {
         auto& self = from(user_data);
+        self.ack_hold.want_write();  // flow-control credit may follow, and a reply
         if (is_anchor_stream(stream_id))
         {
             // One byte from a peer's anchor: its connection credit comes back, its stream credit does not, so a
@@ -317,6 +325,7 @@ struct QuicConnection::Impl
                                void* user_data, void*)
     {
         auto& self = from(user_data);
+        self.ack_hold.want_write();  // MAX_STREAMS to send
         // ngtcp2 never returns stream credit by itself: each stream the peer opened and finished must be given
         // back, or the peer stops at its first max_concurrent_streams (every ReliableUnordered message is one).
         if (!ngtcp2_conn_is_local_stream(connection, stream_id))
@@ -339,6 +348,7 @@ struct QuicConnection::Impl
                                 void* user_data)
     {
         auto& self = from(user_data);
+        self.ack_hold.want_write();  // the game may answer in this pass; its reply carries the ACK
         const bool early = (flags & NGTCP2_DATAGRAM_FLAG_EARLY) != 0;
         if (early)
             self.counters.early_data_bytes_received += length;
@@ -358,6 +368,7 @@ struct QuicConnection::Impl
     static int on_lost_datagram(ngtcp2_conn*, std::uint64_t id, void* user_data)
     {
         auto& self = from(user_data);
+        self.ack_hold.want_write();  // a loss: whatever else that packet held goes again at once
         ++self.counters.datagrams_lost;
         self.datagrams_lost_recently.record(self.call_now);
         self.handler.on_datagram_lost(id, self.call_now);
@@ -595,6 +606,7 @@ struct QuicConnection::Impl
         params.initial_max_streams_bidi = 1;  // the peer's anchor (`anchor_packet`); the session uses none
         params.initial_max_streams_uni = quic.max_concurrent_streams;
         params.max_idle_timeout = static_cast<ngtcp2_duration>(quic.idle_timeout.count());
+        params.max_ack_delay = kMaxAckDelay;  // a server's held ACK waits no longer (AckHold)
         params.max_datagram_frame_size = kMaxDatagramFrame;
         params.active_connection_id_limit = 4;
     }
@@ -831,6 +843,8 @@ struct QuicConnection::Impl
         call_now = now;
         drop_stale_datagrams(now);
         open_waiting_streams();
+        if (ack_hold.holds(to_ngtcp2(now), nothing_but_an_ack_to_send() && !loss_timer_due(to_ngtcp2(now))))
+            return;  // the next packet with something in it carries the ACK, before the deadline `expiry` reports
         for (auto& [handle, stream] : outgoing)
             stream.blocked = false;
         // DATAGRAM frames need the peer's transport parameters: after the handshake, or in 0-RTT when resuming.
@@ -841,7 +855,8 @@ struct QuicConnection::Impl
                        ngtcp2_conn_get_handshake_completed(conn) ||
                            (attempted_early_data && remote_params_for_resumption.max_datagram_frame_size > 0)};
         ngtcp2_path_storage_zero(&pass.path);
-        for (std::size_t packets = 0; packets < kMaxPacketsPerWrite;)
+        std::size_t packets = 0;
+        while (packets < kMaxPacketsPerWrite)
         {
             // The same slot until a packet is committed: ngtcp2 goes on filling it after WRITE_MORE.
             auto* dest = reinterpret_cast<std::uint8_t*>(out.next_slot().data());
@@ -863,9 +878,39 @@ struct QuicConnection::Impl
             commit_packet(pass.path.path, *written, out, now);
             ++packets;
         }
+        ack_hold.after_write(packets > 0);
         ngtcp2_conn_update_pkt_tx_time(conn, pass.ts);
         clear_spent_pacing_deadline(pass.ts);
         count_window_stall();
+    }
+
+    /// ngtcp2's acknowledgement delay (conn_compute_ack_delay in 0.12): the ACK timer runs this long.
+    ngtcp2_duration ack_delay() const
+    {
+        ngtcp2_conn_stat status{};
+        ngtcp2_conn_get_conn_stat(conn, &status);
+        return std::min<ngtcp2_duration>(kMaxAckDelay, status.smoothed_rtt / 8);
+    }
+
+    bool loss_timer_due(ngtcp2_tstamp ts) const
+    {
+        ngtcp2_conn_stat status{};
+        ngtcp2_conn_get_conn_stat(conn, &status);
+        return status.loss_detection_timer <= ts;
+    }
+
+    /// Nothing of ours waits, and nothing ngtcp2 owes beyond an ACK that we can see: no handshake, close, path
+    /// validation, or stream bytes that a loss could make it resend.
+    bool nothing_but_an_ack_to_send() const
+    {
+        if (closed || pending_error_close != 0 || migrating || !ngtcp2_conn_get_handshake_completed(conn))
+            return false;
+        if (pending_datagram_count > 0 || unsent_stream_bytes > 0)
+            return false;
+        for (const auto& [handle, stream] : outgoing)
+            if (stream.quic_id < 0 || stream.buffer.unacked() > 0 || (stream.fin_requested && !stream.fin_sent))
+                return false;
+        return true;
     }
 
     /// After a pass ngtcp2 sets the next pacing time, usually microseconds away, and reports it as the expiry even
@@ -1063,6 +1108,13 @@ struct QuicConnection::Impl
         impl->call_now = now;
         impl->datagram_max_queue_delay = quic.datagram_max_queue_delay;
         impl->keep_alive_interval = quic.keep_alive_interval;
+        // Keep-alive and idle timers restart with the packet that starts an ACK timer; while they are longer than
+        // the hold, the hold can never stand in front of them.
+        const auto hold_room = std::chrono::nanoseconds(kMaxAckDelay);
+        const bool timers_clear = (quic.keep_alive_interval.count() == 0 || quic.keep_alive_interval > hold_room) &&
+                                  (quic.idle_timeout.count() == 0 || quic.idle_timeout > hold_room);
+        if (!client && timers_clear)
+            impl->ack_hold = AckHold(kMaxAckDelay);
         return impl;
     }
 
@@ -1073,8 +1125,9 @@ struct QuicConnection::Impl
         fill_settings(result.settings, quic, now);
         // A server acknowledges at the end of every receive pass, so the ACK rides in the answer the same pass
         // writes (an echo, a reply) instead of leaving microseconds later as a packet of its own after a timer
-        // wake-up on both ends. Clients keep ngtcp2's threshold of 2: how soon a client acknowledges snapshots
-        // shapes the server's delta baselines, which the replication budget tests are tuned against.
+        // wake-up on both ends; a pass that answers nothing holds it for the next packet (AckHold). Clients keep
+        // ngtcp2's threshold of 2: how soon a client acknowledges snapshots shapes the server's delta baselines, which
+        // the replication budget tests are tuned against.
         if (!is_client)
             result.settings.ack_thresh = 1;
         fill_transport_params(result.params, quic);
@@ -1312,8 +1365,12 @@ bool QuicConnection::receive(const SocketAddress& local, const SocketAddress& re
     self.counters.bytes_received += datagram.size();
     self.received.record(now, datagram.size());
     const SocketAddress remote_before = self.is_client ? SocketAddress() : remote_address();
+    if (self.loss_timer_due(to_ngtcp2(now)))
+        self.ack_hold.want_write();  // ngtcp2 may run loss detection in this read
     const int rv = ngtcp2_conn_read_pkt(self.conn, &path, &info, reinterpret_cast<const std::uint8_t*>(datagram.data()),
                                         datagram.size(), to_ngtcp2(now));
+    if (rv == 0)
+        self.ack_hold.after_receive(to_ngtcp2(now), ngtcp2_conn_get_expiry(self.conn), self.ack_delay());
     // A server follows a client that moved (or whose NAT rebound it) at once, and validates the new path.
     if (!self.is_client && rv == 0 && remote_address() != remote_before)
         self.migrating = true;
@@ -1343,7 +1400,11 @@ Timestamp QuicConnection::expiry() const
 {
     if (m_impl->closed)
         return Timestamp::max();
-    const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(m_impl->conn);
+    const auto& self = *m_impl;
+    ngtcp2_conn_stat status{};
+    ngtcp2_conn_get_conn_stat(self.conn, &status);
+    const ngtcp2_tstamp expiry = self.ack_hold.wake_at(ngtcp2_conn_get_expiry(self.conn), self.ack_delay(),
+                                                       status.loss_detection_timer, self.nothing_but_an_ack_to_send());
     if (expiry == UINT64_MAX)
         return Timestamp::max();
     return Timestamp(Duration(static_cast<Duration::rep>(expiry)));
@@ -1355,6 +1416,8 @@ bool QuicConnection::handle_expiry(Timestamp now)
     if (self.closed)
         return false;
     self.call_now = now;
+    if (self.loss_timer_due(to_ngtcp2(now)))
+        self.ack_hold.want_write();  // a probe or a loss to send now: no ACK is held back from it
     const int rv = ngtcp2_conn_handle_expiry(self.conn, to_ngtcp2(now));
     if (rv == 0)
         return true;
