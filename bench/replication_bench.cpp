@@ -383,11 +383,17 @@ CostRun run_cost_ticks(const Arguments& arguments, Server& server, CostScene& sc
 void report_cost(const Arguments& arguments, const CostRun& run, const CostScene& scene, Server& server)
 {
     const auto clients = static_cast<double>(scene.views.size());
+    const double seconds = run.ticks / 60.0;
     ReplicationClientStats total;
-    double history_bytes = 0, known = 0;
+    double history_bytes = 0, known = 0, busiest_kbps = 0, lowest_budget_kbps = 1e12;
     for (const auto& [client, view] : scene.views)
         if (const auto stats = scene.replication.stats(client))
         {
+            // Each client against its own tier: the busiest one, and the lowest budget any client had.
+            busiest_kbps = std::max(busiest_kbps, static_cast<double>(stats->snapshot_bytes + stats->action_bytes) * 8 /
+                                                      1000 / seconds);
+            lowest_budget_kbps =
+                std::min(lowest_budget_kbps, static_cast<double>(stats->budget_bits_per_second) / 1000);
             history_bytes += static_cast<double>(stats->history_bytes);
             known += static_cast<double>(stats->known_entities);
             total.snapshot_bytes += stats->snapshot_bytes + stats->action_bytes;
@@ -398,7 +404,6 @@ void report_cost(const Arguments& arguments, const CostRun& run, const CostScene
             total.entities_deferred += stats->entities_deferred;
         }
     const auto& age = server.metrics().histogram("eustress_replication_baseline_age_ticks", "", {1}).with({});
-    const double seconds = run.ticks / 60.0;
     emit(arguments, "replication tick median", percentile(run.replication_ms, 0.5), "ms");
     emit(arguments, "replication tick p99", percentile(run.replication_ms, 0.99), "ms");
     emit(arguments, "replication tick CPU median", percentile(run.replication_cpu_ms, 0.5), "ms");
@@ -411,6 +416,8 @@ void report_cost(const Arguments& arguments, const CostRun& run, const CostScene
     emit(arguments, "entities known per client", known / clients, "entities");
     emit(arguments, "payload per client", static_cast<double>(total.snapshot_bytes) * 8 / 1000 / seconds / clients,
          "kbps");
+    emit(arguments, "payload of the busiest client", busiest_kbps, "kbps");
+    emit(arguments, "budget per client (tier, or lower while its path queues)", lowest_budget_kbps, "kbps");
     emit(arguments, "baseline age median", histogram_percentile(age, 0.5), "ticks");
     emit(arguments, "baseline age p99", histogram_percentile(age, 0.99), "ticks");
     emit(arguments, "entities per snapshot",
