@@ -159,10 +159,6 @@ ChannelTable cost_channels(ReplicationConfig& config)
     return channels;
 }
 
-/// The other process of server-cost: the QUIC clients on loopback. They receive and acknowledge every packet as
-/// real clients do, but do not decode snapshots into mirrors: each real client does that on its own machine, and
-/// decoding a hundred mirrors here would starve this process and delay its acknowledgements, which ages the
-/// server's baselines and inflates the very cost being measured.
 /// One QUIC client of the cost benchmark, connecting to the server `await_server` found.
 std::unique_ptr<Client> make_cost_client(int port, const std::string& pin, const ChannelTable& channels)
 {
