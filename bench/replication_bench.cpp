@@ -169,6 +169,9 @@ std::unique_ptr<Client> make_cost_client(int port, const std::string& pin, const
     client_config.bind_address = "127.0.0.1";
     client_config.pinned_keys = {pin};
     client_config.channels = channels;
+    // When the server ends the run, its clients end too: reconnecting kept the process (and the run) alive for
+    // up to a minute after the figures were in.
+    client_config.reconnect.enabled = false;
     auto client = Client::create(client_config, MonotonicClock::now());
     if (!client)
         throw std::runtime_error("client: " + client.error().message);
