@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <sched.h>
@@ -158,10 +159,50 @@ ChannelTable cost_channels(ReplicationConfig& config)
     return channels;
 }
 
+/// One QUIC client of the cost benchmark, connecting to the server `await_server` found.
+std::unique_ptr<Client> make_cost_client(int port, const std::string& pin, const ChannelTable& channels)
+{
+    ClientConfig client_config;
+    client_config.server_host = "127.0.0.1";
+    client_config.server_port = static_cast<std::uint16_t>(port);
+    client_config.server_name = "localhost";
+    client_config.bind_address = "127.0.0.1";
+    client_config.pinned_keys = {pin};
+    client_config.channels = channels;
+    // When the server ends the run, its clients end too: reconnecting kept the process (and the run) alive for
+    // up to a minute after the figures were in.
+    client_config.reconnect.enabled = false;
+    auto client = Client::create(client_config, MonotonicClock::now());
+    if (!client)
+        throw std::runtime_error("client: " + client.error().message);
+    return std::move(client).value();
+}
+
+/// Polls every client once; a client whose first handshake failed (it never connected, so it does not retry by
+/// itself) is replaced. Returns whether any is still open.
+bool poll_cost_clients(std::vector<std::unique_ptr<Client>>& clients, std::vector<bool>& connected,
+                       const std::function<std::unique_ptr<Client>()>& replace)
+{
+    bool any_open = false;
+    for (std::size_t i = 0; i < clients.size(); ++i)
+    {
+        clients[i]->update(MonotonicClock::now());
+        while (const auto event = clients[i]->poll_event())
+            if (std::holds_alternative<ConnectedEvent>(*event))
+                connected[i] = true;
+        if (clients[i]->is_disconnected() && !connected[i])
+            clients[i] = replace();
+        any_open = any_open || !clients[i]->is_disconnected();
+    }
+    return any_open;
+}
+
 /// The other process of server-cost: the QUIC clients on loopback. They receive and acknowledge every packet as
 /// real clients do, but do not decode snapshots into mirrors: each real client does that on its own machine, and
 /// decoding a hundred mirrors here would starve this process and delay its acknowledgements, which ages the
-/// server's baselines and inflates the very cost being measured.
+/// server's baselines and inflates the very cost being measured. They connect in waves, polling the ones already
+/// created between waves: creating 500 clients took longer than the 5 s handshake timeout on a loaded machine,
+/// and a client whose first handshake times out does not retry, so the run never started.
 int run_cost_clients(const std::string& rendezvous, int cpu, int count)
 {
     if (cpu >= 0)
@@ -176,37 +217,21 @@ int run_cost_clients(const std::string& rendezvous, int cpu, int count)
     const auto [port, pin] = eustress::bench::await_server(options);
     ReplicationConfig config;
     const ChannelTable channels = cost_channels(config);
+    const auto make = [&, port = port, pin = pin] {
+        return make_cost_client(port, pin, channels);
+    };
+    constexpr int kWave = 20;
     std::vector<std::unique_ptr<Client>> clients;
-    for (int i = 0; i < count; ++i)
-    {
-        ClientConfig client_config;
-        client_config.server_host = "127.0.0.1";
-        client_config.server_port = static_cast<std::uint16_t>(port);
-        client_config.server_name = "localhost";
-        client_config.bind_address = "127.0.0.1";
-        client_config.pinned_keys = {pin};
-        client_config.channels = channels;
-        auto client = Client::create(client_config, MonotonicClock::now());
-        if (!client)
-        {
-            std::fprintf(stderr, "client: %s\n", client.error().message.c_str());
-            return 1;
-        }
-        clients.push_back(std::move(client).value());
-    }
+    std::vector<bool> connected;
     const auto deadline = Clock::now() + std::chrono::minutes(10);  // bounded even if the server vanishes
     while (Clock::now() < deadline)
     {
-        bool any_open = false;
-        for (std::size_t i = 0; i < clients.size(); ++i)
+        for (int i = 0; i < kWave && static_cast<int>(clients.size()) < count; ++i)
         {
-            const Timestamp now = MonotonicClock::now();
-            clients[i]->update(now);
-            while (clients[i]->poll_event())
-            {}
-            any_open = any_open || !clients[i]->is_disconnected();
+            clients.push_back(make());
+            connected.push_back(false);
         }
-        if (!any_open)
+        if (!poll_cost_clients(clients, connected, make) && static_cast<int>(clients.size()) == count)
             return 0;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -357,11 +382,17 @@ CostRun run_cost_ticks(const Arguments& arguments, Server& server, CostScene& sc
 void report_cost(const Arguments& arguments, const CostRun& run, const CostScene& scene, Server& server)
 {
     const auto clients = static_cast<double>(scene.views.size());
+    const double seconds = run.ticks / 60.0;
     ReplicationClientStats total;
-    double history_bytes = 0, known = 0;
+    double history_bytes = 0, known = 0, busiest_kbps = 0, lowest_budget_kbps = 1e12;
     for (const auto& [client, view] : scene.views)
         if (const auto stats = scene.replication.stats(client))
         {
+            // Each client against its own tier: the busiest one, and the lowest budget any client had.
+            busiest_kbps = std::max(busiest_kbps, static_cast<double>(stats->snapshot_bytes + stats->action_bytes) * 8 /
+                                                      1000 / seconds);
+            lowest_budget_kbps =
+                std::min(lowest_budget_kbps, static_cast<double>(stats->budget_bits_per_second) / 1000);
             history_bytes += static_cast<double>(stats->history_bytes);
             known += static_cast<double>(stats->known_entities);
             total.snapshot_bytes += stats->snapshot_bytes + stats->action_bytes;
@@ -372,7 +403,6 @@ void report_cost(const Arguments& arguments, const CostRun& run, const CostScene
             total.entities_deferred += stats->entities_deferred;
         }
     const auto& age = server.metrics().histogram("eustress_replication_baseline_age_ticks", "", {1}).with({});
-    const double seconds = run.ticks / 60.0;
     emit(arguments, "replication tick median", percentile(run.replication_ms, 0.5), "ms");
     emit(arguments, "replication tick p99", percentile(run.replication_ms, 0.99), "ms");
     emit(arguments, "replication tick CPU median", percentile(run.replication_cpu_ms, 0.5), "ms");
@@ -385,6 +415,8 @@ void report_cost(const Arguments& arguments, const CostRun& run, const CostScene
     emit(arguments, "entities known per client", known / clients, "entities");
     emit(arguments, "payload per client", static_cast<double>(total.snapshot_bytes) * 8 / 1000 / seconds / clients,
          "kbps");
+    emit(arguments, "payload of the busiest client", busiest_kbps, "kbps");
+    emit(arguments, "budget per client (tier, or lower while its path queues)", lowest_budget_kbps, "kbps");
     emit(arguments, "baseline age median", histogram_percentile(age, 0.5), "ticks");
     emit(arguments, "baseline age p99", histogram_percentile(age, 0.99), "ticks");
     emit(arguments, "entities per snapshot",
@@ -393,6 +425,20 @@ void report_cost(const Arguments& arguments, const CostRun& run, const CostScene
          100.0 * total.entities_deferred / std::max<double>(1, total.entities_sent + total.entities_deferred), "%");
     emit(arguments, "snapshots unacknowledged at the end per client",
          static_cast<double>(total.snapshots_in_flight) / clients, "snapshots");
+}
+
+/// Once a second while the clients connect: how far the handshakes got, and what the server refused.
+void report_connecting(Server& server, std::size_t connected)
+{
+    const ServerStats stats = server.stats();
+    std::fprintf(stderr,
+                 "  connecting: %zu connected, %zu handshakes pending (%zu unvalidated), %llu datagrams in, "
+                 "%llu Retry, %llu refused (full), %llu refused (rate)\n",
+                 connected, stats.pending_handshakes, stats.unvalidated_handshakes,
+                 static_cast<unsigned long long>(stats.datagrams_received),
+                 static_cast<unsigned long long>(stats.retries_sent),
+                 static_cast<unsigned long long>(stats.handshakes_refused_full),
+                 static_cast<unsigned long long>(stats.refused_connection_rate));
 }
 
 /// Server cost on real QUIC over loopback: this process is the server, pinned by the caller; the clients run in a
@@ -436,12 +482,19 @@ void bench_server_cost(const Arguments& arguments, const char* self)
     // Handshakes are slow on a loaded machine: allow 30 s plus a quarter second per client.
     const auto connect_deadline =
         Clock::now() + std::chrono::seconds(30) + arguments.clients * std::chrono::milliseconds(250);
+    auto next_report = Clock::now();
     while (scene.views.size() < static_cast<std::size_t>(arguments.clients) && Clock::now() < connect_deadline)
     {
         scene.pump(*server, MonotonicClock::now());
         server->flush(MonotonicClock::now());  // handshake replies
+        if (Clock::now() >= next_report)
+        {
+            report_connecting(*server, scene.views.size());
+            next_report += std::chrono::seconds(1);
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    report_connecting(*server, scene.views.size());
     if (scene.views.size() < static_cast<std::size_t>(arguments.clients))
         throw std::runtime_error("server-cost: clients did not connect");
 

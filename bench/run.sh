@@ -100,12 +100,13 @@ if wanted server-cost; then
   taskset -c 0 "$replication" server-cost --seconds 10 --placement two-cores --clients-cpu 1 --workers 1 >>"$out"
   taskset -c 0,1 "$replication" server-cost --seconds 10 --placement two-workers --clients-cpu 1 --workers 2 >>"$out"
 fi
-# The growth table (clients x entities, ~10 minutes): only when named, BENCH_ONLY=server-sweep.
+# The growth table (clients x entities; 3 s per cell, ~25 minutes on a loaded machine): only when named,
+# BENCH_ONLY=server-sweep.
 if [[ " ${BENCH_ONLY:-} " == *" server-sweep "* ]]; then
   section "7b. replication: server ms per tick and memory by clients x entities (one core, clients on the other)"
   for clients in 10 100 500; do
     for entities in 1000 10000 100000; do
-      taskset -c 0 "$replication" server-cost --seconds 5 --clients "$clients" --entities "$entities" --workers 1 \
+      taskset -c 0 "$replication" server-cost --seconds 3 --clients "$clients" --entities "$entities" --workers 1 \
         --placement "sweep-${clients}x${entities}" --clients-cpu 1 >>"$out"
     done
   done

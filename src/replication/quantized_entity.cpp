@@ -78,20 +78,28 @@ QuantizedEntityPtr quantize_entity(const ComponentRegistry& registry,
                                    std::span<std::pair<ComponentId, std::any>> components, std::uint64_t& failures)
 {
     auto entity = std::make_shared<QuantizedEntity>();
-    entity->offsets.push_back(0);
-    FieldCollector collector(entity->fields);
+    quantize_entity_into(registry, components, failures, *entity);
+    return entity;
+}
+
+void quantize_entity_into(const ComponentRegistry& registry, std::span<std::pair<ComponentId, std::any>> components,
+                          std::uint64_t& failures, QuantizedEntity& out)
+{
+    out.components.clear();
+    out.offsets.assign(1, 0);
+    out.fields.clear();
+    FieldCollector collector(out.fields);
     for (auto& [component, value] : components)
     {
-        entity->begin_component(component);
+        out.begin_component(component);
         if (registry.operations(component).write(value, collector))
-            entity->end_component();
+            out.end_component();
         else
         {
-            entity->abandon_component();
+            out.abandon_component();
             ++failures;
         }
     }
-    return entity;
 }
 
 bool materialize_component(const ComponentRegistry& registry, ComponentId component,

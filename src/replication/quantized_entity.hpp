@@ -51,6 +51,10 @@ using QuantizedEntityPtr = std::shared_ptr<const QuantizedEntity>;
 /// out of its declared range) is left out and counted in `failures`.
 QuantizedEntityPtr quantize_entity(const ComponentRegistry& registry,
                                    std::span<std::pair<ComponentId, std::any>> components, std::uint64_t& failures);
+/// The same into `out`, cleared first and its capacity kept: the World quantizes each moved entity into one
+/// scratch entity and allocates only when the result is kept as a new state.
+void quantize_entity_into(const ComponentRegistry& registry, std::span<std::pair<ComponentId, std::any>> components,
+                          std::uint64_t& failures, QuantizedEntity& out);
 
 /// Runs a component's serialize function (reading) over fields already decoded, into `value`.
 /// `map_entity` turns server entity ids into the reader's; false when the fields do not fit the serialize function.

@@ -129,12 +129,31 @@ struct ClientView
     }
 };
 
+/// What each client's loop over its known entities reads about every one, packed into 32 bytes by id: the state
+/// pointer for "unchanged since the baseline", and for a changed one what its priority needs. Reading these from
+/// `EntityMeta` (a cache line or more each, spread over every id) cost a cache miss per changed entity per client.
+struct HotEntity
+{
+    const QuantizedEntity* state = nullptr;  ///< null: no entity with this id
+    Vec3 position;
+    float importance = 1;
+    bool placed = false;  ///< has a NetworkTransform
+};
+
 struct Candidate
 {
-    std::size_t known_index;
+    float priority;  ///< the known entity's accumulator, copied: the selection compares it often
+    std::uint32_t known_index;
     const QuantizedEntity* state;
     const SnapshotEntry* baseline;
 };
+
+/// The selection order: highest priority first, ties by known index (ascending id), so the order, and the bytes,
+/// never depend on how the candidates were arranged. As a heap's "less than": the top is sent first.
+bool sent_after(const Candidate& a, const Candidate& b)
+{
+    return a.priority != b.priority ? a.priority < b.priority : a.known_index > b.known_index;
+}
 
 /// One worker's encoders and buffers, reused from client to client (each snapshot starts afresh, so which worker
 /// encodes a client changes nothing in its bytes).
@@ -196,9 +215,8 @@ struct ReplicationServer::Impl
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
     std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
-    /// `meta[id].quantized` alone, packed: each client's loop over the entities it knows asks it of every one,
-    /// and at 8 bytes an entity the array stays in cache where `meta` (a cache line or more each) does not.
-    std::vector<const QuantizedEntity*> current;
+    /// `meta`'s hot part, packed (HotEntity): each client's loop over the entities it knows reads it for every one.
+    std::vector<HotEntity> current;
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
     wire::BitWriter measure;
     /// Per worker: what encoding one client's snapshot needs, reused from client to client.
@@ -274,23 +292,24 @@ struct ReplicationServer::Impl
     {
         World::Impl& world_impl = entities();
         meta.resize(world_impl.next_id);
-        current.resize(world_impl.next_id, nullptr);
+        current.resize(world_impl.next_id);
         for (std::uint32_t id : world_impl.despawned)
             forget(id);
         structure_changed = structure_changed || !world_impl.despawned.empty();
         world_impl.despawned.clear();
         for (std::uint32_t id : world_impl.changed)
         {
-            EntityRecord* record = world_impl.find(EntityId{id});
+            // An entity indexed before and not despawned since keeps its record (std::map nodes do not move):
+            // no tree walk for each entity that moved.
+            EntityRecord* record = meta[id].record ? meta[id].record : world_impl.find(EntityId{id});
             if (!record)
                 continue;  // changed, then despawned
             record->change_queued = false;
             const EntityMeta before = meta[id];
-            forget(id);
+            unlist(id, record->position);
             EntityMeta& entity = meta[id];
             entity.state = &world_impl.quantized(*record);
             entity.quantized = entity.state->get();
-            current[id] = entity.quantized;
             entity.record = record;
             entity.target = record->networked.replication.target;
             entity.owner = record->networked.owner;
@@ -299,11 +318,13 @@ struct ReplicationServer::Impl
             entity.placed = record->position.has_value();
             if (entity.placed)
             {
+                if (!(before.state && before.placed))
+                    grid.insert(id, *record->position);
                 entity.position = *record->position;
-                grid.insert(id, entity.position);
             }
             else
                 insert_sorted(unplaced, id);
+            current[id] = {entity.quantized, entity.position, entity.importance, entity.placed};
             if (entity.owner != kServerId)
                 insert_sorted(owned[entity.owner], id);
             // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
@@ -318,12 +339,18 @@ struct ReplicationServer::Impl
     }
 
     /// Takes an entity out of the grid and the lists, as it was last indexed.
-    void forget(std::uint32_t id)
+    void forget(std::uint32_t id) { unlist(id, std::nullopt); }
+
+    /// forget(), but an entity still placed (at `placed_at`) stays in the grid, moved there: the common case, an
+    /// entity that moved, costs one cell lookup, and none while it stays in its cell.
+    void unlist(std::uint32_t id, const std::optional<Vec3>& placed_at)
     {
         EntityMeta& entity = meta[id];
         if (!entity.state)
             return;
-        if (entity.placed)
+        if (entity.placed && placed_at)
+            grid.move(id, entity.position, *placed_at);
+        else if (entity.placed)
             grid.remove(id, entity.position);
         else
             erase_sorted(unplaced, id);
@@ -331,7 +358,7 @@ struct ReplicationServer::Impl
             if (const auto mine = owned.find(entity.owner); mine != owned.end())
                 erase_sorted(mine->second, id);
         entity = EntityMeta{};
-        current[id] = nullptr;
+        current[id] = HotEntity{};
     }
 
     static std::uint64_t component_set_of(const QuantizedEntity& state)
@@ -388,7 +415,7 @@ struct ReplicationServer::Impl
         desired.erase(std::unique(desired.begin(), desired.end()), desired.end());
     }
 
-    float nearness(const ClientView& view, const EntityMeta& entity) const
+    template <typename Entity> float nearness(const ClientView& view, const Entity& entity) const
     {
         if (!view.view || !entity.placed)
             return 1.0f;
@@ -561,7 +588,7 @@ struct ReplicationServer::Impl
         work.candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
         collect_candidates(view, base, writer, work.candidates, used_bits);
-        const std::size_t selected = select_within_budget(view, writer, work.candidates, used_bits);
+        select_within_budget(view, writer, work.candidates, used_bits, out.written);
         const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
         out.bytes.clear();
         if (writer.entry_count() == 0 && !heartbeat_due)
@@ -574,10 +601,7 @@ struct ReplicationServer::Impl
         header.baseline = baseline ? baseline->sequence : 0;
         out.bytes = writer.finish(header);
         out.baseline_tick = baseline ? std::optional<Tick>(baseline->tick) : std::nullopt;
-        out.deferred = work.candidates.size() - selected;
-        out.written.clear();
-        for (std::size_t i = 0; i < selected; ++i)
-            out.written.push_back(work.candidates[i].known_index);
+        out.deferred = work.candidates.size() - out.written.size();
         build_record(view, base, out, work.written);
     }
 
@@ -620,18 +644,17 @@ struct ReplicationServer::Impl
             const SnapshotEntry* previous = nullptr;
             if (base_entry != base.end() && base_entry->entity == known.id)
                 previous = &*base_entry++;
-            const QuantizedEntity* state = known.id < current.size() ? current[known.id] : nullptr;
-            if (!state)
+            const HotEntity* entity = known.id < current.size() ? &current[known.id] : nullptr;
+            if (!entity || !entity->state)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
             // The World keeps the pointer when a change leaves fields equal.
-            if (previous && previous->state.get() == state)
+            if (previous && previous->state.get() == entity->state)
             {
                 known.accumulated = 0;
                 continue;
             }
-            const EntityMeta* entity = &meta[known.id];
             known.accumulated += entity->importance * nearness(view, *entity) * seconds;
-            candidates.push_back({i, entity->quantized, previous});
+            candidates.push_back({known.accumulated, static_cast<std::uint32_t>(i), entity->state, previous});
         }
         for (; base_entry != base.end(); ++base_entry)
         {
@@ -640,20 +663,21 @@ struct ReplicationServer::Impl
         }
     }
 
-    /// Writes the candidates in priority order until the budget is spent; returns how many were written (the
-    /// first that many of `candidates`, now in priority order).
-    std::size_t select_within_budget(const ClientView& view, SnapshotEncoder& writer,
-                                     std::vector<Candidate>& candidates, std::size_t used_bits) const
+    /// Writes the candidates in priority order until the budget is spent, listing the known indices written in
+    /// `written`. A heap, not a sort: the budget usually stops the writing after a few of the candidates, and
+    /// the order of the rest does not matter.
+    void select_within_budget(const ClientView& view, SnapshotEncoder& writer, std::vector<Candidate>& candidates,
+                              std::size_t used_bits, std::vector<std::size_t>& written) const
     {
-        std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
-            return view.known[a.known_index].accumulated > view.known[b.known_index].accumulated;
-        });
+        written.clear();
+        std::make_heap(candidates.begin(), candidates.end(), sent_after);
         const double budget_bytes =
             std::min(payload_within(view.allowance), static_cast<double>(config.max_snapshot_bytes));
-        std::size_t selected = 0;
         const std::size_t gap_bits = writer.gap_bits_estimate();
-        for (const Candidate& candidate : candidates)
+        for (auto heap_end = candidates.end(); heap_end != candidates.begin(); --heap_end)
         {
+            std::pop_heap(candidates.begin(), heap_end, sent_after);
+            const Candidate& candidate = heap_end[-1];
             const std::size_t bits =
                 writer.add_present(view.known[candidate.known_index].id, *candidate.state, candidate.baseline);
             if (static_cast<double>(used_bits + bits + gap_bits) / 8 > budget_bytes)
@@ -662,9 +686,8 @@ struct ReplicationServer::Impl
                 break;
             }
             used_bits += bits + gap_bits;
-            ++selected;
+            written.push_back(candidate.known_index);
         }
-        return selected;
     }
 
     /// This snapshot's state, kept as a possible baseline: the baseline's, with the entries just written applied.
@@ -743,6 +766,16 @@ struct ReplicationServer::Impl
         pending.resize(due);
     }
 
+    /// The pass that lets motion alone change interest, every `interest_period_ticks`, at a phase of the
+    /// client's own (its stagger): with all clients on the same phase every fourth tick did every client's pass.
+    /// A client whose snapshot interval never meets its phase still gets a pass every second period.
+    bool periodic_interest_due(const ClientView& view) const
+    {
+        const Tick period = std::max<Tick>(config.interest_period_ticks, 1);
+        const Tick since = tick - view.last_interest_tick;
+        return since >= 2 * period || (since >= period / 2 && (tick + view.stagger) % period == 0);
+    }
+
     void update_interest(ClientView& view, Timestamp now)
     {
         if (view.view)
@@ -754,7 +787,7 @@ struct ReplicationServer::Impl
             if (dx * dx + dy * dy + dz * dz > limit * limit)
                 view.interest_dirty = true;
         }
-        if (structure_changed || view.interest_dirty || tick - view.last_interest_tick >= config.interest_period_ticks)
+        if (structure_changed || view.interest_dirty || periodic_interest_due(view))
         {
             collect_desired(view);
             view.interest_dirty = !send_actions(view, now);

@@ -41,6 +41,26 @@ void SpatialGrid::remove(std::uint32_t entity, const Vec3& position)
     placed.pop_back();
 }
 
+void SpatialGrid::move(std::uint32_t entity, const Vec3& from, const Vec3& to)
+{
+    const std::uint64_t key = key_of(cell_of(from));
+    if (key != key_of(cell_of(to)))
+    {
+        remove(entity, from);
+        insert(entity, to);
+        return;
+    }
+    const auto cell = m_cells.find(key);
+    if (cell == m_cells.end())
+        return;
+    for (Placed& placed : cell->second)
+        if (placed.entity == entity)
+        {
+            placed.position = to;
+            return;
+        }
+}
+
 SpatialGrid::Cell SpatialGrid::cell_of(const Vec3& position) const
 {
     return {coordinate(position.x, m_cell_size), coordinate(position.y, m_cell_size)};

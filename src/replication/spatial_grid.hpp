@@ -20,6 +20,8 @@ class SpatialGrid
     void insert(std::uint32_t entity, const Vec3& position);
     /// `position` must be the one it was inserted with.
     void remove(std::uint32_t entity, const Vec3& position);
+    /// remove(entity, from) then insert(entity, to), in place while the entity stays in its cell.
+    void move(std::uint32_t entity, const Vec3& from, const Vec3& to);
 
     /// Calls `visit(entity, distance_squared)` for every entity within `radius` of `center`.
     template <typename Visit> void query(const Vec3& center, float radius, Visit&& visit) const
