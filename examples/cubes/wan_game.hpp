@@ -6,7 +6,7 @@
 //
 //   server: t, tick, tick_time (when that tick ran), budget_bps, wire_bytes (to the first client, IPv4+UDP
 //           headers included), snapshots_sent, snapshots_acked, snapshots_lost, deferred, srtt_ms, min_rtt_ms,
-//           cwnd, send_queue_age_ms
+//           cwnd, send_queue_age_ms, latest_rtt_ms
 //   client: t, tick (the newest snapshot applied), near_tick, far_tick (the oldest tick the 10 nearest and the 10
 //           farthest cubes show), snapshots_applied, bytes_received, entities
 #pragma once

@@ -80,7 +80,7 @@ struct FieldServer
         const auto stats = replication->stats(*first_client);
         if (!status || !stats)
             return;
-        std::fprintf(csv, "%.4f,%u,%.4f,%llu,%.0f,%llu,%llu,%llu,%llu,%.2f,%.2f,%llu,%.2f\n", seconds_of(now),
+        std::fprintf(csv, "%.4f,%u,%.4f,%llu,%.0f,%llu,%llu,%llu,%llu,%.2f,%.2f,%llu,%.2f,%.2f\n", seconds_of(now),
                      replication->current_tick(), seconds_of(tick_time),
                      static_cast<unsigned long long>(stats->budget_bits_per_second),
                      double(status->bytes_sent) + kIpv4UdpHeaderBytes * double(status->packets_sent),
@@ -89,7 +89,7 @@ struct FieldServer
                      static_cast<unsigned long long>(stats->snapshots_lost),
                      static_cast<unsigned long long>(stats->entities_deferred), ms(status->smoothed_rtt),
                      ms(status->min_rtt), static_cast<unsigned long long>(status->congestion_window),
-                     ms(status->send_queue_age));
+                     ms(status->send_queue_age), ms(status->latest_rtt));
         std::fflush(csv);
     }
 };
@@ -128,7 +128,7 @@ int serve(const WanGameOptions& options)
     if (!csv)
         return 1;
     std::fprintf(csv, "t,tick,tick_time,budget_bps,wire_bytes,snapshots_sent,snapshots_acked,snapshots_lost,"
-                      "deferred,srtt_ms,min_rtt_ms,cwnd,send_queue_age_ms\n");
+                      "deferred,srtt_ms,min_rtt_ms,cwnd,send_queue_age_ms,latest_rtt_ms\n");
     std::printf("listening on %s pin %s\n", field.server->local_address().to_string().c_str(),
                 field.server->certificate_pin().to_base64().c_str());
     std::fflush(stdout);

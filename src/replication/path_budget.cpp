@@ -10,37 +10,57 @@ namespace {
 constexpr Duration kDrainTime = std::chrono::milliseconds(250);
 /// And never sends less than this share of what the path delivers.
 constexpr double kDeepestShare = 0.5;
-/// A client acknowledging at least this share of the budget receives what we send: a queue of ours cannot be
-/// growing at its bottleneck.
-constexpr double kKeepingUpShare = 0.9;
+/// A delay above the limit counts as a queue once every sample for this long (at least a round trip of the empty
+/// path plus the limit) showed it. A loaded host's stall raises the samples taken within about a round trip of it,
+/// then they fall back: across the delay line on a loaded machine, excursions of 20-65 ms came every second or so
+/// with the link idle, and each cut the budget. A queue we build stays until we send less.
+constexpr Duration kPersistence = std::chrono::milliseconds(150);
+/// A client that has acknowledged nothing this long after the first sample has a path that carries nothing, or our
+/// own queue holds it all: then the budget is cut without an acknowledged rate.
+constexpr Duration kSilentStart = std::chrono::seconds(1);
+/// While no queue shows, growth speeds up by the base rate every second, up to this many times it: a budget cut
+/// by a queue that has gone (the cap rose) gets back to the tier within a couple of seconds.
+constexpr double kFastestGrowth = 2.0;
 
 double seconds(Duration duration)
 {
     return std::chrono::duration<double>(duration).count();
 }
 
-/// How far the round trip exceeds the path's minimum, or how long our own unsent data has waited, whichever is
-/// more. The latest RTT answers within a round trip where the smoothed one lags several; the larger of the two
-/// ignores a single short sample.
+/// How far the latest round trip exceeds the path's minimum, or how long our own unsent data has waited, whichever
+/// is more. The latest RTT answers within a round trip; the smoothed one keeps a loaded host's stall for many.
 Duration queue_delay_of(const PathSample& sample)
 {
-    const Duration rtt = std::max(sample.smoothed_rtt, sample.latest_rtt);
+    const Duration rtt = sample.latest_rtt.count() > 0 ? sample.latest_rtt : sample.smoothed_rtt;
     const Duration at_bottleneck =
         sample.min_rtt.count() > 0 && rtt > sample.min_rtt ? rtt - sample.min_rtt : Duration(0);
     return std::max(at_bottleneck, sample.send_queue_age);
 }
 
-/// A round trip above the minimum while the client acknowledges about all the budget sends is not a queue we
-/// built: a busy host late to read its socket, a radio's jitter, delayed acknowledgements. Cutting on it would only
-/// ratchet the budget down (each cut to a share of what was acknowledged, which is the budget itself), as it did
-/// across the delay line on a loaded machine, where it sank to the floor with the link 97% idle. After a cut that a
-/// real queue caused (the client acknowledged less than we sent), cuts go on until it drains, kept up or not.
-bool keeping_up(const PathSample& sample, Duration limit, double budget)
-{
-    return sample.send_queue_age <= limit && sample.acknowledged_bits_per_second >= kKeepingUpShare * budget;
-}
-
 }  // namespace
+
+/// A queue stands once the delay stayed above the limit over `kPersistence` (or the empty path's round trip plus
+/// the limit, if longer), and only after the client acknowledged for a full window: before that, the handshake's
+/// round trips and the spawn burst are all there is, and a cut to a share of an acknowledged rate not yet measured
+/// sank the budget to its floor at the start (unless nothing at all was acknowledged for `kSilentStart`).
+bool PathBudget::queue_stands(const PathSample& sample, Duration queue_delay, Timestamp now)
+{
+    if (!m_first_sample)
+        m_first_sample = now;
+    if (!m_acknowledged_since && sample.acknowledged_bits_per_second > 0)
+        m_acknowledged_since = now;
+    if (queue_delay <= m_adaptation.queue_delay_limit)
+    {
+        m_raised_since.reset();
+        return false;
+    }
+    if (!m_raised_since)
+        m_raised_since = now;
+    const Duration persistence = std::max(kPersistence, sample.min_rtt + m_adaptation.queue_delay_limit);
+    const bool measured = m_acknowledged_since ? now - *m_acknowledged_since >= kAcknowledgedWindow
+                                               : now - *m_first_sample >= kSilentStart;
+    return measured && now - *m_raised_since >= persistence;
+}
 
 /// At most one back-off per round trip of the empty path plus the limit: a cut takes that long to start showing.
 /// A cut to a share of what was acknowledged does not compound while a queue stands (the acknowledged rate is then
@@ -57,6 +77,15 @@ double PathBudget::backed_off(const PathSample& sample, Duration queue_delay, do
     return std::min(budget, share * sample.acknowledged_bits_per_second);
 }
 
+/// Growth starts at the configured rate and speeds up the longer no queue shows.
+double PathBudget::grown(double budget, double elapsed, Timestamp now)
+{
+    if (!m_growing_since)
+        m_growing_since = now;
+    const double speed_up = std::min(1.0 + seconds(now - *m_growing_since), kFastestGrowth);
+    return budget * (1.0 + m_adaptation.growth_per_second * speed_up * elapsed);
+}
+
 std::uint64_t PathBudget::update(const PathSample& sample, std::uint64_t ceiling, Timestamp now)
 {
     if (!m_adaptation.enabled)
@@ -65,11 +94,11 @@ std::uint64_t PathBudget::update(const PathSample& sample, std::uint64_t ceiling
     const double elapsed = m_last_sample ? std::clamp(seconds(now - *m_last_sample), 0.0, 0.5) : 0.0;
     m_last_sample = now;
     const Duration queue_delay = queue_delay_of(sample);
-    if (queue_delay > m_adaptation.queue_delay_limit && !m_draining &&
-        keeping_up(sample, m_adaptation.queue_delay_limit, budget))
-    {}  // hold: neither cut nor grow while the round trip is up
+    const bool queue = queue_stands(sample, queue_delay, now);
+    if (queue_delay > m_adaptation.queue_delay_limit)
+        m_growing_since.reset();  // neither grow nor speed growth up while the delay is up, queue or stall
     // Once a cut was needed, the queue it found must drain: a budget the path just carries would keep it standing.
-    else if (queue_delay > m_adaptation.queue_delay_limit)
+    if (queue)
     {
         budget = backed_off(sample, queue_delay, budget, now);
         m_draining = true;
@@ -77,8 +106,8 @@ std::uint64_t PathBudget::update(const PathSample& sample, std::uint64_t ceiling
     else if (m_draining)
         // Grow only once the queue the cut left behind has mostly drained, or growth refills it at once.
         m_draining = queue_delay > m_adaptation.queue_delay_limit / 2;
-    else
-        budget *= 1.0 + m_adaptation.growth_per_second * elapsed;
+    else if (queue_delay <= m_adaptation.queue_delay_limit)
+        budget = grown(budget, elapsed, now);
     const double floor = static_cast<double>(std::min(m_adaptation.floor_bits_per_second, ceiling));
     m_bits_per_second = std::clamp(budget, floor, static_cast<double>(ceiling));
     return static_cast<std::uint64_t>(*m_bits_per_second);

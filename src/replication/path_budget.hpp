@@ -2,7 +2,8 @@
 // connection, but replication's snapshots are unreliable datagrams: on a path slower than the budget they wait in
 // the bottleneck's queue (or in ours, behind a full congestion window), and the client shows ever older state.
 // Delay is the earliest sign of that queue, long before loss, so the budget backs off on delay to what the client
-// acknowledged and probes up again while no queue shows, as WebRTC's delay-based controllers do for video.
+// acknowledged and probes up again while no queue shows, as WebRTC's delay-based controllers do for video. A loaded
+// host raises round trips too, with no queue anywhere, but only for a moment: so only a delay that persists counts.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,10 @@
 #include "eustress/net/replication.hpp"
 
 namespace eustress::net {
+
+/// The window over which replication measures what the client acknowledged (PathSample): a few snapshot intervals,
+/// short enough that the rate read after a drop in capacity is mostly the new one.
+inline constexpr Duration kAcknowledgedWindow{std::chrono::milliseconds(250)};
 
 /// What the server knows of one client's path, read every `PathAdaptation::sample_interval`.
 struct PathSample
@@ -37,13 +42,19 @@ class PathBudget
     std::uint64_t current(std::uint64_t ceiling) const noexcept;
 
   private:
+    bool queue_stands(const PathSample& sample, Duration queue_delay, Timestamp now);
     double backed_off(const PathSample& sample, Duration queue_delay, double budget, Timestamp now);
+    double grown(double budget, double elapsed, Timestamp now);
 
     PathAdaptation m_adaptation;
     std::optional<double> m_bits_per_second;  ///< unset: the ceiling
     std::optional<Timestamp> m_last_sample;
     std::optional<Timestamp> m_last_backoff;
-    bool m_draining = false;  ///< backed off, waiting for the queue to drain before growing again
+    std::optional<Timestamp> m_first_sample;
+    std::optional<Timestamp> m_raised_since;        ///< the first of the latest run of samples above the limit
+    std::optional<Timestamp> m_acknowledged_since;  ///< the first sample with anything acknowledged
+    std::optional<Timestamp> m_growing_since;       ///< since when no queue showed
+    bool m_draining = false;                        ///< backed off, waiting for the queue to drain before growing again
 };
 
 }  // namespace eustress::net

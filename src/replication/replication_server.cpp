@@ -28,10 +28,6 @@ namespace {
 /// payload are fragmented, and each fragment pays it.
 constexpr std::size_t kMessageOverheadBytes = 88;
 constexpr std::size_t kDatagramPayloadBytes = 1000;  // below the smallest QUIC datagram payload we negotiate
-/// The acknowledged rate is measured over this window: a few snapshot intervals, short enough that the rate read
-/// after a drop in capacity is mostly the new one.
-constexpr Duration kAcknowledgedWindow = std::chrono::milliseconds(250);
-
 double wire_cost(std::size_t payload_bytes)
 {
     const std::size_t datagrams =

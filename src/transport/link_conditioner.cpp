@@ -11,11 +11,27 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 namespace eustress::net {
 namespace {
+
+/// splitmix64's finaliser: one well-mixed word per input, for draws that must not depend on any sequence.
+std::uint64_t mix(std::uint64_t z) noexcept
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/// Uniform in [0, 1), from the top 53 bits (all a double holds).
+double unit(std::uint64_t word) noexcept
+{
+    return static_cast<double>(word >> 11) * 0x1.0p-53;
+}
 
 /// xoshiro256** by Blackman and Vigna (public domain), seeded through splitmix64 as its authors recommend.
 class Random
@@ -25,11 +41,8 @@ class Random
     {
         for (auto& word : m_state)
         {
+            word = mix(seed);
             seed += 0x9e3779b97f4a7c15ull;
-            std::uint64_t z = seed;
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-            word = z ^ (z >> 31);
         }
     }
 
@@ -46,14 +59,36 @@ class Random
         return result;
     }
 
-    /// Uniform in [0, 1), from the top 53 bits (all a double holds).
-    double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+    double uniform() noexcept { return unit(next()); }
 
   private:
     static std::uint64_t rotate(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 
     std::array<std::uint64_t, 4> m_state{};
 };
+
+/// The end of the stall that `t` falls in, if any (LinkConditionerConfig::stall_period). Each period's stall is
+/// drawn from the seed and the period's index alone, so the answer for a time never changes.
+std::optional<Timestamp> stall_end(const LinkConditionerConfig& config, Timestamp t) noexcept
+{
+    const Duration::rep period = config.stall_period.count();
+    if (period <= 0)
+        return std::nullopt;
+    const Duration::rep since = t.time_since_epoch().count(), slot = since / period;
+    const Duration::rep shortest = config.stall_shortest.count();
+    const Duration::rep spread = std::max<Duration::rep>(config.stall_longest.count() - shortest, 0);
+    // A stall starting in an earlier period may reach into this one.
+    const Duration::rep reach = (shortest + spread) / period + 1;
+    for (Duration::rep index = slot; index >= 0 && index >= slot - reach; --index)
+    {
+        const std::uint64_t draw = mix(config.stall_seed ^ mix(static_cast<std::uint64_t>(index)));
+        const Duration::rep start = index * period + static_cast<Duration::rep>(unit(draw) * double(period));
+        const Duration::rep end = start + shortest + static_cast<Duration::rep>(unit(mix(draw)) * double(spread));
+        if (start <= since && since < end)
+            return timestamp_from(Duration(end));
+    }
+    return std::nullopt;
+}
 
 /// Handing due datagrams to the wrapped socket in batches keeps sendmmsg/GSO working underneath.
 constexpr std::size_t kReleaseBatch = 64;
@@ -127,12 +162,15 @@ struct LinkConditioner::Impl
                 ++stats.dropped_queue_full;
                 continue;
             }
-            Timestamp departure = now;
+            // A stalled host sends what it was asked to once it runs again.
+            const std::optional<Timestamp> stalled = stall_end(config, now);
+            stats.stalled_sends += stalled ? 1 : 0;
+            Timestamp departure = stalled.value_or(now);
             if (config.bandwidth_bytes_per_second > 0)
             {
                 // A serialising link: a datagram starts once the previous one has left and occupies the wire
                 // for size / rate; it is on its way when its last byte is.
-                link_free_at = std::max(now, link_free_at) + transmission_time(size);
+                link_free_at = std::max(departure, link_free_at) + transmission_time(size);
                 departure = link_free_at;
             }
             Duration delay = config.latency + jitter_for(copy_draws[2 * copy]);
@@ -235,6 +273,12 @@ std::size_t LinkConditioner::send(std::span<const OutgoingDatagram> batch, Times
 std::size_t LinkConditioner::receive(std::span<ReceiveSlot> slots, Timestamp now)
 {
     m_impl->release(now);
+    // A stalled host reads nothing: what arrives waits in the socket's buffer until it runs again.
+    if (stall_end(m_impl->config, now))
+    {
+        ++m_impl->stats.stalled_receives;
+        return 0;
+    }
     return m_impl->inner->receive(slots, now);
 }
 

@@ -35,49 +35,68 @@ PathSample queued(double acknowledged_bits_per_second, Duration queue_delay = mi
     return sample;
 }
 
-TEST(PathBudget, AQueueCutsTheBudgetToAShareOfWhatTheClientAcknowledged)
+/// Samples every 50 ms (the default interval) from `now` for `span`: `sample` each time. Returns the last budget.
+std::uint64_t feed(PathBudget& budget, Timestamp& now, const PathSample& sample, Duration span)
+{
+    std::uint64_t latest = 0;
+    for (const Timestamp end = now + span; now < end;)
+        latest = budget.update(sample, kCeiling, now += milliseconds(50));
+    return latest;
+}
+
+/// A budget that has seen the client acknowledge for a full window with no queue: the start of every test below.
+PathBudget measured(Timestamp& now, double acknowledged_bits_per_second = 400'000)
 {
     PathBudget budget{PathAdaptation{}};
+    EXPECT_EQ(feed(budget, now, queue_free(acknowledged_bits_per_second), milliseconds(300)), kCeiling);
+    return budget;
+}
+
+TEST(PathBudget, AQueueThatPersistsCutsTheBudgetToAShareOfWhatTheClientAcknowledged)
+{
     Timestamp now = timestamp_from(seconds(10));
-    EXPECT_EQ(budget.update(queue_free(400'000), kCeiling, now), kCeiling);
-    now += milliseconds(50);
+    PathBudget budget = measured(now);
+    // Raised for 100 ms: a stall as likely as a queue. Still raised at 150 ms: a queue.
+    EXPECT_EQ(feed(budget, now, queued(300'000, milliseconds(45)), milliseconds(150)), kCeiling);
     // A 45 ms queue drains within 250 ms at 82% of what the path delivers.
-    EXPECT_EQ(budget.update(queued(300'000, milliseconds(45)), kCeiling, now), 246'000u);
+    EXPECT_EQ(feed(budget, now, queued(300'000, milliseconds(45)), milliseconds(50)), 246'000u);
 }
 
 TEST(PathBudget, ADeeperQueueGetsADeeperCutToDrainIt)
 {
-    PathBudget budget{PathAdaptation{}};
-    const Timestamp now = timestamp_from(seconds(10));
-    EXPECT_EQ(budget.update(queued(300'000, milliseconds(100)), kCeiling, now), 180'000u);  // drains in ~250 ms
-    PathBudget deep{PathAdaptation{}};
-    EXPECT_EQ(deep.update(queued(300'000, seconds(2)), kCeiling, now), 150'000u);  // never below half
+    Timestamp now = timestamp_from(seconds(10));
+    PathBudget budget = measured(now);
+    Timestamp deep_now = now;
+    PathBudget deep = budget;
+    EXPECT_EQ(feed(budget, now, queued(300'000, milliseconds(100)), milliseconds(200)), 180'000u);  // ~250 ms
+    EXPECT_EQ(feed(deep, deep_now, queued(300'000, seconds(2)), milliseconds(200)), 150'000u);      // never below half
 }
 
 TEST(PathBudget, BacksOffAtMostOncePerRoundTripOfTheEmptyPath)
 {
-    PathBudget budget{PathAdaptation{}};
-    const Timestamp now = timestamp_from(seconds(10));
-    EXPECT_EQ(budget.update(queued(300'000, milliseconds(45)), kCeiling, now), 246'000u);
+    Timestamp now = timestamp_from(seconds(10));
+    PathBudget budget = measured(now);
+    EXPECT_EQ(feed(budget, now, queued(300'000, milliseconds(45)), milliseconds(200)), 246'000u);
     // 50 ms later, inside the empty path's 50 ms round trip plus the 40 ms limit: the cut has not shown yet.
-    EXPECT_EQ(budget.update(queued(200'000, milliseconds(45)), kCeiling, now + milliseconds(50)), 246'000u);
-    EXPECT_EQ(budget.update(queued(200'000, milliseconds(45)), kCeiling, now + milliseconds(100)), 164'000u);
+    EXPECT_EQ(feed(budget, now, queued(200'000, milliseconds(45)), milliseconds(50)), 246'000u);
+    EXPECT_EQ(feed(budget, now, queued(200'000, milliseconds(45)), milliseconds(50)), 164'000u);
 }
 
-TEST(PathBudget, GrowsOnlyOnceTheQueueHasDrainedAndNeverPastTheCeiling)
+TEST(PathBudget, GrowsOnlyOnceTheQueueHasDrainedFasterTheLongerNoneShowsAndNeverPastTheCeiling)
 {
-    PathBudget budget{PathAdaptation{}};
     Timestamp now = timestamp_from(seconds(10));
-    const auto cut = budget.update(queued(300'000), kCeiling, now);
-    now += milliseconds(200);
-    EXPECT_EQ(budget.update(queued(300'000, milliseconds(30)), kCeiling, now), cut);  // still draining
-    now += milliseconds(200);
-    EXPECT_EQ(budget.update(queue_free(260'000), kCeiling, now), cut);  // drained: growth starts from here
-    now += milliseconds(500);
-    const auto grown = budget.update(queue_free(260'000), kCeiling, now);
-    EXPECT_NEAR(static_cast<double>(grown), cut * 1.15, 1.0);  // 30% per second, for half a second
-    for (int i = 0; i < 100; ++i)
-        budget.update(queue_free(500'000), kCeiling, now += milliseconds(100));
+    PathBudget budget = measured(now);
+    const auto cut = feed(budget, now, queued(300'000), milliseconds(200));
+    EXPECT_LT(cut, 300'000u);
+    EXPECT_EQ(feed(budget, now, queued(300'000, milliseconds(30)), milliseconds(200)), cut);  // still draining
+    EXPECT_EQ(feed(budget, now, queue_free(260'000), milliseconds(50)), cut);  // drained: growth starts from here
+    // 30% per second at first, for half a second (ten samples compounding), then faster.
+    const auto grown = feed(budget, now, queue_free(260'000), milliseconds(500));
+    EXPECT_GT(static_cast<double>(grown), cut * 1.15);
+    EXPECT_LT(static_cast<double>(grown), cut * 1.25);
+    const auto then = feed(budget, now, queue_free(260'000), milliseconds(500));
+    EXPECT_GT(static_cast<double>(then) / grown, static_cast<double>(grown) / cut);
+    feed(budget, now, queue_free(500'000), seconds(5));
     EXPECT_EQ(budget.current(kCeiling), kCeiling);
 }
 
@@ -87,24 +106,42 @@ TEST(PathBudget, OurOwnSendQueueCountsAsAQueueAndTheFloorHolds)
     Timestamp now = timestamp_from(seconds(10));
     PathSample full_window = queue_free(0);
     full_window.send_queue_age = milliseconds(120);
-    for (int i = 0; i < 50; ++i)
-        budget.update(full_window, kCeiling, now += milliseconds(200));
+    feed(budget, now, full_window, seconds(10));
     EXPECT_EQ(budget.current(kCeiling), PathAdaptation{}.floor_bits_per_second);
 }
 
-TEST(PathBudget, ARoundTripUpWhileTheClientAcknowledgesAllWeSendHoldsTheBudget)
+TEST(PathBudget, NothingIsCutBeforeTheClientAcknowledgedForAFullWindow)
 {
-    // A loaded host or a radio's jitter raises the round trip with no queue of ours behind it: the client still
-    // acknowledges what the budget sends, so the budget holds (no growth either) instead of ratcheting down.
+    // The start of a game: the handshake's round trips and the spawn burst raise the delay, and nothing the
+    // client acknowledged was measured yet. Cutting to a share of it sank the budget to the floor across the WAN.
     PathBudget budget{PathAdaptation{}};
     Timestamp now = timestamp_from(seconds(10));
+    EXPECT_EQ(feed(budget, now, queued(0), milliseconds(500)), kCeiling);
+    EXPECT_EQ(feed(budget, now, queued(20'000), milliseconds(200)), kCeiling);
+    // A full window acknowledged and the queue still there: now it is one.
+    EXPECT_LT(feed(budget, now, queued(300'000), milliseconds(100)), kCeiling);
+}
+
+TEST(PathBudget, RaisedRoundTripsThatComeAndGoDoNotCutTheBudget)
+{
+    // A loaded host: 100 ms of round trips 60 ms up, then 100 ms of normal ones, again and again, with the
+    // client acknowledging far less than the budget (the scene is calm). The budget does not fall.
+    Timestamp now = timestamp_from(seconds(10));
+    PathBudget budget = measured(now, 100'000);
     for (int i = 0; i < 20; ++i)
-        EXPECT_EQ(budget.update(queued(480'000, milliseconds(60)), kCeiling, now += milliseconds(200)), kCeiling);
-    // A real bottleneck delivers less than we send, and the budget follows it.
-    EXPECT_EQ(budget.update(queued(300'000, milliseconds(60)), kCeiling, now += milliseconds(200)), 228'000u);
-    // The queue it found still stands, though the client now acknowledges all of the smaller budget: cut again,
-    // until it drains, or a budget the path just carries would keep it standing.
-    EXPECT_LT(budget.update(queued(228'000, milliseconds(60)), kCeiling, now += milliseconds(200)), 228'000u);
+    {
+        EXPECT_EQ(feed(budget, now, queued(50'000, milliseconds(60)), milliseconds(100)), kCeiling);
+        EXPECT_EQ(feed(budget, now, queue_free(100'000), milliseconds(100)), kCeiling);
+    }
+}
+
+TEST(PathBudget, APersistentQueueCutsEvenWhileTheClientAcknowledgesNearlyAllWeSend)
+{
+    // A cap just under the budget: the client acknowledges 95% of it and the queue grows slowly. It must be
+    // cut, or the queue grows until the bottleneck drops.
+    Timestamp now = timestamp_from(seconds(10));
+    PathBudget budget = measured(now, kCeiling);
+    EXPECT_LE(feed(budget, now, queued(kCeiling * 0.95, milliseconds(50)), milliseconds(200)), kCeiling * 0.95 * 0.85);
 }
 
 TEST(PathBudget, DisabledItIsTheTiersBudget)
@@ -155,17 +192,30 @@ struct CapRun
     Duration worst_age_after_drop{0};  ///< snapshot age at the client, from 1 s after the drop until the rise
     std::uint64_t budget_a_second_after_drop = 0;
     std::uint64_t lowest_budget_after_drop = 0;
+    std::uint64_t lowest_budget = 0;   ///< over the whole game, the start-up included
     Tick stalest_near_cube_ticks = 0;  ///< the 10 nearest cubes: how many ticks behind the server they show
     Tick stalest_far_cube_ticks = 0;   ///< the same for the farthest 10
     std::optional<Duration> back_to_ceiling_after;  ///< from the rise
 };
 
-CapRun run_through_a_cap_drop(bool adapt)
+/// The game the PathBudget tests play: 2 Mbit/s, 25 ms one way, a 256 KiB bottleneck queue.
+struct CapGame
 {
+    bool adapt = true;
+    bool drop = true;  ///< the cap drops to 300 kbit/s 3 s in, and rises back 9 s in
+    /// The server's host stalls this often (LinkConditionerConfig::stall_period, 20-65 ms each; 0 = never): a
+    /// loaded machine's scheduler, which raises round trips with no queue anywhere.
+    Duration stall_period{0};
+};
+
+CapRun run_through_a_cap_drop(const CapGame& scenario)
+{
+    const bool adapt = scenario.adapt;
     LinkConditionerConfig link;
     link.latency = milliseconds(25);
     link.bandwidth_bytes_per_second = 2'000'000 / 8;
     link.queue_limit_bytes = 256 * 1024;
+    link.stall_period = scenario.stall_period;
     ReplicatedGame game(
         register_test_components, [&](ReplicationConfig& config) { config.path.enabled = adapt; }, link);
     auto& peer = game.add_client("10.0.0.2:5000");
@@ -184,7 +234,7 @@ CapRun run_through_a_cap_drop(bool adapt)
                end = 15 * ticks_per_second;
     for (Tick tick = 1; tick <= end; ++tick)
     {
-        if (tick == drop || tick == rise)
+        if (scenario.drop && (tick == drop || tick == rise))
         {
             link.bandwidth_bytes_per_second = (tick == drop ? 300'000 : 2'000'000) / 8;
             game.server_link->set_config(link);
@@ -193,6 +243,7 @@ CapRun run_through_a_cap_drop(bool adapt)
         game.tick();
         tick_times[game.replication->current_tick()] = game.now;
         const auto budget = game.replication->stats(peer.client->id())->budget_bits_per_second;
+        run.lowest_budget = tick == 1 ? budget : std::min(run.lowest_budget, budget);
         if (tick == drop + ticks_per_second)
             run.budget_a_second_after_drop = budget;
         if (tick > drop + ticks_per_second && tick < rise)
@@ -223,11 +274,15 @@ CapRun run_through_a_cap_drop(bool adapt)
         if (tick >= rise && !run.back_to_ceiling_after && budget == kCeiling)
             run.back_to_ceiling_after = (tick - rise) * game.tick_interval;
     }
-    std::printf("path adaptation %s: budget %llu bit/s a second after the drop, lowest %llu; worst snapshot age "
+    std::printf("path adaptation %s%s%s: budget %llu bit/s a second after the drop, lowest %llu (%llu over the game); "
+                "worst snapshot age "
                 "%.0f ms; nearest cubes at most %llu ticks behind, farthest %llu; back at the ceiling %.2f s after "
                 "the rise\n",
-                adapt ? "on" : "off", static_cast<unsigned long long>(run.budget_a_second_after_drop),
+                adapt ? "on" : "off", scenario.drop ? "" : ", no drop",
+                scenario.stall_period.count() ? ", host stalls" : "",
+                static_cast<unsigned long long>(run.budget_a_second_after_drop),
                 static_cast<unsigned long long>(run.lowest_budget_after_drop),
+                static_cast<unsigned long long>(run.lowest_budget),
                 std::chrono::duration<double, std::milli>(run.worst_age_after_drop).count(),
                 static_cast<unsigned long long>(run.stalest_near_cube_ticks),
                 static_cast<unsigned long long>(run.stalest_far_cube_ticks),
@@ -237,7 +292,7 @@ CapRun run_through_a_cap_drop(bool adapt)
 
 TEST(PathBudget, WhenTheCapDropsTheBudgetFollowsWithinASecondAndTheClientStaysFresh)
 {
-    const CapRun run = run_through_a_cap_drop(true);
+    const CapRun run = run_through_a_cap_drop({});
     EXPECT_LE(run.budget_a_second_after_drop, 300'000u);
     EXPECT_GE(run.lowest_budget_after_drop, 150'000u) << "the budget collapsed instead of following";
     EXPECT_LT(run.worst_age_after_drop, milliseconds(150));
@@ -250,9 +305,28 @@ TEST(PathBudget, WhenTheCapDropsTheBudgetFollowsWithinASecondAndTheClientStaysFr
 
 TEST(PathBudget, WithoutAdaptationTheSameDropLeavesTheClientSecondsBehind)
 {
-    const CapRun run = run_through_a_cap_drop(false);
+    const CapRun run = run_through_a_cap_drop({.adapt = false});
     EXPECT_EQ(run.lowest_budget_after_drop, kCeiling);
     EXPECT_GT(run.worst_age_after_drop, milliseconds(500));
+}
+
+TEST(PathBudget, HostStallsAloneDoNotCutTheBudget)
+{
+    // A loaded host: 20-65 ms stalls every half second on a 2 Mbit/s link that never caps the 512 kbit/s tier.
+    // The round trip rises above the minimum again and again with no queue behind it; the budget must not follow.
+    const CapRun run = run_through_a_cap_drop({.drop = false, .stall_period = milliseconds(500)});
+    EXPECT_GE(run.lowest_budget, kCeiling * 9 / 10) << "the budget was cut with the link idle";
+}
+
+TEST(PathBudget, WithHostStallsTheBudgetStillFollowsTheCap)
+{
+    const CapRun run = run_through_a_cap_drop({.stall_period = milliseconds(500)});
+    EXPECT_LE(run.budget_a_second_after_drop, 300'000u);
+    EXPECT_GE(run.lowest_budget_after_drop, 150'000u) << "the budget collapsed instead of following";
+    EXPECT_LT(run.worst_age_after_drop, milliseconds(150));
+    EXPECT_LE(run.stalest_near_cube_ticks, Tick(9)) << "far: " << run.stalest_far_cube_ticks;
+    ASSERT_TRUE(run.back_to_ceiling_after.has_value()) << "the budget never came back after the cap rose";
+    EXPECT_LT(*run.back_to_ceiling_after, seconds(4));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -345,6 +346,68 @@ TEST(LinkConditioner, SetConfigKeepsHeldDatagramsOnSchedule)
     const std::vector<Delivery> expected{{kStart + milliseconds(1), 1, 100}, {kStart + milliseconds(100), 0, 100}};
     EXPECT_EQ(link.deliveries(), expected);
     EXPECT_EQ(link.sender().conditioner_stats().delivered, 2u);
+}
+
+LinkConditionerConfig stalling(std::uint64_t stall_seed)
+{
+    LinkConditionerConfig config;
+    config.stall_period = milliseconds(200);
+    config.stall_seed = stall_seed;
+    return config;
+}
+
+TEST(LinkConditioner, AStalledHostSendsLateInOrderOncePerPeriodForTwentyToSixtyFiveMilliseconds)
+{
+    // 2 s of a datagram per millisecond: ten periods, each with one stall (one may reach in from the period
+    // before the first send). Whatever the host was asked to send meanwhile leaves, in order, when it ends.
+    const auto deliveries = simulate(stalling(3), 2000);
+    ASSERT_EQ(deliveries.size(), 2000u);
+    EXPECT_EQ(count_out_of_order(deliveries), 0u);
+    std::size_t stalls = 0;
+    Duration longest{0}, shortest_longest_wait = std::chrono::hours(1), wait_in_this_stall{0};
+    for (const auto& [sequence, delay] : delays(deliveries, milliseconds(1)))
+    {
+        if (delay.count() > 0 && wait_in_this_stall.count() == 0)
+            ++stalls;
+        if (delay.count() == 0 && wait_in_this_stall.count() > 0)
+            shortest_longest_wait = std::min(shortest_longest_wait, wait_in_this_stall);
+        wait_in_this_stall = delay.count() > 0 ? std::max(wait_in_this_stall, delay) : Duration(0);
+        longest = std::max(longest, delay);
+    }
+    EXPECT_GE(stalls, 10u);
+    EXPECT_LE(stalls, 11u);
+    EXPECT_LE(longest, milliseconds(65));
+    EXPECT_GE(shortest_longest_wait, milliseconds(19));  // the first datagram of a stall waits all of it, to 1 ms
+}
+
+TEST(LinkConditioner, StallsDependOnlyOnTheirSeedAndTheTimeAndTurnReadsAway)
+{
+    LinkConditionerConfig other_draws = stalling(3);
+    other_draws.seed = 77;
+    other_draws.latency = milliseconds(5);
+    auto shifted = delays(simulate(other_draws, 2000), milliseconds(1));
+    for (auto& [sequence, delay] : shifted)
+        delay -= milliseconds(5);
+    EXPECT_EQ(shifted, delays(simulate(stalling(3), 2000), milliseconds(1)));
+    EXPECT_NE(delays(simulate(stalling(4), 2000), milliseconds(1)), shifted);
+
+    // The same schedule on the receiving side: a read during a stall returns nothing, though a datagram waits.
+    std::optional<Timestamp> stall_start, stall_end;
+    for (const auto& [sequence, delay] : delays(simulate(stalling(3), 400), milliseconds(1)))
+        if (delay > milliseconds(1) && !stall_start)
+            stall_start = send_time(sequence, milliseconds(1)), stall_end = *stall_start + delay;
+    ASSERT_TRUE(stall_start.has_value());
+    MemoryNetwork network;
+    LinkConditioner host(std::move(network.bind(Link::address("10.0.0.5:5"))).value(), stalling(3));
+    auto peer = std::move(network.bind(Link::address("10.0.0.6:6"))).value();
+    const std::vector<std::byte> payload(10);
+    const OutgoingDatagram datagram{host.local_address(), payload};
+    ASSERT_EQ(peer->send(std::span(&datagram, 1), *stall_start), 1u);
+    std::vector<ReceiveSlot> slots(4);
+    EXPECT_EQ(host.receive(slots, *stall_start), 0u);
+    EXPECT_EQ(host.receive(slots, *stall_end - Duration(1)), 0u);
+    EXPECT_EQ(host.conditioner_stats().stalled_receives, 2u);
+    EXPECT_EQ(host.receive(slots, *stall_end), 1u);
 }
 
 TEST(LinkConditioner, ForwardsTheWrappedSocketsIdentity)

@@ -26,11 +26,20 @@ struct LinkConditionerConfig
     /// Datagrams beyond this many bytes in flight (held from send until delivery) are dropped.
     std::size_t queue_limit_bytes = 1024 * 1024;
     std::uint64_t seed = 1;  ///< seeds the conditioner's own random generator
+    /// A loaded host: once every `stall_period` (0 = never), at a moment drawn within that period, the process that
+    /// owns this socket gets no CPU for uniform[stall_shortest, stall_longest]. It neither reads nor sends meanwhile,
+    /// then does both at once, so what it reads late yields round-trip samples raised by up to the stall with no
+    /// queue anywhere. The moments depend only on `stall_seed` and the time, not on the traffic or the other draws:
+    /// turning stalls on leaves every other datagram's fate as it was.
+    Duration stall_period{0};
+    Duration stall_shortest{std::chrono::milliseconds(20)};
+    Duration stall_longest{std::chrono::milliseconds(65)};
+    std::uint64_t stall_seed = 1;
 
     bool is_passthrough() const noexcept
     {
         return latency.count() == 0 && jitter.count() == 0 && loss == 0.0 && duplication == 0.0 && reordering == 0.0 &&
-               bandwidth_bytes_per_second == 0;
+               bandwidth_bytes_per_second == 0 && stall_period.count() == 0;
     }
 };
 
@@ -40,7 +49,9 @@ struct LinkConditionerStats
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t duplicated = 0;
     std::uint64_t reordered = 0;
-    std::uint64_t delivered = 0;  ///< handed to the wrapped socket
+    std::uint64_t delivered = 0;         ///< handed to the wrapped socket
+    std::uint64_t stalled_sends = 0;     ///< datagrams a stall held back on their way out
+    std::uint64_t stalled_receives = 0;  ///< receive calls a stall turned away
 };
 
 class LinkConditioner final : public DatagramSocket
@@ -51,7 +62,7 @@ class LinkConditioner final : public DatagramSocket
 
     SocketAddress local_address() const override;
     std::size_t send(std::span<const OutgoingDatagram> batch, Timestamp now) override;
-    /// Also releases every held datagram that is due at `now` to the wrapped socket.
+    /// Also releases every held datagram that is due at `now` to the wrapped socket. Reads nothing during a stall.
     std::size_t receive(std::span<ReceiveSlot> slots, Timestamp now) override;
     std::optional<Timestamp> next_wakeup() const override;
     int native_handle() const override;
