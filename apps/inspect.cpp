@@ -496,9 +496,12 @@ int inspect_capture(const Options& options)
                 const auto data = from_hex(hex);
                 if (!data)
                     die("frame " + std::to_string(frame) + ": datagram is not hex");
-                seen.record = inspect::decode_datagram(*data, channels, snapshot_channel);
-                exit_code |= seen.record.error.empty() ? 0 : 2;
-                printer.print(seen);
+                for (auto& record : inspect::decode_datagram_frame(*data, channels, snapshot_channel))
+                {
+                    seen.record = std::move(record);
+                    exit_code |= seen.record.error.empty() ? 0 : 2;
+                    printer.print(seen);
+                }
             }
         }
     }

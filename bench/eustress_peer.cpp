@@ -515,6 +515,17 @@ int client(const Options& options)
         if (!reply)
             return 1;
         report_delivery(options, "eustress", *reply, send_seconds);
+        if (std::getenv("EUSTRESS_BENCH_STATUS"))
+        {
+            const auto status = client.status(MonotonicClock::now());
+            std::fprintf(stderr,
+                         "status: srtt %.3f ms cwnd %llu expired %llu lost %llu acked %llu frames %llu packets %llu\n",
+                         std::chrono::duration<double, std::milli>(status.smoothed_rtt).count(),
+                         (unsigned long long)status.congestion_window, (unsigned long long)status.datagrams_expired,
+                         (unsigned long long)status.channels[1].messages_lost,
+                         (unsigned long long)status.channels[1].messages_acked,
+                         (unsigned long long)status.datagrams_sent, (unsigned long long)status.packets_sent);
+        }
     }
     client.disconnect("benchmark over", MonotonicClock::now());
     return 0;

@@ -66,4 +66,22 @@ DecodedRecord decode_datagram(Bytes datagram, const ChannelTable& channels, std:
     return record;
 }
 
+std::vector<DecodedRecord> decode_datagram_frame(Bytes frame, const ChannelTable& channels,
+                                                 std::optional<ChannelId> snapshot_channel)
+{
+    if (!session::is_bundle(frame))
+        return {decode_datagram(frame, channels, snapshot_channel)};
+    std::vector<DecodedRecord> records;
+    const bool framed = session::for_each_bundled(frame, [&](Bytes datagram) {
+        records.push_back(decode_datagram(datagram, channels, snapshot_channel));
+        return true;
+    });
+    if (framed)
+        return records;
+    DecodedRecord broken;
+    broken.carrier = Carrier::Datagram;
+    broken.error = "malformed bundle: a record length of 0 or past the end, or fewer than two records";
+    return {broken};
+}
+
 }  // namespace eustress::net::inspect

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include "eustress/net/channel.hpp"
 #include "inspect/decoded_record.hpp"
@@ -13,5 +14,10 @@ namespace eustress::net::inspect {
 /// `snapshot_channel` is the channel replication sends snapshots on, if any. A datagram the library would drop
 /// comes back with `error` set.
 DecodedRecord decode_datagram(Bytes datagram, const ChannelTable& channels, std::optional<ChannelId> snapshot_channel);
+
+/// The messages of one DATAGRAM frame: its own, or each record of a bundle (docs/WIRE.md). A bundle whose framing
+/// is broken comes back as one record with `error` set, as the library drops it whole.
+std::vector<DecodedRecord> decode_datagram_frame(Bytes frame, const ChannelTable& channels,
+                                                 std::optional<ChannelId> snapshot_channel);
 
 }  // namespace eustress::net::inspect

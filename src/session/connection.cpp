@@ -175,6 +175,7 @@ void Connection::flush_channels(Timestamp now)
             transmit(static_cast<ChannelId>(index), channel, message.bytes, message.id, now);
         }
     }
+    seal_bundles();
 }
 
 bool Connection::has_pending_output() const
@@ -182,6 +183,8 @@ bool Connection::has_pending_output() const
     if (m_quic->is_closed())
         return false;
     if (m_quic->unsent_stream_bytes() > 0 || m_quic->pending_datagrams() > 0)
+        return true;
+    if (std::any_of(m_open_bundles.begin(), m_open_bundles.end(), [](const auto& b) { return !b.empty(); }))
         return true;
     return std::any_of(m_channels.begin(), m_channels.end(), [](const ChannelState& c) { return !c.queue.empty(); });
 }
@@ -242,19 +245,85 @@ void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel
     header.channel = channel_id;
     header.sequenced = channel.config.kind == ChannelKind::UnreliableSequenced;
     header.sequence = header.sequenced ? channel.next_sequence++ : 0;
-
     const std::size_t fragment_payload = m_quic->max_datagram_payload() - kMaxDatagramHeaderSize;
-    const std::size_t count = message.empty() ? 1 : (message.size() + fragment_payload - 1) / fragment_payload;
-    header.fragmented = count > 1;
-    if (header.fragmented)
-    {
-        header.fragment_group = channel.next_fragment_group++;
-        header.fragment_count = static_cast<std::uint8_t>(count);
-    }
+    if (message.size() > fragment_payload)
+        return transmit_fragments(channel_id, channel, header, message, id, now);
+    bundle_message(channel, header, message, SentMessage{id, channel_id}, now);
+}
 
-    const std::uint64_t key = in_flight_key(channel_id, id);
-    m_in_flight[key] = InFlightMessage{channel_id, id, static_cast<std::uint16_t>(count)};
-    std::array<std::byte, kMaxDatagramSize> datagram{};
+void Connection::bundle_message(const ChannelState& channel, const DatagramHeader& header, Bytes message,
+                                SentMessage sent, Timestamp now)
+{
+    // Room for an ACK frame beside a full bundle, so a packet that opens with one does not push the bundle into a
+    // packet of its own.
+    constexpr std::size_t kAckRoom = 32;
+    const std::size_t capacity = m_quic->max_datagram_payload() - kAckRoom;
+    const std::size_t header_size = 1 + (header.sequenced ? 2 : 0);
+    const std::size_t size = header_size + message.size();
+    DatagramBundle& bundle = open_bundle(channel.config.priority);
+    if (!bundle.empty() && !bundle.fits(size, capacity))
+        seal_bundle(bundle);
+    if (!bundle.fits(size, capacity))
+    {
+        // Too large to share a packet: its own datagram, after what was bundled before it.
+        std::array<std::byte, kMaxDatagramSize> datagram;
+        const std::size_t written = write_datagram_header(header, datagram);
+        std::copy(message.begin(), message.end(), datagram.begin() + static_cast<std::ptrdiff_t>(written));
+        std::vector<SentMessage> messages{sent};
+        return queue_datagram(std::span(datagram).first(size), std::move(messages), false, channel.config.priority,
+                              now);
+    }
+    const MutableBytes record = bundle.append(size, sent, now);
+    (void)write_datagram_header(header, record);
+    std::copy(message.begin(), message.end(), record.begin() + static_cast<std::ptrdiff_t>(header_size));
+}
+
+DatagramBundle& Connection::open_bundle(std::uint8_t priority)
+{
+    for (auto& bundle : m_open_bundles)
+        if (bundle.priority() == priority)
+            return bundle;
+    return m_open_bundles.emplace_back(priority);
+}
+
+void Connection::seal_bundle(DatagramBundle& bundle)
+{
+    if (bundle.empty())
+        return;
+    std::vector<SentMessage> spare;
+    if (!m_spare_message_lists.empty())
+    {
+        spare = std::move(m_spare_message_lists.back());
+        m_spare_message_lists.pop_back();
+    }
+    const Bytes datagram = bundle.datagram();
+    const Timestamp opened = bundle.opened();
+    // QUIC copies the bytes before take() clears them.
+    auto messages = bundle.take(std::move(spare));
+    queue_datagram(datagram, std::move(messages), false, bundle.priority(), opened);
+}
+
+void Connection::seal_bundles()
+{
+    // Highest priority first, as QUIC would send them anyway.
+    std::sort(m_open_bundles.begin(), m_open_bundles.end(),
+              [](const DatagramBundle& a, const DatagramBundle& b) { return a.priority() > b.priority(); });
+    for (auto& bundle : m_open_bundles)
+        seal_bundle(bundle);
+}
+
+void Connection::transmit_fragments(ChannelId channel_id, ChannelState& channel, DatagramHeader header, Bytes message,
+                                    MessageId id, Timestamp now)
+{
+    // Bundled messages sent before this one leave before it: a sequenced channel would drop them as stale.
+    seal_bundle(open_bundle(channel.config.priority));
+    const std::size_t fragment_payload = m_quic->max_datagram_payload() - kMaxDatagramHeaderSize;
+    const std::size_t count = (message.size() + fragment_payload - 1) / fragment_payload;
+    header.fragmented = true;
+    header.fragment_group = channel.next_fragment_group++;
+    header.fragment_count = static_cast<std::uint8_t>(count);
+    m_in_flight[in_flight_key(channel_id, id)] = InFlightMessage{channel_id, id, static_cast<std::uint16_t>(count)};
+    std::array<std::byte, kMaxDatagramSize> datagram;
     for (std::size_t index = 0; index < count; ++index)
     {
         header.fragment_index = static_cast<std::uint8_t>(index);
@@ -262,12 +331,18 @@ void Connection::transmit_unreliable(ChannelId channel_id, ChannelState& channel
         const auto piece = message.subspan(index * fragment_payload,
                                            std::min(fragment_payload, message.size() - index * fragment_payload));
         std::copy(piece.begin(), piece.end(), datagram.begin() + static_cast<std::ptrdiff_t>(header_size));
-        const std::uint64_t datagram_id = m_next_datagram_id++;
-        m_message_by_datagram[datagram_id] = key;
-        if (!m_quic->queue_datagram(std::span(datagram).first(header_size + piece.size()), datagram_id,
-                                    channel.config.priority, now))
-            settle_datagram(datagram_id, false);  // the QUIC queue is full: this datagram is lost before sending
+        queue_datagram(std::span(datagram).first(header_size + piece.size()), {SentMessage{id, channel_id}}, true,
+                       channel.config.priority, now);
     }
+}
+
+void Connection::queue_datagram(Bytes datagram, std::vector<SentMessage> messages, bool fragment, std::uint8_t priority,
+                                Timestamp queued)
+{
+    const std::uint64_t datagram_id = m_next_datagram_id++;
+    m_sent[datagram_id] = SentDatagram{std::move(messages), fragment};
+    if (!m_quic->queue_datagram(datagram, datagram_id, priority, queued))
+        settle_datagram(datagram_id, false);  // the QUIC queue is full: this datagram is lost before sending
 }
 
 Result<std::uint32_t> Connection::send_probe(std::size_t size, std::size_t answer_size, Timestamp now)
@@ -347,16 +422,31 @@ void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
         m_probe_by_datagram.erase(probe);
         return;
     }
-    auto by_datagram = m_message_by_datagram.find(datagram_id);
-    if (by_datagram == m_message_by_datagram.end())
+    auto sent = m_sent.find(datagram_id);
+    if (sent == m_sent.end())
         return;
-    const std::uint64_t key = by_datagram->second;
-    m_message_by_datagram.erase(by_datagram);
-    auto message = m_in_flight.find(key);
+    SentDatagram datagram = std::move(sent->second);
+    m_sent.erase(sent);
+    for (const auto& message : datagram.messages)
+        settle_message(message, datagram.fragment, acked);
+    constexpr std::size_t kSpareLists = 64;
+    if (m_spare_message_lists.size() < kSpareLists && datagram.messages.capacity() > 1)
+        m_spare_message_lists.push_back(std::move(datagram.messages));
+}
+
+void Connection::settle_message(const SentMessage& sent, bool fragment, bool acked)
+{
+    auto& status = m_channels[sent.channel].status;
+    if (!fragment)
+    {
+        ++(acked ? status.messages_acked : status.messages_lost);
+        m_events.emplace_back(DeliveryEvent{m_peer_id, sent.channel, sent.id, acked});
+        return;
+    }
+    auto message = m_in_flight.find(in_flight_key(sent.channel, sent.id));
     if (message == m_in_flight.end())
         return;
     auto& record = message->second;
-    auto& status = m_channels[record.channel].status;
     if (!acked && !record.lost_reported)
     {
         record.lost_reported = true;
@@ -464,18 +554,45 @@ void Connection::emit(ChannelId channel_id, std::vector<std::byte>&& message, st
 
 void Connection::on_datagram(Bytes data, bool early, Timestamp now)
 {
+    if (is_bundle(data))
+        return on_bundle(data, early, now);
     if (is_probe_datagram(data))
         return on_probe(data, early, now);
-    auto parsed = parse_datagram(data, [this](ChannelId id) -> std::optional<bool> {
-        if (id >= m_channels.size() || is_reliable(m_channels[id].config.kind))
-            return std::nullopt;
-        return m_channels[id].config.kind == ChannelKind::UnreliableSequenced;
-    });
-    if (!parsed)
-    {
+    if (on_message_datagram(data, early, now) == DatagramVerdict::Malformed)
         ++m_input_errors.malformed_datagrams;
+}
+
+void Connection::on_bundle(Bytes bundle, bool early, Timestamp now)
+{
+    // All or nothing: a peer of ours never sends a bundle with a bad record, so none of it is trusted. Checked
+    // whole before anything is delivered; a record may still be stale (sequenced channels), as a datagram may.
+    const auto well_formed = [this](Bytes record) {
+        const auto parsed = parse_datagram(record, [this](ChannelId id) { return datagram_kind(id); });
+        return parsed && !parsed->header.fragmented && parsed->payload.size() <= wire_limit(parsed->header.channel);
+    };
+    if (!for_each_bundled(bundle, well_formed))
+    {
+        ++m_input_errors.malformed_bundles;
         return;
     }
+    (void)for_each_bundled(bundle, [&](Bytes record) {
+        (void)on_message_datagram(record, early, now);
+        return !m_protocol_error;  // a rate limit or a bad compressed message ended the connection
+    });
+}
+
+std::optional<bool> Connection::datagram_kind(ChannelId id) const noexcept
+{
+    if (id >= m_channels.size() || is_reliable(m_channels[id].config.kind))
+        return std::nullopt;
+    return m_channels[id].config.kind == ChannelKind::UnreliableSequenced;
+}
+
+Connection::DatagramVerdict Connection::on_message_datagram(Bytes data, bool early, Timestamp now)
+{
+    auto parsed = parse_datagram(data, [this](ChannelId id) { return datagram_kind(id); });
+    if (!parsed)
+        return DatagramVerdict::Malformed;
     auto& channel = m_channels[parsed->header.channel];
     if (parsed->header.sequenced)
     {
@@ -485,44 +602,42 @@ void Connection::on_datagram(Bytes data, bool early, Timestamp now)
         {
             ++channel.status.stale_dropped;
             ++m_input_errors.stale_sequenced;
-            return;
+            return DatagramVerdict::Stale;
         }
     }
     if (!parsed->header.fragmented)
     {
         if (parsed->payload.size() > wire_limit(parsed->header.channel))
-        {
-            ++m_input_errors.malformed_datagrams;
-            return;
-        }
+            return DatagramVerdict::Malformed;
         if (parsed->header.sequenced)
         {
             if (channel.newest_received && parsed->header.sequence == *channel.newest_received)
             {
                 ++channel.status.stale_dropped;  // a duplicate of what we already delivered
-                return;
+                return DatagramVerdict::Stale;
             }
             channel.newest_received = parsed->header.sequence;
         }
         deliver(parsed->header.channel, parsed->payload, early, now);
-        return;
+        return DatagramVerdict::Delivered;
     }
     const auto malformed_before = m_assembler.stats().malformed;
     auto whole = m_assembler.add(parsed->header, parsed->payload, wire_limit(parsed->header.channel), now);
     m_input_errors.malformed_fragments += m_assembler.stats().malformed - malformed_before;
     m_input_errors.evicted_fragments = m_assembler.stats().evicted;
     if (!whole)
-        return;
+        return DatagramVerdict::Delivered;  // a fragment taken in (or counted by the assembler)
     if (parsed->header.sequenced)
     {
         if (channel.newest_received && !sequence_newer(parsed->header.sequence, *channel.newest_received))
         {
             ++channel.status.stale_dropped;
-            return;
+            return DatagramVerdict::Stale;
         }
         channel.newest_received = parsed->header.sequence;
     }
     deliver(parsed->header.channel, *whole, early, now);
+    return DatagramVerdict::Delivered;
 }
 
 void Connection::on_stream_data(std::int64_t stream_id, Bytes data, bool fin, bool early, Timestamp now)
@@ -693,6 +808,8 @@ ConnectionStatus Connection::status(Timestamp now) const
     status.receive_packets_per_second = rates.receive_packets_per_second;
     status.packets_sent = quic.packets_sent;
     status.packets_received = quic.packets_received;
+    status.datagrams_sent = quic.datagrams_sent;
+    status.datagrams_received = quic.datagrams_received;
     status.bytes_sent = quic.bytes_sent;
     status.bytes_received = quic.bytes_received;
     status.congestion_window = quic.congestion_window;

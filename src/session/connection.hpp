@@ -18,6 +18,7 @@
 #include "eustress/net/rate_limit.hpp"
 #include "eustress/net/result.hpp"
 #include "eustress/net/status.hpp"
+#include "session/datagram_bundle.hpp"
 #include "session/fragment_assembler.hpp"
 #include "session/message_rate_limiter.hpp"
 #include "session/probe_answerer.hpp"
@@ -45,6 +46,8 @@ enum class CloseCode : std::uint64_t
 struct InputErrorCounts
 {
     std::uint64_t malformed_datagrams = 0;  ///< bad header, unknown channel, reliable channel id in a datagram
+    /// Bundles dropped whole: broken framing, or a record that is not a well-formed unfragmented message
+    std::uint64_t malformed_bundles = 0;
     std::uint64_t malformed_fragments = 0;
     std::uint64_t evicted_fragments = 0;
     std::uint64_t stale_sequenced = 0;
@@ -102,7 +105,8 @@ class Connection final : public transport::QuicConnectionHandler
     Result<MessageId> send(ChannelId channel, Bytes message, Timestamp now);
     /// Client: a probe of `size` bytes asking for an answer of `answer_size` (Client::send_probe).
     Result<std::uint32_t> send_probe(std::size_t size, std::size_t answer_size, Timestamp now);
-    /// Moves messages waiting for a bandwidth share into QUIC, as far as each share allows.
+    /// Moves messages waiting for a bandwidth share into QUIC, as far as each share allows, and hands QUIC the
+    /// bundles of small unreliable messages filled since the last write.
     void flush_channels(Timestamp now);
     /// True while something is queued that a later write must send: channel queues, unsent stream bytes, or
     /// unreliable datagrams held back by the congestion window.
@@ -196,6 +200,28 @@ class Connection final : public transport::QuicConnectionHandler
     bool has_bandwidth_share(const ChannelState& channel) const noexcept;
     void transmit(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
     void transmit_unreliable(ChannelId channel_id, ChannelState& channel, Bytes message, MessageId id, Timestamp now);
+    void transmit_fragments(ChannelId channel_id, ChannelState& channel, DatagramHeader header, Bytes message,
+                            MessageId id, Timestamp now);
+    void bundle_message(const ChannelState& channel, const DatagramHeader& header, Bytes message, SentMessage sent,
+                        Timestamp now);
+    DatagramBundle& open_bundle(std::uint8_t priority);
+    void seal_bundle(DatagramBundle& bundle);
+    void seal_bundles();
+    /// Hands one datagram to QUIC; `messages` are what its acknowledgement or loss settles.
+    void queue_datagram(Bytes datagram, std::vector<SentMessage> messages, bool fragment, std::uint8_t priority,
+                        Timestamp queued);
+    void settle_message(const SentMessage& message, bool fragment, bool acked);
+    void on_bundle(Bytes bundle, bool early, Timestamp now);
+    /// A single message's datagram: parses and delivers it, or says why it was dropped.
+    enum class DatagramVerdict : std::uint8_t
+    {
+        Delivered,
+        Malformed,
+        Stale,
+    };
+    DatagramVerdict on_message_datagram(Bytes data, bool early, Timestamp now);
+    /// For the datagram parser: whether channel `id` is sequenced; nullopt when no datagram may carry it.
+    std::optional<bool> datagram_kind(ChannelId id) const noexcept;
     void parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin, Timestamp now);
     bool start_body(IncomingStream& stream, const StreamRecord& record, Bytes pending);
     Bytes fill_body(std::int64_t stream_id, IncomingStream& stream, Bytes data, Timestamp now);
@@ -215,8 +241,15 @@ class Connection final : public transport::QuicConnectionHandler
     std::vector<ChannelState> m_channels;
     std::unordered_map<std::int64_t, IncomingStream> m_incoming;
     std::size_t m_reserved_body_bytes = 0;  // over all streams' `body`: bounded by kMaxReservedBodyBytes
-    std::unordered_map<std::uint64_t, std::uint64_t> m_message_by_datagram;  // datagram id -> in-flight key
-    std::unordered_map<std::uint64_t, InFlightMessage> m_in_flight;
+    struct SentDatagram
+    {
+        std::vector<SentMessage> messages;  ///< one, or a bundle's
+        bool fragment = false;              ///< of a fragmented message: settled through m_in_flight
+    };
+    std::unordered_map<std::uint64_t, SentDatagram> m_sent;          // datagram id -> what it carries
+    std::unordered_map<std::uint64_t, InFlightMessage> m_in_flight;  // fragmented messages, by in_flight_key
+    std::vector<DatagramBundle> m_open_bundles;                      // one per priority in use
+    std::vector<std::vector<SentMessage>> m_spare_message_lists;     // settled datagrams' lists, reused
     std::uint64_t m_next_datagram_id = 0;
     struct SentProbe
     {

@@ -481,6 +481,7 @@ struct Server::Impl
     {
         stats.malformed_datagrams += input.malformed_datagrams;
         stats.malformed_fragments += input.malformed_fragments;
+        stats.malformed_bundles += input.malformed_bundles;
         stats.malformed_compressed += input.malformed_compressed;
         stats.rate_limited_messages += input.rate_limited;
     }

@@ -147,4 +147,9 @@ std::size_t write_datagram_header(const DatagramHeader& header, MutableBytes out
     return writer.size();
 }
 
+std::size_t bundle_record_size(std::size_t size) noexcept
+{
+    return wire::varint_size(size) + size;
+}
+
 }  // namespace eustress::net::session

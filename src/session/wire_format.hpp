@@ -115,6 +115,25 @@ struct ParsedDatagram
 template <typename IsSequenced>
 std::optional<ParsedDatagram> parse_datagram(Bytes bytes, IsSequenced&& channel_is_sequenced) noexcept;
 
+/// A bundle: several whole, unfragmented messages in one DATAGRAM frame, so a flood of small messages costs QUIC
+/// one frame per packet instead of one per message. First byte kBundleMarker (bits 6 and 7 set, which no message
+/// and no probe uses), then at least two records `varint length (>= 1), datagram`, each datagram a single message
+/// in the format above.
+inline constexpr std::uint8_t kBundleMarker = 0xC0;
+
+constexpr bool is_bundle(Bytes datagram) noexcept
+{
+    return !datagram.empty() && std::to_integer<std::uint8_t>(datagram[0]) == kBundleMarker;
+}
+
+/// Bytes a datagram of `size` takes as a bundle record: its length prefix and itself.
+std::size_t bundle_record_size(std::size_t size) noexcept;
+
+/// Calls `visit(Bytes datagram)` for each record of a bundle, in order, while it returns true. False when the
+/// framing is broken (a length of 0 or past the end, fewer than two records) or `visit` refused a record; the
+/// records before the break were visited, so a caller that must not act on part of a bundle checks it first.
+template <typename Visit> bool for_each_bundled(Bytes bundle, Visit&& visit) noexcept;
+
 /// Serial-number comparison (RFC 1982) for 16-bit sequences: is `a` newer than `b`?
 constexpr bool sequence_newer(std::uint16_t a, std::uint16_t b) noexcept
 {

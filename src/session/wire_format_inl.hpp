@@ -43,4 +43,22 @@ std::optional<ParsedDatagram> parse_datagram(Bytes bytes, IsSequenced&& channel_
     return parsed;
 }
 
+template <typename Visit> bool for_each_bundled(Bytes bundle, Visit&& visit) noexcept
+{
+    if (!is_bundle(bundle))
+        return false;
+    wire::ByteReader reader(bundle.subspan(1));
+    std::size_t records = 0;
+    while (reader.remaining() > 0)
+    {
+        const auto length = reader.read_varint();
+        if (!length || *length == 0 || *length > reader.remaining())
+            return false;
+        if (!visit(*reader.read_bytes(static_cast<std::size_t>(*length))))
+            return false;
+        ++records;
+    }
+    return records >= 2;
+}
+
 }  // namespace eustress::net::session

@@ -352,6 +352,7 @@ struct QuicConnection::Impl
         const bool early = (flags & NGTCP2_DATAGRAM_FLAG_EARLY) != 0;
         if (early)
             self.counters.early_data_bytes_received += length;
+        ++self.counters.datagrams_received;
         self.handler.on_datagram(Bytes(reinterpret_cast<const std::byte*>(data), length), early, self.call_now);
         return 0;
     }
@@ -1011,6 +1012,7 @@ struct QuicConnection::Impl
         const ngtcp2_ssize written =
             ngtcp2_conn_writev_datagram(conn, &pass.path.path, &pass.info, dest, kMaxUdpPayload, &accepted,
                                         NGTCP2_WRITE_DATAGRAM_FLAG_MORE, pending.id, &vec, 1, pass.ts);
+        counters.datagrams_sent += accepted != 0 ? 1 : 0;
         if (accepted || written == NGTCP2_ERR_INVALID_ARGUMENT)
             retire_front_datagram(queue, accepted != 0, pass.now);
         if (written == NGTCP2_ERR_INVALID_STATE)

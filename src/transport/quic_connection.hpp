@@ -84,6 +84,8 @@ struct QuicConnectionStats
     std::uint64_t packets_received = 0;
     std::uint64_t bytes_sent = 0;
     std::uint64_t bytes_received = 0;
+    std::uint64_t datagrams_sent = 0;  ///< DATAGRAM frames put in packets
+    std::uint64_t datagrams_received = 0;
     std::uint64_t datagrams_acked = 0;
     std::uint64_t datagrams_lost = 0;
     std::uint64_t datagrams_expired = 0;  ///< of the lost: dropped unsent after datagram_max_queue_delay

@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }();
     const Bytes all(reinterpret_cast<const std::byte*>(data), size);
     (void)inspect::decode_datagram(all, table, ChannelId{5});
+    (void)inspect::decode_datagram_frame(all, table, ChannelId{5});
 
     inspect::StreamDecoder decoder(table);
     // Each chunk: one byte (bit 0: fin; bit 7: start 3 bytes after the furthest end so far, leaving a gap; bits

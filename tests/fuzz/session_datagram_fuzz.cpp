@@ -1,5 +1,5 @@
-// Hostile DATAGRAM payloads into a live connection's receive path: header parsing, sequencing, reassembly, and
-// connection probes (as a client reads answers and as a server reads requests).
+// Hostile DATAGRAM payloads into a live connection's receive path: header parsing, bundles, sequencing,
+// reassembly, and connection probes (as a client reads answers and as a server reads requests).
 #include <deque>
 
 #include "session/connection.hpp"

@@ -112,6 +112,8 @@ TEST(BadInput, StreamsThatBreakFramingAreProtocolErrors)
 /// alone (no connection involved): a probe that is not a past answer, or a header the channel table refuses.
 bool must_be_malformed(Bytes bytes, const ChannelTable& table)
 {
+    if (session::is_bundle(bytes))
+        return false;  // counted as a malformed bundle instead (tests/session/datagram_bundle_test.cpp)
     if (session::is_probe_datagram(bytes))
     {
         const auto probe = session::parse_probe(bytes);
@@ -133,12 +135,14 @@ TEST(BadInput, RandomBytesNeverCrashTheParsersAndEveryDropIsCountedByReason)
     LoneConnection peer;
     constexpr int kRounds = 20000;
     std::uint64_t unparseable = 0;
+    std::uint64_t bundles = 0;
     for (int round = 0; round < kRounds; ++round)
     {
         std::vector<std::byte> bytes(random() % 64);
         for (auto& b : bytes)
             b = std::byte(random() & 0xff);
         unparseable += must_be_malformed(bytes, peer.table) ? 1 : 0;
+        bundles += session::is_bundle(bytes) ? 1 : 0;
         const auto before = peer.connection.input_errors();
         const auto events_before = peer.events.size();
         peer.connection.on_datagram(bytes, false, Timestamp{});
@@ -146,7 +150,8 @@ TEST(BadInput, RandomBytesNeverCrashTheParsersAndEveryDropIsCountedByReason)
         // One datagram, at most one reason: no drop counted twice.
         const auto reasons = (after.malformed_datagrams - before.malformed_datagrams) +
                              (after.stale_sequenced - before.stale_sequenced) +
-                             (after.malformed_fragments - before.malformed_fragments);
+                             (after.malformed_fragments - before.malformed_fragments) +
+                             (after.malformed_bundles - before.malformed_bundles);
         ASSERT_LE(reasons, 1u) << "round " << round;
         ASSERT_LE(peer.events.size() - events_before, 1u) << "round " << round;
         (void)session::parse_stream_header(bytes);
@@ -162,6 +167,7 @@ TEST(BadInput, RandomBytesNeverCrashTheParsersAndEveryDropIsCountedByReason)
     // Every datagram the wire format refuses is counted as malformed, and nothing else is (random bytes never make
     // a payload over a channel's size limit, the one other reason for that counter).
     EXPECT_EQ(errors.malformed_datagrams, unparseable);
+    EXPECT_LE(errors.malformed_bundles, bundles);
     EXPECT_GT(unparseable, static_cast<std::uint64_t>(kRounds / 4)) << "the oracle refuses too little to mean much";
     // The few that parse are counted by what became of them: random headers hit sequenced channels out of order
     // (stale), and start fragmented messages that never complete, which the bounded reassembly table evicts.

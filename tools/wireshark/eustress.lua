@@ -255,6 +255,26 @@ local function decode_datagram(bytes)
     return record
 end
 
+-- A bundle (first byte 0xC0): records `varint length, datagram`, two at least; each decoded as a datagram of its
+-- own. Broken framing makes one error record for the whole bundle, as the library drops it whole.
+local function decode_datagram_frame(bytes)
+    if u8(bytes, 1) ~= 0xC0 then return { decode_datagram(bytes) } end
+    local records, pos = {}, 2
+    while pos <= #bytes do
+        local length, after = quic_varint(bytes, pos)
+        if not length or length == 0 or after + length - 1 > #bytes then
+            return { { carrier = "datagram", error = "malformed bundle: bad record length at byte " .. pos } }
+        end
+        records[#records + 1] = decode_datagram(bytes:sub(after, after + length - 1))
+        pos = after + length
+    end
+    if #records < 2 then
+        return { { carrier = "datagram", error = "malformed bundle: fewer than two records" } }
+    end
+    for i, record in ipairs(records) do record.bundled = i .. " of " .. #records end
+    return records
+end
+
 local function decode_frame(pinfo)
     local records = {}
     local connections = { f_connection() }
@@ -292,9 +312,10 @@ local function decode_frame(pinfo)
         end
     end
     for _, datagram in ipairs({ f_datagram() }) do
-        local record = decode_datagram(datagram.range and datagram.range:bytes():raw() or "")
-        record.direction = clients[connection] == source and 0 or 1
-        records[#records + 1] = record
+        for _, record in ipairs(decode_datagram_frame(datagram.range and datagram.range:bytes():raw() or "")) do
+            record.direction = clients[connection] == source and 0 or 1
+            records[#records + 1] = record
+        end
     end
     for _, record in ipairs(records) do record.connection = connection end
     return records
@@ -369,7 +390,7 @@ local function show(record, tree)
         root:add(pf.stream_kind, record.stream_kind)
         summary = stream_kinds[record.stream_kind]
     else
-        summary = "datagram"
+        summary = record.bundled and ("bundled datagram " .. record.bundled .. ",") or "datagram"
     end
     if record.channel then
         root:add(pf.channel, record.channel)

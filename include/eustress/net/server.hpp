@@ -45,6 +45,7 @@ struct ServerStats
     std::uint64_t protocol_errors = 0;      ///< peers closed for breaking our framing
     std::uint64_t malformed_datagrams = 0;  ///< dropped inside live connections (unknown channel, ...)
     std::uint64_t malformed_fragments = 0;
+    std::uint64_t malformed_bundles = 0;     ///< datagram bundles dropped whole: broken framing or a bad record
     std::uint64_t malformed_compressed = 0;  ///< on a compressing channel: an unknown tag, a bomb, a corrupt frame
     std::uint64_t anti_replay_refusals = 0;  ///< 0-RTT ClientHellos seen before
     /// Connections refused for their connect token, by TokenRefusal (Missing, Forged, Expired, WrongServer,

@@ -77,6 +77,10 @@ struct ConnectionStatus
     double receive_packets_per_second = 0.0;
     std::uint64_t packets_sent = 0;
     std::uint64_t packets_received = 0;
+    /// QUIC DATAGRAM frames each way. Small unreliable messages share one (a bundle, docs/WIRE.md), so a flood
+    /// of them shows far fewer frames than messages.
+    std::uint64_t datagrams_sent = 0;
+    std::uint64_t datagrams_received = 0;
     std::uint64_t bytes_sent = 0;  ///< UDP payload bytes, all overheads included
     std::uint64_t bytes_received = 0;
     std::uint64_t congestion_window = 0;
