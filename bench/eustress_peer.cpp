@@ -13,7 +13,6 @@
 #include "eustress/net/server.hpp"
 #include "event_loop.hpp"
 #include "head_of_line.hpp"
-#include "transport/connection_memory.hpp"
 
 namespace eustress::bench {
 namespace {
@@ -134,10 +133,7 @@ int server(const Options& options)
             }
             if (message->channel == 0 && word_of(*message) == "HEAP?")
             {
-                // malloc's heap and the page arena's blocks (ngtcp2's pools; address space, resident where written)
-                const std::size_t heap =
-                    mallinfo2().uordblks + eustress::net::transport::ConnectionMemory::arena_bytes_in_use();
-                (void)server.send(message->from, 0, as_bytes_of(std::to_string(heap / 1024)), now);
+                (void)server.send(message->from, 0, as_bytes_of(std::to_string(mallinfo2().uordblks / 1024)), now);
                 continue;
             }
             if (message->channel == 0 && word_of(*message) == "BYE")

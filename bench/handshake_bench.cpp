@@ -35,11 +35,10 @@ double thread_cpu_microseconds()
     return static_cast<double>(now.tv_sec) * 1e6 + static_cast<double>(now.tv_nsec) / 1e3;
 }
 
-/// The live heap: malloc's, and the page-arena blocks ngtcp2's pools hold (address space; resident only where
-/// written, so the resident share is lower).
+/// The live heap, less the blocks our ngtcp2 allocator keeps for reuse (they belong to no connection).
 std::size_t live_heap_bytes()
 {
-    return mallinfo2().uordblks + eustress::net::transport::ConnectionMemory::arena_bytes_in_use();
+    return mallinfo2().uordblks - eustress::net::transport::ConnectionMemory::cached_bytes_on_this_thread();
 }
 
 void print(const std::string& placement, const char* metric, double value, const char* unit, std::size_t clients)

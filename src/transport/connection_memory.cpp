@@ -4,17 +4,80 @@
 #include <cstdlib>
 #include <cstring>
 #include <malloc.h>
-
-#include <sys/mman.h>
-
-#include "transport/page_arena.hpp"
+#include <vector>
 
 namespace eustress::net::transport {
 namespace {
 
-bool served_by_arena(std::size_t size) noexcept
+/// Freed large blocks of this thread, by usable size. ngtcp2 asks for a handful of fixed sizes, so a few classes
+/// cover them; a block serves any request it fits with little slack, so sizes within one class need not match.
+class BlockCache
 {
-    return size >= PageArena::kMinimumBytes && size <= PageArena::kMaximumBytes;
+  public:
+    static constexpr std::size_t kMaxClasses = 32;
+    static constexpr std::size_t kSlack = 64;  // a block may be this much larger than the request it serves
+
+    ~BlockCache()
+    {
+        for (auto& cached : m_classes)
+            for (void* block : cached.blocks)
+                std::free(block);
+    }
+
+    void* take(std::size_t size) noexcept
+    {
+        for (auto& cached : m_classes)
+            if (cached.usable >= size && cached.usable - size <= kSlack && !cached.blocks.empty())
+            {
+                void* block = cached.blocks.back();
+                cached.blocks.pop_back();
+                m_bytes -= cached.usable;
+                return block;
+            }
+        return nullptr;
+    }
+
+    /// Keeps `block` if there is room; false when the caller must free it.
+    bool keep(void* block, std::size_t usable) noexcept
+    {
+        if (m_bytes + usable > ConnectionMemory::kCacheBytesPerThread)
+            return false;
+        auto found = std::find_if(m_classes.begin(), m_classes.end(),
+                                  [usable](const SizeClass& cached) { return cached.usable == usable; });
+        if (found == m_classes.end())
+        {
+            if (m_classes.size() == kMaxClasses)
+                return false;
+            found = m_classes.insert(m_classes.end(), SizeClass{usable, {}});
+        }
+        try
+        {
+            found->blocks.push_back(block);
+        }
+        catch (const std::bad_alloc&)
+        {
+            return false;
+        }
+        m_bytes += usable;
+        return true;
+    }
+
+    std::size_t bytes() const noexcept { return m_bytes; }
+
+  private:
+    struct SizeClass
+    {
+        std::size_t usable;
+        std::vector<void*> blocks;
+    };
+    std::vector<SizeClass> m_classes;
+    std::size_t m_bytes = 0;
+};
+
+BlockCache& cache()
+{
+    thread_local BlockCache blocks;
+    return blocks;
 }
 
 }  // namespace
@@ -28,94 +91,29 @@ ConnectionMemory::ConnectionMemory()
     m_allocator.free = release;
 }
 
-std::size_t ConnectionMemory::arena_bytes_in_use() noexcept
+std::size_t ConnectionMemory::cached_bytes_on_this_thread() noexcept
 {
-    return PageArena::instance().bytes_in_use();
+    return cache().bytes();
 }
 
-std::size_t ConnectionMemory::arena_bytes_retained() noexcept
+void ConnectionMemory::count_in(void* block) noexcept
 {
-    return PageArena::instance().retained_dirty_bytes();
-}
-
-std::size_t ConnectionMemory::resident_bytes() const noexcept
-{
-    constexpr std::size_t kMaxPages = PageArena::kMaxBlockPages;
-    std::size_t resident = m_malloc_bytes;
-    for (void* block : m_arena_blocks)
-    {
-        const std::size_t bytes = PageArena::instance().block_bytes(block);
-        unsigned char in_memory[kMaxPages] = {};
-        if (::mincore(block, bytes, in_memory) != 0)
-        {
-            resident += bytes;  // cannot tell: count it all
-            continue;
-        }
-        for (std::size_t page = 0; page < bytes / PageArena::kPageBytes; ++page)
-            resident += (in_memory[page] & 1) != 0 ? PageArena::kPageBytes : 0;
-    }
-    return resident;
-}
-
-void* ConnectionMemory::take_from_arena(std::size_t size, bool& zeroed) noexcept
-{
-    std::size_t usable = 0;
-    void* block = PageArena::instance().allocate(size, zeroed, usable);
-    if (block == nullptr)
-        return nullptr;
-    try
-    {
-        m_arena_blocks.push_back(block);
-    }
-    catch (const std::bad_alloc&)
-    {
-        PageArena::instance().release(block);
-        return nullptr;
-    }
-    count_in(usable);
-    return block;
-}
-
-bool ConnectionMemory::return_to_arena(void* block) noexcept
-{
-    // This connection's own list says whether a block is the arena's: a few dozen pointers, no lock.
-    const auto found = std::find(m_arena_blocks.begin(), m_arena_blocks.end(), block);
-    if (found == m_arena_blocks.end())
-        return false;
-    *found = m_arena_blocks.back();
-    m_arena_blocks.pop_back();
-    m_live_bytes -= PageArena::instance().release(block);
-    return true;
-}
-
-void ConnectionMemory::count_in(std::size_t usable) noexcept
-{
-    m_live_bytes += usable;
+    m_live_bytes += malloc_usable_size(block);
     m_peak_bytes = std::max(m_peak_bytes, m_live_bytes);
 }
 
-void ConnectionMemory::count_in_malloc(std::size_t usable) noexcept
+void ConnectionMemory::count_out(void* block) noexcept
 {
-    m_malloc_bytes += usable;
-    count_in(usable);
-}
-
-void ConnectionMemory::count_out_malloc(std::size_t usable) noexcept
-{
-    m_malloc_bytes -= usable;
-    m_live_bytes -= usable;
+    m_live_bytes -= malloc_usable_size(block);
 }
 
 void* ConnectionMemory::allocate(std::size_t size, void* self)
 {
-    auto& memory = *static_cast<ConnectionMemory*>(self);
-    bool zeroed = false;
-    if (served_by_arena(size))
-        if (void* block = memory.take_from_arena(size, zeroed))
-            return block;
-    void* block = std::malloc(size);
+    void* block = size >= kRecycledMinimum ? cache().take(size) : nullptr;
+    if (block == nullptr)
+        block = std::malloc(size);
     if (block != nullptr)
-        memory.count_in_malloc(malloc_usable_size(block));
+        static_cast<ConnectionMemory*>(self)->count_in(block);
     return block;
 }
 
@@ -123,47 +121,30 @@ void* ConnectionMemory::allocate_zeroed(std::size_t count, std::size_t size, voi
 {
     if (size != 0 && count > SIZE_MAX / size)
         return nullptr;
-    auto& memory = *static_cast<ConnectionMemory*>(self);
     const std::size_t total = count * size;
-    bool zeroed = false;
-    if (served_by_arena(total))
-        if (void* block = memory.take_from_arena(total, zeroed))
+    if (total >= kRecycledMinimum)
+        if (void* block = cache().take(total))
         {
-            if (!zeroed)
-                std::memset(block, 0, total);  // fresh or returned pages already read as zero: left untouched
+            std::memset(block, 0, total);
+            static_cast<ConnectionMemory*>(self)->count_in(block);
             return block;
         }
     void* block = std::calloc(count, size);
     if (block != nullptr)
-        memory.count_in_malloc(malloc_usable_size(block));
+        static_cast<ConnectionMemory*>(self)->count_in(block);
     return block;
 }
 
 void* ConnectionMemory::reallocate(void* block, std::size_t size, void* self)
 {
-    if (block == nullptr)
-        return allocate(size, self);
     auto& memory = *static_cast<ConnectionMemory*>(self);
-    const bool from_arena =
-        std::find(memory.m_arena_blocks.begin(), memory.m_arena_blocks.end(), block) != memory.m_arena_blocks.end();
-    const std::size_t old_size = from_arena ? PageArena::instance().block_bytes(block) : malloc_usable_size(block);
-    if (!from_arena && !served_by_arena(size))
-    {
-        void* moved = std::realloc(block, size);
-        if (moved != nullptr)
-        {
-            memory.count_out_malloc(old_size);
-            memory.count_in_malloc(malloc_usable_size(moved));
-        }
-        return moved;
-    }
-    if (from_arena && size <= old_size && size != 0)
-        return block;  // an arena block already holds it
-    void* moved = allocate(size, self);
-    if (moved == nullptr)
-        return nullptr;  // the old block is still the caller's
-    std::memcpy(moved, block, std::min(old_size, size));
-    release(block, self);
+    if (block != nullptr)
+        memory.count_out(block);
+    void* moved = std::realloc(block, size);
+    if (moved != nullptr)
+        memory.count_in(moved);
+    else if (block != nullptr)
+        memory.count_in(block);  // realloc failed: the old block is still ours
     return moved;
 }
 
@@ -172,10 +153,10 @@ void ConnectionMemory::release(void* block, void* self)
     if (block == nullptr)
         return;
     auto& memory = *static_cast<ConnectionMemory*>(self);
-    if (memory.return_to_arena(block))
-        return;
-    memory.count_out_malloc(malloc_usable_size(block));
-    std::free(block);
+    const std::size_t usable = malloc_usable_size(block);
+    memory.m_live_bytes -= usable;
+    if (usable < kRecycledMinimum || !cache().keep(block, usable))
+        std::free(block);
 }
 
 }  // namespace eustress::net::transport

@@ -1513,11 +1513,6 @@ QuicConnectionStats QuicConnection::stats() const
     return stats;
 }
 
-std::size_t QuicConnection::quic_resident_bytes() const
-{
-    return m_impl->memory.resident_bytes();
-}
-
 SocketAddress QuicConnection::remote_address() const
 {
     const ngtcp2_path* path = ngtcp2_conn_get_path(m_impl->conn);

@@ -233,9 +233,6 @@ class QuicConnection
     bool is_closed() const noexcept;
     const CloseInfo& close_info() const noexcept;
     QuicConnectionStats stats() const;
-    /// Of `stats().quic_heap_bytes`, the bytes resident in memory now (a few `mincore` calls: for tests and
-    /// benchmarks, not for every update).
-    std::size_t quic_resident_bytes() const;
     SocketAddress remote_address() const;
     /// TLS details for diagnostics: negotiated version, group and ALPN.
     std::string tls_description() const;
