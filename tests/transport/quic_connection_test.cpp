@@ -289,12 +289,13 @@ TEST(QuicConnection, ServerReleasesItsTlsSessionOnceTheHandshakeCompletes)
     EXPECT_EQ(pair.client_handler.datagrams.size(), 1u);
 }
 
-TEST(QuicConnection, IdleServerConnectionHoldsAtMost96KiBOfQuicState)
+TEST(QuicConnection, IdleServerConnectionHoldsAtMost90KiBOfQuicState)
 {
     // What ngtcp2 0.12.1 keeps for an idle server connection (acks and keep-alives only, for longer than the idle
-    // timeout), counted by our allocator: 89.5 KiB, in 28 blocks, the largest its connection struct (8 KiB), its
-    // pool of 64 streams (11 KiB) and skip-list pools of 8-12 KiB. Its handshake packet number spaces are gone by
-    // then (the peak is higher). A new stream pool or list per connection would cross the bound.
+    // timeout), counted by our allocator: 89,568 bytes (87.5 KiB; peak 95,896), in 28 blocks, the largest its
+    // connection struct (8 KiB), its pool of 64 streams (11 KiB) and skip-list pools of 8-12 KiB. Its handshake
+    // packet number spaces are gone by then (the peak is higher). Any new block of 2.6 KiB or more per connection (a
+    // stream pool, a list, a buffer kept after the handshake) crosses the bound.
     Pair pair;
     pair.pump(50);
     ASSERT_TRUE(pair.server_handler.handshake);
@@ -309,7 +310,7 @@ TEST(QuicConnection, IdleServerConnectionHoldsAtMost96KiBOfQuicState)
     ASSERT_EQ(pair.server_handler.stream_bytes.size(), message.size());
     const auto stats = pair.server->stats();
     EXPECT_GT(stats.quic_heap_bytes, 0u);
-    EXPECT_LE(stats.quic_heap_bytes, 96u * 1024);
+    EXPECT_LE(stats.quic_heap_bytes, 90u * 1024);
     EXPECT_LT(stats.quic_heap_bytes, stats.quic_heap_peak_bytes);
 }
 
