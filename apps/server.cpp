@@ -161,7 +161,7 @@ int main(int argc, char** argv)
                    "or set EUSTRESS_CONNECT_TOKEN_KEY, as Forge does. Never on the command line: anyone on the host "
                    "can read it there");
     app.add_option("--token-address", token_address, "how connect tokens name this server (HOST:PORT)");
-    app.add_option("--congestion", congestion, "reno, cubic (default), bbr or bbr2");
+    app.add_option("--congestion", congestion, "reno, cubic, bbr or bbr2 (default)");
     app.add_option("--simulate-loss", loss, "drop this fraction of sent datagrams (testing)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--simulate-latency-ms", latency_ms, "delay every sent datagram (testing)");

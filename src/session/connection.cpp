@@ -801,6 +801,7 @@ ConnectionStatus Connection::status(Timestamp now) const
     status.datagram_loss = settled ? static_cast<double>(quic.datagrams_lost) / static_cast<double>(settled) : 0.0;
     status.recent_datagram_loss = rates.datagram_loss.value_or(0.0);
     status.datagrams_expired = quic.datagrams_expired;
+    status.window_stalls = quic.window_stalls;
     status.quality = connection_quality(status.recent_datagram_loss, quic.smoothed_rtt, quic.rtt_variance);
     status.send_bytes_per_second = rates.send_bytes_per_second;
     status.send_packets_per_second = rates.send_packets_per_second;

@@ -67,6 +67,10 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
       m_loss(registry.gauge("eustress_datagram_loss_ratio", "Mean unreliable datagram loss over connected clients")
                  .with({})),
       m_send_queue(registry.gauge("eustress_send_queue_bytes", "Bytes queued to send, all connections").with({})),
+      m_window_stalls(registry
+                          .gauge("eustress_window_stalls",
+                                 "Congestion windows found full with no loss timer armed, over connected clients")
+                          .with({})),
       m_websocket_refusals(registry.counter("eustress_websocket_refusals_total",
                                             "WebSocket connections refused or closed, by reason", {"reason"})),
       m_websocket_connections(
@@ -108,7 +112,7 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
     // Connections: aggregated, never by player.
     const auto statuses = server.statuses(now);
     std::vector<double> rtts;
-    double loss = 0, queued = 0;
+    double loss = 0, queued = 0, stalls = 0;
     std::vector<std::string> names;
     std::unordered_map<ClientId, ChannelTotals> seen;
     for (const auto& status : statuses)
@@ -116,6 +120,7 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
         rtts.push_back(std::chrono::duration<double>(status.smoothed_rtt).count());
         loss += status.datagram_loss;
         queued += static_cast<double>(status.send_queue_bytes);
+        stalls += static_cast<double>(status.window_stalls);
         ChannelTotals& mine = seen[status.client_id];
         for (std::size_t c = 0; c < status.channels.size(); ++c)
         {
@@ -155,6 +160,7 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
     m_rtt.with({"0.99"}).set(quantile(0.99));
     m_loss.set(statuses.empty() ? 0.0 : loss / static_cast<double>(statuses.size()));
     m_send_queue.set(queued);
+    m_window_stalls.set(stalls);
     collect_websocket(server);
 }
 

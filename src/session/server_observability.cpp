@@ -94,6 +94,7 @@ std::string ServerObservability::debug_status(const Server& server, Timestamp no
             {"send_queue_age_ms", milliseconds(connection.send_queue_age)},
             {"congestion_window", connection.congestion_window},
             {"bytes_in_flight", connection.bytes_in_flight},
+            {"window_stalls", connection.window_stalls},
             {"tls", connection.tls},
         });
     }

@@ -20,6 +20,7 @@
 
 #include "transport/ack_hold.hpp"
 #include "transport/connection_memory.hpp"
+#include "transport/in_flight_bound.hpp"
 #include "transport/rate_meter.hpp"
 #include "transport/stream_send_buffer.hpp"
 
@@ -171,6 +172,9 @@ struct QuicConnection::Impl
     bool anchor_byte_accepted = false;
 
     AckHold ack_hold;  ///< server: a lone due ACK waits for the next packet that carries something (AckHold)
+    /// Keeps bulk stream data within a small multiple of the path's bandwidth-delay product (`InFlightBound`);
+    /// unreliable data may go past it, up to the congestion window.
+    InFlightBound in_flight_bound;
 
     bool closed = false;
     bool window_stalled = false;  // at the end of the last write pass (count_window_stall)
@@ -826,6 +830,24 @@ struct QuicConnection::Impl
         return best;
     }
 
+    /// How many more bytes of stream data may go into flight during this pass before our bound (`InFlightBound`)
+    /// holds bulk data back, after telling the bound what left the network since the last pass. Unbounded until the
+    /// bound has its first estimate, and while it steps aside.
+    std::uint64_t stream_room(Timestamp now)
+    {
+        ngtcp2_conn_stat status{};
+        ngtcp2_conn_get_conn_stat(conn, &status);
+        if (status.min_rtt == UINT64_MAX)
+            return UINT64_MAX;
+        const Duration min_rtt = to_duration(status.min_rtt);
+        in_flight_bound.observe(now, counters.bytes_sent - std::min(counters.bytes_sent, status.bytes_in_flight),
+                                to_duration(status.smoothed_rtt), to_duration(status.latest_rtt), min_rtt);
+        const auto limit = in_flight_bound.limit(min_rtt);
+        if (!limit)
+            return UINT64_MAX;
+        return *limit > status.bytes_in_flight ? *limit - status.bytes_in_flight : 0;
+    }
+
     /// One `write` pass: where ngtcp2 puts the path of each packet, and what may go in them.
     struct WritePass
     {
@@ -834,7 +856,8 @@ struct QuicConnection::Impl
         ngtcp2_path_storage path;
         ngtcp2_pkt_info info{};
         bool datagrams_allowed;
-        bool packet_open = false;  // ngtcp2 holds a packet with frames in it (after NGTCP2_ERR_WRITE_MORE)
+        std::uint64_t stream_room;  // stream bytes our bound lets into flight during this pass (`stream_room`)
+        bool packet_open = false;   // ngtcp2 holds a packet with frames in it (after NGTCP2_ERR_WRITE_MORE)
     };
 
     void write(PacketBatch& out, Timestamp now)
@@ -854,7 +877,8 @@ struct QuicConnection::Impl
                        {},
                        {},
                        ngtcp2_conn_get_handshake_completed(conn) ||
-                           (attempted_early_data && remote_params_for_resumption.max_datagram_frame_size > 0)};
+                           (attempted_early_data && remote_params_for_resumption.max_datagram_frame_size > 0),
+                       stream_room(now)};
         ngtcp2_path_storage_zero(&pass.path);
         std::size_t packets = 0;
         while (packets < kMaxPacketsPerWrite)
@@ -877,6 +901,7 @@ struct QuicConnection::Impl
             if (*written == 0)
                 break;  // congestion-limited, or nothing left
             commit_packet(pass.path.path, *written, out, now);
+            pass.stream_room -= std::min(pass.stream_room, static_cast<std::uint64_t>(*written));
             ++packets;
         }
         ack_hold.after_write(packets > 0);
@@ -991,7 +1016,7 @@ struct QuicConnection::Impl
     /// (the packet has room left, or this source cannot send during this pass).
     std::optional<ngtcp2_ssize> write_next_frame(WritePass& pass, std::uint8_t* dest)
     {
-        OutgoingStream* stream = next_stream_to_send();
+        OutgoingStream* stream = pass.stream_room == 0 ? nullptr : next_stream_to_send();
         const auto queue = datagrams.begin();
         if (pass.datagrams_allowed && queue != datagrams.end() &&
             (stream == nullptr || queue->first >= stream->priority))

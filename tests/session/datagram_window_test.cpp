@@ -90,6 +90,8 @@ void expect_no_stall(CongestionControl algorithm)
         EXPECT_GT(per_second[second], 20u) << "no unreliable data got through in second " << second << "; in flight "
                                            << world.client->status(world.now).bytes_in_flight << " of a window of "
                                            << world.client->status(world.now).congestion_window;
+    // The anchor keeps the window from stalling at all, and the status says so from outside.
+    EXPECT_EQ(world.client->status(world.now).window_stalls, 0u);
     // The flood over, reliable data still flows.
     ASSERT_TRUE(world.client->send(kReliable, bytes_of("after the flood"), world.now).ok());
     EXPECT_TRUE(

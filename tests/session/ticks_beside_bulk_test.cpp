@@ -1,7 +1,8 @@
 // A game's 60 Hz unreliable ticks beside a bulk download on one connection, behind a shallow bottleneck queue (the
-// case in which an earlier session saw ngtcp2 0.12's BBR and BBR2 lose far more ticks than CUBIC; issue 18 section
-// 3). Virtual time, the link conditioner at both ends: 2 Mbit/s, 50 ms RTT, a 16 KiB queue, no random loss. Prints
-// each controller's share of ticks delivered, the record the choice of default reads.
+// case in which ngtcp2 0.12's BBR2 alone loses 30-67% of the ticks: its start-up and probing overfill the queue;
+// issue 18 section 3, docs/DESIGN.md "Congestion control"). Virtual time, the link conditioner at both ends:
+// 2 Mbit/s, 50 ms RTT, a 16 KiB queue, no random loss. Prints each controller's share of ticks delivered and the
+// bulk goodput, the record the choice of default reads; the default must keep both.
 #include <cstdio>
 
 #include <gtest/gtest.h>
@@ -32,8 +33,19 @@ ChannelTable bulk_and_ticks()
     return table;
 }
 
-/// The share of 600 ticks (10 s at 60 Hz) the server received while the client kept a bulk transfer queued.
-double ticks_delivered(CongestionControl algorithm)
+struct Delivered
+{
+    double ticks = 0;                  ///< the share of the 600 ticks that arrived
+    double bulk_bytes_per_second = 0;  ///< bulk payload that arrived, over the run
+};
+
+const char* name_of(CongestionControl algorithm)
+{
+    return algorithm == CongestionControl::Cubic ? "CUBIC" : algorithm == CongestionControl::Bbr2 ? "BBR2" : "other";
+}
+
+/// What the server received of 600 ticks (10 s at 60 Hz) and of the bulk transfer the client kept queued beside them.
+Delivered delivered_beside_bulk(CongestionControl algorithm)
 {
     ServerConfig server_config;
     server_config.channels = bulk_and_ticks();
@@ -61,22 +73,36 @@ double ticks_delivered(CongestionControl algorithm)
     }
     world.run_until([] { return false; }, std::chrono::milliseconds(500));  // the last ticks land
     const auto status = client.status(world.now);
-    std::printf("  %s: datagram loss %.1f%%, %llu dropped unsent (stale in our queue)\n",
-                algorithm == CongestionControl::Cubic ? "CUBIC" : "BBR2", status.datagram_loss * 100,
-                static_cast<unsigned long long>(status.datagrams_expired));
     std::size_t delivered = 0;
+    std::size_t bulk = 0;
     for (const auto& message : world.server_events_of<MessageEvent>())
+    {
         delivered += message.channel == kTicks ? 1 : 0;
-    return static_cast<double>(delivered) / kTickCount;
+        bulk += message.channel == kBulk ? message.data.size() : 0;
+    }
+    const Delivered result{static_cast<double>(delivered) / kTickCount, static_cast<double>(bulk) / 10.5};
+    std::printf("  %s: ticks %.1f%% delivered (%llu dropped unsent, stale in our queue), bulk %.0f kB/s of a 250 kB/s "
+                "link\n",
+                name_of(algorithm), result.ticks * 100, static_cast<unsigned long long>(status.datagrams_expired),
+                result.bulk_bytes_per_second / 1000);
+    return result;
 }
 
-TEST(TicksBesideBulk, CubicDeliversNearlyEveryTickBehindAShallowQueue)
+TEST(TicksBesideBulk, EveryControllerDeliversNearlyEveryTickBehindAShallowQueue)
 {
-    const double cubic = ticks_delivered(CongestionControl::Cubic);
-    const double bbr2 = ticks_delivered(CongestionControl::Bbr2);
-    std::printf("ticks delivered beside a bulk transfer, 16 KiB bottleneck queue: CUBIC %.1f%%, BBR2 %.1f%%\n",
-                cubic * 100, bbr2 * 100);
-    EXPECT_GE(cubic, 0.95);
+    for (const auto algorithm : {CongestionControl::Cubic, CongestionControl::Bbr2})
+    {
+        const Delivered delivered = delivered_beside_bulk(algorithm);
+        EXPECT_GE(delivered.ticks, 0.95) << name_of(algorithm);
+    }
+}
+
+TEST(TicksBesideBulk, TheDefaultDeliversTheTicksAndKeepsTheLinkBusy)
+{
+    const Delivered delivered = delivered_beside_bulk(QuicConfig{}.congestion_control);
+    EXPECT_GE(delivered.ticks, 0.95);
+    // The ticks must not be bought by starving the download: 90% of the link carries bulk payload.
+    EXPECT_GE(delivered.bulk_bytes_per_second, 0.9 * 250'000);
 }
 
 }  // namespace

@@ -23,7 +23,10 @@ enum class CongestionControl : std::uint8_t
 /// QUIC knobs shared by client and server.
 struct QuicConfig
 {
-    CongestionControl congestion_control = CongestionControl::Cubic;
+    /// BBR2 with our bound on bulk data in flight (docs/DESIGN.md, "Congestion control"): fast through random loss, a
+    /// short queue at the bottleneck, and ticks that get through beside a download. CUBIC fills the bottleneck's queue
+    /// and halves its rate at every random loss.
+    CongestionControl congestion_control = CongestionControl::Bbr2;
     /// The connection closes after this long without hearing from the peer (both ends advertise it; the smaller wins).
     Duration idle_timeout = 10s;
     /// Send a PING when nothing else went out for this long, so NATs keep the mapping and idle timers stay fed.

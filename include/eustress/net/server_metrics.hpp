@@ -42,6 +42,7 @@ class ServerMetrics
     MetricFamily<Gauge>& m_rtt;
     Gauge& m_loss;
     Gauge& m_send_queue;
+    Gauge& m_window_stalls;
     MetricFamily<Counter>& m_websocket_refusals;   ///< by WebSocketRefusal, with ServerConfig::websocket
     MetricFamily<Gauge>& m_websocket_connections;  ///< open and upgrading
     /// Channel counters are sums over live connections plus what connections that have since closed had reached

@@ -69,6 +69,9 @@ struct ConnectionStatus
     /// Unreliable datagrams dropped unsent because they waited past `QuicConfig::datagram_max_queue_delay`: the
     /// part of the loss that our own queue caused, not the network.
     std::uint64_t datagrams_expired = 0;
+    /// Times the congestion window was full with no loss-detection timer armed: a state ngtcp2 0.12 never leaves by
+    /// itself. The DATAGRAM anchor prevents the one way in we know of (docs/DESIGN.md); above 0 means another way.
+    std::uint64_t window_stalls = 0;
     /// Traffic over the last second (a sliding window of the `now` the owner passes), UDP payloads with all
     /// overheads; the packets include acknowledgement-only ones.
     double send_bytes_per_second = 0.0;
