@@ -26,6 +26,8 @@ class AckHold
     explicit AckHold(std::uint64_t max_ack_delay) : m_max_ack_delay(max_ack_delay) {}
 
     bool enabled() const noexcept { return m_max_ack_delay > 0; }
+    /// An ACK timer was seen start and no packet has left since: the only state in which anything is held.
+    bool holding() const noexcept { return m_pending_since != kNever; }
 
     /// After a receive pass at `ts`: `expiry` is ngtcp2's, `ack_delay` its min(max_ack_delay, srtt / 8).
     void after_receive(std::uint64_t ts, std::uint64_t expiry, std::uint64_t ack_delay) noexcept;

@@ -867,7 +867,8 @@ struct QuicConnection::Impl
         call_now = now;
         drop_stale_datagrams(now);
         open_waiting_streams();
-        if (ack_hold.holds(to_ngtcp2(now), nothing_but_an_ack_to_send() && !loss_timer_due(to_ngtcp2(now))))
+        if (ack_hold.holding() &&
+            ack_hold.holds(to_ngtcp2(now), nothing_but_an_ack_to_send() && !loss_timer_due(to_ngtcp2(now))))
             return;  // the next packet with something in it carries the ACK, before the deadline `expiry` reports
         for (auto& [handle, stream] : outgoing)
             stream.blocked = false;
@@ -1392,11 +1393,11 @@ bool QuicConnection::receive(const SocketAddress& local, const SocketAddress& re
     self.counters.bytes_received += datagram.size();
     self.received.record(now, datagram.size());
     const SocketAddress remote_before = self.is_client ? SocketAddress() : remote_address();
-    if (self.loss_timer_due(to_ngtcp2(now)))
+    if (self.ack_hold.enabled() && self.loss_timer_due(to_ngtcp2(now)))
         self.ack_hold.want_write();  // ngtcp2 may run loss detection in this read
     const int rv = ngtcp2_conn_read_pkt(self.conn, &path, &info, reinterpret_cast<const std::uint8_t*>(datagram.data()),
                                         datagram.size(), to_ngtcp2(now));
-    if (rv == 0)
+    if (rv == 0 && self.ack_hold.enabled() && !self.ack_hold.holding())
         self.ack_hold.after_receive(to_ngtcp2(now), ngtcp2_conn_get_expiry(self.conn), self.ack_delay());
     // A server follows a client that moved (or whose NAT rebound it) at once, and validates the new path.
     if (!self.is_client && rv == 0 && remote_address() != remote_before)
@@ -1428,10 +1429,14 @@ Timestamp QuicConnection::expiry() const
     if (m_impl->closed)
         return Timestamp::max();
     const auto& self = *m_impl;
-    ngtcp2_conn_stat status{};
-    ngtcp2_conn_get_conn_stat(self.conn, &status);
-    const ngtcp2_tstamp expiry = self.ack_hold.wake_at(ngtcp2_conn_get_expiry(self.conn), self.ack_delay(),
-                                                       status.loss_detection_timer, self.nothing_but_an_ack_to_send());
+    ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(self.conn);
+    if (self.ack_hold.holding())
+    {
+        ngtcp2_conn_stat status{};
+        ngtcp2_conn_get_conn_stat(self.conn, &status);
+        expiry = self.ack_hold.wake_at(expiry, self.ack_delay(), status.loss_detection_timer,
+                                       self.nothing_but_an_ack_to_send());
+    }
     if (expiry == UINT64_MAX)
         return Timestamp::max();
     return Timestamp(Duration(static_cast<Duration::rep>(expiry)));
@@ -1443,7 +1448,7 @@ bool QuicConnection::handle_expiry(Timestamp now)
     if (self.closed)
         return false;
     self.call_now = now;
-    if (self.loss_timer_due(to_ngtcp2(now)))
+    if (self.ack_hold.enabled() && self.loss_timer_due(to_ngtcp2(now)))
         self.ack_hold.want_write();  // a probe or a loss to send now: no ACK is held back from it
     const int rv = ngtcp2_conn_handle_expiry(self.conn, to_ngtcp2(now));
     if (rv == 0)

@@ -199,6 +199,29 @@ Buffer datagram(const session::DatagramHeader& header, std::string_view payload)
     return out;
 }
 
+TEST(DatagramDecoder, SplitsABundleIntoItsMessagesAndRefusesABrokenOneWhole)
+{
+    const ChannelTable table = replication_table();
+    // The bundle marker, then two records: "state" on channel 1, "pos" on sequenced channel 2 with sequence 513.
+    Buffer bundle = bytes_of({session::kBundleMarker, 6});
+    append(bundle, datagram({.channel = 1}, "state"));
+    append(bundle, bytes_of({6}));
+    append(bundle, datagram({.channel = 2, .sequenced = true, .sequence = 513}, "pos"));
+    const auto records = decode_datagram_frame(bundle, table, std::nullopt);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].error, "");
+    EXPECT_EQ(text_of(records[0].payload), "state");
+    EXPECT_EQ(records[1].sequence, 513);
+    EXPECT_EQ(text_of(records[1].payload), "pos");
+
+    bundle[1] = std::byte{40};  // the first record's length, now past the end
+    const auto broken = decode_datagram_frame(bundle, table, std::nullopt);
+    ASSERT_EQ(broken.size(), 1u);
+    EXPECT_NE(broken[0].error.find("malformed bundle"), std::string::npos);
+    // A frame that is not a bundle is one message, as decode_datagram reads it.
+    EXPECT_EQ(decode_datagram_frame(datagram({.channel = 1}, "alone"), table, std::nullopt).size(), 1u);
+}
+
 TEST(DatagramDecoder, ReadsPlainSequencedAndFragmentedHeaders)
 {
     const ChannelTable table = replication_table();
