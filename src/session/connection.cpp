@@ -340,7 +340,7 @@ void Connection::queue_datagram(Bytes datagram, std::vector<SentMessage> message
                                 Timestamp queued)
 {
     const std::uint64_t datagram_id = m_next_datagram_id++;
-    m_sent[datagram_id] = SentDatagram{std::move(messages), fragment};
+    m_sent[datagram_id] = SentDatagram{std::move(messages), fragment, queued};
     if (!m_quic->queue_datagram(datagram, datagram_id, priority, queued))
         settle_datagram(datagram_id, false);  // the QUIC queue is full: this datagram is lost before sending
 }
@@ -410,6 +410,31 @@ void Connection::on_probe(Bytes datagram, bool early, Timestamp now)
     const std::size_t written = write_probe(answer, *size, buffer);
     // Its id is in no table: acknowledgement or loss of an answer concerns nobody on this side.
     (void)m_quic->queue_datagram(std::span(buffer).first(written), m_next_datagram_id++, 0, now);
+}
+
+void Connection::expire(Timestamp now)
+{
+    m_assembler.expire(now);
+    settle_overdue_datagrams(now);
+}
+
+/// ngtcp2 0.12 never reports the loss of a DATAGRAM frame whose packet a probe timeout had already reclaimed (its
+/// loss path returns early for such packets, before the lost_datagram callback).
+/// Left alone, such a datagram's messages never get their DeliveryEvent and its entry stays for the connection's
+/// life. QUIC settles every other datagram within a few probe timeouts of sending it, so one still open this long
+/// after it was queued is reported lost; should its acknowledgement come later, it finds nothing to settle twice.
+void Connection::settle_overdue_datagrams(Timestamp now)
+{
+    constexpr Duration kSettleDeadline = std::chrono::seconds(5);
+    if (now < m_next_overdue_sweep)
+        return;
+    m_next_overdue_sweep = now + std::chrono::seconds(1);
+    std::vector<std::uint64_t> overdue;
+    for (const auto& [datagram_id, datagram] : m_sent)
+        if (now - datagram.queued > kSettleDeadline)
+            overdue.push_back(datagram_id);
+    for (const std::uint64_t datagram_id : overdue)
+        settle_datagram(datagram_id, false);
 }
 
 void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)

@@ -114,7 +114,8 @@ class Connection final : public transport::QuicConnectionHandler
     /// When a channel waiting for its bandwidth share may send again; nullopt when none is waiting.
     std::optional<Timestamp> next_share_refill() const;
     /// Drops fragment reassemblies that waited too long.
-    void expire(Timestamp now) { m_assembler.expire(now); }
+    /// Drops fragment groups that will never complete, and settles as lost the datagrams QUIC never settled.
+    void expire(Timestamp now);
 
     /// Set when the peer broke the protocol; the owner closes the connection with this reason.
     const std::optional<std::string>& protocol_error() const noexcept { return m_protocol_error; }
@@ -233,6 +234,7 @@ class Connection final : public transport::QuicConnectionHandler
     void emit(ChannelId channel, std::vector<std::byte>&& message, std::size_t wire_size, bool early);
     void fail(std::string reason);
     void settle_datagram(std::uint64_t datagram_id, bool acked);
+    void settle_overdue_datagrams(Timestamp now);
     void on_probe(Bytes datagram, bool early, Timestamp now);
 
     Settings m_settings;
@@ -245,12 +247,14 @@ class Connection final : public transport::QuicConnectionHandler
     {
         std::vector<SentMessage> messages;  ///< one, or a bundle's
         bool fragment = false;              ///< of a fragmented message: settled through m_in_flight
+        Timestamp queued{};
     };
     std::unordered_map<std::uint64_t, SentDatagram> m_sent;          // datagram id -> what it carries
     std::unordered_map<std::uint64_t, InFlightMessage> m_in_flight;  // fragmented messages, by in_flight_key
     std::vector<DatagramBundle> m_open_bundles;                      // one per priority in use
     std::vector<std::vector<SentMessage>> m_spare_message_lists;     // settled datagrams' lists, reused
     std::uint64_t m_next_datagram_id = 0;
+    Timestamp m_next_overdue_sweep{};  // settle_overdue_datagrams runs at most once a second
     struct SentProbe
     {
         std::uint32_t id;

@@ -29,9 +29,12 @@ struct ConnectedWorld : SessionWorld
 {
     Client* client = nullptr;
 
-    explicit ConnectedWorld(std::optional<LinkConditionerConfig> link = std::nullopt) : SessionWorld({}, link)
+    explicit ConnectedWorld(std::optional<LinkConditionerConfig> link = std::nullopt,
+                            CongestionControl congestion = QuicConfig{}.congestion_control)
+        : SessionWorld(server_with(congestion), link)
     {
         auto config = client_config();
+        config.quic.congestion_control = congestion;
         if (link)
             config.link_simulation = {true, *link};
         client = &add_client(config, "10.0.0.2:5000");
@@ -40,6 +43,13 @@ struct ConnectedWorld : SessionWorld
     }
 
     ClientId client_id() const { return server->clients().front(); }
+
+    static ServerConfig server_with(CongestionControl congestion)
+    {
+        ServerConfig config;
+        config.quic.congestion_control = congestion;
+        return config;
+    }
 };
 
 TEST(DatagramBundles, ManySmallMessagesInOneFlushLeaveInFewFramesAndEachIsAcknowledged)
@@ -88,7 +98,8 @@ TEST(DatagramBundles, ThroughLossEveryMessageIsSettledOnceAndOnlyArrivedOnesAreA
     lossy.latency = std::chrono::milliseconds(10);
     lossy.loss = 0.3;
     lossy.seed = 11;
-    ConnectedWorld world(lossy);
+    // CUBIC: this run then has a frame ngtcp2 0.12 never settles (the session's 5 s deadline does).
+    ConnectedWorld world(lossy, CongestionControl::Cubic);
     constexpr std::size_t kRounds = 40;
     constexpr std::size_t kPerRound = 50;
     std::map<MessageId, std::string> sent;
@@ -101,9 +112,10 @@ TEST(DatagramBundles, ThroughLossEveryMessageIsSettledOnceAndOnlyArrivedOnesAreA
         }
         world.step(std::chrono::milliseconds(16));
     }
-    // QUIC settles a frame when a later packet is acknowledged or a timer declares it lost; a few seconds is plenty.
+    // QUIC settles a frame when a later packet is acknowledged or a timer declares it lost; the session settles as
+    // lost what ngtcp2 0.12 never reports (one frame of 17 messages in this run), 5 s after it was queued.
     world.run_until([&] { return world.client_events_of<DeliveryEvent>(0).size() >= sent.size(); },
-                    std::chrono::seconds(5));
+                    std::chrono::seconds(10));
     world.step(std::chrono::seconds(1));  // nothing settles twice, even late
 
     std::set<std::string> arrived;
@@ -121,15 +133,14 @@ TEST(DatagramBundles, ThroughLossEveryMessageIsSettledOnceAndOnlyArrivedOnesAreA
             EXPECT_TRUE(arrived.contains(sent.at(delivery.message))) << "acknowledged but never delivered";
         }
     }
-    // Each message is settled once at most. ngtcp2 0.12 reported neither the acknowledgement nor the loss of one
-    // frame of this run (17 messages; docs/PERFORMANCE.md): so not every message must be settled, nearly all.
+    // Each message is settled exactly once.
     std::size_t unsettled = 0;
     for (const auto& [id, text] : sent)
     {
         EXPECT_LE(settled[id], 1) << "message " << id;
         unsettled += settled[id] == 0 ? 1 : 0;
     }
-    EXPECT_LE(unsettled, sent.size() / 50);
+    EXPECT_EQ(unsettled, 0u);
     EXPECT_GT(acked, sent.size() / 2);
     EXPECT_LT(acked, sent.size()) << "30% loss lost nothing: the test did not test loss";
     const auto status = world.client->status(world.now).channels[kUnreliable];
