@@ -32,7 +32,7 @@ struct Options
     std::string server_host = "127.0.0.1";
     std::size_t size = 64;  ///< message size
     std::size_t count = 10000;
-    std::string congestion = "cubic";  ///< eustress: reno, cubic, bbr, bbr2
+    std::string congestion = "bbr2";  ///< eustress: reno, cubic, bbr, bbr2 (the library's default)
     /// eustress: "udp", or "websocket" (the same QUIC session over WebSocket, so over TCP: the fallback's cost)
     std::string transport = "udp";
 };

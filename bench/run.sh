@@ -24,11 +24,12 @@ section() { echo "$1 (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2; }
 wanted() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # run PEER BENCH PLACEMENT SERVER_CPU CLIENT_CPU SIZE COUNT [RELAY_LOSS_PERCENT RELAY_ONE_WAY_MS]
-# CC (environment) picks our congestion controller; it is echoed into the placement label when not cubic.
+# CC (environment) picks our congestion controller; it is echoed into the placement label when not the library's
+# default (bbr2).
 run() {
   local peer=$1 bench=$2 placement=$3 server_cpu=$4 client_cpu=$5 size=$6 count=$7
-  local cc=${CC:-cubic}
-  [[ "$peer" == eustress && "$cc" != cubic ]] && placement="$placement+$cc"
+  local cc=${CC:-bbr2}
+  [[ "$peer" == eustress && "$cc" != bbr2 ]] && placement="$placement+$cc"
   local rendezvous="$work/$peer-$bench-$placement-$size.rv" relay_args=()
   rm -f "$rendezvous"
   echo "  $bench $peer size=$size count=$count [$placement]" >&2
@@ -77,7 +78,7 @@ fi
 if wanted lossy; then
   section "4. 10,000 reliable 256-byte messages through 2% loss and 40 ms RTT (conditioning relay)"
   for peer in eustress enet; do run "$peer" lossy two-cores 0 1 256 10000 2 20; done
-  CC=bbr2 run eustress lossy two-cores 0 1 256 10000 2 20
+  CC=cubic run eustress lossy two-cores 0 1 256 10000 2 20
 fi
 if wanted clients; then
   section "5. clients connecting to one server, 64 handshakes in flight: 10,000 of ours (then resumed), 4,000 ENet (its 4,095-peer host)"
