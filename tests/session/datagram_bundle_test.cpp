@@ -31,7 +31,7 @@ struct ConnectedWorld : SessionWorld
 
     explicit ConnectedWorld(std::optional<LinkConditionerConfig> link = std::nullopt,
                             CongestionControl congestion = QuicConfig{}.congestion_control)
-        : SessionWorld(server_with(congestion), link)
+        : SessionWorld(running(congestion), link)
     {
         auto config = client_config();
         config.quic.congestion_control = congestion;
@@ -43,13 +43,6 @@ struct ConnectedWorld : SessionWorld
     }
 
     ClientId client_id() const { return server->clients().front(); }
-
-    static ServerConfig server_with(CongestionControl congestion)
-    {
-        ServerConfig config;
-        config.quic.congestion_control = congestion;
-        return config;
-    }
 };
 
 TEST(DatagramBundles, ManySmallMessagesInOneFlushLeaveInFewFramesAndEachIsAcknowledged)

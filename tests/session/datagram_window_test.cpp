@@ -26,20 +26,9 @@ struct FloodWorld : SessionWorld
 {
     Client* client = nullptr;
 
-    explicit FloodWorld(CongestionControl algorithm) : SessionWorld(server_with(algorithm), congested_link(7))
+    explicit FloodWorld(CongestionControl algorithm) : SessionWorld(running(algorithm), congested_link(7))
     {
-        auto config = client_config();
-        config.quic.congestion_control = algorithm;
-        config.link_simulation = {true, congested_link(1007)};
-        client = &add_client(config, "10.0.0.2:5000");
-        EXPECT_TRUE(run_until([&] { return client->is_connected(); }));
-    }
-
-    static ServerConfig server_with(CongestionControl algorithm)
-    {
-        ServerConfig config;
-        config.quic.congestion_control = algorithm;
-        return config;
+        client = &add_connected_client(congested_link(1007));
     }
 
     std::size_t unreliable_received() const

@@ -27,14 +27,8 @@ LinkConditionerConfig lossy_link(std::uint64_t seed)
 /// Seconds from the first send until the server holds all 10,000 messages; nullopt if they did not all arrive.
 std::optional<double> seconds_to_deliver(CongestionControl algorithm)
 {
-    ServerConfig server_config;
-    server_config.quic.congestion_control = algorithm;
-    SessionWorld world(server_config, lossy_link(21));
-    auto config = world.client_config();
-    config.quic.congestion_control = algorithm;
-    config.link_simulation = {true, lossy_link(1021)};
-    Client& client = world.add_client(config, "10.0.0.2:5000");
-    EXPECT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    SessionWorld world(SessionWorld::running(algorithm), lossy_link(21));
+    Client& client = world.add_connected_client(lossy_link(1021));
 
     constexpr std::size_t kMessages = 10'000;
     const std::vector<std::byte> message(256, std::byte{0x33});

@@ -63,6 +63,13 @@ struct SessionWorld
     SocketAddress server_address = memory_address("10.0.0.1:7777");
     ServerConfig server_config;
 
+    /// A server configuration whose QUIC runs `algorithm` (the tests that compare congestion controllers).
+    static ServerConfig running(CongestionControl algorithm, ServerConfig config = {})
+    {
+        config.quic.congestion_control = algorithm;
+        return config;
+    }
+
     explicit SessionWorld(ServerConfig config = {}, std::optional<LinkConditionerConfig> server_link = std::nullopt)
         : server_config(std::move(config))
     {
@@ -104,6 +111,17 @@ struct SessionWorld
     }
 
     Client& add_client(const char* address) { return add_client(client_config(), address); }
+
+    /// A client whose QUIC runs the server's congestion controller and whose sends pass through `link`, connected.
+    Client& add_connected_client(const LinkConditionerConfig& link, const char* address = "10.0.0.2:5000")
+    {
+        auto config = client_config();
+        config.quic.congestion_control = server_config.quic.congestion_control;
+        config.link_simulation = {true, link};
+        Client& client = add_client(config, address);
+        EXPECT_TRUE(run_until([&] { return client.is_connected(); }));
+        return client;
+    }
 
     void step(Duration dt = std::chrono::milliseconds(1))
     {

@@ -49,13 +49,8 @@ Delivered delivered_beside_bulk(CongestionControl algorithm)
 {
     ServerConfig server_config;
     server_config.channels = bulk_and_ticks();
-    server_config.quic.congestion_control = algorithm;
-    SessionWorld world(server_config, shallow_link(11));
-    auto config = world.client_config();
-    config.quic.congestion_control = algorithm;
-    config.link_simulation = {true, shallow_link(1011)};
-    Client& client = world.add_client(config, "10.0.0.2:5000");
-    EXPECT_TRUE(world.run_until([&] { return client.is_connected(); }));
+    SessionWorld world(SessionWorld::running(algorithm, server_config), shallow_link(11));
+    Client& client = world.add_connected_client(shallow_link(1011));
 
     const std::vector<std::byte> chunk(16 * 1024, std::byte{0x42});
     const std::vector<std::byte> tick(32, std::byte{0x07});
