@@ -21,20 +21,27 @@ constexpr Duration kSilentStart = std::chrono::seconds(1);
 /// While no queue shows, growth speeds up by the base rate every second, up to this many times it: a budget cut
 /// by a queue that has gone (the cap rose) gets back to the tier within a couple of seconds.
 constexpr double kFastestGrowth = 2.0;
+/// A delay counts once it is this many of the path's own spreads (DelaySpread) above the minimum, beyond the limit.
+/// Three: with the convergence scenario's jitter (a spread of about 41 ms) four samples in a row then exceed the
+/// threshold about once in 50,000 tries, while a queue of ours is caught by the limit plus a few milliseconds on
+/// a path whose delay only our queue moves.
+constexpr double kSpreadsTolerated = 3.0;
+/// Spread up to this much is no jitter to speak of (acknowledgement delays, the phase of the 60 Hz tick, our own
+/// queue's saw-tooth as the budget probes and cuts): only the spread beyond it is tolerated, so that on such paths
+/// a queue is caught at the limit, as it was before jitter was tolerated at all.
+constexpr Duration kQuietSpread = std::chrono::milliseconds(4);
 
 double seconds(Duration duration)
 {
     return std::chrono::duration<double>(duration).count();
 }
 
-/// How far the latest round trip exceeds the path's minimum, or how long our own unsent data has waited, whichever
-/// is more. The latest RTT answers within a round trip; the smoothed one keeps a loaded host's stall for many.
-Duration queue_delay_of(const PathSample& sample)
+/// How far the latest round trip exceeds the path's minimum. The latest RTT answers within a round trip; the
+/// smoothed one keeps a loaded host's stall for many.
+Duration bottleneck_delay_of(const PathSample& sample)
 {
     const Duration rtt = sample.latest_rtt.count() > 0 ? sample.latest_rtt : sample.smoothed_rtt;
-    const Duration at_bottleneck =
-        sample.min_rtt.count() > 0 && rtt > sample.min_rtt ? rtt - sample.min_rtt : Duration(0);
-    return std::max(at_bottleneck, sample.send_queue_age);
+    return sample.min_rtt.count() > 0 && rtt > sample.min_rtt ? rtt - sample.min_rtt : Duration(0);
 }
 
 }  // namespace
@@ -93,7 +100,16 @@ std::uint64_t PathBudget::update(const PathSample& sample, std::uint64_t ceiling
     double budget = std::min(m_bits_per_second.value_or(static_cast<double>(ceiling)), static_cast<double>(ceiling));
     const double elapsed = m_last_sample ? std::clamp(seconds(now - *m_last_sample), 0.0, 0.5) : 0.0;
     m_last_sample = now;
-    const Duration queue_delay = queue_delay_of(sample);
+    // Beyond what the path's own jitter explains, or how long our own unsent data has waited, whichever is more.
+    const Duration at_bottleneck = sample.round_trip_measured ? bottleneck_delay_of(sample) : Duration(0);
+    if (sample.round_trip_measured)
+        m_spread.add(at_bottleneck);
+    const Duration spread = m_spread.deviation();
+    const auto tolerated = spread > kQuietSpread
+                               ? std::chrono::duration_cast<Duration>(kSpreadsTolerated * (spread - kQuietSpread))
+                               : Duration(0);
+    const Duration queue_delay =
+        std::max(at_bottleneck > tolerated ? at_bottleneck - tolerated : Duration(0), sample.send_queue_age);
     const bool queue = queue_stands(sample, queue_delay, now);
     if (queue_delay > m_adaptation.queue_delay_limit)
         m_growing_since.reset();  // neither grow nor speed growth up while the delay is up, queue or stall

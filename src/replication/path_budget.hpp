@@ -4,12 +4,15 @@
 // Delay is the earliest sign of that queue, long before loss, so the budget backs off on delay to what the client
 // acknowledged and probes up again while no queue shows, as WebRTC's delay-based controllers do for video. A loaded
 // host raises round trips too, with no queue anywhere, but only for a moment: so only a delay that persists counts.
+// And a path whose delay jitters by itself holds some all the time: only a delay beyond a few of its spreads counts
+// (DelaySpread).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 
 #include "eustress/net/replication.hpp"
+#include "replication/delay_spread.hpp"
 
 namespace eustress::net {
 
@@ -27,6 +30,10 @@ struct PathSample
     /// Replication's traffic the client acknowledged lately (charged as the budget charges it), per second: while
     /// a queue stands at the bottleneck, this is what the path delivers to us. 0 when nothing was acknowledged.
     double acknowledged_bits_per_second = 0;
+    /// The client acknowledged a snapshot since the previous sample, so `latest_rtt` is recent. ngtcp2 keeps the
+    /// last round trip it measured: while we send nothing, a raised one would stand for as long as we are silent
+    /// and read as a queue that persists (the convergence scenario cut its budget to the floor that way).
+    bool round_trip_measured = true;
 };
 
 class PathBudget
@@ -55,6 +62,7 @@ class PathBudget
     std::optional<Timestamp> m_acknowledged_since;  ///< the first sample with anything acknowledged
     std::optional<Timestamp> m_growing_since;       ///< since when no queue showed
     bool m_draining = false;                        ///< backed off, waiting for the queue to drain before growing again
+    DelaySpread m_spread;                           ///< of the round trip above the path's minimum
 };
 
 }  // namespace eustress::net

@@ -103,8 +103,9 @@ struct ClientView
     bool fingerprint_sent = false;
     std::optional<View> view;
     std::set<RoomId> rooms;
-    double allowance = 0;  ///< bytes this client may still be sent
-    PathBudget path;       ///< its budget below the tier while its path cannot carry the tier
+    double allowance = 0;                    ///< bytes this client may still be sent
+    PathBudget path;                         ///< its budget below the tier while its path cannot carry the tier
+    std::uint64_t acked_at_last_sample = 0;  ///< `stats.snapshots_acked` when `path` was last sampled
     Tick last_snapshot_tick = 0;
     Tick last_interest_tick = 0;
     std::uint32_t interval_ticks = 1;  ///< a snapshot every this many ticks
@@ -257,7 +258,9 @@ struct ReplicationServer::Impl
                                 .latest_rtt = status->latest_rtt,
                                 .min_rtt = status->min_rtt,
                                 .send_queue_age = status->send_queue_age,
-                                .acknowledged_bits_per_second = view.acknowledged.bytes_per_second(now) * 8};
+                                .acknowledged_bits_per_second = view.acknowledged.bytes_per_second(now) * 8,
+                                .round_trip_measured = view.stats.snapshots_acked != view.acked_at_last_sample};
+        view.acked_at_last_sample = view.stats.snapshots_acked;
         return view.path.update(sample, ceiling, now);
     }
 

@@ -144,6 +144,18 @@ TEST(PathBudget, APersistentQueueCutsEvenWhileTheClientAcknowledgesNearlyAllWeSe
     EXPECT_LE(feed(budget, now, queued(kCeiling * 0.95, milliseconds(50)), milliseconds(200)), kCeiling * 0.95 * 0.85);
 }
 
+TEST(PathBudget, ARoundTripMeasuredBeforeASilenceDoesNotStandForAQueue)
+{
+    // The client acknowledged nothing since: the raised round trip is the last one ngtcp2 measured, however old.
+    Timestamp now = timestamp_from(seconds(10));
+    PathBudget budget = measured(now);
+    PathSample stale = queued(300'000, milliseconds(80));
+    stale.round_trip_measured = false;
+    EXPECT_EQ(feed(budget, now, stale, seconds(2)), kCeiling);
+    stale.round_trip_measured = true;  // acknowledgements again, and the round trip is still up: a queue
+    EXPECT_LT(feed(budget, now, stale, milliseconds(300)), kCeiling);
+}
+
 TEST(PathBudget, DisabledItIsTheTiersBudget)
 {
     PathBudget budget{PathAdaptation{.enabled = false}};
@@ -206,6 +218,8 @@ struct CapGame
     /// The server's host stalls this often (LinkConditionerConfig::stall_period, 20-65 ms each; 0 = never): a
     /// loaded machine's scheduler, which raises round trips with no queue anywhere.
     Duration stall_period{0};
+    /// Each datagram's delay varies by up to this much more, each way (LinkConditionerConfig::jitter).
+    Duration jitter{0};
 };
 
 CapRun run_through_a_cap_drop(const CapGame& scenario)
@@ -216,6 +230,7 @@ CapRun run_through_a_cap_drop(const CapGame& scenario)
     link.bandwidth_bytes_per_second = 2'000'000 / 8;
     link.queue_limit_bytes = 256 * 1024;
     link.stall_period = scenario.stall_period;
+    link.jitter = scenario.jitter;
     ReplicatedGame game(
         register_test_components, [&](ReplicationConfig& config) { config.path.enabled = adapt; }, link);
     auto& peer = game.add_client("10.0.0.2:5000");
@@ -274,19 +289,19 @@ CapRun run_through_a_cap_drop(const CapGame& scenario)
         if (tick >= rise && !run.back_to_ceiling_after && budget == kCeiling)
             run.back_to_ceiling_after = (tick - rise) * game.tick_interval;
     }
-    std::printf("path adaptation %s%s%s: budget %llu bit/s a second after the drop, lowest %llu (%llu over the game); "
-                "worst snapshot age "
-                "%.0f ms; nearest cubes at most %llu ticks behind, farthest %llu; back at the ceiling %.2f s after "
-                "the rise\n",
-                adapt ? "on" : "off", scenario.drop ? "" : ", no drop",
-                scenario.stall_period.count() ? ", host stalls" : "",
-                static_cast<unsigned long long>(run.budget_a_second_after_drop),
-                static_cast<unsigned long long>(run.lowest_budget_after_drop),
-                static_cast<unsigned long long>(run.lowest_budget),
-                std::chrono::duration<double, std::milli>(run.worst_age_after_drop).count(),
-                static_cast<unsigned long long>(run.stalest_near_cube_ticks),
-                static_cast<unsigned long long>(run.stalest_far_cube_ticks),
-                run.back_to_ceiling_after ? std::chrono::duration<double>(*run.back_to_ceiling_after).count() : -1.0);
+    std::printf(
+        "path adaptation %s%s%s%s: budget %llu bit/s a second after the drop, lowest %llu (%llu over the game); "
+        "worst snapshot age "
+        "%.0f ms; nearest cubes at most %llu ticks behind, farthest %llu; back at the ceiling %.2f s after "
+        "the rise\n",
+        adapt ? "on" : "off", scenario.drop ? "" : ", no drop", scenario.stall_period.count() ? ", host stalls" : "",
+        scenario.jitter.count() ? ", jitter" : "", static_cast<unsigned long long>(run.budget_a_second_after_drop),
+        static_cast<unsigned long long>(run.lowest_budget_after_drop),
+        static_cast<unsigned long long>(run.lowest_budget),
+        std::chrono::duration<double, std::milli>(run.worst_age_after_drop).count(),
+        static_cast<unsigned long long>(run.stalest_near_cube_ticks),
+        static_cast<unsigned long long>(run.stalest_far_cube_ticks),
+        run.back_to_ceiling_after ? std::chrono::duration<double>(*run.back_to_ceiling_after).count() : -1.0);
     return run;
 }
 
@@ -327,6 +342,25 @@ TEST(PathBudget, WithHostStallsTheBudgetStillFollowsTheCap)
     EXPECT_LE(run.stalest_near_cube_ticks, Tick(9)) << "far: " << run.stalest_far_cube_ticks;
     ASSERT_TRUE(run.back_to_ceiling_after.has_value()) << "the budget never came back after the cap rose";
     EXPECT_LT(*run.back_to_ceiling_after, seconds(4));
+}
+
+TEST(PathBudget, AJitteryPathWithNoQueueKeepsItsBudget)
+{
+    // 0-100 ms of jitter each way (the convergence scenario's) on a link that never caps the tier: round trips
+    // 100 ms above the minimum on average, with no queue anywhere. Read as a queue, this cut the budget to its floor.
+    const CapRun run = run_through_a_cap_drop({.drop = false, .jitter = milliseconds(100)});
+    EXPECT_GE(run.lowest_budget, kCeiling * 9 / 10) << "the budget was cut for jitter";
+}
+
+TEST(PathBudget, WithJitterTheBudgetStillFollowsTheCap)
+{
+    // The tolerated jitter delays the cut (a queue must stand beyond it), but the budget still follows the cap
+    // down, and the client is kept within a few round trips of the server instead of seconds behind.
+    const CapRun run = run_through_a_cap_drop({.jitter = milliseconds(100)});
+    EXPECT_LE(run.budget_a_second_after_drop, 300'000u);
+    EXPECT_GE(run.lowest_budget_after_drop, 100'000u) << "the budget collapsed instead of following";
+    EXPECT_LT(run.worst_age_after_drop, milliseconds(500));
+    ASSERT_TRUE(run.back_to_ceiling_after.has_value()) << "the budget never came back after the cap rose";
 }
 
 }  // namespace
