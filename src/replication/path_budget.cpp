@@ -21,6 +21,11 @@ constexpr Duration kSilentStart = std::chrono::seconds(1);
 /// While no queue shows, growth speeds up by the base rate every second, up to this many times it: a budget cut
 /// by a queue that has gone (the cap rose) gets back to the tier within a couple of seconds.
 constexpr double kFastestGrowth = 2.0;
+/// From this share of the budget at which the last queue showed up to that budget, growth runs at half the base
+/// rate and does not speed up: the path's rate is likely there, and across the WAN each probe that sped past it
+/// (at 60%/s) built a queue of about 70 ms before the cut showed, the worst snapshot ages of the capped seconds.
+constexpr double kNearQueueLevel = 0.85;
+constexpr double kNearQueueGrowth = 0.5;
 /// A delay counts once it is this many of the path's own spreads (DelaySpread) above the minimum, beyond the limit.
 /// Three: with the convergence scenario's jitter (a spread of about 41 ms) four samples in a row then exceed the
 /// threshold about once in 50,000 tries, while a queue of ours is caught by the limit plus a few milliseconds on
@@ -87,6 +92,11 @@ double PathBudget::backed_off(const PathSample& sample, Duration queue_delay, do
 /// Growth starts at the configured rate and speeds up the longer no queue shows.
 double PathBudget::grown(double budget, double elapsed, Timestamp now)
 {
+    if (m_queue_level && budget >= kNearQueueLevel * *m_queue_level && budget < *m_queue_level)
+    {
+        m_growing_since = now;  // past the level, speed up from the base rate again
+        return budget * (1.0 + m_adaptation.growth_per_second * kNearQueueGrowth * elapsed);
+    }
     if (!m_growing_since)
         m_growing_since = now;
     const double speed_up = std::min(1.0 + seconds(now - *m_growing_since), kFastestGrowth);
@@ -116,6 +126,8 @@ std::uint64_t PathBudget::update(const PathSample& sample, std::uint64_t ceiling
     // Once a cut was needed, the queue it found must drain: a budget the path just carries would keep it standing.
     if (queue)
     {
+        if (!m_draining)
+            m_queue_level = budget;
         budget = backed_off(sample, queue_delay, budget, now);
         m_draining = true;
     }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -98,6 +99,28 @@ TEST(PathBudget, GrowsOnlyOnceTheQueueHasDrainedFasterTheLongerNoneShowsAndNever
     EXPECT_GT(static_cast<double>(then) / grown, static_cast<double>(grown) / cut);
     feed(budget, now, queue_free(500'000), seconds(5));
     EXPECT_EQ(budget.current(kCeiling), kCeiling);
+}
+
+TEST(PathBudget, NearTheBudgetWhereTheLastQueueShowedGrowthSlowsToHalfTheBaseRate)
+{
+    // The queue showed at the ceiling; after the cut the budget climbs back fast (60%/s once no queue showed for a
+    // second), but from 85% of that level on it creeps at 15%/s: the path's rate is likely just under it.
+    Timestamp now = timestamp_from(seconds(10));
+    PathBudget budget = measured(now);
+    feed(budget, now, queued(300'000), milliseconds(200));
+    std::optional<Timestamp> near, back;
+    for (int i = 0; i < 200 && !back; ++i)
+    {
+        const auto current = feed(budget, now, queue_free(260'000), milliseconds(50));
+        if (!near && current >= kCeiling * 0.85)
+            near = now;
+        if (current >= kCeiling)
+            back = now;
+    }
+    ASSERT_TRUE(near && back);
+    // ln(1 / 0.85) / 0.15 per second: about 1.08 s; at the full speed it would take a quarter of that.
+    EXPECT_GE(*back - *near, milliseconds(950));
+    EXPECT_LE(*back - *near, milliseconds(1200));
 }
 
 TEST(PathBudget, OurOwnSendQueueCountsAsAQueueAndTheFloorHolds)
