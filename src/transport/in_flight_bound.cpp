@@ -25,6 +25,7 @@ void InFlightBound::close_window(Timestamp now, std::uint64_t departed, Duration
 {
     const double seconds = std::chrono::duration<double>(now - *m_window_start).count();
     m_rates[m_next_rate] = static_cast<double>(departed - m_window_departed) / seconds;
+    watch_start_up(m_rates[m_next_rate], min_rtt);
     m_next_rate = (m_next_rate + 1) % kWindows;
     m_rate_count = std::min(m_rate_count + 1, kWindows);
     if (min_rtt.count() > 0 && m_window_min_rtt != Duration::max())
@@ -42,6 +43,28 @@ void InFlightBound::close_window(Timestamp now, std::uint64_t departed, Duration
     m_window_min_rtt = Duration::max();
 }
 
+/// Start-up ends when the rate stops growing (BBR's test), or as soon as a window's smallest round trip rises above
+/// the path's minimum (HyStart's test): a queue is forming, and behind a shallow one, doubling drops a game's ticks.
+void InFlightBound::watch_start_up(double rate, Duration min_rtt)
+{
+    if (m_pipe_full)
+        return;
+    if (min_rtt.count() > 0 && m_window_min_rtt != Duration::max() &&
+        m_window_min_rtt > min_rtt + std::max(m_settings.startup_delay_rise, min_rtt / 8))
+    {
+        m_pipe_full = true;
+        return;
+    }
+    if (rate >= m_settings.startup_growth * m_start_up_best)
+    {
+        m_start_up_best = rate;
+        m_flat_windows = 0;
+        return;
+    }
+    m_start_up_best = std::max(m_start_up_best, rate);
+    m_pipe_full = ++m_flat_windows >= m_settings.full_pipe_windows;
+}
+
 std::optional<double> InFlightBound::bytes_per_second() const
 {
     if (m_rate_count == 0)
@@ -55,7 +78,8 @@ std::optional<std::uint64_t> InFlightBound::limit(Duration min_rtt) const
     if (!rate || m_competing)
         return std::nullopt;
     const double rtt = std::chrono::duration<double>(std::max(min_rtt, m_settings.rtt_floor)).count();
-    const auto bound = static_cast<std::uint64_t>(m_settings.gain * *rate * rtt);
+    const double gain = m_pipe_full ? m_settings.gain : m_settings.startup_gain;
+    const auto bound = static_cast<std::uint64_t>(gain * *rate * rtt);
     return std::max(bound, m_settings.floor_bytes);
 }
 

@@ -41,6 +41,38 @@ TEST(InFlightBound, TheBoundIsTheGainTimesTheMeasuredBandwidthDelayProduct)
     EXPECT_NEAR(static_cast<double>(*bound.limit(kMinRtt)), 1.25 * 250'000, 1.25 * 2'500);
 }
 
+TEST(InFlightBound, InStartUpTheBoundIsTwiceTheBdpUntilTheRateStopsGrowing)
+{
+    InFlightBound bound;
+    Timestamp now{};
+    std::uint64_t departed = run(bound, now, 0, 2'500'000, kMinRtt, milliseconds(250));  // two windows
+    ASSERT_TRUE(bound.limit(kMinRtt).has_value());
+    EXPECT_FALSE(bound.pipe_full());
+    EXPECT_NEAR(static_cast<double>(*bound.limit(kMinRtt)), 2.0 * 250'000, 2.0 * 2'500);
+    run(bound, now, departed, 2'500'000, kMinRtt, milliseconds(300));  // three more without growth: full
+    EXPECT_TRUE(bound.pipe_full());
+    EXPECT_NEAR(static_cast<double>(*bound.limit(kMinRtt)), 1.25 * 250'000, 1.25 * 2'500);
+}
+
+TEST(InFlightBound, ARoundTripRisingAboveTheMinimumEndsStartUpAtOnce)
+{
+    // A queue is forming: behind a shallow one, a doubling bound drops a game's ticks (TicksBesideBulk).
+    InFlightBound bound;
+    Timestamp now{};
+    run(bound, now, 0, 2'500'000, kMinRtt + milliseconds(15), milliseconds(150));
+    EXPECT_TRUE(bound.pipe_full());
+}
+
+TEST(InFlightBound, WhileTheRateKeepsGrowingStartUpGoesOn)
+{
+    InFlightBound bound;
+    Timestamp now{};
+    std::uint64_t departed = 0;
+    for (double rate = 250'000; rate < 4'000'000; rate *= 2)
+        departed = run(bound, now, departed, rate, kMinRtt, milliseconds(100));
+    EXPECT_FALSE(bound.pipe_full());
+}
+
 TEST(InFlightBound, AnotherFlowsStandingQueueMakesTheBoundStepAsideUntilItDrains)
 {
     InFlightBound bound;
