@@ -97,12 +97,20 @@ int server(const Options& options)
     Clock::time_point first{}, last{};
     TickLatencies ticks;
     bool finished = false;
+    // For EUSTRESS_BENCH_STATUS: wake-ups of this loop, and the time spent waiting from the first message on (up
+    // to the last one): a receiver that waits while the sender is held by its window shows an idle pipeline.
+    std::size_t passes = 0;
+    Clock::duration waited{}, waited_until_last{};
     const auto deadline = Clock::now() + std::chrono::minutes(options.bench == "clients" ? 15 : 5);
     while (!finished && Clock::now() < deadline)
     {
+        const auto wait_start = Clock::now();
         wait(server.native_handle(), server.next_wakeup(), 100);
+        if (messages > 0)
+            waited += Clock::now() - wait_start;
         const Timestamp now = MonotonicClock::now();
         server.receive(now);
+        ++passes;
         while (auto event = server.poll_event())
         {
             if (std::holds_alternative<DisconnectedEvent>(*event) && options.bench != "clients")
@@ -118,6 +126,15 @@ int server(const Options& options)
             if (message->channel == 0 && word_of(*message) == "END")
             {
                 const std::string reply = std::to_string(messages) + " " + std::to_string(microseconds(last - first));
+                if (std::getenv("EUSTRESS_BENCH_STATUS"))
+                    if (const auto status = server.status(message->from, now))
+                        std::fprintf(stderr,
+                                     "receiver: waited %.1f of %.1f ms (cpu %.1f ms), %zu passes, packets received "
+                                     "%llu sent %llu\n",
+                                     microseconds(waited_until_last) / 1e3, microseconds(last - first) / 1e3,
+                                     static_cast<double>(process_cpu_microseconds()) / 1e3, passes,
+                                     (unsigned long long)status->packets_received,
+                                     (unsigned long long)status->packets_sent);
                 (void)server.send(message->from, 0, as_bytes_of(reply), now);
                 continue;
             }
@@ -149,6 +166,7 @@ int server(const Options& options)
             if (messages++ == 0)
                 first = Clock::now();
             last = Clock::now();
+            waited_until_last = waited;
             ticks.delivered(last);
             bytes += message->data.size();
             if (is_bulk(options) && bytes >= bulk_total(options))
@@ -519,12 +537,19 @@ int client(const Options& options)
         {
             const auto status = client.status(MonotonicClock::now());
             std::fprintf(stderr,
-                         "status: srtt %.3f ms cwnd %llu expired %llu lost %llu acked %llu frames %llu packets %llu\n",
+                         "status: srtt %.3f ms min_rtt %.3f ms cwnd %llu expired %llu lost %llu acked %llu frames %llu "
+                         "packets %llu received %llu; write passes held by the window %llu, the pacer %llu, the pass "
+                         "bound %llu\n",
                          std::chrono::duration<double, std::milli>(status.smoothed_rtt).count(),
+                         std::chrono::duration<double, std::milli>(status.min_rtt).count(),
                          (unsigned long long)status.congestion_window, (unsigned long long)status.datagrams_expired,
                          (unsigned long long)status.channels[1].messages_lost,
                          (unsigned long long)status.channels[1].messages_acked,
-                         (unsigned long long)status.datagrams_sent, (unsigned long long)status.packets_sent);
+                         (unsigned long long)status.datagrams_sent, (unsigned long long)status.packets_sent,
+                         (unsigned long long)status.packets_received,
+                         (unsigned long long)status.datagram_writes_held_by_window,
+                         (unsigned long long)status.datagram_writes_held_by_pacer,
+                         (unsigned long long)status.datagram_writes_held_by_pass_bound);
         }
     }
     client.disconnect("benchmark over", MonotonicClock::now());

@@ -591,19 +591,26 @@ void Connection::on_bundle(Bytes bundle, bool early, Timestamp now)
 {
     // All or nothing: a peer of ours never sends a bundle with a bad record, so none of it is trusted. Checked
     // whole before anything is delivered; a record may still be stale (sequenced channels), as a datagram may.
+    // Each record is parsed once, while checked, and delivered from what the check kept.
+    m_bundle_records.clear();
     const auto well_formed = [this](Bytes record) {
         const auto parsed = parse_datagram(record, [this](ChannelId id) { return datagram_kind(id); });
-        return parsed && !parsed->header.fragmented && parsed->payload.size() <= wire_limit(parsed->header.channel);
+        if (!parsed || parsed->header.fragmented || parsed->payload.size() > wire_limit(parsed->header.channel))
+            return false;
+        m_bundle_records.push_back(*parsed);
+        return true;
     };
     if (!for_each_bundled(bundle, well_formed))
     {
         ++m_input_errors.malformed_bundles;
         return;
     }
-    (void)for_each_bundled(bundle, [&](Bytes record) {
-        (void)on_message_datagram(record, early, now);
-        return !m_protocol_error;  // a rate limit or a bad compressed message ended the connection
-    });
+    for (const ParsedDatagram& record : m_bundle_records)
+    {
+        (void)on_parsed_datagram(record, early, now);
+        if (m_protocol_error)
+            return;  // a rate limit or a bad compressed message ended the connection
+    }
 }
 
 std::optional<bool> Connection::datagram_kind(ChannelId id) const noexcept
@@ -615,53 +622,58 @@ std::optional<bool> Connection::datagram_kind(ChannelId id) const noexcept
 
 Connection::DatagramVerdict Connection::on_message_datagram(Bytes data, bool early, Timestamp now)
 {
-    auto parsed = parse_datagram(data, [this](ChannelId id) { return datagram_kind(id); });
+    const auto parsed = parse_datagram(data, [this](ChannelId id) { return datagram_kind(id); });
     if (!parsed)
         return DatagramVerdict::Malformed;
-    auto& channel = m_channels[parsed->header.channel];
-    if (parsed->header.sequenced)
+    return on_parsed_datagram(*parsed, early, now);
+}
+
+Connection::DatagramVerdict Connection::on_parsed_datagram(const ParsedDatagram& parsed, bool early, Timestamp now)
+{
+    auto& channel = m_channels[parsed.header.channel];
+    if (parsed.header.sequenced)
     {
         // Fragments of one message share its sequence, so only a strictly older sequence is stale.
-        if (channel.newest_received && parsed->header.sequence != *channel.newest_received &&
-            !sequence_newer(parsed->header.sequence, *channel.newest_received))
+        if (channel.newest_received && parsed.header.sequence != *channel.newest_received &&
+            !sequence_newer(parsed.header.sequence, *channel.newest_received))
         {
             ++channel.status.stale_dropped;
             ++m_input_errors.stale_sequenced;
             return DatagramVerdict::Stale;
         }
     }
-    if (!parsed->header.fragmented)
+    if (!parsed.header.fragmented)
     {
-        if (parsed->payload.size() > wire_limit(parsed->header.channel))
+        if (parsed.payload.size() > wire_limit(parsed.header.channel))
             return DatagramVerdict::Malformed;
-        if (parsed->header.sequenced)
+        if (parsed.header.sequenced)
         {
-            if (channel.newest_received && parsed->header.sequence == *channel.newest_received)
+            if (channel.newest_received && parsed.header.sequence == *channel.newest_received)
             {
                 ++channel.status.stale_dropped;  // a duplicate of what we already delivered
                 return DatagramVerdict::Stale;
             }
-            channel.newest_received = parsed->header.sequence;
+            channel.newest_received = parsed.header.sequence;
         }
-        deliver(parsed->header.channel, parsed->payload, early, now);
+        deliver(parsed.header.channel, parsed.payload, early, now);
         return DatagramVerdict::Delivered;
     }
     const auto malformed_before = m_assembler.stats().malformed;
-    auto whole = m_assembler.add(parsed->header, parsed->payload, wire_limit(parsed->header.channel), now);
+    auto whole = m_assembler.add(parsed.header, parsed.payload, wire_limit(parsed.header.channel), now);
     m_input_errors.malformed_fragments += m_assembler.stats().malformed - malformed_before;
     m_input_errors.evicted_fragments = m_assembler.stats().evicted;
     if (!whole)
         return DatagramVerdict::Delivered;  // a fragment taken in (or counted by the assembler)
-    if (parsed->header.sequenced)
+    if (parsed.header.sequenced)
     {
-        if (channel.newest_received && !sequence_newer(parsed->header.sequence, *channel.newest_received))
+        if (channel.newest_received && !sequence_newer(parsed.header.sequence, *channel.newest_received))
         {
             ++channel.status.stale_dropped;
             return DatagramVerdict::Stale;
         }
-        channel.newest_received = parsed->header.sequence;
+        channel.newest_received = parsed.header.sequence;
     }
-    deliver(parsed->header.channel, *whole, early, now);
+    deliver(parsed.header.channel, *whole, early, now);
     return DatagramVerdict::Delivered;
 }
 
@@ -827,6 +839,9 @@ ConnectionStatus Connection::status(Timestamp now) const
     status.recent_datagram_loss = rates.datagram_loss.value_or(0.0);
     status.datagrams_expired = quic.datagrams_expired;
     status.window_stalls = quic.window_stalls;
+    status.datagram_writes_held_by_window = quic.datagram_writes_held_by_window;
+    status.datagram_writes_held_by_pacer = quic.datagram_writes_held_by_pacer;
+    status.datagram_writes_held_by_pass_bound = quic.datagram_writes_held_by_pass_bound;
     status.quality = connection_quality(status.recent_datagram_loss, quic.smoothed_rtt, quic.rtt_variance);
     status.send_bytes_per_second = rates.send_bytes_per_second;
     status.send_packets_per_second = rates.send_packets_per_second;

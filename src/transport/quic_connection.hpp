@@ -92,6 +92,12 @@ struct QuicConnectionStats
     /// Times the window was full with no loss-detection timer armed, a state ngtcp2 0.12 never leaves by itself
     /// (the DATAGRAM anchor prevents the one way in we know of; this counts any other).
     std::uint64_t window_stalls = 0;
+    /// Write passes that ended with unreliable datagrams still queued, by what held them: the congestion window
+    /// (less than a packet left), the pacer (window left, but ngtcp2's next pacing time not reached), or our bound
+    /// on packets per pass. What limits a flood of small messages, in counts that do not depend on load.
+    std::uint64_t datagram_writes_held_by_window = 0;
+    std::uint64_t datagram_writes_held_by_pacer = 0;
+    std::uint64_t datagram_writes_held_by_pass_bound = 0;
     std::uint64_t stream_bytes_unacked = 0;  ///< written to streams, not yet acknowledged
     std::uint64_t stream_bytes_unsent = 0;   ///< written to streams, not yet put in a packet
     std::uint64_t early_data_bytes_received = 0;

@@ -72,6 +72,12 @@ struct ConnectionStatus
     /// Times the congestion window was full with no loss-detection timer armed: a state ngtcp2 0.12 never leaves by
     /// itself. The DATAGRAM anchor prevents the one way in we know of (docs/DESIGN.md); above 0 means another way.
     std::uint64_t window_stalls = 0;
+    /// Write passes that left unreliable datagrams queued, by what held them: the congestion window (less than a
+    /// packet of it left), the pacer (window left, its next send time not reached), or the bound on packets per
+    /// pass. What limits a flood of small messages, in counts that do not depend on the machine's load.
+    std::uint64_t datagram_writes_held_by_window = 0;
+    std::uint64_t datagram_writes_held_by_pacer = 0;
+    std::uint64_t datagram_writes_held_by_pass_bound = 0;
     /// Traffic over the last second (a sliding window of the `now` the owner passes), UDP payloads with all
     /// overheads; the packets include acknowledgement-only ones.
     double send_bytes_per_second = 0.0;
