@@ -37,9 +37,12 @@ struct FieldModels
 {
     static constexpr std::size_t kSlots = 8;  ///< field positions within a component with models of their own
     static constexpr std::size_t kComponentSlots = 4;
-    IntegerModel gap;
-    AdaptiveBit present;
-    AdaptiveBit same_components;
+    /// Where "present" and "same components" start (the chance of a 0, of AdaptiveBit::kOne): a snapshot lists
+    /// entities that changed, and removals and component-set changes among them are rare.
+    static constexpr std::uint16_t kRarelyZero = AdaptiveBit::kOne / 32;
+    ResidualModel gap;  ///< id gaps are short too, between entities that changed
+    AdaptiveBit present{kRarelyZero};
+    AdaptiveBit same_components{kRarelyZero};
     std::array<AdaptiveBit, kComponentSlots> changed{};
     std::array<AdaptiveBit, kComponentSlots> predicted{};
     IntegerModel component_count;
