@@ -5,27 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include "replication/progress_component.hpp"
 #include "replication/replication_harness.hpp"
 
 namespace eustress::net::testing {
 namespace {
-
-/// A value that changes every tick by an uneven step, so no prediction makes it cheap.
-struct Reading
-{
-    std::uint32_t value = 0;
-};
-
-void register_reading(ComponentRegistry& registry)
-{
-    registry.add<Reading>("test.reading",
-                          [](auto& stream, Reading& reading) { return stream.bits(reading.value, 32); });
-}
-
-std::uint32_t reading_at(std::uint32_t tick, EntityId entity)
-{
-    return tick * 1024 + (tick * 2654435761u ^ static_cast<std::uint32_t>(entity) * 40503u) % 1024;
-}
 
 constexpr std::uint64_t kBudget = 96'000;  // about 200 bytes a tick
 constexpr int kTicks = 600;
@@ -48,7 +32,7 @@ Shown run_over_budget(std::uint32_t whole_snapshot_wait)
     link.loss = 0.02;
     link.seed = 4;
     ReplicatedGame game(
-        register_reading,
+        register_progress,
         [&](ReplicationConfig& config) {
             config.budget.tiers = {{std::numeric_limits<std::size_t>::max(), kBudget, 128'000}};
             config.whole_snapshot_wait = whole_snapshot_wait;
@@ -61,11 +45,11 @@ Shown run_over_budget(std::uint32_t whole_snapshot_wait)
     for (int i = 0; i < kEntities; ++i)
         entities.push_back(game.world.spawn());
     Shown shown;
-    std::map<Tick, std::uint32_t> tick_of;  // server tick -> the tick number the readings were made with
+    std::map<Tick, std::uint32_t> tick_of;  // server tick -> the tick number the values were set with
     for (std::uint32_t tick = 1; tick <= kTicks; ++tick)
     {
         for (EntityId entity : entities)
-            game.world.set(entity, Reading{reading_at(tick, entity)});
+            game.world.set(entity, Progress{progress_at(tick, entity)});
         game.tick();
         tick_of[game.replication->current_tick()] = tick;
         const auto applied = tick_of.find(peer.replication->server_tick());
@@ -74,11 +58,11 @@ Shown run_over_budget(std::uint32_t whole_snapshot_wait)
         for (EntityId entity : entities)
         {
             const auto local = ReplicatedGame::mirrored(peer, entity);
-            const Reading* reading = local ? peer.mirror().get<Reading>(*local) : nullptr;
-            if (!reading)
+            const Progress* progress = local ? peer.mirror().get<Progress>(*local) : nullptr;
+            if (!progress)
                 continue;
             ++shown.checked;
-            shown.stale += reading->value != reading_at(applied->second, entity);
+            shown.stale += progress->value != progress_at(applied->second, entity);
         }
     }
     const auto stats = game.replication->stats(peer.client->id());
