@@ -7,6 +7,7 @@
 //   convergence  20% loss, 100 ms RTT: ticks until every mirror matches after changes stop
 // Usage: eustress-bench-replication MODE [--seconds N] [--runs N] [--placement LABEL] [--clients-cpu N]
 //        [--codec predictive|bitpacked] (cubes, convergence) [--scenes busy,busy-uncapped,calm] [--naive 0|1]
+//        [--whole-wait N] (cubes: ticks a snapshot may wait to carry every change; 3 by default, 0 partial)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -50,6 +51,7 @@ struct Arguments
     eustress::net::SnapshotCodec codec = eustress::net::SnapshotCodec::Predictive;
     std::string scenes = "busy,busy-uncapped,calm";
     bool naive = true;
+    std::uint32_t whole_wait = 3;  ///< cubes: CubeSessionConfig::whole_snapshot_wait
 };
 
 void emit(const Arguments& arguments, const char* metric, double value, const char* unit, const char* peer = "eustress")
@@ -63,7 +65,7 @@ void emit(const Arguments& arguments, const char* metric, double value, const ch
 /// One cube run; `label` names the variant in the results ("busy", "busy-uncapped", "calm").
 void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSessionConfig config)
 {
-    std::vector<double> kbps, naive_sent, naive_delivered, moving, within;
+    std::vector<double> kbps, naive_sent, naive_delivered, moving, within, lag;
     double naive_offered = 0;
     float position_error = 0, rotation_error = 0;
     // The initial sync (901 spawns at the budget's pace) is reported on its own rows, never dropped.
@@ -84,6 +86,7 @@ void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSession
         kbps.push_back(second.kbps_max);
         moving.push_back(static_cast<double>(second.moving));
         within.push_back(second.within_target * 100);
+        lag.push_back(static_cast<double>(second.snapshot_lag_ticks));
         naive_offered = second.naive_offered_kbps;
         naive_sent.push_back(second.naive_kbps);
         naive_delivered.push_back(second.naive_delivered * 100);
@@ -100,6 +103,10 @@ void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSession
     emit(arguments, "rotation error max", rotation_error, "degrees", peer.c_str());
     emit(arguments, "cube-ticks within 1 mm and 0.5 deg, worst second", percentile(within, 0.0), "%", peer.c_str());
     emit(arguments, "cube-ticks within 1 mm and 0.5 deg, median second", percentile(within, 0.5), "%", peer.c_str());
+    // What whole snapshots cost: the applied snapshot's age when the budget makes them wait (lateness is not
+    // counted in the error above).
+    emit(arguments, "worst snapshot age at the client, worst second", percentile(lag, 1.0), "ticks", peer.c_str());
+    emit(arguments, "worst snapshot age at the client, median second", percentile(lag, 0.5), "ticks", peer.c_str());
     emit(arguments, "awake cubes per second median", percentile(moving, 0.5), "cubes", peer.c_str());
     emit(arguments, "awake cubes per second max", percentile(moving, 1.0), "cubes", peer.c_str());
     emit(arguments, "initial sync (seconds 1-2): kbps per client max", sync_kbps, "kbps", peer.c_str());
@@ -123,6 +130,7 @@ void bench_cubes(const Arguments& arguments)
     cubes::CubeSessionConfig busy;  // 1 client, 50 ms each way, 2% loss, 60 Hz, the seed's budget, naive peer on
     busy.codec = arguments.codec;
     busy.naive_peer = arguments.naive;
+    busy.whole_snapshot_wait = arguments.whole_wait;
     if (wanted("busy"))
         run_cubes(arguments, "busy", busy);
     cubes::CubeSessionConfig uncapped = busy;
@@ -541,7 +549,7 @@ int main(int argc, char** argv)
         std::fprintf(stderr,
                      "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L] [--clients N] "
                      "[--entities M] [--workers N] [--codec "
-                     "predictive|bitpacked] [--scenes busy,busy-uncapped,calm] [--naive 0|1]\n",
+                     "predictive|bitpacked] [--scenes busy,busy-uncapped,calm] [--naive 0|1] [--whole-wait N]\n",
                      argv[0]);
         return 2;
     }
@@ -571,6 +579,8 @@ int main(int argc, char** argv)
             arguments.scenes = argv[i + 1];
         else if (!std::strcmp(argv[i], "--naive"))
             arguments.naive = std::strcmp(argv[i + 1], "0") != 0;
+        else if (!std::strcmp(argv[i], "--whole-wait"))
+            arguments.whole_wait = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
     }
     if (arguments.mode == "cubes")
         bench_cubes(arguments);

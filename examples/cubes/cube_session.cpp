@@ -105,6 +105,9 @@ struct CubeSession::Impl
         replication_config.snapshot_rate = config.snapshot_rate;
         replication_config.default_codec = config.codec;
         replication_config.path.enabled = config.adapt_to_path;
+        replication_config.whole_snapshot_wait = config.whole_snapshot_wait;
+        if (config.whole_snapshot_wait > 0)
+            replication_config.max_snapshot_bytes = 16 * 1024;
         if (config.budget_bits_per_second > 0)
         {
             replication_config.budget.tiers = {

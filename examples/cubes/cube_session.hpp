@@ -39,6 +39,9 @@ struct CubeSessionConfig
     /// 0 lifts the cap): a path that narrows mid-game, for the budget to follow (ReplicationConfig::path).
     std::map<int, std::uint64_t> link_caps;
     bool adapt_to_path = true;  ///< ReplicationConfig::path.enabled
+    /// ReplicationConfig::whole_snapshot_wait (with snapshots up to 16 KiB): a snapshot the budget cannot fill
+    /// with every change waits up to this many ticks for the allowance to grow. 0: partial snapshots.
+    std::uint32_t whole_snapshot_wait = 3;
 };
 
 /// One second of the run.

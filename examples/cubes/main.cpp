@@ -39,6 +39,9 @@ int main(int argc, char** argv)
     app.add_flag_callback(
         "--no-hold", [&config] { config.hold_position = config.hold_rotation_degrees = 0; },
         "send every quantized change (no pose hysteresis)");
+    app.add_option("--whole-wait", config.whole_snapshot_wait,
+                   "ticks a snapshot may wait for the budget to carry every change (0: partial snapshots)")
+        ->check(CLI::Range(0, 60));
     app.add_flag("!--no-adapt", config.adapt_to_path, "keep the tier's budget whatever the path carries");
     std::string csv_path;
     app.add_option("--csv", csv_path, "also write one line per second to this file (for bench/plot_series.py)");

@@ -104,6 +104,7 @@ struct ClientView
     std::optional<View> view;
     std::set<RoomId> rooms;
     double allowance = 0;                    ///< bytes this client may still be sent
+    std::uint32_t waited = 0;                ///< snapshot intervals skipped in a row for a whole snapshot
     PathBudget path;                         ///< its budget below the tier while its path cannot carry the tier
     std::uint64_t acked_at_last_sample = 0;  ///< `stats.snapshots_acked` when `path` was last sampled
     Tick last_snapshot_tick = 0;
@@ -171,6 +172,7 @@ struct PendingSnapshot
     std::vector<std::size_t> written;  ///< known indices it carries, whose priority restarts once sent
     std::optional<Tick> baseline_tick;
     std::size_t deferred = 0;  ///< changed entities the budget held back
+    bool waiting = false;      ///< skipped: the allowance grows for a whole snapshot
 };
 
 const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
@@ -590,7 +592,8 @@ struct ReplicationServer::Impl
         select_within_budget(view, writer, work.candidates, used_bits, out.written);
         const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
         out.bytes.clear();
-        if (writer.entry_count() == 0 && !heartbeat_due)
+        out.waiting = out.written.size() < work.candidates.size() && view.waited < config.whole_snapshot_wait;
+        if (out.waiting || (writer.entry_count() == 0 && !heartbeat_due))
             return;
 
         SnapshotHeader header;
@@ -608,6 +611,7 @@ struct ReplicationServer::Impl
     void send_snapshot(PendingSnapshot& pending, Timestamp now)
     {
         ClientView& view = *pending.view;
+        view.waited = pending.waiting ? view.waited + 1 : 0;
         if (pending.bytes.empty())
             return;
         const auto sent = server.send(view.client, config.channels.snapshots, pending.bytes, now);
@@ -746,9 +750,10 @@ struct ReplicationServer::Impl
             const std::uint64_t budget = follow_path(view, ceiling, now);
             const double per_tick = static_cast<double>(budget) / 8.0 / config.tick_rate;
             // Unspent allowance carries over for two snapshot intervals: enough to absorb a spawn burst, not
-            // enough to hoard a burst that breaks the budget.
+            // enough to hoard a burst that breaks the budget. A client waiting for a whole snapshot keeps what
+            // the intervals it skipped brought.
             const std::uint32_t interval = view.interval_ticks;
-            view.allowance = std::min(view.allowance + per_tick, per_tick * interval * 2);
+            view.allowance = std::min(view.allowance + per_tick, per_tick * interval * (2 + view.waited));
             view.stats.budget_bits_per_second = budget;
             if ((tick + view.stagger) % interval != 0)
                 continue;

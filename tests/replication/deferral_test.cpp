@@ -4,22 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include "replication/progress_component.hpp"
 #include "replication/replication_harness.hpp"
 
 namespace eustress::net::testing {
 namespace {
-
-/// A value that grows every tick on the server: "older" is a smaller value.
-struct Progress
-{
-    std::uint32_t value = 0;
-};
-
-void register_progress(ComponentRegistry& registry)
-{
-    registry.add<Progress>("test.progress",
-                           [](auto& stream, Progress& progress) { return stream.bits(progress.value, 32); });
-}
 
 struct Regressions
 {
@@ -54,9 +43,7 @@ Regressions run_deferring_scene(LinkConditionerConfig link)
         // Rising, but by uneven steps: a predictable ramp would cost the predictive codec almost nothing and
         // leave the budget nothing to defer.
         for (EntityId entity : entities)
-            game.world.set(entity,
-                           Progress{now_tick * 1024 +
-                                    (now_tick * 2654435761u ^ static_cast<std::uint32_t>(entity) * 40503u) % 1024});
+            game.world.set(entity, Progress{progress_at(now_tick, entity)});
         game.tick();
         for (EntityId entity : entities)
         {

@@ -113,8 +113,10 @@ TEST_P(EitherCodec, RandomSnapshotsRoundTripAgainstRandomBaselines)
         ASSERT_EQ(decode(full, nullptr, decoded), DecodeError::None);
         expect_same_state(decoded.state, current);
         // A moved entity's delta can take a few bits more than its full form (the changed flags and each field's
-        // size prefix), so a small snapshot of mostly moved entities may come out a byte larger.
-        EXPECT_LE(bytes.size(), full.size() + 1);
+        // size prefix), and only the delta codes removals and "same components" flags, where a 0 costs about 5
+        // bits at first (the models start expecting 1: FieldModels::kRarelyZero), so a small snapshot of mostly
+        // moved entities may come out two bytes larger.
+        EXPECT_LE(bytes.size(), full.size() + 2);
         delta_bytes += bytes.size();
         full_bytes += full.size();
     }

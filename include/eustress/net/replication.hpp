@@ -105,6 +105,12 @@ struct ReplicationConfig
     PathAdaptation path;
     /// The largest snapshot: keeping it under one datagram means a loss costs one snapshot, not a fragment group.
     std::size_t max_snapshot_bytes = 1100;
+    /// Whole snapshots: while the budget would leave changed entities out of a snapshot, skip it, up to this many
+    /// snapshot intervals in a row, so the allowance grows until one snapshot carries every change. A client then
+    /// shows every entity as it was at the tick of the snapshot it applied (later by the intervals skipped),
+    /// instead of the fresh ones beside stale ones the budget held back. 0: send what fits every interval.
+    /// A whole snapshot can exceed one datagram: raise `max_snapshot_bytes` with it.
+    std::uint32_t whole_snapshot_wait = 0;
     /// Snapshots remembered per client while waiting for their acknowledgement (and on the client, received
     /// snapshots kept as possible baselines). An older baseline falls back to a full encoding.
     std::uint32_t snapshot_history = 64;
