@@ -47,7 +47,7 @@ constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
 struct KnownEntity
 {
     std::uint32_t id = 0;
-    std::vector<ComponentId> announced;               ///< the components the client was told about
+    ComponentList announced;                          ///< the components the client was told about
     const QuantizedEntity* announced_from = nullptr;  ///< the state `announced` was last checked against
     float accumulated = 0;                            ///< priority accumulator
 };
