@@ -37,12 +37,18 @@ struct QuantizedEntity
     ComponentList components;                                  ///< ascending
     boost::container::small_vector<std::uint32_t, 5> offsets;  ///< components.size() + 1 bounds into `fields`
     FieldList fields;
+    /// The server's reclamation mark (retired_states.hpp): the last tick a snapshot record was known to name this
+    /// state. Not part of the value: equality ignores it.
+    mutable Tick last_named = 0;
 
     std::span<const QuantizedField> fields_of(std::size_t index) const
     {
         return std::span<const QuantizedField>(fields.data() + offsets[index], offsets[index + 1] - offsets[index]);
     }
-    friend bool operator==(const QuantizedEntity&, const QuantizedEntity&) = default;
+    friend bool operator==(const QuantizedEntity& a, const QuantizedEntity& b)
+    {
+        return a.components == b.components && a.offsets == b.offsets && a.fields == b.fields;
+    }
 
     std::optional<std::size_t> index_of(ComponentId component) const;
     bool same_components(const QuantizedEntity& other) const { return components == other.components; }
