@@ -288,6 +288,27 @@ struct CostRun
     std::vector<double> replication_cpu_ms;
     double memory_before = 0, memory_after = 0;
     int ticks = 0;
+
+    /// Runs one replication tick and the QUIC flush after it, timing both (kept when `measured`). Returns the
+    /// tick's wall time in milliseconds.
+    template <typename Tick, typename Flush> double time_tick(bool measured, Tick&& tick, Flush&& flush)
+    {
+        const double cpu_before = process_cpu_ms();
+        const auto before = Clock::now();
+        tick();
+        const auto between = Clock::now();
+        const double cpu_after = process_cpu_ms();
+        flush();
+        const auto after = Clock::now();
+        const double tick_ms = std::chrono::duration<double, std::milli>(between - before).count();
+        if (measured)
+        {
+            replication_ms.push_back(tick_ms);
+            replication_cpu_ms.push_back(cpu_after - cpu_before);
+            flush_ms.push_back(std::chrono::duration<double, std::milli>(after - between).count());
+        }
+        return tick_ms;
+    }
 };
 
 /// The world and the players of one server-cost run: `arguments.entities` entities, a tenth moved each tick,
@@ -354,22 +375,12 @@ CostRun run_cost_ticks(const Arguments& arguments, Server& server, CostScene& sc
             run.memory_before = resident_bytes();
         scene.pump(server, MonotonicClock::now());
         scene.step();
-        const double cpu_before = process_cpu_ms();
-        const auto before = Clock::now();
-        scene.replication.tick(MonotonicClock::now());
-        const auto between = Clock::now();
-        const double cpu_after = process_cpu_ms();
-        server.flush(MonotonicClock::now());
-        const auto after = Clock::now();
-        if (tick >= warmup_ticks)
-        {
-            run.replication_ms.push_back(std::chrono::duration<double, std::milli>(between - before).count());
-            run.replication_cpu_ms.push_back(cpu_after - cpu_before);
-            run.flush_ms.push_back(std::chrono::duration<double, std::milli>(after - between).count());
-        }
+        const double tick_ms = run.time_tick(
+            tick >= warmup_ticks, [&] { scene.replication.tick(MonotonicClock::now()); },
+            [&] { server.flush(MonotonicClock::now()); });
         if (tick % 60 == 0)
             std::fprintf(stderr, "\r  server-cost: tick %d/%d, last %.2f ms   ", tick, warmup_ticks + measured_ticks,
-                         std::chrono::duration<double, std::milli>(between - before).count());
+                         tick_ms);
         next_tick += tick_interval;
         if (Clock::now() < next_tick)
             std::this_thread::sleep_until(next_tick);
@@ -562,22 +573,11 @@ void bench_server_cost_virtual(const Arguments& arguments)
         for (int i = 0; i < game.substeps; ++i)
             game.pump(game.tick_interval / game.substeps);
         scene.step();
-        const double cpu_before = process_cpu_ms();
-        const auto before = Clock::now();
-        game.replication->tick(game.now);
-        const auto between = Clock::now();
-        const double cpu_after = process_cpu_ms();
-        game.server->flush(game.now);
-        const auto after = Clock::now();
-        if (tick >= warmup_ticks)
-        {
-            run.replication_ms.push_back(std::chrono::duration<double, std::milli>(between - before).count());
-            run.replication_cpu_ms.push_back(cpu_after - cpu_before);
-            run.flush_ms.push_back(std::chrono::duration<double, std::milli>(after - between).count());
-        }
+        const double tick_ms = run.time_tick(
+            tick >= warmup_ticks, [&] { game.replication->tick(game.now); }, [&] { game.server->flush(game.now); });
         if (tick % 60 == 0)
-            std::fprintf(stderr, "\r  server-cost-virtual: tick %d/%d, last %.2f ms CPU   ", tick,
-                         warmup_ticks + measured_ticks, cpu_after - cpu_before);
+            std::fprintf(stderr, "\r  server-cost-virtual: tick %d/%d, last %.2f ms   ", tick,
+                         warmup_ticks + measured_ticks, tick_ms);
     }
     std::fprintf(stderr, "\n");
     run.ticks = warmup_ticks + measured_ticks;
