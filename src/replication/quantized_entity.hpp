@@ -30,7 +30,7 @@ struct QuantizedField
 
 /// Inline capacities: a transform and a few small components (a transform is 7 fields) without a heap block.
 using ComponentList = boost::container::small_vector<ComponentId, 4>;
-using FieldList = boost::container::small_vector<QuantizedField, 12>;
+using FieldList = boost::container::small_vector<QuantizedField, 8>;
 
 struct QuantizedEntity
 {

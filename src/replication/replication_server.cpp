@@ -199,8 +199,8 @@ std::size_t state_bytes(const RecordState& state)
     return state.capacity() * sizeof(RecordEntry);
 }
 
-/// Each client's records are swept once in this many ticks: retired states are freed this long (and up to as long
-/// again, RetiredStates::release_older_than) after the last record naming them went.
+/// Each client's records are swept once in this many ticks: a retired state is freed this long after the last
+/// record naming it went (one a held-back entry named past that point, up to as long again).
 constexpr Tick kSweepPeriodTicks = 16;
 
 QuantizedEntityPtr single_component(const QuantizedEntity& entity, std::size_t index)

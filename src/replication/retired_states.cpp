@@ -7,7 +7,7 @@ namespace eustress::net::replication {
 void RetiredStates::retire(QuantizedEntityPtr state, Tick tick)
 {
     mark(*state, tick);
-    m_states.push_back(std::move(state));
+    m_recent.push_back({std::move(state), tick});
 }
 
 void RetiredStates::mark(const QuantizedEntity& state, Tick tick) noexcept
@@ -17,19 +17,31 @@ void RetiredStates::mark(const QuantizedEntity& state, Tick tick) noexcept
 
 void RetiredStates::release_older_than(Tick horizon, std::size_t period)
 {
+    // Most states are named by no record by the time the horizon passes their retirement: freed then, in order.
+    while (!m_recent.empty() && tick_difference(m_recent.front().retired, horizon) < 0)
+    {
+        if (tick_difference(m_recent.front().state->last_named, horizon) >= 0)
+            m_named.push_back(std::move(m_recent.front().state));
+        m_recent.pop_front();
+    }
+    release_named(horizon, period);
+}
+
+void RetiredStates::release_named(Tick horizon, std::size_t period)
+{
     // Each call passes over a share of the list and the list only shrinks behind the cursor, so every state is
     // looked at within `period` calls. Bounded: each step frees one state or passes one.
-    const std::size_t share = m_states.size() / std::max<std::size_t>(period, 1) + 1;
+    const std::size_t share = m_named.size() / std::max<std::size_t>(period, 1) + 1;
     std::size_t passed = 0;
-    while (passed < share && !m_states.empty())
+    while (passed < share && !m_named.empty())
     {
-        if (m_cursor >= m_states.size())
+        if (m_cursor >= m_named.size())
             m_cursor = 0;
-        if (tick_difference(m_states[m_cursor]->last_named, horizon) < 0)
+        if (tick_difference(m_named[m_cursor]->last_named, horizon) < 0)
         {
             // The last one takes its place (order does not matter) and is looked at next.
-            m_states[m_cursor] = std::move(m_states.back());
-            m_states.pop_back();
+            m_named[m_cursor] = std::move(m_named.back());
+            m_named.pop_back();
         }
         else
         {

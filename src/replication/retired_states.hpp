@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <vector>
 
 #include "replication/quantized_entity.hpp"
@@ -24,18 +25,27 @@ class RetiredStates
 {
   public:
     /// The World no longer holds `state` from `tick` on (it was current until then, so records made before
-    /// may name it).
+    /// may name it). Ticks never decrease from one call to the next.
     void retire(QuantizedEntityPtr state, Tick tick);
     /// A record named `state` at `tick`: called by sweeps, on the tick's thread while no worker runs.
     static void mark(const QuantizedEntity& state, Tick tick) noexcept;
-    /// Looks at a share of the retired states (one `period`th, so each is looked at once every `period` calls)
-    /// and frees those last named before `horizon`.
+    /// Frees the states last named before `horizon`: each recent one as soon as the horizon passes its
+    /// retirement, and of those still named then, a share (one `period`th, so each is looked at once every
+    /// `period` calls).
     void release_older_than(Tick horizon, std::size_t period);
-    std::size_t size() const noexcept { return m_states.size(); }
+    std::size_t size() const noexcept { return m_recent.size() + m_named.size(); }
 
   private:
-    std::vector<QuantizedEntityPtr> m_states;
-    std::size_t m_cursor = 0;  ///< where the next share starts
+    struct Recent
+    {
+        QuantizedEntityPtr state;
+        Tick retired = 0;
+    };
+    void release_named(Tick horizon, std::size_t period);
+
+    std::deque<Recent> m_recent;              ///< in retirement order, not yet behind the horizon
+    std::vector<QuantizedEntityPtr> m_named;  ///< behind the horizon but named since (held-back entries)
+    std::size_t m_cursor = 0;                 ///< where the next share of `m_named` starts
 };
 
 }  // namespace eustress::net::replication
