@@ -4,6 +4,9 @@
 //   server-cost  100 clients, 10,000 entities, 10% moving each tick, spatial interest: server ms per tick, and
 //                what drives it (baseline age, entities per snapshot, bytes per client); --clients N --entities M
 //                size it (the world grows with M so a view holds the same ~314 entities)
+//   server-cost-virtual  the same scene in one process over the in-memory network and a fake clock: no load
+//                feeds back through the acknowledgements, so the tick's CPU time compares builds, and a fingerprint
+//                of every replication byte the clients received shows whether a change kept the output identical
 //   convergence  20% loss, 100 ms RTT: ticks until every mirror matches after changes stop
 // Usage: eustress-bench-replication MODE [--seconds N] [--runs N] [--placement LABEL] [--clients-cpu N]
 //        [--codec predictive|bitpacked] (cubes, convergence) [--scenes busy,busy-uncapped,calm] [--naive 0|1]
@@ -17,6 +20,7 @@
 #include <map>
 #include <random>
 #include <sched.h>
+#include <span>
 #include <string>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +33,7 @@
 #include "eustress/net/client.hpp"
 #include "eustress/net/server.hpp"
 #include "replication/convergence_scenario.hpp"
+#include "replication/replication_harness.hpp"
 #include "replication/world_impl.hpp"
 
 using namespace eustress::net;
@@ -291,6 +296,27 @@ struct CostRun
     std::vector<double> replication_cpu_ms;
     double memory_before = 0, memory_after = 0;
     int ticks = 0;
+
+    /// Runs one replication tick and the QUIC flush after it, timing both (kept when `measured`). Returns the
+    /// tick's wall time in milliseconds.
+    template <typename Tick, typename Flush> double time_tick(bool measured, Tick&& tick, Flush&& flush)
+    {
+        const double cpu_before = process_cpu_ms();
+        const auto before = Clock::now();
+        tick();
+        const auto between = Clock::now();
+        const double cpu_after = process_cpu_ms();
+        flush();
+        const auto after = Clock::now();
+        const double tick_ms = std::chrono::duration<double, std::milli>(between - before).count();
+        if (measured)
+        {
+            replication_ms.push_back(tick_ms);
+            replication_cpu_ms.push_back(cpu_after - cpu_before);
+            flush_ms.push_back(std::chrono::duration<double, std::milli>(after - between).count());
+        }
+        return tick_ms;
+    }
 };
 
 /// The world and the players of one server-cost run: `arguments.entities` entities, a tenth moved each tick,
@@ -357,22 +383,12 @@ CostRun run_cost_ticks(const Arguments& arguments, Server& server, CostScene& sc
             run.memory_before = resident_bytes();
         scene.pump(server, MonotonicClock::now());
         scene.step();
-        const double cpu_before = process_cpu_ms();
-        const auto before = Clock::now();
-        scene.replication.tick(MonotonicClock::now());
-        const auto between = Clock::now();
-        const double cpu_after = process_cpu_ms();
-        server.flush(MonotonicClock::now());
-        const auto after = Clock::now();
-        if (tick >= warmup_ticks)
-        {
-            run.replication_ms.push_back(std::chrono::duration<double, std::milli>(between - before).count());
-            run.replication_cpu_ms.push_back(cpu_after - cpu_before);
-            run.flush_ms.push_back(std::chrono::duration<double, std::milli>(after - between).count());
-        }
+        const double tick_ms = run.time_tick(
+            tick >= warmup_ticks, [&] { scene.replication.tick(MonotonicClock::now()); },
+            [&] { server.flush(MonotonicClock::now()); });
         if (tick % 60 == 0)
             std::fprintf(stderr, "\r  server-cost: tick %d/%d, last %.2f ms   ", tick, warmup_ticks + measured_ticks,
-                         std::chrono::duration<double, std::milli>(between - before).count());
+                         tick_ms);
         next_tick += tick_interval;
         if (Clock::now() < next_tick)
             std::this_thread::sleep_until(next_tick);
@@ -514,6 +530,73 @@ void bench_server_cost(const Arguments& arguments, const char* self)
     std::remove(rendezvous.c_str());
 }
 
+/// FNV-1a over every replication message each client received, in order: equal between two builds only when
+/// every byte every client got is equal.
+struct ReceivedFingerprint
+{
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    std::uint64_t bytes = 0;
+
+    void add(std::size_t peer, std::span<const std::byte> message)
+    {
+        mix(static_cast<std::uint8_t>(peer));
+        for (std::byte byte : message)
+            mix(static_cast<std::uint8_t>(byte));
+        bytes += message.size();
+    }
+    void mix(std::uint8_t byte) { hash = (hash ^ byte) * 0x100000001b3ull; }
+};
+
+/// server-cost in virtual time: the server and its clients in this process over the in-memory network, a tick
+/// every 16.7 ms of a fake clock. Deterministic, so the tick's CPU time measures the code (not the load's late
+/// acknowledgements) and the fingerprint of what the clients received compares two builds' output.
+void bench_server_cost_virtual(const Arguments& arguments)
+{
+    const float side = cost_world(arguments.entities);
+    eustress::net::testing::ReplicatedGame game(
+        [](ComponentRegistry&) {},
+        [&](ReplicationConfig& config) { config.workers = static_cast<std::size_t>(arguments.workers); }, std::nullopt,
+        cost_quantization(side));
+    ReceivedFingerprint fingerprint;
+    game.on_client_event = [&](std::size_t peer, const NetworkEvent& event) {
+        if (const auto* message = std::get_if<MessageEvent>(&event))
+            if (message->channel == game.config.channels.snapshots || message->channel == game.config.channels.entities)
+                fingerprint.add(peer, message->data);
+    };
+    for (int i = 0; i < arguments.clients; ++i)
+        game.add_client("10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 2) + ":5000");
+    if (!game.run_until([&] { return game.all_connected(); }))
+        throw std::runtime_error("server-cost-virtual: clients did not connect");
+    CostScene scene(game.world, *game.replication, arguments.entities, side);
+    for (const auto& peer : game.peers)
+        scene.views[peer.client->id()] = {scene.coordinate(scene.random), scene.coordinate(scene.random), 0};
+
+    CostRun run;
+    const int warmup_ticks = 180;
+    const int measured_ticks = arguments.seconds * 60;
+    for (int tick = 0; tick < warmup_ticks + measured_ticks; ++tick)
+    {
+        if (tick == warmup_ticks)
+            run.memory_before = resident_bytes();
+        for (int i = 0; i < game.substeps; ++i)
+            game.pump(game.tick_interval / game.substeps);
+        scene.step();
+        const double tick_ms = run.time_tick(
+            tick >= warmup_ticks, [&] { game.replication->tick(game.now); }, [&] { game.server->flush(game.now); });
+        if (tick % 60 == 0)
+            std::fprintf(stderr, "\r  server-cost-virtual: tick %d/%d, last %.2f ms   ", tick,
+                         warmup_ticks + measured_ticks, tick_ms);
+    }
+    std::fprintf(stderr, "\n");
+    run.ticks = warmup_ticks + measured_ticks;
+    run.memory_after = resident_bytes();
+    report_cost(arguments, run, scene, *game.server);
+    // The low 48 bits: a JSON number (a double) holds them exactly.
+    emit(arguments, "fingerprint of every replication byte received (low 48 bits)",
+         static_cast<double>(fingerprint.hash & 0xffff'ffff'ffffull), "fnv1a");
+    emit(arguments, "replication bytes received, all clients", static_cast<double>(fingerprint.bytes), "bytes");
+}
+
 void bench_convergence(const Arguments& arguments)
 {
     std::vector<double> ticks;
@@ -547,7 +630,8 @@ int main(int argc, char** argv)
     if (argc < 2)
     {
         std::fprintf(stderr,
-                     "usage: %s cubes|server-cost|convergence [--seconds N] [--runs N] [--placement L] [--clients N] "
+                     "usage: %s cubes|server-cost|server-cost-virtual|convergence [--seconds N] [--runs N] "
+                     "[--placement L] [--clients N] "
                      "[--entities M] [--workers N] [--codec "
                      "predictive|bitpacked] [--scenes busy,busy-uncapped,calm] [--naive 0|1] [--whole-wait N]\n",
                      argv[0]);
@@ -586,6 +670,8 @@ int main(int argc, char** argv)
         bench_cubes(arguments);
     else if (arguments.mode == "server-cost")
         bench_server_cost(arguments, argv[0]);
+    else if (arguments.mode == "server-cost-virtual")
+        bench_server_cost_virtual(arguments);
     else if (arguments.mode == "convergence")
         bench_convergence(arguments);
     else

@@ -100,6 +100,9 @@ if wanted server-cost; then
   taskset -c 0 "$replication" server-cost --seconds 10 --placement same-core --clients-cpu 0 >>"$out"
   taskset -c 0 "$replication" server-cost --seconds 10 --placement two-cores --clients-cpu 1 --workers 1 >>"$out"
   taskset -c 0,1 "$replication" server-cost --seconds 10 --placement two-workers --clients-cpu 1 --workers 2 >>"$out"
+  # The same scene in one process over the in-memory network and a fake clock: no load reaches the tick through
+  # late acknowledgements, and its fingerprint tells whether two builds sent the same bytes.
+  taskset -c 0 "$replication" server-cost-virtual --seconds 5 --workers 1 --placement virtual >>"$out"
 fi
 # The growth table (clients x entities; 3 s per cell, ~25 minutes on a loaded machine): only when named,
 # BENCH_ONLY=server-sweep.

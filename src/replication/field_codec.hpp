@@ -25,8 +25,7 @@ void write_fields(wire::BitWriter& writer, std::span<const QuantizedField> curre
 class WireFieldSource final : public FieldSource
 {
   public:
-    WireFieldSource(wire::BitReader& reader, std::span<const QuantizedField> baseline,
-                    std::vector<QuantizedField>& decoded) noexcept
+    WireFieldSource(wire::BitReader& reader, std::span<const QuantizedField> baseline, FieldList& decoded) noexcept
         : m_reader(reader), m_baseline(baseline), m_decoded(decoded), m_first(decoded.size())
     {}
     std::optional<std::uint64_t> take(unsigned bits) override;
@@ -40,7 +39,7 @@ class WireFieldSource final : public FieldSource
 
     wire::BitReader& m_reader;
     std::span<const QuantizedField> m_baseline;
-    std::vector<QuantizedField>& m_decoded;
+    FieldList& m_decoded;
     std::size_t m_first;
 };
 

@@ -98,7 +98,7 @@ class RangeFieldSource final : public FieldSource
 {
   public:
     RangeFieldSource(RangeDecoder& decoder, FieldModels& models, std::span<const QuantizedField> baseline,
-                     const std::vector<std::uint64_t>* predicted, std::vector<QuantizedField>& decoded) noexcept
+                     const std::vector<std::uint64_t>* predicted, FieldList& decoded) noexcept
         : m_decoder(decoder), m_models(models), m_baseline(baseline), m_predicted(predicted), m_decoded(decoded),
           m_first(decoded.size())
     {}
@@ -131,7 +131,7 @@ class RangeFieldSource final : public FieldSource
     FieldModels& m_models;
     std::span<const QuantizedField> m_baseline;
     const std::vector<std::uint64_t>* m_predicted;
-    std::vector<QuantizedField>& m_decoded;
+    FieldList& m_decoded;
     std::size_t m_first;
 };
 

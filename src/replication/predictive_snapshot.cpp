@@ -19,11 +19,6 @@ bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept
     return !bytes.empty() && bytes[0] == std::byte{0};
 }
 
-EntityHistory history_of(const SnapshotEntry& entry)
-{
-    return {entry.state.get(), entry.tick, entry.previous.get(), entry.previous_tick};
-}
-
 void PredictiveSnapshotWriter::begin(Tick tick)
 {
     m_tick = tick;
@@ -32,19 +27,18 @@ void PredictiveSnapshotWriter::begin(Tick tick)
 }
 
 std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const QuantizedEntity& current,
-                                                  const SnapshotEntry* baseline)
+                                                  const EntityHistory* baseline)
 {
-    m_entries.push_back({entity, &current, baseline});
+    m_entries.push_back({entity, &current, baseline ? *baseline : EntityHistory{}, baseline != nullptr});
     CostSink sink;
     sink.bit(m_estimate.present, 1);
-    const EntityHistory history = baseline ? history_of(*baseline) : EntityHistory{};
-    code_entity(sink, m_estimate, current, baseline ? &history : nullptr, m_tick, m_scratch);
+    code_entity(sink, m_estimate, current, baseline, m_tick, m_scratch);
     return static_cast<std::size_t>((sink.cost + 255) / 256);
 }
 
 void PredictiveSnapshotWriter::add_removed(std::uint32_t entity)
 {
-    m_entries.push_back({entity, nullptr, nullptr});
+    m_entries.push_back({entity, nullptr, EntityHistory{}, false});
     CostSink sink;
     sink.bit(m_estimate.present, 0);
 }
@@ -69,8 +63,7 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
         sink.bit(models->present, entry.current ? 1u : 0u);
         if (!entry.current)
             continue;
-        const EntityHistory history = entry.baseline ? history_of(*entry.baseline) : EntityHistory{};
-        code_entity(sink, *models, *entry.current, entry.baseline ? &history : nullptr, header.tick, m_scratch);
+        code_entity(sink, *models, *entry.current, entry.delta ? &entry.baseline : nullptr, header.tick, m_scratch);
     }
     if (!m_entries.empty())
         encoder.encode_direct(kEndMark, kEndMarkBits);

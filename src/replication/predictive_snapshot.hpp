@@ -19,9 +19,10 @@ bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept;
 class PredictiveSnapshotWriter final : public SnapshotEncoder
 {
   public:
+    using SnapshotEncoder::add_present;
     void begin(Tick tick) override;
     std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
-                            const SnapshotEntry* baseline) override;
+                            const EntityHistory* baseline) override;
     void add_removed(std::uint32_t entity) override;
     void drop_last() override { m_entries.pop_back(); }
     std::size_t entry_count() const noexcept override { return m_entries.size(); }
@@ -33,7 +34,8 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     {
         std::uint32_t entity = 0;
         const QuantizedEntity* current = nullptr;  ///< null: removed
-        const SnapshotEntry* baseline = nullptr;
+        EntityHistory baseline;                    ///< when `delta`
+        bool delta = false;
     };
     Tick m_tick = 0;
     std::vector<Entry> m_entries;
@@ -44,8 +46,5 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
 /// The entries after the header: `body` starts at the entry count.
 DecodeError decode_predictive_body(std::span<const std::byte> body, const ComponentRegistry& registry,
                                    const SnapshotState& baseline, DecodedSnapshot& out);
-
-/// The history an entry gives the entity codec.
-EntityHistory history_of(const SnapshotEntry& entry);
 
 }  // namespace eustress::net::replication

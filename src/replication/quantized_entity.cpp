@@ -9,14 +9,14 @@ namespace {
 class FieldCollector final : public FieldSink
 {
   public:
-    explicit FieldCollector(std::vector<QuantizedField>& fields) : m_fields(fields) {}
+    explicit FieldCollector(FieldList& fields) : m_fields(fields) {}
     void put(std::uint64_t value, unsigned bits) override
     {
         m_fields.push_back({value, static_cast<std::uint8_t>(bits)});
     }
 
   private:
-    std::vector<QuantizedField>& m_fields;
+    FieldList& m_fields;
 };
 
 class FieldReplay final : public FieldSource
@@ -48,12 +48,6 @@ std::optional<std::size_t> QuantizedEntity::index_of(ComponentId component) cons
     if (found == components.end() || *found != component)
         return std::nullopt;
     return static_cast<std::size_t>(found - components.begin());
-}
-
-std::size_t QuantizedEntity::memory_bytes() const
-{
-    return sizeof(*this) + components.capacity() * sizeof(ComponentId) + offsets.capacity() * sizeof(std::uint32_t) +
-           fields.capacity() * sizeof(QuantizedField);
 }
 
 void QuantizedEntity::begin_component(ComponentId component)

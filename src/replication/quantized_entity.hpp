@@ -1,6 +1,10 @@
 // An entity's networked state as the wire sees it: each component reduced by its serialize function to a list of
 // quantized fields. Immutable once built and shared: a client's snapshot history holds pointers, and an entity
 // that did not change since a baseline is recognised by pointer equality, without comparing a field.
+//
+// Its lists keep a typical entity's few components and fields inline, so a state is one allocation (with its
+// shared_ptr's control block) and one run of cache lines: the server builds one per moved entity per tick, and
+// each client's snapshot compares the component lists of every entity it codes.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +12,8 @@
 #include <optional>
 #include <span>
 #include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "eustress/net/world.hpp"
 
@@ -22,21 +28,30 @@ struct QuantizedField
     friend bool operator==(const QuantizedField&, const QuantizedField&) = default;
 };
 
+/// Inline capacities: a transform and a few small components (a transform is 7 fields) without a heap block.
+using ComponentList = boost::container::small_vector<ComponentId, 4>;
+using FieldList = boost::container::small_vector<QuantizedField, 8>;
+
 struct QuantizedEntity
 {
-    std::vector<ComponentId> components;  ///< ascending
-    std::vector<std::uint32_t> offsets;   ///< components.size() + 1 bounds into `fields`
-    std::vector<QuantizedField> fields;
+    ComponentList components;                                  ///< ascending
+    boost::container::small_vector<std::uint32_t, 5> offsets;  ///< components.size() + 1 bounds into `fields`
+    FieldList fields;
+    /// The server's reclamation mark (retired_states.hpp): the last tick a snapshot record was known to name this
+    /// state. Not part of the value: equality ignores it.
+    mutable Tick last_named = 0;
 
     std::span<const QuantizedField> fields_of(std::size_t index) const
     {
-        return std::span(fields).subspan(offsets[index], offsets[index + 1] - offsets[index]);
+        return std::span<const QuantizedField>(fields.data() + offsets[index], offsets[index + 1] - offsets[index]);
     }
-    friend bool operator==(const QuantizedEntity&, const QuantizedEntity&) = default;
+    friend bool operator==(const QuantizedEntity& a, const QuantizedEntity& b)
+    {
+        return a.components == b.components && a.offsets == b.offsets && a.fields == b.fields;
+    }
 
     std::optional<std::size_t> index_of(ComponentId component) const;
     bool same_components(const QuantizedEntity& other) const { return components == other.components; }
-    std::size_t memory_bytes() const;
 
     /// Appends a component whose fields were pushed onto `fields` since `begin_component`.
     void begin_component(ComponentId component);

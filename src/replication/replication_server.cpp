@@ -1,6 +1,7 @@
 // Per client: which entities it has (interest), the reliable actions that change that set, and snapshots
 // delta-compressed against the newest one it acknowledged, filled by priority within its byte budget.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <deque>
 #include <set>
@@ -11,6 +12,7 @@
 #include "replication/entity_actions.hpp"
 #include "replication/path_budget.hpp"
 #include "replication/replication_metrics.hpp"
+#include "replication/retired_states.hpp"
 #include "replication/snapshot.hpp"
 #include "replication/spatial_grid.hpp"
 #include "replication/worker_pool.hpp"
@@ -47,17 +49,27 @@ constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
 struct KnownEntity
 {
     std::uint32_t id = 0;
-    std::vector<ComponentId> announced;               ///< the components the client was told about
+    ComponentList announced;                          ///< the components the client was told about
     const QuantizedEntity* announced_from = nullptr;  ///< the state `announced` was last checked against
     float accumulated = 0;                            ///< priority accumulator
 };
+
+/// An entry of a sent snapshot's state, as the server keeps it: plain pointers, so a record copies its
+/// baseline's entries without touching a reference count. RetiredStates keeps the states alive.
+struct RecordEntry
+{
+    std::uint32_t entity = 0;
+    EntityHistory history;  ///< the state the client holds, from which tick, and the one it replaced
+};
+/// Ascending by entity.
+using RecordState = std::vector<RecordEntry>;
 
 struct SentSnapshot
 {
     std::uint32_t sequence = 0;
     Tick tick = 0;
     MessageId message = 0;
-    SnapshotState state;
+    RecordState state;
     bool acked = false;
 };
 
@@ -65,8 +77,9 @@ struct SentSnapshot
 /// each entity's record from each client's loop cost a cache miss per entity per client.
 struct EntityMeta
 {
-    const QuantizedEntityPtr* state = nullptr;  ///< null: no entity with this id
-    /// `*state`'s object, copied here so the per-client loops compare against it without touching the record:
+    /// Null: no entity with this id. Held here, so a state the World replaces can be retired (RetiredStates).
+    QuantizedEntityPtr state;
+    /// `state`'s object, copied here so the per-client loops compare against it without touching the record:
     /// valid for the tick (the game does not change the World while replication ticks).
     const QuantizedEntity* quantized = nullptr;
     EntityRecord* record = nullptr;
@@ -109,6 +122,7 @@ struct ClientView
     std::uint64_t acked_at_last_sample = 0;  ///< `stats.snapshots_acked` when `path` was last sampled
     Tick last_snapshot_tick = 0;
     Tick last_interest_tick = 0;
+    Tick last_sweep_tick = 0;          ///< when its records were last swept for the states they name (RetiredStates)
     std::uint32_t interval_ticks = 1;  ///< a snapshot every this many ticks
     SnapshotCodec codec = SnapshotCodec::Predictive;
     bool interest_dirty = true;  ///< its view, rooms or the world's structure changed since the last interest pass
@@ -143,7 +157,7 @@ struct Candidate
     float priority;  ///< the known entity's accumulator, copied: the selection compares it often
     std::uint32_t known_index;
     const QuantizedEntity* state;
-    const SnapshotEntry* baseline;
+    const EntityHistory* baseline;
 };
 
 /// The selection order: highest priority first, ties by known index (ascending id), so the order, and the bytes,
@@ -183,10 +197,14 @@ const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
     return nullptr;
 }
 
-std::size_t state_bytes(const SnapshotState& state)
+std::size_t state_bytes(const RecordState& state)
 {
-    return state.capacity() * sizeof(SnapshotEntry);
+    return state.capacity() * sizeof(RecordEntry);
 }
+
+/// Each client's records are swept once in this many ticks: a retired state is freed this long after the last
+/// record naming it went (one a held-back entry named past that point, up to as long again).
+constexpr Tick kSweepPeriodTicks = 16;
 
 QuantizedEntityPtr single_component(const QuantizedEntity& entity, std::size_t index)
 {
@@ -213,9 +231,13 @@ struct ReplicationServer::Impl
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
     std::vector<std::uint32_t> desired;
+    /// collect_desired's ids as bits by id, read back in ascending order: the grid gives a few hundred ids per
+    /// pass in cell order, and sorting them cost more than scanning the bits of every id.
+    std::vector<std::uint64_t> desired_bits;
     std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
     /// `meta`'s hot part, packed (HotEntity): each client's loop over the entities it knows reads it for every one.
     std::vector<HotEntity> current;
+    RetiredStates retired;           ///< states replaced or despawned that the clients' records may still name
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
     wire::BitWriter measure;
     /// Per worker: what encoding one client's snapshot needs, reused from client to client.
@@ -295,7 +317,11 @@ struct ReplicationServer::Impl
         meta.resize(world_impl.next_id);
         current.resize(world_impl.next_id);
         for (std::uint32_t id : world_impl.despawned)
+        {
+            if (meta[id].state)
+                retired.retire(meta[id].state, tick);
             forget(id);
+        }
         structure_changed = structure_changed || !world_impl.despawned.empty();
         world_impl.despawned.clear();
         for (std::uint32_t id : world_impl.changed)
@@ -309,8 +335,10 @@ struct ReplicationServer::Impl
             const EntityMeta before = meta[id];
             unlist(id, record->position);
             EntityMeta& entity = meta[id];
-            entity.state = &world_impl.quantized(*record);
-            entity.quantized = entity.state->get();
+            entity.state = world_impl.quantized(*record);
+            entity.quantized = entity.state.get();
+            if (before.state && before.state != entity.state)
+                retired.retire(before.state, tick);
             entity.record = record;
             entity.target = record->networked.replication.target;
             entity.owner = record->networked.owner;
@@ -398,9 +426,15 @@ struct ReplicationServer::Impl
         }
         const float radius = view.view->radius;
         const float leave_radius = radius * config.interest_hysteresis;
+        desired_bits.resize(meta.size() / 64 + 1);
+        std::size_t lowest = desired_bits.size(), highest = 0;  // the words with bits set
         const auto add_if_relevant = [&](std::uint32_t id) {
             if (const EntityMeta* entity = meta_of(id); entity && relevant(view, *entity))
-                desired.push_back(id);
+            {
+                desired_bits[id / 64] |= std::uint64_t{1} << (id % 64);
+                lowest = std::min<std::size_t>(lowest, id / 64);
+                highest = std::max<std::size_t>(highest, id / 64);
+            }
         };
         grid.query(view.view->position, leave_radius, [&](std::uint32_t id, float distance_squared) {
             if (distance_squared > radius * radius && !view.is_known(id))
@@ -412,8 +446,12 @@ struct ReplicationServer::Impl
         if (const auto mine = owned.find(view.client); mine != owned.end())
             for (std::uint32_t id : mine->second)
                 add_if_relevant(id);
-        std::sort(desired.begin(), desired.end());
-        desired.erase(std::unique(desired.begin(), desired.end()), desired.end());
+        for (std::size_t word = lowest; word <= highest && word < desired_bits.size(); ++word)
+        {
+            for (std::uint64_t bits = desired_bits[word]; bits != 0; bits &= bits - 1)
+                desired.push_back(static_cast<std::uint32_t>(word * 64 + std::countr_zero(bits)));
+            desired_bits[word] = 0;
+        }
     }
 
     template <typename Entity> float nearness(const ClientView& view, const Entity& entity) const
@@ -534,7 +572,7 @@ struct ReplicationServer::Impl
                 break;
             }
             const EntityMeta& entity = meta[id];
-            const QuantizedEntityPtr& state = *entity.state;
+            const QuantizedEntityPtr& state = entity.state;
             measure.clear();
             write_entity_full(measure, *state);
             remaining -= static_cast<double>(measure.byte_count() + 5);
@@ -581,8 +619,8 @@ struct ReplicationServer::Impl
     {
         ClientView& view = *out.view;
         const SentSnapshot* baseline = newest_acked(view, config.snapshot_history);
-        static const SnapshotState kNoState;
-        const SnapshotState& base = baseline ? baseline->state : kNoState;
+        static const RecordState kNoState;
+        const RecordState& base = baseline ? baseline->state : kNoState;
 
         SnapshotEncoder& writer = view.codec == SnapshotCodec::Predictive ? *work.predictive : *work.bitpacked;
         writer.begin(tick);
@@ -631,7 +669,7 @@ struct ReplicationServer::Impl
 
     /// Every known entity that changed since the baseline becomes a candidate (its priority accumulated); every
     /// baseline entity no longer known is written as removed.
-    void collect_candidates(ClientView& view, const SnapshotState& base, SnapshotEncoder& writer,
+    void collect_candidates(ClientView& view, const RecordState& base, SnapshotEncoder& writer,
                             std::vector<Candidate>& candidates, std::size_t& used_bits) const
     {
         const float seconds = static_cast<float>(view.interval_ticks) / static_cast<float>(config.tick_rate);
@@ -644,14 +682,14 @@ struct ReplicationServer::Impl
                 writer.add_removed(base_entry->entity);  // left interest or the world since the baseline
                 used_bits += 1 + writer.gap_bits_estimate();
             }
-            const SnapshotEntry* previous = nullptr;
+            const EntityHistory* previous = nullptr;
             if (base_entry != base.end() && base_entry->entity == known.id)
-                previous = &*base_entry++;
+                previous = &(base_entry++)->history;
             const HotEntity* entity = known.id < current.size() ? &current[known.id] : nullptr;
             if (!entity || !entity->state)
                 continue;  // despawned, and the despawn could not be queued yet: it goes with the next actions
             // The World keeps the pointer when a change leaves fields equal.
-            if (previous && previous->state.get() == entity->state)
+            if (previous && previous->state == entity->state)
             {
                 known.accumulated = 0;
                 continue;
@@ -694,7 +732,7 @@ struct ReplicationServer::Impl
     }
 
     /// This snapshot's state, kept as a possible baseline: the baseline's, with the entries just written applied.
-    void build_record(const ClientView& view, const SnapshotState& base, PendingSnapshot& out,
+    void build_record(const ClientView& view, const RecordState& base, PendingSnapshot& out,
                       std::vector<bool>& written) const
     {
         SentSnapshot& record = out.record;
@@ -713,8 +751,11 @@ struct ReplicationServer::Impl
                 ++base_entry;
             const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
             if (written[i])
-                record.state.push_back(
-                    written_entry(known.id, *meta[known.id].state, tick, in_base ? &*base_entry : nullptr));
+            {
+                // As written_entry: the entry it replaced becomes its previous one.
+                const EntityHistory replaced = in_base ? base_entry->history : EntityHistory{};
+                record.state.push_back({known.id, {meta[known.id].quantized, tick, replaced.state, replaced.tick}});
+            }
             else if (in_base)
                 // Held back (or unchanged): the baseline's entry, with its old tick. Not the current state: the
                 // client decodes this snapshot as the baseline plus what was written, and the next delta is coded
@@ -801,6 +842,37 @@ struct ReplicationServer::Impl
         }
     }
 
+    /// Marks the retired states `view`'s records name (the states still current need no mark), then frees a
+    /// share of the retired states no record can name any more (RetiredStates). On the tick's thread, before the
+    /// workers build this tick's records.
+    void reclaim_retired_states()
+    {
+        Tick horizon = tick;
+        for (auto& [client, view] : clients)
+        {
+            if ((tick + view.stagger) % kSweepPeriodTicks == 0)
+                sweep_records(view);
+            if (tick_difference(view.last_sweep_tick, horizon) < 0)
+                horizon = view.last_sweep_tick;
+        }
+        retired.release_older_than(horizon, kSweepPeriodTicks);
+    }
+
+    void sweep_records(ClientView& view)
+    {
+        for (const SentSnapshot& sent : view.history)
+            for (const RecordEntry& entry : sent.state)
+            {
+                const QuantizedEntity* now_current =
+                    entry.entity < current.size() ? current[entry.entity].state : nullptr;
+                if (entry.history.state != now_current)
+                    RetiredStates::mark(*entry.history.state, tick);
+                if (entry.history.previous && entry.history.previous != now_current)
+                    RetiredStates::mark(*entry.history.previous, tick);
+            }
+        view.last_sweep_tick = tick;
+    }
+
     void on_delivery(const DeliveryEvent& delivery, Timestamp now)
     {
         const auto found = clients.find(delivery.peer);
@@ -858,6 +930,7 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp now)
         view.path = PathBudget(impl.config.path);
         view.client = connected->client_id;
         view.stagger = impl.next_stagger++;
+        view.last_sweep_tick = impl.tick;  // it has no records yet: none older than this
         view.interval_ticks = std::max<std::uint32_t>(1, impl.config.tick_rate / impl.config.snapshot_rate);
         view.codec = impl.config.default_codec;
         // The TypeScript client (web/) decodes the bit-packed format only.
@@ -906,6 +979,7 @@ void ReplicationServer::tick(Timestamp now)
     ++impl.tick;
     impl.structure_changed = false;
     impl.index_changes();
+    impl.reclaim_retired_states();
 
     impl.prepare_clients(now);
     // The snapshots are independent per client: encoded on the workers, then sent in client order here, so the

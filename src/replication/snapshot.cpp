@@ -18,6 +18,11 @@ SnapshotEntry written_entry(std::uint32_t entity, QuantizedEntityPtr state, Tick
     return entry;
 }
 
+EntityHistory history_of(const SnapshotEntry& entry)
+{
+    return {entry.state.get(), entry.tick, entry.previous.get(), entry.previous_tick};
+}
+
 std::unique_ptr<SnapshotEncoder> make_snapshot_encoder(SnapshotCodec codec)
 {
     if (codec == SnapshotCodec::Predictive)

@@ -22,6 +22,7 @@
 
 #include "eustress/net/replication.hpp"
 #include "replication/entity_codec.hpp"
+#include "replication/predictive_entity_codec.hpp"
 
 namespace eustress::net::replication {
 
@@ -39,6 +40,8 @@ struct SnapshotEntry
 SnapshotEntry written_entry(std::uint32_t entity, QuantizedEntityPtr state, Tick tick, const SnapshotEntry* replaced);
 /// Ascending by entity.
 using SnapshotState = std::vector<SnapshotEntry>;
+/// An entry's states and ticks as plain pointers: what an encoder codes against.
+EntityHistory history_of(const SnapshotEntry& entry);
 
 struct SnapshotHeader
 {
@@ -57,8 +60,18 @@ class SnapshotEncoder
     /// Starts a snapshot for `tick`, forgetting the previous one's entries.
     virtual void begin(Tick tick) = 0;
     /// Returns the bits the entry takes (an estimate for coders that code in `finish`), without its id gap.
+    /// `baseline` (null: none) is copied; the states it points at must live until `finish`.
     virtual std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
-                                    const SnapshotEntry* baseline) = 0;
+                                    const EntityHistory* baseline) = 0;
+    /// The same against an entry of a SnapshotState (the server's records hold plain pointers, tools and tests
+    /// these).
+    std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current, const SnapshotEntry* baseline)
+    {
+        if (!baseline)
+            return add_present(entity, current, static_cast<const EntityHistory*>(nullptr));
+        const EntityHistory history = history_of(*baseline);
+        return add_present(entity, current, &history);
+    }
     virtual void add_removed(std::uint32_t entity) = 0;
     /// Forgets the entry added last (the budget could not take it).
     virtual void drop_last() = 0;
@@ -75,13 +88,14 @@ std::unique_ptr<SnapshotEncoder> make_snapshot_encoder(SnapshotCodec codec);
 class SnapshotWriter final : public SnapshotEncoder
 {
   public:
+    using SnapshotEncoder::add_present;
     void begin(Tick) override { clear(); }
     /// Returns the bits the entry took (without its id gap, at most ~40 bits more).
     std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current, const QuantizedEntity* baseline);
     std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
-                            const SnapshotEntry* baseline) override
+                            const EntityHistory* baseline) override
     {
-        return add_present(entity, current, baseline ? baseline->state.get() : nullptr);
+        return add_present(entity, current, baseline ? baseline->state : nullptr);
     }
     void add_removed(std::uint32_t entity) override;
     void drop_last() override;
