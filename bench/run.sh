@@ -28,13 +28,19 @@ wanted() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
 # default (bbr2).
 run() {
   local peer=$1 bench=$2 placement=$3 server_cpu=$4 client_cpu=$5 size=$6 count=$7
-  local cc=${CC:-bbr2}
+  local cc=${CC:-bbr2} cc_args=()
   [[ "$peer" == eustress && "$cc" != bbr2 ]] && placement="$placement+$cc"
+  # Ours runs $CC; kernel TCP its own default, cubic (TCP_CC picks another: the kernel has no bbr2); ENet and raw
+  # UDP have none.
+  case "$peer" in
+    eustress) cc_args=(--cc "$cc") ;;
+    tcp) cc_args=(--cc "${TCP_CC:-cubic}") ;;
+  esac
   local rendezvous="$work/$peer-$bench-$placement-$size.rv" relay_args=()
   rm -f "$rendezvous"
   echo "  $bench $peer size=$size count=$count [$placement]" >&2
   taskset -c "$server_cpu" "$bin" "$peer" --role server --bench "$bench" --size "$size" --count "$count" \
-    --placement "$placement" --rendezvous "$rendezvous" --cc "$cc" >/dev/null &
+    --placement "$placement" --rendezvous "$rendezvous" "${cc_args[@]}" >/dev/null &
   local server=$!
   pids+=("$server")
   if [[ $# -ge 9 ]]; then
@@ -46,7 +52,7 @@ run() {
     relay_args=(--relay "127.0.0.1:$(cat "$relay_file")")
   fi
   timeout "${CLIENT_TIMEOUT:-300}" taskset -c "$client_cpu" "$bin" "$peer" --role client --bench "$bench" --size "$size" --count "$count" \
-    --placement "$placement" --rendezvous "$rendezvous" --cc "$cc" "${relay_args[@]}" >>"$out" \
+    --placement "$placement" --rendezvous "$rendezvous" "${cc_args[@]}" "${relay_args[@]}" >>"$out" \
     || echo "  ($peer $bench failed or timed out)" >&2
   sleep 0.2
   kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
