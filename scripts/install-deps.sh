@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh          build and test dependencies
 #   scripts/install-deps.sh bench    + the benchmark peers
 #   scripts/install-deps.sh fuzz     + clang and libFuzzer
-#   scripts/install-deps.sh dev      + ccache (optional, for people who rebuild often)
+#   scripts/install-deps.sh dev      + ccache, clang-format, perf and strace (optional: rebuilding, formatting, profiling)
 #   scripts/install-deps.sh --list [GROUP...]   prints the packages, one a line, and installs nothing
 # Every program a test, app or benchmark runs is listed with its package in scripts/programs.txt, and
 # scripts/check-programs.py (run by `make test`) fails when this script does not install it.
@@ -34,7 +34,7 @@ core=(
 )
 bench=(libenet-dev curl nettle-dev)  # the ENet peer; curl: the asset benchmark's peer (node runs libjuice in bench/p2p: in core); nettle-dev: the handshake benchmark's crypto-alone loop
 fuzz=(clang libclang-rt-dev)             # clang 14 and its libFuzzer runtime
-dev=(ccache clang-format)              # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format
+dev=(ccache clang-format linux-perf strace)  # a compiler cache (CMAKE_CXX_COMPILER_LAUNCHER=ccache); make format; the profiles and system-call counts in docs/PERFORMANCE.md
 
 list_only=false
 if [[ "${1:-}" == --list ]]; then
