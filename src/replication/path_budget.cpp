@@ -27,9 +27,9 @@ constexpr double kFastestGrowth = 2.0;
 constexpr double kNearQueueLevel = 0.85;
 constexpr double kNearQueueGrowth = 0.5;
 /// A delay counts once it is this many of the path's own spreads (DelaySpread) above the minimum, beyond the limit.
-/// Three: with the convergence scenario's jitter (a spread of about 41 ms) four samples in a row then exceed the
-/// threshold about once in 50,000 tries, while a queue of ours is caught by the limit plus a few milliseconds on
-/// a path whose delay only our queue moves.
+/// Three: with the convergence scenario's jitter (a spread of about 41 ms, so a threshold near 150 ms) four samples
+/// in a row then exceed it about once in 5,000 tries, a few minutes apart at 50 ms samples, while on a path whose
+/// delay only our queue moves a queue is caught at the limit.
 constexpr double kSpreadsTolerated = 3.0;
 /// Spread up to this much is no jitter to speak of (acknowledgement delays, the phase of the 60 Hz tick, our own
 /// queue's saw-tooth as the budget probes and cuts): only the spread beyond it is tolerated, so that on such paths
