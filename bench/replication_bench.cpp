@@ -28,6 +28,7 @@
 
 #include <sys/wait.h>
 
+#include "base/fnv1a.hpp"
 #include "bench_common.hpp"
 #include "cube_session.hpp"
 #include "eustress/net/client.hpp"
@@ -534,17 +535,15 @@ void bench_server_cost(const Arguments& arguments, const char* self)
 /// every byte every client got is equal.
 struct ReceivedFingerprint
 {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
+    Fnv1a hash;
     std::uint64_t bytes = 0;
 
     void add(std::size_t peer, std::span<const std::byte> message)
     {
-        mix(static_cast<std::uint8_t>(peer));
-        for (std::byte byte : message)
-            mix(static_cast<std::uint8_t>(byte));
+        hash.add(static_cast<std::uint8_t>(peer));
+        hash.add(message);
         bytes += message.size();
     }
-    void mix(std::uint8_t byte) { hash = (hash ^ byte) * 0x100000001b3ull; }
 };
 
 /// server-cost in virtual time: the server and its clients in this process over the in-memory network, a tick
@@ -593,7 +592,7 @@ void bench_server_cost_virtual(const Arguments& arguments)
     report_cost(arguments, run, scene, *game.server);
     // The low 48 bits: a JSON number (a double) holds them exactly.
     emit(arguments, "fingerprint of every replication byte received (low 48 bits)",
-         static_cast<double>(fingerprint.hash & 0xffff'ffff'ffffull), "fnv1a");
+         static_cast<double>(fingerprint.hash.value() & 0xffff'ffff'ffffull), "fnv1a");
     emit(arguments, "replication bytes received, all clients", static_cast<double>(fingerprint.bytes), "bytes");
 }
 

@@ -1,3 +1,4 @@
+#include "base/fnv1a.hpp"
 #include "eustress/net/world.hpp"
 
 namespace eustress::net {
@@ -22,28 +23,20 @@ ComponentId ComponentRegistry::add_operations(Operations operations)
 std::uint64_t ComponentRegistry::fingerprint() const noexcept
 {
     // FNV-1a over names and order; the quantization of the transform is part of its layout.
-    std::uint64_t hash = 0xcbf29ce484222325ull;
-    const auto mix = [&hash](const void* data, std::size_t size) {
-        const auto* bytes = static_cast<const unsigned char*>(data);
-        for (std::size_t i = 0; i < size; ++i)
-        {
-            hash ^= bytes[i];
-            hash *= 0x100000001b3ull;
-        }
-    };
+    Fnv1a hash;
     for (const Operations& component : m_components)
     {
-        mix(component.name.data(), component.name.size());
-        mix("\0", 1);
+        hash.add(std::as_bytes(std::span(component.name)));
+        hash.add(std::uint8_t{0});
     }
     for (const FloatRange* range : {&m_transform.x, &m_transform.y, &m_transform.z})
     {
-        mix(&range->min, sizeof range->min);
-        mix(&range->max, sizeof range->max);
-        mix(&range->resolution, sizeof range->resolution);
+        hash.add_object(range->min);
+        hash.add_object(range->max);
+        hash.add_object(range->resolution);
     }
-    mix(&m_transform.rotation_bits, sizeof m_transform.rotation_bits);
-    return hash;
+    hash.add_object(m_transform.rotation_bits);
+    return hash.value();
 }
 
 }  // namespace eustress::net

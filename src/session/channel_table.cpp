@@ -1,3 +1,4 @@
+#include "base/fnv1a.hpp"
 #include "eustress/net/channel.hpp"
 #include "session/wire_format.hpp"
 
@@ -55,29 +56,22 @@ std::uint64_t ChannelTable::fingerprint() const noexcept
 {
     // FNV-1a over what both ends must agree on. Not a security measure: a peer could lie, and every limit is
     // enforced on receipt anyway; it catches builds that drifted apart, with a clear refusal.
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    auto mix = [&hash](std::uint64_t value) {
-        for (int i = 0; i < 8; ++i)
-        {
-            hash ^= (value >> (8 * i)) & 0xff;
-            hash *= 0x100000001b3ULL;
-        }
-    };
-    mix(channels.size());
+    Fnv1a hash;
+    hash.add_little_endian(channels.size());
     for (const auto& channel : channels)
     {
-        mix(static_cast<std::uint64_t>(channel.kind));
-        mix(channel.max_message_size);
+        hash.add_little_endian(static_cast<std::uint64_t>(channel.kind));
+        hash.add_little_endian(channel.max_message_size);
         // Compression changes every message's form, and a dictionary must be the same bytes on both ends.
         if (channel.compression.enabled)
         {
-            mix(1);
+            hash.add_little_endian(1);
             if (const auto& dictionary = channel.compression.dictionary)
                 for (const std::byte b : *dictionary)
-                    mix(static_cast<std::uint64_t>(b));
+                    hash.add_little_endian(static_cast<std::uint64_t>(b));
         }
     }
-    return hash;
+    return hash.value();
 }
 
 }  // namespace eustress::net
