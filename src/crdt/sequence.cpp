@@ -46,17 +46,21 @@ bool join_sequence_insert(EntityRecord& record, ComponentId component, const Seq
 {
     if (insert.id <= record.watermark)
         return false;
+    // Collected (or hidden) here already: a late copy must not bring it back, nor fill in a tombstone a later
+    // removal left, or merging the same snapshot twice would differ from merging it once.
+    if (seen && seen->contains(insert.inserted))
+        return false;
     auto& items = sequence_of(record, component).items;
     const auto at = item_position(items, insert.id);
     if (at == items.end() || at->id != insert.id)
     {
-        if (seen && seen->contains(insert.inserted))
-            return false;  // collected (or hidden) here already: a late copy must not bring it back
         items.insert(at, SequenceItem{insert.id, insert.origin, insert.inserted, Dot{}, true,
                                       std::vector<std::byte>(insert.bytes.begin(), insert.bytes.end())});
         return true;
     }
-    if (at->known)
+    // A removal named this element with another insert event: one of the two claims is false, and the element
+    // keeps the first it heard.
+    if (at->known || at->inserted != insert.inserted)
         return false;
     at->origin = insert.origin;
     at->bytes.assign(insert.bytes.begin(), insert.bytes.end());

@@ -190,3 +190,25 @@ TEST(CrdtSequence, RemovingAnotherReplicasElementIsTheRemoversOwnEventAndCannotB
     EXPECT_FALSE(scene.replicas[2].merge(removal, scene.now));
     EXPECT_EQ(text(scene.replicas[2], scene.entity), "");
 }
+
+// Found by crdt_delta_fuzz: a snapshot inserting an element under an insert event this replica had already seen,
+// then removing the same element under another, left a tombstone that the second merge filled in.
+TEST(CrdtSequence, ASnapshotWhoseRemovalNamesAnotherInsertEventMergesTheSameTwiceAsOnce)
+{
+    Scene scene;
+    const Stamp a = scene.insert(0, std::nullopt, "a");
+    scene.broadcast(0);
+    const Stamp forged_id{a.hlc + 5, 1};
+    std::vector<std::byte> snapshot{std::byte{1}, std::byte{2}};  // format 1, a snapshot
+    for (const std::uint64_t field : {1, 0, 1, 1, 1, 2, 2})       // author 1, no progress, events 1.1-1.2, 2 fragments
+        put_varint(snapshot, field);
+    std::uint64_t hlc = 0;
+    write_sequence_insert(snapshot, hlc, scene.entity, kChat, forged_id, Stamp{}, Dot{1, 2}, bytes_of("forged"));
+    write_sequence_removal(snapshot, hlc, scene.entity, kChat, forged_id, Dot{1, 99}, Dot{1, 2});
+    Document& reader = scene.replicas[1];
+    ASSERT_FALSE(reader.merge(snapshot, scene.now));
+    const auto once = reader.canonical_state();
+    ASSERT_FALSE(reader.merge(snapshot, scene.now));
+    EXPECT_EQ(reader.canonical_state(), once);
+    EXPECT_EQ(text(reader, scene.entity), "a ");
+}
