@@ -21,10 +21,13 @@ constexpr Duration kSilentStart = std::chrono::seconds(1);
 /// While no queue shows, growth speeds up by the base rate every second, up to this many times it: a budget cut
 /// by a queue that has gone (the cap rose) gets back to the tier within a couple of seconds.
 constexpr double kFastestGrowth = 2.0;
-/// From this share of the budget at which the last queue showed up to that budget, growth runs at half the base
-/// rate and does not speed up: the path's rate is likely there, and across the WAN each probe that sped past it
-/// (at 60%/s) built a queue of about 70 ms before the cut showed, the worst snapshot ages of the capped seconds.
-constexpr double kNearQueueLevel = 0.85;
+/// Within this band around the rate the client acknowledged when the last queue showed (the path's rate, as a
+/// standing queue makes it), growth runs at half the base rate and does not speed up. Across the WAN each probe
+/// that sped past the path's rate (at 60%/s) built a queue of 70-110 ms before its cut showed: the worst snapshot
+/// ages of the capped seconds. The band is measured from what was acknowledged, not from the budget of the
+/// moment: right after the cap drops, that budget is still the tier's, far above the new rate.
+constexpr double kNearQueueBelow = 0.85;
+constexpr double kNearQueueAbove = 1.15;
 constexpr double kNearQueueGrowth = 0.5;
 /// A delay counts once it is this many of the path's own spreads (DelaySpread) above the minimum, beyond the limit.
 /// Three: with the convergence scenario's jitter (a spread of about 41 ms, so a threshold near 150 ms) four samples
@@ -92,7 +95,7 @@ double PathBudget::backed_off(const PathSample& sample, Duration queue_delay, do
 /// Growth starts at the configured rate and speeds up the longer no queue shows.
 double PathBudget::grown(double budget, double elapsed, Timestamp now)
 {
-    if (m_queue_level && budget >= kNearQueueLevel * *m_queue_level && budget < *m_queue_level)
+    if (m_queue_level && budget >= kNearQueueBelow * *m_queue_level && budget < kNearQueueAbove * *m_queue_level)
     {
         m_growing_since = now;  // past the level, speed up from the base rate again
         return budget * (1.0 + m_adaptation.growth_per_second * kNearQueueGrowth * elapsed);
@@ -127,7 +130,9 @@ std::uint64_t PathBudget::update(const PathSample& sample, std::uint64_t ceiling
     if (queue)
     {
         if (!m_draining)
-            m_queue_level = budget;
+            m_queue_level = sample.acknowledged_bits_per_second > 0
+                                ? std::min(budget, sample.acknowledged_bits_per_second)
+                                : budget;
         budget = backed_off(sample, queue_delay, budget, now);
         m_draining = true;
     }

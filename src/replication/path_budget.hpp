@@ -61,7 +61,7 @@ class PathBudget
     std::optional<Timestamp> m_raised_since;        ///< the first of the latest run of samples above the limit
     std::optional<Timestamp> m_acknowledged_since;  ///< the first sample with anything acknowledged
     std::optional<Timestamp> m_growing_since;       ///< since when no queue showed
-    std::optional<double> m_queue_level;            ///< the budget when the latest queue showed
+    std::optional<double> m_queue_level;            ///< what the client acknowledged when the latest queue showed
     bool m_draining = false;                        ///< backed off, waiting for the queue to drain before growing again
     DelaySpread m_spread;                           ///< of the round trip above the path's minimum
 };

@@ -87,8 +87,9 @@ TEST(PathBudget, GrowsOnlyOnceTheQueueHasDrainedFasterTheLongerNoneShowsAndNever
 {
     Timestamp now = timestamp_from(seconds(10));
     PathBudget budget = measured(now);
-    const auto cut = feed(budget, now, queued(300'000), milliseconds(200));
-    EXPECT_LT(cut, 300'000u);
+    // A deep queue: the cut (to half of 300 kbit/s) leaves the budget well below the band where growth slows.
+    const auto cut = feed(budget, now, queued(300'000, milliseconds(200)), milliseconds(200));
+    EXPECT_EQ(cut, 150'000u);
     EXPECT_EQ(feed(budget, now, queued(300'000, milliseconds(30)), milliseconds(200)), cut);  // still draining
     EXPECT_EQ(feed(budget, now, queue_free(260'000), milliseconds(50)), cut);  // drained: growth starts from here
     // 30% per second at first, for half a second (ten samples compounding), then faster.
@@ -101,26 +102,30 @@ TEST(PathBudget, GrowsOnlyOnceTheQueueHasDrainedFasterTheLongerNoneShowsAndNever
     EXPECT_EQ(budget.current(kCeiling), kCeiling);
 }
 
-TEST(PathBudget, NearTheBudgetWhereTheLastQueueShowedGrowthSlowsToHalfTheBaseRate)
+TEST(PathBudget, NearTheRateAcknowledgedWhenTheLastQueueShowedGrowthSlowsToHalfTheBaseRate)
 {
-    // The queue showed at the ceiling; after the cut the budget climbs back fast (60%/s once no queue showed for a
-    // second), but from 85% of that level on it creeps at 15%/s: the path's rate is likely just under it.
+    // The queue showed while the client acknowledged 300 kbit/s (the path's rate) and the budget was still the
+    // tier's. After the cut the budget climbs back fast (60%/s once no queue showed for a second), but from 85% to
+    // 115% of 300 kbit/s it creeps at 15%/s, then speeds up again on the way back to the tier.
     Timestamp now = timestamp_from(seconds(10));
     PathBudget budget = measured(now);
-    feed(budget, now, queued(300'000), milliseconds(200));
-    std::optional<Timestamp> near, back;
-    for (int i = 0; i < 200 && !back; ++i)
+    EXPECT_LT(feed(budget, now, queued(300'000), milliseconds(200)), 255'000u);
+    std::optional<Timestamp> near, past, back;
+    for (int i = 0; i < 400 && !back; ++i)
     {
         const auto current = feed(budget, now, queue_free(260'000), milliseconds(50));
-        if (!near && current >= kCeiling * 0.85)
+        if (!near && current >= 255'000)
             near = now;
+        if (!past && current >= 345'000)
+            past = now;
         if (current >= kCeiling)
             back = now;
     }
-    ASSERT_TRUE(near && back);
-    // ln(1 / 0.85) / 0.15 per second: about 1.08 s; at the full speed it would take a quarter of that.
-    EXPECT_GE(*back - *near, milliseconds(950));
-    EXPECT_LE(*back - *near, milliseconds(1200));
+    ASSERT_TRUE(near && past && back);
+    // ln(1.15 / 0.85) / 0.15 per second: about 2 s; at the full speed it would take a quarter of that.
+    EXPECT_GE(*past - *near, milliseconds(1900));
+    EXPECT_LE(*past - *near, milliseconds(2200));
+    EXPECT_LE(*back - *past, milliseconds(1500));  // ln(512 / 345) at 30%/s speeding up to 60%/s
 }
 
 TEST(PathBudget, OurOwnSendQueueCountsAsAQueueAndTheFloorHolds)
