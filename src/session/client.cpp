@@ -222,10 +222,12 @@ struct Client::Impl
         if (retry)
             reconnect_at = now + reconnect_delay(++reconnect_attempts);
         else if (reconnect_attempts > 0)
-            reason = "gave up reconnecting after " + std::to_string(reconnect_attempts) + " attempts: " + reason;
+            reason = (ever_admitted ? "gave up reconnecting after " : "gave up connecting after ") +
+                     std::to_string(reconnect_attempts + (ever_admitted ? 0 : 1)) + " attempts: " + reason;
         // One DisconnectedEvent when a connection is lost, one when the client gives up; failed attempts between
-        // them are silent (the game already knows it is offline).
-        if (reconnect_attempts <= 1 || !retry)
+        // them are silent (the game already knows it is offline). A first connection was never up: only giving up
+        // is news.
+        if ((ever_admitted && reconnect_attempts <= 1) || !retry)
         {
             const ClientId id = connection->admitted() ? connection->own_id() : last_admitted_id;
             events.emplace_back(DisconnectedEvent{id, std::move(reason), retry});
@@ -236,9 +238,13 @@ struct Client::Impl
     bool should_reconnect(const transport::CloseInfo& info) const
     {
         const ReconnectPolicy& policy = config.reconnect;
-        if (!policy.enabled || closing_on_purpose || !ever_admitted || reconnect_attempts >= policy.max_attempts)
+        if (!policy.enabled || closing_on_purpose || reconnect_attempts >= policy.max_attempts)
             return false;
         using Origin = transport::CloseInfo::Origin;
+        if (!ever_admitted)  // lost before it got in: a timeout either end reached first, never a refusal
+            return (info.origin == Origin::HandshakeTimeout || info.origin == Origin::IdleTimeout ||
+                    info.origin == Origin::StatelessReset) &&
+                   reconnect_attempts + 1 < policy.first_connection_attempts;
         switch (info.origin)
         {
         case Origin::IdleTimeout:

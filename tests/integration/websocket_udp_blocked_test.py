@@ -66,7 +66,8 @@ def main(build):
         progress(f"server {server.udp} (UDP) and {server.url}; site {locked.name} drops all UDP")
 
         udp_only = client(build, locked.host, server, "udp-only", websocket=False)
-        _, _, gone = udp_only.output.wait(r"^disconnected: (.*)", 10, "the UDP-only client to give up")
+        # two handshakes of 5 s each (ReconnectPolicy::first_connection_attempts), then it gives up
+        _, _, gone = udp_only.output.wait(r"^disconnected: (.*)", 15, "the UDP-only client to give up")
         check(udp_only.output.find(r"^connected as") == [], "a UDP-only client got in through the block")
         progress(f"a UDP-only client on the locked site never gets in ({gone.group(1)})")
 

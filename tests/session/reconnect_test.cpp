@@ -181,11 +181,40 @@ TEST(Reconnect, KickedClientsAndClientsThatLeftDoNotReconnect)
     EXPECT_EQ(connects_of(world, 1), 1u);
 }
 
-TEST(Reconnect, AClientThatNeverGotInDoesNotRetry)
+TEST(Reconnect, AFirstConnectionWithNobodyThereTriesTwiceThenGivesUpWithOneEvent)
 {
     SessionWorld world;
     auto config = quick_config(world);
     world.server.reset();  // nobody there
+    Client& client = world.add_client(config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_disconnected(); }, 3s));
+    EXPECT_EQ(client.reconnect_attempts(), 1u);
+    const auto disconnects = disconnects_of(world, 0);
+    ASSERT_EQ(disconnects.size(), 1u);
+    EXPECT_FALSE(disconnects[0].reconnecting);
+    EXPECT_NE(disconnects[0].reason.find("gave up connecting after 2 attempts"), std::string::npos)
+        << disconnects[0].reason;
+}
+
+TEST(Reconnect, AFirstHandshakeThatTimedOutIsTriedAgainAndGetsIn)
+{
+    SessionWorld world;
+    auto config = quick_config(world);
+    world.server.reset();  // not up yet when the client first tries
+    Client& client = world.add_client(config, "10.0.0.2:5000");
+    ASSERT_TRUE(world.run_until([&] { return client.is_reconnecting(); }, 1s));
+    restart_server(world);
+    ASSERT_TRUE(world.run_until([&] { return client.is_connected(); }, 3s));
+    EXPECT_TRUE(disconnects_of(world, 0).empty());  // a first connection that got in on its second try lost nothing
+    EXPECT_EQ(connects_of(world, 0), 1u);
+}
+
+TEST(Reconnect, WithOneFirstAttemptAClientThatNeverGotInDoesNotRetry)
+{
+    SessionWorld world;
+    auto config = quick_config(world);
+    config.reconnect.first_connection_attempts = 1;
+    world.server.reset();
     Client& client = world.add_client(config, "10.0.0.2:5000");
     ASSERT_TRUE(world.run_until([&] { return client.is_disconnected(); }, 2s));
     EXPECT_EQ(client.reconnect_attempts(), 0u);

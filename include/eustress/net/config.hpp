@@ -46,6 +46,12 @@ struct ReconnectPolicy
     double jitter = 0.5;
     /// Attempts before giving up (a DisconnectedEvent without `reconnecting` then ends it).
     std::uint32_t max_attempts = 10;
+    /// Handshakes tried in all for a first connection lost before the client was admitted (its handshake timed out,
+    /// or the server's did first and it answers with a stateless reset). On a lossy path one handshake can time out
+    /// where the next, starting its probes afresh, succeeds; a server that is not there costs this many handshake
+    /// timeouts before the DisconnectedEvent (10 s at the defaults, GameNetworkingSockets' initial timeout).
+    /// 1: a first connection is never retried. A refusal never is.
+    std::uint32_t first_connection_attempts = 2;
     /// Seeds the jitter's random generator, so that a test can reproduce the delays. Unset (the default), the
     /// seed comes from the TLS library's cryptographic generator, so clients of one dead server spread out.
     std::optional<std::uint64_t> jitter_seed;
