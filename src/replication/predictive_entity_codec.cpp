@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "replication/coded_bits_tally.hpp"
+
 namespace eustress::net::replication {
 
 namespace {
@@ -199,6 +201,8 @@ void code_entity(Sink& sink, FieldModels& models, const QuantizedEntity& current
 
 template void code_entity<EncodeSink>(EncodeSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                       PredictionScratch&);
+template void code_entity<TallySink>(TallySink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
+                                     PredictionScratch&);
 template void code_entity<CostSink>(CostSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                     PredictionScratch&);
 

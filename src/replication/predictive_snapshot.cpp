@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "replication/coded_bits_tally.hpp"
+
 namespace eustress::net::replication {
 
 namespace {
@@ -43,6 +45,20 @@ void PredictiveSnapshotWriter::add_removed(std::uint32_t entity)
     sink.bit(m_estimate.present, 0);
 }
 
+template <typename Sink> void PredictiveSnapshotWriter::code_entries(Sink& sink, FieldModels& models, Tick tick)
+{
+    std::uint32_t previous = 0;
+    for (const Entry& entry : m_entries)
+    {
+        code_integer(sink, models.gap, entry.entity - previous - 1);
+        previous = entry.entity;
+        sink.bit(models.present, entry.current ? 1u : 0u);
+        if (!entry.current)
+            continue;
+        code_entity(sink, models, *entry.current, entry.delta ? &entry.baseline : nullptr, tick, m_scratch);
+    }
+}
+
 std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& header)
 {
     std::sort(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.entity < b.entity; });
@@ -54,16 +70,15 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
 
     auto models = std::make_unique<FieldModels>();
     RangeEncoder encoder;
-    EncodeSink sink{encoder};
-    std::uint32_t previous = 0;
-    for (const Entry& entry : m_entries)
+    if (m_tally)
     {
-        code_integer(sink, models->gap, entry.entity - previous - 1);
-        previous = entry.entity;
-        sink.bit(models->present, entry.current ? 1u : 0u);
-        if (!entry.current)
-            continue;
-        code_entity(sink, *models, *entry.current, entry.delta ? &entry.baseline : nullptr, header.tick, m_scratch);
+        TallySink sink{encoder, *models, *m_tally};
+        code_entries(sink, *models, header.tick);
+    }
+    else
+    {
+        EncodeSink sink{encoder};
+        code_entries(sink, *models, header.tick);
     }
     if (!m_entries.empty())
         encoder.encode_direct(kEndMark, kEndMarkBits);

@@ -28,8 +28,11 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::size_t entry_count() const noexcept override { return m_entries.size(); }
     std::size_t gap_bits_estimate() const noexcept override { return 4; }
     std::vector<std::byte> finish(const SnapshotHeader& header) override;
+    void count_coded_bits(CodedBits* into) override { m_tally = into; }
 
   private:
+    template <typename Sink> void code_entries(Sink& sink, FieldModels& models, Tick tick);
+
     struct Entry
     {
         std::uint32_t entity = 0;
@@ -41,6 +44,7 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::vector<Entry> m_entries;
     FieldModels m_estimate;
     PredictionScratch m_scratch;
+    CodedBits* m_tally = nullptr;
 };
 
 /// The entries after the header: `body` starts at the entry count.

@@ -187,6 +187,7 @@ struct PendingSnapshot
     std::optional<Tick> baseline_tick;
     std::size_t deferred = 0;  ///< changed entities the budget held back
     bool waiting = false;      ///< skipped: the allowance grows for a whole snapshot
+    CodedBits coded_bits;      ///< where its bits go, when ReplicationConfig::count_coded_bits
 };
 
 const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
@@ -639,6 +640,8 @@ struct ReplicationServer::Impl
         header.tick = tick;
         header.actions_required = view.action_messages;
         header.baseline = baseline ? baseline->sequence : 0;
+        out.coded_bits = CodedBits{};
+        writer.count_coded_bits(config.count_coded_bits ? &out.coded_bits : nullptr);
         out.bytes = writer.finish(header);
         out.baseline_tick = baseline ? std::optional<Tick>(baseline->tick) : std::nullopt;
         out.deferred = work.candidates.size() - out.written.size();
@@ -665,6 +668,7 @@ struct ReplicationServer::Impl
         while (view.history.size() > config.snapshot_history)
             view.history.pop_front();
         count_sent_snapshot(view, pending.bytes.size(), pending.written.size(), pending.deferred);
+        view.stats.coded_bits += pending.coded_bits;
     }
 
     /// Every known entity that changed since the baseline becomes a candidate (its priority accumulated); every

@@ -79,6 +79,8 @@ class SnapshotEncoder
     /// What an entity's id gap costs at most in the common cases (ids within a few hundred of each other).
     virtual std::size_t gap_bits_estimate() const noexcept = 0;
     virtual std::vector<std::byte> finish(const SnapshotHeader& header) = 0;
+    /// Where `finish` adds what its coded bits carry (null: nowhere). Only the predictive format counts them.
+    virtual void count_coded_bits(CodedBits*) {}
 };
 
 /// An encoder of `codec`'s format (the public enum in replication.hpp).
