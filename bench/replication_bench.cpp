@@ -84,7 +84,7 @@ void emit_coded_bits(const Arguments& arguments, const eustress::net::CodedBits&
         emit(arguments, metric.c_str(), kbps, "kbps", peer.c_str());
     };
     row("all classes", rate(at_end.total(), at_sync.total()));
-    row("entity id gaps", rate(at_end.entity_gaps, at_sync.entity_gaps));
+    row("listing (which entities)", rate(at_end.listing, at_sync.listing));
     row("entity flags", rate(at_end.entity_flags, at_sync.entity_flags));
     row("component flags", rate(at_end.component_flags, at_sync.component_flags));
     row("whole entities", rate(at_end.whole_entities, at_sync.whole_entities));

@@ -17,8 +17,8 @@ template <typename Member> bool within(const Member& member, const void* model) 
 
 double& coded_bits_class(CodedBits& bits, const FieldModels& models, const void* model) noexcept
 {
-    if (within(models.gap, model))
-        return bits.entity_gaps;
+    if (within(models.listed, model) || within(models.gap, model))
+        return bits.listing;
     if (within(models.present, model) || within(models.same_components, model))
         return bits.entity_flags;
     if (within(models.changed, model) || within(models.predicted, model))

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "eustress/net/world.hpp"
 #include "replication/range_coder.hpp"
 
 namespace eustress::net::replication {
@@ -40,7 +41,18 @@ struct FieldModels
     /// Where "present" and "same components" start (the chance of a 0, of AdaptiveBit::kOne): a snapshot lists
     /// entities that changed, and removals and component-set changes among them are rare.
     static constexpr std::uint16_t kRarelyZero = AdaptiveBit::kOne / 32;
-    ResidualModel gap;  ///< id gaps are short too, between entities that changed
+    /// "Listed" over the baseline's entities, by how many ticks before the baseline's newest entry the entity's
+    /// was written (listing_context): one written by the baseline snapshot itself was moving a round trip ago
+    /// and mostly still is; one that rested since is rarely listed. Where each starts: the chance of a 0.
+    static constexpr std::size_t kListingContexts = 4;
+    static constexpr std::array<std::uint16_t, kListingContexts> kListingPriors{
+        AdaptiveBit::kOne / 4, AdaptiveBit::kOne - AdaptiveBit::kOne / 8, AdaptiveBit::kOne - AdaptiveBit::kOne / 32,
+        AdaptiveBit::kOne - AdaptiveBit::kOne / 256};
+    /// Whether any baseline entity is listed: a heartbeat lists none, and then codes no "listed" bit at all.
+    AdaptiveBit any_listed{kRarelyZero};
+    std::array<AdaptiveBit, kListingContexts> listed{AdaptiveBit{kListingPriors[0]}, AdaptiveBit{kListingPriors[1]},
+                                                     AdaptiveBit{kListingPriors[2]}, AdaptiveBit{kListingPriors[3]}};
+    ResidualModel gap;  ///< id gaps between entities new to the baseline, mostly spawned together
     AdaptiveBit present{kRarelyZero};
     AdaptiveBit same_components{kRarelyZero};
     std::array<AdaptiveBit, kComponentSlots> changed{};
@@ -51,6 +63,12 @@ struct FieldModels
     std::array<AdaptiveBit, kSlots> sign{};
     std::array<IntegerModel, kSlots> raw{};
 
+    /// The listing context of a baseline entry written at `tick`, in a baseline whose newest entry is `newest`.
+    static std::size_t listing_context(Tick tick, Tick newest)
+    {
+        const Tick age = newest - tick;
+        return age == 0 ? 0 : age < 16 ? 1 : age < 64 ? 2 : 3;
+    }
     static std::size_t slot(std::size_t position) { return position < kSlots ? position : kSlots - 1; }
     static std::size_t component_slot(std::size_t index)
     {

@@ -1,8 +1,12 @@
 // The predictive snapshot format (SnapshotCodec::Predictive; docs/REPLICATION.md has the layout):
 //
 //   byte 0x00 (a bit-packed snapshot starts with its sequence, never 0), the shared header (snapshot.hpp), varint
-//   entry count, then one range-coded stream (range_coder.hpp) of the entries in ascending id order: the id gap
-//   minus one, a "present" bit, and a present entity as predictive_entity_codec.hpp codes it.
+//   count of entities new to the baseline, then one range-coded stream (range_coder.hpp): when the baseline has
+//   entries, an "any listed" bit, and if it is set, for each entry of the baseline in ascending id order a "listed" bit
+//   (context: how old the entry is, FieldModels::listing_context), and for a listed one a "present" bit and, when
+//   present, the entity as predictive_entity_codec.hpp codes it against that entry; then each new entity in ascending
+//   id order, as its id gap minus one and the entity in full; then, unless the stream carried nothing but "any listed"
+//   = 0, an end mark.
 //
 // The models start fresh in every snapshot, so each decodes alone against its baseline, as the bit-packed one.
 #pragma once
@@ -24,14 +28,21 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
                             const EntityHistory* baseline) override;
     void add_removed(std::uint32_t entity) override;
+    using SnapshotEncoder::add_baseline;
+    void add_baseline(std::uint32_t entity, Tick tick) override;
     void drop_last() override { m_entries.pop_back(); }
     std::size_t entry_count() const noexcept override { return m_entries.size(); }
-    std::size_t gap_bits_estimate() const noexcept override { return 4; }
+    /// The "listed" bits of the unchanged neighbours, about; an entry's own is in what add_present returns.
+    std::size_t gap_bits_estimate() const noexcept override { return 1; }
     std::vector<std::byte> finish(const SnapshotHeader& header) override;
     void count_coded_bits(CodedBits* into) override { m_tally = into; }
 
   private:
     template <typename Sink> void code_entries(Sink& sink, FieldModels& models, Tick tick);
+    /// The "listed" bits over the baseline, and each listed entry.
+    template <typename Sink> void code_listed(Sink& sink, FieldModels& models, Tick tick);
+    /// m_entries (sorted) past the baseline's: the entities new to it, present ones only.
+    void collect_new_entries();
 
     struct Entry
     {
@@ -40,8 +51,17 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
         EntityHistory baseline;                    ///< when `delta`
         bool delta = false;
     };
+    struct BaselineMark
+    {
+        std::uint32_t entity = 0;
+        Tick tick = 0;
+    };
     Tick m_tick = 0;
     std::vector<Entry> m_entries;
+    std::vector<BaselineMark> m_baseline;  ///< ascending
+    Tick m_newest = 0;                     ///< the newest baseline entry's tick
+    std::vector<const Entry*> m_new;
+    bool m_any_listed = false;
     FieldModels m_estimate;
     PredictionScratch m_scratch;
     CodedBits* m_tally = nullptr;

@@ -73,6 +73,15 @@ class SnapshotEncoder
         return add_present(entity, current, &history);
     }
     virtual void add_removed(std::uint32_t entity) = 0;
+    /// Names an entry of the baseline (every one, in ascending id order, before `finish`; entries of entities it
+    /// holds are added with their baseline entry). The predictive format lists the changed ones as bits over
+    /// these; the bit-packed one codes id gaps and needs none.
+    virtual void add_baseline(std::uint32_t, Tick) {}
+    void add_baseline(const SnapshotState& baseline)
+    {
+        for (const SnapshotEntry& entry : baseline)
+            add_baseline(entry.entity, entry.tick);
+    }
     /// Forgets the entry added last (the budget could not take it).
     virtual void drop_last() = 0;
     virtual std::size_t entry_count() const noexcept = 0;

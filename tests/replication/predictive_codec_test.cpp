@@ -39,6 +39,7 @@ struct Chain : ::testing::Test
     {
         const auto writer = make_snapshot_encoder(codec);
         writer->begin(header.tick);
+        writer->add_baseline(baseline);
         SnapshotState recorded;
         for (std::size_t i = 0; i < bodies.size(); ++i)
         {

@@ -22,6 +22,7 @@ struct Codec : ::testing::Test
         writer->begin(header.tick);
         const SnapshotState empty;
         const SnapshotState& base = baseline ? *baseline : empty;
+        writer->add_baseline(base);
         for (const auto& entry : base)
             if (std::none_of(current.begin(), current.end(), [&](const auto& c) { return c.entity == entry.entity; }))
                 writer->add_removed(entry.entity);

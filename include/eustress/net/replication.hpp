@@ -162,24 +162,24 @@ using ReplicationEvent =
 struct CodedBits
 {
     static constexpr std::size_t kFieldPositions = 8;  ///< field positions with models of their own
-    double entity_gaps = 0;                            ///< id gaps between listed entities
-    double entity_flags = 0;                           ///< "present", "same components"
-    double component_flags = 0;                        ///< "changed", "predicted"
-    double whole_entities = 0;  ///< entities coded without a baseline entry: component lists and raw fields
+    double listing = 0;          ///< which entities it carries: bits over the baseline's, id gaps of new ones
+    double entity_flags = 0;     ///< "present", "same components"
+    double component_flags = 0;  ///< "changed", "predicted"
+    double whole_entities = 0;   ///< entities coded without a baseline entry: component lists and raw fields
     /// Residuals (magnitude and sign) by the field's position within its component; the last position counts
     /// every later one too.
     std::array<double, kFieldPositions> residuals{};
 
     double total() const noexcept
     {
-        double sum = entity_gaps + entity_flags + component_flags + whole_entities;
+        double sum = listing + entity_flags + component_flags + whole_entities;
         for (double bits : residuals)
             sum += bits;
         return sum;
     }
     CodedBits& operator+=(const CodedBits& other) noexcept
     {
-        entity_gaps += other.entity_gaps;
+        listing += other.listing;
         entity_flags += other.entity_flags;
         component_flags += other.component_flags;
         whole_entities += other.whole_entities;
