@@ -1,7 +1,7 @@
 // The context models of the predictive snapshot codec, and how an integer is coded with them: its bit length
 // through a 7-level binary tree of adaptive bits, the bit after the leading one adaptive per length, the rest at
-// one half. Each field class (entity id gaps, flags, residuals and signs per field position, raw values) has its
-// own models; a snapshot starts from fresh ones, so it decodes alone against its baseline.
+// one half. Each field class (listed bits, entity id gaps, flags, residuals and signs per field position, raw values)
+// has its own models; a snapshot starts from fresh ones, so it decodes alone against its baseline.
 #pragma once
 
 #include <array>
@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <optional>
 
-#include "eustress/net/world.hpp"
 #include "replication/range_coder.hpp"
 
 namespace eustress::net::replication {
@@ -43,15 +42,20 @@ struct FieldModels
     static constexpr std::uint16_t kRarelyZero = AdaptiveBit::kOne / 32;
     /// "Listed" over the baseline's entities, by how many ticks before the baseline's newest entry the entity's
     /// was written (listing_context): one written by the baseline snapshot itself was moving a round trip ago
-    /// and mostly still is; one that rested since is rarely listed. Where each starts: the chance of a 0.
-    static constexpr std::size_t kListingContexts = 4;
-    static constexpr std::array<std::uint16_t, kListingContexts> kListingPriors{
-        AdaptiveBit::kOne / 4, AdaptiveBit::kOne - AdaptiveBit::kOne / 8, AdaptiveBit::kOne - AdaptiveBit::kOne / 32,
-        AdaptiveBit::kOne - AdaptiveBit::kOne / 256};
+    /// and mostly still is; one that rested since is rarely listed.
+    static constexpr std::size_t kListingContexts = 6;
+    /// Where each starts: the chance of a 1 (listed), in 1/4096ths, from the ages 0 to 128 and over.
+    static constexpr std::array<std::uint16_t, kListingContexts> kListingPriors{3072, 1024, 512, 256, 64, 16};
+    static constexpr std::array<AdaptiveBit, kListingContexts> listing_start()
+    {
+        std::array<AdaptiveBit, kListingContexts> bits{};
+        for (std::size_t i = 0; i < kListingContexts; ++i)
+            bits[i].zero = static_cast<std::uint16_t>(AdaptiveBit::kOne - kListingPriors[i]);
+        return bits;
+    }
     /// Whether any baseline entity is listed: a heartbeat lists none, and then codes no "listed" bit at all.
     AdaptiveBit any_listed{kRarelyZero};
-    std::array<AdaptiveBit, kListingContexts> listed{AdaptiveBit{kListingPriors[0]}, AdaptiveBit{kListingPriors[1]},
-                                                     AdaptiveBit{kListingPriors[2]}, AdaptiveBit{kListingPriors[3]}};
+    std::array<AdaptiveBit, kListingContexts> listed = listing_start();
     ResidualModel gap;  ///< id gaps between entities new to the baseline, mostly spawned together
     AdaptiveBit present{kRarelyZero};
     AdaptiveBit same_components{kRarelyZero};
@@ -64,11 +68,6 @@ struct FieldModels
     std::array<IntegerModel, kSlots> raw{};
 
     /// The listing context of a baseline entry written at `tick`, in a baseline whose newest entry is `newest`.
-    static std::size_t listing_context(Tick tick, Tick newest)
-    {
-        const Tick age = newest - tick;
-        return age == 0 ? 0 : age < 16 ? 1 : age < 64 ? 2 : 3;
-    }
     static std::size_t slot(std::size_t position) { return position < kSlots ? position : kSlots - 1; }
     static std::size_t component_slot(std::size_t index)
     {

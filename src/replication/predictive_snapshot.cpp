@@ -16,6 +16,12 @@ constexpr unsigned kEndMarkBits = 12;
 
 }  // namespace
 
+std::size_t listing_context(const EntityHistory& entry, Tick newest) noexcept
+{
+    const Tick age = newest - entry.tick;
+    return age == 0 ? 0 : age < 8 ? 1 : age < 16 ? 2 : age < 32 ? 3 : age < 128 ? 4 : 5;
+}
+
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept
 {
     return !bytes.empty() && bytes[0] == std::byte{0};
@@ -30,10 +36,10 @@ void PredictiveSnapshotWriter::begin(Tick tick)
     m_estimate = FieldModels{};
 }
 
-void PredictiveSnapshotWriter::add_baseline(std::uint32_t entity, Tick tick)
+void PredictiveSnapshotWriter::add_baseline(std::uint32_t entity, const EntityHistory& history)
 {
-    m_baseline.push_back({entity, tick});
-    m_newest = std::max(m_newest, tick);
+    m_baseline.push_back({entity, history});
+    m_newest = std::max(m_newest, history.tick);
 }
 
 std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const QuantizedEntity& current,
@@ -43,7 +49,7 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
     CostSink sink;
     if (baseline)
     {
-        sink.bit(m_estimate.listed[FieldModels::listing_context(baseline->tick, m_newest)], 1);
+        sink.bit(m_estimate.listed[listing_context(*baseline, m_newest)], 1);
         sink.bit(m_estimate.present, 1);
     }
     else
@@ -81,7 +87,7 @@ template <typename Sink> void PredictiveSnapshotWriter::code_listed(Sink& sink, 
         while (entry != m_entries.end() && entry->entity < mark.entity)
             ++entry;
         const bool listed = entry != m_entries.end() && entry->entity == mark.entity;
-        sink.bit(models.listed[FieldModels::listing_context(mark.tick, m_newest)], listed ? 1u : 0u);
+        sink.bit(models.listed[listing_context(mark.history, m_newest)], listed ? 1u : 0u);
         if (!listed)
             continue;
         sink.bit(models.present, entry->current ? 1u : 0u);
@@ -164,7 +170,7 @@ struct BodyDecoder
             newest = std::max(newest, entry.tick);
         for (const SnapshotEntry& entry : baseline)
         {
-            if (decoder.decode(models->listed[FieldModels::listing_context(entry.tick, newest)]) == 0)
+            if (decoder.decode(models->listed[listing_context(history_of(entry), newest)]) == 0)
             {
                 out.state.push_back(entry);
                 continue;

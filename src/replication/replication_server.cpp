@@ -626,7 +626,7 @@ struct ReplicationServer::Impl
         SnapshotEncoder& writer = view.codec == SnapshotCodec::Predictive ? *work.predictive : *work.bitpacked;
         writer.begin(tick);
         for (const RecordEntry& entry : base)
-            writer.add_baseline(entry.entity, entry.history.tick);
+            writer.add_baseline(entry.entity, entry.history);
         work.candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
         collect_candidates(view, base, writer, work.candidates, used_bits);

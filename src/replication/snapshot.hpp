@@ -76,11 +76,11 @@ class SnapshotEncoder
     /// Names an entry of the baseline (every one, in ascending id order, before `finish`; entries of entities it
     /// holds are added with their baseline entry). The predictive format lists the changed ones as bits over
     /// these; the bit-packed one codes id gaps and needs none.
-    virtual void add_baseline(std::uint32_t, Tick) {}
+    virtual void add_baseline(std::uint32_t, const EntityHistory&) {}
     void add_baseline(const SnapshotState& baseline)
     {
         for (const SnapshotEntry& entry : baseline)
-            add_baseline(entry.entity, entry.tick);
+            add_baseline(entry.entity, history_of(entry));
     }
     /// Forgets the entry added last (the budget could not take it).
     virtual void drop_last() = 0;
