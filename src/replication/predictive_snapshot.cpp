@@ -33,7 +33,15 @@ void PredictiveSnapshotWriter::begin(Tick tick)
     m_entries.clear();
     m_baseline.clear();
     m_newest = 0;
+    m_start = nullptr;
+    m_finished = nullptr;
     m_estimate = FieldModels{};
+}
+
+void PredictiveSnapshotWriter::start_from(std::shared_ptr<const FieldModels> models)
+{
+    m_start = std::move(models);
+    m_estimate = m_start ? *m_start : FieldModels{};
 }
 
 void PredictiveSnapshotWriter::add_baseline(std::uint32_t entity, const EntityHistory& history)
@@ -121,7 +129,7 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
     message.write_varint(m_new.size());
     auto bytes = message.bytes();
 
-    auto models = std::make_unique<FieldModels>();
+    auto models = m_start ? std::make_shared<FieldModels>(*m_start) : std::make_shared<FieldModels>();
     RangeEncoder encoder;
     if (m_tally)
     {
@@ -137,6 +145,7 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
         encoder.encode_direct(kEndMark, kEndMarkBits);
     const auto body = encoder.finish();
     bytes.insert(bytes.end(), body.begin(), body.end());
+    m_finished = std::move(models);
     return bytes;
 }
 
@@ -144,16 +153,17 @@ namespace {
 
 struct BodyDecoder
 {
-    BodyDecoder(const ComponentRegistry& registry_, const SnapshotState& baseline_, DecodedSnapshot& out_,
-                std::span<const std::byte> stream)
-        : registry(registry_), baseline(baseline_), out(out_), decoder(stream)
+    BodyDecoder(const ComponentRegistry& registry_, const SnapshotState& baseline_, const FieldModels* start,
+                DecodedSnapshot& out_, std::span<const std::byte> stream)
+        : registry(registry_), baseline(baseline_), out(out_), decoder(stream),
+          models(start ? std::make_shared<FieldModels>(*start) : std::make_shared<FieldModels>())
     {}
 
     const ComponentRegistry& registry;
     const SnapshotState& baseline;
     DecodedSnapshot& out;
     RangeDecoder decoder;
-    std::unique_ptr<FieldModels> models = std::make_unique<FieldModels>();
+    std::shared_ptr<FieldModels> models;
     PredictionScratch scratch;
 
     /// Returns whether any was listed.
@@ -235,7 +245,7 @@ struct BodyDecoder
 }  // namespace
 
 DecodeError decode_predictive_body(std::span<const std::byte> body, const ComponentRegistry& registry,
-                                   const SnapshotState& baseline, DecodedSnapshot& out)
+                                   const SnapshotState& baseline, const FieldModels* models, DecodedSnapshot& out)
 {
     wire::BitReader reader(body);
     const auto count = reader.read_varint();
@@ -245,7 +255,7 @@ DecodeError decode_predictive_body(std::span<const std::byte> body, const Compon
     // A new entity costs at least a small fraction of a bit, even with every model sure of itself.
     if (*count > 64 * (body.size() - stream_start) + 64)
         return DecodeError::TooManyEntries;
-    BodyDecoder state(registry, baseline, out, body.subspan(stream_start));
+    BodyDecoder state(registry, baseline, models, out, body.subspan(stream_start));
     bool any_listed = false;
     if (const auto error = state.listed_entries(any_listed); error != DecodeError::None)
         return error;
@@ -254,6 +264,7 @@ DecodeError decode_predictive_body(std::span<const std::byte> body, const Compon
     if ((any_listed || *count > 0) &&
         (state.decoder.decode_direct(kEndMarkBits) != kEndMark || state.decoder.overrun()))
         return DecodeError::Truncated;
+    out.models = std::move(state.models);
     return DecodeError::None;
 }
 

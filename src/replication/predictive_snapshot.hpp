@@ -8,7 +8,8 @@
 //   id order, as its id gap minus one and the entity in full; then, unless the stream carried nothing but "any listed"
 //   = 0, an end mark.
 //
-// The models start fresh in every snapshot, so each decodes alone against its baseline, as the bit-packed one.
+// The models start as they were after coding the baseline (fresh without one), so a snapshot's statistics carry to
+// the next along the chain of acknowledged baselines, and each still decodes alone against its baseline.
 #pragma once
 
 #include "replication/predictive_entity_codec.hpp"
@@ -41,6 +42,8 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::size_t gap_bits_estimate() const noexcept override { return 1; }
     std::vector<std::byte> finish(const SnapshotHeader& header) override;
     void count_coded_bits(CodedBits* into) override { m_tally = into; }
+    void start_from(std::shared_ptr<const FieldModels> models) override;
+    std::shared_ptr<const FieldModels> finished_models() const override { return m_finished; }
 
   private:
     template <typename Sink> void code_entries(Sink& sink, FieldModels& models, Tick tick);
@@ -67,13 +70,16 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     Tick m_newest = 0;                     ///< the newest baseline entry's tick
     std::vector<const Entry*> m_new;
     bool m_any_listed = false;
+    std::shared_ptr<const FieldModels> m_start;  ///< null: fresh
+    std::shared_ptr<const FieldModels> m_finished;
     FieldModels m_estimate;
     PredictionScratch m_scratch;
     CodedBits* m_tally = nullptr;
 };
 
-/// The entries after the header: `body` starts at the entry count.
+/// The entries after the header: `body` starts at the entry count. `models`: as they were after decoding the
+/// baseline (null: fresh); `out.models` receives them as they are after this one.
 DecodeError decode_predictive_body(std::span<const std::byte> body, const ComponentRegistry& registry,
-                                   const SnapshotState& baseline, DecodedSnapshot& out);
+                                   const SnapshotState& baseline, const FieldModels* models, DecodedSnapshot& out);
 
 }  // namespace eustress::net::replication

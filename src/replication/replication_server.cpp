@@ -70,6 +70,8 @@ struct SentSnapshot
     Tick tick = 0;
     MessageId message = 0;
     RecordState state;
+    /// The predictive coder's models after coding it: a snapshot against this one starts from them (null: fresh).
+    std::shared_ptr<const FieldModels> models;
     bool acked = false;
 };
 
@@ -625,6 +627,7 @@ struct ReplicationServer::Impl
 
         SnapshotEncoder& writer = view.codec == SnapshotCodec::Predictive ? *work.predictive : *work.bitpacked;
         writer.begin(tick);
+        writer.start_from(baseline ? baseline->models : nullptr);
         for (const RecordEntry& entry : base)
             writer.add_baseline(entry.entity, entry.history);
         work.candidates.clear();
@@ -648,6 +651,7 @@ struct ReplicationServer::Impl
         out.baseline_tick = baseline ? std::optional<Tick>(baseline->tick) : std::nullopt;
         out.deferred = work.candidates.size() - out.written.size();
         build_record(view, base, out, work.written);
+        out.record.models = writer.finished_models();
     }
 
     /// Sends a built snapshot and, once it is on its way, keeps its state and counts it (the tick's thread).

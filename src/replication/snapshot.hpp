@@ -59,6 +59,11 @@ class SnapshotEncoder
     virtual ~SnapshotEncoder() = default;
     /// Starts a snapshot for `tick`, forgetting the previous one's entries.
     virtual void begin(Tick tick) = 0;
+    /// The predictive coder's models as they were after coding the baseline (null: fresh ones), after `begin`.
+    /// The bit-packed format has none.
+    virtual void start_from(std::shared_ptr<const FieldModels>) {}
+    /// The models after `finish`: what the next snapshot against this one starts from. Null: none.
+    virtual std::shared_ptr<const FieldModels> finished_models() const { return nullptr; }
     /// Returns the bits the entry takes (an estimate for coders that code in `finish`), without its id gap.
     /// `baseline` (null: none) is copied; the states it points at must live until `finish`.
     virtual std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
@@ -131,9 +136,20 @@ struct DecodedSnapshot
     SnapshotHeader header;
     SnapshotState state;
     std::vector<std::uint32_t> written;  ///< the entities this snapshot carried (present ones)
+    /// The predictive coder's models after decoding it, for a snapshot against this one (null: bit-packed).
+    std::shared_ptr<const FieldModels> models;
 };
 
-using BaselineLookup = std::function<const SnapshotState*(std::uint32_t sequence)>;
+/// A baseline as the decoder needs it: its state, and the models its decoding ended with (null: fresh ones).
+struct BaselineRef
+{
+    BaselineRef(const SnapshotState* state_ = nullptr, std::shared_ptr<const FieldModels> models_ = nullptr)
+        : state(state_), models(std::move(models_))
+    {}
+    const SnapshotState* state;
+    std::shared_ptr<const FieldModels> models;
+};
+using BaselineLookup = std::function<BaselineRef(std::uint32_t sequence)>;
 
 /// Decodes either format (the predictive one starts with a zero byte, which no bit-packed snapshot can: its
 /// first field is a sequence number from 1) against the baseline `lookup` returns. On error `out` is unspecified.
