@@ -43,14 +43,15 @@ struct FieldModels
     /// "Listed" over the baseline's entities, by how many ticks before the baseline's newest entry the entity's
     /// was written (listing_context): one written by the baseline snapshot itself was moving a round trip ago
     /// and mostly still is; one that rested since is rarely listed.
-    static constexpr std::size_t kListingContexts = 6;
+    static constexpr std::size_t kListingAges = 6;
+    static constexpr std::size_t kListingContexts = 2 * kListingAges;
     /// Where each starts: the chance of a 1 (listed), in 1/4096ths, from the ages 0 to 128 and over.
-    static constexpr std::array<std::uint16_t, kListingContexts> kListingPriors{3072, 1024, 512, 256, 64, 16};
+    static constexpr std::array<std::uint16_t, kListingAges> kListingPriors{3072, 1024, 512, 256, 64, 16};
     static constexpr std::array<AdaptiveBit, kListingContexts> listing_start()
     {
         std::array<AdaptiveBit, kListingContexts> bits{};
         for (std::size_t i = 0; i < kListingContexts; ++i)
-            bits[i].zero = static_cast<std::uint16_t>(AdaptiveBit::kOne - kListingPriors[i]);
+            bits[i].zero = static_cast<std::uint16_t>(AdaptiveBit::kOne - kListingPriors[i % kListingAges]);
         return bits;
     }
     /// Whether any baseline entity is listed: a heartbeat lists none, and then codes no "listed" bit at all.

@@ -19,7 +19,9 @@ constexpr unsigned kEndMarkBits = 12;
 std::size_t listing_context(const EntityHistory& entry, Tick newest) noexcept
 {
     const Tick age = newest - entry.tick;
-    return age == 0 ? 0 : age < 8 ? 1 : age < 16 ? 2 : age < 32 ? 3 : age < 128 ? 4 : 5;
+    const std::size_t bucket = age == 0 ? 0 : age < 8 ? 1 : age < 16 ? 2 : age < 32 ? 3 : age < 128 ? 4 : 5;
+    const bool moving = entry.previous && entry.tick - entry.previous_tick < 16;
+    return bucket + (moving ? FieldModels::kListingAges : 0);
 }
 
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept

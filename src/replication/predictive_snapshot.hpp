@@ -20,8 +20,8 @@ namespace eustress::net::replication {
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept;
 
 /// The model (FieldModels::listed) of a baseline entry's "listed" bit, in a baseline whose newest entry is from
-/// `newest`, by how many ticks older the entry is. (Splitting each by whether the entry was written twice within
-/// 16 ticks, still moving, cost more on the busy cube scene: twice the models learn more slowly.)
+/// `newest`: by how many ticks older the entry is, and whether it was written twice within 16 ticks (moving).
+/// (With models fresh in every snapshot the split cost more: twice the models learnt too slowly.)
 std::size_t listing_context(const EntityHistory& entry, Tick newest) noexcept;
 
 /// Sizes are estimated while entries are added (by priority), with models adapting in that order; the stream is
