@@ -23,9 +23,9 @@ double& coded_bits_class(CodedBits& bits, const FieldModels& models, const void*
         return bits.entity_flags;
     if (within(models.changed, model) || within(models.predicted, model))
         return bits.component_flags;
-    for (std::size_t slot = 0; slot < FieldModels::kSlots; ++slot)
+    for (std::size_t slot = 0; slot < models.residual.size(); ++slot)
         if (within(models.residual[slot], model) || within(models.sign[slot], model))
-            return bits.residuals[slot];
+            return bits.residuals[slot % FieldModels::kSlots];
     return bits.whole_entities;  // component_count, component_gap, raw
 }
 

@@ -64,12 +64,17 @@ struct FieldModels
     std::array<AdaptiveBit, kComponentSlots> predicted{};
     IntegerModel component_count;
     IntegerModel component_gap;
-    std::array<ResidualModel, kSlots> residual{};
-    std::array<AdaptiveBit, kSlots> sign{};
+    /// Per field position, against the baseline (0..kSlots-1) and against a prediction (kSlots..): the two
+    /// residuals differ in size and sign.
+    std::array<ResidualModel, 2 * kSlots> residual{};
+    std::array<AdaptiveBit, 2 * kSlots> sign{};
     std::array<IntegerModel, kSlots> raw{};
 
-    /// The listing context of a baseline entry written at `tick`, in a baseline whose newest entry is `newest`.
     static std::size_t slot(std::size_t position) { return position < kSlots ? position : kSlots - 1; }
+    static std::size_t residual_slot(std::size_t position, bool predicted)
+    {
+        return slot(position) + (predicted ? kSlots : 0);
+    }
     static std::size_t component_slot(std::size_t index)
     {
         return index < kComponentSlots ? index : kComponentSlots - 1;
@@ -141,26 +146,26 @@ inline std::optional<std::uint64_t> decode_integer(RangeDecoder& decoder, Intege
 
 /// A field of `width` bits (64 for variable-length ones) coded as its wrapped difference from `base`.
 template <typename Sink>
-void code_residual(Sink& sink, FieldModels& models, std::size_t position, std::uint64_t value, std::uint64_t base,
-                   unsigned width)
+void code_residual(Sink& sink, FieldModels& models, std::size_t position, bool predicted, std::uint64_t value,
+                   std::uint64_t base, unsigned width)
 {
     const std::uint64_t mask = width >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
     const std::uint64_t wrapped = (value - base) & mask;
     const std::uint64_t half = std::uint64_t{1} << (width - 1);
     const bool negative = wrapped >= half;
     const std::uint64_t magnitude = negative ? ((0 - wrapped) & mask) : wrapped;
-    const std::size_t slot = FieldModels::slot(position);
+    const std::size_t slot = FieldModels::residual_slot(position, predicted);
     code_integer(sink, models.residual[slot], magnitude);
     if (magnitude != 0)
         sink.bit(models.sign[slot], negative ? 1u : 0u);
 }
 
 inline std::optional<std::uint64_t> decode_residual(RangeDecoder& decoder, FieldModels& models, std::size_t position,
-                                                    std::uint64_t base, unsigned width)
+                                                    bool predicted, std::uint64_t base, unsigned width)
 {
     const std::uint64_t mask = width >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
     const std::uint64_t half = std::uint64_t{1} << (width - 1);
-    const std::size_t slot = FieldModels::slot(position);
+    const std::size_t slot = FieldModels::residual_slot(position, predicted);
     const auto magnitude = decode_integer(decoder, models.residual[slot]);
     if (!magnitude || *magnitude > half)
         return std::nullopt;

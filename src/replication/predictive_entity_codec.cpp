@@ -40,7 +40,7 @@ void code_fields(Sink& sink, FieldModels& models, std::span<const QuantizedField
         if (i < baseline.size() && baseline[i].bits == current[i].bits)
         {
             const std::uint64_t base = predicted ? (*predicted)[i] : baseline[i].value;
-            code_residual(sink, models, i, current[i].value, base, width_of(current[i]));
+            code_residual(sink, models, i, predicted != nullptr, current[i].value, base, width_of(current[i]));
         }
         else
             code_integer(sink, models.raw[FieldModels::slot(i)], current[i].value);
@@ -114,7 +114,7 @@ class RangeFieldSource final : public FieldSource
         if (position < m_baseline.size() && m_baseline[position].bits == bits)
         {
             const std::uint64_t base = m_predicted ? (*m_predicted)[position] : m_baseline[position].value;
-            value = decode_residual(m_decoder, m_models, position, base, width_of(field));
+            value = decode_residual(m_decoder, m_models, position, m_predicted != nullptr, base, width_of(field));
         }
         else
             value = decode_integer(m_decoder, m_models.raw[FieldModels::slot(position)]);
