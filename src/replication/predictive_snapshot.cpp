@@ -16,11 +16,15 @@ constexpr unsigned kEndMarkBits = 12;
 
 }  // namespace
 
-std::size_t listing_context(const EntityHistory& entry, Tick newest) noexcept
+bool was_moving(const EntityHistory& entry) noexcept
 {
-    const Tick age = newest - entry.tick;
+    return entry.previous && entry.tick - entry.previous_tick < 16;
+}
+
+std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept
+{
+    const Tick age = newest - tick;
     const std::size_t bucket = age == 0 ? 0 : age < 8 ? 1 : age < 16 ? 2 : age < 32 ? 3 : age < 128 ? 4 : 5;
-    const bool moving = entry.previous && entry.tick - entry.previous_tick < 16;
     return bucket + (moving ? FieldModels::kListingAges : 0);
 }
 
@@ -37,18 +41,17 @@ void PredictiveSnapshotWriter::begin(Tick tick)
     m_newest = 0;
     m_start = nullptr;
     m_finished = nullptr;
-    m_estimate = FieldModels{};
+    m_estimating = false;
 }
 
 void PredictiveSnapshotWriter::start_from(std::shared_ptr<const FieldModels> models)
 {
     m_start = std::move(models);
-    m_estimate = m_start ? *m_start : FieldModels{};
 }
 
 void PredictiveSnapshotWriter::add_baseline(std::uint32_t entity, const EntityHistory& history)
 {
-    m_baseline.push_back({entity, history});
+    m_baseline.push_back({entity, history.tick, was_moving(history)});
     m_newest = std::max(m_newest, history.tick);
 }
 
@@ -56,10 +59,16 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
                                                   const EntityHistory* baseline)
 {
     m_entries.push_back({entity, &current, baseline ? *baseline : EntityHistory{}, baseline != nullptr});
+    if (!m_estimating)
+    {
+        // Set here rather than in `begin`: a heartbeat adds nothing, and the models are a few KiB to copy.
+        m_estimate = m_start ? *m_start : FieldModels{};
+        m_estimating = true;
+    }
     CostSink sink;
     if (baseline)
     {
-        sink.bit(m_estimate.listed[listing_context(*baseline, m_newest)], 1);
+        sink.bit(m_estimate.listed[listing_context(baseline->tick, was_moving(*baseline), m_newest)], 1);
         sink.bit(m_estimate.present, 1);
     }
     else
@@ -97,7 +106,7 @@ template <typename Sink> void PredictiveSnapshotWriter::code_listed(Sink& sink, 
         while (entry != m_entries.end() && entry->entity < mark.entity)
             ++entry;
         const bool listed = entry != m_entries.end() && entry->entity == mark.entity;
-        sink.bit(models.listed[listing_context(mark.history, m_newest)], listed ? 1u : 0u);
+        sink.bit(models.listed[listing_context(mark.tick, mark.moving, m_newest)], listed ? 1u : 0u);
         if (!listed)
             continue;
         sink.bit(models.present, entry->current ? 1u : 0u);
@@ -182,7 +191,8 @@ struct BodyDecoder
             newest = std::max(newest, entry.tick);
         for (const SnapshotEntry& entry : baseline)
         {
-            if (decoder.decode(models->listed[listing_context(history_of(entry), newest)]) == 0)
+            const std::size_t context = listing_context(entry.tick, was_moving(history_of(entry)), newest);
+            if (decoder.decode(models->listed[context]) == 0)
             {
                 out.state.push_back(entry);
                 continue;

@@ -19,10 +19,12 @@ namespace eustress::net::replication {
 
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept;
 
-/// The model (FieldModels::listed) of a baseline entry's "listed" bit, in a baseline whose newest entry is from
-/// `newest`: by how many ticks older the entry is, and whether it was written twice within 16 ticks (moving).
-/// (With models fresh in every snapshot the split cost more: twice the models learnt too slowly.)
-std::size_t listing_context(const EntityHistory& entry, Tick newest) noexcept;
+/// Whether a baseline entry was moving: written twice within 16 ticks.
+bool was_moving(const EntityHistory& entry) noexcept;
+/// The model (FieldModels::listed) of the "listed" bit of a baseline entry written at `tick`, in a baseline whose
+/// newest entry is from `newest`: by how many ticks older the entry is, and whether it was moving. (With models
+/// fresh in every snapshot the split by motion cost more: twice the models learnt too slowly.)
+std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept;
 
 /// Sizes are estimated while entries are added (by priority), with models adapting in that order; the stream is
 /// coded in `finish`, in id order, with fresh models, so the real size differs a little from the estimate.
@@ -62,7 +64,8 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     struct BaselineMark
     {
         std::uint32_t entity = 0;
-        EntityHistory history;
+        Tick tick = 0;
+        bool moving = false;
     };
     Tick m_tick = 0;
     std::vector<Entry> m_entries;
@@ -73,6 +76,7 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::shared_ptr<const FieldModels> m_start;  ///< null: fresh
     std::shared_ptr<const FieldModels> m_finished;
     FieldModels m_estimate;
+    bool m_estimating = false;  ///< m_estimate starts from this snapshot's models
     PredictionScratch m_scratch;
     CodedBits* m_tally = nullptr;
 };
