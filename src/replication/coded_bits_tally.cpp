@@ -17,7 +17,7 @@ template <typename Member> bool within(const Member& member, const void* model) 
 
 double& coded_bits_class(CodedBits& bits, const FieldModels& models, const void* model) noexcept
 {
-    if (within(models.listed, model) || within(models.gap, model))
+    if (within(models.any_listed, model) || within(models.listed, model) || within(models.gap, model))
         return bits.listing;
     if (within(models.present, model) || within(models.same_components, model))
         return bits.entity_flags;
