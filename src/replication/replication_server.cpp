@@ -1071,7 +1071,7 @@ std::optional<ReplicationClientStats> ReplicationServer::stats(ClientId client) 
     stats.snapshots_in_flight = found->second.in_flight.size();
     stats.history_bytes = found->second.known.capacity() * sizeof(KnownEntity);
     for (const SentSnapshot& sent : found->second.history)
-        stats.history_bytes += sizeof(SentSnapshot) + state_bytes(sent.state);
+        stats.history_bytes += sizeof(SentSnapshot) + state_bytes(sent.state) + (sent.models ? sizeof(FieldModels) : 0);
     return stats;
 }
 
