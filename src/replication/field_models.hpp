@@ -81,24 +81,21 @@ struct FieldModels
     }
 };
 
+/// Adds up what coding the decisions would cost (1/256 bits) against the models as they stand, without adapting
+/// them: the encoder's estimates read the models a snapshot starts from, which its record shares.
+struct CostSink
+{
+    std::uint64_t cost = 0;
+    void bit(const AdaptiveBit& model, unsigned value) { cost += cost_of(model, value); }
+    void direct(std::uint32_t, unsigned count) { cost += 256u * count; }
+};
+
 /// Writes into the range coder.
 struct EncodeSink
 {
     RangeEncoder& encoder;
     void bit(AdaptiveBit& model, unsigned value) { encoder.encode(model, value); }
     void direct(std::uint32_t value, unsigned count) { encoder.encode_direct(value, count); }
-};
-
-/// Adds up what the same decisions would cost (1/256 bits), adapting the models as the encoder would.
-struct CostSink
-{
-    std::uint64_t cost = 0;
-    void bit(AdaptiveBit& model, unsigned value)
-    {
-        cost += cost_of(model, value);
-        model.update(value);
-    }
-    void direct(std::uint32_t, unsigned count) { cost += 256u * count; }
 };
 
 template <typename Sink> void code_integer(Sink& sink, IntegerModel& model, std::uint64_t value)

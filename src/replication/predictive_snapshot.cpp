@@ -41,7 +41,6 @@ void PredictiveSnapshotWriter::begin(Tick tick)
     m_newest = 0;
     m_start = nullptr;
     m_finished = nullptr;
-    m_estimating = false;
 }
 
 void PredictiveSnapshotWriter::start_from(std::shared_ptr<const FieldModels> models)
@@ -59,21 +58,18 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
                                                   const EntityHistory* baseline)
 {
     m_entries.push_back({entity, &current, baseline ? *baseline : EntityHistory{}, baseline != nullptr});
-    if (!m_estimating)
-    {
-        // Set here rather than in `begin`: a heartbeat adds nothing, and the models are a few KiB to copy.
-        m_estimate = m_start ? *m_start : FieldModels{};
-        m_estimating = true;
-    }
+    // Against the models the snapshot starts from, not adapting them: no copy of them per snapshot, and kept
+    // models have mostly learnt what one snapshot would teach them. Never written through (CostSink).
+    FieldModels& models = m_start ? const_cast<FieldModels&>(*m_start) : m_fresh;
     CostSink sink;
     if (baseline)
     {
-        sink.bit(m_estimate.listed[listing_context(baseline->tick, was_moving(*baseline), m_newest)], 1);
-        sink.bit(m_estimate.present, 1);
+        sink.bit(models.listed[listing_context(baseline->tick, was_moving(*baseline), m_newest)], 1);
+        sink.bit(models.present, 1);
     }
     else
-        code_integer(sink, m_estimate.gap, 0);
-    code_entity(sink, m_estimate, current, baseline, m_tick, m_scratch);
+        code_integer(sink, models.gap, 0);
+    code_entity(sink, models, current, baseline, m_tick, m_scratch);
     return static_cast<std::size_t>((sink.cost + 255) / 256);
 }
 

@@ -26,8 +26,9 @@ bool was_moving(const EntityHistory& entry) noexcept;
 /// fresh in every snapshot the split by motion cost more: twice the models learnt too slowly.)
 std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept;
 
-/// Sizes are estimated while entries are added (by priority), with models adapting in that order; the stream is
-/// coded in `finish`, in id order, with fresh models, so the real size differs a little from the estimate.
+/// Sizes are estimated while entries are added (by priority), against the models the snapshot starts from, which
+/// do not adapt there; the stream is coded in `finish`, in id order, adapting them, so the real size differs a
+/// little from the estimate.
 class PredictiveSnapshotWriter final : public SnapshotEncoder
 {
   public:
@@ -75,8 +76,7 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     bool m_any_listed = false;
     std::shared_ptr<const FieldModels> m_start;  ///< null: fresh
     std::shared_ptr<const FieldModels> m_finished;
-    FieldModels m_estimate;
-    bool m_estimating = false;  ///< m_estimate starts from this snapshot's models
+    FieldModels m_fresh;  ///< the estimates' models for a snapshot without a baseline (never adapted)
     PredictionScratch m_scratch;
     CodedBits* m_tally = nullptr;
 };
