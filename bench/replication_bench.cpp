@@ -68,12 +68,40 @@ void emit(const Arguments& arguments, const char* metric, double value, const ch
     std::fflush(stdout);
 }
 
+/// Where the predictive snapshots' coded bits went after the initial sync, as kbit/s per client by class
+/// (CodedBits; the cube's transform codes position x, y, z, then the smallest-three rotation's index and three
+/// components).
+void emit_coded_bits(const Arguments& arguments, const eustress::net::CodedBits& at_sync,
+                     const eustress::net::CodedBits& at_end, std::size_t client_seconds, const std::string& peer)
+{
+    if (client_seconds == 0 || arguments.codec != eustress::net::SnapshotCodec::Predictive)
+        return;
+    const auto rate = [&](double end, double sync) {
+        return (end - sync) / 1000 / static_cast<double>(client_seconds);
+    };
+    const auto row = [&](const char* what, double kbps) {
+        const std::string metric = std::string("coded kbps per client mean: ") + what;
+        emit(arguments, metric.c_str(), kbps, "kbps", peer.c_str());
+    };
+    row("all classes", rate(at_end.total(), at_sync.total()));
+    row("listing (which entities)", rate(at_end.listing, at_sync.listing));
+    row("entity flags", rate(at_end.entity_flags, at_sync.entity_flags));
+    row("component flags", rate(at_end.component_flags, at_sync.component_flags));
+    row("whole entities", rate(at_end.whole_entities, at_sync.whole_entities));
+    static constexpr const char* kTransformFields[] = {
+        "position x",           "position y",           "position z",           "rotation largest index",
+        "rotation component 1", "rotation component 2", "rotation component 3", "field 8 and later"};
+    for (std::size_t i = 0; i < eustress::net::CodedBits::kFieldPositions; ++i)
+        row(kTransformFields[i], rate(at_end.residuals[i], at_sync.residuals[i]));
+}
+
 /// One cube run; `label` names the variant in the results ("busy", "busy-uncapped", "calm").
 void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSessionConfig config)
 {
     std::vector<double> kbps, naive_sent, naive_delivered, moving, within, lag;
     double naive_offered = 0;
     float position_error = 0, rotation_error = 0;
+    eustress::net::CodedBits coded_at_sync, coded_at_end;  // every client's, since the start
     // The initial sync (901 spawns at the budget's pace) is reported on its own rows, never dropped.
     double sync_kbps = 0, sync_within = 100;
     float sync_position_error = 0, sync_rotation_error = 0;
@@ -87,8 +115,10 @@ void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSession
             sync_within = std::min(sync_within, second.within_target * 100);
             sync_position_error = std::max(sync_position_error, second.position_error_mm);
             sync_rotation_error = std::max(sync_rotation_error, second.rotation_error_degrees);
+            coded_at_sync = second.coded_bits;
             return;
         }
+        coded_at_end = second.coded_bits;
         kbps.push_back(second.kbps_max);
         moving.push_back(static_cast<double>(second.moving));
         within.push_back(second.within_target * 100);
@@ -115,6 +145,7 @@ void run_cubes(const Arguments& arguments, const char* label, cubes::CubeSession
     emit(arguments, "worst snapshot age at the client, median second", percentile(lag, 0.5), "ticks", peer.c_str());
     emit(arguments, "awake cubes per second median", percentile(moving, 0.5), "cubes", peer.c_str());
     emit(arguments, "awake cubes per second max", percentile(moving, 1.0), "cubes", peer.c_str());
+    emit_coded_bits(arguments, coded_at_sync, coded_at_end, kbps.size() * config.clients, peer);
     emit(arguments, "initial sync (seconds 1-2): kbps per client max", sync_kbps, "kbps", peer.c_str());
     emit(arguments, "initial sync (seconds 1-2): position error max", sync_position_error, "mm", peer.c_str());
     emit(arguments, "initial sync (seconds 1-2): rotation error max", sync_rotation_error, "degrees", peer.c_str());

@@ -106,6 +106,7 @@ struct CubeSession::Impl
         replication_config.default_codec = config.codec;
         replication_config.path.enabled = config.adapt_to_path;
         replication_config.whole_snapshot_wait = config.whole_snapshot_wait;
+        replication_config.count_coded_bits = true;  // where the bits go, for the benchmark's rows by class
         if (config.whole_snapshot_wait > 0)
             replication_config.max_snapshot_bytes = 16 * 1024;
         if (config.budget_bits_per_second > 0)
@@ -340,6 +341,7 @@ void CubeSession::run(int seconds, const std::function<void(const SecondReport&)
             this_second.kbps_max = std::max(this_second.kbps_max, kbps);
             const auto stats = impl.replication->stats(impl.peers[i].client->id());
             deferred_after += stats->entities_deferred;
+            this_second.coded_bits += stats->coded_bits;
             this_second.budget_min = i == 0 ? stats->budget_bits_per_second
                                             : std::min(this_second.budget_min, stats->budget_bits_per_second);
         }

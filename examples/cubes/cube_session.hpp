@@ -63,6 +63,8 @@ struct SecondReport
     std::uint64_t snapshot_lag_ticks = 0;  ///< worst age of a client's newest applied snapshot, in ticks
     std::uint64_t link_cap = 0;            ///< bits per second, 0 when uncapped
     std::uint64_t budget_min = 0;          ///< the lowest replication budget of any client at the second's end
+    /// Where the predictive snapshots' bits went, every client's since the run started (not this second's).
+    eustress::net::CodedBits coded_bits;
 };
 
 class CubeSession

@@ -9,7 +9,7 @@ enum class DecodeError
     Truncated,           ///< the bits ended inside a field
     BadHeader,           ///< a header value out of its range
     MissingBaseline,     ///< delta against a snapshot we do not hold
-    EntityOutOfRange,    ///< an entity id past 2^32 - 1 (or zero)
+    EntityOutOfRange,    ///< an entity id past 2^32 - 1 (or zero), or listed as new while the baseline holds it
     UnknownComponent,    ///< a component id the registry does not have
     ComponentOrder,      ///< component ids not strictly ascending
     ComponentMalformed,  ///< the component's serialize function refused its fields (range, length)

@@ -1,7 +1,7 @@
 // The context models of the predictive snapshot codec, and how an integer is coded with them: its bit length
 // through a 7-level binary tree of adaptive bits, the bit after the leading one adaptive per length, the rest at
-// one half. Each field class (entity id gaps, flags, residuals and signs per field position, raw values) has its
-// own models; a snapshot starts from fresh ones, so it decodes alone against its baseline.
+// one half. Each field class (listed bits, entity id gaps, flags, residuals and signs per field position, raw values)
+// has its own models; a snapshot starts from fresh ones, so it decodes alone against its baseline.
 #pragma once
 
 #include <array>
@@ -40,22 +40,54 @@ struct FieldModels
     /// Where "present" and "same components" start (the chance of a 0, of AdaptiveBit::kOne): a snapshot lists
     /// entities that changed, and removals and component-set changes among them are rare.
     static constexpr std::uint16_t kRarelyZero = AdaptiveBit::kOne / 32;
-    ResidualModel gap;  ///< id gaps are short too, between entities that changed
+    /// "Listed" over the baseline's entities, by how many ticks before the baseline's newest entry the entity's
+    /// was written (listing_context): one written by the baseline snapshot itself was moving a round trip ago
+    /// and mostly still is; one that rested since is rarely listed.
+    static constexpr std::size_t kListingAges = 6;
+    static constexpr std::size_t kListingContexts = 2 * kListingAges;
+    /// Where each starts: the chance of a 1 (listed), in 1/4096ths, from the ages 0 to 128 and over.
+    static constexpr std::array<std::uint16_t, kListingAges> kListingPriors{3072, 1024, 512, 256, 64, 16};
+    static constexpr std::array<AdaptiveBit, kListingContexts> listing_start()
+    {
+        std::array<AdaptiveBit, kListingContexts> bits{};
+        for (std::size_t i = 0; i < kListingContexts; ++i)
+            bits[i].zero = static_cast<std::uint16_t>(AdaptiveBit::kOne - kListingPriors[i % kListingAges]);
+        return bits;
+    }
+    /// Whether any baseline entity is listed: a heartbeat lists none, and then codes no "listed" bit at all.
+    AdaptiveBit any_listed{kRarelyZero};
+    std::array<AdaptiveBit, kListingContexts> listed = listing_start();
+    ResidualModel gap;  ///< id gaps between entities new to the baseline, mostly spawned together
     AdaptiveBit present{kRarelyZero};
     AdaptiveBit same_components{kRarelyZero};
     std::array<AdaptiveBit, kComponentSlots> changed{};
     std::array<AdaptiveBit, kComponentSlots> predicted{};
     IntegerModel component_count;
     IntegerModel component_gap;
-    std::array<ResidualModel, kSlots> residual{};
-    std::array<AdaptiveBit, kSlots> sign{};
+    /// Per field position, against the baseline (0..kSlots-1) and against a prediction (kSlots..): the two
+    /// residuals differ in size and sign.
+    std::array<ResidualModel, 2 * kSlots> residual{};
+    std::array<AdaptiveBit, 2 * kSlots> sign{};
     std::array<IntegerModel, kSlots> raw{};
 
     static std::size_t slot(std::size_t position) { return position < kSlots ? position : kSlots - 1; }
+    static std::size_t residual_slot(std::size_t position, bool predicted)
+    {
+        return slot(position) + (predicted ? kSlots : 0);
+    }
     static std::size_t component_slot(std::size_t index)
     {
         return index < kComponentSlots ? index : kComponentSlots - 1;
     }
+};
+
+/// Adds up what coding the decisions would cost (1/256 bits) against the models as they stand, without adapting
+/// them: the encoder's estimates read the models a snapshot starts from, which its record shares.
+struct CostSink
+{
+    std::uint64_t cost = 0;
+    void bit(const AdaptiveBit& model, unsigned value) { cost += cost_of(model, value); }
+    void direct(std::uint32_t, unsigned count) { cost += 256u * count; }
 };
 
 /// Writes into the range coder.
@@ -64,18 +96,6 @@ struct EncodeSink
     RangeEncoder& encoder;
     void bit(AdaptiveBit& model, unsigned value) { encoder.encode(model, value); }
     void direct(std::uint32_t value, unsigned count) { encoder.encode_direct(value, count); }
-};
-
-/// Adds up what the same decisions would cost (1/256 bits), adapting the models as the encoder would.
-struct CostSink
-{
-    std::uint64_t cost = 0;
-    void bit(AdaptiveBit& model, unsigned value)
-    {
-        cost += cost_of(model, value);
-        model.update(value);
-    }
-    void direct(std::uint32_t, unsigned count) { cost += 256u * count; }
 };
 
 template <typename Sink> void code_integer(Sink& sink, IntegerModel& model, std::uint64_t value)
@@ -123,26 +143,26 @@ inline std::optional<std::uint64_t> decode_integer(RangeDecoder& decoder, Intege
 
 /// A field of `width` bits (64 for variable-length ones) coded as its wrapped difference from `base`.
 template <typename Sink>
-void code_residual(Sink& sink, FieldModels& models, std::size_t position, std::uint64_t value, std::uint64_t base,
-                   unsigned width)
+void code_residual(Sink& sink, FieldModels& models, std::size_t position, bool predicted, std::uint64_t value,
+                   std::uint64_t base, unsigned width)
 {
     const std::uint64_t mask = width >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
     const std::uint64_t wrapped = (value - base) & mask;
     const std::uint64_t half = std::uint64_t{1} << (width - 1);
     const bool negative = wrapped >= half;
     const std::uint64_t magnitude = negative ? ((0 - wrapped) & mask) : wrapped;
-    const std::size_t slot = FieldModels::slot(position);
+    const std::size_t slot = FieldModels::residual_slot(position, predicted);
     code_integer(sink, models.residual[slot], magnitude);
     if (magnitude != 0)
         sink.bit(models.sign[slot], negative ? 1u : 0u);
 }
 
 inline std::optional<std::uint64_t> decode_residual(RangeDecoder& decoder, FieldModels& models, std::size_t position,
-                                                    std::uint64_t base, unsigned width)
+                                                    bool predicted, std::uint64_t base, unsigned width)
 {
     const std::uint64_t mask = width >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
     const std::uint64_t half = std::uint64_t{1} << (width - 1);
-    const std::size_t slot = FieldModels::slot(position);
+    const std::size_t slot = FieldModels::residual_slot(position, predicted);
     const auto magnitude = decode_integer(decoder, models.residual[slot]);
     if (!magnitude || *magnitude > half)
         return std::nullopt;

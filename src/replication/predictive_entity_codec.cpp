@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "replication/coded_bits_tally.hpp"
+
 namespace eustress::net::replication {
 
 namespace {
@@ -38,7 +40,7 @@ void code_fields(Sink& sink, FieldModels& models, std::span<const QuantizedField
         if (i < baseline.size() && baseline[i].bits == current[i].bits)
         {
             const std::uint64_t base = predicted ? (*predicted)[i] : baseline[i].value;
-            code_residual(sink, models, i, current[i].value, base, width_of(current[i]));
+            code_residual(sink, models, i, predicted != nullptr, current[i].value, base, width_of(current[i]));
         }
         else
             code_integer(sink, models.raw[FieldModels::slot(i)], current[i].value);
@@ -112,7 +114,7 @@ class RangeFieldSource final : public FieldSource
         if (position < m_baseline.size() && m_baseline[position].bits == bits)
         {
             const std::uint64_t base = m_predicted ? (*m_predicted)[position] : m_baseline[position].value;
-            value = decode_residual(m_decoder, m_models, position, base, width_of(field));
+            value = decode_residual(m_decoder, m_models, position, m_predicted != nullptr, base, width_of(field));
         }
         else
             value = decode_integer(m_decoder, m_models.raw[FieldModels::slot(position)]);
@@ -199,6 +201,8 @@ void code_entity(Sink& sink, FieldModels& models, const QuantizedEntity& current
 
 template void code_entity<EncodeSink>(EncodeSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                       PredictionScratch&);
+template void code_entity<TallySink>(TallySink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
+                                     PredictionScratch&);
 template void code_entity<CostSink>(CostSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                     PredictionScratch&);
 

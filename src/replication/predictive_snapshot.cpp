@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "replication/coded_bits_tally.hpp"
+
 namespace eustress::net::replication {
 
 namespace {
@@ -14,6 +16,18 @@ constexpr unsigned kEndMarkBits = 12;
 
 }  // namespace
 
+bool was_moving(const EntityHistory& entry) noexcept
+{
+    return entry.previous && entry.tick - entry.previous_tick < 16;
+}
+
+std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept
+{
+    const Tick age = newest - tick;
+    const std::size_t bucket = age == 0 ? 0 : age < 8 ? 1 : age < 16 ? 2 : age < 32 ? 3 : age < 128 ? 4 : 5;
+    return bucket + (moving ? FieldModels::kListingAges : 0);
+}
+
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept
 {
     return !bytes.empty() && bytes[0] == std::byte{0};
@@ -23,52 +37,122 @@ void PredictiveSnapshotWriter::begin(Tick tick)
 {
     m_tick = tick;
     m_entries.clear();
-    m_estimate = FieldModels{};
+    m_baseline.clear();
+    m_newest = 0;
+    m_start = nullptr;
+    m_finished = nullptr;
+}
+
+void PredictiveSnapshotWriter::start_from(std::shared_ptr<const FieldModels> models)
+{
+    m_start = std::move(models);
+}
+
+void PredictiveSnapshotWriter::add_baseline(std::uint32_t entity, const EntityHistory& history)
+{
+    m_baseline.push_back({entity, history.tick, was_moving(history)});
+    m_newest = std::max(m_newest, history.tick);
 }
 
 std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const QuantizedEntity& current,
                                                   const EntityHistory* baseline)
 {
     m_entries.push_back({entity, &current, baseline ? *baseline : EntityHistory{}, baseline != nullptr});
+    // Against the models the snapshot starts from, not adapting them: no copy of them per snapshot, and kept
+    // models have mostly learnt what one snapshot would teach them. Never written through (CostSink).
+    FieldModels& models = m_start ? const_cast<FieldModels&>(*m_start) : m_fresh;
     CostSink sink;
-    sink.bit(m_estimate.present, 1);
-    code_entity(sink, m_estimate, current, baseline, m_tick, m_scratch);
+    if (baseline)
+    {
+        sink.bit(models.listed[listing_context(baseline->tick, was_moving(*baseline), m_newest)], 1);
+        sink.bit(models.present, 1);
+    }
+    else
+        code_integer(sink, models.gap, 0);
+    code_entity(sink, models, current, baseline, m_tick, m_scratch);
     return static_cast<std::size_t>((sink.cost + 255) / 256);
 }
 
 void PredictiveSnapshotWriter::add_removed(std::uint32_t entity)
 {
     m_entries.push_back({entity, nullptr, EntityHistory{}, false});
-    CostSink sink;
-    sink.bit(m_estimate.present, 0);
+}
+
+void PredictiveSnapshotWriter::collect_new_entries()
+{
+    m_new.clear();
+    m_any_listed = false;
+    auto mark = m_baseline.begin();
+    for (const Entry& entry : m_entries)
+    {
+        while (mark != m_baseline.end() && mark->entity < entry.entity)
+            ++mark;
+        if (mark != m_baseline.end() && mark->entity == entry.entity)
+            m_any_listed = true;
+        else if (entry.current)  // a removal of an entity the baseline lacks changes nothing: not written
+            m_new.push_back(&entry);
+    }
+}
+
+template <typename Sink> void PredictiveSnapshotWriter::code_listed(Sink& sink, FieldModels& models, Tick tick)
+{
+    auto entry = m_entries.begin();
+    for (const BaselineMark& mark : m_baseline)
+    {
+        while (entry != m_entries.end() && entry->entity < mark.entity)
+            ++entry;
+        const bool listed = entry != m_entries.end() && entry->entity == mark.entity;
+        sink.bit(models.listed[listing_context(mark.tick, mark.moving, m_newest)], listed ? 1u : 0u);
+        if (!listed)
+            continue;
+        sink.bit(models.present, entry->current ? 1u : 0u);
+        if (entry->current)
+            code_entity(sink, models, *entry->current, entry->delta ? &entry->baseline : nullptr, tick, m_scratch);
+    }
+}
+
+template <typename Sink> void PredictiveSnapshotWriter::code_entries(Sink& sink, FieldModels& models, Tick tick)
+{
+    if (!m_baseline.empty())
+        sink.bit(models.any_listed, m_any_listed ? 1u : 0u);
+    if (m_any_listed)
+        code_listed(sink, models, tick);
+    std::uint32_t previous = 0;
+    for (const Entry* fresh : m_new)
+    {
+        code_integer(sink, models.gap, fresh->entity - previous - 1);
+        previous = fresh->entity;
+        code_entity(sink, models, *fresh->current, nullptr, tick, m_scratch);
+    }
 }
 
 std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& header)
 {
     std::sort(m_entries.begin(), m_entries.end(), [](const Entry& a, const Entry& b) { return a.entity < b.entity; });
+    collect_new_entries();
     wire::BitWriter message;
     message.write_bits(0, 8);
     write_snapshot_header(message, header);
-    message.write_varint(m_entries.size());
+    message.write_varint(m_new.size());
     auto bytes = message.bytes();
 
-    auto models = std::make_unique<FieldModels>();
+    auto models = m_start ? std::make_shared<FieldModels>(*m_start) : std::make_shared<FieldModels>();
     RangeEncoder encoder;
-    EncodeSink sink{encoder};
-    std::uint32_t previous = 0;
-    for (const Entry& entry : m_entries)
+    if (m_tally)
     {
-        code_integer(sink, models->gap, entry.entity - previous - 1);
-        previous = entry.entity;
-        sink.bit(models->present, entry.current ? 1u : 0u);
-        if (!entry.current)
-            continue;
-        code_entity(sink, *models, *entry.current, entry.delta ? &entry.baseline : nullptr, header.tick, m_scratch);
+        TallySink sink{encoder, *models, *m_tally};
+        code_entries(sink, *models, header.tick);
     }
-    if (!m_entries.empty())
+    else
+    {
+        EncodeSink sink{encoder};
+        code_entries(sink, *models, header.tick);
+    }
+    if (m_any_listed || !m_new.empty())
         encoder.encode_direct(kEndMark, kEndMarkBits);
     const auto body = encoder.finish();
     bytes.insert(bytes.end(), body.begin(), body.end());
+    m_finished = std::move(models);
     return bytes;
 }
 
@@ -76,33 +160,83 @@ namespace {
 
 struct BodyDecoder
 {
-    BodyDecoder(const ComponentRegistry& registry_, const SnapshotState& baseline_, DecodedSnapshot& out_,
-                std::span<const std::byte> stream)
-        : registry(registry_), baseline(baseline_), out(out_), decoder(stream), next_baseline(baseline_.begin())
+    BodyDecoder(const ComponentRegistry& registry_, const SnapshotState& baseline_, const FieldModels* start,
+                DecodedSnapshot& out_, std::span<const std::byte> stream)
+        : registry(registry_), baseline(baseline_), out(out_), decoder(stream),
+          models(start ? std::make_shared<FieldModels>(*start) : std::make_shared<FieldModels>())
     {}
 
     const ComponentRegistry& registry;
     const SnapshotState& baseline;
     DecodedSnapshot& out;
     RangeDecoder decoder;
-    std::unique_ptr<FieldModels> models = std::make_unique<FieldModels>();
+    std::shared_ptr<FieldModels> models;
     PredictionScratch scratch;
-    SnapshotState::const_iterator next_baseline;
 
-    void carry_baseline_until(std::uint64_t entity)
+    /// Returns whether any was listed.
+    DecodeError listed_entries(bool& any)
     {
-        while (next_baseline != baseline.end() && next_baseline->entity < entity)
-            out.state.push_back(*next_baseline++);
+        any = !baseline.empty() && decoder.decode(models->any_listed) == 1;
+        if (!any)
+        {
+            out.state = baseline;
+            return DecodeError::None;
+        }
+        Tick newest = 0;
+        for (const SnapshotEntry& entry : baseline)
+            newest = std::max(newest, entry.tick);
+        for (const SnapshotEntry& entry : baseline)
+        {
+            const std::size_t context = listing_context(entry.tick, was_moving(history_of(entry)), newest);
+            if (decoder.decode(models->listed[context]) == 0)
+            {
+                out.state.push_back(entry);
+                continue;
+            }
+            if (decoder.decode(models->present) == 0)
+                continue;  // removed: not carried into this state
+            if (const auto error = decode_written(entry.entity, &entry); error != DecodeError::None)
+                return error;
+            if (decoder.overrun())
+                return DecodeError::Truncated;
+        }
+        return DecodeError::None;
     }
 
-    DecodeError entry(std::uint64_t entity)
+    /// The entities new to the baseline, after the listed ones, merged into the state in id order.
+    DecodeError new_entries(std::uint64_t count)
     {
-        carry_baseline_until(entity);
-        const SnapshotEntry* replaced = nullptr;
-        if (next_baseline != baseline.end() && next_baseline->entity == entity)
-            replaced = &*next_baseline++;
-        if (decoder.decode(models->present) == 0)
-            return DecodeError::None;  // removed: not carried into this state
+        const std::size_t listed_end = out.state.size();
+        const std::size_t written_end = out.written.size();
+        std::uint64_t entity = 0;
+        for (std::uint64_t i = 0; i < count; ++i)
+        {
+            const auto gap = decode_integer(decoder, models->gap);
+            if (!gap || decoder.overrun())
+                return DecodeError::Truncated;
+            if (*gap >= std::numeric_limits<std::uint32_t>::max() - entity)
+                return DecodeError::EntityOutOfRange;
+            entity += *gap + 1;
+            const auto held =
+                std::lower_bound(baseline.begin(), baseline.end(), entity,
+                                 [](const SnapshotEntry& entry, std::uint64_t id) { return entry.entity < id; });
+            if (held != baseline.end() && held->entity == entity)
+                return DecodeError::EntityOutOfRange;  // the baseline holds it: it would be listed, not new
+            if (const auto error = decode_written(entity, nullptr); error != DecodeError::None)
+                return error;
+        }
+        const auto by_entity = [](const SnapshotEntry& a, const SnapshotEntry& b) {
+            return a.entity < b.entity;
+        };
+        std::inplace_merge(out.state.begin(), out.state.begin() + static_cast<std::ptrdiff_t>(listed_end),
+                           out.state.end(), by_entity);
+        std::inplace_merge(out.written.begin(), out.written.begin() + static_cast<std::ptrdiff_t>(written_end),
+                           out.written.end());
+        return DecodeError::None;
+    }
+
+    DecodeError decode_written(std::uint64_t entity, const SnapshotEntry* replaced)
+    {
         auto decoded = std::make_shared<QuantizedEntity>();
         const EntityHistory history = replaced ? history_of(*replaced) : EntityHistory{};
         const DecodeError error = decode_entity(decoder, *models, registry, replaced ? &history : nullptr,
@@ -119,32 +253,26 @@ struct BodyDecoder
 }  // namespace
 
 DecodeError decode_predictive_body(std::span<const std::byte> body, const ComponentRegistry& registry,
-                                   const SnapshotState& baseline, DecodedSnapshot& out)
+                                   const SnapshotState& baseline, const FieldModels* models, DecodedSnapshot& out)
 {
     wire::BitReader reader(body);
     const auto count = reader.read_varint();
     if (!count)
         return DecodeError::Truncated;
     const std::size_t stream_start = body.size() - reader.bits_remaining() / 8;
-    // An entry costs at least a small fraction of a bit, even with every model sure of itself.
+    // A new entity costs at least a small fraction of a bit, even with every model sure of itself.
     if (*count > 64 * (body.size() - stream_start) + 64)
         return DecodeError::TooManyEntries;
-    BodyDecoder state(registry, baseline, out, body.subspan(stream_start));
-    std::uint64_t entity = 0;
-    for (std::uint64_t i = 0; i < *count; ++i)
-    {
-        const auto gap = decode_integer(state.decoder, state.models->gap);
-        if (!gap || state.decoder.overrun())
-            return DecodeError::Truncated;
-        if (*gap >= std::numeric_limits<std::uint32_t>::max() - entity)
-            return DecodeError::EntityOutOfRange;
-        entity += *gap + 1;
-        if (const auto error = state.entry(entity); error != DecodeError::None)
-            return error;
-    }
-    state.carry_baseline_until(std::numeric_limits<std::uint64_t>::max());
-    if (*count > 0 && (state.decoder.decode_direct(kEndMarkBits) != kEndMark || state.decoder.overrun()))
+    BodyDecoder state(registry, baseline, models, out, body.subspan(stream_start));
+    bool any_listed = false;
+    if (const auto error = state.listed_entries(any_listed); error != DecodeError::None)
+        return error;
+    if (const auto error = state.new_entries(*count); error != DecodeError::None)
+        return error;
+    if ((any_listed || *count > 0) &&
+        (state.decoder.decode_direct(kEndMarkBits) != kEndMark || state.decoder.overrun()))
         return DecodeError::Truncated;
+    out.models = std::move(state.models);
     return DecodeError::None;
 }
 

@@ -1,10 +1,15 @@
 // The predictive snapshot format (SnapshotCodec::Predictive; docs/REPLICATION.md has the layout):
 //
 //   byte 0x00 (a bit-packed snapshot starts with its sequence, never 0), the shared header (snapshot.hpp), varint
-//   entry count, then one range-coded stream (range_coder.hpp) of the entries in ascending id order: the id gap
-//   minus one, a "present" bit, and a present entity as predictive_entity_codec.hpp codes it.
+//   count of entities new to the baseline, then one range-coded stream (range_coder.hpp): when the baseline has
+//   entries, an "any listed" bit, and if it is set, for each entry of the baseline in ascending id order a "listed" bit
+//   (context: how old the entry is, FieldModels::listing_context), and for a listed one a "present" bit and, when
+//   present, the entity as predictive_entity_codec.hpp codes it against that entry; then each new entity in ascending
+//   id order, as its id gap minus one and the entity in full; then, unless the stream carried nothing but "any listed"
+//   = 0, an end mark.
 //
-// The models start fresh in every snapshot, so each decodes alone against its baseline, as the bit-packed one.
+// The models start as they were after coding the baseline (fresh without one), so a snapshot's statistics carry to
+// the next along the chain of acknowledged baselines, and each still decodes alone against its baseline.
 #pragma once
 
 #include "replication/predictive_entity_codec.hpp"
@@ -14,8 +19,16 @@ namespace eustress::net::replication {
 
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept;
 
-/// Sizes are estimated while entries are added (by priority), with models adapting in that order; the stream is
-/// coded in `finish`, in id order, with fresh models, so the real size differs a little from the estimate.
+/// Whether a baseline entry was moving: written twice within 16 ticks.
+bool was_moving(const EntityHistory& entry) noexcept;
+/// The model (FieldModels::listed) of the "listed" bit of a baseline entry written at `tick`, in a baseline whose
+/// newest entry is from `newest`: by how many ticks older the entry is, and whether it was moving. (With models
+/// fresh in every snapshot the split by motion cost more: twice the models learnt too slowly.)
+std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept;
+
+/// Sizes are estimated while entries are added (by priority), against the models the snapshot starts from, which
+/// do not adapt there; the stream is coded in `finish`, in id order, adapting them, so the real size differs a
+/// little from the estimate.
 class PredictiveSnapshotWriter final : public SnapshotEncoder
 {
   public:
@@ -24,12 +37,24 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
                             const EntityHistory* baseline) override;
     void add_removed(std::uint32_t entity) override;
+    using SnapshotEncoder::add_baseline;
+    void add_baseline(std::uint32_t entity, const EntityHistory& history) override;
     void drop_last() override { m_entries.pop_back(); }
     std::size_t entry_count() const noexcept override { return m_entries.size(); }
-    std::size_t gap_bits_estimate() const noexcept override { return 4; }
+    /// The "listed" bits of the unchanged neighbours, about; an entry's own is in what add_present returns.
+    std::size_t gap_bits_estimate() const noexcept override { return 1; }
     std::vector<std::byte> finish(const SnapshotHeader& header) override;
+    void count_coded_bits(CodedBits* into) override { m_tally = into; }
+    void start_from(std::shared_ptr<const FieldModels> models) override;
+    std::shared_ptr<const FieldModels> finished_models() const override { return m_finished; }
 
   private:
+    template <typename Sink> void code_entries(Sink& sink, FieldModels& models, Tick tick);
+    /// The "listed" bits over the baseline, and each listed entry.
+    template <typename Sink> void code_listed(Sink& sink, FieldModels& models, Tick tick);
+    /// m_entries (sorted) past the baseline's: the entities new to it, present ones only.
+    void collect_new_entries();
+
     struct Entry
     {
         std::uint32_t entity = 0;
@@ -37,14 +62,28 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
         EntityHistory baseline;                    ///< when `delta`
         bool delta = false;
     };
+    struct BaselineMark
+    {
+        std::uint32_t entity = 0;
+        Tick tick = 0;
+        bool moving = false;
+    };
     Tick m_tick = 0;
     std::vector<Entry> m_entries;
-    FieldModels m_estimate;
+    std::vector<BaselineMark> m_baseline;  ///< ascending
+    Tick m_newest = 0;                     ///< the newest baseline entry's tick
+    std::vector<const Entry*> m_new;
+    bool m_any_listed = false;
+    std::shared_ptr<const FieldModels> m_start;  ///< null: fresh
+    std::shared_ptr<const FieldModels> m_finished;
+    FieldModels m_fresh;  ///< the estimates' models for a snapshot without a baseline (never adapted)
     PredictionScratch m_scratch;
+    CodedBits* m_tally = nullptr;
 };
 
-/// The entries after the header: `body` starts at the entry count.
+/// The entries after the header: `body` starts at the entry count. `models`: as they were after decoding the
+/// baseline (null: fresh); `out.models` receives them as they are after this one.
 DecodeError decode_predictive_body(std::span<const std::byte> body, const ComponentRegistry& registry,
-                                   const SnapshotState& baseline, DecodedSnapshot& out);
+                                   const SnapshotState& baseline, const FieldModels* models, DecodedSnapshot& out);
 
 }  // namespace eustress::net::replication

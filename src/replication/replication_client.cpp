@@ -33,8 +33,14 @@ struct ReplicationClient::Impl
         Tick tick = 0;
     };
     std::unordered_map<std::uint32_t, Applied> applied;
-    std::map<std::uint32_t, SnapshotState> received;  ///< by sequence: possible baselines
-    std::optional<SnapshotHeader> pending;            ///< newest decoded snapshot not yet applied
+    /// By sequence: possible baselines, with the predictive coder's models after each.
+    struct Received
+    {
+        SnapshotState state;
+        std::shared_ptr<const FieldModels> models;
+    };
+    std::map<std::uint32_t, Received> received;
+    std::optional<SnapshotHeader> pending;  ///< newest decoded snapshot not yet applied
     std::uint32_t newest_received = 0;
     std::uint32_t newest_applied = 0;
     Tick tick = 0;
@@ -200,9 +206,9 @@ struct ReplicationClient::Impl
     {
         ++stats.snapshots_received;
         metrics.received.add();
-        const BaselineLookup lookup = [this](std::uint32_t sequence) -> const SnapshotState* {
+        const BaselineLookup lookup = [this](std::uint32_t sequence) -> BaselineRef {
             const auto found = received.find(sequence);
-            return found == received.end() ? nullptr : &found->second;
+            return found == received.end() ? BaselineRef{} : BaselineRef{&found->second.state, found->second.models};
         };
         const DecodeError error = decode_snapshot(message.data, registry, lookup, decoded);
         if (error == DecodeError::MissingBaseline)
@@ -221,7 +227,7 @@ struct ReplicationClient::Impl
         const SnapshotHeader header = decoded.header;
         if (received.contains(header.sequence))
             return;  // a duplicate
-        received[header.sequence] = std::move(decoded.state);
+        received[header.sequence] = {std::move(decoded.state), std::move(decoded.models)};
         newest_received = std::max(newest_received, header.sequence);
         while (!received.empty() && newest_received - received.begin()->first >= config.snapshot_history)
             received.erase(received.begin());
@@ -244,7 +250,7 @@ struct ReplicationClient::Impl
         const auto state = received.find(header.sequence);
         if (state == received.end())
             return;
-        for (const SnapshotEntry& entry : state->second)
+        for (const SnapshotEntry& entry : state->second.state)
         {
             const auto local = to_local.find(entry.entity);
             if (local == to_local.end())

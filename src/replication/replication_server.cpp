@@ -70,6 +70,8 @@ struct SentSnapshot
     Tick tick = 0;
     MessageId message = 0;
     RecordState state;
+    /// The predictive coder's models after coding it: a snapshot against this one starts from them (null: fresh).
+    std::shared_ptr<const FieldModels> models;
     bool acked = false;
 };
 
@@ -187,6 +189,7 @@ struct PendingSnapshot
     std::optional<Tick> baseline_tick;
     std::size_t deferred = 0;  ///< changed entities the budget held back
     bool waiting = false;      ///< skipped: the allowance grows for a whole snapshot
+    CodedBits coded_bits;      ///< where its bits go, when ReplicationConfig::count_coded_bits
 };
 
 const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
@@ -624,6 +627,9 @@ struct ReplicationServer::Impl
 
         SnapshotEncoder& writer = view.codec == SnapshotCodec::Predictive ? *work.predictive : *work.bitpacked;
         writer.begin(tick);
+        writer.start_from(baseline ? baseline->models : nullptr);
+        for (const RecordEntry& entry : base)
+            writer.add_baseline(entry.entity, entry.history);
         work.candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
         collect_candidates(view, base, writer, work.candidates, used_bits);
@@ -639,10 +645,13 @@ struct ReplicationServer::Impl
         header.tick = tick;
         header.actions_required = view.action_messages;
         header.baseline = baseline ? baseline->sequence : 0;
+        out.coded_bits = CodedBits{};
+        writer.count_coded_bits(config.count_coded_bits ? &out.coded_bits : nullptr);
         out.bytes = writer.finish(header);
         out.baseline_tick = baseline ? std::optional<Tick>(baseline->tick) : std::nullopt;
         out.deferred = work.candidates.size() - out.written.size();
         build_record(view, base, out, work.written);
+        out.record.models = writer.finished_models();
     }
 
     /// Sends a built snapshot and, once it is on its way, keeps its state and counts it (the tick's thread).
@@ -665,6 +674,7 @@ struct ReplicationServer::Impl
         while (view.history.size() > config.snapshot_history)
             view.history.pop_front();
         count_sent_snapshot(view, pending.bytes.size(), pending.written.size(), pending.deferred);
+        view.stats.coded_bits += pending.coded_bits;
     }
 
     /// Every known entity that changed since the baseline becomes a candidate (its priority accumulated); every
@@ -1061,7 +1071,7 @@ std::optional<ReplicationClientStats> ReplicationServer::stats(ClientId client) 
     stats.snapshots_in_flight = found->second.in_flight.size();
     stats.history_bytes = found->second.known.capacity() * sizeof(KnownEntity);
     for (const SentSnapshot& sent : found->second.history)
-        stats.history_bytes += sizeof(SentSnapshot) + state_bytes(sent.state);
+        stats.history_bytes += sizeof(SentSnapshot) + state_bytes(sent.state) + (sent.models ? sizeof(FieldModels) : 0);
     return stats;
 }
 

@@ -218,17 +218,18 @@ DecodeError decode_snapshot(std::span<const std::byte> bytes, const ComponentReg
     if (const auto error = read_snapshot_header(reader, out.header); error != DecodeError::None)
         return error;
     static const SnapshotState kEmpty;
-    const SnapshotState* baseline = &kEmpty;
+    BaselineRef baseline{&kEmpty};
     if (out.header.baseline != 0)
     {
         baseline = lookup(out.header.baseline);
-        if (!baseline)
+        if (!baseline.state)
             return DecodeError::MissingBaseline;
     }
+    out.models = nullptr;
     if (predictive)
         return decode_predictive_body(payload.subspan(payload.size() - reader.bits_remaining() / 8), registry,
-                                      *baseline, out);
-    return decode_bitpacked_snapshot(reader, registry, *baseline, out);
+                                      *baseline.state, baseline.models.get(), out);
+    return decode_bitpacked_snapshot(reader, registry, *baseline.state, out);
 }
 
 const char* to_string(DecodeError error) noexcept

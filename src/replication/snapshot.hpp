@@ -59,6 +59,11 @@ class SnapshotEncoder
     virtual ~SnapshotEncoder() = default;
     /// Starts a snapshot for `tick`, forgetting the previous one's entries.
     virtual void begin(Tick tick) = 0;
+    /// The predictive coder's models as they were after coding the baseline (null: fresh ones), after `begin`.
+    /// The bit-packed format has none.
+    virtual void start_from(std::shared_ptr<const FieldModels>) {}
+    /// The models after `finish`: what the next snapshot against this one starts from. Null: none.
+    virtual std::shared_ptr<const FieldModels> finished_models() const { return nullptr; }
     /// Returns the bits the entry takes (an estimate for coders that code in `finish`), without its id gap.
     /// `baseline` (null: none) is copied; the states it points at must live until `finish`.
     virtual std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
@@ -73,12 +78,23 @@ class SnapshotEncoder
         return add_present(entity, current, &history);
     }
     virtual void add_removed(std::uint32_t entity) = 0;
+    /// Names an entry of the baseline (every one, in ascending id order, before `finish`; entries of entities it
+    /// holds are added with their baseline entry). The predictive format lists the changed ones as bits over
+    /// these; the bit-packed one codes id gaps and needs none.
+    virtual void add_baseline(std::uint32_t, const EntityHistory&) {}
+    void add_baseline(const SnapshotState& baseline)
+    {
+        for (const SnapshotEntry& entry : baseline)
+            add_baseline(entry.entity, history_of(entry));
+    }
     /// Forgets the entry added last (the budget could not take it).
     virtual void drop_last() = 0;
     virtual std::size_t entry_count() const noexcept = 0;
     /// What an entity's id gap costs at most in the common cases (ids within a few hundred of each other).
     virtual std::size_t gap_bits_estimate() const noexcept = 0;
     virtual std::vector<std::byte> finish(const SnapshotHeader& header) = 0;
+    /// Where `finish` adds what its coded bits carry (null: nowhere). Only the predictive format counts them.
+    virtual void count_coded_bits(CodedBits*) {}
 };
 
 /// An encoder of `codec`'s format (the public enum in replication.hpp).
@@ -120,9 +136,20 @@ struct DecodedSnapshot
     SnapshotHeader header;
     SnapshotState state;
     std::vector<std::uint32_t> written;  ///< the entities this snapshot carried (present ones)
+    /// The predictive coder's models after decoding it, for a snapshot against this one (null: bit-packed).
+    std::shared_ptr<const FieldModels> models;
 };
 
-using BaselineLookup = std::function<const SnapshotState*(std::uint32_t sequence)>;
+/// A baseline as the decoder needs it: its state, and the models its decoding ended with (null: fresh ones).
+struct BaselineRef
+{
+    BaselineRef(const SnapshotState* state_ = nullptr, std::shared_ptr<const FieldModels> models_ = nullptr)
+        : state(state_), models(std::move(models_))
+    {}
+    const SnapshotState* state;
+    std::shared_ptr<const FieldModels> models;
+};
+using BaselineLookup = std::function<BaselineRef(std::uint32_t sequence)>;
 
 /// Decodes either format (the predictive one starts with a zero byte, which no bit-packed snapshot can: its
 /// first field is a sequence number from 1) against the baseline `lookup` returns. On error `out` is unspecified.

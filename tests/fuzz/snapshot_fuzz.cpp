@@ -29,14 +29,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return state;
     }();
 
+    // The predictive coder's models as a snapshot against the baseline starts from when they were kept from the
+    // baseline's own decoding: those after coding the baseline against the states it replaced.
+    static const std::shared_ptr<const replication::FieldModels> adapted = [] {
+        replication::SnapshotState replaced;
+        for (const auto& entry : baseline)
+            replaced.push_back({entry.entity, entry.previous, entry.previous_tick});
+        const auto writer = replication::make_snapshot_encoder(SnapshotCodec::Predictive);
+        writer->begin(100);
+        writer->add_baseline(replaced);
+        for (std::size_t i = 0; i < baseline.size(); ++i)
+            writer->add_present(baseline[i].entity, *baseline[i].state, &replaced[i]);
+        (void)writer->finish({1, 100, 0, 0});
+        return writer->finished_models();
+    }();
+
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
     const std::function<EntityId(std::uint64_t)> map = [](std::uint64_t id) {
         return EntityId{static_cast<std::uint32_t>(id)};
     };
 
     replication::DecodedSnapshot snapshot;
+    // Odd baseline sequences name the baseline: 1 mod 4 with fresh models, 3 mod 4 with adapted ones.
     const auto lookup = [](std::uint32_t sequence) {
-        return sequence % 2 ? &baseline : nullptr;
+        if (sequence % 2 == 0)
+            return replication::BaselineRef{};
+        return replication::BaselineRef{&baseline, sequence % 4 == 3 ? adapted : nullptr};
     };
     if (replication::decode_snapshot(bytes, registry, lookup, snapshot) == replication::DecodeError::None)
     {

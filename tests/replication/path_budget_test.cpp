@@ -215,9 +215,23 @@ struct CapScene
         {
             const float x = float(int(i) % kSide - kSide / 2) * 4.0f, z = float(int(i) / kSide - kSide / 2) * 4.0f;
             const float angle = float(tick) * 0.05f + float(i);
-            world.set(cubes[i], NetworkTransform{{x, float(tick) * kMetresPerTick, z},
-                                                 {std::cos(angle / 2), 0, std::sin(angle / 2), 0}});
+            world.set(cubes[i],
+                      NetworkTransform{{x + wobble(tick, i, 1), float(tick) * kMetresPerTick, z + wobble(tick, i, 2)},
+                                       {std::cos(angle / 2), 0, std::sin(angle / 2), 0}});
         }
+    }
+
+    /// Up to 16 mm either way, the same in every run but with no pattern a predictor could follow: at constant
+    /// velocity alone the predictive coder, whose models learn along the chain, sends the scene for far less than
+    /// the 300 kbit/s cap, and the scene must need more than that (without adaptation the wobbling scene leaves the
+    /// client over a second behind under the cap).
+    static float wobble(Tick tick, std::size_t cube, std::uint64_t axis)
+    {
+        std::uint64_t h = (std::uint64_t{tick} << 32) ^ (std::uint64_t{cube} << 2) ^ axis;
+        h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
+        h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
+        h ^= h >> 31;
+        return (static_cast<float>(h % 33) - 16.0f) * 0.001f;
     }
 
     /// The tick whose pose the mirror shows for cube `i`, from its height.

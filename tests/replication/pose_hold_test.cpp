@@ -202,7 +202,9 @@ TEST(PoseHold, TheMirrorIsNeverFurtherFromTheTruthThanTheHoldAndCostsLess)
     EXPECT_GT(held.checked, 40u * 500);
     EXPECT_LE(held.worst_position, kHoldPosition);
     EXPECT_LE(held.worst_degrees, kHoldDegrees);
-    EXPECT_LT(held.snapshot_bytes * 10, plain.snapshot_bytes * 9)  // 15% less in this run
+    // 7% less in this run; 15% while the predictive coder named changed entities by id gaps and started every
+    // snapshot from fresh models: the jitter the hold leaves out now costs less to send.
+    EXPECT_LT(held.snapshot_bytes * 20, plain.snapshot_bytes * 19)
         << held.snapshot_bytes << " bytes held, " << plain.snapshot_bytes << " without";
 }
 

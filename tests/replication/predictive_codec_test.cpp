@@ -34,11 +34,15 @@ struct Chain : ::testing::Test
     }
 
     /// Encodes the bodies against `baseline` as the server does, and returns the state the server records.
+    /// `models`: the coder's as coding the baseline left them (null: fresh); replaced by those this one leaves.
     SnapshotState encode(const std::vector<Body>& bodies, const SnapshotState& baseline, SnapshotHeader header,
-                         SnapshotCodec codec, std::vector<std::byte>& bytes)
+                         SnapshotCodec codec, std::vector<std::byte>& bytes,
+                         std::shared_ptr<const FieldModels>* models = nullptr)
     {
         const auto writer = make_snapshot_encoder(codec);
         writer->begin(header.tick);
+        writer->start_from(models ? *models : nullptr);
+        writer->add_baseline(baseline);
         SnapshotState recorded;
         for (std::size_t i = 0; i < bodies.size(); ++i)
         {
@@ -54,6 +58,8 @@ struct Chain : ::testing::Test
             recorded.push_back(written_entry(entity, std::move(state), header.tick, base));
         }
         bytes = writer->finish(header);
+        if (models)
+            *models = writer->finished_models();
         return recorded;
     }
 };
@@ -86,11 +92,14 @@ std::vector<Body> falling_bodies(std::size_t count)
 }
 
 /// Runs a chain of snapshots, `interval` ticks apart, each against the last one; returns the bytes per codec of
-/// the last `measured` snapshots.
-std::size_t run_chain(Chain& chain, SnapshotCodec codec, int snapshots, int measured, Tick interval)
+/// the last `measured` snapshots. `keep_models`: each starts from the models its baseline left (as the server
+/// and client do), else from fresh ones.
+std::size_t run_chain(Chain& chain, SnapshotCodec codec, int snapshots, int measured, Tick interval,
+                      bool keep_models = true)
 {
     auto bodies = falling_bodies(200);
     SnapshotState baseline;
+    std::shared_ptr<const FieldModels> encoder_models, decoder_models;
     std::size_t total = 0;
     for (int n = 1; n <= snapshots; ++n)
     {
@@ -104,16 +113,24 @@ std::size_t run_chain(Chain& chain, SnapshotCodec codec, int snapshots, int meas
             body.angle += body.spin * seconds;
         }
         std::vector<std::byte> bytes;
+        if (!keep_models)
+            encoder_models = decoder_models = nullptr;
         const auto recorded =
-            chain.encode(bodies, baseline, {static_cast<std::uint32_t>(n), tick, 0, n > 1 ? n - 1u : 0u}, codec, bytes);
+            chain.encode(bodies, baseline, {static_cast<std::uint32_t>(n), tick, 0, n > 1 ? n - 1u : 0u}, codec, bytes,
+                         &encoder_models);
         DecodedSnapshot decoded;
         const auto error = decode_snapshot(
-            bytes, chain.registry, [&](std::uint32_t) { return &baseline; }, decoded);
+            bytes, chain.registry,
+            [&](std::uint32_t) {
+                return BaselineRef{&baseline, decoder_models};
+            },
+            decoded);
         EXPECT_EQ(error, DecodeError::None) << "snapshot " << n;
         if (error != DecodeError::None)
             return 0;
         expect_same_history(decoded.state, recorded);
         baseline = decoded.state;
+        decoder_models = decoded.models;
         if (n > snapshots - measured)
             total += bytes.size();
     }
@@ -127,6 +144,99 @@ TEST_F(Chain, ConstantMotionRoundTripsAndCostsUnderTwoFifthsOfTheBitpackedFormat
     std::printf("8 snapshots of 200 moving bodies: bitpacked %zu bytes, predictive %zu bytes\n", bitpacked, predictive);
     EXPECT_GT(predictive, 0u);
     EXPECT_LT(predictive * 5, bitpacked * 2);  // under 40%
+}
+
+TEST_F(Chain, ModelsKeptAlongTheChainCostLessThanFreshOnes)
+{
+    const std::size_t fresh = run_chain(*this, SnapshotCodec::Predictive, 12, 8, 6, false);
+    const std::size_t kept = run_chain(*this, SnapshotCodec::Predictive, 12, 8, 6, true);
+    std::printf("8 snapshots of 200 moving bodies: fresh models %zu bytes, kept models %zu bytes\n", fresh, kept);
+    EXPECT_GT(kept, 0u);
+    EXPECT_LT(kept, fresh);
+}
+
+TEST_F(Chain, ASnapshotDecodesWithItsBaselinesModelsWhateverWasLostSince)
+{
+    // Snapshots 3 and 4 are both coded against 2 (3 was lost, or not yet acknowledged when 4 was coded): 4 starts
+    // from the models 2 left, not from those 3 left, and decodes on a client that never saw 3.
+    auto bodies = falling_bodies(60);
+    const auto move = [&] {
+        for (Body& body : bodies)
+            body.position.x += 0.25f;
+    };
+    std::vector<std::byte> bytes;
+    std::shared_ptr<const FieldModels> models;
+    const auto one = encode(bodies, {}, {1, 6, 0, 0}, SnapshotCodec::Predictive, bytes, &models);
+    move();
+    const auto two = encode(bodies, one, {2, 12, 0, 1}, SnapshotCodec::Predictive, bytes, &models);
+    DecodedSnapshot decoded_two;
+    ASSERT_EQ(decode_snapshot(
+                  bytes, registry,
+                  [&](std::uint32_t) {
+                      return BaselineRef{&one, nullptr};
+                  },
+                  decoded_two),
+              DecodeError::None);
+    const auto after_two = models;
+    move();
+    (void)encode(bodies, two, {3, 18, 0, 2}, SnapshotCodec::Predictive, bytes, &models);
+    move();
+    models = after_two;
+    const auto four = encode(bodies, two, {4, 24, 0, 2}, SnapshotCodec::Predictive, bytes, &models);
+
+    DecodedSnapshot decoded;
+    ASSERT_EQ(decode_snapshot(
+                  bytes, registry,
+                  [&](std::uint32_t) {
+                      return BaselineRef{&decoded_two.state, decoded_two.models};
+                  },
+                  decoded),
+              DecodeError::None);
+    expect_same_history(decoded.state, four);
+    // The models matter: against fresh ones the same bytes are refused or decode to other values.
+    DecodedSnapshot wrong;
+    const auto error = decode_snapshot(
+        bytes, registry,
+        [&](std::uint32_t) {
+            return BaselineRef{&decoded_two.state, nullptr};
+        },
+        wrong);
+    const bool same = error == DecodeError::None && wrong.state.size() == four.size() &&
+                      std::equal(wrong.state.begin(), wrong.state.end(), four.begin(),
+                                 [](const SnapshotEntry& a, const SnapshotEntry& b) { return *a.state == *b.state; });
+    EXPECT_FALSE(same);
+}
+
+TEST_F(Chain, CodedBitsAddUpToTheCodedStream)
+{
+    auto bodies = falling_bodies(80);
+    std::vector<std::byte> first;
+    const auto baseline = encode(bodies, {}, {1, 6, 0, 0}, SnapshotCodec::Predictive, first);
+    for (Body& body : bodies)
+        body.position.y += 0.3f;
+    const auto writer = make_snapshot_encoder(SnapshotCodec::Predictive);
+    writer->begin(12);
+    writer->add_baseline(baseline);
+    std::vector<QuantizedEntityPtr> states;
+    for (std::size_t i = 0; i < bodies.size(); ++i)
+    {
+        states.push_back(quantize(bodies[i]));
+        writer->add_present(static_cast<std::uint32_t>(i + 1), *states.back(), &baseline[i]);
+    }
+    CodedBits bits;
+    writer->count_coded_bits(&bits);
+    const SnapshotHeader header{2, 12, 0, 1};
+    const auto bytes = writer->finish(header);
+    wire::BitWriter header_only;
+    header_only.write_bits(0, 8);
+    write_snapshot_header(header_only, header);
+    header_only.write_varint(0);  // no entity new to the baseline
+    const double stream_bits = 8.0 * static_cast<double>(bytes.size() - header_only.byte_count());
+    // The stream also carries the 12-bit end mark and up to 4 bytes of the coder's final interval.
+    EXPECT_NEAR(bits.total() + 12, stream_bits, 32);
+    EXPECT_GT(bits.listing, 0);
+    EXPECT_GT(bits.residuals[1], bits.residuals[0]);  // y moved, x did not
+    EXPECT_EQ(bits.whole_entities, 0);
 }
 
 TEST_F(Chain, ThePredictiveFormatIsMarkedAndItsHeaderReadsAlone)

@@ -22,6 +22,7 @@ struct Codec : ::testing::Test
         writer->begin(header.tick);
         const SnapshotState empty;
         const SnapshotState& base = baseline ? *baseline : empty;
+        writer->add_baseline(base);
         for (const auto& entry : base)
             if (std::none_of(current.begin(), current.end(), [&](const auto& c) { return c.entity == entry.entity; }))
                 writer->add_removed(entry.entity);
@@ -130,6 +131,24 @@ TEST_P(EitherCodec, AnUnchangedWorldCostsOnlyTheHeader)
     const SnapshotState baseline = random_state(registry, random, 900);
     const auto bytes = encode(baseline, &baseline, {100, 5000, 1, 99}, GetParam());
     EXPECT_LE(bytes.size(), 8u);
+}
+
+TEST_F(Codec, APredictiveSnapshotThatListsAnEntityAsNewWhileTheBaselineHoldsItIsRefused)
+{
+    // The predictive format lists the baseline's entities as bits and codes only others by id: an id among the
+    // new ones that the baseline holds would put the entity in the state twice. A writer that was not told the
+    // baseline holds entity 5 writes just that.
+    std::mt19937_64 random(12);
+    const SnapshotState baseline = random_state(registry, random, 10);
+    const auto writer = make_snapshot_encoder(SnapshotCodec::Predictive);
+    writer->begin(50);
+    for (const SnapshotEntry& entry : baseline)
+        if (entry.entity != baseline[4].entity)
+            writer->add_baseline(entry.entity, history_of(entry));
+    writer->add_present(baseline[4].entity, *baseline[9].state, static_cast<const EntityHistory*>(nullptr));
+    const auto bytes = writer->finish({4, 50, 0, 3});
+    DecodedSnapshot decoded;
+    EXPECT_EQ(decode(bytes, &baseline, decoded), DecodeError::EntityOutOfRange);
 }
 
 TEST_P(EitherCodec, EveryTruncationIsRefusedCleanly)

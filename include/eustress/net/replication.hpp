@@ -14,6 +14,7 @@
 // acknowledged, and a snapshot is applied only after the reliable changes it depends on. See docs/REPLICATION.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -124,6 +125,9 @@ struct ReplicationConfig
     std::uint32_t interest_period_ticks = 4;
     /// The codec a newly connected client gets (`ReplicationServer::set_snapshot_codec` changes it per client).
     SnapshotCodec default_codec = SnapshotCodec::Predictive;
+    /// Fills ReplicationClientStats::coded_bits, where the predictive format's bits go. Off by default: it costs
+    /// a table look-up per coded decision.
+    bool count_coded_bits = false;
     /// Threads that encode the clients' snapshots each tick, the ticking thread included (they sleep between
     /// ticks). 0: one per core this process may run on (its CPU affinity). The bytes each client is sent are the
     /// same whatever the number.
@@ -153,6 +157,38 @@ struct ComponentRemovedEvent
 using ReplicationEvent =
     std::variant<EntitySpawnedEvent, EntityDespawnedEvent, EntityUpdateEvent, ComponentRemovedEvent>;
 
+/// Where the predictive format's coded bits went, by what each decision codes (docs/REPLICATION.md, "The
+/// predictive format"), in bits: the snapshot header and the stream's end mark are not in it.
+struct CodedBits
+{
+    static constexpr std::size_t kFieldPositions = 8;  ///< field positions with models of their own
+    double listing = 0;          ///< which entities it carries: bits over the baseline's, id gaps of new ones
+    double entity_flags = 0;     ///< "present", "same components"
+    double component_flags = 0;  ///< "changed", "predicted"
+    double whole_entities = 0;   ///< entities coded without a baseline entry: component lists and raw fields
+    /// Residuals (magnitude and sign) by the field's position within its component; the last position counts
+    /// every later one too.
+    std::array<double, kFieldPositions> residuals{};
+
+    double total() const noexcept
+    {
+        double sum = listing + entity_flags + component_flags + whole_entities;
+        for (double bits : residuals)
+            sum += bits;
+        return sum;
+    }
+    CodedBits& operator+=(const CodedBits& other) noexcept
+    {
+        listing += other.listing;
+        entity_flags += other.entity_flags;
+        component_flags += other.component_flags;
+        whole_entities += other.whole_entities;
+        for (std::size_t i = 0; i < kFieldPositions; ++i)
+            residuals[i] += other.residuals[i];
+        return *this;
+    }
+};
+
 /// Per client, on the server.
 struct ReplicationClientStats
 {
@@ -171,6 +207,7 @@ struct ReplicationClientStats
     std::uint64_t budget_bits_per_second = 0;
     std::size_t known_entities = 0;  ///< spawned on this client
     std::size_t history_bytes = 0;   ///< memory held for baselines and snapshots in flight
+    CodedBits coded_bits;            ///< predictive snapshots sent, when ReplicationConfig::count_coded_bits
 };
 
 /// On the client. Malformed input is counted, never applied; see docs/REPLICATION.md for which errors drop the
