@@ -34,7 +34,7 @@ real-time priority on either. Progress and a table go to stderr, one JSON object
 format; the placement is the condition, the peer names the congestion controller). Needs root.
 
 Usage: wan_bench.py BUILD_DIR [--only bulk,messages,hol,unreliable,fairness,queue]
-                   [--conditions rtt40,rtt40-loss2,rtt100-loss2] [--runs 1]
+                   [--conditions rtt40,rtt40-loss2,rtt100-loss2] [--runs 1] [--pairs eustress-bbr+tcp-bbr,...]
 """
 import argparse
 import json
@@ -109,8 +109,11 @@ def main():
     parser.add_argument("--only", default="bulk,messages,hol,unreliable,fairness,queue")
     parser.add_argument("--conditions", default="rtt40,rtt40-loss2,rtt100-loss2",
                         help="for the table; fairness and queue always run on " + SHARING_CONDITION)
+    parser.add_argument("--pairs", default=",".join(pair_name(*pair) for pair in FAIRNESS_PAIRS),
+                        help="fairness pairs, PEER-CC+PEER-CC (the first under test), comma-separated")
     parser.add_argument("--runs", type=int, default=1, help="rounds of each benchmark, fairness included (not queue)")
     args = parser.parse_args()
+    pairs = parse_pairs(args.pairs)
     program = os.path.join(args.build, "bench", "eustress-bench")
     if not os.access(program, os.X_OK):
         sys.exit(f"no {program}: build the bench preset")
@@ -119,7 +122,7 @@ def main():
         wan = wan_lab.Wan(lab, args.build, both="delay=0ms")
         benches = args.only.split(",")
         if "fairness" in benches or "queue" in benches:
-            sharing(wan, program, benches, args.runs, work, results)
+            sharing(wan, program, benches, args.runs, pairs, work, results)
         benches = [bench for bench in benches if bench in BENCHES]
         for condition in args.conditions.split(",") if benches else []:
             wan.set("both", CONDITIONS[condition])
@@ -156,13 +159,24 @@ def pair_name(first, second):
     return "+".join(f"{peer}-{cc}" for peer, cc in (first, second))
 
 
-def sharing(wan, program, benches, runs, work, results):
-    """Section 3's checks on the capped link: fairness against kernel TCP (`runs` times) and the standing queue."""
+def parse_pairs(text):
+    """--pairs: "eustress-bbr+tcp-bbr,tcp-cubic+tcp-bbr" as [(("eustress", "bbr"), ("tcp", "bbr")), ...]."""
+    pairs = []
+    for name in text.split(","):
+        flows = [tuple(flow.rsplit("-", 1)) for flow in name.split("+")]
+        if len(flows) != 2 or any(len(flow) != 2 or flow[0] not in wan_sharing.PROTOCOL for flow in flows):
+            sys.exit(f"--pairs: {name!r} is not PEER-CC+PEER-CC with PEER eustress or tcp")
+        pairs.append(tuple(flows))
+    return pairs
+
+
+def sharing(wan, program, benches, runs, pairs, work, results):
+    """Section 3's checks on the capped link: fairness of `pairs` (`runs` times) and the standing queue."""
     condition = SHARING_CONDITION
     wan.set("both", CONDITIONS[condition])
     progress(f"{condition}: {CONDITIONS[condition]}")
     for _ in range(runs if "fairness" in benches else 0):
-        for first, second in FAIRNESS_PAIRS:
+        for first, second in pairs:
             shares = wan_sharing.fairness(wan, program, first, second, work)
             for metric, value in shares.items():
                 emit(results, condition, "fairness", pair_name(first, second), metric, value, "ratio")
@@ -188,8 +202,7 @@ ROWS = [("bulk", "throughput", "MB/s"), ("bulk", "longest_gap", "ms"), ("message
 
 def fairness_table(results):
     """Per fairness pair: the medians of both shares and of the link's use, and every run's first share."""
-    names = [pair_name(first, second) for first, second in FAIRNESS_PAIRS]
-    measured = [name for name in names if (SHARING_CONDITION, "fairness", "first_share", name) in results]
+    measured = [name for _, bench, metric, name in results if bench == "fairness" and metric == "first_share"]
     if not measured:
         return
     print("\n| fairness pair (first+second) | first's share | second's share | link use | first's share per run |",
