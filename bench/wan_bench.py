@@ -82,6 +82,8 @@ def progress(message):
 def run_pair(wan, program, peer, cc, bench, size, count, condition, work):
     """One benchmark between a server peer in B and a client peer in A; the client's result lines, or []."""
     rendezvous = os.path.join(work, f"{peer}-{cc}-{bench}-{condition}.rv")
+    if os.path.exists(rendezvous):  # an earlier run's port (--runs 2): the client would connect to a server gone
+        os.remove(rendezvous)
     common = ["--bench", bench, "--size", str(size), "--count", str(count), "--placement", condition,
               "--rendezvous", rendezvous] + (["--cc", cc] if peer != "enet" else [])
     if peer == "eustress-ws":
