@@ -13,7 +13,9 @@ writev per batch of messages) and ENet run the same benchmark peers (eustress-be
             bulk messages: the best a TCP game can do)
   unreliable  the same with unreliable ticks (ours and ENet; TCP has none): latency and the share delivered
   fairness, queue  issue 18 section 3 on the capped link without random loss (bench/wan_sharing.py): our bulk flow
-            beside kernel TCP's, both shares; a ping-pong's round trip beside each bulk flow against the unloaded one
+            beside kernel TCP's, both shares, and reference pairs with none of ours (kernel TCP cubic beside kernel
+            TCP bbr, TCP bbr beside TCP bbr) and ours beside ours, for what each competitor leaves any flow; a
+            ping-pong's round trip beside each bulk flow against the unloaded one
 
 Every benchmark also reports its longest gap in delivery at the receiver (no message for that long; the issue's
 target: no stall over 100 ms).
@@ -32,7 +34,7 @@ real-time priority on either. Progress and a table go to stderr, one JSON object
 format; the placement is the condition, the peer names the congestion controller). Needs root.
 
 Usage: wan_bench.py BUILD_DIR [--only bulk,messages,hol,unreliable,fairness,queue]
-                   [--conditions rtt40,rtt40-loss2,rtt100-loss2] [--runs 1]
+                   [--conditions rtt40,rtt40-loss2,rtt100-loss2] [--runs 1] [--pairs eustress-bbr+tcp-bbr,...]
 """
 import argparse
 import json
@@ -58,6 +60,12 @@ CONDITIONS = {
 SHARING_CONDITION = "rtt100-cap20"
 OURS_CC = ["cubic", "bbr2"]
 TCP_CC = ["cubic", "bbr"]
+# Fairness pairs, (peer, cc) under test first and its competitor second: ours beside each kernel TCP flow, then the
+# references. BBR v1 takes most of a shallow queue from loss-responsive flows; what kernel cubic keeps beside it on
+# this link is the yardstick for what ours keeps (the two rows sit next to each other in the table).
+FAIRNESS_PAIRS = ([(("eustress", ours), ("tcp", tcp)) for ours in OURS_CC for tcp in TCP_CC]
+                  + [(("tcp", "cubic"), ("tcp", "bbr")), (("tcp", "bbr"), ("tcp", "bbr")),
+                     (("eustress", "bbr2"), ("eustress", "bbr2"))])
 # Messages of 64 KiB in the bulk transfer, and how many: 64 MiB without loss, less where loss-based TCP crawls.
 BULK_COUNT = {"rtt40": 1024, "rtt40-loss2": 128, "rtt100-loss2": 64, "rtt100-cap20": 256}
 ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0, "rtt100-cap20": 50.0}
@@ -74,6 +82,8 @@ def progress(message):
 def run_pair(wan, program, peer, cc, bench, size, count, condition, work):
     """One benchmark between a server peer in B and a client peer in A; the client's result lines, or []."""
     rendezvous = os.path.join(work, f"{peer}-{cc}-{bench}-{condition}.rv")
+    if os.path.exists(rendezvous):  # an earlier run's port (--runs 2): the client would connect to a server gone
+        os.remove(rendezvous)
     common = ["--bench", bench, "--size", str(size), "--count", str(count), "--placement", condition,
               "--rendezvous", rendezvous] + (["--cc", cc] if peer != "enet" else [])
     if peer == "eustress-ws":
@@ -101,8 +111,11 @@ def main():
     parser.add_argument("--only", default="bulk,messages,hol,unreliable,fairness,queue")
     parser.add_argument("--conditions", default="rtt40,rtt40-loss2,rtt100-loss2",
                         help="for the table; fairness and queue always run on " + SHARING_CONDITION)
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--pairs", default=",".join(pair_name(*pair) for pair in FAIRNESS_PAIRS),
+                        help="fairness pairs, PEER-CC+PEER-CC (the first under test), comma-separated")
+    parser.add_argument("--runs", type=int, default=1, help="rounds of each benchmark, fairness included (not queue)")
     args = parser.parse_args()
+    pairs = parse_pairs(args.pairs)
     program = os.path.join(args.build, "bench", "eustress-bench")
     if not os.access(program, os.X_OK):
         sys.exit(f"no {program}: build the bench preset")
@@ -111,7 +124,7 @@ def main():
         wan = wan_lab.Wan(lab, args.build, both="delay=0ms")
         benches = args.only.split(",")
         if "fairness" in benches or "queue" in benches:
-            sharing(wan, program, benches, work, results)
+            sharing(wan, program, benches, args.runs, pairs, work, results)
         benches = [bench for bench in benches if bench in BENCHES]
         for condition in args.conditions.split(",") if benches else []:
             wan.set("both", CONDITIONS[condition])
@@ -134,6 +147,7 @@ def main():
                             progress(f"  {bench} {line['peer']} {line['metric']}: {line['value']:.3f} {line['unit']}")
         wan.close()
     table(results)
+    fairness_table(results)
 
 
 def emit(results, condition, bench, peer, metric, value, unit):
@@ -143,17 +157,31 @@ def emit(results, condition, bench, peer, metric, value, unit):
     progress(f"  {bench} {peer} {metric}: {value:.3f} {unit}")
 
 
-def sharing(wan, program, benches, work, results):
-    """Section 3's checks on the capped link: fairness against kernel TCP, and the standing queue."""
+def pair_name(first, second):
+    return "+".join(f"{peer}-{cc}" for peer, cc in (first, second))
+
+
+def parse_pairs(text):
+    """--pairs: "eustress-bbr+tcp-bbr,tcp-cubic+tcp-bbr" as [(("eustress", "bbr"), ("tcp", "bbr")), ...]."""
+    pairs = []
+    for name in text.split(","):
+        flows = [tuple(flow.rsplit("-", 1)) for flow in name.split("+")]
+        if len(flows) != 2 or any(len(flow) != 2 or flow[0] not in wan_sharing.PROTOCOL for flow in flows):
+            sys.exit(f"--pairs: {name!r} is not PEER-CC+PEER-CC with PEER eustress or tcp")
+        pairs.append(tuple(flows))
+    return pairs
+
+
+def sharing(wan, program, benches, runs, pairs, work, results):
+    """Section 3's checks on the capped link: fairness of `pairs` (`runs` times) and the standing queue."""
     condition = SHARING_CONDITION
     wan.set("both", CONDITIONS[condition])
     progress(f"{condition}: {CONDITIONS[condition]}")
-    if "fairness" in benches:
-        for ours in OURS_CC:
-            for tcp in TCP_CC:
-                shares = wan_sharing.fairness(wan, program, ours, tcp, work)
-                for metric, value in shares.items():
-                    emit(results, condition, "fairness", f"eustress-{ours}+tcp-{tcp}", metric, value, "ratio")
+    for _ in range(runs if "fairness" in benches else 0):
+        for first, second in pairs:
+            shares = wan_sharing.fairness(wan, program, first, second, work)
+            for metric, value in shares.items():
+                emit(results, condition, "fairness", pair_name(first, second), metric, value, "ratio")
     if "queue" in benches:
         unloaded = wan_sharing.queue(wan, program, None, None, work)
         for metric, value in unloaded.items():
@@ -174,9 +202,27 @@ ROWS = [("bulk", "throughput", "MB/s"), ("bulk", "longest_gap", "ms"), ("message
         ("unreliable", "tick_delivered_fraction", "share")]
 
 
+def fairness_table(results):
+    """Per fairness pair: the medians of both shares and of the link's use, and every run's first share."""
+    measured = [name for _, bench, metric, name in results if bench == "fairness" and metric == "first_share"]
+    if not measured:
+        return
+    print("\n| fairness pair (first+second) | first's share | second's share | link use | first's share per run |",
+          file=sys.stderr)
+    print("|---|---|---|---|---|", file=sys.stderr)
+    for name in measured:
+        runs = {metric: results[(SHARING_CONDITION, "fairness", metric, name)]
+                for metric in ("first_share", "second_share", "link_use")}
+        medians = " | ".join(f"{statistics.median(values):.2f}" for values in runs.values())
+        each = " / ".join(f"{value:.2f}" for value in runs["first_share"])
+        print(f"| {name} | {medians} | {each} |", file=sys.stderr)
+
+
 def table(results):
     """Medians per condition and row, one column per peer."""
     names = [f"{p}-{c}" if p != "enet" else p for p, c in PEERS]
+    if not any(bench in BENCHES for _, bench, _, _ in results):
+        return  # fairness or queue alone: nothing for this table
     print("\n| condition | figure | " + " | ".join(names) + " |", file=sys.stderr)
     print("|---" * (2 + len(PEERS)) + "|", file=sys.stderr)
     for condition in CONDITIONS:

@@ -2,9 +2,10 @@
 fairness,queue): does our bulk flow share the capped link fairly with a kernel TCP flow, and does it keep a standing
 queue at the bottleneck?
 
-  fairness  one of our bulk flows and one kernel TCP bulk flow at once, client in A sending to server in B; the
-            bytes each delivers into B are counted by nftables in B (UDP = ours, TCP = the kernel's) over a window
-            after a warm-up: both shares, and the link's use
+  fairness  two bulk flows at once (ours beside a kernel TCP flow, or a reference pair: kernel TCP cubic beside
+            kernel TCP bbr, or two of the same), each client in A sending to its server in B; nftables in B counts
+            the bytes each flow delivers by its server's port over a window after a warm-up: both shares, and the
+            link's use
   queue     a 20 Hz UDP ping-pong between A and B (Python sockets, outside every peer) alone, then beside each bulk
             flow alone: round-trip time under load against the unloaded one (the issue's target: within 1.5x)
 """
@@ -22,7 +23,8 @@ FAIRNESS_TABLE = "eustress_fairness"
 
 
 def _start_pair(wan, program, peer, cc, count, tag, work):
-    """Starts one bulk flow (server in B, client in A) and returns both processes; the caller ends them."""
+    """Starts one bulk flow (server in B, client in A) and returns both processes and the server's rendezvous file
+    (its first word is the port the server listens on); the caller ends the processes."""
     rendezvous = os.path.join(work, f"{tag}-{peer}-{cc}.rv")
     if os.path.exists(rendezvous):  # an earlier pair's port: the client would connect to a server that is gone
         os.remove(rendezvous)
@@ -33,7 +35,19 @@ def _start_pair(wan, program, peer, cc, count, tag, work):
     client = nat_lab.popen(wan.a, ["taskset", "-c", "1", program, peer, "--role", "client", "--bind", wan.a_address,
                                    "--connect", wan.b_address] + common,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return [server, client]
+    return [server, client], rendezvous
+
+
+def _server_port(rendezvous, timeout=10.0):
+    """The port in a server's rendezvous file, once the server has written it (bounded: LabError after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(rendezvous) as published:
+                return int(published.read().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):  # not yet written (the server renames it into place)
+            time.sleep(0.02)
+    raise nat_lab.LabError(f"no server port in {rendezvous} after {timeout} s")
 
 
 def _stop(processes):
@@ -43,47 +57,59 @@ def _stop(processes):
         process.wait()
 
 
-def _install_counters(ns):
+def _install_counters(ns, flows):
+    """One byte counter per flow in `ns`'s input hook, matched by protocol and destination port, named by its index.
+
+    `flows` is [(protocol, port), ...]; counting by port rather than by protocol tells two flows of one protocol
+    apart (a reference pair of two kernel TCP flows, or two of ours)."""
     script = (f"add table inet {FAIRNESS_TABLE}\n"
-              f"add chain inet {FAIRNESS_TABLE} input {{ type filter hook input priority 0; }}\n"
-              f"add rule inet {FAIRNESS_TABLE} input meta l4proto udp counter\n"
-              f"add rule inet {FAIRNESS_TABLE} input meta l4proto tcp counter\n")
+              f"add chain inet {FAIRNESS_TABLE} input {{ type filter hook input priority 0; }}\n")
+    for index, (protocol, port) in enumerate(flows):
+        script += (f"add rule inet {FAIRNESS_TABLE} input meta l4proto {protocol} th dport {port} counter "
+                   f'comment "flow{index}"\n')
     nat_lab.run(ns, ["nft", "-f", "-"], input=script)
 
 
 def _read_counters(ns):
-    """Bytes delivered into `ns` so far: {"udp": ..., "tcp": ...}."""
+    """Bytes delivered into `ns` so far per flow: {0: ..., 1: ...} (the index _install_counters gave each)."""
     listing = json.loads(nat_lab.run(ns, ["nft", "-j", "list", "table", "inet", FAIRNESS_TABLE]).stdout)
     counts = {}
     for item in listing["nftables"]:
         rule = item.get("rule")
-        if not rule:
+        if not rule or not rule.get("comment", "").startswith("flow"):
             continue
-        protocol = next(e["match"]["right"] for e in rule["expr"] if "match" in e)
-        counts[protocol] = next(e["counter"]["bytes"] for e in rule["expr"] if "counter" in e)
+        counts[int(rule["comment"][len("flow"):])] = next(e["counter"]["bytes"] for e in rule["expr"] if "counter" in e)
     return counts
 
 
-def fairness(wan, program, ours_cc, tcp_cc, work, warmup=5.0, window=20.0, link_bits=20e6):
-    """Our bulk flow (`ours_cc`) against kernel TCP (`tcp_cc`) on the link as set: each one's share of the bytes
-    delivered into B during `window` seconds after `warmup`, and the link's use."""
-    _install_counters(wan.b)
+PROTOCOL = {"eustress": "udp", "tcp": "tcp"}
+
+
+def fairness(wan, program, first, second, work, warmup=5.0, window=20.0, link_bits=20e6):
+    """Two bulk flows at once on the link as set, each (peer, cc) with peer "eustress" (our QUIC) or "tcp" (the
+    kernel's): each one's share of the bytes delivered into B during `window` seconds after `warmup`, and the link's
+    use. The first flow is the one under test, the second its competitor."""
+    processes = []
     try:
-        processes = _start_pair(wan, program, "eustress", ours_cc, 100000, "fair", work)
-        processes += _start_pair(wan, program, "tcp", tcp_cc, 100000, "fair", work)
+        rendezvous = []
+        for index, (peer, cc) in enumerate((first, second)):  # both start at once, neither gets a head start
+            pair, published = _start_pair(wan, program, peer, cc, 100000, f"fair{index}", work)
+            processes += pair
+            rendezvous.append(published)
+        _install_counters(wan.b, [(PROTOCOL[peer], _server_port(published))
+                                  for (peer, _), published in zip((first, second), rendezvous)])
         try:
             time.sleep(warmup)  # both connect and leave slow start; wall time is what the flows run on
             before = _read_counters(wan.b)
             time.sleep(window)
             after = _read_counters(wan.b)
         finally:
-            _stop(processes)
+            nat_lab.run(wan.b, ["nft", "delete", "table", "inet", FAIRNESS_TABLE], check=False)
     finally:
-        nat_lab.run(wan.b, ["nft", "delete", "table", "inet", FAIRNESS_TABLE], check=False)
-    ours = after.get("udp", 0) - before.get("udp", 0)
-    theirs = after.get("tcp", 0) - before.get("tcp", 0)
-    total = max(ours + theirs, 1)
-    return {"ours_share": ours / total, "tcp_share": theirs / total,
+        _stop(processes)
+    delivered = [after.get(index, 0) - before.get(index, 0) for index in range(2)]
+    total = max(sum(delivered), 1)
+    return {"first_share": delivered[0] / total, "second_share": delivered[1] / total,
             "link_use": total * 8 / window / link_bits}
 
 
@@ -145,7 +171,7 @@ def ping(wan, seconds, interval=0.05):
 
 def queue(wan, program, peer, cc, work, warmup=5.0, seconds=15.0):
     """The ping-pong's median and 95th percentile round trip beside one bulk flow (peer None: unloaded)."""
-    processes = _start_pair(wan, program, peer, cc, 100000, "queue", work) if peer else []
+    processes = _start_pair(wan, program, peer, cc, 100000, "queue", work)[0] if peer else []
     try:
         if peer:
             time.sleep(warmup)
