@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "replication/decision_trace.hpp"
+
 namespace eustress::net::replication {
 
 namespace {
@@ -197,10 +199,8 @@ void code_entity(Sink& sink, FieldModels& models, const QuantizedEntity& current
         code_component_delta(sink, models, current.fields_of(i), *history, i, tick, scratch);
 }
 
-template void code_entity<EncodeSink>(EncodeSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
-                                      PredictionScratch&);
-template void code_entity<CostSink>(CostSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
-                                    PredictionScratch&);
+template void code_entity<TraceSink>(TraceSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
+                                     PredictionScratch&);
 
 DecodeError decode_entity(RangeDecoder& decoder, FieldModels& models, const ComponentRegistry& registry,
                           const EntityHistory* history, Tick tick, PredictionScratch& scratch, QuantizedEntity& out)

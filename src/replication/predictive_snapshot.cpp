@@ -23,24 +23,34 @@ void PredictiveSnapshotWriter::begin(Tick tick)
 {
     m_tick = tick;
     m_entries.clear();
+    m_decisions.clear();
     m_estimate = FieldModels{};
 }
 
 std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const QuantizedEntity& current,
                                                   const EntityHistory* baseline)
 {
-    m_entries.push_back({entity, &current, baseline ? *baseline : EntityHistory{}, baseline != nullptr});
-    CostSink sink;
-    sink.bit(m_estimate.present, 1);
+    const auto first = static_cast<std::uint32_t>(m_decisions.size());
+    TraceSink sink{m_estimate, m_decisions};
+    // The "present" bit is costed here and coded in `finish`, beside the id gap: the trace holds the entity's own.
+    sink.cost += cost_of(m_estimate.present, 1);
+    m_estimate.present.update(1);
     code_entity(sink, m_estimate, current, baseline, m_tick, m_scratch);
+    m_entries.push_back({entity, true, first, static_cast<std::uint32_t>(m_decisions.size())});
     return static_cast<std::size_t>((sink.cost + 255) / 256);
 }
 
 void PredictiveSnapshotWriter::add_removed(std::uint32_t entity)
 {
-    m_entries.push_back({entity, nullptr, EntityHistory{}, false});
-    CostSink sink;
-    sink.bit(m_estimate.present, 0);
+    const auto end = static_cast<std::uint32_t>(m_decisions.size());
+    m_entries.push_back({entity, false, end, end});
+    m_estimate.present.update(0);
+}
+
+void PredictiveSnapshotWriter::drop_last()
+{
+    m_decisions.resize(m_entries.back().first_decision);
+    m_entries.pop_back();
 }
 
 std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& header)
@@ -56,14 +66,13 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
     RangeEncoder encoder;
     EncodeSink sink{encoder};
     std::uint32_t previous = 0;
+    const std::span<const CodedDecision> decisions(m_decisions);
     for (const Entry& entry : m_entries)
     {
         code_integer(sink, models->gap, entry.entity - previous - 1);
         previous = entry.entity;
-        sink.bit(models->present, entry.current ? 1u : 0u);
-        if (!entry.current)
-            continue;
-        code_entity(sink, *models, *entry.current, entry.delta ? &entry.baseline : nullptr, header.tick, m_scratch);
+        sink.bit(models->present, entry.present ? 1u : 0u);
+        replay(decisions.subspan(entry.first_decision, entry.end_decision - entry.first_decision), encoder, *models);
     }
     if (!m_entries.empty())
         encoder.encode_direct(kEndMark, kEndMarkBits);

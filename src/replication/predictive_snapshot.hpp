@@ -7,6 +7,7 @@
 // The models start fresh in every snapshot, so each decodes alone against its baseline, as the bit-packed one.
 #pragma once
 
+#include "replication/decision_trace.hpp"
 #include "replication/predictive_entity_codec.hpp"
 #include "replication/snapshot.hpp"
 
@@ -14,8 +15,9 @@ namespace eustress::net::replication {
 
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept;
 
-/// Sizes are estimated while entries are added (by priority), with models adapting in that order; the stream is
-/// coded in `finish`, in id order, with fresh models, so the real size differs a little from the estimate.
+/// Sizes are estimated while entries are added (by priority), with models adapting in that order, and each
+/// entry's coding decisions are kept (decision_trace.hpp); the stream is coded in `finish`, in id order, with fresh
+/// models, by replaying them, so the real size differs a little from the estimate.
 class PredictiveSnapshotWriter final : public SnapshotEncoder
 {
   public:
@@ -24,7 +26,7 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::size_t add_present(std::uint32_t entity, const QuantizedEntity& current,
                             const EntityHistory* baseline) override;
     void add_removed(std::uint32_t entity) override;
-    void drop_last() override { m_entries.pop_back(); }
+    void drop_last() override;
     std::size_t entry_count() const noexcept override { return m_entries.size(); }
     std::size_t gap_bits_estimate() const noexcept override { return 4; }
     std::vector<std::byte> finish(const SnapshotHeader& header) override;
@@ -33,12 +35,13 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     struct Entry
     {
         std::uint32_t entity = 0;
-        const QuantizedEntity* current = nullptr;  ///< null: removed
-        EntityHistory baseline;                    ///< when `delta`
-        bool delta = false;
+        bool present = false;
+        std::uint32_t first_decision = 0;  ///< its decisions in `m_decisions`: [first_decision, end_decision)
+        std::uint32_t end_decision = 0;
     };
     Tick m_tick = 0;
     std::vector<Entry> m_entries;
+    std::vector<CodedDecision> m_decisions;  ///< every entry's, in the order they were added
     FieldModels m_estimate;
     PredictionScratch m_scratch;
 };

@@ -172,5 +172,42 @@ TEST_F(Chain, CorruptedPredictiveSnapshotsAreRefusedOrDecodeWithinBounds)
     EXPECT_GT(refused, second.size());  // most corruptions are caught (the end mark, bounds, layouts)
 }
 
+TEST_F(Chain, EntriesAddedByPriorityWithOneDroppedCodeAsTheKeptOnesAddedInIdOrder)
+{
+    // The server adds entries by priority, estimating each one's size with models adapting in that order, and drops
+    // the one the budget cannot take; the snapshot must be the kept entries coded in id order with fresh models,
+    // whatever the order, the estimates and the drop (the encoder replays each entry's recorded decisions).
+    auto bodies = falling_bodies(6);
+    std::vector<std::byte> bytes;
+    const auto baseline = encode(bodies, {}, {1, 6, 0, 0}, SnapshotCodec::Predictive, bytes);
+    std::vector<QuantizedEntityPtr> states;
+    for (Body& body : bodies)
+    {
+        body.position.x += 0.25f;
+        body.angle += 0.1f;
+        states.push_back(quantize(body));
+    }
+    const SnapshotHeader header{2, 12, 0, 1};
+    const auto by_priority = make_snapshot_encoder(SnapshotCodec::Predictive);
+    by_priority->begin(header.tick);
+    for (const std::size_t i : {4u, 1u, 5u, 2u})
+        by_priority->add_present(static_cast<std::uint32_t>(i + 1), *states[i], &baseline[i]);
+    by_priority->add_removed(4);
+    by_priority->add_present(1, *states[0], static_cast<const SnapshotEntry*>(nullptr));
+    by_priority->drop_last();
+    by_priority->add_present(1, *states[0], &baseline[0]);
+    by_priority->add_present(6, *states[5], static_cast<const SnapshotEntry*>(nullptr));
+    by_priority->drop_last();
+
+    const auto by_id = make_snapshot_encoder(SnapshotCodec::Predictive);
+    by_id->begin(header.tick);
+    for (const std::size_t i : {0u, 1u, 2u})
+        by_id->add_present(static_cast<std::uint32_t>(i + 1), *states[i], &baseline[i]);
+    by_id->add_removed(4);
+    for (const std::size_t i : {4u, 5u})
+        by_id->add_present(static_cast<std::uint32_t>(i + 1), *states[i], &baseline[i]);
+    EXPECT_EQ(by_priority->finish(header), by_id->finish(header));
+}
+
 }  // namespace
 }  // namespace eustress::net::testing
