@@ -62,6 +62,17 @@ struct Chain : ::testing::Test
             *models = writer->finished_models();
         return recorded;
     }
+
+    /// Decodes `bytes` as a client that decoded `baseline` (its state, and the models it left) would.
+    DecodeError decode_against(std::span<const std::byte> bytes, const DecodedSnapshot& baseline, DecodedSnapshot& out)
+    {
+        return decode_snapshot(
+            bytes, registry,
+            [&](std::uint32_t) {
+                return BaselineRef{&baseline.state, baseline.models};
+            },
+            out);
+    }
 };
 
 void expect_same_history(const SnapshotState& decoded, const SnapshotState& expected)
@@ -185,13 +196,7 @@ TEST_F(Chain, ASnapshotDecodesWithItsBaselinesModelsWhateverWasLostSince)
     const auto four = encode(bodies, two, {4, 24, 0, 2}, SnapshotCodec::Predictive, bytes, &models);
 
     DecodedSnapshot decoded;
-    ASSERT_EQ(decode_snapshot(
-                  bytes, registry,
-                  [&](std::uint32_t) {
-                      return BaselineRef{&decoded_two.state, decoded_two.models};
-                  },
-                  decoded),
-              DecodeError::None);
+    ASSERT_EQ(decode_against(bytes, decoded_two, decoded), DecodeError::None);
     expect_same_history(decoded.state, four);
     // The models matter: against fresh ones the same bytes are refused or decode to other values.
     DecodedSnapshot wrong;
@@ -301,19 +306,11 @@ TEST_F(Chain, EntriesAddedByPriorityWithOneDroppedCodeAsTheKeptOnesAddedInIdOrde
     std::shared_ptr<const FieldModels> models;
     const auto first = encode(bodies, {}, {1, 6, 0, 0}, SnapshotCodec::Predictive, bytes, &models);
     DecodedSnapshot decoded_first;
-    ASSERT_EQ(decode_snapshot(
-                  bytes, registry, [&](std::uint32_t) { return BaselineRef{}; }, decoded_first),
-              DecodeError::None);
+    ASSERT_EQ(decode_against(bytes, {}, decoded_first), DecodeError::None);
     move();
     const auto baseline = encode(bodies, first, {2, 12, 0, 1}, SnapshotCodec::Predictive, bytes, &models);
     DecodedSnapshot decoded_baseline;
-    ASSERT_EQ(decode_snapshot(
-                  bytes, registry,
-                  [&](std::uint32_t) {
-                      return BaselineRef{&decoded_first.state, decoded_first.models};
-                  },
-                  decoded_baseline),
-              DecodeError::None);
+    ASSERT_EQ(decode_against(bytes, decoded_first, decoded_baseline), DecodeError::None);
     move();
     std::vector<QuantizedEntityPtr> states;
     for (const Body& body : bodies)
@@ -345,13 +342,7 @@ TEST_F(Chain, EntriesAddedByPriorityWithOneDroppedCodeAsTheKeptOnesAddedInIdOrde
     ASSERT_EQ(written, by_id->finish(header));
 
     DecodedSnapshot decoded;
-    ASSERT_EQ(decode_snapshot(
-                  written, registry,
-                  [&](std::uint32_t) {
-                      return BaselineRef{&decoded_baseline.state, decoded_baseline.models};
-                  },
-                  decoded),
-              DecodeError::None);
+    ASSERT_EQ(decode_against(written, decoded_baseline, decoded), DecodeError::None);
     ASSERT_EQ(decoded.state.size(), 5u);  // entity 4 removed
     for (std::size_t at = 0; const std::size_t i : {0u, 1u, 2u, 4u, 5u})
     {
@@ -378,15 +369,8 @@ TEST_F(Chain, AnEntryAddedAgainstABaselineTheWriterWasNotGivenIsCodedInFull)
         writer->add_present(static_cast<std::uint32_t>(i + 1), *states.back(), &baseline[i]);
     }
     const auto written = writer->finish({2, 12, 0, 0});
-    const SnapshotState none;
     DecodedSnapshot decoded;
-    ASSERT_EQ(decode_snapshot(
-                  written, registry,
-                  [&](std::uint32_t) {
-                      return BaselineRef{&none, nullptr};
-                  },
-                  decoded),
-              DecodeError::None);
+    ASSERT_EQ(decode_against(written, {}, decoded), DecodeError::None);
     ASSERT_EQ(decoded.state.size(), states.size());
     for (std::size_t i = 0; i < states.size(); ++i)
         EXPECT_EQ(*decoded.state[i].state, *states[i]);
