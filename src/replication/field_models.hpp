@@ -98,7 +98,8 @@ struct EncodeSink
     void direct(std::uint32_t value, unsigned count) { encoder.encode_direct(value, count); }
 };
 
-template <typename Sink> void code_integer(Sink& sink, IntegerModel& model, std::uint64_t value)
+/// An integer as its decisions: the length's tree bits, the bit below the leading one, the rest at one half.
+template <typename Sink> void code_integer_bits(Sink& sink, IntegerModel& model, std::uint64_t value)
 {
     const unsigned length = static_cast<unsigned>(std::bit_width(value));
     unsigned node = 1;
@@ -118,6 +119,14 @@ template <typename Sink> void code_integer(Sink& sink, IntegerModel& model, std:
         rest -= chunk;
         sink.direct(static_cast<std::uint32_t>((value >> rest) & ((std::uint64_t{1} << chunk) - 1)), chunk);
     }
+}
+
+template <typename Sink> void code_integer(Sink& sink, IntegerModel& model, std::uint64_t value)
+{
+    if constexpr (requires { sink.integer(model, value); })
+        sink.integer(model, value);  // a sink that records whole integers (decision_trace.hpp)
+    else
+        code_integer_bits(sink, model, value);
 }
 
 inline std::optional<std::uint64_t> decode_integer(RangeDecoder& decoder, IntegerModel& model)

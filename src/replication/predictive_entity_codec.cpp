@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "replication/coded_bits_tally.hpp"
+#include "replication/decision_trace.hpp"
 
 namespace eustress::net::replication {
 
@@ -199,12 +200,13 @@ void code_entity(Sink& sink, FieldModels& models, const QuantizedEntity& current
         code_component_delta(sink, models, current.fields_of(i), *history, i, tick, scratch);
 }
 
+// EncodeSink and TallySink code an entity the estimate did not record (PredictiveSnapshotWriter::finish).
 template void code_entity<EncodeSink>(EncodeSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                       PredictionScratch&);
 template void code_entity<TallySink>(TallySink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                      PredictionScratch&);
-template void code_entity<CostSink>(CostSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
-                                    PredictionScratch&);
+template void code_entity<TraceSink>(TraceSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
+                                     PredictionScratch&);
 
 DecodeError decode_entity(RangeDecoder& decoder, FieldModels& models, const ComponentRegistry& registry,
                           const EntityHistory* history, Tick tick, PredictionScratch& scratch, QuantizedEntity& out)

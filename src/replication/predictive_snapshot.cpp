@@ -37,6 +37,7 @@ void PredictiveSnapshotWriter::begin(Tick tick)
 {
     m_tick = tick;
     m_entries.clear();
+    m_decisions.clear();
     m_baseline.clear();
     m_newest = 0;
     m_start = nullptr;
@@ -57,25 +58,36 @@ void PredictiveSnapshotWriter::add_baseline(std::uint32_t entity, const EntityHi
 std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const QuantizedEntity& current,
                                                   const EntityHistory* baseline)
 {
-    m_entries.push_back({entity, &current, baseline ? *baseline : EntityHistory{}, baseline != nullptr});
     // Against the models the snapshot starts from, not adapting them: no copy of them per snapshot, and kept
-    // models have mostly learnt what one snapshot would teach them. Never written through (CostSink).
+    // models have mostly learnt what one snapshot would teach them. Never written through (CostSink, TraceSink).
     FieldModels& models = m_start ? const_cast<FieldModels&>(*m_start) : m_fresh;
-    CostSink sink;
+    // The "listed" and "present" bits (or the id gap) are costed here and coded in `finish`, which knows the
+    // neighbours: the trace holds the entity's own decisions.
+    CostSink listing;
     if (baseline)
     {
-        sink.bit(models.listed[listing_context(baseline->tick, was_moving(*baseline), m_newest)], 1);
-        sink.bit(models.present, 1);
+        listing.bit(models.listed[listing_context(baseline->tick, was_moving(*baseline), m_newest)], 1);
+        listing.bit(models.present, 1);
     }
     else
-        code_integer(sink, models.gap, 0);
+        code_integer(listing, models.gap, 0);
+    const auto first = static_cast<std::uint32_t>(m_decisions.size());
+    TraceSink sink{models, m_decisions, listing.cost};
     code_entity(sink, models, current, baseline, m_tick, m_scratch);
+    m_entries.push_back({entity, &current, baseline != nullptr, first, static_cast<std::uint32_t>(m_decisions.size())});
     return static_cast<std::size_t>((sink.cost + 255) / 256);
 }
 
 void PredictiveSnapshotWriter::add_removed(std::uint32_t entity)
 {
-    m_entries.push_back({entity, nullptr, EntityHistory{}, false});
+    const auto end = static_cast<std::uint32_t>(m_decisions.size());
+    m_entries.push_back({entity, nullptr, false, end, end});
+}
+
+void PredictiveSnapshotWriter::drop_last()
+{
+    m_decisions.resize(m_entries.back().first_decision);
+    m_entries.pop_back();
 }
 
 void PredictiveSnapshotWriter::collect_new_entries()
@@ -107,8 +119,23 @@ template <typename Sink> void PredictiveSnapshotWriter::code_listed(Sink& sink, 
             continue;
         sink.bit(models.present, entry->current ? 1u : 0u);
         if (entry->current)
-            code_entity(sink, models, *entry->current, entry->delta ? &entry->baseline : nullptr, tick, m_scratch);
+            code_written(sink, models, *entry, false, tick);
     }
+}
+
+template <typename Sink>
+void PredictiveSnapshotWriter::code_written(Sink& sink, FieldModels& models, const Entry& entry, bool new_entity,
+                                            Tick tick)
+{
+    if (new_entity && entry.delta)
+    {
+        // Added against a baseline entry the baseline was not given (add_baseline): the format codes an entity new
+        // to the baseline in full, not as the recorded delta.
+        code_entity(sink, models, *entry.current, nullptr, tick, m_scratch);
+        return;
+    }
+    const std::span<const CodedDecision> decisions(m_decisions);
+    replay(decisions.subspan(entry.first_decision, entry.end_decision - entry.first_decision), sink, models);
 }
 
 template <typename Sink> void PredictiveSnapshotWriter::code_entries(Sink& sink, FieldModels& models, Tick tick)
@@ -122,7 +149,7 @@ template <typename Sink> void PredictiveSnapshotWriter::code_entries(Sink& sink,
     {
         code_integer(sink, models.gap, fresh->entity - previous - 1);
         previous = fresh->entity;
-        code_entity(sink, models, *fresh->current, nullptr, tick, m_scratch);
+        code_written(sink, models, *fresh, true, tick);
     }
 }
 

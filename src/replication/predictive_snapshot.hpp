@@ -12,6 +12,7 @@
 // the next along the chain of acknowledged baselines, and each still decodes alone against its baseline.
 #pragma once
 
+#include "replication/decision_trace.hpp"
 #include "replication/predictive_entity_codec.hpp"
 #include "replication/snapshot.hpp"
 
@@ -27,7 +28,8 @@ bool was_moving(const EntityHistory& entry) noexcept;
 std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept;
 
 /// Sizes are estimated while entries are added (by priority), against the models the snapshot starts from, which
-/// do not adapt there; the stream is coded in `finish`, in id order, adapting them, so the real size differs a
+/// do not adapt there, and each entry's coding decisions are kept (decision_trace.hpp); the stream is coded in
+/// `finish`, in id order, by replaying them into a copy of those models that adapts, so the real size differs a
 /// little from the estimate.
 class PredictiveSnapshotWriter final : public SnapshotEncoder
 {
@@ -39,7 +41,7 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     void add_removed(std::uint32_t entity) override;
     using SnapshotEncoder::add_baseline;
     void add_baseline(std::uint32_t entity, const EntityHistory& history) override;
-    void drop_last() override { m_entries.pop_back(); }
+    void drop_last() override;
     std::size_t entry_count() const noexcept override { return m_entries.size(); }
     /// The "listed" bits of the unchanged neighbours, about; an entry's own is in what add_present returns.
     std::size_t gap_bits_estimate() const noexcept override { return 1; }
@@ -59,9 +61,13 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     {
         std::uint32_t entity = 0;
         const QuantizedEntity* current = nullptr;  ///< null: removed
-        EntityHistory baseline;                    ///< when `delta`
-        bool delta = false;
+        bool delta = false;                        ///< its decisions were made against a baseline entry
+        std::uint32_t first_decision = 0;          ///< its decisions in `m_decisions`: [first_decision, end_decision)
+        std::uint32_t end_decision = 0;
     };
+    /// A present entry's entity, by replaying its decisions; `new_entity`: one the baseline lacks (coded in full).
+    template <typename Sink>
+    void code_written(Sink& sink, FieldModels& models, const Entry& entry, bool new_entity, Tick tick);
     struct BaselineMark
     {
         std::uint32_t entity = 0;
@@ -70,8 +76,9 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     };
     Tick m_tick = 0;
     std::vector<Entry> m_entries;
-    std::vector<BaselineMark> m_baseline;  ///< ascending
-    Tick m_newest = 0;                     ///< the newest baseline entry's tick
+    std::vector<CodedDecision> m_decisions;  ///< every entry's, in the order they were added
+    std::vector<BaselineMark> m_baseline;    ///< ascending
+    Tick m_newest = 0;                       ///< the newest baseline entry's tick
     std::vector<const Entry*> m_new;
     bool m_any_listed = false;
     std::shared_ptr<const FieldModels> m_start;  ///< null: fresh

@@ -4,29 +4,16 @@
 
 namespace eustress::net::replication {
 
-namespace {
-
-constexpr std::uint32_t kTop = 1u << 24;  // renormalize when the range falls below this: one byte out
-
-}  // namespace
-
-void RangeEncoder::encode(AdaptiveBit& model, unsigned bit)
-{
-    const std::uint32_t bound = (m_range >> AdaptiveBit::kBits) * model.zero;
-    if (bit == 0)
-        m_range = bound;
-    else
+/// −log2(p) in 1/256 bits, for p at the middle of each of 65 equal steps.
+const std::array<std::uint32_t, 65> kDecisionCosts = [] {
+    std::array<std::uint32_t, 65> costs{};
+    for (std::size_t i = 0; i < costs.size(); ++i)
     {
-        m_low += bound;
-        m_range -= bound;
+        const double p = (static_cast<double>(i) + 0.5) / 65.0;
+        costs[i] = static_cast<std::uint32_t>(-std::log2(p) * 256.0 + 0.5);
     }
-    model.update(bit);
-    while (m_range < kTop)
-    {
-        m_range <<= 8;
-        shift_low();
-    }
-}
+    return costs;
+}();
 
 void RangeEncoder::encode_direct(std::uint32_t value, unsigned count)
 {
@@ -35,7 +22,7 @@ void RangeEncoder::encode_direct(std::uint32_t value, unsigned count)
         m_range >>= 1;
         if ((value >> count) & 1u)
             m_low += m_range;
-        while (m_range < kTop)
+        while (m_range < kRangeTop)
         {
             m_range <<= 8;
             shift_low();
@@ -98,7 +85,7 @@ std::uint8_t RangeDecoder::next_byte() noexcept
 
 void RangeDecoder::normalize() noexcept
 {
-    while (m_range < kTop)
+    while (m_range < kRangeTop)
     {
         m_range <<= 8;
         m_code = (m_code << 8) | next_byte();
@@ -138,23 +125,6 @@ std::uint32_t RangeDecoder::decode_direct(unsigned count) noexcept
         normalize();
     }
     return value;
-}
-
-std::uint32_t cost_of(const AdaptiveBit& model, unsigned bit) noexcept
-{
-    // −log2(p) in 1/256 bits, by table over the 64 coarse probability steps.
-    static const std::array<std::uint32_t, 65> table = [] {
-        std::array<std::uint32_t, 65> costs{};
-        for (std::size_t i = 0; i < costs.size(); ++i)
-        {
-            const double p = (static_cast<double>(i) + 0.5) / 65.0;
-            costs[i] = static_cast<std::uint32_t>(-std::log2(p) * 256.0 + 0.5);
-        }
-        return costs;
-    }();
-    const std::uint32_t zero = model.zero;
-    const std::uint32_t p = bit == 0 ? zero : AdaptiveBit::kOne - zero;
-    return table[p * 65 / AdaptiveBit::kOne];
 }
 
 }  // namespace eustress::net::replication

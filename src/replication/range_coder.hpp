@@ -33,10 +33,30 @@ struct AdaptiveBit
     }
 };
 
+/// Renormalize when the range falls below this: one byte out (or in).
+inline constexpr std::uint32_t kRangeTop = 1u << 24;
+
 class RangeEncoder
 {
   public:
-    void encode(AdaptiveBit& model, unsigned bit);
+    /// Inline: the server codes every decision of every client's snapshot through it.
+    void encode(AdaptiveBit& model, unsigned bit)
+    {
+        const std::uint32_t bound = (m_range >> AdaptiveBit::kBits) * model.zero;
+        if (bit == 0)
+            m_range = bound;
+        else
+        {
+            m_low += bound;
+            m_range -= bound;
+        }
+        model.update(bit);
+        while (m_range < kRangeTop)
+        {
+            m_range <<= 8;
+            shift_low();
+        }
+    }
     /// `count` (≤ 32) bits at probability one half each, most significant first.
     void encode_direct(std::uint32_t value, unsigned count);
     /// Ends the stream and returns its bytes; the encoder is then empty again.
@@ -73,7 +93,15 @@ class RangeDecoder
     std::uint32_t m_code = 0;
 };
 
-/// What coding a bit with `model` costs, in 1/256 bits, for the encoder's size estimates.
-std::uint32_t cost_of(const AdaptiveBit& model, unsigned bit) noexcept;
+/// −log2(p) in 1/256 bits for 65 coarse steps of p: cost_of's table.
+extern const std::array<std::uint32_t, 65> kDecisionCosts;
+
+/// What coding a bit with `model` costs, in 1/256 bits, for the encoder's size estimates. Inline, as encode().
+inline std::uint32_t cost_of(const AdaptiveBit& model, unsigned bit) noexcept
+{
+    const std::uint32_t zero = model.zero;
+    const std::uint32_t p = bit == 0 ? zero : AdaptiveBit::kOne - zero;
+    return kDecisionCosts[p * 65 / AdaptiveBit::kOne];
+}
 
 }  // namespace eustress::net::replication

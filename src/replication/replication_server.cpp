@@ -49,9 +49,10 @@ constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
 struct KnownEntity
 {
     std::uint32_t id = 0;
-    ComponentList announced;                          ///< the components the client was told about
-    const QuantizedEntity* announced_from = nullptr;  ///< the state `announced` was last checked against
-    float accumulated = 0;                            ///< priority accumulator
+    ComponentList announced;  ///< the components the client was told about
+    /// The EntityMeta::components_version `announced` was last checked against.
+    std::uint64_t announced_version = 0;
+    float accumulated = 0;  ///< priority accumulator
 };
 
 /// An entry of a sent snapshot's state, as the server keeps it: plain pointers, so a record copies its
@@ -92,6 +93,9 @@ struct EntityMeta
     RoomId room = 0;
     float importance = 1;
     std::uint64_t component_set = 0;  ///< a hash of its component ids: a change needs an interest pass
+    /// Changes when its component list does, to a number no list had before: each client's interest pass
+    /// compares it with what it announced instead of comparing the lists, which read each moved entity's state.
+    std::uint64_t components_version = 0;
 };
 
 struct View
@@ -240,7 +244,8 @@ struct ReplicationServer::Impl
     std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
     /// `meta`'s hot part, packed (HotEntity): each client's loop over the entities it knows reads it for every one.
     std::vector<HotEntity> current;
-    RetiredStates retired;           ///< states replaced or despawned that the clients' records may still name
+    RetiredStates retired;  ///< states replaced or despawned that the clients' records may still name
+    std::uint64_t last_components_version = 0;
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
     wire::BitWriter measure;
     /// Per worker: what encoding one client's snapshot needs, reused from client to client.
@@ -362,6 +367,9 @@ struct ReplicationServer::Impl
             // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
             // what it is made of does not.
             entity.component_set = component_set_of(*entity.quantized);
+            const bool same_components = before.state && before.component_set == entity.component_set &&
+                                         before.state->same_components(*entity.quantized);
+            entity.components_version = same_components ? before.components_version : ++last_components_version;
             if (!before.state || before.target != entity.target || before.owner != entity.owner ||
                 before.room != entity.room || before.placed != entity.placed ||
                 before.component_set != entity.component_set)
@@ -474,7 +482,13 @@ struct ReplicationServer::Impl
     {
         ActionBatch batch;
         std::vector<std::uint32_t> despawned;
-        std::vector<std::pair<std::size_t, const QuantizedEntity*>> reannounced;  ///< known index, its new state
+        struct Reannounced
+        {
+            std::size_t known_index;
+            const QuantizedEntity* state;
+            std::uint64_t components_version;
+        };
+        std::vector<Reannounced> reannounced;
         std::vector<std::uint32_t> spawn_candidates;
         std::vector<KnownEntity> spawned;
         bool complete = true;  ///< false: spawns left for later
@@ -534,12 +548,13 @@ struct ReplicationServer::Impl
 
     void announce_component_changes(KnownEntity& entry, std::size_t index, ActionPlan& plan)
     {
-        const QuantizedEntity& state = *meta[entry.id].quantized;
-        if (entry.announced_from == &state)
+        const EntityMeta& entity = meta[entry.id];
+        if (entry.announced_version == entity.components_version)
             return;
+        const QuantizedEntity& state = *entity.quantized;
         if (state.components == entry.announced)
         {
-            entry.announced_from = &state;  // a cache of the comparison: safe to update now
+            entry.announced_version = entity.components_version;  // a cache of the comparison: safe to update now
             return;
         }
         for (std::size_t i = 0; i < state.components.size(); ++i)
@@ -549,7 +564,7 @@ struct ReplicationServer::Impl
         for (ComponentId component : entry.announced)
             if (!state.index_of(component))
                 plan.batch.actions.push_back({ActionKind::Remove, entry.id, false, component, nullptr});
-        plan.reannounced.emplace_back(index, &state);
+        plan.reannounced.push_back({index, &state, entity.components_version});
     }
 
     /// Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has any
@@ -580,17 +595,17 @@ struct ReplicationServer::Impl
             write_entity_full(measure, *state);
             remaining -= static_cast<double>(measure.byte_count() + 5);
             plan.batch.actions.push_back({ActionKind::Spawn, id, entity.owner == view.client, 0, state});
-            plan.spawned.push_back({id, state->components, state.get(), 0});
+            plan.spawned.push_back({id, state->components, entity.components_version, 0});
         }
     }
 
     /// The message was accepted: the client's set of entities, and what it was told about each, change with it.
     void commit_actions(ClientView& view, ActionPlan& plan)
     {
-        for (const auto& [index, state] : plan.reannounced)
+        for (const ActionPlan::Reannounced& change : plan.reannounced)
         {
-            view.known[index].announced = state->components;
-            view.known[index].announced_from = state;
+            view.known[change.known_index].announced = change.state->components;
+            view.known[change.known_index].announced_version = change.components_version;
         }
         if (plan.despawned.empty() && plan.spawned.empty())
             return;

@@ -92,6 +92,7 @@ class SnapshotEncoder
     virtual std::size_t entry_count() const noexcept = 0;
     /// What an entity's id gap costs at most in the common cases (ids within a few hundred of each other).
     virtual std::size_t gap_bits_estimate() const noexcept = 0;
+    /// `header.tick` is the tick `begin` was given: the entries were coded for it as they were added.
     virtual std::vector<std::byte> finish(const SnapshotHeader& header) = 0;
     /// Where `finish` adds what its coded bits carry (null: nowhere). Only the predictive format counts them.
     virtual void count_coded_bits(CodedBits*) {}

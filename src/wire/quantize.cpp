@@ -61,20 +61,25 @@ double span(float from, float to) noexcept
 
 std::uint32_t FloatQuantization::steps() const noexcept
 {
-    if (!valid())
+    // One grid_step (a nextafter, a frexp and two fmods): the serializers ask for this for every float they write.
+    if (!(std::isfinite(min) && std::isfinite(max) && min < max && resolution > 0))
         return 0;
-    return static_cast<std::uint32_t>(std::ceil(span(min, max) / grid_step(min, max, resolution)));
+    const double count = span(min, max) / grid_step(min, max, resolution);
+    return count < 4294967295.0 ? static_cast<std::uint32_t>(std::ceil(count)) : 0;
 }
 
 bool FloatQuantization::valid() const noexcept
 {
-    return std::isfinite(min) && std::isfinite(max) && min < max && resolution > 0 &&
-           span(min, max) / grid_step(min, max, resolution) < 4294967295.0;
+    return steps() != 0;
 }
 
 std::uint32_t FloatQuantization::quantize(float value) const noexcept
 {
-    const std::uint32_t step_count = steps();
+    return quantize(value, steps());
+}
+
+std::uint32_t FloatQuantization::quantize(float value, std::uint32_t step_count) const noexcept
+{
     if (step_count == 0 || !(value > min))  // also catches NaN
         return 0;
     if (value >= max)

@@ -24,10 +24,12 @@ struct FloatQuantization
     float max = 1;
     float resolution = 0.001f;
 
-    /// Steps between min and max: the largest quantized value.
+    /// Steps between min and max: the largest quantized value; 0 when not valid().
     std::uint32_t steps() const noexcept;
     unsigned bits() const noexcept { return bits_required(steps()); }
     std::uint32_t quantize(float value) const noexcept;
+    /// quantize() with `step_count` = steps(), for a caller that already asked for it.
+    std::uint32_t quantize(float value, std::uint32_t step_count) const noexcept;
     float dequantize(std::uint32_t quantized) const noexcept;
     /// True when min < max, resolution > 0 and the grid fits 32 bits.
     bool valid() const noexcept;

@@ -60,9 +60,10 @@ bool WriteStream::full_float(float& value)
 bool WriteStream::bounded_float(float& value, const FloatRange& range)
 {
     const auto grid = grid_of(range);
-    if (!grid.valid())
+    const std::uint32_t steps = grid.steps();  // once: the server re-quantizes every changed entity every tick
+    if (steps == 0)
         return false;
-    m_sink.put(grid.quantize(value), grid.bits());
+    m_sink.put(grid.quantize(value, steps), wire::bits_required(steps));
     return true;
 }
 
@@ -144,10 +145,11 @@ bool ReadStream::full_float(float& value)
 bool ReadStream::bounded_float(float& value, const FloatRange& range)
 {
     const auto grid = grid_of(range);
-    if (!grid.valid())
+    const std::uint32_t steps = grid.steps();
+    if (steps == 0)
         return false;
-    const auto read = m_source.take(grid.bits());
-    if (!read || *read > grid.steps())
+    const auto read = m_source.take(wire::bits_required(steps));
+    if (!read || *read > steps)
         return false;
     value = grid.dequantize(static_cast<std::uint32_t>(*read));
     return true;

@@ -62,6 +62,17 @@ struct Chain : ::testing::Test
             *models = writer->finished_models();
         return recorded;
     }
+
+    /// Decodes `bytes` as a client that decoded `baseline` (its state, and the models it left) would.
+    DecodeError decode_against(std::span<const std::byte> bytes, const DecodedSnapshot& baseline, DecodedSnapshot& out)
+    {
+        return decode_snapshot(
+            bytes, registry,
+            [&](std::uint32_t) {
+                return BaselineRef{&baseline.state, baseline.models};
+            },
+            out);
+    }
 };
 
 void expect_same_history(const SnapshotState& decoded, const SnapshotState& expected)
@@ -185,13 +196,7 @@ TEST_F(Chain, ASnapshotDecodesWithItsBaselinesModelsWhateverWasLostSince)
     const auto four = encode(bodies, two, {4, 24, 0, 2}, SnapshotCodec::Predictive, bytes, &models);
 
     DecodedSnapshot decoded;
-    ASSERT_EQ(decode_snapshot(
-                  bytes, registry,
-                  [&](std::uint32_t) {
-                      return BaselineRef{&decoded_two.state, decoded_two.models};
-                  },
-                  decoded),
-              DecodeError::None);
+    ASSERT_EQ(decode_against(bytes, decoded_two, decoded), DecodeError::None);
     expect_same_history(decoded.state, four);
     // The models matter: against fresh ones the same bytes are refused or decode to other values.
     DecodedSnapshot wrong;
@@ -280,6 +285,95 @@ TEST_F(Chain, CorruptedPredictiveSnapshotsAreRefusedOrDecodeWithinBounds)
                 ASSERT_LT(decoded.state[i - 1].entity, decoded.state[i].entity);
         }
     EXPECT_GT(refused, second.size());  // most corruptions are caught (the end mark, bounds, layouts)
+}
+
+TEST_F(Chain, EntriesAddedByPriorityWithOneDroppedCodeAsTheKeptOnesAddedInIdOrder)
+{
+    // The server adds entries by priority, estimating each one's size against the models the snapshot starts from
+    // (its baseline's), and drops the one the budget cannot take; the snapshot must be the kept entries coded in
+    // id order from those models, whatever the order, the estimates and the drop (the encoder replays each entry's
+    // recorded decisions into them), and decode on a client that holds the baseline's models.
+    // The baseline is the second snapshot of a chain, so the models it left have learnt residuals.
+    auto bodies = falling_bodies(6);
+    const auto move = [&] {
+        for (Body& body : bodies)
+        {
+            body.position.x += 0.25f;
+            body.angle += 0.1f;
+        }
+    };
+    std::vector<std::byte> bytes;
+    std::shared_ptr<const FieldModels> models;
+    const auto first = encode(bodies, {}, {1, 6, 0, 0}, SnapshotCodec::Predictive, bytes, &models);
+    DecodedSnapshot decoded_first;
+    ASSERT_EQ(decode_against(bytes, {}, decoded_first), DecodeError::None);
+    move();
+    const auto baseline = encode(bodies, first, {2, 12, 0, 1}, SnapshotCodec::Predictive, bytes, &models);
+    DecodedSnapshot decoded_baseline;
+    ASSERT_EQ(decode_against(bytes, decoded_first, decoded_baseline), DecodeError::None);
+    move();
+    std::vector<QuantizedEntityPtr> states;
+    for (const Body& body : bodies)
+        states.push_back(quantize(body));
+    const SnapshotHeader header{3, 18, 0, 2};
+    const auto by_priority = make_snapshot_encoder(SnapshotCodec::Predictive);
+    by_priority->begin(header.tick);
+    by_priority->start_from(models);
+    by_priority->add_baseline(baseline);
+    for (const std::size_t i : {4u, 1u, 5u, 2u})
+        by_priority->add_present(static_cast<std::uint32_t>(i + 1), *states[i], &baseline[i]);
+    by_priority->add_removed(4);
+    by_priority->add_present(1, *states[0], static_cast<const SnapshotEntry*>(nullptr));
+    by_priority->drop_last();
+    by_priority->add_present(1, *states[0], &baseline[0]);
+    by_priority->add_present(6, *states[5], static_cast<const SnapshotEntry*>(nullptr));
+    by_priority->drop_last();
+
+    const auto by_id = make_snapshot_encoder(SnapshotCodec::Predictive);
+    by_id->begin(header.tick);
+    by_id->start_from(models);
+    by_id->add_baseline(baseline);
+    for (const std::size_t i : {0u, 1u, 2u})
+        by_id->add_present(static_cast<std::uint32_t>(i + 1), *states[i], &baseline[i]);
+    by_id->add_removed(4);
+    for (const std::size_t i : {4u, 5u})
+        by_id->add_present(static_cast<std::uint32_t>(i + 1), *states[i], &baseline[i]);
+    const auto written = by_priority->finish(header);
+    ASSERT_EQ(written, by_id->finish(header));
+
+    DecodedSnapshot decoded;
+    ASSERT_EQ(decode_against(written, decoded_baseline, decoded), DecodeError::None);
+    ASSERT_EQ(decoded.state.size(), 5u);  // entity 4 removed
+    for (std::size_t at = 0; const std::size_t i : {0u, 1u, 2u, 4u, 5u})
+    {
+        EXPECT_EQ(decoded.state[at].entity, i + 1);
+        EXPECT_EQ(*decoded.state[at++].state, *states[i]);
+    }
+}
+
+TEST_F(Chain, AnEntryAddedAgainstABaselineTheWriterWasNotGivenIsCodedInFull)
+{
+    // Its recorded decisions are a delta against that entry, but without add_baseline the format holds it new to
+    // the baseline, coded in full: the writer must code it again rather than replay the delta.
+    const auto bodies = falling_bodies(4);
+    std::vector<std::byte> bytes;
+    const auto baseline = encode(bodies, {}, {1, 6, 0, 0}, SnapshotCodec::Predictive, bytes);
+    const auto writer = make_snapshot_encoder(SnapshotCodec::Predictive);
+    writer->begin(12);
+    std::vector<QuantizedEntityPtr> states;
+    for (std::size_t i = 0; i < bodies.size(); ++i)
+    {
+        Body moved = bodies[i];
+        moved.position.y += 0.5f;
+        states.push_back(quantize(moved));
+        writer->add_present(static_cast<std::uint32_t>(i + 1), *states.back(), &baseline[i]);
+    }
+    const auto written = writer->finish({2, 12, 0, 0});
+    DecodedSnapshot decoded;
+    ASSERT_EQ(decode_against(written, {}, decoded), DecodeError::None);
+    ASSERT_EQ(decoded.state.size(), states.size());
+    for (std::size_t i = 0; i < states.size(); ++i)
+        EXPECT_EQ(*decoded.state[i].state, *states[i]);
 }
 
 }  // namespace
