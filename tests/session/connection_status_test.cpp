@@ -152,6 +152,27 @@ TEST(ConnectionStatus, RatesMatchWhatIsSentAndFadeWhenItStops)
     EXPECT_LT(idle.send_bytes_per_second, 1'000.0);
 }
 
+TEST(ConnectionStatus, ARoundTripToAClientSentOnePacketATickCarriesAtMostAFewMillisecondsOfItsAckDelay)
+{
+    // 100 ms round trip: ngtcp2's default ACK timer, min(25 ms, smoothed RTT / 8), would be 12.5 ms here, under a
+    // 60 Hz tick, so each lone packet's sample would carry it (the server's replication budget reads these samples
+    // for a queue; docs/DESIGN.md, "A client acknowledges a lone packet within 4 ms").
+    Link link(50ms);
+    ASSERT_TRUE(link.world.run_until([&] { return link.client->is_connected(); }));
+    link.world.run_until([] { return false; }, 500ms);
+    const std::vector<std::byte> snapshot(400, std::byte{0x5a});
+    Duration worst{0};
+    for (int tick = 0; tick < 120; ++tick)
+    {
+        ASSERT_TRUE(link.world.server->send(link.client->id(), kUnreliable, snapshot, link.world.now).ok());
+        link.world.run_until([] { return false; }, std::chrono::microseconds(16'667));
+        if (tick >= 30)  // the handshake's samples are behind us
+            worst = std::max(worst, link.server_view().latest_rtt);
+    }
+    EXPECT_GE(worst, 100ms);
+    EXPECT_LE(worst, 100ms + 5ms) << "the client held a lone packet's ACK longer than a few milliseconds";
+}
+
 TEST(ConnectionStatus, QualityDropsUnderLossAndIsNearOneOnACleanLink)
 {
     Link clean(20ms);
