@@ -326,8 +326,19 @@ struct CostRun
     /// The tick's CPU time, all its threads: unlike the wall time it does not count waiting for a core, so a
     /// loaded machine changes it only through what the load does to the work (late acknowledgements).
     std::vector<double> replication_cpu_ms;
+    /// The game's own update before each tick (`CostScene::step`: `World::set` of the entities that moved, each
+    /// player's view), CPU time.
+    std::vector<double> game_cpu_ms;
     double memory_before = 0, memory_after = 0;
     int ticks = 0;
+
+    template <typename Step> void time_game(bool measured, Step&& step)
+    {
+        const double cpu_before = process_cpu_ms();
+        step();
+        if (measured)
+            game_cpu_ms.push_back(process_cpu_ms() - cpu_before);
+    }
 
     /// Runs one replication tick and the QUIC flush after it, timing both (kept when `measured`). Returns the
     /// tick's wall time in milliseconds.
@@ -414,7 +425,7 @@ CostRun run_cost_ticks(const Arguments& arguments, Server& server, CostScene& sc
         if (tick == warmup_ticks)
             run.memory_before = resident_bytes();
         scene.pump(server, MonotonicClock::now());
-        scene.step();
+        run.time_game(tick >= warmup_ticks, [&] { scene.step(); });
         const double tick_ms = run.time_tick(
             tick >= warmup_ticks, [&] { scene.replication.tick(MonotonicClock::now()); },
             [&] { server.flush(MonotonicClock::now()); });
@@ -463,6 +474,8 @@ void report_cost(const Arguments& arguments, const CostRun& run, const CostScene
     emit(arguments, "replication tick p99", percentile(run.replication_ms, 0.99), "ms");
     emit(arguments, "replication tick CPU median", percentile(run.replication_cpu_ms, 0.5), "ms");
     emit(arguments, "replication tick CPU p99", percentile(run.replication_cpu_ms, 0.99), "ms");
+    emit(arguments, "game update CPU median (World::set of the moved entities, the views)",
+         percentile(run.game_cpu_ms, 0.5), "ms");
     emit(arguments, "QUIC flush median", percentile(run.flush_ms, 0.5), "ms");
     emit(arguments, "QUIC flush p99", percentile(run.flush_ms, 0.99), "ms");
     emit(arguments, "baseline memory per client", history_bytes / clients, "bytes");
@@ -610,7 +623,7 @@ void bench_server_cost_virtual(const Arguments& arguments)
             run.memory_before = resident_bytes();
         for (int i = 0; i < game.substeps; ++i)
             game.pump(game.tick_interval / game.substeps);
-        scene.step();
+        run.time_game(tick >= warmup_ticks, [&] { scene.step(); });
         const double tick_ms = run.time_tick(
             tick >= warmup_ticks, [&] { game.replication->tick(game.now); }, [&] { game.server->flush(game.now); });
         if (tick % 60 == 0)

@@ -22,7 +22,7 @@ EntityId World::spawn(Networked networked)
 
 bool World::despawn(EntityId entity)
 {
-    if (m_impl->entities.erase(static_cast<std::uint32_t>(entity)) == 0)
+    if (!m_impl->erase(static_cast<std::uint32_t>(entity)))
         return false;
     m_impl->note_despawn(static_cast<std::uint32_t>(entity));
     return true;
