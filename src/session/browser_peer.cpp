@@ -112,7 +112,7 @@ void BrowserPeer::settle_oldest(bool acked)
     const auto oldest = m_unacknowledged.front();
     m_unacknowledged.pop_front();
     ++m_settled;
-    if (m_settings.events)
+    if (m_settings.events && m_settings.channels->channels[oldest.channel].delivery_events)
         m_settings.events->emplace_back(DeliveryEvent{m_id, oldest.channel, oldest.id, acked});
 }
 

@@ -461,11 +461,13 @@ void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
 
 void Connection::settle_message(const SentMessage& sent, bool fragment, bool acked)
 {
-    auto& status = m_channels[sent.channel].status;
+    auto& channel = m_channels[sent.channel];
+    auto& status = channel.status;
     if (!fragment)
     {
         ++(acked ? status.messages_acked : status.messages_lost);
-        m_events.emplace_back(DeliveryEvent{m_peer_id, sent.channel, sent.id, acked});
+        if (channel.config.delivery_events)
+            m_events.emplace_back(DeliveryEvent{m_peer_id, sent.channel, sent.id, acked});
         return;
     }
     auto message = m_in_flight.find(in_flight_key(sent.channel, sent.id));
@@ -476,14 +478,16 @@ void Connection::settle_message(const SentMessage& sent, bool fragment, bool ack
     {
         record.lost_reported = true;
         ++status.messages_lost;
-        m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, false});
+        if (channel.config.delivery_events)
+            m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, false});
     }
     if (--record.datagrams_left == 0)
     {
         if (!record.lost_reported)
         {
             ++status.messages_acked;
-            m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, true});
+            if (channel.config.delivery_events)
+                m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, true});
         }
         m_in_flight.erase(message);
     }

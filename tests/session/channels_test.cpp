@@ -1,6 +1,7 @@
 // Channel semantics under a lossy, jittery link: ordering, completeness, staleness, delivery notifications,
 // priorities and bandwidth shares.
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -27,11 +28,14 @@ struct LossyWorld : SessionWorld
 {
     Client* client = nullptr;
 
-    explicit LossyWorld(ServerConfig config = {}, std::uint64_t seed = 1)
+    explicit LossyWorld(ServerConfig config = {}, std::uint64_t seed = 1,
+                        const std::function<void(ClientConfig&)>& adjust_client = {})
         : SessionWorld(std::move(config), bad_link(seed))
     {
         auto client_config = this->client_config();
         client_config.link_simulation = {true, bad_link(seed + 1000)};
+        if (adjust_client)
+            adjust_client(client_config);
         client = &add_client(client_config, "10.0.0.2:5000");
         EXPECT_TRUE(run_until([&] { return client->is_connected(); }));
     }
@@ -202,6 +206,24 @@ TEST(Channels, UnreliableReportsEveryMessageAckedOrLost)
     EXPECT_GE(delivered, acked);
     EXPECT_GT(acked, kCount * 9 / 10);
     EXPECT_LT(acked, kCount);  // 2% loss each way: some must be lost
+}
+
+TEST(Channels, AnUnreliableChannelWithoutDeliveryEventsReportsNoMessagesFateButCountsEveryOne)
+{
+    // Only the sender's table differs: the flag is local, so the handshake's fingerprint still matches.
+    LossyWorld world({}, 1, [](ClientConfig& config) { config.channels.channels[1].delivery_events = false; });
+    ASSERT_TRUE(world.client->is_connected());
+    constexpr std::uint32_t kCount = 500;
+    for (std::uint32_t i = 0; i < kCount; ++i)
+    {
+        ASSERT_TRUE(world.client->send(1, numbered(i, 64), world.now).ok());
+        world.step(std::chrono::milliseconds(2));
+    }
+    world.run_until([] { return false; }, std::chrono::seconds(3));
+    EXPECT_TRUE(world.client_events_of<DeliveryEvent>(0).empty());
+    const auto status = world.client->status(world.now).channels[1];
+    EXPECT_EQ(status.messages_acked + status.messages_lost, kCount);
+    EXPECT_GT(status.messages_lost, 0u) << "2% loss each way: some must be lost";
 }
 
 TEST(Channels, SequencedChannelNeverDeliversOlderState)

@@ -68,6 +68,11 @@ struct ChannelConfig
     /// without a share go straight to QUIC, which bounds its own queue and expires stale ones.
     std::size_t send_queue_limit = 4 * 1024 * 1024;
     ChannelCompression compression{};
+    /// Unreliable kinds: report each message's fate as a DeliveryEvent (acknowledged by the peer's QUIC stack, or
+    /// lost). Off for traffic nobody tracks, such as a flood of small messages: no event per message (one each was
+    /// about 5% of a 32-byte flood's sender CPU), while the channel's status still counts them. Local to this end:
+    /// not part of the table's fingerprint.
+    bool delivery_events = true;
 };
 
 /// Both ends must declare the same table; the handshake compares fingerprints and refuses a mismatch.
