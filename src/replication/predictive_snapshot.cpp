@@ -72,7 +72,8 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
     else
         code_integer(listing, models.gap, 0);
     const auto first = static_cast<std::uint32_t>(m_decisions.size());
-    TraceSink sink{models, m_decisions, listing.cost};
+    m_prices.price_under(m_start);
+    TraceSink sink{models, m_decisions, m_prices, listing.cost};
     code_entity(sink, models, current, baseline, m_tick, m_scratch);
     m_entries.push_back({entity, &current, baseline != nullptr, first, static_cast<std::uint32_t>(m_decisions.size())});
     return static_cast<std::size_t>((sink.cost + 255) / 256);

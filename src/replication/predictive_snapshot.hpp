@@ -83,7 +83,8 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     bool m_any_listed = false;
     std::shared_ptr<const FieldModels> m_start;  ///< null: fresh
     std::shared_ptr<const FieldModels> m_finished;
-    FieldModels m_fresh;  ///< the estimates' models for a snapshot without a baseline (never adapted)
+    FieldModels m_fresh;     ///< the estimates' models for a snapshot without a baseline (never adapted)
+    IntegerPrices m_prices;  ///< of integers under the models the estimates read
     PredictionScratch m_scratch;
     CodedBits* m_tally = nullptr;
 };
