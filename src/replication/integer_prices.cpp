@@ -1,6 +1,6 @@
 #include "replication/integer_prices.hpp"
 
-#include <bit>
+#include <cstddef>
 
 namespace eustress::net::replication {
 
@@ -23,36 +23,55 @@ void IntegerPrices::forget() noexcept
     }
 }
 
-std::size_t IntegerPrices::model_number(const FieldModels& models, const IntegerModel& model) noexcept
+namespace {
+
+/// gap, component_count, component_gap, residual[], raw[].
+constexpr std::size_t kIntegerModels = 3 + 2 * FieldModels::kSlots + FieldModels::kSlots;
+
+/// Where every integer model of FieldModels starts, in bytes.
+constexpr std::array<std::size_t, kIntegerModels> integer_model_offsets()
 {
-    const auto* const at = reinterpret_cast<const std::byte*>(&model);
-    const auto* const residuals = reinterpret_cast<const std::byte*>(models.residual.data());
-    if (at >= residuals && at < residuals + sizeof(models.residual))
-        return static_cast<std::size_t>(at - residuals) / sizeof(ResidualModel);
-    const auto* const raws = reinterpret_cast<const std::byte*>(models.raw.data());
-    if (at >= raws && at < raws + sizeof(models.raw))
-        return models.residual.size() + static_cast<std::size_t>(at - raws) / sizeof(IntegerModel);
-    const std::size_t others = models.residual.size() + models.raw.size();
-    if (&model == &models.gap)
-        return others;
-    return &model == &models.component_count ? others + 1 : others + 2;
+    std::array<std::size_t, kIntegerModels> offsets{offsetof(FieldModels, gap), offsetof(FieldModels, component_count),
+                                                    offsetof(FieldModels, component_gap)};
+    std::size_t next = 3;
+    for (std::size_t i = 0; i < 2 * FieldModels::kSlots; ++i)
+        offsets[next++] = offsetof(FieldModels, residual) + i * sizeof(ResidualModel);
+    for (std::size_t i = 0; i < FieldModels::kSlots; ++i)
+        offsets[next++] = offsetof(FieldModels, raw) + i * sizeof(IntegerModel);
+    return offsets;
 }
 
-std::uint32_t IntegerPrices::price(const FieldModels& models, const IntegerModel& model, std::uint64_t value)
+/// IntegerPrices::model_number's premise: each integer model alone in its slice, numbered below the table's rows.
+constexpr bool each_in_a_slice_of_its_own(std::size_t rows)
 {
-    const auto length = static_cast<unsigned>(std::bit_width(value));
-    const unsigned second = length < 2 ? 0u : static_cast<unsigned>((value >> (length - 2)) & 1u);
-    const std::uint32_t raw_bits = length < 2 ? 0u : 256u * (length - 2);
-    std::uint32_t& known = m_prices[model_number(models, model)][2 * length + second];
-    if ((known >> kGenerationShift) != m_generation)
+    const auto offsets = integer_model_offsets();
+    for (std::size_t i = 0; i < offsets.size(); ++i)
     {
-        // The shape's smallest value: its raw bits are all zero, which costs what any others would.
-        const std::uint64_t shape = length < 2 ? length : (std::uint64_t{2} | second) << (length - 2);
-        CostSink decisions;
-        code_integer_bits(decisions, const_cast<IntegerModel&>(model), shape);
-        known = (m_generation << kGenerationShift) | static_cast<std::uint32_t>(decisions.cost - raw_bits);
+        if (offsets[i] / sizeof(IntegerModel) >= rows)
+            return false;
+        for (std::size_t j = 0; j < i; ++j)
+            if (offsets[i] / sizeof(IntegerModel) == offsets[j] / sizeof(IntegerModel))
+                return false;
     }
-    return (known & ((1u << kGenerationShift) - 1)) + raw_bits;
+    return true;
+}
+
+}  // namespace
+
+std::uint32_t IntegerPrices::compute(std::size_t number, const IntegerModel& model, unsigned shape)
+{
+    static_assert(each_in_a_slice_of_its_own(kModels), "an integer model shares its slice of FieldModels");
+    const unsigned length = shape / 2;
+    const unsigned second = shape % 2;
+    // The shape's smallest value: its raw bits are all zero, which costs what any others would.
+    const std::uint64_t value = length < 2 ? length : (std::uint64_t{2} | second) << (length - 2);
+    CostSink decisions;
+    code_integer_bits(decisions, const_cast<IntegerModel&>(model), value);  // CostSink only reads the models
+    const std::uint32_t raw_bits = length < 2 ? 0u : 256u * (length - 2);
+    const std::uint32_t known =
+        (m_generation << kGenerationShift) | static_cast<std::uint32_t>(decisions.cost - raw_bits);
+    m_prices[number][shape] = known;
+    return known;
 }
 
 }  // namespace eustress::net::replication
