@@ -16,18 +16,6 @@ constexpr unsigned kEndMarkBits = 12;
 
 }  // namespace
 
-bool was_moving(const EntityHistory& entry) noexcept
-{
-    return entry.previous && entry.tick - entry.previous_tick < 16;
-}
-
-std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept
-{
-    const Tick age = newest - tick;
-    const std::size_t bucket = age == 0 ? 0 : age < 8 ? 1 : age < 16 ? 2 : age < 32 ? 3 : age < 128 ? 4 : 5;
-    return bucket + (moving ? FieldModels::kListingAges : 0);
-}
-
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept
 {
     return !bytes.empty() && bytes[0] == std::byte{0};
