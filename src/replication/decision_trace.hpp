@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "replication/field_models.hpp"
+#include "replication/integer_prices.hpp"
 
 namespace eustress::net::replication {
 
@@ -38,6 +39,7 @@ struct TraceSink
 {
     const FieldModels& models;  ///< the models the decisions are costed with, whose indices the trace holds
     std::vector<CodedDecision>& trace;
+    IntegerPrices& prices;  ///< under `models`
     std::uint64_t cost = 0;
 
     void bit(const AdaptiveBit& model, unsigned value)
@@ -47,9 +49,7 @@ struct TraceSink
     }
     void integer(IntegerModel& model, std::uint64_t value)
     {
-        CostSink bits;
-        code_integer_bits(bits, model, value);
-        cost += bits.cost;
+        cost += prices.price(models, model, value);
         trace.push_back({value, index_of(&model), true});
     }
 

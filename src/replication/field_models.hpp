@@ -96,18 +96,25 @@ struct EncodeSink
     RangeEncoder& encoder;
     void bit(AdaptiveBit& model, unsigned value) { encoder.encode(model, value); }
     void direct(std::uint32_t value, unsigned count) { encoder.encode_direct(value, count); }
+    /// The path to `symbol` down the 7 levels of `nodes`.
+    void tree(std::array<AdaptiveBit, 128>& nodes, unsigned symbol) { encoder.encode_tree<7>(nodes.data(), symbol); }
 };
 
 /// An integer as its decisions: the length's tree bits, the bit below the leading one, the rest at one half.
 template <typename Sink> void code_integer_bits(Sink& sink, IntegerModel& model, std::uint64_t value)
 {
     const unsigned length = static_cast<unsigned>(std::bit_width(value));
-    unsigned node = 1;
-    for (int level = 6; level >= 0; --level)
+    if constexpr (requires { sink.tree(model.length, length); })
+        sink.tree(model.length, length);  // a sink that codes a path down a tree at once (EncodeSink)
+    else
     {
-        const unsigned bit = (length >> level) & 1u;
-        sink.bit(model.length[node], bit);
-        node = node * 2 + bit;
+        unsigned node = 1;
+        for (int level = 6; level >= 0; --level)
+        {
+            const unsigned bit = (length >> level) & 1u;
+            sink.bit(model.length[node], bit);
+            node = node * 2 + bit;
+        }
     }
     if (length < 2)
         return;

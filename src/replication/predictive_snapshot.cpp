@@ -16,18 +16,6 @@ constexpr unsigned kEndMarkBits = 12;
 
 }  // namespace
 
-bool was_moving(const EntityHistory& entry) noexcept
-{
-    return entry.previous && entry.tick - entry.previous_tick < 16;
-}
-
-std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept
-{
-    const Tick age = newest - tick;
-    const std::size_t bucket = age == 0 ? 0 : age < 8 ? 1 : age < 16 ? 2 : age < 32 ? 3 : age < 128 ? 4 : 5;
-    return bucket + (moving ? FieldModels::kListingAges : 0);
-}
-
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept
 {
     return !bytes.empty() && bytes[0] == std::byte{0};
@@ -72,7 +60,8 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
     else
         code_integer(listing, models.gap, 0);
     const auto first = static_cast<std::uint32_t>(m_decisions.size());
-    TraceSink sink{models, m_decisions, listing.cost};
+    m_prices.price_under(m_start);
+    TraceSink sink{models, m_decisions, m_prices, listing.cost};
     code_entity(sink, models, current, baseline, m_tick, m_scratch);
     m_entries.push_back({entity, &current, baseline != nullptr, first, static_cast<std::uint32_t>(m_decisions.size())});
     return static_cast<std::size_t>((sink.cost + 255) / 256);

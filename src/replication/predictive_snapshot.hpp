@@ -12,6 +12,9 @@
 // the next along the chain of acknowledged baselines, and each still decodes alone against its baseline.
 #pragma once
 
+#include <array>
+#include <bit>
+
 #include "replication/decision_trace.hpp"
 #include "replication/predictive_entity_codec.hpp"
 #include "replication/snapshot.hpp"
@@ -20,12 +23,24 @@ namespace eustress::net::replication {
 
 bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept;
 
-/// Whether a baseline entry was moving: written twice within 16 ticks.
-bool was_moving(const EntityHistory& entry) noexcept;
+/// Whether a baseline entry was moving: written twice within 16 ticks. Inline, as listing_context.
+inline bool was_moving(const EntityHistory& entry) noexcept
+{
+    return entry.previous && entry.tick - entry.previous_tick < 16;
+}
+
 /// The model (FieldModels::listed) of the "listed" bit of a baseline entry written at `tick`, in a baseline whose
-/// newest entry is from `newest`: by how many ticks older the entry is, and whether it was moving. (With models
-/// fresh in every snapshot the split by motion cost more: twice the models learnt too slowly.)
-std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept;
+/// newest entry is from `newest`: by how many ticks older the entry is (0, under 8, 16, 32, 128, older), and
+/// whether it was moving. (With models fresh in every snapshot the split by motion cost more: twice the models
+/// learnt too slowly.) Inline: every entry of every client's baseline is asked for, every snapshot.
+inline std::size_t listing_context(Tick tick, bool moving, Tick newest) noexcept
+{
+    // The age bucket by the age's bit length: 0 → 0, 1..7 → 1, 8..15 → 2, 16..31 → 3, 32..127 → 4, longer → 5.
+    static constexpr std::array<std::uint8_t, 33> kBucketByLength{0, 1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+                                                                  5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+    return kBucketByLength[static_cast<std::size_t>(std::bit_width(newest - tick))] +
+           (moving ? FieldModels::kListingAges : 0);
+}
 
 /// Sizes are estimated while entries are added (by priority), against the models the snapshot starts from, which
 /// do not adapt there, and each entry's coding decisions are kept (decision_trace.hpp); the stream is coded in
@@ -83,7 +98,8 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     bool m_any_listed = false;
     std::shared_ptr<const FieldModels> m_start;  ///< null: fresh
     std::shared_ptr<const FieldModels> m_finished;
-    FieldModels m_fresh;  ///< the estimates' models for a snapshot without a baseline (never adapted)
+    FieldModels m_fresh;     ///< the estimates' models for a snapshot without a baseline (never adapted)
+    IntegerPrices m_prices;  ///< of integers under the models the estimates read
     PredictionScratch m_scratch;
     CodedBits* m_tally = nullptr;
 };

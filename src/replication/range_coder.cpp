@@ -30,6 +30,15 @@ void RangeEncoder::encode_direct(std::uint32_t value, unsigned count)
     }
 }
 
+void RangeEncoder::normalize()
+{
+    while (m_range < kRangeTop)
+    {
+        m_range <<= 8;
+        shift_low();
+    }
+}
+
 /// Moves the top byte of `m_low` out. A byte is held back while a later carry could still change it: it and
 /// every 0xFF after it go out together once the carry is known.
 void RangeEncoder::shift_low()

@@ -42,20 +42,36 @@ class RangeEncoder
     /// Inline: the server codes every decision of every client's snapshot through it.
     void encode(AdaptiveBit& model, unsigned bit)
     {
-        const std::uint32_t bound = (m_range >> AdaptiveBit::kBits) * model.zero;
-        if (bit == 0)
-            m_range = bound;
-        else
+        narrow(m_low, m_range, model, bit);
+        if (m_range < kRangeTop)
+            normalize();
+    }
+    /// The low `Depth` bits of `symbol`, most significant first, each with the model of its node in a binary tree
+    /// (`nodes[1]` the root, node n's children 2n and 2n + 1): the bytes `encode` gives bit by bit, with the
+    /// interval held in registers between the rare renormalizations (an integer's length is 7 such bits).
+    template <unsigned Depth> void encode_tree(AdaptiveBit* nodes, unsigned symbol)
+    {
+        std::uint64_t low = m_low;
+        std::uint32_t range = m_range;
+        unsigned node = 1;
+        // Unrolled: each level's shift a constant, no loop counter.
+#pragma GCC unroll 8
+        for (unsigned step = 1; step <= Depth; ++step)
         {
-            m_low += bound;
-            m_range -= bound;
+            const unsigned bit = (symbol >> (Depth - step)) & 1u;
+            narrow(low, range, nodes[node], bit);
+            node = 2 * node + bit;
+            if (range < kRangeTop)
+            {
+                m_low = low;
+                m_range = range;
+                normalize();
+                low = m_low;
+                range = m_range;
+            }
         }
-        model.update(bit);
-        while (m_range < kRangeTop)
-        {
-            m_range <<= 8;
-            shift_low();
-        }
+        m_low = low;
+        m_range = range;
     }
     /// `count` (≤ 32) bits at probability one half each, most significant first.
     void encode_direct(std::uint32_t value, unsigned count);
@@ -63,6 +79,21 @@ class RangeEncoder
     std::vector<std::byte> finish();
 
   private:
+    /// The interval's part for `bit` under `model`, which then adapts.
+    static void narrow(std::uint64_t& low, std::uint32_t& range, AdaptiveBit& model, unsigned bit)
+    {
+        const std::uint32_t bound = (range >> AdaptiveBit::kBits) * model.zero;
+        if (bit == 0)
+            range = bound;
+        else
+        {
+            low += bound;
+            range -= bound;
+        }
+        model.update(bit);
+    }
+    /// Moves bytes out until the range is wide again.
+    void normalize();
     void shift_low();
 
     std::uint64_t m_low = 0;

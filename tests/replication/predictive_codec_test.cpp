@@ -376,5 +376,19 @@ TEST_F(Chain, AnEntryAddedAgainstABaselineTheWriterWasNotGivenIsCodedInFull)
         EXPECT_EQ(*decoded.state[i].state, *states[i]);
 }
 
+TEST(ListingContext, BucketsAnEntrysAgeAsDocumented)
+{
+    // (age, bucket): 0, under 8, under 16, under 32, under 128, older (a tick after the newest counts as older).
+    const std::vector<std::pair<Tick, std::size_t>> ages{{0, 0},   {1, 1},   {7, 1},    {8, 2},
+                                                         {15, 2},  {16, 3},  {31, 3},   {32, 4},
+                                                         {127, 4}, {128, 5}, {5000, 5}, {0xFFFFFFFFu, 5}};
+    const Tick newest = 1000;
+    for (const auto& [age, bucket] : ages)
+    {
+        EXPECT_EQ(listing_context(newest - age, false, newest), bucket) << "age " << age;
+        EXPECT_EQ(listing_context(newest - age, true, newest), bucket + FieldModels::kListingAges) << "age " << age;
+    }
+}
+
 }  // namespace
 }  // namespace eustress::net::testing

@@ -126,5 +126,33 @@ TEST(RangeCoder, TheCostEstimateFollowsTheProbability)
     EXPECT_NEAR(static_cast<double>(cost_of(AdaptiveBit{}, 1)), 256.0, 8.0);
 }
 
+TEST(RangeCoder, ATreePathCodesTheBytesAndModelsOfItsBitsOneByOne)
+{
+    std::mt19937_64 random(21);
+    std::array<AdaptiveBit, 128> tree_models{};
+    std::array<AdaptiveBit, 128> bit_models{};
+    AdaptiveBit between_tree{}, between_bits{};
+    RangeEncoder tree_encoder, bit_encoder;
+    for (int i = 0; i < 20000; ++i)
+    {
+        // Mostly short symbols, as integer lengths are, so the models grow sure and the range narrows to renormalize.
+        const auto symbol = static_cast<unsigned>(random() % 8 == 0 ? random() % 128 : random() % 12);
+        tree_encoder.encode_tree<7>(tree_models.data(), symbol);
+        unsigned node = 1;
+        for (int level = 6; level >= 0; --level)
+        {
+            const unsigned bit = (symbol >> level) & 1u;
+            bit_encoder.encode(bit_models[node], bit);
+            node = 2 * node + bit;
+        }
+        const unsigned other = random() % 3 == 0 ? 1u : 0u;  // a decision between paths, as a sign bit would be
+        tree_encoder.encode(between_tree, other);
+        bit_encoder.encode(between_bits, other);
+    }
+    for (std::size_t node = 0; node < tree_models.size(); ++node)
+        ASSERT_EQ(tree_models[node].zero, bit_models[node].zero) << "node " << node;
+    EXPECT_EQ(tree_encoder.finish(), bit_encoder.finish());
+}
+
 }  // namespace
 }  // namespace eustress::net::testing
