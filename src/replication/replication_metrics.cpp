@@ -46,9 +46,14 @@ ClientReplicationMetrics::ClientReplicationMetrics(MetricsRegistry& registry)
       missing_baseline(registry
                            .counter("eustress_replication_snapshots_missing_baseline_total",
                                     "Snapshots dropped for a baseline this client no longer holds")
-                           .with({})),
-      malformed(
-          registry.counter("eustress_replication_snapshots_malformed_total", "Malformed snapshots dropped").with({}))
-{}
+                           .with({}))
+{
+    auto& family = registry.counter("eustress_replication_snapshots_malformed_total",
+                                    "Malformed snapshots dropped, by reason", {"reason"});
+    for (std::size_t i = 0; i < kDecodeErrors; ++i)
+        if (const auto reason = static_cast<DecodeError>(i);
+            reason != DecodeError::None && reason != DecodeError::MissingBaseline)
+            malformed[i] = &family.with({to_string(reason)});
+}
 
 }  // namespace eustress::net::replication

@@ -287,5 +287,24 @@ TEST(Replication, TotalsReachBothEndsMetricsRegistries)
     EXPECT_GT(series_value(client, "eustress_replication_snapshots_received_total"), 10.0);
 }
 
+TEST(Replication, MalformedSnapshotsReachTheClientsMetricsByReason)
+{
+    ReplicatedGame game;
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+
+    // A snapshot cut short after its first header byte.
+    const std::vector<std::byte> truncated{std::byte{0x09}};
+    ASSERT_TRUE(game.server->send(peer.client->id(), game.config.channels.snapshots, truncated, game.now));
+    game.server->flush(game.now);
+    ASSERT_TRUE(game.run_until([&] { return peer.replication->stats().malformed_snapshots >= 1; }));
+
+    const std::string client = peer.client->metrics().prometheus_text();
+    EXPECT_EQ(series_value(client, "eustress_replication_snapshots_malformed_total{reason=\"truncated\"}"),
+              static_cast<double>(peer.replication->stats().malformed_snapshots));
+    EXPECT_EQ(series_value(client, "eustress_replication_snapshots_malformed_total{reason=\"bad header\"}"), 0.0);
+    EXPECT_EQ(client.find("reason=\"none\""), std::string::npos);  // not a reason to drop a snapshot
+}
+
 }  // namespace
 }  // namespace eustress::net::testing
