@@ -28,6 +28,10 @@ ServerReplicationMetrics::ServerReplicationMetrics(MetricsRegistry& registry)
                           .counter("eustress_replication_baseline_resets_total",
                                    "Clients that asked for a full encoding (they lacked a baseline)")
                           .with({})),
+      malformed_requests(registry
+                             .counter("eustress_replication_requests_malformed_total",
+                                      "Messages from clients on replication's channels that are no baseline request")
+                             .with({})),
       entities(registry.gauge("eustress_replication_entities", "Entities in the replicated world").with({})),
       tick_seconds(tick_duration_family(registry).with({"replication"})),
       baseline_age_ticks(registry

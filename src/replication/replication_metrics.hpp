@@ -22,6 +22,7 @@ struct ServerReplicationMetrics
     Counter& entities_sent;
     Counter& entities_deferred;  ///< left for a later snapshot by the bandwidth budget
     Counter& baseline_resets;
+    Counter& malformed_requests;  ///< messages on replication's channels that are no baseline request
     Gauge& entities;
     Histogram& tick_seconds;
     /// Per snapshot coded against a baseline: ticks between the snapshot and its baseline. Late acknowledgements
