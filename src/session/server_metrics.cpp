@@ -79,7 +79,16 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
 
 void ServerMetrics::collect(const Server& server, Timestamp now)
 {
-    const ServerStats stats = server.stats();
+    collect_totals(server.stats());
+    // Connections: aggregated, never by player.
+    const auto statuses = server.statuses(now);
+    collect_connections(statuses);
+    collect_channels(statuses);
+    collect_websocket(server);
+}
+
+void ServerMetrics::collect_totals(const ServerStats& stats)
+{
     m_connected.set(static_cast<double>(stats.connected_clients));
     m_pending.set(static_cast<double>(stats.pending_handshakes));
     m_unvalidated.set(static_cast<double>(stats.unvalidated_handshakes));
@@ -108,19 +117,39 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
     static_assert(sizeof refusals / sizeof refusals[0] == std::size(kRefusals));
     for (std::size_t i = 0; i < std::size(refusals); ++i)
         m_refusals.with({kRefusals[i]}).advance_to(refusals[i]);
+}
 
-    // Connections: aggregated, never by player.
-    const auto statuses = server.statuses(now);
+void ServerMetrics::collect_connections(const std::vector<ConnectionStatus>& statuses)
+{
     std::vector<double> rtts;
     double loss = 0, queued = 0, stalls = 0;
-    std::vector<std::string> names;
-    std::unordered_map<ClientId, ChannelTotals> seen;
     for (const auto& status : statuses)
     {
         rtts.push_back(std::chrono::duration<double>(status.smoothed_rtt).count());
         loss += status.datagram_loss;
         queued += static_cast<double>(status.send_queue_bytes);
         stalls += static_cast<double>(status.window_stalls);
+    }
+    std::sort(rtts.begin(), rtts.end());
+    auto quantile = [&rtts](double q) {
+        return rtts.empty()
+                   ? 0.0
+                   : rtts[std::min(rtts.size() - 1, static_cast<std::size_t>(q * static_cast<double>(rtts.size())))];
+    };
+    m_rtt.with({"0.5"}).set(quantile(0.5));
+    m_rtt.with({"0.9"}).set(quantile(0.9));
+    m_rtt.with({"0.99"}).set(quantile(0.99));
+    m_loss.set(statuses.empty() ? 0.0 : loss / static_cast<double>(statuses.size()));
+    m_send_queue.set(queued);
+    m_window_stalls.set(stalls);
+}
+
+void ServerMetrics::collect_channels(const std::vector<ConnectionStatus>& statuses)
+{
+    std::vector<std::string> names;
+    std::unordered_map<ClientId, ChannelTotals> seen;
+    for (const auto& status : statuses)
+    {
         ChannelTotals& mine = seen[status.client_id];
         for (std::size_t c = 0; c < status.channels.size(); ++c)
         {
@@ -148,20 +177,6 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
         m_channel_bytes.with({names[c], "out"}).advance_to(live.bytes_sent[c]);
         m_channel_bytes.with({names[c], "in"}).advance_to(live.bytes_received[c]);
     }
-
-    std::sort(rtts.begin(), rtts.end());
-    auto quantile = [&rtts](double q) {
-        return rtts.empty()
-                   ? 0.0
-                   : rtts[std::min(rtts.size() - 1, static_cast<std::size_t>(q * static_cast<double>(rtts.size())))];
-    };
-    m_rtt.with({"0.5"}).set(quantile(0.5));
-    m_rtt.with({"0.9"}).set(quantile(0.9));
-    m_rtt.with({"0.99"}).set(quantile(0.99));
-    m_loss.set(statuses.empty() ? 0.0 : loss / static_cast<double>(statuses.size()));
-    m_send_queue.set(queued);
-    m_window_stalls.set(stalls);
-    collect_websocket(server);
 }
 
 void ServerMetrics::collect_websocket(const Server& server)

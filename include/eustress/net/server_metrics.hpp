@@ -27,6 +27,10 @@ class ServerMetrics
     void collect(const Server& server, Timestamp now);
 
   private:
+    void collect_totals(const ServerStats& stats);  ///< counts, retries and refusals by reason
+    /// RTT quantiles, mean loss, queued bytes and window stalls over the connected clients.
+    void collect_connections(const std::vector<ConnectionStatus>& statuses);
+    void collect_channels(const std::vector<ConnectionStatus>& statuses);
     void collect_websocket(const Server& server);
 
     Gauge& m_connected;
