@@ -352,8 +352,11 @@ struct Server::Impl
     {
         using session::CloseCode;
         if (hello.version != session::kProtocolVersion)
+        {
+            ++counters.refused_version_mismatch;
             return session::HelloRefusal{CloseCode::VersionMismatch,
                                          "protocol version " + std::to_string(hello.version) + " is not supported"};
+        }
         if (hello.channel_fingerprint != config.channels.fingerprint())
         {
             ++counters.refused_channel_mismatch;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "session/browser_wire.hpp"
+
 namespace eustress::net {
 
 namespace {
@@ -10,7 +12,13 @@ constexpr const char* kRefusals[] = {
     "token_missing",      "token_forged",      "token_expired",         "token_wrong_server",  "token_replayed",
     "token_cache_full",   "already_connected", "server_full",           "channel_mismatch",    "connection_rate",
     "handshakes_full",    "rate_limited",      "rate_limit_disconnect", "invalid_retry_token", "probe_over_limit",
-    "probe_not_admitted", "probe_early"};
+    "probe_not_admitted", "probe_early",       "version_mismatch",      "early_data_replayed"};
+
+/// Input dropped as not ours, unroutable, malformed or breaking our framing (ServerStats), by reason.
+constexpr const char* kDroppedInput[] = {"garbage_datagram",   "unknown_connection",  "malformed_datagram",
+                                         "malformed_fragment", "malformed_bundle",    "malformed_compressed",
+                                         "protocol_error",     "browser_hello_twice", "browser_message_before_welcome"};
+static_assert(session::kBrowserFrameErrorCount == std::tuple_size_v<decltype(ServerStats::browser_frame_errors)>);
 
 /// Why an address was asked to validate with a Retry (session::RetryReason order).
 constexpr const char* kRetryReasons[] = {"handshake_rate", "address_budget", "unvalidated_budget"};
@@ -53,6 +61,9 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
                                  "Initials answered with a QUIC Retry (address validation), by reason", {"reason"})),
       m_refusals(
           registry.counter("eustress_refusals_total", "Connections and messages refused, by reason", {"reason"})),
+      m_dropped_input(registry.counter("eustress_dropped_input_total",
+                                       "Datagrams, frames and messages dropped as malformed or unroutable, by reason",
+                                       {"reason"})),
       m_accepted(
           registry.counter("eustress_connections_accepted_total", "QUIC connections accepted, before admission checks")
               .with({})),
@@ -113,10 +124,34 @@ void ServerMetrics::collect_totals(const ServerStats& stats)
                                       stats.invalid_retry_tokens,
                                       stats.probes_refused,
                                       stats.probes_refused_not_admitted,
-                                      stats.probes_refused_early};
+                                      stats.probes_refused_early,
+                                      stats.refused_version_mismatch,
+                                      stats.anti_replay_refusals};
     static_assert(sizeof refusals / sizeof refusals[0] == std::size(kRefusals));
     for (std::size_t i = 0; i < std::size(refusals); ++i)
         m_refusals.with({kRefusals[i]}).advance_to(refusals[i]);
+    collect_dropped_input(stats);
+}
+
+void ServerMetrics::collect_dropped_input(const ServerStats& stats)
+{
+    const std::uint64_t dropped[] = {stats.garbage_datagrams,
+                                     stats.unknown_connection_datagrams,
+                                     stats.malformed_datagrams,
+                                     stats.malformed_fragments,
+                                     stats.malformed_bundles,
+                                     stats.malformed_compressed,
+                                     stats.protocol_errors,
+                                     stats.browser_hello_twice,
+                                     stats.browser_message_before_welcome};
+    static_assert(sizeof dropped / sizeof dropped[0] == std::size(kDroppedInput));
+    for (std::size_t i = 0; i < std::size(dropped); ++i)
+        m_dropped_input.with({kDroppedInput[i]}).advance_to(dropped[i]);
+    for (std::size_t i = 0; i < session::kBrowserFrameErrorCount; ++i)
+    {
+        const std::string reason = std::string("browser_") + to_string(static_cast<session::BrowserFrameError>(i));
+        m_dropped_input.with({reason}).advance_to(stats.browser_frame_errors[i]);
+    }
 }
 
 void ServerMetrics::collect_connections(const std::vector<ConnectionStatus>& statuses)
