@@ -23,6 +23,15 @@ static_assert(session::kBrowserFrameErrorCount == std::tuple_size_v<decltype(Ser
 /// Why an address was asked to validate with a Retry (session::RetryReason order).
 constexpr const char* kRetryReasons[] = {"handshake_rate", "address_budget", "unvalidated_budget"};
 
+/// Advances the series labelled `reasons[i]` to `counts[i]` (an array of counts in the same order).
+template <std::size_t N, typename Counts>
+void advance_by_reason(MetricFamily<Counter>& family, const char* const (&reasons)[N], const Counts& counts)
+{
+    static_assert(sizeof(Counts) == N * sizeof(std::uint64_t), "one count per reason");
+    for (std::size_t i = 0; i < N; ++i)
+        family.with({reasons[i]}).advance_to(counts[i]);
+}
+
 void add_into(std::vector<std::uint64_t>& into, std::size_t index, std::uint64_t value)
 {
     if (into.size() <= index)
@@ -103,8 +112,7 @@ void ServerMetrics::collect_totals(const ServerStats& stats)
     m_connected.set(static_cast<double>(stats.connected_clients));
     m_pending.set(static_cast<double>(stats.pending_handshakes));
     m_unvalidated.set(static_cast<double>(stats.unvalidated_handshakes));
-    for (std::size_t i = 0; i < std::size(kRetryReasons); ++i)
-        m_retries.with({kRetryReasons[i]}).advance_to(stats.retries_by_reason[i]);
+    advance_by_reason(m_retries, kRetryReasons, stats.retries_by_reason);
     m_accepted.advance_to(stats.connections_accepted);
     m_datagrams.advance_to(stats.datagrams_received);
     m_messages_rejected.advance_to(stats.messages_rejected);
@@ -127,9 +135,7 @@ void ServerMetrics::collect_totals(const ServerStats& stats)
                                       stats.probes_refused_early,
                                       stats.refused_version_mismatch,
                                       stats.anti_replay_refusals};
-    static_assert(sizeof refusals / sizeof refusals[0] == std::size(kRefusals));
-    for (std::size_t i = 0; i < std::size(refusals); ++i)
-        m_refusals.with({kRefusals[i]}).advance_to(refusals[i]);
+    advance_by_reason(m_refusals, kRefusals, refusals);
     collect_dropped_input(stats);
 }
 
@@ -144,9 +150,7 @@ void ServerMetrics::collect_dropped_input(const ServerStats& stats)
                                      stats.protocol_errors,
                                      stats.browser_hello_twice,
                                      stats.browser_message_before_welcome};
-    static_assert(sizeof dropped / sizeof dropped[0] == std::size(kDroppedInput));
-    for (std::size_t i = 0; i < std::size(dropped); ++i)
-        m_dropped_input.with({kDroppedInput[i]}).advance_to(dropped[i]);
+    advance_by_reason(m_dropped_input, kDroppedInput, dropped);
     for (std::size_t i = 0; i < session::kBrowserFrameErrorCount; ++i)
     {
         const std::string reason = std::string("browser_") + to_string(static_cast<session::BrowserFrameError>(i));
