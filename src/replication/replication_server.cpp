@@ -44,6 +44,8 @@ double payload_within(double allowance)
     const double datagrams = std::max(1.0, std::ceil(allowance / per_datagram));
     return allowance - datagrams * kMessageOverheadBytes;
 }
+/// The budget's charge for a snapshot before its first entry: the header's four varints and the entry count
+/// (snapshot.hpp), an estimate of 24 bits each.
 constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
 
 struct KnownEntity
