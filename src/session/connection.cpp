@@ -519,7 +519,7 @@ bool Connection::within_rate_limits(ChannelId channel, std::size_t size, Timesta
         return true;
     ++m_input_errors.rate_limited;
     if (verdict == MessageRateLimiter::Verdict::Exceeded)
-        fail("rate limit exceeded");
+        fail(std::string(kRateLimitExceeded));
     return false;
 }
 
