@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 
+#include "base/splitmix64.hpp"
 #include "eustress/net/assets.hpp"
 
 namespace eustress::net::assets {
@@ -17,16 +18,12 @@ constexpr std::array<std::uint64_t, 256> make_gear_table()
     std::array<std::uint64_t, 256> table{};
     std::uint64_t state = 0x45757374726573ull;  // "Eustres"
     for (auto& value : table)
-    {
-        state += 0x9e3779b97f4a7c15ull;
-        std::uint64_t z = state;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        value = z ^ (z >> 31);
-    }
+        value = splitmix64_next(state);
     return table;
 }
 constexpr auto kGear = make_gear_table();
+static_assert(kGear[0] == 0xe76355bf81e90adull && kGear[255] == 0x7dfa571734515f75ull,
+              "the gear table names every chunk");
 
 constexpr std::uint64_t top_bits_mask(int bits)
 {

@@ -1,8 +1,6 @@
 #include "crdt/entity_record.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
 
 namespace eustress::net::crdt {
 
@@ -110,18 +108,6 @@ void raise_watermark(EntityRecord& record, Stamp watermark)
 
 void join_entity(EntityRecord& record, const EntityView& view, const CausalContext& local)
 {
-#ifdef CRDT_TRACE
-    if (record.key == entity_key(1, 79))
-    {
-        fprintf(stderr, "join %zu dots; view dots %zu covered %zu removals %zu; local has 1.79 %d\n",
-                record.dots.size(), view.dots.size(), view.covered.size(), view.removals.size(),
-                local.contains(Dot{1, 79}));
-        for (auto& d : view.dots)
-            fprintf(stderr, "  vd %u.%lu\n", d.replica, d.counter);
-        for (auto& d : view.covered)
-            fprintf(stderr, "  vc %u.%lu\n", d.replica, d.counter);
-    }
-#endif
     // The observed-remove rule: keep a local event unless the other side saw it and no longer has it; take a
     // remote event unless we saw it before (and so removed it ourselves).
     std::erase_if(record.dots, [&view](const Dot& dot) {

@@ -122,8 +122,9 @@ std::size_t collect_sequence_items(Sequence& sequence, const std::function<bool(
 /// Raises the watermark and drops every value it now hides.
 void raise_watermark(EntityRecord& record, Stamp watermark);
 
-/// A remote view of the entity's spawn events: `dots` present there, `covered` the events it observed removed.
-/// With `covers_all` (a snapshot) every dot of `snapshot_context` not in `dots` counts as removed.
+/// A remote view of the entity's spawn events: `dots` present there, `covered` the events it observed removed,
+/// `removals` its component removals. With a `snapshot_context` (a snapshot) every dot of that context not in `dots`
+/// counts as removed.
 struct EntityView
 {
     Stamp watermark;

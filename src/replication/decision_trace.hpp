@@ -47,7 +47,7 @@ struct TraceSink
         cost += cost_of(model, value);
         trace.push_back({value, index_of(&model), false});
     }
-    void integer(IntegerModel& model, std::uint64_t value)
+    void integer(const IntegerModel& model, std::uint64_t value)
     {
         cost += prices.price(models, model, value);
         trace.push_back({value, index_of(&model), true});
@@ -60,6 +60,7 @@ struct TraceSink
         return static_cast<std::uint16_t>(offset / sizeof(AdaptiveBit));
     }
 };
+static_assert(PricingSink<TraceSink>, "the estimates trace against models a finished snapshot shares");
 
 /// Codes `decisions` through `sink` (EncodeSink, TallySink) with `models`: the models a TraceSink's indices refer
 /// to, in the state coding reached.

@@ -1,6 +1,8 @@
 // Why replication refused bytes from the network; each is counted, and named in logs and docs/REPLICATION.md.
 #pragma once
 
+#include <cstddef>
+
 namespace eustress::net::replication {
 
 enum class DecodeError
@@ -17,6 +19,8 @@ enum class DecodeError
     TrailingBits,        ///< more than padding left after the last entry
     RegistryMismatch,    ///< the server registered other component types
 };
+/// How many DecodeError values there are (None included): RegistryMismatch is the last.
+inline constexpr std::size_t kDecodeErrors = static_cast<std::size_t>(DecodeError::RegistryMismatch) + 1;
 
 const char* to_string(DecodeError error) noexcept;
 

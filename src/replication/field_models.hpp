@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 #include "replication/range_coder.hpp"
 
@@ -90,6 +91,17 @@ struct CostSink
     void direct(std::uint32_t, unsigned count) { cost += 256u * count; }
 };
 
+/// A sink whose `bit` takes its model const (CostSink, TraceSink) prices decisions and never adapts a model, so
+/// the coding functions hand it the models const: the estimates can read models a finished snapshot shares.
+template <typename Sink>
+concept PricingSink = requires(Sink& sink, const AdaptiveBit& model)
+{
+    sink.bit(model, 0u);
+};
+
+/// `Model` as a coding function hands it to `Sink`: const for a PricingSink, adaptable for the others.
+template <typename Sink, typename Model> using ModelFor = std::conditional_t<PricingSink<Sink>, const Model, Model>;
+
 /// Writes into the range coder.
 struct EncodeSink
 {
@@ -99,9 +111,10 @@ struct EncodeSink
     /// The path to `symbol` down the 7 levels of `nodes`.
     void tree(std::array<AdaptiveBit, 128>& nodes, unsigned symbol) { encoder.encode_tree<7>(nodes.data(), symbol); }
 };
+static_assert(PricingSink<CostSink> && !PricingSink<EncodeSink>);
 
 /// An integer as its decisions: the length's tree bits, the bit below the leading one, the rest at one half.
-template <typename Sink> void code_integer_bits(Sink& sink, IntegerModel& model, std::uint64_t value)
+template <typename Sink> void code_integer_bits(Sink& sink, ModelFor<Sink, IntegerModel>& model, std::uint64_t value)
 {
     const unsigned length = static_cast<unsigned>(std::bit_width(value));
     if constexpr (requires { sink.tree(model.length, length); })
@@ -128,7 +141,7 @@ template <typename Sink> void code_integer_bits(Sink& sink, IntegerModel& model,
     }
 }
 
-template <typename Sink> void code_integer(Sink& sink, IntegerModel& model, std::uint64_t value)
+template <typename Sink> void code_integer(Sink& sink, ModelFor<Sink, IntegerModel>& model, std::uint64_t value)
 {
     if constexpr (requires { sink.integer(model, value); })
         sink.integer(model, value);  // a sink that records whole integers (decision_trace.hpp)
@@ -159,8 +172,8 @@ inline std::optional<std::uint64_t> decode_integer(RangeDecoder& decoder, Intege
 
 /// A field of `width` bits (64 for variable-length ones) coded as its wrapped difference from `base`.
 template <typename Sink>
-void code_residual(Sink& sink, FieldModels& models, std::size_t position, bool predicted, std::uint64_t value,
-                   std::uint64_t base, unsigned width)
+void code_residual(Sink& sink, ModelFor<Sink, FieldModels>& models, std::size_t position, bool predicted,
+                   std::uint64_t value, std::uint64_t base, unsigned width)
 {
     const std::uint64_t mask = width >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
     const std::uint64_t wrapped = (value - base) & mask;

@@ -66,7 +66,7 @@ std::uint32_t IntegerPrices::compute(std::size_t number, const IntegerModel& mod
     // The shape's smallest value: its raw bits are all zero, which costs what any others would.
     const std::uint64_t value = length < 2 ? length : (std::uint64_t{2} | second) << (length - 2);
     CostSink decisions;
-    code_integer_bits(decisions, const_cast<IntegerModel&>(model), value);  // CostSink only reads the models
+    code_integer_bits(decisions, model, value);
     const std::uint32_t raw_bits = length < 2 ? 0u : 256u * (length - 2);
     const std::uint32_t known =
         (m_generation << kGenerationShift) | static_cast<std::uint32_t>(decisions.cost - raw_bits);

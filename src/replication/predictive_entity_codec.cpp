@@ -33,7 +33,7 @@ bool predict_component(const EntityHistory& history, std::size_t index, Tick tic
 }
 
 template <typename Sink>
-void code_fields(Sink& sink, FieldModels& models, std::span<const QuantizedField> current,
+void code_fields(Sink& sink, ModelFor<Sink, FieldModels>& models, std::span<const QuantizedField> current,
                  std::span<const QuantizedField> baseline, const std::vector<std::uint64_t>* predicted)
 {
     for (std::size_t i = 0; i < current.size(); ++i)
@@ -65,7 +65,7 @@ std::size_t residual_bits(std::span<const QuantizedField> current, std::span<con
     return bits;
 }
 
-template <typename Sink> void code_full(Sink& sink, FieldModels& models, const QuantizedEntity& entity)
+template <typename Sink> void code_full(Sink& sink, ModelFor<Sink, FieldModels>& models, const QuantizedEntity& entity)
 {
     code_integer(sink, models.component_count, entity.components.size());
     int previous = -1;
@@ -78,7 +78,7 @@ template <typename Sink> void code_full(Sink& sink, FieldModels& models, const Q
 }
 
 template <typename Sink>
-void code_component_delta(Sink& sink, FieldModels& models, std::span<const QuantizedField> fields,
+void code_component_delta(Sink& sink, ModelFor<Sink, FieldModels>& models, std::span<const QuantizedField> fields,
                           const EntityHistory& history, std::size_t index, Tick tick, PredictionScratch& scratch)
 {
     const auto baseline = history.state->fields_of(index);
@@ -181,8 +181,8 @@ DecodeError decode_full(RangeDecoder& decoder, FieldModels& models, const Compon
 }  // namespace
 
 template <typename Sink>
-void code_entity(Sink& sink, FieldModels& models, const QuantizedEntity& current, const EntityHistory* history,
-                 Tick tick, PredictionScratch& scratch)
+void code_entity(Sink& sink, ModelFor<Sink, FieldModels>& models, const QuantizedEntity& current,
+                 const EntityHistory* history, Tick tick, PredictionScratch& scratch)
 {
     if (!history)
     {
@@ -205,7 +205,7 @@ template void code_entity<EncodeSink>(EncodeSink&, FieldModels&, const Quantized
                                       PredictionScratch&);
 template void code_entity<TallySink>(TallySink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                      PredictionScratch&);
-template void code_entity<TraceSink>(TraceSink&, FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
+template void code_entity<TraceSink>(TraceSink&, const FieldModels&, const QuantizedEntity&, const EntityHistory*, Tick,
                                      PredictionScratch&);
 
 DecodeError decode_entity(RangeDecoder& decoder, FieldModels& models, const ComponentRegistry& registry,

@@ -30,8 +30,8 @@ struct PredictionScratch
 };
 
 template <typename Sink>
-void code_entity(Sink& sink, FieldModels& models, const QuantizedEntity& current, const EntityHistory* history,
-                 Tick tick, PredictionScratch& scratch);
+void code_entity(Sink& sink, ModelFor<Sink, FieldModels>& models, const QuantizedEntity& current,
+                 const EntityHistory* history, Tick tick, PredictionScratch& scratch);
 
 DecodeError decode_entity(RangeDecoder& decoder, FieldModels& models, const ComponentRegistry& registry,
                           const EntityHistory* history, Tick tick, PredictionScratch& scratch, QuantizedEntity& out);

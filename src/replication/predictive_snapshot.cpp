@@ -47,8 +47,8 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
                                                   const EntityHistory* baseline)
 {
     // Against the models the snapshot starts from, not adapting them: no copy of them per snapshot, and kept
-    // models have mostly learnt what one snapshot would teach them. Never written through (CostSink, TraceSink).
-    FieldModels& models = m_start ? const_cast<FieldModels&>(*m_start) : m_fresh;
+    // models have mostly learnt what one snapshot would teach them. CostSink and TraceSink take them const.
+    const FieldModels& models = m_start ? *m_start : m_fresh;
     // The "listed" and "present" bits (or the id gap) are costed here and coded in `finish`, which knows the
     // neighbours: the trace holds the entity's own decisions.
     CostSink listing;

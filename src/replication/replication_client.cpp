@@ -221,7 +221,7 @@ struct ReplicationClient::Impl
         if (error != DecodeError::None)
         {
             ++stats.malformed_snapshots;
-            metrics.malformed.add();
+            metrics.malformed[static_cast<std::size_t>(error)]->add();
             return;
         }
         const SnapshotHeader header = decoded.header;

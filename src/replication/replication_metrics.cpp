@@ -28,6 +28,10 @@ ServerReplicationMetrics::ServerReplicationMetrics(MetricsRegistry& registry)
                           .counter("eustress_replication_baseline_resets_total",
                                    "Clients that asked for a full encoding (they lacked a baseline)")
                           .with({})),
+      malformed_requests(registry
+                             .counter("eustress_replication_requests_malformed_total",
+                                      "Messages from clients on replication's channels that are no baseline request")
+                             .with({})),
       entities(registry.gauge("eustress_replication_entities", "Entities in the replicated world").with({})),
       tick_seconds(tick_duration_family(registry).with({"replication"})),
       baseline_age_ticks(registry
@@ -46,9 +50,14 @@ ClientReplicationMetrics::ClientReplicationMetrics(MetricsRegistry& registry)
       missing_baseline(registry
                            .counter("eustress_replication_snapshots_missing_baseline_total",
                                     "Snapshots dropped for a baseline this client no longer holds")
-                           .with({})),
-      malformed(
-          registry.counter("eustress_replication_snapshots_malformed_total", "Malformed snapshots dropped").with({}))
-{}
+                           .with({}))
+{
+    auto& family = registry.counter("eustress_replication_snapshots_malformed_total",
+                                    "Malformed snapshots dropped, by reason", {"reason"});
+    for (std::size_t i = 0; i < kDecodeErrors; ++i)
+        if (const auto reason = static_cast<DecodeError>(i);
+            reason != DecodeError::None && reason != DecodeError::MissingBaseline)
+            malformed[i] = &family.with({to_string(reason)});
+}
 
 }  // namespace eustress::net::replication

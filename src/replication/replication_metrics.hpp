@@ -2,7 +2,10 @@
 // clients, never per player, and updated where the per-client statistics are, at the cost of a relaxed add.
 #pragma once
 
+#include <array>
+
 #include "eustress/net/metrics.hpp"
+#include "replication/decode_error.hpp"
 
 namespace eustress::net::replication {
 
@@ -19,6 +22,7 @@ struct ServerReplicationMetrics
     Counter& entities_sent;
     Counter& entities_deferred;  ///< left for a later snapshot by the bandwidth budget
     Counter& baseline_resets;
+    Counter& malformed_requests;  ///< messages on replication's channels that are no baseline request
     Gauge& entities;
     Histogram& tick_seconds;
     /// Per snapshot coded against a baseline: ticks between the snapshot and its baseline. Late acknowledgements
@@ -34,7 +38,9 @@ struct ClientReplicationMetrics
     Counter& applied;
     Counter& stale;
     Counter& missing_baseline;
-    Counter& malformed;
+    /// Malformed snapshots dropped, by reason (to_string(DecodeError)), made at set-up since `with` locks. Null
+    /// for None and MissingBaseline: not malformed.
+    std::array<Counter*, kDecodeErrors> malformed{};
 };
 
 }  // namespace eustress::net::replication

@@ -44,6 +44,8 @@ double payload_within(double allowance)
     const double datagrams = std::max(1.0, std::ceil(allowance / per_datagram));
     return allowance - datagrams * kMessageOverheadBytes;
 }
+/// The budget's charge for a snapshot before its first entry: the header's four varints and the entry count
+/// (snapshot.hpp), an estimate of 24 bits each.
 constexpr std::size_t kHeaderBitsEstimate = 5 * 24;
 
 struct KnownEntity
@@ -982,16 +984,21 @@ bool ReplicationServer::handle(const NetworkEvent& event, Timestamp now)
         if (message->channel != impl.config.channels.entities && message->channel != impl.config.channels.snapshots)
             return false;
         const auto found = impl.clients.find(message->from);
+        if (found == impl.clients.end())
+            return true;
         const auto missing = decode_baseline_request(message->data);
-        if (found != impl.clients.end() && missing)
+        if (!missing)
         {
-            auto& history = found->second.history;
-            history.erase(std::remove_if(history.begin(), history.end(),
-                                         [&](const SentSnapshot& sent) { return sent.sequence <= *missing; }),
-                          history.end());
-            ++found->second.stats.baseline_resets;
-            impl.metrics.baseline_resets.add();
+            ++found->second.stats.malformed_requests;
+            impl.metrics.malformed_requests.add();
+            return true;
         }
+        auto& history = found->second.history;
+        history.erase(std::remove_if(history.begin(), history.end(),
+                                     [&](const SentSnapshot& sent) { return sent.sequence <= *missing; }),
+                      history.end());
+        ++found->second.stats.baseline_resets;
+        impl.metrics.baseline_resets.add();
         return true;
     }
     return false;

@@ -82,7 +82,7 @@ void BrowserPeer::on_message(const BrowserMessage& message, std::deque<NetworkEv
     case MessageRateLimiter::Verdict::Allowed:
         break;
     case MessageRateLimiter::Verdict::Exceeded:
-        fail("rate limit exceeded");
+        fail(std::string(kRateLimitExceeded));
         [[fallthrough]];
     case MessageRateLimiter::Verdict::Dropped:
         ++m_errors.rate_limited;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "session/message_rate_limiter.hpp"
+
 namespace eustress::net::session {
 
 BrowserSessions::BrowserSessions(WebSocketListener& listener, const ChannelTable& channels, const RateLimits& limits,
@@ -46,7 +48,7 @@ void BrowserSessions::receive(std::deque<NetworkEvent>& events, const HelloDecis
             ended.insert(input.from);
         else if (const auto& error = peer.protocol_error(); error && !peer.closed())
         {
-            ++(*error == "rate limit exceeded" ? m_rate_limit_disconnects : m_protocol_errors);
+            ++(*error == kRateLimitExceeded ? m_rate_limit_disconnects : m_protocol_errors);
             const std::string reason = *error;
             peer.close(CloseCode::ProtocolError, reason);
             m_listener.close_session(peer.address(), now);

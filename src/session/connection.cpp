@@ -523,7 +523,7 @@ bool Connection::within_rate_limits(ChannelId channel, std::size_t size, Timesta
         return true;
     ++m_input_errors.rate_limited;
     if (verdict == MessageRateLimiter::Verdict::Exceeded)
-        fail("rate limit exceeded");
+        fail(std::string(kRateLimitExceeded));
     return false;
 }
 
@@ -745,6 +745,34 @@ void Connection::release_body(IncomingStream& stream)
     stream.body_record_size = 0;
 }
 
+void Connection::read_stream_header(std::int64_t stream_id, IncomingStream& stream, Bytes pending, bool fin)
+{
+    if (pending.empty())
+        return;
+    if (std::to_integer<std::uint8_t>(pending[0]) > static_cast<std::uint8_t>(StreamKind::UnorderedLane))
+        return fail("unknown stream kind on stream " + std::to_string(stream_id));
+    auto header = parse_stream_header(pending);
+    if (!header)
+    {
+        if (pending.size() >= 2 || fin)
+            fail("bad stream header on stream " + std::to_string(stream_id));
+        return;
+    }
+    if (header->kind != StreamKind::Control &&
+        (header->channel >= m_channels.size() || !is_reliable(m_channels[header->channel].config.kind)))
+        return fail("stream for unknown or unreliable channel " + std::to_string(header->channel));
+    if (header->kind == StreamKind::OrderedChannel &&
+        m_channels[header->channel].config.kind != ChannelKind::ReliableOrdered)
+        return fail("ordered stream on a channel that is not ReliableOrdered");
+    if (header->kind == StreamKind::UnorderedLane &&
+        m_channels[header->channel].config.kind != ChannelKind::ReliableUnordered)
+        return fail("unordered lane on a channel that is not ReliableUnordered");
+    stream.header = header;
+    stream.consumed += header->size;
+    if (m_quic)
+        m_quic->consume(stream_id, header->size);
+}
+
 void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin, Timestamp now)
 {
     for (;;)
@@ -752,31 +780,12 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         const Bytes pending(stream.buffer.data() + stream.consumed, stream.buffer.size() - stream.consumed);
         if (!stream.header)
         {
-            if (pending.empty())
-                break;
-            if (std::to_integer<std::uint8_t>(pending[0]) > static_cast<std::uint8_t>(StreamKind::UnorderedLane))
-                return fail("unknown stream kind on stream " + std::to_string(stream_id));
-            auto header = parse_stream_header(pending);
-            if (!header)
-            {
-                if (pending.size() >= 2 || fin)
-                    return fail("bad stream header on stream " + std::to_string(stream_id));
-                break;
-            }
-            if (header->kind != StreamKind::Control &&
-                (header->channel >= m_channels.size() || !is_reliable(m_channels[header->channel].config.kind)))
-                return fail("stream for unknown or unreliable channel " + std::to_string(header->channel));
-            if (header->kind == StreamKind::OrderedChannel &&
-                m_channels[header->channel].config.kind != ChannelKind::ReliableOrdered)
-                return fail("ordered stream on a channel that is not ReliableOrdered");
-            if (header->kind == StreamKind::UnorderedLane &&
-                m_channels[header->channel].config.kind != ChannelKind::ReliableUnordered)
-                return fail("unordered lane on a channel that is not ReliableUnordered");
-            stream.header = header;
-            stream.consumed += header->size;
-            if (m_quic)
-                m_quic->consume(stream_id, header->size);
-            continue;
+            read_stream_header(stream_id, stream, pending, fin);
+            if (stream.header)
+                continue;
+            if (m_protocol_error)
+                return;
+            break;  // more bytes needed
         }
 
         const auto record = parse_stream_record(stream.header->kind, pending);

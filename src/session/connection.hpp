@@ -226,6 +226,9 @@ class Connection final : public transport::QuicConnectionHandler
     /// For the datagram parser: whether channel `id` is sequenced; nullopt when no datagram may carry it.
     std::optional<bool> datagram_kind(ChannelId id) const noexcept;
     void parse_stream(std::int64_t stream_id, IncomingStream& stream, bool fin, Timestamp now);
+    /// Reads and checks the stream's header from `pending`: sets `stream.header`, or fails the connection, or
+    /// leaves both alone while the header is incomplete.
+    void read_stream_header(std::int64_t stream_id, IncomingStream& stream, Bytes pending, bool fin);
     bool start_body(IncomingStream& stream, const StreamRecord& record, Bytes pending);
     Bytes fill_body(std::int64_t stream_id, IncomingStream& stream, Bytes data, Timestamp now);
     void release_body(IncomingStream& stream);

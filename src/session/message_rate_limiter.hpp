@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "eustress/net/rate_limit.hpp"
@@ -11,6 +12,10 @@
 #include "security/token_bucket.hpp"
 
 namespace eustress::net::session {
+
+/// The protocol error a QUIC connection or browser session fails with at Verdict::Exceeded: the server tells these
+/// apart from other protocol errors by it (ServerStats::rate_limit_disconnects).
+inline constexpr std::string_view kRateLimitExceeded = "rate limit exceeded";
 
 class MessageRateLimiter
 {

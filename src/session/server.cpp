@@ -17,6 +17,7 @@
 #include "session/connection.hpp"
 #include "session/initial_admission.hpp"
 #include "session/message_compression.hpp"
+#include "session/message_rate_limiter.hpp"
 #include "session/server_observability.hpp"
 #include "transport/packet_batch.hpp"
 #include "transport/quic_connection.hpp"
@@ -352,8 +353,11 @@ struct Server::Impl
     {
         using session::CloseCode;
         if (hello.version != session::kProtocolVersion)
+        {
+            ++counters.refused_version_mismatch;
             return session::HelloRefusal{CloseCode::VersionMismatch,
                                          "protocol version " + std::to_string(hello.version) + " is not supported"};
+        }
         if (hello.channel_fingerprint != config.channels.fingerprint())
         {
             ++counters.refused_channel_mismatch;
@@ -448,7 +452,7 @@ struct Server::Impl
             admit_or_refuse(serial, peer, now);
             if (connection.protocol_error() && !connection.quic().is_closed())
             {
-                if (*connection.protocol_error() == "rate limit exceeded")
+                if (*connection.protocol_error() == session::kRateLimitExceeded)
                     ++counters.rate_limit_disconnects;
                 else
                     ++counters.protocol_errors;

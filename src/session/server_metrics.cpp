@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "session/browser_wire.hpp"
+
 namespace eustress::net {
 
 namespace {
@@ -10,10 +12,25 @@ constexpr const char* kRefusals[] = {
     "token_missing",      "token_forged",      "token_expired",         "token_wrong_server",  "token_replayed",
     "token_cache_full",   "already_connected", "server_full",           "channel_mismatch",    "connection_rate",
     "handshakes_full",    "rate_limited",      "rate_limit_disconnect", "invalid_retry_token", "probe_over_limit",
-    "probe_not_admitted", "probe_early"};
+    "probe_not_admitted", "probe_early",       "version_mismatch",      "early_data_replayed"};
+
+/// Input dropped as not ours, unroutable, malformed or breaking our framing (ServerStats), by reason.
+constexpr const char* kDroppedInput[] = {"garbage_datagram",   "unknown_connection",  "malformed_datagram",
+                                         "malformed_fragment", "malformed_bundle",    "malformed_compressed",
+                                         "protocol_error",     "browser_hello_twice", "browser_message_before_welcome"};
+static_assert(session::kBrowserFrameErrorCount == std::tuple_size_v<decltype(ServerStats::browser_frame_errors)>);
 
 /// Why an address was asked to validate with a Retry (session::RetryReason order).
 constexpr const char* kRetryReasons[] = {"handshake_rate", "address_budget", "unvalidated_budget"};
+
+/// Advances the series labelled `reasons[i]` to `counts[i]` (an array of counts in the same order).
+template <std::size_t N, typename Counts>
+void advance_by_reason(MetricFamily<Counter>& family, const char* const (&reasons)[N], const Counts& counts)
+{
+    static_assert(sizeof(Counts) == N * sizeof(std::uint64_t), "one count per reason");
+    for (std::size_t i = 0; i < N; ++i)
+        family.with({reasons[i]}).advance_to(counts[i]);
+}
 
 void add_into(std::vector<std::uint64_t>& into, std::size_t index, std::uint64_t value)
 {
@@ -53,6 +70,9 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
                                  "Initials answered with a QUIC Retry (address validation), by reason", {"reason"})),
       m_refusals(
           registry.counter("eustress_refusals_total", "Connections and messages refused, by reason", {"reason"})),
+      m_dropped_input(registry.counter("eustress_dropped_input_total",
+                                       "Datagrams, frames and messages dropped as malformed or unroutable, by reason",
+                                       {"reason"})),
       m_accepted(
           registry.counter("eustress_connections_accepted_total", "QUIC connections accepted, before admission checks")
               .with({})),
@@ -79,12 +99,20 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
 
 void ServerMetrics::collect(const Server& server, Timestamp now)
 {
-    const ServerStats stats = server.stats();
+    collect_totals(server.stats());
+    // Connections: aggregated, never by player.
+    const auto statuses = server.statuses(now);
+    collect_connections(statuses);
+    collect_channels(statuses);
+    collect_websocket(server);
+}
+
+void ServerMetrics::collect_totals(const ServerStats& stats)
+{
     m_connected.set(static_cast<double>(stats.connected_clients));
     m_pending.set(static_cast<double>(stats.pending_handshakes));
     m_unvalidated.set(static_cast<double>(stats.unvalidated_handshakes));
-    for (std::size_t i = 0; i < std::size(kRetryReasons); ++i)
-        m_retries.with({kRetryReasons[i]}).advance_to(stats.retries_by_reason[i]);
+    advance_by_reason(m_retries, kRetryReasons, stats.retries_by_reason);
     m_accepted.advance_to(stats.connections_accepted);
     m_datagrams.advance_to(stats.datagrams_received);
     m_messages_rejected.advance_to(stats.messages_rejected);
@@ -104,23 +132,63 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
                                       stats.invalid_retry_tokens,
                                       stats.probes_refused,
                                       stats.probes_refused_not_admitted,
-                                      stats.probes_refused_early};
-    static_assert(sizeof refusals / sizeof refusals[0] == std::size(kRefusals));
-    for (std::size_t i = 0; i < std::size(refusals); ++i)
-        m_refusals.with({kRefusals[i]}).advance_to(refusals[i]);
+                                      stats.probes_refused_early,
+                                      stats.refused_version_mismatch,
+                                      stats.anti_replay_refusals};
+    advance_by_reason(m_refusals, kRefusals, refusals);
+    collect_dropped_input(stats);
+}
 
-    // Connections: aggregated, never by player.
-    const auto statuses = server.statuses(now);
+void ServerMetrics::collect_dropped_input(const ServerStats& stats)
+{
+    const std::uint64_t dropped[] = {stats.garbage_datagrams,
+                                     stats.unknown_connection_datagrams,
+                                     stats.malformed_datagrams,
+                                     stats.malformed_fragments,
+                                     stats.malformed_bundles,
+                                     stats.malformed_compressed,
+                                     stats.protocol_errors,
+                                     stats.browser_hello_twice,
+                                     stats.browser_message_before_welcome};
+    advance_by_reason(m_dropped_input, kDroppedInput, dropped);
+    for (std::size_t i = 0; i < session::kBrowserFrameErrorCount; ++i)
+    {
+        const std::string reason = std::string("browser_") + to_string(static_cast<session::BrowserFrameError>(i));
+        m_dropped_input.with({reason}).advance_to(stats.browser_frame_errors[i]);
+    }
+}
+
+void ServerMetrics::collect_connections(const std::vector<ConnectionStatus>& statuses)
+{
     std::vector<double> rtts;
     double loss = 0, queued = 0, stalls = 0;
-    std::vector<std::string> names;
-    std::unordered_map<ClientId, ChannelTotals> seen;
     for (const auto& status : statuses)
     {
         rtts.push_back(std::chrono::duration<double>(status.smoothed_rtt).count());
         loss += status.datagram_loss;
         queued += static_cast<double>(status.send_queue_bytes);
         stalls += static_cast<double>(status.window_stalls);
+    }
+    std::sort(rtts.begin(), rtts.end());
+    auto quantile = [&rtts](double q) {
+        return rtts.empty()
+                   ? 0.0
+                   : rtts[std::min(rtts.size() - 1, static_cast<std::size_t>(q * static_cast<double>(rtts.size())))];
+    };
+    m_rtt.with({"0.5"}).set(quantile(0.5));
+    m_rtt.with({"0.9"}).set(quantile(0.9));
+    m_rtt.with({"0.99"}).set(quantile(0.99));
+    m_loss.set(statuses.empty() ? 0.0 : loss / static_cast<double>(statuses.size()));
+    m_send_queue.set(queued);
+    m_window_stalls.set(stalls);
+}
+
+void ServerMetrics::collect_channels(const std::vector<ConnectionStatus>& statuses)
+{
+    std::vector<std::string> names;
+    std::unordered_map<ClientId, ChannelTotals> seen;
+    for (const auto& status : statuses)
+    {
         ChannelTotals& mine = seen[status.client_id];
         for (std::size_t c = 0; c < status.channels.size(); ++c)
         {
@@ -148,20 +216,6 @@ void ServerMetrics::collect(const Server& server, Timestamp now)
         m_channel_bytes.with({names[c], "out"}).advance_to(live.bytes_sent[c]);
         m_channel_bytes.with({names[c], "in"}).advance_to(live.bytes_received[c]);
     }
-
-    std::sort(rtts.begin(), rtts.end());
-    auto quantile = [&rtts](double q) {
-        return rtts.empty()
-                   ? 0.0
-                   : rtts[std::min(rtts.size() - 1, static_cast<std::size_t>(q * static_cast<double>(rtts.size())))];
-    };
-    m_rtt.with({"0.5"}).set(quantile(0.5));
-    m_rtt.with({"0.9"}).set(quantile(0.9));
-    m_rtt.with({"0.99"}).set(quantile(0.99));
-    m_loss.set(statuses.empty() ? 0.0 : loss / static_cast<double>(statuses.size()));
-    m_send_queue.set(queued);
-    m_window_stalls.set(stalls);
-    collect_websocket(server);
 }
 
 void ServerMetrics::collect_websocket(const Server& server)

@@ -1,4 +1,4 @@
-#include "ack_hold.hpp"
+#include "transport/ack_hold.hpp"
 
 #include <algorithm>
 

@@ -15,17 +15,10 @@
 #include <stdexcept>
 #include <vector>
 
+#include "base/splitmix64.hpp"
+
 namespace eustress::net {
 namespace {
-
-/// splitmix64's finaliser: one well-mixed word per input, for draws that must not depend on any sequence.
-std::uint64_t mix(std::uint64_t z) noexcept
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 /// Uniform in [0, 1), from the top 53 bits (all a double holds).
 double unit(std::uint64_t word) noexcept
@@ -41,8 +34,7 @@ class Random
     {
         for (auto& word : m_state)
         {
-            word = mix(seed);
-            seed += 0x9e3779b97f4a7c15ull;
+            word = splitmix64_next(seed);
         }
     }
 
@@ -81,9 +73,11 @@ std::optional<Timestamp> stall_end(const LinkConditionerConfig& config, Timestam
     const Duration::rep reach = (shortest + spread) / period + 1;
     for (Duration::rep index = slot; index >= 0 && index >= slot - reach; --index)
     {
-        const std::uint64_t draw = mix(config.stall_seed ^ mix(static_cast<std::uint64_t>(index)));
+        const std::uint64_t draw =
+            splitmix64_mix(config.stall_seed ^ splitmix64_mix(static_cast<std::uint64_t>(index)));
         const Duration::rep start = index * period + static_cast<Duration::rep>(unit(draw) * double(period));
-        const Duration::rep end = start + shortest + static_cast<Duration::rep>(unit(mix(draw)) * double(spread));
+        const Duration::rep end =
+            start + shortest + static_cast<Duration::rep>(unit(splitmix64_mix(draw)) * double(spread));
         if (start <= since && since < end)
             return timestamp_from(Duration(end));
     }

@@ -108,7 +108,7 @@ struct VoiceClient::Impl
         metrics.dropped[static_cast<std::size_t>(reason)]->add();
     }
 
-    bool wants_to_send(std::span<const std::int16_t> frame, float dbfs)
+    bool wants_to_send(float dbfs)
     {
         if (muted)
             return false;
@@ -125,57 +125,20 @@ struct VoiceClient::Impl
                 --hangover;
             return hangover > 0 || dbfs >= config.voice_threshold_dbfs;
         }
-        (void)frame;
         return false;
     }
 
-    Result<void> push(std::span<const std::int16_t> frame, Timestamp now)
+    Result<void> count_suppressed()
     {
-        if (frame.size() != config.codec.frame_samples())
-            return Error{ErrorCode::InvalidArgument, "voice: push takes exactly codec.frame_samples() samples"};
-        ++stats.frames_pushed;
-        if (processor)
-        {
-            processed.assign(frame.begin(), frame.end());
-            processor->process(processed);
-            frame = processed;
-        }
-        const float dbfs = voice::frame_dbfs(frame);
-        const std::uint32_t stamp = timestamp;
-        timestamp += static_cast<std::uint32_t>(frame.size());
-        const bool was_transmitting = transmitting;
-        transmitting = false;
-        const bool wanted = wants_to_send(frame, dbfs);
-        if (!wanted && !was_transmitting)
-        {
-            ++stats.frames_suppressed;
-            metrics.frames_suppressed.add();
-            return {};
-        }
-        auto size = encoder.encode(frame, encoded);
-        if (!size)
-            return size.error();
-        // DTX: the encoder says "nothing worth sending" with a packet of at most two bytes. The first frame not
-        // worth sending still goes, marked as the talk spurt's end, so the listener goes quiet without concealing.
-        const bool ending = !wanted || *size <= 2;
-        if (ending && !was_transmitting)
-        {
-            ++stats.frames_suppressed;
-            metrics.frames_suppressed.add();
-            return {};
-        }
-        VoicePacket packet;
-        packet.sample_rate = config.codec.sample_rate;
-        packet.frame_ms = config.codec.frame_ms;
-        packet.talk_start = !was_transmitting;
-        packet.talk_end = ending;
-        packet.level = voice::level_of(dbfs);
-        packet.sequence = sequence++;
-        packet.timestamp = stamp;
-        packet.payload = std::span<const std::uint8_t>(encoded.data(), *size);
-        const std::size_t length = voice::write_voice_packet(packet, message);
-        transmitting = !ending;
-        const Bytes bytes(reinterpret_cast<const std::byte*>(message.data()), length);
+        ++stats.frames_suppressed;
+        metrics.frames_suppressed.add();
+        return {};
+    }
+
+    /// A copy to each mesh peer whose session is up, and one through the server when some peer's is not (or there
+    /// is no mesh, or it has no peers). Returns whether any copy went.
+    bool send_to_listeners(Bytes bytes, Timestamp now)
+    {
         bool through_server = true;
         bool any_sent = false;
         if (mesh)
@@ -203,7 +166,48 @@ struct VoiceClient::Impl
             else
                 ++stats.send_errors;
         }
-        if (!any_sent)
+        return any_sent;
+    }
+
+    Result<void> push(std::span<const std::int16_t> frame, Timestamp now)
+    {
+        if (frame.size() != config.codec.frame_samples())
+            return Error{ErrorCode::InvalidArgument, "voice: push takes exactly codec.frame_samples() samples"};
+        ++stats.frames_pushed;
+        if (processor)
+        {
+            processed.assign(frame.begin(), frame.end());
+            processor->process(processed);
+            frame = processed;
+        }
+        const float dbfs = voice::frame_dbfs(frame);
+        const std::uint32_t stamp = timestamp;
+        timestamp += static_cast<std::uint32_t>(frame.size());
+        const bool was_transmitting = transmitting;
+        transmitting = false;
+        const bool wanted = wants_to_send(dbfs);
+        if (!wanted && !was_transmitting)
+            return count_suppressed();
+        auto size = encoder.encode(frame, encoded);
+        if (!size)
+            return size.error();
+        // DTX: the encoder says "nothing worth sending" with a packet of at most two bytes. The first frame not
+        // worth sending still goes, marked as the talk spurt's end, so the listener goes quiet without concealing.
+        const bool ending = !wanted || *size <= 2;
+        if (ending && !was_transmitting)
+            return count_suppressed();
+        VoicePacket packet;
+        packet.sample_rate = config.codec.sample_rate;
+        packet.frame_ms = config.codec.frame_ms;
+        packet.talk_start = !was_transmitting;
+        packet.talk_end = ending;
+        packet.level = voice::level_of(dbfs);
+        packet.sequence = sequence++;
+        packet.timestamp = stamp;
+        packet.payload = std::span<const std::uint8_t>(encoded.data(), *size);
+        const std::size_t length = voice::write_voice_packet(packet, message);
+        transmitting = !ending;
+        if (!send_to_listeners(Bytes(reinterpret_cast<const std::byte*>(message.data()), length), now))
             return {};
         ++stats.frames_sent;
         stats.payload_bytes_sent += *size;

@@ -113,36 +113,25 @@ struct VoiceServer::Impl
         return true;
     }
 
-    bool handle(const MessageEvent& message, Timestamp now)
+    /// The speaker's packet, or why it is not forwarded: it does not parse, the speaker is muted or over its rates,
+    /// or the packet is out of its stream's sequence.
+    std::variant<VoicePacket, VoiceDrop> admit(Member& speaker, Bytes data, Timestamp now)
     {
-        ++stats.packets_received;
-        metrics.packets_received.add();
-        const auto from = static_cast<std::uint64_t>(message.from);
-        Member& speaker = member(message.from);
-        auto parsed = voice::parse_voice_packet(message.data);
-        if (auto* reason = std::get_if<VoiceDrop>(&parsed))
-        {
-            count(*reason);
-            return true;
-        }
-        VoicePacket packet = std::get<VoicePacket>(parsed);
+        auto parsed = voice::parse_voice_packet(data);
+        if (std::holds_alternative<VoiceDrop>(parsed))
+            return parsed;
         if (speaker.muted)
-        {
-            count(VoiceDrop::NotForwarded);
-            return true;
-        }
-        if (!speaker.packets.take(1, now) || !speaker.bytes.take(static_cast<double>(message.data.size()), now))
-        {
-            count(VoiceDrop::RateLimited);
-            return true;
-        }
-        if (auto refused = speaker.tracker.accept(packet))
-        {
-            count(*refused);
-            return true;
-        }
-        speaker.last_talk = now;
-        speaker.level = packet.level;
+            return VoiceDrop::NotForwarded;
+        if (!speaker.packets.take(1, now) || !speaker.bytes.take(static_cast<double>(data.size()), now))
+            return VoiceDrop::RateLimited;
+        if (auto refused = speaker.tracker.accept(std::get<VoicePacket>(parsed)))
+            return *refused;
+        return parsed;
+    }
+
+    /// `from` talks now: it joins the loudest-N candidates, and those quiet for talk_hold (or gone) leave.
+    void note_talking(std::uint64_t from, Timestamp now)
+    {
         std::erase_if(talking, [&](std::uint64_t id) {
             const auto found = members.find(id);
             return id == from || found == members.end() || !found->second.last_talk ||
@@ -150,7 +139,11 @@ struct VoiceServer::Impl
         });
         talking.push_back(from);
         metrics.speakers_talking.set(static_cast<double>(talking.size()));
-        packet.speaker = from;  // never the sender's claim: listeners learn who spoke from us
+    }
+
+    /// A copy to every member who hears the speaker (same room, in range, among the loudest), at its gain there.
+    void forward(VoicePacket& packet, std::uint64_t from, const Member& speaker, Timestamp now)
+    {
         for (auto& [id, listener] : members)
         {
             if (id == from)
@@ -187,6 +180,26 @@ struct VoiceServer::Impl
             metrics.copies_forwarded.add();
             metrics.bytes_forwarded.add(size);
         }
+    }
+
+    bool handle(const MessageEvent& message, Timestamp now)
+    {
+        ++stats.packets_received;
+        metrics.packets_received.add();
+        const auto from = static_cast<std::uint64_t>(message.from);
+        Member& speaker = member(message.from);
+        auto admitted = admit(speaker, message.data, now);
+        if (const auto* refused = std::get_if<VoiceDrop>(&admitted))
+        {
+            count(*refused);
+            return true;
+        }
+        VoicePacket& packet = std::get<VoicePacket>(admitted);
+        speaker.last_talk = now;
+        speaker.level = packet.level;
+        note_talking(from, now);
+        packet.speaker = from;  // never the sender's claim: listeners learn who spoke from us
+        forward(packet, from, speaker, now);
         return true;
     }
 };

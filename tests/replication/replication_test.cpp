@@ -287,5 +287,50 @@ TEST(Replication, TotalsReachBothEndsMetricsRegistries)
     EXPECT_GT(series_value(client, "eustress_replication_snapshots_received_total"), 10.0);
 }
 
+TEST(Replication, MalformedSnapshotsReachTheClientsMetricsByReason)
+{
+    ReplicatedGame game;
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+
+    // A snapshot cut short after its first header byte.
+    const std::vector<std::byte> truncated{std::byte{0x09}};
+    ASSERT_TRUE(game.server->send(peer.client->id(), game.config.channels.snapshots, truncated, game.now));
+    game.server->flush(game.now);
+    ASSERT_TRUE(game.run_until([&] { return peer.replication->stats().malformed_snapshots >= 1; }));
+
+    const std::string client = peer.client->metrics().prometheus_text();
+    EXPECT_EQ(series_value(client, "eustress_replication_snapshots_malformed_total{reason=\"truncated\"}"),
+              static_cast<double>(peer.replication->stats().malformed_snapshots));
+    EXPECT_EQ(series_value(client, "eustress_replication_snapshots_malformed_total{reason=\"bad header\"}"), 0.0);
+    EXPECT_EQ(client.find("reason=\"none\""), std::string::npos);  // not a reason to drop a snapshot
+}
+
+TEST(Replication, AClientsMalformedRequestIsCountedOnTheServerAndIgnored)
+{
+    ReplicatedGame game;
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    const EntityId entity = game.world.spawn();
+    game.world.set(entity, NetworkTransform{{1, 2, 3}, {}});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
+
+    // Not a baseline request: the one message a client sends on replication's channels.
+    const std::vector<std::byte> garbage{std::byte{0x07}, std::byte{0xff}, std::byte{0x13}};
+    ASSERT_TRUE(peer.client->send(game.config.channels.entities, garbage, game.now));
+    peer.client->flush(game.now);
+    const ClientId client = peer.client->id();
+    ASSERT_TRUE(game.run_until([&] { return game.replication->stats(client)->malformed_requests == 1; }));
+    EXPECT_EQ(game.replication->stats(client)->baseline_resets, 0u);
+    EXPECT_EQ(series_value(game.server->metrics().prometheus_text(), "eustress_replication_requests_malformed_total"),
+              1.0);
+
+    game.world.set(entity, NetworkTransform{{4, 5, 6}, {}});
+    ASSERT_TRUE(game.run_until([&] {
+        return near(peer.mirror().get<NetworkTransform>(*game.mirrored(peer, entity))->position, {4, 5, 6});
+    }));
+    EXPECT_TRUE(peer.client->is_connected());
+}
+
 }  // namespace
 }  // namespace eustress::net::testing

@@ -53,5 +53,25 @@ TEST(ServerMetrics, TotalsRefusalsAndChannelTrafficWithoutPlayerIdentifiers)
     EXPECT_TRUE(has_line(text, "eustress_channel_messages_total{channel=\"reliable\",direction=\"in\"} 7")) << text;
 }
 
+TEST(ServerMetrics, DroppedInputAndHelloRefusalsAreExportedByReason)
+{
+    SessionWorld world;
+    auto junk_socket = world.network.bind(memory_address("10.9.9.9:1"));
+    ASSERT_TRUE(junk_socket.ok());
+    const std::vector<std::byte> junk{std::byte{0x40}};  // too short to name a connection
+    const OutgoingDatagram datagram{world.server_address, junk};
+    (*junk_socket)->send(std::span(&datagram, 1), world.now);
+    ASSERT_TRUE(world.run_until([&] { return world.server->stats().garbage_datagrams == 1; }));
+
+    MetricsRegistry metrics;
+    ServerMetrics server_metrics(metrics);
+    server_metrics.collect(*world.server, world.now);
+    const std::string text = metrics.prometheus_text();
+    EXPECT_TRUE(has_line(text, "eustress_dropped_input_total{reason=\"garbage_datagram\"} 1")) << text;
+    EXPECT_TRUE(has_line(text, "eustress_dropped_input_total{reason=\"malformed_bundle\"} 0")) << text;
+    EXPECT_TRUE(has_line(text, "eustress_dropped_input_total{reason=\"browser_bad_hello\"} 0")) << text;
+    EXPECT_TRUE(has_line(text, "eustress_refusals_total{reason=\"version_mismatch\"} 0")) << text;
+}
+
 }  // namespace
 }  // namespace eustress::net::testing

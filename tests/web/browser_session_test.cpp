@@ -136,6 +136,24 @@ TEST(BrowserSession, ABrowserWithoutAValidConnectTokenIsRefusedAndCountedLikeAQu
     EXPECT_EQ(world.server->clients(), std::vector<ClientId>{ClientId{77}});
 }
 
+TEST(BrowserSession, AHelloOfAnotherProtocolVersionIsRefusedAndCounted)
+{
+    WebWorld world(any_origin());
+    BrowserClient browser(*world.server->websocket_port());
+    ASSERT_TRUE(world.pump([&] { return browser.upgraded(); }));
+    session::Hello hello;
+    hello.version = session::kProtocolVersion + 1;
+    hello.channel_fingerprint = 0;
+    hello.build_id = "browser-from-the-future";
+    browser.send(session::write_browser_hello(hello));
+    ASSERT_TRUE(world.pump([&] { return !browser.frames().empty(); }));
+    const auto close = frame_of<session::BrowserClose>(browser.frames().front(), world.server->channels());
+    ASSERT_TRUE(close);
+    EXPECT_EQ(close->code, static_cast<std::uint8_t>(session::CloseCode::VersionMismatch));
+    EXPECT_EQ(world.server->stats().refused_version_mismatch, 1u);
+    EXPECT_TRUE(world.server->clients().empty());
+}
+
 TEST(BrowserSession, HostileFramesCloseTheSessionAndAreCountedByReason)
 {
     WebWorld world(any_origin());

@@ -204,6 +204,8 @@ struct ReplicationClientStats
     std::uint64_t entities_sent = 0;      ///< entity entries written into snapshots
     std::uint64_t entities_deferred = 0;  ///< changed entities left for a later snapshot by the budget
     std::uint64_t baseline_resets = 0;    ///< the client asked for a full encoding (it lacked a baseline)
+    std::uint64_t malformed_requests =
+        0;  ///< messages on replication's channels that are no baseline request (ignored)
     std::uint64_t budget_bits_per_second = 0;
     std::size_t known_entities = 0;  ///< spawned on this client
     std::size_t history_bytes = 0;   ///< memory held for baselines and snapshots in flight

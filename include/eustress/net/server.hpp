@@ -40,6 +40,7 @@ struct ServerStats
     /// Initials dropped at max_pending_handshakes: validated ones, or any when Retry is off.
     std::uint64_t handshakes_refused_full = 0;
     std::uint64_t version_negotiations = 0;
+    std::uint64_t refused_version_mismatch = 0;  ///< hellos of another session protocol version
     std::uint64_t refused_channel_mismatch = 0;
     std::uint64_t refused_server_full = 0;
     std::uint64_t protocol_errors = 0;      ///< peers closed for breaking our framing

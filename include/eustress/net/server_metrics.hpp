@@ -27,6 +27,11 @@ class ServerMetrics
     void collect(const Server& server, Timestamp now);
 
   private:
+    void collect_totals(const ServerStats& stats);  ///< counts, retries and refusals by reason
+    void collect_dropped_input(const ServerStats& stats);
+    /// RTT quantiles, mean loss, queued bytes and window stalls over the connected clients.
+    void collect_connections(const std::vector<ConnectionStatus>& statuses);
+    void collect_channels(const std::vector<ConnectionStatus>& statuses);
     void collect_websocket(const Server& server);
 
     Gauge& m_connected;
@@ -34,6 +39,7 @@ class ServerMetrics
     Gauge& m_unvalidated;
     MetricFamily<Counter>& m_retries;
     MetricFamily<Counter>& m_refusals;
+    MetricFamily<Counter>& m_dropped_input;
     Counter& m_accepted;
     Counter& m_datagrams;
     Counter& m_messages_rejected;
