@@ -31,7 +31,10 @@ struct AgentWorld
         config.id = "host";
         config.region = "eu";
         config.command = eustress_server_command(std::string(EUSTRESS_BINARY_DIR) + "/apps/eustress-server");
-        config.first_port = static_cast<std::uint16_t>(20000 + ::getpid() % 20000);
+        // Below the kernel's ephemeral range (32768 and up), where every other test's sockets and free ports come
+        // from: a game port taken by one of them left a server that never became Ready (a 20 s timeout once in the
+        // whole suite). Six ports per test process, spaced by its pid.
+        config.first_port = static_cast<std::uint16_t>(10000 + (::getpid() % 3000) * 6);
         config.max_servers = 3;
         config.modes = {GameMode{"duel", 2, 2}};
         config.certificate_directory = directory / "certs";
