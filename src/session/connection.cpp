@@ -459,6 +459,12 @@ void Connection::settle_datagram(std::uint64_t datagram_id, bool acked)
         m_spare_message_lists.push_back(std::move(datagram.messages));
 }
 
+void Connection::report_delivery(const ChannelState& channel, ChannelId id, MessageId message, bool acked)
+{
+    if (channel.config.delivery_events)
+        m_events.emplace_back(DeliveryEvent{m_peer_id, id, message, acked});
+}
+
 void Connection::settle_message(const SentMessage& sent, bool fragment, bool acked)
 {
     auto& channel = m_channels[sent.channel];
@@ -466,8 +472,7 @@ void Connection::settle_message(const SentMessage& sent, bool fragment, bool ack
     if (!fragment)
     {
         ++(acked ? status.messages_acked : status.messages_lost);
-        if (channel.config.delivery_events)
-            m_events.emplace_back(DeliveryEvent{m_peer_id, sent.channel, sent.id, acked});
+        report_delivery(channel, sent.channel, sent.id, acked);
         return;
     }
     auto message = m_in_flight.find(in_flight_key(sent.channel, sent.id));
@@ -478,16 +483,14 @@ void Connection::settle_message(const SentMessage& sent, bool fragment, bool ack
     {
         record.lost_reported = true;
         ++status.messages_lost;
-        if (channel.config.delivery_events)
-            m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, false});
+        report_delivery(channel, record.channel, record.id, false);
     }
     if (--record.datagrams_left == 0)
     {
         if (!record.lost_reported)
         {
             ++status.messages_acked;
-            if (channel.config.delivery_events)
-                m_events.emplace_back(DeliveryEvent{m_peer_id, record.channel, record.id, true});
+            report_delivery(channel, record.channel, record.id, true);
         }
         m_in_flight.erase(message);
     }

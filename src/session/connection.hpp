@@ -212,6 +212,8 @@ class Connection final : public transport::QuicConnectionHandler
     void queue_datagram(Bytes datagram, std::vector<SentMessage> messages, bool fragment, std::uint8_t priority,
                         Timestamp queued);
     void settle_message(const SentMessage& message, bool fragment, bool acked);
+    /// A DeliveryEvent for the message, unless its channel turned them off (ChannelConfig::delivery_events).
+    void report_delivery(const ChannelState& channel, ChannelId id, MessageId message, bool acked);
     void on_bundle(Bytes bundle, bool early, Timestamp now);
     /// A single message's datagram: parses and delivers it, or says why it was dropped.
     enum class DatagramVerdict : std::uint8_t
