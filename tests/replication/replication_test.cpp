@@ -207,14 +207,21 @@ TEST(Replication, AComponentRegistryMismatchDisconnectsWithAClearReason)
     EXPECT_EQ(peer.replication->stats().malformed_actions, 1u);
 }
 
+/// One client connected and mirroring one entity: where the malformed-input tests start.
+void connect_and_mirror_one_entity(ReplicatedGame& game, ReplicatedGame::Peer& peer, EntityId& entity)
+{
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    entity = game.world.spawn();
+    game.world.set(entity, NetworkTransform{{1, 2, 3}, {}});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
+}
+
 TEST(Replication, AMalformedSnapshotIsCountedAndIgnoredButMalformedActionsCloseTheConnection)
 {
     ReplicatedGame game;
     auto& peer = game.add_client("10.0.0.2:5000");
-    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
-    const EntityId entity = game.world.spawn();
-    game.world.set(entity, NetworkTransform{{1, 2, 3}, {}});
-    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
+    EntityId entity{};
+    ASSERT_NO_FATAL_FAILURE(connect_and_mirror_one_entity(game, peer, entity));
     const ClientId client = peer.client->id();
 
     // Garbage where a snapshot belongs: a header claiming a baseline, then noise.
@@ -310,10 +317,8 @@ TEST(Replication, AClientsMalformedRequestIsCountedOnTheServerAndIgnored)
 {
     ReplicatedGame game;
     auto& peer = game.add_client("10.0.0.2:5000");
-    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
-    const EntityId entity = game.world.spawn();
-    game.world.set(entity, NetworkTransform{{1, 2, 3}, {}});
-    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
+    EntityId entity{};
+    ASSERT_NO_FATAL_FAILURE(connect_and_mirror_one_entity(game, peer, entity));
 
     // Not a baseline request: the one message a client sends on replication's channels.
     const std::vector<std::byte> garbage{std::byte{0x07}, std::byte{0xff}, std::byte{0x13}};
