@@ -72,7 +72,9 @@ token_key_file = secret_file("token.key", token_key)
 api_keys_file = secret_file("api.keys", api_key)
 demo_key_file = secret_file("demo-signing.key", base64.b64encode(os.urandom(32)).decode())  # shared: any agent logs in
 agents = {}
-base_port = random.randrange(20000, 50000, 100)
+# Game ports below the kernel's ephemeral range (32768 and up), where every other test's sockets come from, and
+# above the agent unit tests' (10000-27999): a port another test holds would leave a server that never starts.
+base_port = random.randrange(28000, 32600, 100)
 for i, name in enumerate(["host-a", "host-b", "host-c"]):
     api = free_port()
     with open(f"{name}.toml", "w") as config:
