@@ -1,7 +1,8 @@
 // The context models of the predictive snapshot codec, and how an integer is coded with them: its bit length
 // through a 7-level binary tree of adaptive bits, the bit after the leading one adaptive per length, the rest at
 // one half. Each field class (listed bits, entity id gaps, flags, residuals and signs per field position, raw values)
-// has its own models; a snapshot starts from fresh ones, so it decodes alone against its baseline.
+// has its own models; a snapshot starts from the models its baseline finished with (fresh ones when it has none),
+// which both ends hold once the baseline was acknowledged.
 #pragma once
 
 #include <array>

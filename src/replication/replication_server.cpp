@@ -336,9 +336,7 @@ struct ReplicationServer::Impl
         world_impl.despawned.clear();
         for (std::uint32_t id : world_impl.changed)
         {
-            // An entity indexed before and not despawned since keeps its record (std::map nodes do not move):
-            // no tree walk for each entity that moved.
-            EntityRecord* record = meta[id].record ? meta[id].record : world_impl.find(EntityId{id});
+            EntityRecord* record = world_impl.find(EntityId{id});
             if (!record)
                 continue;  // changed, then despawned
             record->change_queued = false;

@@ -40,8 +40,8 @@ struct World::Impl
     std::map<std::uint32_t, EntityRecord> entities;  ///< in id order, which replication's passes walk
     /// Each id's record (std::map nodes never move; null once despawned), so finding one is a load, not a walk down
     /// the tree: a game sets every moving entity's transform each tick, and at 100,000 entities those walks were a
-    /// quarter of the server's tick (`server-cost-virtual`). One pointer per id ever spawned, as the replication
-    /// server's own table per id.
+    /// third of the process in `server-cost-virtual`. One pointer per id ever spawned, as the replication server's
+    /// own table per id.
     std::vector<EntityRecord*> by_id;
     std::uint32_t next_id = 1;
     std::uint64_t serialize_failures = 0;

@@ -50,8 +50,8 @@ constexpr ngtcp2_duration kMaxAckDelay = 25 * NGTCP2_MILLISECONDS;
 /// once. With the default, snapshots at 60 Hz (16.7 ms apart) were each acknowledged alone 12-16 ms late while
 /// the round trip stayed under 133 ms, and in pairs at once above: the server's round-trip samples dropped by the
 /// ACK timer just as a queue raised them past 130 ms, and its replication budget read that noise as jitter and
-/// tolerated more queue (the WAN's worst snapshot ages rose from 111 to 144-194 ms). A timer far shorter than any tick
-/// keeps every such ACK within a few milliseconds; a bulk download still acknowledges every second packet at
+/// tolerated more queue (the WAN's worst snapshot ages rose from 111 to 144-194 ms). A timer far shorter than any
+/// tick keeps every such ACK within a few milliseconds; a bulk download still acknowledges every second packet at
 /// once, as before.
 constexpr ngtcp2_duration kClientMaxAckDelay = 4 * NGTCP2_MILLISECONDS;
 
