@@ -52,6 +52,7 @@ import wan_sharing  # noqa: E402
 
 CONDITIONS = {
     "rtt40": "delay=20ms,loss=0,rate=100mbit,queue=512k",
+    "rtt40-loss1": "delay=20ms,loss=1%,rate=100mbit,queue=512k",
     "rtt40-loss2": "delay=20ms,loss=2%,rate=100mbit,queue=512k",
     "rtt100-loss2": "delay=50ms,loss=2%,rate=20mbit,queue=256k",
     "rtt100-cap20": "delay=50ms,loss=0,rate=20mbit,queue=256k",
@@ -67,8 +68,8 @@ FAIRNESS_PAIRS = ([(("eustress", ours), ("tcp", tcp)) for ours in OURS_CC for tc
                   + [(("tcp", "cubic"), ("tcp", "bbr")), (("tcp", "bbr"), ("tcp", "bbr")),
                      (("eustress", "bbr2"), ("eustress", "bbr2"))])
 # Messages of 64 KiB in the bulk transfer, and how many: 64 MiB without loss, less where loss-based TCP crawls.
-BULK_COUNT = {"rtt40": 1024, "rtt40-loss2": 128, "rtt100-loss2": 64, "rtt100-cap20": 256}
-ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0, "rtt100-cap20": 50.0}
+BULK_COUNT = {"rtt40": 1024, "rtt40-loss1": 128, "rtt40-loss2": 128, "rtt100-loss2": 64, "rtt100-cap20": 256}
+ONE_WAY_MS = {"rtt40": 20.0, "rtt40-loss1": 20.0, "rtt40-loss2": 20.0, "rtt100-loss2": 50.0, "rtt100-cap20": 50.0}
 BENCHES = {"bulk": "throughput", "messages": "lossy", "hol": "hol", "unreliable": "hol-unreliable"}
 PEERS = [("eustress", "cubic"), ("eustress", "bbr2"), ("eustress-ws", "cubic"), ("tcp", "cubic"), ("tcp", "bbr"),
          ("enet", "enet")]
@@ -136,7 +137,14 @@ def main():
                     for peer, cc in PEERS:
                         if bench == "unreliable" and peer == "tcp":
                             continue
-                        for line in run_pair(wan, program, peer, cc, name, size, count, condition, work):
+                        before = wan.stats()["a2b"]
+                        lines = run_pair(wan, program, peer, cc, name, size, count, condition, work)
+                        after = wan.stats()["a2b"]
+                        # What the line did to this run's client-to-server packets: which gaps a loss explains.
+                        progress(f"  {bench} {peer}-{cc}: the line lost "
+                                 f"{after['lost_random'] - before['lost_random']} at random, "
+                                 f"{after['queue_full'] - before['queue_full']} at the full queue")
+                        for line in lines:
                             line.update({"bench": f"wan-{bench}", "peer": f"{peer}-{cc}" if peer != "enet" else peer})
                             if line["metric"].startswith("tick_latency"):
                                 line["value"] = round(line["value"] - ONE_WAY_MS[condition], 3)
