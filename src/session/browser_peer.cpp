@@ -35,7 +35,7 @@ void BrowserPeer::on_frame(Bytes frame, std::deque<NetworkEvent>& events, Timest
     if (const auto* error = std::get_if<BrowserFrameError>(&parsed))
     {
         ++m_errors.frames[static_cast<std::size_t>(*error)];
-        return fail(std::string("bad frame: ") + to_string(*error));
+        return fail(ProtocolViolation::MalformedBrowserFrame, std::string("bad frame: ") + to_string(*error));
     }
     auto& body = std::get<BrowserFrame>(parsed);
     if (auto* hello = std::get_if<Hello>(&body))
@@ -43,7 +43,7 @@ void BrowserPeer::on_frame(Bytes frame, std::deque<NetworkEvent>& events, Timest
         if (m_hello_seen)
         {
             ++m_errors.hello_twice;
-            return fail("a second hello");
+            return fail(ProtocolViolation::SecondHello, "a second hello");
         }
         m_hello_seen = true;
         m_hello = std::move(*hello);
@@ -55,7 +55,7 @@ void BrowserPeer::on_frame(Bytes frame, std::deque<NetworkEvent>& events, Timest
     else if (!std::holds_alternative<BrowserPing>(body))
     {
         ++m_errors.frames[static_cast<std::size_t>(BrowserFrameError::WrongDirection)];
-        fail("a frame only the server sends");
+        fail(ProtocolViolation::FrameOnlyServerSends, "a frame only the server sends");
     }
 }
 
@@ -65,7 +65,7 @@ void BrowserPeer::on_message(const BrowserMessage& message, std::deque<NetworkEv
     {
         // The stream is ordered: a browser that sends before the welcome did not wait for it.
         ++m_errors.message_before_welcome;
-        return fail("a message before the welcome");
+        return fail(ProtocolViolation::MessageBeforeWelcome, "a message before the welcome");
     }
     auto& channel = m_channels[message.channel];
     if (channel.status.kind == ChannelKind::UnreliableSequenced)
@@ -82,7 +82,7 @@ void BrowserPeer::on_message(const BrowserMessage& message, std::deque<NetworkEv
     case MessageRateLimiter::Verdict::Allowed:
         break;
     case MessageRateLimiter::Verdict::Exceeded:
-        fail(std::string(kRateLimitExceeded));
+        fail(ProtocolViolation::RateLimitExceeded, std::string(kRateLimitExceeded));
         [[fallthrough]];
     case MessageRateLimiter::Verdict::Dropped:
         ++m_errors.rate_limited;
@@ -100,7 +100,7 @@ void BrowserPeer::on_ack(const BrowserAck& ack)
     if (!m_admitted || ack.received < m_acknowledged || ack.received > sent)
     {
         ++m_errors.frames[static_cast<std::size_t>(BrowserFrameError::BadAck)];
-        return fail("an acknowledgement of messages never sent");
+        return fail(ProtocolViolation::AckOfUnsentMessages, "an acknowledgement of messages never sent");
     }
     m_acknowledged = ack.received;
     while (m_settled < m_acknowledged)  // those reported lost at the cap are settled already
@@ -166,10 +166,10 @@ Result<MessageId> BrowserPeer::send(ChannelId channel_id, Bytes message, Timesta
     return channel.next_message_id++;
 }
 
-void BrowserPeer::fail(std::string reason)
+void BrowserPeer::fail(ProtocolViolation violation, std::string detail)
 {
     if (!m_protocol_error)
-        m_protocol_error = std::move(reason);
+        m_protocol_error = ProtocolError{violation, std::move(detail)};
 }
 
 ConnectionStatus BrowserPeer::status(Timestamp /*now*/) const

@@ -65,7 +65,7 @@ class BrowserPeer
     ClientId id() const noexcept { return m_id; }
     const SocketAddress& address() const noexcept { return m_address; }
     /// Set when the browser broke the protocol or stayed over a rate limit; the owner closes with it.
-    const std::optional<std::string>& protocol_error() const noexcept { return m_protocol_error; }
+    const std::optional<ProtocolError>& protocol_error() const noexcept { return m_protocol_error; }
     const BrowserSessionErrors& errors() const noexcept { return m_errors; }
     ConnectionStatus status(Timestamp now) const;
 
@@ -81,7 +81,7 @@ class BrowserPeer
     void on_message(const BrowserMessage& message, std::deque<NetworkEvent>& events, Timestamp now);
     void on_ack(const BrowserAck& ack);
     void settle_oldest(bool acked);
-    void fail(std::string reason);
+    void fail(ProtocolViolation violation, std::string detail);
 
     Settings m_settings;
     SocketAddress m_address;
@@ -106,7 +106,7 @@ class BrowserPeer
     std::uint64_t m_bytes_received = 0;
     std::uint64_t m_bytes_sent = 0;
     BrowserSessionErrors m_errors;
-    std::optional<std::string> m_protocol_error;
+    std::optional<ProtocolError> m_protocol_error;
 };
 
 }  // namespace eustress::net::session

@@ -48,8 +48,8 @@ void BrowserSessions::receive(std::deque<NetworkEvent>& events, const HelloDecis
             ended.insert(input.from);
         else if (const auto& error = peer.protocol_error(); error && !peer.closed())
         {
-            ++(*error == kRateLimitExceeded ? m_rate_limit_disconnects : m_protocol_errors);
-            const std::string reason = *error;
+            m_closed_for.count(error->violation);
+            const std::string reason = error->detail;
             peer.close(CloseCode::ProtocolError, reason);
             m_listener.close_session(peer.address(), now);
             end(m_peers.find(input.from), reason, events);

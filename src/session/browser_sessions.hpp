@@ -40,10 +40,10 @@ class BrowserSessions
     void disconnect_all(CloseCode code, std::string_view reason, std::deque<NetworkEvent>& events, Timestamp now);
     std::vector<ClientId> clients() const;
     std::optional<ConnectionStatus> status(ClientId client, Timestamp now) const;
-    /// Bad input by reason, over live and ended sessions; protocol errors and rate-limit disconnects.
+    /// Bad input by reason, over live and ended sessions.
     BrowserSessionErrors errors() const;
-    std::uint64_t protocol_errors() const noexcept { return m_protocol_errors; }
-    std::uint64_t rate_limit_disconnects() const noexcept { return m_rate_limit_disconnects; }
+    /// Sessions closed for breaking the protocol or staying over a rate limit.
+    const ProtocolErrorCounts& closed_for() const noexcept { return m_closed_for; }
 
   private:
     using Peers = std::unordered_map<SocketAddress, BrowserPeer, SocketAddressHash>;
@@ -61,8 +61,7 @@ class BrowserSessions
     Peers m_peers;
     std::unordered_map<ClientId, SocketAddress> m_by_client;
     BrowserSessionErrors m_ended_errors;
-    std::uint64_t m_protocol_errors = 0;
-    std::uint64_t m_rate_limit_disconnects = 0;
+    ProtocolErrorCounts m_closed_for;
 };
 
 }  // namespace eustress::net::session

@@ -200,9 +200,8 @@ struct Client::Impl
     void settle(Timestamp now)
     {
         auto& quic = connection->quic();
-        if (connection->protocol_error() && !quic.is_closed())
-            quic.close(static_cast<std::uint64_t>(session::CloseCode::ProtocolError), *connection->protocol_error(),
-                       *batch, now);
+        if (const auto& error = connection->protocol_error(); error && !quic.is_closed())
+            quic.close(static_cast<std::uint64_t>(session::CloseCode::ProtocolError), error->detail, *batch, now);
         if (connection->admitted() && !quic.is_closed())
         {
             ever_admitted = true;

@@ -80,7 +80,7 @@ void Connection::handle_control_frame(std::uint64_t type, Bytes payload)
     {
         auto hello = parse_hello(payload);
         if (!hello)
-            return fail("malformed hello");
+            return fail(ProtocolViolation::MalformedHello, "malformed hello");
         m_hello_seen = true;
         m_received_hello = hello;
         return;
@@ -89,7 +89,7 @@ void Connection::handle_control_frame(std::uint64_t type, Bytes payload)
     {
         auto welcome = parse_welcome(payload);
         if (!welcome || welcome->client_id == 0)
-            return fail("malformed welcome");
+            return fail(ProtocolViolation::MalformedWelcome, "malformed welcome");
         m_own_id = ClientId{welcome->client_id};
         m_admitted = true;
         m_events.emplace_back(ConnectedEvent{m_own_id});
@@ -99,13 +99,13 @@ void Connection::handle_control_frame(std::uint64_t type, Bytes payload)
         m_held_bytes = 0;
         return;
     }
-    fail("unexpected control frame " + std::to_string(type));
+    fail(ProtocolViolation::UnexpectedControlFrame, "unexpected control frame " + std::to_string(type));
 }
 
-void Connection::fail(std::string reason)
+void Connection::fail(ProtocolViolation violation, std::string detail)
 {
     if (!m_protocol_error)
-        m_protocol_error = std::move(reason);
+        m_protocol_error = ProtocolError{violation, std::move(detail)};
 }
 
 // ---- sending --------------------------------------------------------------------------------------------------
@@ -526,7 +526,7 @@ bool Connection::within_rate_limits(ChannelId channel, std::size_t size, Timesta
         return true;
     ++m_input_errors.rate_limited;
     if (verdict == MessageRateLimiter::Verdict::Exceeded)
-        fail(std::string(kRateLimitExceeded));
+        fail(ProtocolViolation::RateLimitExceeded, std::string(kRateLimitExceeded));
     return false;
 }
 
@@ -549,7 +549,7 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timest
         if (!opened)
         {
             ++m_input_errors.malformed_compressed;
-            return fail(opened.error().message);
+            return fail(ProtocolViolation::CorruptCompressedMessage, opened.error().message);
         }
         message = *opened;
     }
@@ -580,7 +580,7 @@ void Connection::emit(ChannelId channel_id, std::vector<std::byte>&& message, st
     // Streams are independent, so a message can overtake the hello (or the welcome): hold it, within bounds.
     m_held_bytes += event.data.size();
     if (m_held_bytes > m_settings.max_pending_before_admission)
-        return fail("too much data before the handshake finished");
+        return fail(ProtocolViolation::TooMuchBeforeAdmission, "too much data before the handshake finished");
     m_held_until_admitted.push_back(std::move(event));
 }
 
@@ -753,23 +753,24 @@ void Connection::read_stream_header(std::int64_t stream_id, IncomingStream& stre
     if (pending.empty())
         return;
     if (std::to_integer<std::uint8_t>(pending[0]) > static_cast<std::uint8_t>(StreamKind::UnorderedLane))
-        return fail("unknown stream kind on stream " + std::to_string(stream_id));
+        return fail(ProtocolViolation::UnknownStreamKind, "unknown stream kind on stream " + std::to_string(stream_id));
     auto header = parse_stream_header(pending);
     if (!header)
     {
         if (pending.size() >= 2 || fin)
-            fail("bad stream header on stream " + std::to_string(stream_id));
+            fail(ProtocolViolation::BadStreamHeader, "bad stream header on stream " + std::to_string(stream_id));
         return;
     }
     if (header->kind != StreamKind::Control &&
         (header->channel >= m_channels.size() || !is_reliable(m_channels[header->channel].config.kind)))
-        return fail("stream for unknown or unreliable channel " + std::to_string(header->channel));
+        return fail(ProtocolViolation::StreamForNoReliableChannel,
+                    "stream for unknown or unreliable channel " + std::to_string(header->channel));
     if (header->kind == StreamKind::OrderedChannel &&
         m_channels[header->channel].config.kind != ChannelKind::ReliableOrdered)
-        return fail("ordered stream on a channel that is not ReliableOrdered");
+        return fail(ProtocolViolation::StreamKindMismatch, "ordered stream on a channel that is not ReliableOrdered");
     if (header->kind == StreamKind::UnorderedLane &&
         m_channels[header->channel].config.kind != ChannelKind::ReliableUnordered)
-        return fail("unordered lane on a channel that is not ReliableUnordered");
+        return fail(ProtocolViolation::StreamKindMismatch, "unordered lane on a channel that is not ReliableUnordered");
     stream.header = header;
     stream.consumed += header->size;
     if (m_quic)
@@ -797,8 +798,8 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
         const std::size_t limit =
             stream.header->kind == StreamKind::Control ? kMaxControlPayload : wire_limit(stream.header->channel);
         if (record->length > limit)
-            return fail("message of " + std::to_string(record->length) + " bytes over the limit of " +
-                        std::to_string(limit));
+            return fail(ProtocolViolation::MessageOverLimit, "message of " + std::to_string(record->length) +
+                                                                 " bytes over the limit of " + std::to_string(limit));
         if (!record->complete())
         {
             if (stream.header->kind != StreamKind::Control)
@@ -816,7 +817,8 @@ void Connection::parse_stream(std::int64_t stream_id, IncomingStream& stream, bo
             return;
     }
     if (fin && (stream.consumed != stream.buffer.size() || stream.body_wanted > 0))
-        return fail("stream " + std::to_string(stream_id) + " ended inside a message");
+        return fail(ProtocolViolation::StreamEndedInsideMessage,
+                    "stream " + std::to_string(stream_id) + " ended inside a message");
     // Compact once the parsed prefix dominates, so buffers stay proportional to one message.
     if (stream.consumed > 4096 && stream.consumed * 2 > stream.buffer.size())
     {

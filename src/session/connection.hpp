@@ -22,6 +22,7 @@
 #include "session/fragment_assembler.hpp"
 #include "session/message_rate_limiter.hpp"
 #include "session/probe_answerer.hpp"
+#include "session/protocol_violation.hpp"
 #include "session/wire_format.hpp"
 #include "transport/quic_connection.hpp"
 
@@ -118,7 +119,7 @@ class Connection final : public transport::QuicConnectionHandler
     void expire(Timestamp now);
 
     /// Set when the peer broke the protocol; the owner closes the connection with this reason.
-    const std::optional<std::string>& protocol_error() const noexcept { return m_protocol_error; }
+    const std::optional<ProtocolError>& protocol_error() const noexcept { return m_protocol_error; }
 
     ConnectionStatus status(Timestamp now) const;
     /// Connecting until admitted (QUIC handshake, then hello and welcome), Migrating while QUIC validates a new
@@ -239,7 +240,7 @@ class Connection final : public transport::QuicConnectionHandler
     /// The same for a message already in a vector of its own, which the event then carries without a copy.
     void deliver(ChannelId channel, std::vector<std::byte>&& message, bool early, Timestamp now);
     void emit(ChannelId channel, std::vector<std::byte>&& message, std::size_t wire_size, bool early);
-    void fail(std::string reason);
+    void fail(ProtocolViolation violation, std::string detail);
     void settle_datagram(std::uint64_t datagram_id, bool acked);
     void settle_overdue_datagrams(Timestamp now);
     void on_probe(Bytes datagram, bool early, Timestamp now);
@@ -289,7 +290,7 @@ class Connection final : public transport::QuicConnectionHandler
     ClientId m_own_id{};
     std::vector<MessageEvent> m_held_until_admitted;
     std::size_t m_held_bytes = 0;
-    std::optional<std::string> m_protocol_error;
+    std::optional<ProtocolError> m_protocol_error;
 };
 
 }  // namespace eustress::net::session

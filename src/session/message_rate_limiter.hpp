@@ -13,8 +13,8 @@
 
 namespace eustress::net::session {
 
-/// The protocol error a QUIC connection or browser session fails with at Verdict::Exceeded: the server tells these
-/// apart from other protocol errors by it (ServerStats::rate_limit_disconnects).
+/// The close reason a QUIC connection or browser session sends at Verdict::Exceeded
+/// (ProtocolViolation::RateLimitExceeded).
 inline constexpr std::string_view kRateLimitExceeded = "rate limit exceeded";
 
 class MessageRateLimiter

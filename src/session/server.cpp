@@ -84,6 +84,7 @@ struct Server::Impl
     std::uint64_t next_serial = 1;
     std::uint64_t next_client_id = 1;
     ServerStats counters;
+    session::ProtocolErrorCounts closed_for;  ///< QUIC sessions closed for breaking the protocol, by violation
     std::unique_ptr<session::MessageCompression> compression;  // the channels that compress (ChannelCompression)
     MetricsRegistry metrics;
     /// CPU time of the two halves of an update, for the tick-time panel of the dashboard.
@@ -450,13 +451,10 @@ struct Server::Impl
             Peer& peer = found->second;
             auto& connection = *peer.connection;
             admit_or_refuse(serial, peer, now);
-            if (connection.protocol_error() && !connection.quic().is_closed())
+            if (const auto& error = connection.protocol_error(); error && !connection.quic().is_closed())
             {
-                if (*connection.protocol_error() == session::kRateLimitExceeded)
-                    ++counters.rate_limit_disconnects;
-                else
-                    ++counters.protocol_errors;
-                refuse(connection, session::CloseCode::ProtocolError, *connection.protocol_error(), now);
+                closed_for.count(error->violation);
+                refuse(connection, session::CloseCode::ProtocolError, error->detail, now);
             }
             if (peer.counted_as_pending && (connection.quic().handshake_completed() || connection.quic().is_closed()))
                 release_pending(peer);
@@ -488,6 +486,16 @@ struct Server::Impl
         stats.malformed_bundles += input.malformed_bundles;
         stats.malformed_compressed += input.malformed_compressed;
         stats.rate_limited_messages += input.rate_limited;
+    }
+
+    static void add_closed_for(ServerStats& stats, const session::ProtocolErrorCounts& closed_for)
+    {
+        for (std::size_t i = 0; i < closed_for.by_violation.size(); ++i)
+        {
+            stats.protocol_errors_by_reason[i] += closed_for.by_violation[i];
+            stats.protocol_errors += closed_for.by_violation[i];
+        }
+        stats.rate_limit_disconnects += closed_for.rate_limit_disconnects;
     }
 
     static void add_probe_counts(ServerStats& stats, const session::Connection& connection)
@@ -872,6 +880,7 @@ ServerStats Server::stats() const
 {
     ServerStats stats = m_impl->counters;
     stats.connected_clients = m_impl->peer_by_client.size();
+    Impl::add_closed_for(stats, m_impl->closed_for);
     if (const auto& browsers = m_impl->browsers)
     {
         stats.browser_clients = browsers->admitted();
@@ -881,8 +890,7 @@ ServerStats Server::stats() const
         stats.browser_hello_twice = errors.hello_twice;
         stats.browser_message_before_welcome = errors.message_before_welcome;
         stats.rate_limited_messages += errors.rate_limited;
-        stats.protocol_errors += browsers->protocol_errors();
-        stats.rate_limit_disconnects += browsers->rate_limit_disconnects();
+        Impl::add_closed_for(stats, browsers->closed_for());
     }
     for (const auto& [serial, peer] : m_impl->peers)
     {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "session/browser_wire.hpp"
+#include "session/protocol_violation.hpp"
 
 namespace eustress::net {
 
@@ -15,10 +16,11 @@ constexpr const char* kRefusals[] = {
     "probe_not_admitted", "probe_early",       "version_mismatch",      "early_data_replayed"};
 
 /// Input dropped as not ours, unroutable, malformed or breaking our framing (ServerStats), by reason.
-constexpr const char* kDroppedInput[] = {"garbage_datagram",   "unknown_connection",  "malformed_datagram",
-                                         "malformed_fragment", "malformed_bundle",    "malformed_compressed",
-                                         "protocol_error",     "browser_hello_twice", "browser_message_before_welcome"};
+constexpr const char* kDroppedInput[] = {
+    "garbage_datagram", "unknown_connection",   "malformed_datagram",  "malformed_fragment",
+    "malformed_bundle", "malformed_compressed", "browser_hello_twice", "browser_message_before_welcome"};
 static_assert(session::kBrowserFrameErrorCount == std::tuple_size_v<decltype(ServerStats::browser_frame_errors)>);
+static_assert(session::kProtocolViolationCount == std::tuple_size_v<decltype(ServerStats::protocol_errors_by_reason)>);
 
 /// Why an address was asked to validate with a Retry (session::RetryReason order).
 constexpr const char* kRetryReasons[] = {"handshake_rate", "address_budget", "unvalidated_budget"};
@@ -73,6 +75,8 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
       m_dropped_input(registry.counter("eustress_dropped_input_total",
                                        "Datagrams, frames and messages dropped as malformed or unroutable, by reason",
                                        {"reason"})),
+      m_protocol_errors(registry.counter("eustress_protocol_errors_total",
+                                         "Sessions closed for breaking the protocol, by violation", {"reason"})),
       m_accepted(
           registry.counter("eustress_connections_accepted_total", "QUIC connections accepted, before admission checks")
               .with({})),
@@ -141,21 +145,19 @@ void ServerMetrics::collect_totals(const ServerStats& stats)
 
 void ServerMetrics::collect_dropped_input(const ServerStats& stats)
 {
-    const std::uint64_t dropped[] = {stats.garbage_datagrams,
-                                     stats.unknown_connection_datagrams,
-                                     stats.malformed_datagrams,
-                                     stats.malformed_fragments,
-                                     stats.malformed_bundles,
-                                     stats.malformed_compressed,
-                                     stats.protocol_errors,
-                                     stats.browser_hello_twice,
-                                     stats.browser_message_before_welcome};
+    const std::uint64_t dropped[] = {stats.garbage_datagrams,   stats.unknown_connection_datagrams,
+                                     stats.malformed_datagrams, stats.malformed_fragments,
+                                     stats.malformed_bundles,   stats.malformed_compressed,
+                                     stats.browser_hello_twice, stats.browser_message_before_welcome};
     advance_by_reason(m_dropped_input, kDroppedInput, dropped);
     for (std::size_t i = 0; i < session::kBrowserFrameErrorCount; ++i)
     {
         const std::string reason = std::string("browser_") + to_string(static_cast<session::BrowserFrameError>(i));
         m_dropped_input.with({reason}).advance_to(stats.browser_frame_errors[i]);
     }
+    for (std::size_t i = 0; i < session::kProtocolViolationCount; ++i)
+        m_protocol_errors.with({to_string(static_cast<session::ProtocolViolation>(i))})
+            .advance_to(stats.protocol_errors_by_reason[i]);
 }
 
 void ServerMetrics::collect_connections(const std::vector<ConnectionStatus>& statuses)

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include "eustress/net/server_metrics.hpp"
 #include "hand_driven_ends.hpp"
 #include "session/connection.hpp"
 #include "session/probe_format.hpp"
+#include "session/protocol_violation.hpp"
 #include "session/wire_format.hpp"
 #include "session_harness.hpp"
 
@@ -78,34 +80,35 @@ TEST(BadInput, StaleSequencedMessagesAreDropped)
     EXPECT_FALSE(peer.connection.protocol_error());
 }
 
-TEST(BadInput, StreamsThatBreakFramingAreProtocolErrors)
+/// The violation a lone connection fails with after `bytes` on stream 3 (`fin` ends the stream there).
+std::optional<session::ProtocolViolation> violation_after(std::vector<std::byte> bytes, bool fin = false)
 {
-    {
-        LoneConnection peer;
-        peer.connection.on_stream_data(3, raw({7}), false, false, Timestamp{});  // unknown stream kind
-        ASSERT_TRUE(peer.connection.protocol_error());
-    }
-    {
-        LoneConnection peer;
-        peer.connection.on_stream_data(3, raw({1, 40}), false, false, Timestamp{});  // ordered stream for channel 40
-        ASSERT_TRUE(peer.connection.protocol_error());
-    }
-    {
-        LoneConnection peer;  // a message announcing 1 GiB on a channel whose limit is 256 KiB
-        peer.connection.on_stream_data(3, raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0}), false, false, Timestamp{});
-        ASSERT_TRUE(peer.connection.protocol_error());
-        EXPECT_NE(peer.connection.protocol_error()->find("over the limit"), std::string::npos);
-    }
-    {
-        LoneConnection peer;  // a stream that ends inside a message
-        peer.connection.on_stream_data(3, raw({1, 0, 5, 'a', 'b'}), true, false, Timestamp{});
-        ASSERT_TRUE(peer.connection.protocol_error());
-    }
-    {
-        LoneConnection peer;  // an unknown control frame
-        peer.connection.on_stream_data(3, raw({0, 9, 0}), false, false, Timestamp{});
-        ASSERT_TRUE(peer.connection.protocol_error());
-    }
+    LoneConnection peer;
+    peer.connection.on_stream_data(3, bytes, fin, false, Timestamp{});
+    if (!peer.connection.protocol_error())
+        return std::nullopt;
+    return peer.connection.protocol_error()->violation;
+}
+
+TEST(BadInput, StreamsThatBreakFramingAreProtocolErrorsEachNamedByItsViolation)
+{
+    using enum session::ProtocolViolation;
+    EXPECT_EQ(violation_after(raw({7})), UnknownStreamKind);
+    EXPECT_EQ(violation_after(raw({1, 40})), StreamForNoReliableChannel);  // ordered stream for channel 40
+    EXPECT_EQ(violation_after(raw({1, 1})), StreamForNoReliableChannel);   // channel 1 is unreliable
+    EXPECT_EQ(violation_after(raw({1, 3})), StreamKindMismatch);           // ordered stream, unordered channel
+    EXPECT_EQ(violation_after(raw({2, 0})), StreamKindMismatch);           // unordered lane, ordered channel
+    EXPECT_EQ(violation_after(raw({1}), true), BadStreamHeader);           // the stream ends inside its header
+    // A message announcing 1 GiB on a channel whose limit is 256 KiB.
+    EXPECT_EQ(violation_after(raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0})), MessageOverLimit);
+    EXPECT_EQ(violation_after(raw({1, 0, 5, 'a', 'b'}), true), StreamEndedInsideMessage);
+    EXPECT_EQ(violation_after(raw({0, 9, 0})), UnexpectedControlFrame);
+    EXPECT_EQ(violation_after(raw({1, 0, 2, 'o', 'k'})), std::nullopt) << "a well-formed message is no violation";
+
+    LoneConnection peer;  // the detail is what the peer reads in the close reason
+    peer.connection.on_stream_data(3, raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0}), false, false, Timestamp{});
+    ASSERT_TRUE(peer.connection.protocol_error());
+    EXPECT_NE(peer.connection.protocol_error()->detail.find("over the limit"), std::string::npos);
 }
 
 /// What a client connection must make of a datagram whose header does not parse, judged from the wire format
@@ -365,6 +368,56 @@ TEST(BadInput, IncompleteMessagesAreBoundedByFlowControl)
     const std::uint64_t window = QuicConfig{}.connection_window;
     EXPECT_GE(stats.stream_bytes_unsent, offered - window) << "the server took more than its receive window";
     EXPECT_TRUE(world.server_events_of<MessageEvent>().empty());
+}
+
+TEST(BadInput, AServerClosesPeersThatBreakFramingAndCountsAndExportsEachByItsViolation)
+{
+    SessionWorld world;
+    // Three bare QUIC clients, each breaking the framing its own way on its first stream.
+    const std::vector<std::vector<std::byte>> breaches = {
+        raw({7}),                                   // an unknown stream kind
+        raw({1, 1}),                                // an ordered stream for the unreliable channel
+        raw({1, 0, 0xc0, 0, 0, 0, 0x40, 0, 0, 0}),  // a 1 GiB message on a channel of 256 KiB
+    };
+    std::vector<std::unique_ptr<RawQuicClient>> attackers;
+    for (std::size_t i = 0; i < breaches.size(); ++i)
+        attackers.push_back(
+            std::make_unique<RawQuicClient>(world, ("10.0.0." + std::to_string(20 + i) + ":9000").c_str()));
+    auto pump_all = [&] {
+        for (auto& attacker : attackers)
+            attacker->pump(world.now);
+        world.step();
+    };
+    for (int i = 0; i < 200 && !std::ranges::all_of(attackers, [](const auto& a) { return a->handshake; }); ++i)
+        pump_all();
+    for (std::size_t i = 0; i < breaches.size(); ++i)
+    {
+        ASSERT_TRUE(attackers[i]->handshake);
+        const auto id = attackers[i]->quic->open_stream(100);
+        ASSERT_TRUE(id);
+        attackers[i]->quic->stream_write(*id, breaches[i], false, world.now);
+    }
+    // Until each attacker has read the server's close, or 200 steps.
+    for (int i = 0; i < 200 && !std::ranges::all_of(attackers, [](const auto& a) { return a->quic->is_closed(); }); ++i)
+        pump_all();
+
+    const ServerStats stats = world.server->stats();
+    EXPECT_EQ(stats.protocol_errors, 3u);
+    using enum session::ProtocolViolation;
+    for (const auto violation : {UnknownStreamKind, StreamForNoReliableChannel, MessageOverLimit})
+        EXPECT_EQ(stats.protocol_errors_by_reason[static_cast<std::size_t>(violation)], 1u) << to_string(violation);
+    for (const auto& attacker : attackers)
+        EXPECT_TRUE(attacker->quic->is_closed()) << "a peer that broke the framing was not closed";
+
+    MetricsRegistry metrics;
+    ServerMetrics server_metrics(metrics);
+    server_metrics.collect(*world.server, world.now);
+    const std::string text = metrics.prometheus_text();
+    EXPECT_NE(text.find("eustress_protocol_errors_total{reason=\"unknown_stream_kind\"} 1"), std::string::npos);
+    EXPECT_NE(text.find("eustress_protocol_errors_total{reason=\"stream_for_no_reliable_channel\"} 1"),
+              std::string::npos);
+    EXPECT_NE(text.find("eustress_protocol_errors_total{reason=\"message_over_limit\"} 1"), std::string::npos);
+    EXPECT_NE(text.find("eustress_protocol_errors_total{reason=\"malformed_hello\"} 0"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -183,6 +183,13 @@ TEST(BrowserSession, HostileFramesCloseTheSessionAndAreCountedByReason)
     EXPECT_EQ(stats.browser_message_before_welcome, 1u);
     EXPECT_EQ(stats.browser_hello_twice, 1u);
     EXPECT_EQ(stats.protocol_errors, 6u);
+    const auto closed_for = [&](session::ProtocolViolation violation) {
+        return stats.protocol_errors_by_reason[static_cast<std::size_t>(violation)];
+    };
+    EXPECT_EQ(closed_for(session::ProtocolViolation::MalformedBrowserFrame), 3u);
+    EXPECT_EQ(closed_for(session::ProtocolViolation::MessageBeforeWelcome), 1u);
+    EXPECT_EQ(closed_for(session::ProtocolViolation::SecondHello), 1u);
+    EXPECT_EQ(closed_for(session::ProtocolViolation::FrameOnlyServerSends), 1u);
     EXPECT_TRUE(world.server->clients().empty());
 }
 

@@ -43,7 +43,13 @@ struct ServerStats
     std::uint64_t refused_version_mismatch = 0;  ///< hellos of another session protocol version
     std::uint64_t refused_channel_mismatch = 0;
     std::uint64_t refused_server_full = 0;
-    std::uint64_t protocol_errors = 0;      ///< peers closed for breaking our framing
+    std::uint64_t protocol_errors = 0;  ///< peers closed for breaking our framing (QUIC and browser sessions)
+    /// The same by violation, in session::ProtocolViolation order: malformed hello, malformed welcome, unexpected
+    /// control frame, too much before admission, unknown stream kind, bad stream header, stream for no reliable
+    /// channel, stream kind mismatch, message over limit, stream ended inside a message, corrupt compressed message;
+    /// from browsers: malformed frame, second hello, frame only the server sends, message before the welcome,
+    /// acknowledgement of unsent messages.
+    std::array<std::uint64_t, 16> protocol_errors_by_reason{};
     std::uint64_t malformed_datagrams = 0;  ///< dropped inside live connections (unknown channel, ...)
     std::uint64_t malformed_fragments = 0;
     std::uint64_t malformed_bundles = 0;     ///< datagram bundles dropped whole: broken framing or a bad record

@@ -27,8 +27,8 @@ class ServerMetrics
     void collect(const Server& server, Timestamp now);
 
   private:
-    void collect_totals(const ServerStats& stats);  ///< counts, retries and refusals by reason
-    void collect_dropped_input(const ServerStats& stats);
+    void collect_totals(const ServerStats& stats);         ///< counts, retries and refusals by reason
+    void collect_dropped_input(const ServerStats& stats);  ///< and the sessions closed for breaking the protocol
     /// RTT quantiles, mean loss, queued bytes and window stalls over the connected clients.
     void collect_connections(const std::vector<ConnectionStatus>& statuses);
     void collect_channels(const std::vector<ConnectionStatus>& statuses);
@@ -40,6 +40,7 @@ class ServerMetrics
     MetricFamily<Counter>& m_retries;
     MetricFamily<Counter>& m_refusals;
     MetricFamily<Counter>& m_dropped_input;
+    MetricFamily<Counter>& m_protocol_errors;
     Counter& m_accepted;
     Counter& m_datagrams;
     Counter& m_messages_rejected;
