@@ -94,11 +94,6 @@ void step(Body& body, const Command& command, Tick)
     }
 }
 
-float distance(const Vec3& a, const Vec3& b)
-{
-    return std::hypot(a.x - b.x, a.y - b.y, a.z - b.z);
-}
-
 PredictionModel<Body, Command> body_model()
 {
     PredictionModel<Body, Command> model;

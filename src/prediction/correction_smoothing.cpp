@@ -34,8 +34,7 @@ CorrectionOutcome CorrectionSmoothing::correct(const Vec3& drawn_position, const
 {
     CorrectionOutcome outcome;
     m_position_offset = {drawn_position.x - position.x, drawn_position.y - position.y, drawn_position.z - position.z};
-    const Vec3& offset = m_position_offset;
-    if (offset.x * offset.x + offset.y * offset.y + offset.z * offset.z > m_snap_distance_squared)
+    if (squared_distance(drawn_position, position) > m_snap_distance_squared)
     {
         m_position_offset = {0, 0, 0};
         outcome.position_snapped = true;

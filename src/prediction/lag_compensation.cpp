@@ -69,7 +69,7 @@ std::optional<RayHit> LagCompensation::raycast(const Vec3& origin, const Vec3& d
                                                EntityId ignore)
 {
     ++m_stats.checks;
-    const float length = std::sqrt(direction.x * direction.x + direction.y * direction.y + direction.z * direction.z);
+    const float length = std::sqrt(dot(direction, direction));
     if (!(length > 0) || !(range > 0))
         return std::nullopt;
     const Vec3 unit{direction.x / length, direction.y / length, direction.z / length};
@@ -80,9 +80,8 @@ std::optional<RayHit> LagCompensation::raycast(const Vec3& origin, const Vec3& d
             continue;
         // Ray against sphere: the entry distance, if the ray passes within the radius ahead of the origin.
         const Vec3 to_center{box.center.x - origin.x, box.center.y - origin.y, box.center.z - origin.z};
-        const float along = to_center.x * unit.x + to_center.y * unit.y + to_center.z * unit.z;
-        const float squared =
-            to_center.x * to_center.x + to_center.y * to_center.y + to_center.z * to_center.z - along * along;
+        const float along = dot(to_center, unit);
+        const float squared = dot(to_center, to_center) - along * along;
         const float radius_squared = box.radius * box.radius;
         if (squared > radius_squared)
             continue;

@@ -94,9 +94,7 @@ struct VoiceClient::Impl
         auto found = speaker_positions.find(static_cast<std::uint64_t>(speaker));
         if (!listener_position || found == speaker_positions.end())
             return 1.0f;
-        const Vec3 d{found->second.x - listener_position->x, found->second.y - listener_position->y,
-                     found->second.z - listener_position->z};
-        const float apart = std::sqrt(d.x * d.x + d.y * d.y + d.z * d.z);
+        const float apart = distance(found->second, *listener_position);
         if (apart > config.hearing_distance)
             return 0.0f;
         return apart <= config.reference_distance ? 1.0f : config.reference_distance / apart;

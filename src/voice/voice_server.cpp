@@ -26,12 +26,6 @@ struct Member
     std::uint8_t level = 127;
 };
 
-float distance(const Vec3& a, const Vec3& b) noexcept
-{
-    const float dx = a.x - b.x, dy = a.y - b.y, dz = a.z - b.z;
-    return std::sqrt(dx * dx + dy * dy + dz * dz);
-}
-
 }  // namespace
 
 struct VoiceServer::Impl

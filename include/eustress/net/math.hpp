@@ -25,6 +25,23 @@ struct Quat
     friend bool operator==(const Quat&, const Quat&) = default;
 };
 
+inline float dot(const Vec3& a, const Vec3& b) noexcept
+{
+    return a.x * b.x + a.y * b.y + a.z * b.z;
+}
+
+/// For comparisons against a radius (compare with its square): no square root.
+inline float squared_distance(const Vec3& a, const Vec3& b) noexcept
+{
+    const Vec3 d{a.x - b.x, a.y - b.y, a.z - b.z};
+    return dot(d, d);
+}
+
+inline float distance(const Vec3& a, const Vec3& b) noexcept
+{
+    return std::sqrt(squared_distance(a, b));
+}
+
 inline Vec3 lerp(const Vec3& a, const Vec3& b, float t) noexcept
 {
     return {a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t, a.z + (b.z - a.z) * t};
