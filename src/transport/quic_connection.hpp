@@ -1,4 +1,5 @@
-// One QUIC connection: the only place that speaks ngtcp2, so moving to ngtcp2 1.x touches this file pair alone.
+// One QUIC connection: the only place that speaks ngtcp2, so moving to ngtcp2 1.x touches these files alone (this
+// header, quic_connection_impl.hpp and the quic_*.cpp files that share it).
 //
 // Sans-I/O in ngtcp2's manner: the owner feeds received packets and the time, asks for packets to send and for
 // the next deadline. Reliable data goes on streams (each stream's bytes are kept here until the peer acks them,
