@@ -266,9 +266,10 @@ void Connection::bundle_message(const ChannelState& channel, const DatagramHeade
     const std::size_t header_size = 1 + (header.sequenced ? 2 : 0);
     const std::size_t size = header_size + message.size();
     DatagramBundle& bundle = open_bundle(channel.config.priority);
-    if (!bundle.empty() && !bundle.fits(size, capacity))
+    const bool fits = bundle.fits(size, capacity);  // asked once: this runs for every small message sent
+    if (!fits && !bundle.empty())
         seal_bundle(bundle);
-    if (!bundle.fits(size, capacity))
+    if (!fits && !bundle.fits(size, capacity))
     {
         // Too large to share a packet: its own datagram, after what was bundled before it.
         std::array<std::byte, kMaxDatagramSize> datagram;
