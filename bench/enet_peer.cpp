@@ -120,6 +120,9 @@ int server(const Options& options)
     Clock::time_point first{}, last{};
     bool finished = false;
     const auto deadline = Clock::now() + std::chrono::minutes(5);
+    // Which benchmark this is, decided once (as eustress_peer.cpp's loop does), not by comparing names per message.
+    const bool pingpong = options.bench == "pingpong", ticking = is_head_of_line(options), bulk = is_bulk(options);
+    const bool clients_bench = options.bench == "clients";
     ENetEvent event;
     while (!finished && Clock::now() < deadline)
     {
@@ -127,12 +130,12 @@ int server(const Options& options)
             continue;
         do
         {
-            if (event.type == ENET_EVENT_TYPE_DISCONNECT && options.bench != "clients")
+            if (event.type == ENET_EVENT_TYPE_DISCONNECT && !clients_bench)
                 finished = true;
             if (event.type != ENET_EVENT_TYPE_RECEIVE)
                 continue;
             ENetPacket* packet = event.packet;
-            if (options.bench == "pingpong")
+            if (pingpong)
             {
                 enet_peer_send(
                     event.peer, event.channelID,
@@ -150,7 +153,7 @@ int server(const Options& options)
                                packet_of(std::to_string(process_cpu_microseconds()), ENET_PACKET_FLAG_RELIABLE));
             else if (event.channelID == 0 && word_of(packet) == "BYE")
                 finished = true;
-            else if (is_head_of_line(options) && event.channelID == tick_channel(options))
+            else if (ticking && event.channelID == tick_channel(options))
                 ticks.arrived(packet->data, Clock::now());
             else
             {
@@ -159,7 +162,7 @@ int server(const Options& options)
                 last = Clock::now();
                 ticks.delivered(last);
                 bytes += packet->dataLength;
-                if (is_bulk(options) && bytes >= bulk_total(options))
+                if (bulk && bytes >= bulk_total(options))
                     enet_peer_send(event.peer, 0, packet_of("d " + ticks.summary(), ENET_PACKET_FLAG_RELIABLE));
             }
             enet_packet_destroy(packet);

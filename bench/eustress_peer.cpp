@@ -103,6 +103,10 @@ int server(const Options& options)
     // to the last one): a receiver that waits while the sender is held by its window shows an idle pipeline.
     std::size_t passes = 0;
     Clock::duration waited{}, waited_until_last{};
+    // Which benchmark this is, decided once: comparing its name per message cost as much as our delivery path's
+    // bookkeeping (ENet's loop decides it once too).
+    const bool pingpong = options.bench == "pingpong", ticking = is_head_of_line(options), bulk = is_bulk(options);
+    const bool clients_bench = options.bench == "clients";
     const auto deadline = Clock::now() + std::chrono::minutes(options.bench == "clients" ? 15 : 5);
     while (!finished && Clock::now() < deadline)
     {
@@ -115,12 +119,12 @@ int server(const Options& options)
         ++passes;
         while (auto event = server.poll_event())
         {
-            if (std::holds_alternative<DisconnectedEvent>(*event) && options.bench != "clients")
+            if (std::holds_alternative<DisconnectedEvent>(*event) && !clients_bench)
                 finished = server.clients().empty();
             auto* message = std::get_if<MessageEvent>(&*event);
             if (!message)
                 continue;
-            if (options.bench == "pingpong")
+            if (pingpong)
             {
                 (void)server.send(message->from, message->channel, message->data, now);
                 continue;
@@ -160,7 +164,7 @@ int server(const Options& options)
                 finished = true;
                 continue;
             }
-            if (is_head_of_line(options) && message->channel == tick_channel(options))
+            if (ticking && message->channel == tick_channel(options))
             {
                 ticks.arrived(message->data.data(), Clock::now());
                 continue;
@@ -171,7 +175,7 @@ int server(const Options& options)
             waited_until_last = waited;
             ticks.delivered(last);
             bytes += message->data.size();
-            if (is_bulk(options) && bytes >= bulk_total(options))
+            if (bulk && bytes >= bulk_total(options))
                 (void)server.send(message->from, 0, as_bytes_of("d " + ticks.summary()), now);
         }
         server.flush(now);

@@ -49,6 +49,43 @@ double yaw_delta(double from, double to)
     return delta;
 }
 
+/// The arrival times of a client's latest messages, as runs of equal times: the server reports a receive pass's
+/// messages at once (they share its time), so a flood costs one entry per pass, not one per message.
+class ArrivalWindow
+{
+  public:
+    void add(Timestamp arrived, std::size_t count, std::size_t capacity)
+    {
+        if (count == 0)
+            return;
+        if (!m_runs.empty() && m_runs.back().at == arrived)
+            m_runs.back().count += count;
+        else
+            m_runs.push_back(Run{arrived, count});
+        m_count += count;
+        while (m_count > capacity)  // forget the oldest arrivals beyond the window, whole runs or part of one
+        {
+            const std::size_t excess = std::min(m_count - capacity, m_runs.front().count);
+            m_runs.front().count -= excess;
+            m_count -= excess;
+            if (m_runs.front().count == 0)
+                m_runs.pop_front();
+        }
+    }
+    std::size_t size() const noexcept { return m_count; }
+    Timestamp oldest() const noexcept { return m_runs.front().at; }
+    Timestamp newest() const noexcept { return m_runs.back().at; }
+
+  private:
+    struct Run
+    {
+        Timestamp at;
+        std::size_t count;
+    };
+    std::deque<Run> m_runs;
+    std::size_t m_count = 0;
+};
+
 struct AimSample
 {
     float yaw = 0;
@@ -58,7 +95,7 @@ struct AimSample
 
 struct ClientWindow
 {
-    std::deque<Timestamp> messages;
+    ArrivalWindow messages;
     std::deque<Timestamp> actions;
     std::optional<AimSample> last_aim;
     std::deque<double> turn_rates;
@@ -117,7 +154,12 @@ BehaviourMonitor& BehaviourMonitor::operator=(BehaviourMonitor&&) noexcept = def
 
 void BehaviourMonitor::observe_message(ClientId client, Timestamp arrived)
 {
-    push_bounded(m_impl->clients[client].messages, arrived, m_impl->config.window);
+    observe_messages(client, arrived, 1);
+}
+
+void BehaviourMonitor::observe_messages(ClientId client, Timestamp arrived, std::size_t count)
+{
+    m_impl->clients[client].messages.add(arrived, count, m_impl->config.window);
 }
 
 void BehaviourMonitor::observe_action(ClientId client, Timestamp at)
@@ -169,7 +211,7 @@ std::optional<BehaviourFeatures> BehaviourMonitor::features(ClientId client) con
     features.messages = window.messages.size();
     if (window.messages.size() >= 2)
     {
-        const double span = seconds_between(window.messages.front(), window.messages.back());
+        const double span = seconds_between(window.messages.oldest(), window.messages.newest());
         features.messages_per_second = span > 0 ? static_cast<double>(window.messages.size() - 1) / span : 0.0;
     }
     if (window.actions.size() >= 2)

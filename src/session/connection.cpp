@@ -30,6 +30,11 @@ Connection::Connection(const Settings& settings, std::deque<NetworkEvent>& event
         state.config = config;
         state.status.name = config.name;
         state.status.kind = config.kind;
+        state.compressed =
+            settings.compression && settings.compression->compresses(static_cast<ChannelId>(m_channels.size()));
+        // A compressing channel's messages carry one tag byte more than the message (sent raw when zstd cannot
+        // shrink it).
+        state.wire_limit = config.max_message_size + (state.compressed ? 1 : 0);
         m_channels.push_back(std::move(state));
     }
 }
@@ -124,7 +129,7 @@ Result<MessageId> Connection::send(ChannelId channel_id, Bytes message, Timestam
         return make_error(ErrorCode::MessageTooLarge, std::to_string(message.size()) + " bytes exceed channel '" +
                                                           channel.config.name + "' limit of " +
                                                           std::to_string(channel.config.max_message_size));
-    if (m_settings.compression && m_settings.compression->compresses(channel_id))
+    if (channel.compressed)
         message = m_settings.compression->encode(channel_id, message);
     if (!is_reliable(channel.config.kind))
     {
@@ -261,9 +266,10 @@ void Connection::bundle_message(const ChannelState& channel, const DatagramHeade
     const std::size_t header_size = 1 + (header.sequenced ? 2 : 0);
     const std::size_t size = header_size + message.size();
     DatagramBundle& bundle = open_bundle(channel.config.priority);
-    if (!bundle.empty() && !bundle.fits(size, capacity))
+    const bool fits = bundle.fits(size, capacity);  // asked once: this runs for every small message sent
+    if (!fits && !bundle.empty())
         seal_bundle(bundle);
-    if (!bundle.fits(size, capacity))
+    if (!fits && !bundle.fits(size, capacity))
     {
         // Too large to share a packet: its own datagram, after what was bundled before it.
         std::array<std::byte, kMaxDatagramSize> datagram;
@@ -532,9 +538,7 @@ bool Connection::within_rate_limits(ChannelId channel, std::size_t size, Timesta
 
 std::size_t Connection::wire_limit(ChannelId channel_id) const noexcept
 {
-    // A compressing channel's messages carry one tag byte more than the message (sent raw when zstd cannot shrink it).
-    const bool tagged = m_settings.compression && m_settings.compression->compresses(channel_id);
-    return m_channels[channel_id].config.max_message_size + (tagged ? 1 : 0);
+    return m_channels[channel_id].wire_limit;
 }
 
 void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timestamp now)
@@ -542,7 +546,7 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timest
     if (!within_rate_limits(channel_id, message.size(), now))
         return;
     const std::size_t wire_size = message.size();  // the channel's byte counts are what travelled, both ways
-    if (m_settings.compression && m_settings.compression->compresses(channel_id))
+    if (m_channels[channel_id].compressed)
     {
         auto opened =
             m_settings.compression->decode(channel_id, message, m_channels[channel_id].config.max_message_size);
@@ -558,7 +562,7 @@ void Connection::deliver(ChannelId channel_id, Bytes message, bool early, Timest
 
 void Connection::deliver(ChannelId channel_id, std::vector<std::byte>&& message, bool early, Timestamp now)
 {
-    if (m_settings.compression && m_settings.compression->compresses(channel_id))
+    if (m_channels[channel_id].compressed)
         return deliver(channel_id, Bytes(message), early, now);  // decoding makes the event's bytes anyway
     if (!within_rate_limits(channel_id, message.size(), now))
         return;

@@ -162,6 +162,10 @@ class Connection final : public transport::QuicConnectionHandler
     {
         ChannelConfig config;
         ChannelStatus status;
+        /// Looked up once, not per message: whether the channel's messages are zstd-coded (MessageCompression),
+        /// and the most bytes one of them may take on the wire (its tag byte included).
+        bool compressed = false;
+        std::size_t wire_limit = 0;
         MessageId next_message_id = 0;
         /// Our stream handles: a ReliableOrdered channel uses the first, a ReliableUnordered one all (-1 = not
         /// opened yet).

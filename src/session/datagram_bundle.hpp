@@ -3,10 +3,12 @@
 // per packet instead of one per message; the bundle's acknowledgement or loss is every message's in it.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "eustress/net/datagram_socket.hpp"
 #include "eustress/net/types.hpp"
 
 namespace eustress::net::session {
@@ -25,10 +27,11 @@ class DatagramBundle
 
     std::uint8_t priority() const noexcept { return m_priority; }
     bool empty() const noexcept { return m_messages.empty(); }
-    /// Whether a datagram of `size` bytes still fits, the bundle growing to at most `capacity` bytes.
+    /// Whether a datagram of `size` bytes still fits, the bundle growing to at most `capacity` bytes (and never past
+    /// one UDP datagram, kMaxDatagramSize).
     bool fits(std::size_t size, std::size_t capacity) const noexcept;
-    /// Adds a record for a datagram of `size` bytes carrying `message`; returns where its bytes go. The first
-    /// record's `now` is the bundle's queue time (its messages' staleness counts from the oldest).
+    /// Adds a record for a datagram of `size` bytes carrying `message` (it must fit); returns where its bytes go. The
+    /// first record's `now` is the bundle's queue time (its messages' staleness counts from the oldest).
     MutableBytes append(std::size_t size, SentMessage message, Timestamp now);
     /// What leaves: the bundle, or the lone message's own datagram when it holds one (no bundle of one on the wire).
     Bytes datagram() const noexcept;
@@ -39,7 +42,9 @@ class DatagramBundle
 
   private:
     std::uint8_t m_priority;
-    std::vector<std::byte> m_bytes;  ///< the marker and the records
+    // The marker and the records, in place: filling a vector would zero each record's bytes before they are written.
+    std::array<std::byte, kMaxDatagramSize> m_bytes;
+    std::size_t m_size = 0;
     std::vector<SentMessage> m_messages;
     std::size_t m_first_begin = 0;  ///< where the first record's datagram starts and ends in m_bytes
     std::size_t m_first_end = 0;

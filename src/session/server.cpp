@@ -76,7 +76,6 @@ struct Server::Impl
     std::vector<MessageValidator> validators;                   ///< by channel
     BehaviourMonitor behaviour;
     security::FingerprintCensus census;
-    Timestamp last_receive{};  ///< when the events being polled arrived (an update's time)
     // An update touches only the connections that have something to do: those that received a packet, hit a
     // deadline or were given messages. With a thousand idle clients, an update costs what the busy ones cost.
     std::vector<std::uint64_t> active;
@@ -579,6 +578,29 @@ struct Server::Impl
         return salt;
     }
 
+    /// Tells the behaviour monitor of the messages this pass queued (from `first` on), one call per run of one
+    /// client's messages rather than one per message: a flood's pass costs it a few calls.
+    void observe_arrivals(std::size_t first, Timestamp now)
+    {
+        std::optional<ClientId> sender;
+        std::size_t count = 0;
+        for (auto event = events.begin() + static_cast<std::ptrdiff_t>(first); event != events.end(); ++event)
+        {
+            const auto* message = std::get_if<MessageEvent>(&*event);
+            if (!message)
+                continue;
+            if (sender && *sender != message->from)
+            {
+                behaviour.observe_messages(*sender, now, count);
+                count = 0;
+            }
+            sender = message->from;
+            ++count;
+        }
+        if (sender)
+            behaviour.observe_messages(*sender, now, count);
+    }
+
     /// Runs the channel's validator; a refusal is counted against the sender and the message goes no further.
     bool refuses(const MessageEvent& message)
     {
@@ -690,11 +712,12 @@ void Server::update(Timestamp now)
 void Server::receive(Timestamp now)
 {
     const Timestamp started = MonotonicClock::now();
-    m_impl->last_receive = now;
+    const std::size_t queued_before = m_impl->events.size();
     m_impl->receive(now);
     m_impl->receive_browsers(now);
     m_impl->timers(now);
     m_impl->settle(now);
+    m_impl->observe_arrivals(queued_before, now);
     if (m_impl->observability)
         m_impl->observability->publish_if_due(*this, now);
     m_impl->receive_seconds.observe(std::chrono::duration<double>(MonotonicClock::now() - started).count());
@@ -713,12 +736,8 @@ std::optional<NetworkEvent> Server::poll_event()
     {
         NetworkEvent event = std::move(m_impl->events.front());
         m_impl->events.pop_front();
-        if (auto* message = std::get_if<MessageEvent>(&event))
-        {
-            m_impl->behaviour.observe_message(message->from, m_impl->last_receive);
-            if (m_impl->refuses(*message))
-                continue;
-        }
+        if (auto* message = std::get_if<MessageEvent>(&event); message && m_impl->refuses(*message))
+            continue;
         if (auto* gone = std::get_if<DisconnectedEvent>(&event))
             m_impl->behaviour.forget(gone->client_id);
         return event;

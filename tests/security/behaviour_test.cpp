@@ -149,6 +149,32 @@ TEST(Behaviour, AScorerOfTheGamesOwnReplacesTheRules)
     EXPECT_TRUE(monitor.flagged(ClientId{1}));
 }
 
+TEST(Behaviour, ArrivalsReportedInRunsKeepTheSameWindowAsOneByOne)
+{
+    BehaviourConfig config;
+    config.window = 16;
+    BehaviourMonitor one_by_one(config), in_runs(config);
+    const ClientId client{3};
+    // Passes of 0, 1, 5 and 40 messages: a run longer than the window must push out all that came before it.
+    const std::size_t counts[] = {5, 0, 1, 40, 3, 7, 1, 2};
+    for (std::size_t pass = 0; pass < std::size(counts); ++pass)
+    {
+        for (std::size_t i = 0; i < counts[pass]; ++i)
+            one_by_one.observe_message(client, at(static_cast<double>(pass) * 0.01));
+        in_runs.observe_messages(client, at(static_cast<double>(pass) * 0.01), counts[pass]);
+        const auto expected = one_by_one.features(client);
+        const auto seen = in_runs.features(client);
+        ASSERT_EQ(expected.has_value(), seen.has_value()) << "pass " << pass;
+        if (!expected)
+            continue;
+        EXPECT_EQ(seen->messages, expected->messages) << "pass " << pass;
+        EXPECT_DOUBLE_EQ(seen->messages_per_second, expected->messages_per_second) << "pass " << pass;
+    }
+    EXPECT_EQ(in_runs.features(client)->messages, 16u);
+    // The last 16 arrivals: 2 at 0.07 s, 1 at 0.06, 7 at 0.05, 3 at 0.04 and 3 of the 40 at 0.03: 15 in 0.04 s.
+    EXPECT_NEAR(in_runs.features(client)->messages_per_second, 15 / 0.04, 1e-6);
+}
+
 TEST(Behaviour, TheServerRecordsMessageRatesAndForgetsClientsThatLeave)
 {
     SessionWorld world;

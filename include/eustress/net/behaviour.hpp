@@ -70,8 +70,10 @@ class BehaviourMonitor
     BehaviourMonitor(BehaviourMonitor&&) noexcept;
     BehaviourMonitor& operator=(BehaviourMonitor&&) noexcept;
 
-    /// The server calls this for every message a client sends.
+    /// The server calls this for the messages a client sends: once per receive pass with how many arrived in it
+    /// (`observe_messages`); the window keeps the latest `window` arrivals either way.
     void observe_message(ClientId client, Timestamp arrived);
+    void observe_messages(ClientId client, Timestamp arrived, std::size_t count);
     void observe_action(ClientId client, Timestamp at);
     /// Absolute view angles in degrees; the monitor unwraps yaw across +-180.
     void observe_aim(ClientId client, float yaw_degrees, float pitch_degrees, Timestamp at);
