@@ -53,11 +53,11 @@ for round in $(seq "$rounds"); do
       [[ "$base" -gt 0 ]] && base_line=$(run_one "$label" "$bin" "$peer" "$name" "$client_cpu" "$base")
       read -r _ base_fraction base_client_ms base_server_ms <<<"$base_line"
       awk -v r="$round" -v p="$name" -v l="$label" -v rate="$rate" -v f="$fraction" -v c="$client_ms" \
-        -v s="$server_ms" -v n="$count" -v bn="$base" -v bf="$base_fraction" -v bc="$base_client_ms" \
-        -v bs="$base_server_ms" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+        -v s="$server_ms" -v n="$count" -v bn="$base" -v bf="$base_fraction" -v base_c="$base_client_ms" \
+        -v base_s="$base_server_ms" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
           delivered = f * n - bf * bn
-          printf "%s %s %s %.2f %.3f %.0f %.0f %s\n", r, p, l, rate / 1e6, f, (c - bc) * 1e6 / (n - bn),
-                 (delivered > 0 ? (s - bs) * 1e6 / delivered : 0), load }'
+          printf "%s %s %s %.2f %.3f %.0f %.0f %s\n", r, p, l, rate / 1e6, f, (c - base_c) * 1e6 / (n - bn),
+                 (delivered > 0 ? (s - base_s) * 1e6 / delivered : 0), load }'
     done
   done
 done
