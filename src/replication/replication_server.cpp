@@ -57,15 +57,8 @@ struct KnownEntity
     float accumulated = 0;  ///< priority accumulator
 };
 
-/// An entry of a sent snapshot's state, as the server keeps it: plain pointers, so a record copies its
-/// baseline's entries without touching a reference count. RetiredStates keeps the states alive.
-struct RecordEntry
-{
-    std::uint32_t entity = 0;
-    EntityHistory history;  ///< the state the client holds, from which tick, and the one it replaced
-};
-/// Ascending by entity.
-using RecordState = std::vector<RecordEntry>;
+/// A sent snapshot's state, ascending by entity: plain pointers (BaselineEntry), which RetiredStates keeps alive.
+using RecordState = std::vector<BaselineEntry>;
 
 struct SentSnapshot
 {
@@ -208,7 +201,7 @@ const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
 
 std::size_t state_bytes(const RecordState& state)
 {
-    return state.capacity() * sizeof(RecordEntry);
+    return state.capacity() * sizeof(BaselineEntry);
 }
 
 /// Each client's records are swept once in this many ticks: a retired state is freed this long after the last
@@ -643,8 +636,7 @@ struct ReplicationServer::Impl
         SnapshotEncoder& writer = view.codec == SnapshotCodec::Predictive ? *work.predictive : *work.bitpacked;
         writer.begin(tick);
         writer.start_from(baseline ? baseline->models : nullptr);
-        for (const RecordEntry& entry : base)
-            writer.add_baseline(entry.entity, entry.history);
+        writer.add_baselines(base);
         work.candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
         collect_candidates(view, base, writer, work.candidates, used_bits);
@@ -886,7 +878,7 @@ struct ReplicationServer::Impl
     void sweep_records(ClientView& view)
     {
         for (const SentSnapshot& sent : view.history)
-            for (const RecordEntry& entry : sent.state)
+            for (const BaselineEntry& entry : sent.state)
             {
                 const QuantizedEntity* now_current =
                     entry.entity < current.size() ? current[entry.entity].state : nullptr;
