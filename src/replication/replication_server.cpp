@@ -175,7 +175,8 @@ struct EncodeScratch
     std::unique_ptr<SnapshotEncoder> bitpacked = make_snapshot_encoder(SnapshotCodec::Bitpacked);
     std::unique_ptr<SnapshotEncoder> predictive = make_snapshot_encoder(SnapshotCodec::Predictive);
     std::vector<Candidate> candidates;
-    std::vector<bool> written;  ///< per known entity, in this snapshot
+    /// Positions in the baseline's state of the entries the client no longer knows (written as removed), ascending.
+    std::vector<std::size_t> removed;
 };
 
 /// A client's snapshot for this tick, built by a worker, sent (and only then recorded) on the tick's thread.
@@ -639,7 +640,7 @@ struct ReplicationServer::Impl
         writer.add_baselines(base);
         work.candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
-        collect_candidates(view, base, writer, work.candidates, used_bits);
+        collect_candidates(view, base, writer, work, used_bits);
         select_within_budget(view, writer, work.candidates, used_bits, out.written);
         const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
         out.bytes.clear();
@@ -657,7 +658,7 @@ struct ReplicationServer::Impl
         out.bytes = writer.finish(header);
         out.baseline_tick = baseline ? std::optional<Tick>(baseline->tick) : std::nullopt;
         out.deferred = work.candidates.size() - out.written.size();
-        build_record(view, base, out, work.written);
+        build_record(view, base, out, work.removed);
         out.record.models = writer.finished_models();
     }
 
@@ -686,9 +687,11 @@ struct ReplicationServer::Impl
 
     /// Every known entity that changed since the baseline becomes a candidate (its priority accumulated); every
     /// baseline entity no longer known is written as removed.
-    void collect_candidates(ClientView& view, const RecordState& base, SnapshotEncoder& writer,
-                            std::vector<Candidate>& candidates, std::size_t& used_bits) const
+    void collect_candidates(ClientView& view, const RecordState& base, SnapshotEncoder& writer, EncodeScratch& work,
+                            std::size_t& used_bits) const
     {
+        std::vector<Candidate>& candidates = work.candidates;
+        work.removed.clear();
         const float seconds = static_cast<float>(view.interval_ticks) / static_cast<float>(config.tick_rate);
         auto base_entry = base.begin();
         for (std::size_t i = 0; i < view.known.size(); ++i)
@@ -697,6 +700,7 @@ struct ReplicationServer::Impl
             for (; base_entry != base.end() && base_entry->entity < known.id; ++base_entry)
             {
                 writer.add_removed(base_entry->entity);  // left interest or the world since the baseline
+                work.removed.push_back(static_cast<std::size_t>(base_entry - base.begin()));
                 used_bits += 1 + writer.gap_bits_estimate();
             }
             const EntityHistory* previous = nullptr;
@@ -717,6 +721,7 @@ struct ReplicationServer::Impl
         for (; base_entry != base.end(); ++base_entry)
         {
             writer.add_removed(base_entry->entity);
+            work.removed.push_back(static_cast<std::size_t>(base_entry - base.begin()));
             used_bits += 1 + writer.gap_bits_estimate();
         }
     }
@@ -748,38 +753,48 @@ struct ReplicationServer::Impl
         }
     }
 
-    /// This snapshot's state, kept as a possible baseline: the baseline's, with the entries just written applied.
+    /// This snapshot's state, kept as a possible baseline: the baseline's, without the entries written as removed
+    /// (`removed`, positions in `base`), with the entries just written applied. Copied in runs between those
+    /// changes: a walk over every known entity per snapshot cost more than the copy.
     void build_record(const ClientView& view, const RecordState& base, PendingSnapshot& out,
-                      std::vector<bool>& written) const
+                      const std::vector<std::size_t>& removed) const
     {
         SentSnapshot& record = out.record;
         record = SentSnapshot{};
         record.sequence = view.next_sequence;
         record.tick = tick;
-        record.state.reserve(view.known.size());
-        written.assign(view.known.size(), false);
-        for (std::size_t index : out.written)
-            written[index] = true;
-        auto base_entry = base.begin();
-        for (std::size_t i = 0; i < view.known.size(); ++i)
-        {
-            const KnownEntity& known = view.known[i];
-            while (base_entry != base.end() && base_entry->entity < known.id)
-                ++base_entry;
-            const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
-            if (written[i])
+        record.state.reserve(base.size() - removed.size() + out.written.size());
+        std::sort(out.written.begin(), out.written.end());  // known indices ascend with the ids
+        auto next_removed = removed.begin();
+        std::size_t from = 0;  // the first entry of `base` not yet copied or skipped
+        const auto copy_until = [&](std::size_t to) {
+            for (; next_removed != removed.end() && *next_removed < to; ++next_removed)
             {
-                // As written_entry: the entry it replaced becomes its previous one.
-                const EntityHistory replaced = in_base ? base_entry->history : EntityHistory{};
-                record.state.push_back({known.id, {meta[known.id].quantized, tick, replaced.state, replaced.tick}});
+                record.state.insert(record.state.end(), base.begin() + from, base.begin() + *next_removed);
+                from = *next_removed + 1;
             }
-            else if (in_base)
-                // Held back (or unchanged): the baseline's entry, with its old tick. Not the current state: the
-                // client decodes this snapshot as the baseline plus what was written, and the next delta is coded
-                // against this record, so both ends must hold the same bytes here. The client skips such an entry
-                // when it already shows something newer (replication_client.cpp).
-                record.state.push_back(*base_entry);
+            record.state.insert(record.state.end(), base.begin() + from, base.begin() + to);
+            from = to;
+        };
+        for (std::size_t index : out.written)
+        {
+            const std::uint32_t id = view.known[index].id;
+            const auto at = std::lower_bound(
+                base.begin() + from, base.end(), id,
+                [](const BaselineEntry& entry, std::uint32_t wanted) { return entry.entity < wanted; });
+            copy_until(static_cast<std::size_t>(at - base.begin()));
+            const bool in_base = at != base.end() && at->entity == id;
+            // As written_entry: the entry it replaced becomes its previous one.
+            const EntityHistory replaced = in_base ? at->history : EntityHistory{};
+            record.state.push_back({id, {meta[id].quantized, tick, replaced.state, replaced.tick}});
+            if (in_base)
+                ++from;
         }
+        // The rest, held back or unchanged, keep the baseline's entry with its old tick. Not the current state: the
+        // client decodes this snapshot as the baseline plus what was written, and the next delta is coded against
+        // this record, so both ends must hold the same bytes here. The client skips such an entry when it already
+        // shows something newer (replication_client.cpp).
+        copy_until(base.size());
     }
 
     void count_sent_snapshot(ClientView& view, std::size_t bytes, std::size_t selected, std::size_t deferred)
