@@ -334,13 +334,15 @@ struct ReplicationServer::Impl
             if (!record)
                 continue;  // changed, then despawned
             record->change_queued = false;
-            const EntityMeta before = meta[id];
-            unlist(id, record->position);
             EntityMeta& entity = meta[id];
+            // Moved, not copied: a copy of the old state's pointer counted a reference in the old state's block,
+            // a cache miss per changed entity (and another to count it down).
+            EntityMeta before = std::move(entity);
+            if (before.state)
+                drop_from_lists(id, before, record->position);
+            entity = EntityMeta{};
             entity.state = world_impl.quantized(*record);
             entity.quantized = entity.state.get();
-            if (before.state && before.state != entity.state)
-                retired.retire(before.state, tick);
             entity.record = record;
             entity.target = record->networked.replication.target;
             entity.owner = record->networked.owner;
@@ -361,13 +363,16 @@ struct ReplicationServer::Impl
             // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
             // what it is made of does not.
             entity.component_set = component_set_of(*entity.quantized);
-            const bool same_components = before.state && before.component_set == entity.component_set &&
-                                         before.state->same_components(*entity.quantized);
+            const bool same_components =
+                before.state && (before.state == entity.state || (before.component_set == entity.component_set &&
+                                                                  before.state->same_components(*entity.quantized)));
             entity.components_version = same_components ? before.components_version : ++last_components_version;
             if (!before.state || before.target != entity.target || before.owner != entity.owner ||
                 before.room != entity.room || before.placed != entity.placed ||
                 before.component_set != entity.component_set)
                 structure_changed = true;
+            if (before.state && before.state != entity.state)
+                retired.retire(std::move(before.state), tick);
         }
         world_impl.changed.clear();
     }
@@ -382,17 +387,23 @@ struct ReplicationServer::Impl
         EntityMeta& entity = meta[id];
         if (!entity.state)
             return;
-        if (entity.placed && placed_at)
-            grid.move(id, entity.position, *placed_at);
-        else if (entity.placed)
-            grid.remove(id, entity.position);
-        else
-            erase_sorted(unplaced, id);
-        if (entity.owner != kServerId)
-            if (const auto mine = owned.find(entity.owner); mine != owned.end())
-                erase_sorted(mine->second, id);
+        drop_from_lists(id, entity, placed_at);
         entity = EntityMeta{};
         current[id] = HotEntity{};
+    }
+
+    /// unlist() of an entity as `indexed` says it was last indexed, leaving its entries in `meta` and `current`.
+    void drop_from_lists(std::uint32_t id, const EntityMeta& indexed, const std::optional<Vec3>& placed_at)
+    {
+        if (indexed.placed && placed_at)
+            grid.move(id, indexed.position, *placed_at);
+        else if (indexed.placed)
+            grid.remove(id, indexed.position);
+        else
+            erase_sorted(unplaced, id);
+        if (indexed.owner != kServerId)
+            if (const auto mine = owned.find(indexed.owner); mine != owned.end())
+                erase_sorted(mine->second, id);
     }
 
     static std::uint64_t component_set_of(const QuantizedEntity& state)
