@@ -59,6 +59,7 @@ struct KnownEntity
 
 /// A sent snapshot's state, ascending by entity: plain pointers (BaselineEntry), which RetiredStates keeps alive.
 using RecordState = std::vector<BaselineEntry>;
+static_assert(sizeof(BaselineEntry) == 32);
 
 struct SentSnapshot
 {
@@ -807,7 +808,11 @@ struct ReplicationServer::Impl
             const bool in_base = at != base.end() && at->entity == id;
             // As written_entry: the entry it replaced becomes its previous one.
             const EntityHistory replaced = in_base ? at->history : EntityHistory{};
-            record.state.push_back({id, {meta[id].quantized, tick, replaced.state, replaced.tick}});
+            record.state.push_back({id,
+                                    {.state = meta[id].quantized,
+                                     .previous = replaced.state,
+                                     .tick = tick,
+                                     .previous_tick = replaced.tick}});
             if (in_base)
                 ++from;
         }
