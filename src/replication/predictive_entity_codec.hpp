@@ -17,9 +17,11 @@ namespace eustress::net::replication {
 /// What both ends hold of an entity: its baseline entry, and the state that entry replaced.
 struct EntityHistory
 {
+    // The pointers first, then the ticks: 24 bytes, not 32 with padding after each tick. The server keeps one per
+    // entity a client knows, per snapshot record, and copies a record's worth each snapshot.
     const QuantizedEntity* state = nullptr;
-    Tick tick = 0;
     const QuantizedEntity* previous = nullptr;  ///< null: none
+    Tick tick = 0;
     Tick previous_tick = 0;
 };
 

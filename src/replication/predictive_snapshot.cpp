@@ -26,7 +26,8 @@ void PredictiveSnapshotWriter::begin(Tick tick)
     m_tick = tick;
     m_entries.clear();
     m_decisions.clear();
-    m_baseline.clear();
+    m_baseline = {};
+    m_named.clear();
     m_newest = 0;
     m_start = nullptr;
     m_finished = nullptr;
@@ -39,8 +40,18 @@ void PredictiveSnapshotWriter::start_from(std::shared_ptr<const FieldModels> mod
 
 void PredictiveSnapshotWriter::add_baseline(std::uint32_t entity, const EntityHistory& history)
 {
-    m_baseline.push_back({entity, history.tick, was_moving(history)});
+    m_named.push_back({entity, history});
+    m_baseline = m_named;
     m_newest = std::max(m_newest, history.tick);
+}
+
+void PredictiveSnapshotWriter::add_baselines(std::span<const BaselineEntry> baseline)
+{
+    // Read where the caller keeps it: copying what `finish` needs of every entry cost as much as a pass of the
+    // server's over the client's entities, every snapshot.
+    m_baseline = baseline;
+    for (const BaselineEntry& entry : baseline)
+        m_newest = std::max(m_newest, entry.history.tick);
 }
 
 std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const QuantizedEntity& current,
@@ -98,12 +109,13 @@ void PredictiveSnapshotWriter::collect_new_entries()
 template <typename Sink> void PredictiveSnapshotWriter::code_listed(Sink& sink, FieldModels& models, Tick tick)
 {
     auto entry = m_entries.begin();
-    for (const BaselineMark& mark : m_baseline)
+    for (const BaselineEntry& mark : m_baseline)
     {
         while (entry != m_entries.end() && entry->entity < mark.entity)
             ++entry;
         const bool listed = entry != m_entries.end() && entry->entity == mark.entity;
-        sink.bit(models.listed[listing_context(mark.tick, mark.moving, m_newest)], listed ? 1u : 0u);
+        sink.bit(models.listed[listing_context(mark.history.tick, was_moving(mark.history), m_newest)],
+                 listed ? 1u : 0u);
         if (!listed)
             continue;
         sink.bit(models.present, entry->current ? 1u : 0u);

@@ -56,6 +56,7 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     void add_removed(std::uint32_t entity) override;
     using SnapshotEncoder::add_baseline;
     void add_baseline(std::uint32_t entity, const EntityHistory& history) override;
+    void add_baselines(std::span<const BaselineEntry> baseline) override;
     void drop_last() override;
     std::size_t entry_count() const noexcept override { return m_entries.size(); }
     /// The "listed" bits of the unchanged neighbours, about; an entry's own is in what add_present returns.
@@ -83,17 +84,13 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     /// A present entry's entity, by replaying its decisions; `new_entity`: one the baseline lacks (coded in full).
     template <typename Sink>
     void code_written(Sink& sink, FieldModels& models, const Entry& entry, bool new_entity, Tick tick);
-    struct BaselineMark
-    {
-        std::uint32_t entity = 0;
-        Tick tick = 0;
-        bool moving = false;
-    };
     Tick m_tick = 0;
     std::vector<Entry> m_entries;
     std::vector<CodedDecision> m_decisions;  ///< every entry's, in the order they were added
-    std::vector<BaselineMark> m_baseline;    ///< ascending
-    Tick m_newest = 0;                       ///< the newest baseline entry's tick
+    /// Ascending: the caller's (add_baselines) or `m_named`'s, read in `finish`.
+    std::span<const BaselineEntry> m_baseline;
+    std::vector<BaselineEntry> m_named;  ///< the entries add_baseline named one by one
+    Tick m_newest = 0;                   ///< the newest baseline entry's tick
     std::vector<const Entry*> m_new;
     bool m_any_listed = false;
     std::shared_ptr<const FieldModels> m_start;  ///< null: fresh

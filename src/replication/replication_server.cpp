@@ -57,15 +57,9 @@ struct KnownEntity
     float accumulated = 0;  ///< priority accumulator
 };
 
-/// An entry of a sent snapshot's state, as the server keeps it: plain pointers, so a record copies its
-/// baseline's entries without touching a reference count. RetiredStates keeps the states alive.
-struct RecordEntry
-{
-    std::uint32_t entity = 0;
-    EntityHistory history;  ///< the state the client holds, from which tick, and the one it replaced
-};
-/// Ascending by entity.
-using RecordState = std::vector<RecordEntry>;
+/// A sent snapshot's state, ascending by entity: plain pointers (BaselineEntry), which RetiredStates keeps alive.
+using RecordState = std::vector<BaselineEntry>;
+static_assert(sizeof(BaselineEntry) == 32);
 
 struct SentSnapshot
 {
@@ -158,7 +152,11 @@ struct HotEntity
     Vec3 position;
     float importance = 1;
     bool placed = false;  ///< has a NetworkTransform
+    /// Who may see it: each interest pass asks for every entity its grid query returns, and most are for everyone
+    /// (in the padding: the struct stays 32 bytes).
+    Replication::Target target = Replication::Target::Everyone;
 };
+static_assert(sizeof(HotEntity) == 32);
 
 struct Candidate
 {
@@ -182,7 +180,8 @@ struct EncodeScratch
     std::unique_ptr<SnapshotEncoder> bitpacked = make_snapshot_encoder(SnapshotCodec::Bitpacked);
     std::unique_ptr<SnapshotEncoder> predictive = make_snapshot_encoder(SnapshotCodec::Predictive);
     std::vector<Candidate> candidates;
-    std::vector<bool> written;  ///< per known entity, in this snapshot
+    /// Positions in the baseline's state of the entries the client no longer knows (written as removed), ascending.
+    std::vector<std::size_t> removed;
 };
 
 /// A client's snapshot for this tick, built by a worker, sent (and only then recorded) on the tick's thread.
@@ -208,8 +207,12 @@ const SentSnapshot* newest_acked(const ClientView& view, std::uint32_t window)
 
 std::size_t state_bytes(const RecordState& state)
 {
-    return state.capacity() * sizeof(RecordEntry);
+    return state.capacity() * sizeof(BaselineEntry);
 }
+
+/// How many known entities ahead the candidate walk asks for an entity's `current` entry: enough to cover a
+/// memory access at the loop's few nanoseconds an entity.
+constexpr std::size_t kPrefetchAhead = 8;
 
 /// Each client's records are swept once in this many ticks: a retired state is freed this long after the last
 /// record naming it went (one a held-back entry named past that point, up to as long again).
@@ -340,13 +343,15 @@ struct ReplicationServer::Impl
             if (!record)
                 continue;  // changed, then despawned
             record->change_queued = false;
-            const EntityMeta before = meta[id];
-            unlist(id, record->position);
             EntityMeta& entity = meta[id];
+            // Moved, not copied: a copy of the old state's pointer counted a reference in the old state's block,
+            // a cache miss per changed entity (and another to count it down).
+            EntityMeta before = std::move(entity);
+            if (before.state)
+                drop_from_lists(id, before, record->position);
+            entity = EntityMeta{};
             entity.state = world_impl.quantized(*record);
             entity.quantized = entity.state.get();
-            if (before.state && before.state != entity.state)
-                retired.retire(before.state, tick);
             entity.record = record;
             entity.target = record->networked.replication.target;
             entity.owner = record->networked.owner;
@@ -361,19 +366,22 @@ struct ReplicationServer::Impl
             }
             else
                 insert_sorted(unplaced, id);
-            current[id] = {entity.quantized, entity.position, entity.importance, entity.placed};
+            current[id] = {entity.quantized, entity.position, entity.importance, entity.placed, entity.target};
             if (entity.owner != kServerId)
                 insert_sorted(owned[entity.owner], id);
             // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
             // what it is made of does not.
             entity.component_set = component_set_of(*entity.quantized);
-            const bool same_components = before.state && before.component_set == entity.component_set &&
-                                         before.state->same_components(*entity.quantized);
+            const bool same_components =
+                before.state && (before.state == entity.state || (before.component_set == entity.component_set &&
+                                                                  before.state->same_components(*entity.quantized)));
             entity.components_version = same_components ? before.components_version : ++last_components_version;
             if (!before.state || before.target != entity.target || before.owner != entity.owner ||
                 before.room != entity.room || before.placed != entity.placed ||
                 before.component_set != entity.component_set)
                 structure_changed = true;
+            if (before.state && before.state != entity.state)
+                retired.retire(std::move(before.state), tick);
         }
         world_impl.changed.clear();
     }
@@ -388,17 +396,23 @@ struct ReplicationServer::Impl
         EntityMeta& entity = meta[id];
         if (!entity.state)
             return;
-        if (entity.placed && placed_at)
-            grid.move(id, entity.position, *placed_at);
-        else if (entity.placed)
-            grid.remove(id, entity.position);
-        else
-            erase_sorted(unplaced, id);
-        if (entity.owner != kServerId)
-            if (const auto mine = owned.find(entity.owner); mine != owned.end())
-                erase_sorted(mine->second, id);
+        drop_from_lists(id, entity, placed_at);
         entity = EntityMeta{};
         current[id] = HotEntity{};
+    }
+
+    /// unlist() of an entity as `indexed` says it was last indexed, leaving its entries in `meta` and `current`.
+    void drop_from_lists(std::uint32_t id, const EntityMeta& indexed, const std::optional<Vec3>& placed_at)
+    {
+        if (indexed.placed && placed_at)
+            grid.move(id, indexed.position, *placed_at);
+        else if (indexed.placed)
+            grid.remove(id, indexed.position);
+        else
+            erase_sorted(unplaced, id);
+        if (indexed.owner != kServerId)
+            if (const auto mine = owned.find(indexed.owner); mine != owned.end())
+                erase_sorted(mine->second, id);
     }
 
     static std::uint64_t component_set_of(const QuantizedEntity& state)
@@ -420,11 +434,6 @@ struct ReplicationServer::Impl
             ids.erase(found);
     }
 
-    const EntityMeta* meta_of(std::uint32_t id) const
-    {
-        return id < meta.size() && meta[id].state ? &meta[id] : nullptr;
-    }
-
     void collect_desired(const ClientView& view)
     {
         desired.clear();
@@ -440,7 +449,10 @@ struct ReplicationServer::Impl
         desired_bits.resize(meta.size() / 64 + 1);
         std::size_t lowest = desired_bits.size(), highest = 0;  // the words with bits set
         const auto add_if_relevant = [&](std::uint32_t id) {
-            if (const EntityMeta* entity = meta_of(id); entity && relevant(view, *entity))
+            // `current` first: its 32 bytes per id are read for every entity a query returns, where `meta`'s
+            // record (a cache line and more each) was a miss per entity; most are for everyone.
+            const HotEntity* hot = id < current.size() ? &current[id] : nullptr;
+            if (hot && hot->state && (hot->target == Replication::Target::Everyone || relevant(view, meta[id])))
             {
                 desired_bits[id / 64] |= std::uint64_t{1} << (id % 64);
                 lowest = std::min<std::size_t>(lowest, id / 64);
@@ -643,11 +655,10 @@ struct ReplicationServer::Impl
         SnapshotEncoder& writer = view.codec == SnapshotCodec::Predictive ? *work.predictive : *work.bitpacked;
         writer.begin(tick);
         writer.start_from(baseline ? baseline->models : nullptr);
-        for (const RecordEntry& entry : base)
-            writer.add_baseline(entry.entity, entry.history);
+        writer.add_baselines(base);
         work.candidates.clear();
         std::size_t used_bits = kHeaderBitsEstimate;
-        collect_candidates(view, base, writer, work.candidates, used_bits);
+        collect_candidates(view, base, writer, work, used_bits);
         select_within_budget(view, writer, work.candidates, used_bits, out.written);
         const bool heartbeat_due = tick - view.last_snapshot_tick >= config.tick_rate / 4;
         out.bytes.clear();
@@ -665,7 +676,7 @@ struct ReplicationServer::Impl
         out.bytes = writer.finish(header);
         out.baseline_tick = baseline ? std::optional<Tick>(baseline->tick) : std::nullopt;
         out.deferred = work.candidates.size() - out.written.size();
-        build_record(view, base, out, work.written);
+        build_record(view, base, out, work.removed);
         out.record.models = writer.finished_models();
     }
 
@@ -694,17 +705,24 @@ struct ReplicationServer::Impl
 
     /// Every known entity that changed since the baseline becomes a candidate (its priority accumulated); every
     /// baseline entity no longer known is written as removed.
-    void collect_candidates(ClientView& view, const RecordState& base, SnapshotEncoder& writer,
-                            std::vector<Candidate>& candidates, std::size_t& used_bits) const
+    void collect_candidates(ClientView& view, const RecordState& base, SnapshotEncoder& writer, EncodeScratch& work,
+                            std::size_t& used_bits) const
     {
+        std::vector<Candidate>& candidates = work.candidates;
+        work.removed.clear();
         const float seconds = static_cast<float>(view.interval_ticks) / static_cast<float>(config.tick_rate);
         auto base_entry = base.begin();
         for (std::size_t i = 0; i < view.known.size(); ++i)
         {
             KnownEntity& known = view.known[i];
+            // The known ids are spread over the world: each one's `current` entry is a cache miss. Asked for a
+            // few entities ahead, the misses overlap.
+            if (i + kPrefetchAhead < view.known.size() && view.known[i + kPrefetchAhead].id < current.size())
+                __builtin_prefetch(&current[view.known[i + kPrefetchAhead].id]);
             for (; base_entry != base.end() && base_entry->entity < known.id; ++base_entry)
             {
                 writer.add_removed(base_entry->entity);  // left interest or the world since the baseline
+                work.removed.push_back(static_cast<std::size_t>(base_entry - base.begin()));
                 used_bits += 1 + writer.gap_bits_estimate();
             }
             const EntityHistory* previous = nullptr;
@@ -725,6 +743,7 @@ struct ReplicationServer::Impl
         for (; base_entry != base.end(); ++base_entry)
         {
             writer.add_removed(base_entry->entity);
+            work.removed.push_back(static_cast<std::size_t>(base_entry - base.begin()));
             used_bits += 1 + writer.gap_bits_estimate();
         }
     }
@@ -756,38 +775,52 @@ struct ReplicationServer::Impl
         }
     }
 
-    /// This snapshot's state, kept as a possible baseline: the baseline's, with the entries just written applied.
+    /// This snapshot's state, kept as a possible baseline: the baseline's, without the entries written as removed
+    /// (`removed`, positions in `base`), with the entries just written applied. Copied in runs between those
+    /// changes: a walk over every known entity per snapshot cost more than the copy.
     void build_record(const ClientView& view, const RecordState& base, PendingSnapshot& out,
-                      std::vector<bool>& written) const
+                      const std::vector<std::size_t>& removed) const
     {
         SentSnapshot& record = out.record;
         record = SentSnapshot{};
         record.sequence = view.next_sequence;
         record.tick = tick;
-        record.state.reserve(view.known.size());
-        written.assign(view.known.size(), false);
-        for (std::size_t index : out.written)
-            written[index] = true;
-        auto base_entry = base.begin();
-        for (std::size_t i = 0; i < view.known.size(); ++i)
-        {
-            const KnownEntity& known = view.known[i];
-            while (base_entry != base.end() && base_entry->entity < known.id)
-                ++base_entry;
-            const bool in_base = base_entry != base.end() && base_entry->entity == known.id;
-            if (written[i])
+        record.state.reserve(base.size() - removed.size() + out.written.size());
+        std::sort(out.written.begin(), out.written.end());  // known indices ascend with the ids
+        auto next_removed = removed.begin();
+        std::size_t from = 0;  // the first entry of `base` not yet copied or skipped
+        const auto copy_until = [&](std::size_t to) {
+            for (; next_removed != removed.end() && *next_removed < to; ++next_removed)
             {
-                // As written_entry: the entry it replaced becomes its previous one.
-                const EntityHistory replaced = in_base ? base_entry->history : EntityHistory{};
-                record.state.push_back({known.id, {meta[known.id].quantized, tick, replaced.state, replaced.tick}});
+                record.state.insert(record.state.end(), base.begin() + from, base.begin() + *next_removed);
+                from = *next_removed + 1;
             }
-            else if (in_base)
-                // Held back (or unchanged): the baseline's entry, with its old tick. Not the current state: the
-                // client decodes this snapshot as the baseline plus what was written, and the next delta is coded
-                // against this record, so both ends must hold the same bytes here. The client skips such an entry
-                // when it already shows something newer (replication_client.cpp).
-                record.state.push_back(*base_entry);
+            record.state.insert(record.state.end(), base.begin() + from, base.begin() + to);
+            from = to;
+        };
+        for (std::size_t index : out.written)
+        {
+            const std::uint32_t id = view.known[index].id;
+            const auto at = std::lower_bound(
+                base.begin() + from, base.end(), id,
+                [](const BaselineEntry& entry, std::uint32_t wanted) { return entry.entity < wanted; });
+            copy_until(static_cast<std::size_t>(at - base.begin()));
+            const bool in_base = at != base.end() && at->entity == id;
+            // As written_entry: the entry it replaced becomes its previous one.
+            const EntityHistory replaced = in_base ? at->history : EntityHistory{};
+            record.state.push_back({id,
+                                    {.state = meta[id].quantized,
+                                     .previous = replaced.state,
+                                     .tick = tick,
+                                     .previous_tick = replaced.tick}});
+            if (in_base)
+                ++from;
         }
+        // The rest, held back or unchanged, keep the baseline's entry with its old tick. Not the current state: the
+        // client decodes this snapshot as the baseline plus what was written, and the next delta is coded against
+        // this record, so both ends must hold the same bytes here. The client skips such an entry when it already
+        // shows something newer (replication_client.cpp).
+        copy_until(base.size());
     }
 
     void count_sent_snapshot(ClientView& view, std::size_t bytes, std::size_t selected, std::size_t deferred)
@@ -886,7 +919,7 @@ struct ReplicationServer::Impl
     void sweep_records(ClientView& view)
     {
         for (const SentSnapshot& sent : view.history)
-            for (const RecordEntry& entry : sent.state)
+            for (const BaselineEntry& entry : sent.state)
             {
                 const QuantizedEntity* now_current =
                     entry.entity < current.size() ? current[entry.entity].state : nullptr;

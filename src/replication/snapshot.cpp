@@ -20,7 +20,10 @@ SnapshotEntry written_entry(std::uint32_t entity, QuantizedEntityPtr state, Tick
 
 EntityHistory history_of(const SnapshotEntry& entry)
 {
-    return {entry.state.get(), entry.tick, entry.previous.get(), entry.previous_tick};
+    return {.state = entry.state.get(),
+            .previous = entry.previous.get(),
+            .tick = entry.tick,
+            .previous_tick = entry.previous_tick};
 }
 
 std::unique_ptr<SnapshotEncoder> make_snapshot_encoder(SnapshotCodec codec)

@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "eustress/net/replication.hpp"
@@ -42,6 +43,14 @@ SnapshotEntry written_entry(std::uint32_t entity, QuantizedEntityPtr state, Tick
 using SnapshotState = std::vector<SnapshotEntry>;
 /// An entry's states and ticks as plain pointers: what an encoder codes against.
 EntityHistory history_of(const SnapshotEntry& entry);
+
+/// An entry of a baseline as the server keeps it (plain pointers, no reference count to touch when a record copies
+/// its baseline's entries), and as an encoder can be given a whole baseline at once (SnapshotEncoder::add_baselines).
+struct BaselineEntry
+{
+    std::uint32_t entity = 0;
+    EntityHistory history;  ///< the state the client holds, from which tick, and the one it replaced
+};
 
 struct SnapshotHeader
 {
@@ -86,6 +95,13 @@ class SnapshotEncoder
     {
         for (const SnapshotEntry& entry : baseline)
             add_baseline(entry.entity, history_of(entry));
+    }
+    /// The whole baseline at once, ascending (instead of add_baseline, not with it): `baseline` must live until
+    /// `finish`, so an encoder may read it there instead of copying what it needs entry by entry.
+    virtual void add_baselines(std::span<const BaselineEntry> baseline)
+    {
+        for (const BaselineEntry& entry : baseline)
+            add_baseline(entry.entity, entry.history);
     }
     /// Forgets the entry added last (the budget could not take it).
     virtual void drop_last() = 0;

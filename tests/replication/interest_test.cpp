@@ -87,5 +87,33 @@ TEST(Interest, ManyClientsEachSeeOnlyTheirNeighbourhood)
         }
 }
 
+TEST(Interest, AnEntityWhoseTargetChangesEntersAndLeavesTheViewsItNowAllows)
+{
+    // The interest pass reads who may see an entity from a per-tick copy beside its position (not the entity's own
+    // record): a copy left stale by a change of target would keep an owner-only entity in another client's view.
+    ReplicatedGame game;
+    auto& owner = game.add_client("10.0.3.2:4000");
+    auto& other = game.add_client("10.0.3.3:4000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    game.replication->set_view(owner.client->id(), {0, 0, 0}, 50);
+    game.replication->set_view(other.client->id(), {0, 0, 0}, 50);
+    const EntityId shared = game.world.spawn();  // for everyone: both see it, so the views are running
+    game.world.set(shared, NetworkTransform{{-10, 0, 0}, {}});
+    const EntityId secret = game.world.spawn({owner.client->id(), Replication::owner_only()});
+    game.world.set(secret, NetworkTransform{{10, 0, 0}, {}});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(owner, secret) && game.mirrored(other, shared); }));
+    game.run_until([] { return false; }, 30);
+    EXPECT_FALSE(game.mirrored(other, secret).has_value());
+
+    game.world.set_networked(secret, {owner.client->id(), Replication::everyone()});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(other, secret).has_value(); }));
+    game.world.set_networked(secret, {owner.client->id(), Replication::owner_only()});
+    ASSERT_TRUE(game.run_until([&] { return !game.mirrored(other, secret).has_value(); }));
+    game.run_until([] { return false; }, 30);
+    EXPECT_FALSE(game.mirrored(other, secret).has_value());
+    EXPECT_TRUE(game.mirrored(owner, secret).has_value());
+    EXPECT_TRUE(game.mirrored(other, shared).has_value());
+}
+
 }  // namespace
 }  // namespace eustress::net::testing

@@ -376,6 +376,54 @@ TEST_F(Chain, AnEntryAddedAgainstABaselineTheWriterWasNotGivenIsCodedInFull)
         EXPECT_EQ(*decoded.state[i].state, *states[i]);
 }
 
+TEST_F(Chain, ABaselineNamedAtOnceCodesAsTheSameBaselineNamedEntryByEntry)
+{
+    // The server names its record to the writer in one call (add_baselines), which `finish` reads where the server
+    // keeps it: the listing contexts (each entry's age against the newest, whether it was moving) and so the bytes
+    // and models must be those of naming each entry. The baseline mixes ages: a chain's second snapshot in which
+    // only some entities were written again.
+    auto bodies = falling_bodies(6);
+    std::vector<std::byte> bytes;
+    std::shared_ptr<const FieldModels> models;
+    const auto first = encode(bodies, {}, {1, 6, 0, 0}, SnapshotCodec::Predictive, bytes, &models);
+    for (std::size_t i = 0; i < bodies.size(); i += 2)
+        bodies[i].position.x += 0.25f;
+    const auto baseline = encode(bodies, first, {2, 12, 0, 1}, SnapshotCodec::Predictive, bytes, &models);
+    std::vector<BaselineEntry> record;
+    for (const SnapshotEntry& entry : baseline)
+        record.push_back({entry.entity, history_of(entry)});
+    for (Body& body : bodies)
+        body.position.y -= 0.5f;
+    std::vector<QuantizedEntityPtr> states;
+    for (const Body& body : bodies)
+        states.push_back(quantize(body));
+
+    const SnapshotHeader header{3, 18, 0, 2};
+    const auto code = [&](bool at_once) {
+        const auto writer = make_snapshot_encoder(SnapshotCodec::Predictive);
+        writer->begin(header.tick);
+        writer->start_from(models);
+        if (at_once)
+            writer->add_baselines(record);
+        else
+            for (const BaselineEntry& entry : record)
+                writer->add_baseline(entry.entity, entry.history);
+        for (const std::size_t i : {3u, 0u, 5u})
+            writer->add_present(static_cast<std::uint32_t>(i + 1), *states[i], &record[i].history);
+        writer->add_removed(2);
+        return writer->finish(header);
+    };
+    const auto entry_by_entry = code(false);
+    const auto at_once = code(true);
+    EXPECT_EQ(at_once, entry_by_entry);
+    DecodedSnapshot decoded_baseline;
+    decoded_baseline.state = baseline;
+    decoded_baseline.models = models;
+    DecodedSnapshot decoded;
+    ASSERT_EQ(decode_against(at_once, decoded_baseline, decoded), DecodeError::None);
+    EXPECT_EQ(decoded.state.size(), 5u);  // entity 2 removed
+}
+
 TEST(ListingContext, BucketsAnEntrysAgeAsDocumented)
 {
     // (age, bucket): 0, under 8, under 16, under 32, under 128, older (a tick after the newest counts as older).
