@@ -481,11 +481,8 @@ struct ReplicationServer::Impl
     {
         if (!view.view || !entity.placed)
             return 1.0f;
-        const float dx = entity.position.x - view.view->position.x;
-        const float dy = entity.position.y - view.view->position.y;
-        const float dz = entity.position.z - view.view->position.z;
-        const float distance = std::sqrt(dx * dx + dy * dy + dz * dz);
-        return std::max(0.1f, 1.0f - distance / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
+        const float apart = distance(entity.position, view.view->position);
+        return std::max(0.1f, 1.0f - apart / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
     }
 
     /// What one entity-action message will change for a client: nothing in ClientView::known changes until the
@@ -883,11 +880,8 @@ struct ReplicationServer::Impl
     {
         if (view.view)
         {
-            const float dx = view.view->position.x - view.interest_position.x;
-            const float dy = view.view->position.y - view.interest_position.y;
-            const float dz = view.view->position.z - view.interest_position.z;
             const float limit = view.view->radius * 0.1f;
-            if (dx * dx + dy * dy + dz * dz > limit * limit)
+            if (squared_distance(view.view->position, view.interest_position) > limit * limit)
                 view.interest_dirty = true;
         }
         if (structure_changed || view.interest_dirty || periodic_interest_due(view))

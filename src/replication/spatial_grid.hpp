@@ -37,10 +37,7 @@ class SpatialGrid
                     continue;
                 for (const Placed& placed : found->second)
                 {
-                    const float dx = placed.position.x - center.x;
-                    const float dy = placed.position.y - center.y;
-                    const float dz = placed.position.z - center.z;
-                    const float distance_squared = dx * dx + dy * dy + dz * dz;
+                    const float distance_squared = squared_distance(placed.position, center);
                     if (distance_squared <= radius_squared)
                         visit(placed.entity, distance_squared);
                 }
