@@ -243,6 +243,31 @@ TEST(QuicConnection, APacketLeavingWithNothingInFlightCarriesNoAnchorButTheNextO
     EXPECT_EQ(pair.server_handler.datagrams.size(), 2u);
 }
 
+TEST(QuicConnection, DatagramsLeaveHighestPriorityFirstWhenTheirQueuesEmptyAndFillAgain)
+{
+    // A priority's queue stays when it empties (no allocation per pass that empties it): the writer must skip the
+    // empty ones, take the highest priority that holds something, and keep the order within a priority.
+    Pair pair;
+    pair.pump(300);
+    ASSERT_TRUE(pair.server_handler.handshake);
+    const auto message = [](std::uint8_t tag) {
+        return std::vector<std::byte>(40, std::byte{tag});
+    };
+    const auto send = [&](std::initializer_list<std::pair<std::uint8_t, std::uint8_t>> tagged) {
+        for (const auto& [tag, priority] : tagged)
+            ASSERT_TRUE(pair.client->queue_datagram(message(tag), tag, priority, pair.now));
+        pair.pump(100);
+    };
+    send({{1, 200}, {2, 10}});  // both queues exist now, and both are emptied
+    send({{3, 10}, {4, 10}});   // the higher one stays empty
+    send({{5, 10}, {6, 200}, {7, 200}, {8, 90}});
+    std::vector<std::uint8_t> order;
+    for (const auto& datagram : pair.server_handler.datagrams)
+        order.push_back(static_cast<std::uint8_t>(datagram.at(0)));
+    EXPECT_EQ(order, (std::vector<std::uint8_t>{1, 2, 3, 4, 6, 7, 8, 5}));
+    EXPECT_EQ(pair.client->pending_datagrams(), 0u);
+}
+
 TEST(QuicConnection, AnotherAlpnIsRefusedWithNoApplicationProtocol)
 {
     Pair pair("other/1");

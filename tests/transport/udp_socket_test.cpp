@@ -38,12 +38,11 @@ struct Received
     SocketAddress from;
 };
 
-/// Receives until `expected` datagrams arrived or the patience runs out.
-std::vector<Received> receive_all(DatagramSocket& socket, std::size_t expected,
+/// Receives into `slots` until `expected` datagrams arrived or the patience runs out.
+std::vector<Received> receive_all(DatagramSocket& socket, std::vector<ReceiveSlot>& slots, std::size_t expected,
                                   std::chrono::milliseconds patience = std::chrono::seconds(5))
 {
     std::vector<Received> received;
-    std::vector<ReceiveSlot> slots(100);  // more than one recvmmsg call's worth
     const auto deadline = std::chrono::steady_clock::now() + patience;
     while (received.size() < expected && std::chrono::steady_clock::now() < deadline)
     {
@@ -58,6 +57,13 @@ std::vector<Received> receive_all(DatagramSocket& socket, std::size_t expected,
         }
     }
     return received;
+}
+
+std::vector<Received> receive_all(DatagramSocket& socket, std::size_t expected,
+                                  std::chrono::milliseconds patience = std::chrono::seconds(5))
+{
+    std::vector<ReceiveSlot> slots(100);  // more than one recvmmsg call's worth
+    return receive_all(socket, slots, expected, patience);
 }
 
 OutgoingDatagram to(const SocketAddress& address, const std::vector<std::byte>& payload)
@@ -289,6 +295,44 @@ TEST(UdpSocket, CountsDatagramsDroppedForAFullReceiveBuffer)
     ASSERT_EQ(sender->send(std::span(batch).first(1), Timestamp{}), 1u);
     received += receive_all(*receiver, 1).size();
     EXPECT_LT(received, 201u);
+    EXPECT_GT(receiver->stats().receive_dropped, 0u);
+    EXPECT_EQ(received + receiver->stats().receive_dropped, 201u);
+}
+
+// The socket writes its receive headers once per slot array and restores after each call what the kernel changed
+// (msg_controllen above all: a call that found no drops reports no control data, and one not restored would leave
+// no room for the drop count next time).
+TEST(UdpSocket, TheSameSlotsCallAfterCallStillSeeTruncationsAndDrops)
+{
+    UdpSocketOptions tiny;
+    tiny.receive_buffer_bytes = 1;
+    auto sender = open_loopback();
+    auto receiver = open_loopback(tiny);
+    ASSERT_TRUE(sender && receiver);
+    std::vector<ReceiveSlot> slots(100);
+    const auto oversized = payload_for(1, 1600);
+    const auto first = payload_for(2, 300);
+    // One at a time: the tiny buffer holds one datagram.
+    ASSERT_EQ(sender->send(std::vector{to(receiver->local_address(), oversized)}, Timestamp{}), 1u);
+    EXPECT_TRUE(receive_all(*receiver, slots, 1, std::chrono::milliseconds(300)).empty());
+    ASSERT_EQ(sender->send(std::vector{to(receiver->local_address(), first)}, Timestamp{}), 1u);
+    const auto before = receive_all(*receiver, slots, 1);
+    ASSERT_EQ(before.size(), 1u);
+    EXPECT_EQ(before[0].bytes, first);
+    EXPECT_EQ(before[0].from, sender->local_address());
+    EXPECT_EQ(receiver->stats().receive_truncated, 1u);
+    EXPECT_EQ(receiver->stats().receive_dropped, 0u);
+
+    const auto payload = payload_for(7, 1000);
+    const std::vector<OutgoingDatagram> flood(200, to(receiver->local_address(), payload));
+    ASSERT_EQ(sender->send(flood, Timestamp{}), 200u);
+    auto received = receive_all(*receiver, slots, 200, std::chrono::milliseconds(300)).size();
+    ASSERT_EQ(sender->send(std::span(flood).first(1), Timestamp{}), 1u);
+    const auto last = receive_all(*receiver, slots, 1);
+    received += last.size();
+    ASSERT_FALSE(last.empty());
+    EXPECT_EQ(last.back().bytes, payload);
+    EXPECT_EQ(last.back().from, sender->local_address());
     EXPECT_GT(receiver->stats().receive_dropped, 0u);
     EXPECT_EQ(received + receiver->stats().receive_dropped, 201u);
 }
