@@ -88,7 +88,11 @@ struct EntityMeta
     ClientId owner = kServerId;
     RoomId room = 0;
     float importance = 1;
-    std::uint64_t component_set = 0;  ///< a hash of its component ids: a change needs an interest pass
+    /// Its component ids as a bit set, exact for ids below 64 (a list is ascending and unique); `wide_components`:
+    /// some id is 64 or more, and only the lists can tell. Comparing a moved entity's old and new lists read the
+    /// old state, a cache miss per moved entity (a tenth of the tick at 100,000 entities); these two do not.
+    std::uint64_t component_bits = 0;
+    bool wide_components = false;
     /// Changes when its component list does, to a number no list had before: each client's interest pass
     /// compares it with what it announced instead of comparing the lists, which read each moved entity's state.
     std::uint64_t components_version = 0;
@@ -371,14 +375,11 @@ struct ReplicationServer::Impl
                 insert_sorted(owned[entity.owner], id);
             // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
             // what it is made of does not.
-            entity.component_set = component_set_of(*entity.quantized);
-            const bool same_components =
-                before.state && (before.state == entity.state || (before.component_set == entity.component_set &&
-                                                                  before.state->same_components(*entity.quantized)));
+            set_component_bits(entity);
+            const bool same_components = same_components_as(before, entity);
             entity.components_version = same_components ? before.components_version : ++last_components_version;
             if (!before.state || before.target != entity.target || before.owner != entity.owner ||
-                before.room != entity.room || before.placed != entity.placed ||
-                before.component_set != entity.component_set)
+                before.room != entity.room || before.placed != entity.placed || !same_components)
                 structure_changed = true;
             if (before.state && before.state != entity.state)
                 retired.retire(std::move(before.state), tick);
@@ -415,12 +416,27 @@ struct ReplicationServer::Impl
                 erase_sorted(mine->second, id);
     }
 
-    static std::uint64_t component_set_of(const QuantizedEntity& state)
+    static void set_component_bits(EntityMeta& entity)
     {
-        std::uint64_t hash = 0xcbf29ce484222325ull;
-        for (ComponentId component : state.components)
-            hash = (hash ^ component) * 0x100000001b3ull;
-        return hash;
+        for (ComponentId component : entity.quantized->components)
+        {
+            if (component < 64)
+                entity.component_bits |= std::uint64_t{1} << component;
+            else
+                entity.wide_components = true;
+        }
+    }
+
+    /// Whether `after` (just indexed) has the components `before` (as last indexed) had.
+    static bool same_components_as(const EntityMeta& before, const EntityMeta& after)
+    {
+        if (!before.state)
+            return false;
+        if (before.state == after.state)
+            return true;
+        if (before.component_bits != after.component_bits || before.wide_components != after.wide_components)
+            return false;
+        return !after.wide_components || before.state->same_components(*after.quantized);
     }
 
     static void insert_sorted(std::vector<std::uint32_t>& ids, std::uint32_t id)

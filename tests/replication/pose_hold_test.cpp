@@ -87,6 +87,26 @@ TEST(PoseHold, OffByDefaultEveryQuantizedChangeIsANewState)
     EXPECT_NE(body.place({at.x + 0.00098f, at.y, at.z}, about_z(0.3f)), first);
 }
 
+TEST(PoseHold, OffByDefaultTheSameQuantizedValueKeepsTheStateItself)
+{
+    // Without the hold the World still keeps the state when a set leaves the quantized value equal: "unchanged"
+    // stays a pointer comparison for every client. It tells a change by a hash of the value first, so equal values
+    // must hash equal and a value that came back after a change must be a state of its own.
+    Body body(false);
+    const QuantizedEntityPtr first = body.place({10.0f, 5.0f, 1.0f}, about_z(0.3f));
+    const Vec3 at = body.shown(first).position;
+    EXPECT_EQ(body.place(at, about_z(0.3f)), first);
+    EXPECT_EQ(body.place({at.x + 0.0001f, at.y, at.z}, about_z(0.3f)), first) << "the same grid point";
+    const QuantizedEntityPtr moved = body.place({at.x + 0.5f, at.y, at.z}, about_z(0.3f));
+    EXPECT_NE(moved, first);
+    EXPECT_FALSE(*moved == *first);
+    const QuantizedEntityPtr back = body.place(at, about_z(0.3f));
+    EXPECT_NE(back, moved);
+    EXPECT_NE(back, first) << "the old state is not the current one's previous any more";
+    EXPECT_TRUE(*back == *first);
+    EXPECT_EQ(body.place(at, about_z(0.3f)), back);
+}
+
 TEST(PoseHold, AnotherComponentThatChangedIsNeverHeld)
 {
     struct Health

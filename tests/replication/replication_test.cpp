@@ -1,5 +1,7 @@
 // The replication contract, end to end over real QUIC in memory: what the game sees on each end.
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -122,6 +124,48 @@ TEST(Replication, ComponentsAddedAndRemovedTravelReliably)
     ASSERT_TRUE(game.run_until([&] { return peer.mirror().get<Health>(local) == nullptr; }));
     ASSERT_EQ(peer.events_of<ComponentRemovedEvent>().size(), 1u);
     EXPECT_EQ(peer.events_of<ComponentRemovedEvent>()[0].entity, local);
+}
+
+/// A component type per index, to fill a registry past 64 components.
+template <int Index> struct Filler
+{
+    std::int32_t value = 0;
+};
+
+template <int... Index> void register_fillers(ComponentRegistry& registry, std::integer_sequence<int, Index...>)
+{
+    (registry.add<Filler<Index>>(
+         "test.filler" + std::to_string(Index),
+         [](auto& stream, Filler<Index>& filler) { return stream.integer(filler.value, 0, 9); }),
+     ...);
+}
+
+TEST(Replication, ComponentsWithIdsPast64AreAddedAndRemovedLikeAnyOther)
+{
+    // The server tells a moved entity's component list from its old one by a bit per id below 64; past that it
+    // compares the lists. Health and Parent get ids 64 and 65 here.
+    ReplicatedGame game([](ComponentRegistry& registry) {
+        register_fillers(registry, std::make_integer_sequence<int, 63>{});
+        register_test_components(registry);
+    });
+    ASSERT_GE(*game.registry.id<Health>(), 64);
+    auto& peer = game.add_client("10.0.0.2:5000");
+    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
+    const EntityId entity = game.world.spawn();
+    game.world.set(entity, NetworkTransform{});
+    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
+    const EntityId local = *game.mirrored(peer, entity);
+
+    game.world.set(entity, Health{42, kNoEntity});  // one id past 64 where there was none
+    ASSERT_TRUE(game.run_until([&] { return peer.mirror().get<Health>(local) != nullptr; }));
+    game.world.set(entity, Parent{entity});  // the same bits below 64, another list
+    ASSERT_TRUE(game.run_until([&] { return peer.mirror().get<Parent>(local) != nullptr; }));
+    game.world.set(entity, NetworkTransform{{3, 0, 0}, {}});  // the same list, moved
+    ASSERT_TRUE(game.run_until([&] { return near(peer.mirror().get<NetworkTransform>(local)->position, {3, 0, 0}); }));
+    game.world.remove<Health>(entity);
+    ASSERT_TRUE(game.run_until([&] { return peer.mirror().get<Health>(local) == nullptr; }));
+    EXPECT_NE(peer.mirror().get<Parent>(local), nullptr);
+    EXPECT_EQ(peer.events_of<ComponentRemovedEvent>().size(), 1u);
 }
 
 TEST(Replication, UnchangedEntitiesCostNothingOnceAcknowledged)
