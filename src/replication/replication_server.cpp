@@ -406,9 +406,9 @@ struct ReplicationServer::Impl
     void drop_from_lists(std::uint32_t id, const EntityMeta& indexed, const std::optional<Vec3>& placed_at)
     {
         if (indexed.placed && placed_at)
-            grid.move(id, indexed.position, *placed_at);
+            grid.move(id, *placed_at);
         else if (indexed.placed)
-            grid.remove(id, indexed.position);
+            grid.remove(id);
         else
             erase_sorted(unplaced, id);
         if (indexed.owner != kServerId)

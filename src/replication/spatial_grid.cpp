@@ -20,45 +20,44 @@ void SpatialGrid::clear()
 {
     for (auto& [key, placed] : m_cells)
         placed.clear();  // keep the vectors' capacity: the same cells fill again next tick
+    m_slots.clear();
 }
 
 void SpatialGrid::insert(std::uint32_t entity, const Vec3& position)
 {
-    m_cells[key_of(cell_of(position))].push_back({entity, position});
+    if (contains(entity))
+        return move(entity, position);
+    if (entity >= m_slots.size())
+        m_slots.resize(std::max<std::size_t>(std::size_t{entity} + 1, m_slots.size() * 2));
+    std::vector<Placed>& cell = m_cells[key_at(position)];
+    m_slots[entity] = {&cell, static_cast<std::uint32_t>(cell.size())};
+    cell.push_back({entity, position});
 }
 
-void SpatialGrid::remove(std::uint32_t entity, const Vec3& position)
+void SpatialGrid::remove(std::uint32_t entity)
 {
-    const auto cell = m_cells.find(key_of(cell_of(position)));
-    if (cell == m_cells.end())
+    if (!contains(entity))
         return;
-    auto& placed = cell->second;
-    const auto found =
-        std::find_if(placed.begin(), placed.end(), [entity](const Placed& item) { return item.entity == entity; });
-    if (found == placed.end())
-        return;
-    *found = placed.back();
+    const Slot slot = m_slots[entity];
+    std::vector<Placed>& placed = *slot.cell;
+    placed[slot.index] = placed.back();
+    m_slots[placed[slot.index].entity].index = slot.index;
     placed.pop_back();
+    m_slots[entity] = {};
 }
 
-void SpatialGrid::move(std::uint32_t entity, const Vec3& from, const Vec3& to)
+void SpatialGrid::move(std::uint32_t entity, const Vec3& to)
 {
-    const std::uint64_t key = key_of(cell_of(from));
-    if (key != key_of(cell_of(to)))
+    if (!contains(entity))
+        return insert(entity, to);
+    Placed& placed = (*m_slots[entity].cell)[m_slots[entity].index];
+    if (key_at(placed.position) == key_at(to))
     {
-        remove(entity, from);
-        insert(entity, to);
+        placed.position = to;
         return;
     }
-    const auto cell = m_cells.find(key);
-    if (cell == m_cells.end())
-        return;
-    for (Placed& placed : cell->second)
-        if (placed.entity == entity)
-        {
-            placed.position = to;
-            return;
-        }
+    remove(entity);
+    insert(entity, to);
 }
 
 SpatialGrid::Cell SpatialGrid::cell_of(const Vec3& position) const
