@@ -354,7 +354,8 @@ struct ReplicationServer::Impl
             if (before.state)
                 drop_from_lists(id, before, record->position);
             entity = EntityMeta{};
-            entity.state = world_impl.quantized(*record);
+            QuantizedEntityPtr replaced;  // the World's reference to before.state, when the change made a new one
+            entity.state = world_impl.quantized(*record, &replaced);
             entity.quantized = entity.state.get();
             entity.record = record;
             entity.target = record->networked.replication.target;
@@ -382,7 +383,7 @@ struct ReplicationServer::Impl
                 before.room != entity.room || before.placed != entity.placed || !same_components)
                 structure_changed = true;
             if (before.state && before.state != entity.state)
-                retired.retire(std::move(before.state), tick);
+                retired.retire(std::move(before.state), tick, std::move(replaced));
         }
         world_impl.changed.clear();
     }

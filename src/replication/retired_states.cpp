@@ -4,10 +4,9 @@
 
 namespace eustress::net::replication {
 
-void RetiredStates::retire(QuantizedEntityPtr state, Tick tick)
+void RetiredStates::retire(QuantizedEntityPtr state, Tick tick, QuantizedEntityPtr also)
 {
-    mark(*state, tick);
-    m_recent.push_back({std::move(state), tick});
+    m_recent.push_back({std::move(state), std::move(also), tick});
 }
 
 void RetiredStates::mark(const QuantizedEntity& state, Tick tick) noexcept
@@ -18,10 +17,14 @@ void RetiredStates::mark(const QuantizedEntity& state, Tick tick) noexcept
 void RetiredStates::release_older_than(Tick horizon, std::size_t period)
 {
     // Most states are named by no record by the time the horizon passes their retirement: freed then, in order.
+    // A state is marked only by sweeps after its retirement (a sweep never marks a current state), so a mark
+    // older than that, or none, means "named last while current", which the horizon has passed too.
     while (!m_recent.empty() && tick_difference(m_recent.front().retired, horizon) < 0)
     {
-        if (tick_difference(m_recent.front().state->last_named, horizon) >= 0)
-            m_named.push_back(std::move(m_recent.front().state));
+        Recent& front = m_recent.front();
+        if (tick_difference(front.state->last_named, front.retired) > 0 &&
+            tick_difference(front.state->last_named, horizon) >= 0)
+            m_named.push_back(std::move(front.state));
         m_recent.pop_front();
     }
     release_named(horizon, period);

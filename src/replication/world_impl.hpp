@@ -88,22 +88,33 @@ struct World::Impl
         by_id[id] = nullptr;
         return true;
     }
-    const replication::QuantizedEntityPtr& quantized(EntityRecord& record)
+    /// The entity's state as of its last change, quantized once. When the change made a new state, the World's
+    /// reference to the one it replaces goes to `replaced` if given: releasing it counts down the old state's
+    /// control block, a cache miss per moved entity (a twentieth of the tick at 100,000 entities), which the
+    /// replication server defers to when it frees the state anyway.
+    const replication::QuantizedEntityPtr& quantized(EntityRecord& record,
+                                                     replication::QuantizedEntityPtr* replaced = nullptr)
     {
-        if (!record.quantized)
+        if (record.quantized)
+            return record.quantized;
+        replication::QuantizedEntity& fresh = quantize_scratch;
+        replication::quantize_entity_into(*registry, record.components, serialize_failures, fresh);
+        const std::uint64_t hash = replication::value_hash(fresh);
+        const bool keep =
+            record.previous && ((hash == record.quantized_hash && *record.previous == fresh) ||
+                                replication::pose_holds(*registry, *record.previous, fresh, record.components));
+        if (keep)
         {
-            replication::QuantizedEntity& fresh = quantize_scratch;
-            replication::quantize_entity_into(*registry, record.components, serialize_failures, fresh);
-            const std::uint64_t hash = replication::value_hash(fresh);
-            const bool keep =
-                record.previous && ((hash == record.quantized_hash && *record.previous == fresh) ||
-                                    replication::pose_holds(*registry, *record.previous, fresh, record.components));
-            if (!keep)
-                record.quantized_hash = hash;
-            // A copy sizes each vector exactly: one allocation each, where growing them field by field took several.
-            record.quantized = keep ? record.previous : std::make_shared<const replication::QuantizedEntity>(fresh);
-            record.previous.reset();
+            record.quantized = std::move(record.previous);
+            return record.quantized;
         }
+        record.quantized_hash = hash;
+        // A copy sizes each vector exactly: one allocation each, where growing them field by field took several.
+        record.quantized = std::make_shared<const replication::QuantizedEntity>(fresh);
+        if (replaced)
+            *replaced = std::move(record.previous);
+        else
+            record.previous.reset();
         return record.quantized;
     }
     /// Spawns under a given id (the client's mirror allocates ids itself, never reusing one).

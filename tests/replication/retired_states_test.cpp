@@ -31,6 +31,25 @@ TEST(RetiredStates, AStateLivesUntilTheHorizonPassesTheLastTickARecordNamedIt)
     EXPECT_EQ(retired.size(), 0u);
 }
 
+TEST(RetiredStates, TheWorldsOwnReferenceIsReleasedWithTheStateAndNotBefore)
+{
+    // The server retires its reference and the World's to the same state together (releasing the World's at once
+    // was a cache miss per moved entity): the state lives while either could be needed and is freed once.
+    RetiredStates retired;
+    std::weak_ptr<const QuantizedEntity> watched;
+    {
+        auto state = std::make_shared<const QuantizedEntity>();
+        auto worlds = state;
+        watched = state;
+        retired.retire(std::move(state), 10, std::move(worlds));
+    }
+    EXPECT_EQ(watched.use_count(), 2);
+    retired.release_older_than(10, 1);
+    EXPECT_FALSE(watched.expired());
+    retired.release_older_than(11, 1);
+    EXPECT_TRUE(watched.expired());
+}
+
 TEST(RetiredStates, AStateNamedNoLongerIsFreedAsTheHorizonPassesItsRetirement)
 {
     RetiredStates retired;
