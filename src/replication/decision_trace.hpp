@@ -62,8 +62,8 @@ struct TraceSink
 };
 static_assert(PricingSink<TraceSink>, "the estimates trace against models a finished snapshot shares");
 
-/// Codes `decisions` through `sink` (EncodeSink, TallySink) with `models`: the models a TraceSink's indices refer
-/// to, in the state coding reached.
+/// Codes `decisions` through `sink` (TallySink, or CoderSink through the overload below) with `models`: the models
+/// a TraceSink's indices refer to, in the state coding reached.
 template <typename Sink> void replay(std::span<const CodedDecision> decisions, Sink& sink, FieldModels& models)
 {
     auto* const first = reinterpret_cast<AdaptiveBit*>(&models);
@@ -74,6 +74,16 @@ template <typename Sink> void replay(std::span<const CodedDecision> decisions, S
         else
             sink.bit(first[decision.model], static_cast<unsigned>(decision.value));
     }
+}
+
+/// EncodeSink's: the decisions as one RangeEncoderRun, whose interval stays in registers only if the whole loop
+/// is compiled as one function (flatten: the integers' coding is otherwise called out of line, and the run with it
+/// goes to memory).
+[[gnu::flatten]] inline void replay(std::span<const CodedDecision> decisions, EncodeSink& sink, FieldModels& models)
+{
+    RangeEncoderRun run(sink.encoder);
+    CoderSink<RangeEncoderRun> in_run{run};
+    replay(decisions, in_run, models);
 }
 
 }  // namespace eustress::net::replication
