@@ -24,6 +24,8 @@ bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept
 void PredictiveSnapshotWriter::begin(Tick tick)
 {
     m_tick = tick;
+    if (m_reuse_decisions)
+        m_kept.start_tick(tick);
     m_entries.clear();
     m_decisions.clear();
     m_baseline = {};
@@ -72,10 +74,26 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
         code_integer(listing, models.gap, 0);
     const auto first = static_cast<std::uint32_t>(m_decisions.size());
     m_prices.price_under(m_start);
-    TraceSink sink{models, m_decisions, m_prices, listing.cost};
-    code_entity(sink, models, current, baseline, m_tick, m_scratch);
+    std::uint64_t cost = listing.cost;
+    const std::span<const CodedDecision> kept =
+        m_reuse_decisions ? m_kept.find(current, baseline) : std::span<const CodedDecision>{};
+    if (!kept.empty())
+    {
+        // Decided for another snapshot of this tick against the same baseline entry: only the price is this one's.
+        for (const CodedDecision& decision : kept)
+            cost += price_of(decision, models, m_prices);
+        m_decisions.insert(m_decisions.end(), kept.begin(), kept.end());
+    }
+    else
+    {
+        TraceSink sink{models, m_decisions, m_prices};
+        code_entity(sink, models, current, baseline, m_tick, m_scratch);
+        cost += sink.cost;
+        if (m_reuse_decisions)
+            m_kept.keep(current, baseline, std::span<const CodedDecision>(m_decisions).subspan(first));
+    }
     m_entries.push_back({entity, &current, baseline != nullptr, first, static_cast<std::uint32_t>(m_decisions.size())});
-    return static_cast<std::size_t>((sink.cost + 255) / 256);
+    return static_cast<std::size_t>((cost + 255) / 256);
 }
 
 void PredictiveSnapshotWriter::add_removed(std::uint32_t entity)
