@@ -13,6 +13,8 @@ namespace {
 /// 2^-12 chance; QUIC's AEAD is what guarantees integrity on the wire) rather than decoded as other values.
 constexpr std::uint32_t kEndMark = 0xA5C;
 constexpr unsigned kEndMarkBits = 12;
+/// What `finish` reserves for the stream after the header: most snapshots' streams fit; longer ones grow from there.
+constexpr std::size_t kStreamBytesReserved = 512;
 
 }  // namespace
 
@@ -181,9 +183,12 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
     write_snapshot_header(message, header);
     message.write_varint(m_new.size());
     auto bytes = message.bytes();
+    // Room for the stream, so the encoder writes it in place: a snapshot's stream is tens to hundreds of bytes, and
+    // growing from empty reallocated it about eight times.
+    bytes.reserve(bytes.size() + kStreamBytesReserved);
 
     auto models = m_start ? std::make_shared<FieldModels>(*m_start) : std::make_shared<FieldModels>();
-    RangeEncoder encoder;
+    RangeEncoder encoder(std::move(bytes));
     if (m_tally)
     {
         TallySink sink{encoder, *models, *m_tally};
@@ -196,10 +201,8 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
     }
     if (m_any_listed || !m_new.empty())
         encoder.encode_direct(kEndMark, kEndMarkBits);
-    const auto body = encoder.finish();
-    bytes.insert(bytes.end(), body.begin(), body.end());
     m_finished = std::move(models);
-    return bytes;
+    return encoder.finish();
 }
 
 namespace {

@@ -58,7 +58,7 @@ std::vector<std::byte> RangeEncoder::finish()
     }
     for (int i = 0; i < 5; ++i)
         shift_low();
-    while (!m_out.empty() && m_out.back() == std::byte{0})
+    while (m_out.size() > m_start && m_out.back() == std::byte{0})
         m_out.pop_back();
     std::vector<std::byte> out = std::move(m_out);
     *this = RangeEncoder{};

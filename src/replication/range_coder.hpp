@@ -41,6 +41,10 @@ class RangeEncoderRun;
 class RangeEncoder
 {
   public:
+    RangeEncoder() = default;
+    /// Codes after `prefix` (a message's header), and `finish` returns both: one buffer, the stream never copied
+    /// after the header. Its capacity is kept, so a caller that reserves room writes every byte in place.
+    explicit RangeEncoder(std::vector<std::byte> prefix) noexcept : m_out(std::move(prefix)), m_start(m_out.size()) {}
     /// Inline: the server codes every decision of every client's snapshot through it.
     void encode(AdaptiveBit& model, unsigned bit);
     /// The low `Depth` bits of `symbol`, most significant first, each with the model of its node in a binary tree
@@ -49,7 +53,8 @@ class RangeEncoder
     template <unsigned Depth> void encode_tree(AdaptiveBit* nodes, unsigned symbol);
     /// `count` (≤ 32) bits at probability one half each, most significant first.
     void encode_direct(std::uint32_t value, unsigned count);
-    /// Ends the stream and returns its bytes; the encoder is then empty again.
+    /// Ends the stream and returns its bytes (after the prefix, if it was given one); the encoder is then empty
+    /// again.
     std::vector<std::byte> finish();
 
   private:
@@ -64,6 +69,7 @@ class RangeEncoder
     std::uint64_t m_pending = 1;  ///< bytes held back: `m_cache` then (m_pending − 1) × 0xFF
     bool m_first = true;          ///< the first cached byte is the initial zero, which carries nothing: not written
     std::vector<std::byte> m_out;
+    std::size_t m_start = 0;  ///< where the stream starts in m_out, after the prefix
 };
 
 /// A run of decisions coded into a RangeEncoder with its interval held here, by value: a run that lives in one
