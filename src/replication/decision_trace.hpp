@@ -34,7 +34,7 @@ static_assert(std::is_standard_layout_v<FieldModels> && sizeof(FieldModels) % si
                   sizeof(FieldModels) / sizeof(AdaptiveBit) <= 0x10000,
               "CodedDecision names a model by a 16-bit index into FieldModels");
 
-/// What `decision` costs under `models`, one of the integer models' `prices`, in 1/256 bits: what a CostSink adds
+/// What `decision` costs under `models` in 1/256 bits (`prices`: the integers' prices under them): what a CostSink adds
 /// for its bit or its integer's bits.
 inline std::uint64_t price_of(const CodedDecision& decision, const FieldModels& models, IntegerPrices& prices)
 {
@@ -52,15 +52,19 @@ struct TraceSink
     IntegerPrices& prices;  ///< under `models`
     std::uint64_t cost = 0;
 
-    void bit(const AdaptiveBit& model, unsigned value) { record({value, index_of(&model), false}); }
-    void integer(const IntegerModel& model, std::uint64_t value) { record({value, index_of(&model), true}); }
+    // Each priced as price_of does, but knowing its kind: the estimate's hottest calls, kept small to inline.
+    void bit(const AdaptiveBit& model, unsigned value)
+    {
+        cost += cost_of(model, value);
+        trace.push_back({value, index_of(&model), false});
+    }
+    void integer(const IntegerModel& model, std::uint64_t value)
+    {
+        cost += prices.price(models, model, value);
+        trace.push_back({value, index_of(&model), true});
+    }
 
   private:
-    void record(const CodedDecision& decision)
-    {
-        cost += price_of(decision, models, prices);
-        trace.push_back(decision);
-    }
     std::uint16_t index_of(const void* model) const
     {
         const auto offset = static_cast<const std::byte*>(model) - reinterpret_cast<const std::byte*>(&models);
