@@ -34,6 +34,16 @@ static_assert(std::is_standard_layout_v<FieldModels> && sizeof(FieldModels) % si
                   sizeof(FieldModels) / sizeof(AdaptiveBit) <= 0x10000,
               "CodedDecision names a model by a 16-bit index into FieldModels");
 
+/// What `decision` costs under `models` in 1/256 bits (`prices`: the integers' prices under them): what a CostSink adds
+/// for its bit or its integer's bits.
+inline std::uint64_t price_of(const CodedDecision& decision, const FieldModels& models, IntegerPrices& prices)
+{
+    const auto* const model = reinterpret_cast<const AdaptiveBit*>(&models) + decision.model;
+    if (decision.integer)
+        return prices.price(models, *reinterpret_cast<const IntegerModel*>(model), decision.value);
+    return cost_of(*model, static_cast<unsigned>(decision.value));
+}
+
 /// A CostSink (costing against the models as they stand, never adapting them) that also records each decision.
 struct TraceSink
 {
@@ -42,6 +52,7 @@ struct TraceSink
     IntegerPrices& prices;  ///< under `models`
     std::uint64_t cost = 0;
 
+    // Each priced as price_of does, but knowing its kind: the estimate's hottest calls, kept small to inline.
     void bit(const AdaptiveBit& model, unsigned value)
     {
         cost += cost_of(model, value);
@@ -62,8 +73,8 @@ struct TraceSink
 };
 static_assert(PricingSink<TraceSink>, "the estimates trace against models a finished snapshot shares");
 
-/// Codes `decisions` through `sink` (EncodeSink, TallySink) with `models`: the models a TraceSink's indices refer
-/// to, in the state coding reached.
+/// Codes `decisions` through `sink` (TallySink, or CoderSink through the overload below) with `models`: the models
+/// a TraceSink's indices refer to, in the state coding reached.
 template <typename Sink> void replay(std::span<const CodedDecision> decisions, Sink& sink, FieldModels& models)
 {
     auto* const first = reinterpret_cast<AdaptiveBit*>(&models);
@@ -74,6 +85,16 @@ template <typename Sink> void replay(std::span<const CodedDecision> decisions, S
         else
             sink.bit(first[decision.model], static_cast<unsigned>(decision.value));
     }
+}
+
+/// EncodeSink's: the decisions as one RangeEncoderRun, whose interval stays in registers only if the whole loop
+/// is compiled as one function (flatten: the integers' coding is otherwise called out of line, and the run with it
+/// goes to memory).
+[[gnu::flatten]] inline void replay(std::span<const CodedDecision> decisions, EncodeSink& sink, FieldModels& models)
+{
+    RangeEncoderRun run(sink.encoder);
+    CoderSink<RangeEncoderRun> in_run{run};
+    replay(decisions, in_run, models);
 }
 
 }  // namespace eustress::net::replication

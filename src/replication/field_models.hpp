@@ -103,15 +103,19 @@ concept PricingSink = requires(Sink& sink, const AdaptiveBit& model)
 /// `Model` as a coding function hands it to `Sink`: const for a PricingSink, adaptable for the others.
 template <typename Sink, typename Model> using ModelFor = std::conditional_t<PricingSink<Sink>, const Model, Model>;
 
-/// Writes into the range coder.
-struct EncodeSink
+/// Writes into the range coder: a RangeEncoder, or a RangeEncoderRun open on one for a run of decisions.
+template <typename Coder> struct CoderSink
 {
-    RangeEncoder& encoder;
+    Coder& encoder;
     void bit(AdaptiveBit& model, unsigned value) { encoder.encode(model, value); }
     void direct(std::uint32_t value, unsigned count) { encoder.encode_direct(value, count); }
     /// The path to `symbol` down the 7 levels of `nodes`.
-    void tree(std::array<AdaptiveBit, 128>& nodes, unsigned symbol) { encoder.encode_tree<7>(nodes.data(), symbol); }
+    void tree(std::array<AdaptiveBit, 128>& nodes, unsigned symbol)
+    {
+        encoder.template encode_tree<7>(nodes.data(), symbol);
+    }
 };
+using EncodeSink = CoderSink<RangeEncoder>;
 static_assert(PricingSink<CostSink> && !PricingSink<EncodeSink>);
 
 /// An integer as its decisions: the length's tree bits, the bit below the leading one, the rest at one half.

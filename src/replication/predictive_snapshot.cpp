@@ -13,6 +13,8 @@ namespace {
 /// 2^-12 chance; QUIC's AEAD is what guarantees integrity on the wire) rather than decoded as other values.
 constexpr std::uint32_t kEndMark = 0xA5C;
 constexpr unsigned kEndMarkBits = 12;
+/// What `finish` reserves for the stream after the header: most snapshots' streams fit; longer ones grow from there.
+constexpr std::size_t kStreamBytesReserved = 512;
 
 }  // namespace
 
@@ -24,6 +26,8 @@ bool is_predictive_snapshot(std::span<const std::byte> bytes) noexcept
 void PredictiveSnapshotWriter::begin(Tick tick)
 {
     m_tick = tick;
+    if (m_reuse_decisions)
+        m_kept.start_tick(tick);
     m_entries.clear();
     m_decisions.clear();
     m_baseline = {};
@@ -72,10 +76,26 @@ std::size_t PredictiveSnapshotWriter::add_present(std::uint32_t entity, const Qu
         code_integer(listing, models.gap, 0);
     const auto first = static_cast<std::uint32_t>(m_decisions.size());
     m_prices.price_under(m_start);
-    TraceSink sink{models, m_decisions, m_prices, listing.cost};
-    code_entity(sink, models, current, baseline, m_tick, m_scratch);
+    std::uint64_t cost = listing.cost;
+    const std::span<const CodedDecision> kept =
+        m_reuse_decisions ? m_kept.find(current, baseline) : std::span<const CodedDecision>{};
+    if (!kept.empty())
+    {
+        // Decided for another snapshot of this tick against the same baseline entry: only the price is this one's.
+        for (const CodedDecision& decision : kept)
+            cost += price_of(decision, models, m_prices);
+        m_decisions.insert(m_decisions.end(), kept.begin(), kept.end());
+    }
+    else
+    {
+        TraceSink sink{models, m_decisions, m_prices};
+        code_entity(sink, models, current, baseline, m_tick, m_scratch);
+        cost += sink.cost;
+        if (m_reuse_decisions)
+            m_kept.keep(current, baseline, std::span<const CodedDecision>(m_decisions).subspan(first));
+    }
     m_entries.push_back({entity, &current, baseline != nullptr, first, static_cast<std::uint32_t>(m_decisions.size())});
-    return static_cast<std::size_t>((sink.cost + 255) / 256);
+    return static_cast<std::size_t>((cost + 255) / 256);
 }
 
 void PredictiveSnapshotWriter::add_removed(std::uint32_t entity)
@@ -163,9 +183,12 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
     write_snapshot_header(message, header);
     message.write_varint(m_new.size());
     auto bytes = message.bytes();
+    // Room for the stream, so the encoder writes it in place: a snapshot's stream is tens to hundreds of bytes, and
+    // growing from empty reallocated it about eight times.
+    bytes.reserve(bytes.size() + kStreamBytesReserved);
 
     auto models = m_start ? std::make_shared<FieldModels>(*m_start) : std::make_shared<FieldModels>();
-    RangeEncoder encoder;
+    RangeEncoder encoder(std::move(bytes));
     if (m_tally)
     {
         TallySink sink{encoder, *models, *m_tally};
@@ -178,10 +201,8 @@ std::vector<std::byte> PredictiveSnapshotWriter::finish(const SnapshotHeader& he
     }
     if (m_any_listed || !m_new.empty())
         encoder.encode_direct(kEndMark, kEndMarkBits);
-    const auto body = encoder.finish();
-    bytes.insert(bytes.end(), body.begin(), body.end());
     m_finished = std::move(models);
-    return bytes;
+    return encoder.finish();
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include <array>
 #include <bit>
 
+#include "replication/decision_cache.hpp"
 #include "replication/decision_trace.hpp"
 #include "replication/predictive_entity_codec.hpp"
 #include "replication/snapshot.hpp"
@@ -64,6 +65,7 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     std::vector<std::byte> finish(const SnapshotHeader& header) override;
     void count_coded_bits(CodedBits* into) override { m_tally = into; }
     void start_from(std::shared_ptr<const FieldModels> models) override;
+    void reuse_decisions_within_a_tick() override { m_reuse_decisions = true; }
     std::shared_ptr<const FieldModels> finished_models() const override { return m_finished; }
 
   private:
@@ -99,6 +101,8 @@ class PredictiveSnapshotWriter final : public SnapshotEncoder
     IntegerPrices m_prices;  ///< of integers under the models the estimates read
     PredictionScratch m_scratch;
     CodedBits* m_tally = nullptr;
+    bool m_reuse_decisions = false;
+    DecisionCache m_kept;  ///< this tick's entities' decisions, when m_reuse_decisions
 };
 
 /// The entries after the header: `body` starts at the entry count. `models`: as they were after decoding the

@@ -15,21 +15,6 @@ const std::array<std::uint32_t, 65> kDecisionCosts = [] {
     return costs;
 }();
 
-void RangeEncoder::encode_direct(std::uint32_t value, unsigned count)
-{
-    while (count-- > 0)
-    {
-        m_range >>= 1;
-        if ((value >> count) & 1u)
-            m_low += m_range;
-        while (m_range < kRangeTop)
-        {
-            m_range <<= 8;
-            shift_low();
-        }
-    }
-}
-
 void RangeEncoder::normalize()
 {
     while (m_range < kRangeTop)
@@ -73,7 +58,7 @@ std::vector<std::byte> RangeEncoder::finish()
     }
     for (int i = 0; i < 5; ++i)
         shift_low();
-    while (!m_out.empty() && m_out.back() == std::byte{0})
+    while (m_out.size() > m_start && m_out.back() == std::byte{0})
         m_out.pop_back();
     std::vector<std::byte> out = std::move(m_out);
     *this = RangeEncoder{};

@@ -36,62 +36,29 @@ struct AdaptiveBit
 /// Renormalize when the range falls below this: one byte out (or in).
 inline constexpr std::uint32_t kRangeTop = 1u << 24;
 
+class RangeEncoderRun;
+
 class RangeEncoder
 {
   public:
+    RangeEncoder() = default;
+    /// Codes after `prefix` (a message's header), and `finish` returns both: one buffer, the stream never copied
+    /// after the header. Its capacity is kept, so a caller that reserves room writes every byte in place.
+    explicit RangeEncoder(std::vector<std::byte> prefix) noexcept : m_out(std::move(prefix)), m_start(m_out.size()) {}
     /// Inline: the server codes every decision of every client's snapshot through it.
-    void encode(AdaptiveBit& model, unsigned bit)
-    {
-        narrow(m_low, m_range, model, bit);
-        if (m_range < kRangeTop)
-            normalize();
-    }
+    void encode(AdaptiveBit& model, unsigned bit);
     /// The low `Depth` bits of `symbol`, most significant first, each with the model of its node in a binary tree
     /// (`nodes[1]` the root, node n's children 2n and 2n + 1): the bytes `encode` gives bit by bit, with the
     /// interval held in registers between the rare renormalizations (an integer's length is 7 such bits).
-    template <unsigned Depth> void encode_tree(AdaptiveBit* nodes, unsigned symbol)
-    {
-        std::uint64_t low = m_low;
-        std::uint32_t range = m_range;
-        unsigned node = 1;
-        // Unrolled: each level's shift a constant, no loop counter.
-#pragma GCC unroll 8
-        for (unsigned step = 1; step <= Depth; ++step)
-        {
-            const unsigned bit = (symbol >> (Depth - step)) & 1u;
-            narrow(low, range, nodes[node], bit);
-            node = 2 * node + bit;
-            if (range < kRangeTop)
-            {
-                m_low = low;
-                m_range = range;
-                normalize();
-                low = m_low;
-                range = m_range;
-            }
-        }
-        m_low = low;
-        m_range = range;
-    }
+    template <unsigned Depth> void encode_tree(AdaptiveBit* nodes, unsigned symbol);
     /// `count` (≤ 32) bits at probability one half each, most significant first.
     void encode_direct(std::uint32_t value, unsigned count);
-    /// Ends the stream and returns its bytes; the encoder is then empty again.
+    /// Ends the stream and returns its bytes (after the prefix, if it was given one); the encoder is then empty
+    /// again.
     std::vector<std::byte> finish();
 
   private:
-    /// The interval's part for `bit` under `model`, which then adapts.
-    static void narrow(std::uint64_t& low, std::uint32_t& range, AdaptiveBit& model, unsigned bit)
-    {
-        const std::uint32_t bound = (range >> AdaptiveBit::kBits) * model.zero;
-        if (bit == 0)
-            range = bound;
-        else
-        {
-            low += bound;
-            range -= bound;
-        }
-        model.update(bit);
-    }
+    friend class RangeEncoderRun;
     /// Moves bytes out until the range is wide again.
     void normalize();
     void shift_low();
@@ -102,7 +69,101 @@ class RangeEncoder
     std::uint64_t m_pending = 1;  ///< bytes held back: `m_cache` then (m_pending − 1) × 0xFF
     bool m_first = true;          ///< the first cached byte is the initial zero, which carries nothing: not written
     std::vector<std::byte> m_out;
+    std::size_t m_start = 0;  ///< where the stream starts in m_out, after the prefix
 };
+
+/// A run of decisions coded into a RangeEncoder with its interval held here, by value: a run that lives in one
+/// function keeps `low` and `range` in registers, and stores them only for the rare renormalization and when it
+/// ends, where each RangeEncoder call loads and stores them (the server replays ~65 decisions per entity). The
+/// bytes and model states are those of the same calls on the encoder; nothing else may code into the encoder
+/// while a run is open.
+class RangeEncoderRun
+{
+  public:
+    explicit RangeEncoderRun(RangeEncoder& encoder) noexcept
+        : m_encoder(encoder), m_low(encoder.m_low), m_range(encoder.m_range)
+    {}
+    ~RangeEncoderRun()
+    {
+        m_encoder.m_low = m_low;
+        m_encoder.m_range = m_range;
+    }
+    RangeEncoderRun(const RangeEncoderRun&) = delete;
+    RangeEncoderRun& operator=(const RangeEncoderRun&) = delete;
+
+    void encode(AdaptiveBit& model, unsigned bit)
+    {
+        narrow(model, bit);
+        if (m_range < kRangeTop)
+            normalize();
+    }
+    template <unsigned Depth> void encode_tree(AdaptiveBit* nodes, unsigned symbol)
+    {
+        unsigned node = 1;
+        // Unrolled: each level's shift a constant, no loop counter.
+#pragma GCC unroll 8
+        for (unsigned step = 1; step <= Depth; ++step)
+        {
+            const unsigned bit = (symbol >> (Depth - step)) & 1u;
+            encode(nodes[node], bit);
+            node = 2 * node + bit;
+        }
+    }
+    void encode_direct(std::uint32_t value, unsigned count)
+    {
+        while (count-- > 0)
+        {
+            m_range >>= 1;
+            if ((value >> count) & 1u)
+                m_low += m_range;
+            if (m_range < kRangeTop)
+                normalize();
+        }
+    }
+
+  private:
+    /// The interval's part for `bit` under `model`, which then adapts.
+    void narrow(AdaptiveBit& model, unsigned bit)
+    {
+        const std::uint32_t bound = (m_range >> AdaptiveBit::kBits) * model.zero;
+        if (bit == 0)
+            m_range = bound;
+        else
+        {
+            m_low += bound;
+            m_range -= bound;
+        }
+        model.update(bit);
+    }
+    /// Out of line, through the encoder, which moves the bytes out.
+    void normalize()
+    {
+        m_encoder.m_low = m_low;
+        m_encoder.m_range = m_range;
+        m_encoder.normalize();
+        m_low = m_encoder.m_low;
+        m_range = m_encoder.m_range;
+    }
+
+    RangeEncoder& m_encoder;
+    std::uint64_t m_low;
+    std::uint32_t m_range;
+};
+
+inline void RangeEncoder::encode(AdaptiveBit& model, unsigned bit)
+{
+    RangeEncoderRun(*this).encode(model, bit);
+}
+
+template <unsigned Depth> void RangeEncoder::encode_tree(AdaptiveBit* nodes, unsigned symbol)
+{
+    RangeEncoderRun(*this).encode_tree<Depth>(nodes, symbol);
+}
+
+inline void RangeEncoder::encode_direct(std::uint32_t value, unsigned count)
+{
+    RangeEncoderRun(*this).encode_direct(value, count);
+}
 
 class RangeDecoder
 {

@@ -181,6 +181,10 @@ bool sent_after(const Candidate& a, const Candidate& b)
 /// encodes a client changes nothing in its bytes).
 struct EncodeScratch
 {
+    // States are allocated and freed between the tick's snapshots, never while they are built, so the predictive
+    // writer may reuse an entity's decisions across the clients this worker encodes in one tick.
+    EncodeScratch() { predictive->reuse_decisions_within_a_tick(); }
+
     std::unique_ptr<SnapshotEncoder> bitpacked = make_snapshot_encoder(SnapshotCodec::Bitpacked);
     std::unique_ptr<SnapshotEncoder> predictive = make_snapshot_encoder(SnapshotCodec::Predictive);
     std::vector<Candidate> candidates;

@@ -112,6 +112,11 @@ class SnapshotEncoder
     virtual std::vector<std::byte> finish(const SnapshotHeader& header) = 0;
     /// Where `finish` adds what its coded bits carry (null: nowhere). Only the predictive format counts them.
     virtual void count_coded_bits(CodedBits*) {}
+    /// From now on the encoder may reuse what it decided for an entity in an earlier snapshot of the same tick
+    /// (`begin`'s) against the same baseline entry, instead of deciding again (the predictive format;
+    /// decision_cache.hpp). The caller promises that within a tick no state it names, current or baseline, is
+    /// freed and another allocated at its address.
+    virtual void reuse_decisions_within_a_tick() {}
 };
 
 /// An encoder of `codec`'s format (the public enum in replication.hpp).

@@ -126,6 +126,29 @@ TEST(RangeCoder, TheCostEstimateFollowsTheProbability)
     EXPECT_NEAR(static_cast<double>(cost_of(AdaptiveBit{}, 1)), 256.0, 8.0);
 }
 
+TEST(RangeCoder, AStreamCodedAfterAPrefixIsThePrefixThenTheSameStream)
+{
+    // The snapshot writer codes its stream straight after the message header: the header's bytes, its trailing
+    // zeros included, must stay as they were, and the stream must be the one an encoder of its own gives.
+    const std::vector<std::byte> prefix{std::byte{0x00}, std::byte{0x2A}, std::byte{0x00}};
+    const auto code = [](RangeEncoder& encoder) {
+        std::mt19937_64 random(33);
+        std::array<AdaptiveBit, 4> models{};
+        for (int i = 0; i < 3000; ++i)
+            encoder.encode(models[i % 4], random() % 7 == 0 ? 1u : 0u);
+        encoder.encode_direct(0x5A5u, 12);
+    };
+    RangeEncoder alone;
+    code(alone);
+    auto expected = prefix;
+    const auto stream = alone.finish();
+    expected.insert(expected.end(), stream.begin(), stream.end());
+    RangeEncoder after_prefix(prefix);
+    code(after_prefix);
+    EXPECT_EQ(after_prefix.finish(), expected);
+    EXPECT_EQ(RangeEncoder(prefix).finish(), prefix);  // nothing coded: the prefix alone, its zeros kept
+}
+
 TEST(RangeCoder, ATreePathCodesTheBytesAndModelsOfItsBitsOneByOne)
 {
     std::mt19937_64 random(21);
