@@ -184,6 +184,56 @@ struct EncodeScratch
     std::vector<std::size_t> removed;
 };
 
+/// One worker's buffers for the clients' interest passes (collect_desired), reused from client to client.
+struct InterestScratch
+{
+    std::vector<std::uint32_t> desired;  ///< the entities the client should have, ascending
+    /// The ids as bits by id, read back in ascending order: the grid gives a few hundred ids per pass in cell
+    /// order, and sorting them cost more than scanning the bits of every id.
+    std::vector<std::uint64_t> desired_bits;
+    wire::BitWriter measure;  ///< sizes a spawn against the client's allowance
+};
+
+/// What one entity-action message will change for a client: nothing in ClientView::known changes until the
+/// message is accepted, then the client's set changes with it.
+struct ActionPlan
+{
+    ActionBatch batch;
+    std::vector<std::uint32_t> despawned;
+    struct Reannounced
+    {
+        std::size_t known_index;
+        const QuantizedEntity* state;
+        std::uint64_t components_version;
+    };
+    std::vector<Reannounced> reannounced;
+    std::vector<std::uint32_t> spawn_candidates;
+    std::vector<KnownEntity> spawned;
+    bool complete = true;  ///< false: spawns left for later
+
+    /// Empty, for a pass at `tick`; the buffers keep their capacity from pass to pass.
+    void reset(Tick tick)
+    {
+        batch.registry_fingerprint.reset();
+        batch.tick = tick;
+        batch.actions.clear();
+        despawned.clear();
+        reannounced.clear();
+        spawn_candidates.clear();
+        spawned.clear();
+        complete = true;
+    }
+};
+
+/// A client's interest pass this tick: planned by a worker (what it should have, the actions that get it there,
+/// the message encoded), then sent and committed on the tick's thread in client order.
+struct InterestPass
+{
+    ClientView* view = nullptr;
+    ActionPlan plan;
+    std::vector<std::byte> message;  ///< the encoded actions; empty: nothing to send
+};
+
 /// A client's snapshot for this tick, built by a worker, sent (and only then recorded) on the tick's thread.
 struct PendingSnapshot
 {
@@ -242,19 +292,20 @@ struct ReplicationServer::Impl
     SpatialGrid grid;
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
-    std::vector<std::uint32_t> desired;
-    /// collect_desired's ids as bits by id, read back in ascending order: the grid gives a few hundred ids per
-    /// pass in cell order, and sorting them cost more than scanning the bits of every id.
-    std::vector<std::uint64_t> desired_bits;
     std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
     /// `meta`'s hot part, packed (HotEntity): each client's loop over the entities it knows reads it for every one.
     std::vector<HotEntity> current;
     RetiredStates retired;  ///< states replaced or despawned that the clients' records may still name
     std::uint64_t last_components_version = 0;
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
-    wire::BitWriter measure;
     /// Per worker: what encoding one client's snapshot needs, reused from client to client.
     std::vector<EncodeScratch> scratch;
+    /// Per worker: what one client's interest pass needs.
+    std::vector<InterestScratch> interest_scratch;
+    /// This tick's clients due for a snapshot, in client order, and of them those due for an interest pass,
+    /// planned by the workers and sent in client order (prepare_clients).
+    std::vector<ClientView*> due;
+    std::vector<InterestPass> passes;
     /// This tick's snapshots, one per client due, built by the workers and sent in client order.
     std::vector<PendingSnapshot> pending;
     std::unique_ptr<WorkerPool> pool;
@@ -267,6 +318,7 @@ struct ReplicationServer::Impl
         const std::size_t workers = config.workers > 0 ? config.workers : available_cores();
         pool = std::make_unique<WorkerPool>(workers);
         scratch.resize(pool->size());
+        interest_scratch.resize(pool->size());
         World::Impl& world_impl = world.impl();
         world_impl.track_changes = true;
         for (auto& [id, record] : world_impl.entities)
@@ -276,7 +328,7 @@ struct ReplicationServer::Impl
         config.snapshot_history = std::max<std::uint32_t>(config.snapshot_history, 2);
     }
 
-    World::Impl& entities() { return world.impl(); }
+    World::Impl& entities() const { return world.impl(); }
 
     /// The client's budget: the tier's, lowered while its path shows a queue (PathAdaptation).
     std::uint64_t follow_path(ClientView& view, std::uint64_t ceiling, Timestamp now)
@@ -434,8 +486,11 @@ struct ReplicationServer::Impl
             ids.erase(found);
     }
 
-    void collect_desired(const ClientView& view)
+    /// The entities `view` should have, ascending, into `work.desired`.
+    void collect_desired(const ClientView& view, InterestScratch& work) const
     {
+        std::vector<std::uint32_t>& desired = work.desired;
+        std::vector<std::uint64_t>& desired_bits = work.desired_bits;
         desired.clear();
         if (!view.view)
         {
@@ -485,54 +540,9 @@ struct ReplicationServer::Impl
         return std::max(0.1f, 1.0f - apart / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
     }
 
-    /// What one entity-action message will change for a client: nothing in ClientView::known changes until the
-    /// message is accepted, then the client's set changes with it.
-    struct ActionPlan
-    {
-        ActionBatch batch;
-        std::vector<std::uint32_t> despawned;
-        struct Reannounced
-        {
-            std::size_t known_index;
-            const QuantizedEntity* state;
-            std::uint64_t components_version;
-        };
-        std::vector<Reannounced> reannounced;
-        std::vector<std::uint32_t> spawn_candidates;
-        std::vector<KnownEntity> spawned;
-        bool complete = true;  ///< false: spawns left for later
-    };
-
-    /// Despawns, spawns (as the budget allows) and component changes, in one reliable message. Returns false
-    /// when something is left for later (spawns over budget, or the message was refused).
-    bool send_actions(ClientView& view, Timestamp now)
-    {
-        ActionPlan plan;
-        plan.batch.tick = tick;
-        if (!view.fingerprint_sent)
-            plan.batch.registry_fingerprint = world.registry().fingerprint();
-        diff_known_against_desired(view, plan);
-        choose_spawns(view, plan);
-        if (plan.batch.actions.empty() && !plan.batch.registry_fingerprint)
-            return plan.complete;
-
-        const auto bytes = encode_actions(plan.batch);
-        if (!server.send(view.client, config.channels.entities, bytes, now))
-            return false;  // nothing changed on either side; the same actions are computed again next time
-        commit_actions(view, plan);
-        view.fingerprint_sent = true;
-        ++view.action_messages;
-        ++view.stats.action_messages;
-        view.stats.action_bytes += bytes.size();
-        metrics.action_messages.add();
-        metrics.action_bytes.add(bytes.size());
-        view.allowance -= wire_cost(bytes.size());
-        return plan.complete;
-    }
-
     /// Walks what the client has and what it should have, both ascending: despawns for the first alone, spawn
     /// candidates for the second alone, component inserts and removals for entities in both.
-    void diff_known_against_desired(ClientView& view, ActionPlan& plan)
+    void diff_known_against_desired(ClientView& view, const std::vector<std::uint32_t>& desired, ActionPlan& plan) const
     {
         std::size_t known = 0;
         auto wanted = desired.begin();
@@ -555,7 +565,7 @@ struct ReplicationServer::Impl
         }
     }
 
-    void announce_component_changes(KnownEntity& entry, std::size_t index, ActionPlan& plan)
+    void announce_component_changes(KnownEntity& entry, std::size_t index, ActionPlan& plan) const
     {
         const EntityMeta& entity = meta[entry.id];
         if (entry.announced_version == entity.components_version)
@@ -578,7 +588,7 @@ struct ReplicationServer::Impl
 
     /// Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has any
     /// allowance left, so a large entity cannot starve.
-    void choose_spawns(const ClientView& view, ActionPlan& plan)
+    void choose_spawns(const ClientView& view, ActionPlan& plan, wire::BitWriter& measure) const
     {
         auto& spawns = plan.spawn_candidates;
         std::stable_sort(spawns.begin(), spawns.end(), [&](std::uint32_t a, std::uint32_t b) {
@@ -835,12 +845,40 @@ struct ReplicationServer::Impl
         metrics.entities_deferred.add(deferred);
     }
 
-    /// Per client, on the tick's thread: its allowance, then (when a snapshot is due) its interest and reliable
-    /// actions, which go out at once; the clients with allowance left for a snapshot are listed in `pending`.
+    /// Per client: its allowance, then (when a snapshot is due) its interest and reliable actions, which go out
+    /// at once; the clients with allowance left for a snapshot are listed in `pending`. The interest passes read
+    /// only what index_changes settled and their own client's view, so the workers plan them; what must follow
+    /// the client order (sending, and with it the client's set of entities and its allowance) stays here.
     void prepare_clients(Timestamp now)
     {
+        list_due_clients(now);
+        pool->run(passes.size(), [this](std::size_t index, std::size_t worker) {
+            plan_interest(passes[index], interest_scratch[worker]);
+        });
+        for (InterestPass& pass : passes)
+            send_planned_actions(pass, now);
+        std::size_t waiting = 0;
+        for (ClientView* view : due)
+        {
+            if (view->allowance > kMessageOverheadBytes)
+            {
+                if (waiting == pending.size())
+                    pending.emplace_back();
+                pending[waiting++].view = view;
+            }
+            else
+                view->stats.known_entities = view->known.size();
+        }
+        pending.resize(waiting);
+    }
+
+    /// On the tick's thread, in client order: each client's allowance grows by a tick's budget; those due for a
+    /// snapshot go in `due`, and of them those due for an interest pass in `passes`.
+    void list_due_clients(Timestamp now)
+    {
         const std::uint64_t ceiling = config.budget.download_for(clients.size());
-        std::size_t due = 0;
+        due.clear();
+        std::size_t planned = 0;
         for (auto& [client, view] : clients)
         {
             const std::uint64_t budget = follow_path(view, ceiling, now);
@@ -853,17 +891,15 @@ struct ReplicationServer::Impl
             view.stats.budget_bits_per_second = budget;
             if ((tick + view.stagger) % interval != 0)
                 continue;
-            update_interest(view, now);
-            if (view.allowance > kMessageOverheadBytes)
+            due.push_back(&view);
+            if (interest_due(view))
             {
-                if (due == pending.size())
-                    pending.emplace_back();
-                pending[due++].view = &view;
+                if (planned == passes.size())
+                    passes.emplace_back();
+                passes[planned++].view = &view;
             }
-            else
-                view.stats.known_entities = view.known.size();
         }
-        pending.resize(due);
+        passes.resize(planned);
     }
 
     /// The pass that lets motion alone change interest, every `interest_period_ticks`, at a phase of the
@@ -876,7 +912,9 @@ struct ReplicationServer::Impl
         return since >= 2 * period || (since >= period / 2 && (tick + view.stagger) % period == 0);
     }
 
-    void update_interest(ClientView& view, Timestamp now)
+    /// Whether the client's interest must be computed again: its view moved a tenth of its radius, its rooms or
+    /// the world's structure changed, or the periodic pass is due.
+    bool interest_due(ClientView& view) const
     {
         if (view.view)
         {
@@ -884,14 +922,54 @@ struct ReplicationServer::Impl
             if (squared_distance(view.view->position, view.interest_position) > limit * limit)
                 view.interest_dirty = true;
         }
-        if (structure_changed || view.interest_dirty || periodic_interest_due(view))
-        {
-            collect_desired(view);
-            view.interest_dirty = !send_actions(view, now);
-            view.last_interest_tick = tick;
-            if (view.view)
-                view.interest_position = view.view->position;
-        }
+        return structure_changed || view.interest_dirty || periodic_interest_due(view);
+    }
+
+    /// On any worker: what the client should have and the actions that get it there, encoded. Reads the tick's
+    /// shared tables and writes only this client's pass (and the announced-version caches of its known entities).
+    void plan_interest(InterestPass& pass, InterestScratch& work) const
+    {
+        ClientView& view = *pass.view;
+        ActionPlan& plan = pass.plan;
+        plan.reset(tick);
+        if (!view.fingerprint_sent)
+            plan.batch.registry_fingerprint = world.registry().fingerprint();
+        collect_desired(view, work);
+        diff_known_against_desired(view, work.desired, plan);
+        choose_spawns(view, plan, work.measure);
+        pass.message.clear();
+        if (!plan.batch.actions.empty() || plan.batch.registry_fingerprint)
+            pass.message = encode_actions(plan.batch);
+    }
+
+    /// On the tick's thread, in client order: the planned actions go out (one reliable message) and, once
+    /// accepted, change the client's set.
+    void send_planned_actions(InterestPass& pass, Timestamp now)
+    {
+        ClientView& view = *pass.view;
+        view.interest_dirty = !send_actions(view, pass, now);
+        view.last_interest_tick = tick;
+        if (view.view)
+            view.interest_position = view.view->position;
+        pass.plan.batch.actions.clear();  // its states are the World's to retire, not held until the next pass
+    }
+
+    /// Returns false when something is left for later (spawns over budget, or the message was refused).
+    bool send_actions(ClientView& view, InterestPass& pass, Timestamp now)
+    {
+        if (pass.message.empty())
+            return pass.plan.complete;
+        if (!server.send(view.client, config.channels.entities, pass.message, now))
+            return false;  // nothing changed on either side; the same actions are planned again next time
+        commit_actions(view, pass.plan);
+        view.fingerprint_sent = true;
+        ++view.action_messages;
+        ++view.stats.action_messages;
+        view.stats.action_bytes += pass.message.size();
+        metrics.action_messages.add();
+        metrics.action_bytes.add(pass.message.size());
+        view.allowance -= wire_cost(pass.message.size());
+        return pass.plan.complete;
     }
 
     /// Marks the retired states `view`'s records name (the states still current need no mark), then frees a

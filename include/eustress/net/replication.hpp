@@ -128,9 +128,9 @@ struct ReplicationConfig
     /// Fills ReplicationClientStats::coded_bits, where the predictive format's bits go. Off by default: it costs
     /// a table look-up per coded decision.
     bool count_coded_bits = false;
-    /// Threads that encode the clients' snapshots each tick, the ticking thread included (they sleep between
-    /// ticks). 0: one per core this process may run on (its CPU affinity). The bytes each client is sent are the
-    /// same whatever the number.
+    /// Threads that run the clients' interest passes and encode their snapshots each tick, the ticking thread
+    /// included (they sleep between ticks). 0: one per core this process may run on (its CPU affinity). The bytes
+    /// each client is sent are the same whatever the number. A Replication::custom predicate is called on them.
     std::size_t workers = 0;
 };
 
