@@ -194,6 +194,24 @@ struct InterestScratch
     wire::BitWriter measure;  ///< sizes a spawn against the client's allowance
 };
 
+/// One worker's share of quantizing the tick's changed entities (index_changes).
+struct QuantizeScratch
+{
+    QuantizedEntity fresh;       ///< where the World builds a state before it knows whether the state is new
+    std::uint64_t failures = 0;  ///< serialize failures, added to the World's count after the phase
+};
+
+/// What the workers find out about one changed entity, for index_changes to file it on the tick's thread.
+struct QuantizedChange
+{
+    EntityRecord* record = nullptr;  ///< null: despawned since it changed
+    std::uint64_t component_set = 0;
+    bool same_components = false;  ///< its new state's component list is the one it was last indexed with
+};
+
+/// Changed entities a worker quantizes per task: one task each would take the pool's lock per entity.
+constexpr std::size_t kQuantizeChunk = 64;
+
 /// What one entity-action message will change for a client: nothing in ClientView::known changes until the
 /// message is accepted, then the client's set changes with it.
 struct ActionPlan
@@ -302,6 +320,9 @@ struct ReplicationServer::Impl
     std::vector<EncodeScratch> scratch;
     /// Per worker: what one client's interest pass needs.
     std::vector<InterestScratch> interest_scratch;
+    /// Per worker: what quantizing the changed entities needs; and what it found, by position in World's list.
+    std::vector<QuantizeScratch> quantize_scratch;
+    std::vector<QuantizedChange> changes;
     /// This tick's clients due for a snapshot, in client order, and of them those due for an interest pass,
     /// planned by the workers and sent in client order (prepare_clients).
     std::vector<ClientView*> due;
@@ -319,6 +340,7 @@ struct ReplicationServer::Impl
         pool = std::make_unique<WorkerPool>(workers);
         scratch.resize(pool->size());
         interest_scratch.resize(pool->size());
+        quantize_scratch.resize(pool->size());
         World::Impl& world_impl = world.impl();
         world_impl.track_changes = true;
         for (auto& [id, record] : world_impl.entities)
@@ -375,7 +397,9 @@ struct ReplicationServer::Impl
     }
 
     /// Brings `meta`, the interest grid and the unplaced and owned lists up to date with what changed in the
-    /// World since the last tick (quantizing each changed entity once, for every client).
+    /// World since the last tick (quantizing each changed entity once, for every client). The quantizing is
+    /// independent per entity and runs on the workers; filing the results (the grid, the lists, the component
+    /// versions, retiring the old states) follows the World's order of changes on the tick's thread.
     void index_changes()
     {
         World::Impl& world_impl = entities();
@@ -389,53 +413,84 @@ struct ReplicationServer::Impl
         }
         structure_changed = structure_changed || !world_impl.despawned.empty();
         world_impl.despawned.clear();
-        for (std::uint32_t id : world_impl.changed)
-        {
-            EntityRecord* record = world_impl.find(EntityId{id});
-            if (!record)
-                continue;  // changed, then despawned
-            record->change_queued = false;
-            EntityMeta& entity = meta[id];
-            // Moved, not copied: a copy of the old state's pointer counted a reference in the old state's block,
-            // a cache miss per changed entity (and another to count it down).
-            EntityMeta before = std::move(entity);
-            if (before.state)
-                drop_from_lists(id, before, record->position);
-            entity = EntityMeta{};
-            entity.state = world_impl.quantized(*record);
-            entity.quantized = entity.state.get();
-            entity.record = record;
-            entity.target = record->networked.replication.target;
-            entity.owner = record->networked.owner;
-            entity.room = record->networked.replication.room;
-            entity.importance = record->importance;
-            entity.placed = record->position.has_value();
-            if (entity.placed)
-            {
-                if (!(before.state && before.placed))
-                    grid.insert(id, *record->position);
-                entity.position = *record->position;
-            }
-            else
-                insert_sorted(unplaced, id);
-            current[id] = {entity.quantized, entity.position, entity.importance, entity.placed, entity.target};
-            if (entity.owner != kServerId)
-                insert_sorted(owned[entity.owner], id);
-            // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
-            // what it is made of does not.
-            entity.component_set = component_set_of(*entity.quantized);
-            const bool same_components =
-                before.state && (before.state == entity.state || (before.component_set == entity.component_set &&
-                                                                  before.state->same_components(*entity.quantized)));
-            entity.components_version = same_components ? before.components_version : ++last_components_version;
-            if (!before.state || before.target != entity.target || before.owner != entity.owner ||
-                before.room != entity.room || before.placed != entity.placed ||
-                before.component_set != entity.component_set)
-                structure_changed = true;
-            if (before.state && before.state != entity.state)
-                retired.retire(std::move(before.state), tick);
-        }
+        quantize_changes(world_impl);
+        for (std::size_t index = 0; index < world_impl.changed.size(); ++index)
+            if (changes[index].record)
+                file_change(world_impl.changed[index], changes[index]);
         world_impl.changed.clear();
+    }
+
+    /// On the workers: each changed entity's new state, and what filing it needs to know of the old one.
+    void quantize_changes(World::Impl& world_impl)
+    {
+        const std::vector<std::uint32_t>& changed = world_impl.changed;
+        changes.resize(changed.size());
+        const std::size_t tasks = (changed.size() + kQuantizeChunk - 1) / kQuantizeChunk;
+        pool->run(tasks, [&](std::size_t task, std::size_t worker) {
+            const std::size_t end = std::min(changed.size(), (task + 1) * kQuantizeChunk);
+            for (std::size_t index = task * kQuantizeChunk; index < end; ++index)
+                changes[index] = quantize_change(world_impl, changed[index], quantize_scratch[worker]);
+        });
+        for (QuantizeScratch& work : quantize_scratch)
+            world_impl.serialize_failures += std::exchange(work.failures, 0);
+    }
+
+    /// Reads `meta` (as last indexed) and writes only the entity's own record.
+    QuantizedChange quantize_change(World::Impl& world_impl, std::uint32_t id, QuantizeScratch& work) const
+    {
+        EntityRecord* record = world_impl.find(EntityId{id});
+        if (!record)
+            return {};  // changed, then despawned
+        record->change_queued = false;
+        const QuantizedEntity& state = *world_impl.quantized(*record, work.fresh, work.failures);
+        const EntityMeta& before = meta[id];
+        const std::uint64_t component_set = component_set_of(state);
+        const bool same_components =
+            before.state && (before.quantized == &state ||
+                             (before.component_set == component_set && before.state->same_components(state)));
+        return {record, component_set, same_components};
+    }
+
+    /// On the tick's thread, in the World's order: files a changed entity's quantized state (quantize_change).
+    void file_change(std::uint32_t id, const QuantizedChange& change)
+    {
+        EntityRecord* record = change.record;
+        EntityMeta& entity = meta[id];
+        // Moved, not copied: a copy of the old state's pointer counted a reference in the old state's block,
+        // a cache miss per changed entity (and another to count it down).
+        EntityMeta before = std::move(entity);
+        if (before.state)
+            drop_from_lists(id, before, record->position);
+        entity = EntityMeta{};
+        entity.state = record->quantized;
+        entity.quantized = entity.state.get();
+        entity.record = record;
+        entity.target = record->networked.replication.target;
+        entity.owner = record->networked.owner;
+        entity.room = record->networked.replication.room;
+        entity.importance = record->importance;
+        entity.placed = record->position.has_value();
+        if (entity.placed)
+        {
+            if (!(before.state && before.placed))
+                grid.insert(id, *record->position);
+            entity.position = *record->position;
+        }
+        else
+            insert_sorted(unplaced, id);
+        current[id] = {entity.quantized, entity.position, entity.importance, entity.placed, entity.target};
+        if (entity.owner != kServerId)
+            insert_sorted(owned[entity.owner], id);
+        // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
+        // what it is made of does not.
+        entity.component_set = change.component_set;
+        entity.components_version = change.same_components ? before.components_version : ++last_components_version;
+        if (!before.state || before.target != entity.target || before.owner != entity.owner ||
+            before.room != entity.room || before.placed != entity.placed ||
+            before.component_set != entity.component_set)
+            structure_changed = true;
+        if (before.state && before.state != entity.state)
+            retired.retire(std::move(before.state), tick);
     }
 
     /// Takes an entity out of the grid and the lists, as it was last indexed.

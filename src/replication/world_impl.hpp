@@ -87,10 +87,16 @@ struct World::Impl
     }
     const replication::QuantizedEntityPtr& quantized(EntityRecord& record)
     {
+        return quantized(record, quantize_scratch, serialize_failures);
+    }
+    /// quantized(), building into the caller's `fresh` and counting into its `failures`: it changes nothing but
+    /// `record`, so threads may quantize different records at once (the replication server's workers do).
+    const replication::QuantizedEntityPtr& quantized(EntityRecord& record, replication::QuantizedEntity& fresh,
+                                                     std::uint64_t& failures) const
+    {
         if (!record.quantized)
         {
-            replication::QuantizedEntity& fresh = quantize_scratch;
-            replication::quantize_entity_into(*registry, record.components, serialize_failures, fresh);
+            replication::quantize_entity_into(*registry, record.components, failures, fresh);
             const bool keep =
                 record.previous && (*record.previous == fresh ||
                                     replication::pose_holds(*registry, *record.previous, fresh, record.components));
