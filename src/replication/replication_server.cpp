@@ -414,9 +414,18 @@ struct ReplicationServer::Impl
         structure_changed = structure_changed || !world_impl.despawned.empty();
         world_impl.despawned.clear();
         quantize_changes(world_impl);
-        for (std::size_t index = 0; index < world_impl.changed.size(); ++index)
+        const std::vector<std::uint32_t>& changed = world_impl.changed;
+        for (std::size_t index = 0; index < changed.size(); ++index)
+        {
+            // Ids and records are spread over memory: asked for a few entities ahead, the misses overlap.
+            if (index + kPrefetchAhead < changed.size())
+            {
+                __builtin_prefetch(&meta[changed[index + kPrefetchAhead]]);
+                __builtin_prefetch(changes[index + kPrefetchAhead].record);
+            }
             if (changes[index].record)
-                file_change(world_impl.changed[index], changes[index]);
+                file_change(changed[index], changes[index]);
+        }
         world_impl.changed.clear();
     }
 
@@ -448,6 +457,8 @@ struct ReplicationServer::Impl
         const bool same_components =
             before.state && (before.quantized == &state ||
                              (before.component_set == component_set && before.state->same_components(state)));
+        if (before.state && before.quantized != &state)
+            RetiredStates::mark(*before.state, tick);  // file_change retires it without touching it
         return {record, component_set, same_components};
     }
 
@@ -490,7 +501,7 @@ struct ReplicationServer::Impl
             before.component_set != entity.component_set)
             structure_changed = true;
         if (before.state && before.state != entity.state)
-            retired.retire(std::move(before.state), tick);
+            retired.retire_marked(std::move(before.state), tick);
     }
 
     /// Takes an entity out of the grid and the lists, as it was last indexed.

@@ -7,6 +7,11 @@ namespace eustress::net::replication {
 void RetiredStates::retire(QuantizedEntityPtr state, Tick tick)
 {
     mark(*state, tick);
+    retire_marked(std::move(state), tick);
+}
+
+void RetiredStates::retire_marked(QuantizedEntityPtr state, Tick tick)
+{
     m_recent.push_back({std::move(state), tick});
 }
 
