@@ -72,6 +72,15 @@ struct SentSnapshot
     bool acked = false;
 };
 
+/// An entity's component ids as a bit set, exact for ids below 64 (a list is ascending and unique); `wide`: some id
+/// is 64 or more, and only the lists can tell. Comparing a moved entity's old and new lists read the old state, a
+/// cache miss per moved entity (a tenth of the tick at 100,000 entities); comparing these does not.
+struct ComponentBits
+{
+    std::uint64_t bits = 0;
+    bool wide = false;
+};
+
 /// What the per-client loops read about an entity, gathered once per tick into one array indexed by id: reading
 /// each entity's record from each client's loop cost a cache miss per entity per client.
 struct EntityMeta
@@ -88,11 +97,7 @@ struct EntityMeta
     ClientId owner = kServerId;
     RoomId room = 0;
     float importance = 1;
-    /// Its component ids as a bit set, exact for ids below 64 (a list is ascending and unique); `wide_components`:
-    /// some id is 64 or more, and only the lists can tell. Comparing a moved entity's old and new lists read the
-    /// old state, a cache miss per moved entity (a tenth of the tick at 100,000 entities); these two do not.
-    std::uint64_t component_bits = 0;
-    bool wide_components = false;
+    ComponentBits components;
     /// Changes when its component list does, to a number no list had before: each client's interest pass
     /// compares it with what it announced instead of comparing the lists, which read each moved entity's state.
     std::uint64_t components_version = 0;
@@ -192,6 +197,77 @@ struct EncodeScratch
     std::vector<std::size_t> removed;
 };
 
+/// One worker's buffers for the clients' interest passes (collect_desired), reused from client to client.
+struct InterestScratch
+{
+    std::vector<std::uint32_t> desired;  ///< the entities the client should have, ascending
+    /// The ids as bits by id, read back in ascending order: the grid gives a few hundred ids per pass in cell
+    /// order, and sorting them cost more than scanning the bits of every id.
+    std::vector<std::uint64_t> desired_bits;
+    wire::BitWriter measure;  ///< sizes a spawn against the client's allowance
+};
+
+/// One worker's share of quantizing the tick's changed entities (index_changes).
+struct QuantizeScratch
+{
+    QuantizedEntity fresh;       ///< where the World builds a state before it knows whether the state is new
+    std::uint64_t failures = 0;  ///< serialize failures, added to the World's count after the phase
+};
+
+/// What the workers find out about one changed entity, for index_changes to file it on the tick's thread.
+struct QuantizedChange
+{
+    EntityRecord* record = nullptr;  ///< null: despawned since it changed
+    /// The World's reference to the state this change replaced (null: none, or the state was kept), retired with
+    /// the server's own without being released here (World::Impl::quantized).
+    QuantizedEntityPtr replaced;
+    ComponentBits components;
+    bool same_components = false;  ///< its new state's component list is the one it was last indexed with
+};
+
+/// Changed entities a worker quantizes per task: one task each would take the pool's lock per entity.
+constexpr std::size_t kQuantizeChunk = 64;
+
+/// What one entity-action message will change for a client: nothing in ClientView::known changes until the
+/// message is accepted, then the client's set changes with it.
+struct ActionPlan
+{
+    ActionBatch batch;
+    std::vector<std::uint32_t> despawned;
+    struct Reannounced
+    {
+        std::size_t known_index;
+        const QuantizedEntity* state;
+        std::uint64_t components_version;
+    };
+    std::vector<Reannounced> reannounced;
+    std::vector<std::uint32_t> spawn_candidates;
+    std::vector<KnownEntity> spawned;
+    bool complete = true;  ///< false: spawns left for later
+
+    /// Empty, for a pass at `tick`; the buffers keep their capacity from pass to pass.
+    void reset(Tick tick)
+    {
+        batch.registry_fingerprint.reset();
+        batch.tick = tick;
+        batch.actions.clear();
+        despawned.clear();
+        reannounced.clear();
+        spawn_candidates.clear();
+        spawned.clear();
+        complete = true;
+    }
+};
+
+/// A client's interest pass this tick: planned by a worker (what it should have, the actions that get it there,
+/// the message encoded), then sent and committed on the tick's thread in client order.
+struct InterestPass
+{
+    ClientView* view = nullptr;
+    ActionPlan plan;
+    std::vector<std::byte> message;  ///< the encoded actions; empty: nothing to send
+};
+
 /// A client's snapshot for this tick, built by a worker, sent (and only then recorded) on the tick's thread.
 struct PendingSnapshot
 {
@@ -250,19 +326,23 @@ struct ReplicationServer::Impl
     SpatialGrid grid;
     std::vector<std::uint32_t> unplaced;  ///< entities without a transform: every view includes them
     std::unordered_map<ClientId, std::vector<std::uint32_t>> owned;
-    std::vector<std::uint32_t> desired;
-    /// collect_desired's ids as bits by id, read back in ascending order: the grid gives a few hundred ids per
-    /// pass in cell order, and sorting them cost more than scanning the bits of every id.
-    std::vector<std::uint64_t> desired_bits;
     std::vector<EntityMeta> meta;  ///< every entity as of this tick, by id (ids are dense)
     /// `meta`'s hot part, packed (HotEntity): each client's loop over the entities it knows reads it for every one.
     std::vector<HotEntity> current;
     RetiredStates retired;  ///< states replaced or despawned that the clients' records may still name
     std::uint64_t last_components_version = 0;
     bool structure_changed = false;  ///< this tick: spawns, despawns, component sets, targets
-    wire::BitWriter measure;
     /// Per worker: what encoding one client's snapshot needs, reused from client to client.
     std::vector<EncodeScratch> scratch;
+    /// Per worker: what one client's interest pass needs.
+    std::vector<InterestScratch> interest_scratch;
+    /// Per worker: what quantizing the changed entities needs; and what it found, by position in World's list.
+    std::vector<QuantizeScratch> quantize_scratch;
+    std::vector<QuantizedChange> changes;
+    /// This tick's clients due for a snapshot, in client order, and of them those due for an interest pass,
+    /// planned by the workers and sent in client order (prepare_clients).
+    std::vector<ClientView*> due;
+    std::vector<InterestPass> passes;
     /// This tick's snapshots, one per client due, built by the workers and sent in client order.
     std::vector<PendingSnapshot> pending;
     std::unique_ptr<WorkerPool> pool;
@@ -275,6 +355,8 @@ struct ReplicationServer::Impl
         const std::size_t workers = config.workers > 0 ? config.workers : available_cores();
         pool = std::make_unique<WorkerPool>(workers);
         scratch.resize(pool->size());
+        interest_scratch.resize(pool->size());
+        quantize_scratch.resize(pool->size());
         World::Impl& world_impl = world.impl();
         world_impl.track_changes = true;
         for (auto& [id, record] : world_impl.entities)
@@ -284,7 +366,7 @@ struct ReplicationServer::Impl
         config.snapshot_history = std::max<std::uint32_t>(config.snapshot_history, 2);
     }
 
-    World::Impl& entities() { return world.impl(); }
+    World::Impl& entities() const { return world.impl(); }
 
     /// The client's budget: the tier's, lowered while its path shows a queue (PathAdaptation).
     std::uint64_t follow_path(ClientView& view, std::uint64_t ceiling, Timestamp now)
@@ -331,7 +413,9 @@ struct ReplicationServer::Impl
     }
 
     /// Brings `meta`, the interest grid and the unplaced and owned lists up to date with what changed in the
-    /// World since the last tick (quantizing each changed entity once, for every client).
+    /// World since the last tick (quantizing each changed entity once, for every client). The quantizing is
+    /// independent per entity and runs on the workers; filing the results (the grid, the lists, the component
+    /// versions, retiring the old states) follows the World's order of changes on the tick's thread.
     void index_changes()
     {
         World::Impl& world_impl = entities();
@@ -345,51 +429,91 @@ struct ReplicationServer::Impl
         }
         structure_changed = structure_changed || !world_impl.despawned.empty();
         world_impl.despawned.clear();
-        for (std::uint32_t id : world_impl.changed)
+        quantize_changes(world_impl);
+        const std::vector<std::uint32_t>& changed = world_impl.changed;
+        for (std::size_t index = 0; index < changed.size(); ++index)
         {
-            EntityRecord* record = world_impl.find(EntityId{id});
-            if (!record)
-                continue;  // changed, then despawned
-            record->change_queued = false;
-            EntityMeta& entity = meta[id];
-            // Moved, not copied: a copy of the old state's pointer counted a reference in the old state's block,
-            // a cache miss per changed entity (and another to count it down).
-            EntityMeta before = std::move(entity);
-            if (before.state)
-                drop_from_lists(id, before, record->position);
-            entity = EntityMeta{};
-            QuantizedEntityPtr replaced;  // the World's reference to before.state, when the change made a new one
-            entity.state = world_impl.quantized(*record, &replaced);
-            entity.quantized = entity.state.get();
-            entity.record = record;
-            entity.target = record->networked.replication.target;
-            entity.owner = record->networked.owner;
-            entity.room = record->networked.replication.room;
-            entity.importance = record->importance;
-            entity.placed = record->position.has_value();
-            if (entity.placed)
+            // Ids and records are spread over memory: asked for a few entities ahead, the misses overlap.
+            if (index + kPrefetchAhead < changed.size())
             {
-                if (!(before.state && before.placed))
-                    grid.insert(id, *record->position);
-                entity.position = *record->position;
+                __builtin_prefetch(&meta[changed[index + kPrefetchAhead]]);
+                __builtin_prefetch(changes[index + kPrefetchAhead].record);
             }
-            else
-                insert_sorted(unplaced, id);
-            current[id] = {entity.quantized, entity.position, entity.importance, entity.placed, entity.target};
-            if (entity.owner != kServerId)
-                insert_sorted(owned[entity.owner], id);
-            // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
-            // what it is made of does not.
-            set_component_bits(entity);
-            const bool same_components = same_components_as(before, entity);
-            entity.components_version = same_components ? before.components_version : ++last_components_version;
-            if (!before.state || before.target != entity.target || before.owner != entity.owner ||
-                before.room != entity.room || before.placed != entity.placed || !same_components)
-                structure_changed = true;
-            if (before.state && before.state != entity.state)
-                retired.retire(std::move(before.state), tick, std::move(replaced));
+            if (changes[index].record)
+                file_change(changed[index], changes[index]);
         }
         world_impl.changed.clear();
+    }
+
+    /// On the workers: each changed entity's new state, and what filing it needs to know of the old one.
+    void quantize_changes(World::Impl& world_impl)
+    {
+        const std::vector<std::uint32_t>& changed = world_impl.changed;
+        changes.resize(changed.size());
+        const std::size_t tasks = (changed.size() + kQuantizeChunk - 1) / kQuantizeChunk;
+        pool->run(tasks, [&](std::size_t task, std::size_t worker) {
+            const std::size_t end = std::min(changed.size(), (task + 1) * kQuantizeChunk);
+            for (std::size_t index = task * kQuantizeChunk; index < end; ++index)
+                changes[index] = quantize_change(world_impl, changed[index], quantize_scratch[worker]);
+        });
+        for (QuantizeScratch& work : quantize_scratch)
+            world_impl.serialize_failures += std::exchange(work.failures, 0);
+    }
+
+    /// Reads `meta` (as last indexed) and writes only the entity's own record.
+    QuantizedChange quantize_change(World::Impl& world_impl, std::uint32_t id, QuantizeScratch& work) const
+    {
+        EntityRecord* record = world_impl.find(EntityId{id});
+        if (!record)
+            return {};  // changed, then despawned
+        record->change_queued = false;
+        QuantizedChange change;
+        change.record = record;
+        const QuantizedEntity& state = *world_impl.quantized(*record, work.fresh, work.failures, &change.replaced);
+        change.components = component_bits_of(state);
+        change.same_components = same_components_as(meta[id], state, change.components);
+        return change;
+    }
+
+    /// On the tick's thread, in the World's order: files a changed entity's quantized state (quantize_change).
+    void file_change(std::uint32_t id, QuantizedChange& change)
+    {
+        EntityRecord* record = change.record;
+        EntityMeta& entity = meta[id];
+        // Moved, not copied: a copy of the old state's pointer counted a reference in the old state's block,
+        // a cache miss per changed entity (and another to count it down).
+        EntityMeta before = std::move(entity);
+        if (before.state)
+            drop_from_lists(id, before, record->position);
+        entity = EntityMeta{};
+        entity.state = record->quantized;
+        entity.quantized = entity.state.get();
+        entity.record = record;
+        entity.target = record->networked.replication.target;
+        entity.owner = record->networked.owner;
+        entity.room = record->networked.replication.room;
+        entity.importance = record->importance;
+        entity.placed = record->position.has_value();
+        if (entity.placed)
+        {
+            if (!(before.state && before.placed))
+                grid.insert(id, *record->position);
+            entity.position = *record->position;
+        }
+        else
+            insert_sorted(unplaced, id);
+        current[id] = {entity.quantized, entity.position, entity.importance, entity.placed, entity.target};
+        if (entity.owner != kServerId)
+            insert_sorted(owned[entity.owner], id);
+        // Motion alone waits for the periodic interest pass; anything that changes who may see the entity or
+        // what it is made of does not.
+        entity.components = change.components;
+        entity.components_version = change.same_components ? before.components_version : ++last_components_version;
+        if (!before.state || before.target != entity.target || before.owner != entity.owner ||
+            before.room != entity.room || before.placed != entity.placed || !change.same_components)
+            structure_changed = true;
+        if (before.state && before.state != entity.state)
+            retired.retire(std::move(before.state), tick, std::move(change.replaced));
     }
 
     /// Takes an entity out of the grid and the lists, as it was last indexed.
@@ -421,27 +545,30 @@ struct ReplicationServer::Impl
                 erase_sorted(mine->second, id);
     }
 
-    static void set_component_bits(EntityMeta& entity)
+    static ComponentBits component_bits_of(const QuantizedEntity& state)
     {
-        for (ComponentId component : entity.quantized->components)
+        ComponentBits bits;
+        for (ComponentId component : state.components)
         {
             if (component < 64)
-                entity.component_bits |= std::uint64_t{1} << component;
+                bits.bits |= std::uint64_t{1} << component;
             else
-                entity.wide_components = true;
+                bits.wide = true;
         }
+        return bits;
     }
 
-    /// Whether `after` (just indexed) has the components `before` (as last indexed) had.
-    static bool same_components_as(const EntityMeta& before, const EntityMeta& after)
+    /// Whether `state` (with `bits`) has the components `before` (the entity as last indexed) had. Reads the old
+    /// state only when some id is past 64.
+    static bool same_components_as(const EntityMeta& before, const QuantizedEntity& state, ComponentBits bits)
     {
         if (!before.state)
             return false;
-        if (before.state == after.state)
+        if (before.quantized == &state)
             return true;
-        if (before.component_bits != after.component_bits || before.wide_components != after.wide_components)
+        if (before.components.bits != bits.bits || before.components.wide != bits.wide)
             return false;
-        return !after.wide_components || before.state->same_components(*after.quantized);
+        return !bits.wide || before.state->same_components(state);
     }
 
     static void insert_sorted(std::vector<std::uint32_t>& ids, std::uint32_t id)
@@ -455,8 +582,11 @@ struct ReplicationServer::Impl
             ids.erase(found);
     }
 
-    void collect_desired(const ClientView& view)
+    /// The entities `view` should have, ascending, into `work.desired`.
+    void collect_desired(const ClientView& view, InterestScratch& work) const
     {
+        std::vector<std::uint32_t>& desired = work.desired;
+        std::vector<std::uint64_t>& desired_bits = work.desired_bits;
         desired.clear();
         if (!view.view)
         {
@@ -506,54 +636,9 @@ struct ReplicationServer::Impl
         return std::max(0.1f, 1.0f - apart / std::max(view.view->radius * config.interest_hysteresis, 1e-3f));
     }
 
-    /// What one entity-action message will change for a client: nothing in ClientView::known changes until the
-    /// message is accepted, then the client's set changes with it.
-    struct ActionPlan
-    {
-        ActionBatch batch;
-        std::vector<std::uint32_t> despawned;
-        struct Reannounced
-        {
-            std::size_t known_index;
-            const QuantizedEntity* state;
-            std::uint64_t components_version;
-        };
-        std::vector<Reannounced> reannounced;
-        std::vector<std::uint32_t> spawn_candidates;
-        std::vector<KnownEntity> spawned;
-        bool complete = true;  ///< false: spawns left for later
-    };
-
-    /// Despawns, spawns (as the budget allows) and component changes, in one reliable message. Returns false
-    /// when something is left for later (spawns over budget, or the message was refused).
-    bool send_actions(ClientView& view, Timestamp now)
-    {
-        ActionPlan plan;
-        plan.batch.tick = tick;
-        if (!view.fingerprint_sent)
-            plan.batch.registry_fingerprint = world.registry().fingerprint();
-        diff_known_against_desired(view, plan);
-        choose_spawns(view, plan);
-        if (plan.batch.actions.empty() && !plan.batch.registry_fingerprint)
-            return plan.complete;
-
-        const auto bytes = encode_actions(plan.batch);
-        if (!server.send(view.client, config.channels.entities, bytes, now))
-            return false;  // nothing changed on either side; the same actions are computed again next time
-        commit_actions(view, plan);
-        view.fingerprint_sent = true;
-        ++view.action_messages;
-        ++view.stats.action_messages;
-        view.stats.action_bytes += bytes.size();
-        metrics.action_messages.add();
-        metrics.action_bytes.add(bytes.size());
-        view.allowance -= wire_cost(bytes.size());
-        return plan.complete;
-    }
-
     /// Walks what the client has and what it should have, both ascending: despawns for the first alone, spawn
     /// candidates for the second alone, component inserts and removals for entities in both.
-    void diff_known_against_desired(ClientView& view, ActionPlan& plan)
+    void diff_known_against_desired(ClientView& view, const std::vector<std::uint32_t>& desired, ActionPlan& plan) const
     {
         std::size_t known = 0;
         auto wanted = desired.begin();
@@ -576,7 +661,7 @@ struct ReplicationServer::Impl
         }
     }
 
-    void announce_component_changes(KnownEntity& entry, std::size_t index, ActionPlan& plan)
+    void announce_component_changes(KnownEntity& entry, std::size_t index, ActionPlan& plan) const
     {
         const EntityMeta& entity = meta[entry.id];
         if (entry.announced_version == entity.components_version)
@@ -599,7 +684,7 @@ struct ReplicationServer::Impl
 
     /// Spawns wait for budget: owned entities first, then the nearest. One always goes when the client has any
     /// allowance left, so a large entity cannot starve.
-    void choose_spawns(const ClientView& view, ActionPlan& plan)
+    void choose_spawns(const ClientView& view, ActionPlan& plan, wire::BitWriter& measure) const
     {
         auto& spawns = plan.spawn_candidates;
         std::stable_sort(spawns.begin(), spawns.end(), [&](std::uint32_t a, std::uint32_t b) {
@@ -856,12 +941,40 @@ struct ReplicationServer::Impl
         metrics.entities_deferred.add(deferred);
     }
 
-    /// Per client, on the tick's thread: its allowance, then (when a snapshot is due) its interest and reliable
-    /// actions, which go out at once; the clients with allowance left for a snapshot are listed in `pending`.
+    /// Per client: its allowance, then (when a snapshot is due) its interest and reliable actions, which go out
+    /// at once; the clients with allowance left for a snapshot are listed in `pending`. The interest passes read
+    /// only what index_changes settled and their own client's view, so the workers plan them; what must follow
+    /// the client order (sending, and with it the client's set of entities and its allowance) stays here.
     void prepare_clients(Timestamp now)
     {
+        list_due_clients(now);
+        pool->run(passes.size(), [this](std::size_t index, std::size_t worker) {
+            plan_interest(passes[index], interest_scratch[worker]);
+        });
+        for (InterestPass& pass : passes)
+            send_planned_actions(pass, now);
+        std::size_t waiting = 0;
+        for (ClientView* view : due)
+        {
+            if (view->allowance > kMessageOverheadBytes)
+            {
+                if (waiting == pending.size())
+                    pending.emplace_back();
+                pending[waiting++].view = view;
+            }
+            else
+                view->stats.known_entities = view->known.size();
+        }
+        pending.resize(waiting);
+    }
+
+    /// On the tick's thread, in client order: each client's allowance grows by a tick's budget; those due for a
+    /// snapshot go in `due`, and of them those due for an interest pass in `passes`.
+    void list_due_clients(Timestamp now)
+    {
         const std::uint64_t ceiling = config.budget.download_for(clients.size());
-        std::size_t due = 0;
+        due.clear();
+        std::size_t planned = 0;
         for (auto& [client, view] : clients)
         {
             const std::uint64_t budget = follow_path(view, ceiling, now);
@@ -874,17 +987,15 @@ struct ReplicationServer::Impl
             view.stats.budget_bits_per_second = budget;
             if ((tick + view.stagger) % interval != 0)
                 continue;
-            update_interest(view, now);
-            if (view.allowance > kMessageOverheadBytes)
+            due.push_back(&view);
+            if (interest_due(view))
             {
-                if (due == pending.size())
-                    pending.emplace_back();
-                pending[due++].view = &view;
+                if (planned == passes.size())
+                    passes.emplace_back();
+                passes[planned++].view = &view;
             }
-            else
-                view.stats.known_entities = view.known.size();
         }
-        pending.resize(due);
+        passes.resize(planned);
     }
 
     /// The pass that lets motion alone change interest, every `interest_period_ticks`, at a phase of the
@@ -897,7 +1008,9 @@ struct ReplicationServer::Impl
         return since >= 2 * period || (since >= period / 2 && (tick + view.stagger) % period == 0);
     }
 
-    void update_interest(ClientView& view, Timestamp now)
+    /// Whether the client's interest must be computed again: its view moved a tenth of its radius, its rooms or
+    /// the world's structure changed, or the periodic pass is due.
+    bool interest_due(ClientView& view) const
     {
         if (view.view)
         {
@@ -905,14 +1018,54 @@ struct ReplicationServer::Impl
             if (squared_distance(view.view->position, view.interest_position) > limit * limit)
                 view.interest_dirty = true;
         }
-        if (structure_changed || view.interest_dirty || periodic_interest_due(view))
-        {
-            collect_desired(view);
-            view.interest_dirty = !send_actions(view, now);
-            view.last_interest_tick = tick;
-            if (view.view)
-                view.interest_position = view.view->position;
-        }
+        return structure_changed || view.interest_dirty || periodic_interest_due(view);
+    }
+
+    /// On any worker: what the client should have and the actions that get it there, encoded. Reads the tick's
+    /// shared tables and writes only this client's pass (and the announced-version caches of its known entities).
+    void plan_interest(InterestPass& pass, InterestScratch& work) const
+    {
+        ClientView& view = *pass.view;
+        ActionPlan& plan = pass.plan;
+        plan.reset(tick);
+        if (!view.fingerprint_sent)
+            plan.batch.registry_fingerprint = world.registry().fingerprint();
+        collect_desired(view, work);
+        diff_known_against_desired(view, work.desired, plan);
+        choose_spawns(view, plan, work.measure);
+        pass.message.clear();
+        if (!plan.batch.actions.empty() || plan.batch.registry_fingerprint)
+            pass.message = encode_actions(plan.batch);
+    }
+
+    /// On the tick's thread, in client order: the planned actions go out (one reliable message) and, once
+    /// accepted, change the client's set.
+    void send_planned_actions(InterestPass& pass, Timestamp now)
+    {
+        ClientView& view = *pass.view;
+        view.interest_dirty = !send_actions(view, pass, now);
+        view.last_interest_tick = tick;
+        if (view.view)
+            view.interest_position = view.view->position;
+        pass.plan.batch.actions.clear();  // its states are the World's to retire, not held until the next pass
+    }
+
+    /// Returns false when something is left for later (spawns over budget, or the message was refused).
+    bool send_actions(ClientView& view, InterestPass& pass, Timestamp now)
+    {
+        if (pass.message.empty())
+            return pass.plan.complete;
+        if (!server.send(view.client, config.channels.entities, pass.message, now))
+            return false;  // nothing changed on either side; the same actions are planned again next time
+        commit_actions(view, pass.plan);
+        view.fingerprint_sent = true;
+        ++view.action_messages;
+        ++view.stats.action_messages;
+        view.stats.action_bytes += pass.message.size();
+        metrics.action_messages.add();
+        metrics.action_bytes.add(pass.message.size());
+        view.allowance -= wire_cost(pass.message.size());
+        return pass.plan.complete;
     }
 
     /// Marks the retired states `view`'s records name (the states still current need no mark), then frees a

@@ -95,10 +95,18 @@ struct World::Impl
     const replication::QuantizedEntityPtr& quantized(EntityRecord& record,
                                                      replication::QuantizedEntityPtr* replaced = nullptr)
     {
+        return quantized(record, quantize_scratch, serialize_failures, replaced);
+    }
+    /// quantized(), building into the caller's `fresh` and counting into its `failures`: it changes nothing but
+    /// `record` and `replaced`, so threads may quantize different records at once (the replication server's workers
+    /// do).
+    const replication::QuantizedEntityPtr& quantized(EntityRecord& record, replication::QuantizedEntity& fresh,
+                                                     std::uint64_t& failures,
+                                                     replication::QuantizedEntityPtr* replaced = nullptr) const
+    {
         if (record.quantized)
             return record.quantized;
-        replication::QuantizedEntity& fresh = quantize_scratch;
-        replication::quantize_entity_into(*registry, record.components, serialize_failures, fresh);
+        replication::quantize_entity_into(*registry, record.components, failures, fresh);
         const std::uint64_t hash = replication::value_hash(fresh);
         const bool keep =
             record.previous && ((hash == record.quantized_hash && *record.previous == fresh) ||

@@ -14,8 +14,40 @@ namespace {
 /// What each client received on replication's channels, in order: the snapshots and the reliable actions.
 using Received = std::map<std::size_t, std::vector<std::vector<std::byte>>>;
 
-/// A random world of moving, spawning and despawning entities, replicated to six clients with views over a
-/// lossy link, with `workers` encoding threads. Returns the replication messages each client received.
+/// Enough clients and entities that the workers' interest passes and snapshots overlap in time: a race or an
+/// ordering that depends on the worker shows in the bytes.
+constexpr int kClients = 16;
+
+/// Who may see a new entity: most everyone, the rest each of the other targets, so every interest pass asks
+/// rooms, owners and a predicate (which the workers call concurrently: it must only read).
+Networked random_networked(std::mt19937& random, const std::vector<ClientId>& clients)
+{
+    Networked networked;
+    networked.owner = random() % 3 == 0 ? clients[random() % clients.size()] : kServerId;
+    switch (random() % 8)
+    {
+    case 0:
+        networked.replication = Replication::owner_only();
+        break;
+    case 1:
+        networked.replication = Replication::everyone_but_owner();
+        break;
+    case 2:
+        networked.replication = Replication::in_room(1 + random() % 2);
+        break;
+    case 3:
+        networked.replication =
+            Replication::custom([](ClientId client) { return static_cast<std::uint64_t>(client) % 2 == 0; });
+        break;
+    default:
+        break;
+    }
+    return networked;
+}
+
+/// A random world of moving, spawning and despawning entities with every kind of target, components added and
+/// removed, replicated to kClients clients whose views walk (and now and then jump) and who join and leave rooms,
+/// over a lossy link, with `workers` encoding threads. Returns the replication messages each client received.
 Received replicate_random_world(std::size_t workers, std::uint64_t seed)
 {
     LinkConditionerConfig lossy;
@@ -30,20 +62,26 @@ Received replicate_random_world(std::size_t workers, std::uint64_t seed)
             if (message->channel == game.config.channels.snapshots || message->channel == game.config.channels.entities)
                 received[peer].emplace_back(message->data.begin(), message->data.end());
     };
-    for (int i = 0; i < 6; ++i)
+    for (int i = 0; i < kClients; ++i)
         game.add_client("10.0.1." + std::to_string(i + 2) + ":5000", lossy);
     if (!game.run_until([&] { return game.all_connected(); }))
         return {};
     std::mt19937 random(static_cast<std::uint32_t>(seed));
     std::uniform_real_distribution<float> coordinate(-100, 100);
+    std::uniform_real_distribution<float> step(-4, 4);
+    std::vector<ClientId> clients;
+    std::vector<Vec3> views;
     for (const auto& peer : game.peers)
-        game.replication->set_view(peer.client->id(), {coordinate(random), coordinate(random), 0}, 60);
+    {
+        clients.push_back(peer.client->id());
+        views.push_back({coordinate(random), coordinate(random), 0});
+    }
     std::vector<EntityId> entities;
     for (int tick = 0; tick < 240; ++tick)
     {
-        if (entities.size() < 150 || random() % 4 == 0)
+        if (entities.size() < 400 || random() % 4 == 0)
         {
-            entities.push_back(game.world.spawn());
+            entities.push_back(game.world.spawn(random_networked(random, clients)));
             game.world.set(entities.back(), Health{static_cast<std::int32_t>(random() % 100), kNoEntity});
         }
         if (random() % 5 == 0)
@@ -55,6 +93,26 @@ Received replicate_random_world(std::size_t workers, std::uint64_t seed)
         for (std::size_t moved = 0; moved < entities.size() / 5; ++moved)
             game.world.set(entities[random() % entities.size()],
                            NetworkTransform{{coordinate(random), coordinate(random), 0}, {}});
+        if (random() % 3 == 0)  // a component added or removed: an insert or remove action for who knows it
+        {
+            const EntityId entity = entities[random() % entities.size()];
+            if (game.world.get<Parent>(entity))
+                game.world.remove<Parent>(entity);
+            else
+                game.world.set(entity, Parent{entities[random() % entities.size()]});
+        }
+        if (random() % 10 == 0)  // who may see it changes
+            game.world.set_networked(entities[random() % entities.size()], random_networked(random, clients));
+        for (std::size_t client = 0; client < clients.size(); ++client)
+        {
+            views[client].x += random() % 20 == 0 ? coordinate(random) : step(random);
+            views[client].y += step(random);
+            game.replication->set_view(clients[client], views[client], 60);
+            if (random() % 25 == 0)
+                game.replication->join_room(clients[client], 1 + random() % 2);
+            if (random() % 25 == 0)
+                game.replication->leave_room(clients[client], 1 + random() % 2);
+        }
         game.tick();
     }
     return received;
@@ -63,7 +121,7 @@ Received replicate_random_world(std::size_t workers, std::uint64_t seed)
 TEST(SnapshotWorkers, EveryClientGetsTheSameBytesWhateverTheNumberOfWorkers)
 {
     const Received one = replicate_random_world(1, 7);
-    ASSERT_EQ(one.size(), 6u);
+    ASSERT_EQ(one.size(), static_cast<std::size_t>(kClients));
     for (const auto& [peer, messages] : one)
         ASSERT_GT(messages.size(), 100u) << "client " << peer;  // the comparison below compares something
     // The run itself is deterministic (virtual time, seeded loss), so any difference is the workers'.

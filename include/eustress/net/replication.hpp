@@ -128,9 +128,11 @@ struct ReplicationConfig
     /// Fills ReplicationClientStats::coded_bits, where the predictive format's bits go. Off by default: it costs
     /// a table look-up per coded decision.
     bool count_coded_bits = false;
-    /// Threads that encode the clients' snapshots each tick, the ticking thread included (they sleep between
-    /// ticks). 0: one per core this process may run on (its CPU affinity). The bytes each client is sent are the
-    /// same whatever the number.
+    /// Threads that quantize the changed entities, run the clients' interest passes and encode their snapshots
+    /// each tick, the ticking thread included (they sleep between ticks). 0: one per core this process may run on
+    /// (its CPU affinity). The bytes each client is sent are the same whatever the number. The components'
+    /// serialize functions and Replication::custom predicates are called on them, several at once: they must only
+    /// read (the game does not change the World while replication ticks).
     std::size_t workers = 0;
 };
 

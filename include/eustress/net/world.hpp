@@ -58,6 +58,8 @@ struct Replication
     };
     Target target = Target::Everyone;
     RoomId room = 0;
+    /// Asked by the clients' interest passes during ReplicationServer::tick, which run on its workers
+    /// (ReplicationConfig::workers): possibly from several threads at once, so it must only read.
     std::function<bool(ClientId)> predicate;
 
     static Replication everyone() { return {}; }
