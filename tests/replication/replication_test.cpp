@@ -1,5 +1,6 @@
 // The replication contract, end to end over real QUIC in memory: what the game sees on each end.
 #include <cmath>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -105,15 +106,26 @@ TEST(Replication, EntityReferencesAreRemappedAndAParentChildPairSurvives)
     EXPECT_EQ(peer.mirror().get<Health>(local_parent)->attacker, local_child);
 }
 
+/// Connects a client, spawns an entity with a transform and waits until the client mirrors it: the entity's id on
+/// the server and on the client.
+std::optional<std::pair<EntityId, EntityId>> spawn_mirrored(ReplicatedGame& game, ReplicatedGame::Peer& peer)
+{
+    if (!game.run_until([&] { return game.all_connected(); }))
+        return std::nullopt;
+    const EntityId entity = game.world.spawn();
+    game.world.set(entity, NetworkTransform{});
+    if (!game.run_until([&] { return game.mirrored(peer, entity).has_value(); }))
+        return std::nullopt;
+    return std::pair{entity, *game.mirrored(peer, entity)};
+}
+
 TEST(Replication, ComponentsAddedAndRemovedTravelReliably)
 {
     ReplicatedGame game;
     auto& peer = game.add_client("10.0.0.2:5000");
-    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
-    const EntityId entity = game.world.spawn();
-    game.world.set(entity, NetworkTransform{});
-    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
-    const EntityId local = *game.mirrored(peer, entity);
+    const auto ids = spawn_mirrored(game, peer);
+    ASSERT_TRUE(ids);
+    const auto [entity, local] = *ids;
     EXPECT_EQ(peer.mirror().get<Health>(local), nullptr);
 
     game.world.set(entity, Health{42, kNoEntity});
@@ -150,11 +162,9 @@ TEST(Replication, ComponentsWithIdsPast64AreAddedAndRemovedLikeAnyOther)
     });
     ASSERT_GE(*game.registry.id<Health>(), 64);
     auto& peer = game.add_client("10.0.0.2:5000");
-    ASSERT_TRUE(game.run_until([&] { return game.all_connected(); }));
-    const EntityId entity = game.world.spawn();
-    game.world.set(entity, NetworkTransform{});
-    ASSERT_TRUE(game.run_until([&] { return game.mirrored(peer, entity).has_value(); }));
-    const EntityId local = *game.mirrored(peer, entity);
+    const auto ids = spawn_mirrored(game, peer);
+    ASSERT_TRUE(ids);
+    const auto [entity, local] = *ids;
 
     game.world.set(entity, Health{42, kNoEntity});  // one id past 64 where there was none
     ASSERT_TRUE(game.run_until([&] { return peer.mirror().get<Health>(local) != nullptr; }));
