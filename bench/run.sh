@@ -106,6 +106,10 @@ if wanted server-cost; then
   taskset -c 0 "$replication" server-cost --seconds 10 --placement same-core --clients-cpu 0 >>"$out"
   taskset -c 0 "$replication" server-cost --seconds 10 --placement two-cores --clients-cpu 1 --workers 1 >>"$out"
   taskset -c 0,1 "$replication" server-cost --seconds 10 --placement two-workers --clients-cpu 1 --workers 2 >>"$out"
+  # Issue 19's scale target: 500 clients x 100,000 entities at 60 Hz on this machine's two cores, the clients'
+  # process beside the server's two workers (about 90 s with the handshakes).
+  taskset -c 0,1 "$replication" server-cost --seconds 5 --clients 500 --entities 100000 --workers 2 --clients-cpu 1 \
+    --placement two-workers-500x100000 >>"$out"
   # The same scene in one process over the in-memory network and a fake clock: no load reaches the tick through
   # late acknowledgements, and its fingerprint tells whether two builds sent the same bytes.
   taskset -c 0 "$replication" server-cost-virtual --seconds 5 --workers 1 --placement virtual >>"$out"
