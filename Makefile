@@ -3,7 +3,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all help deps build test demo web-demo forge-demo cubes arena voice asan bench fuzz install format clean
+.PHONY: all help deps build test demo web-demo forge-demo cubes arena voice asan tsan bench fuzz install format clean
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make voice        the voice example (build/examples/voice/eustress-voice --seconds 10)"
 	@echo "make forge-demo   Forge scaling a fleet while real clients are matched (40 s)"
 	@echo "make asan         the whole suite under ASan + UBSan in build-asan/"
+	@echo "make tsan         the worker-thread tests under ThreadSanitizer in build-tsan/"
 	@echo "make fuzz         every libFuzzer target for FUZZ_SECONDS (default 60) in build-fuzz/"
 	@echo "make bench        the benchmarks against ENet and raw sockets (docs/PERFORMANCE.md) in build-bench/"
 	@echo "make install      PREFIX=... the library, headers, CMake package and apps"
@@ -57,6 +58,12 @@ asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan --no-label-summary
+
+# ThreadSanitizer over the tests of what runs on the replication server's worker threads (a few minutes to build).
+tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan --no-label-summary
 
 bench:
 	@scripts/install-deps.sh bench
